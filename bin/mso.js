@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// Checked before anything else loads: the compiled code needs Node >= 22.12, and a bare `node` may be the system's 20.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
+  process.stderr.write(
+    `mso: Node.js >= 22.12 is required, this is ${process.versions.node}. Run mso through npm (npx mso ...), ` +
+      'which uses the Node 24 installed by npm ci.\n',
+  );
+  process.exit(2);
+}
+const { runCli, nodeIo } = await import('../dist/cli/main.js');
+process.exitCode = await runCli(process.argv.slice(2), nodeIo());

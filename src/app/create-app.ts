@@ -1,0 +1,207 @@
+import type { Policy, RunStatus } from '../contracts/index.js';
+import { InvalidArgumentError } from '../contracts/index.js';
+import type { PlatformDeps } from '../platform/index.js';
+import {
+  normalizeSkillKey,
+  openWorkspace,
+  slugFromGoal,
+  toCaseSlug,
+  type AnchorCheck,
+  type RunRef,
+  type SyncResult,
+  type Workspace,
+  type WorkspaceStatus,
+} from '../workspace/index.js';
+import { createSchemaOps, type SchemaOps } from './schema-ops.js';
+import type { ResolvedSettings } from './settings.js';
+
+/** Where the app reports warnings and progress (stderr in the CLI, logging in MCP). */
+export interface AppLogger {
+  warn(message: string): void;
+  info(message: string): void;
+}
+
+export interface AppDeps extends PlatformDeps {
+  readonly logger: AppLogger;
+}
+
+/** A run as the interfaces show it. */
+export interface RunView {
+  readonly run_id: string;
+  readonly status: RunStatus;
+  readonly dir: string;
+  readonly observation: string;
+  readonly manifest: RunRef['manifest'];
+  readonly sync?: SyncResult;
+}
+
+export interface InitResult {
+  readonly workspace: string;
+  readonly observation: string;
+  readonly policy_file: string;
+  readonly workspace_id: string | null;
+  readonly observation_id: string | null;
+  readonly policy: Policy;
+}
+
+export interface CreateRunRequest {
+  readonly runId?: string | undefined;
+  readonly skillKey?: string | undefined;
+  readonly caseSlug?: string | undefined;
+  readonly goal?: string | undefined;
+  readonly tags?: readonly string[] | undefined;
+}
+
+/** The application API: one method per user-level operation. The CLI and MCP server call only this. */
+export interface MsoApp {
+  readonly settings: ResolvedSettings;
+  /**
+   * Schema catalogue.
+   * @example await app.schema.validate('topology', 'workflow_topology_spec.json')
+   */
+  readonly schema: SchemaOps;
+  readonly workspace: {
+    /**
+     * Creates both spaces, anchors and `policy.yaml` (idempotent).
+     * @example const { policy_file } = await app.workspace.init()
+     */
+    init(): Promise<InitResult>;
+    /** Anchor state, sync suspension and recent relocation events. */
+    status(): Promise<WorkspaceStatus>;
+    /** Accepts the observation root in use as the peer, ending a PEER_REPLACED suspension. */
+    relink(): Promise<AnchorCheck>;
+    /** Mirrors one run (or every non-archived run) into the observation workspace. */
+    sync(runId?: string): Promise<Array<{ run_id: string } & SyncResult>>;
+  };
+  readonly runs: {
+    /**
+     * Scaffolds a run and returns it.
+     * @example const run = await app.runs.create({ skillKey: 'msowd', caseSlug: 'onboarding' })
+     */
+    create(input: CreateRunRequest): Promise<RunView>;
+    list(status?: RunStatus): ReturnType<Workspace['runs']['list']>;
+    show(runId: string): Promise<RunView>;
+    /** Sets a run's final status (completed or failed) and records it in the index. */
+    finalize(runId: string, status: 'completed' | 'failed', message?: string): Promise<RunView>;
+    /** Moves a finished run to `archive/<YYYY-MM>/`. */
+    archive(runId: string): Promise<RunView>;
+    /** Archives every finished run older than `auto_archive_after_days`. */
+    archiveDue(): Promise<RunView[]>;
+  };
+  /** Opens the workspace (creating it unless `create` is false); later stages build on this. */
+  open(create?: boolean): Promise<Workspace>;
+}
+
+/** Builds the application over injected ports and resolved settings. */
+export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
+  async function open(create = true): Promise<Workspace> {
+    const ws = await openWorkspace(deps, {
+      root: settings.workspaceRoot,
+      observationRoot: settings.observationRoot,
+      observerId: settings.observerId,
+      peerHints: settings.peerHints,
+      create,
+    });
+    for (const w of ws.warnings) deps.logger.warn(w);
+    return ws;
+  }
+
+  async function view(ws: Workspace, ref: RunRef, sync = true): Promise<RunView> {
+    const result = sync ? await ws.sync(ref.runId) : undefined;
+    if (result?.skipped) deps.logger.warn(`observation not synced: ${result.skipped}`);
+    return {
+      run_id: ref.runId,
+      status: ref.manifest.status,
+      dir: ref.dir,
+      observation: ws.layout.observationRunDir(ref.runId),
+      manifest: ref.manifest,
+      ...(result ? { sync: result } : {}),
+    };
+  }
+
+  return {
+    settings,
+    schema: createSchemaOps(deps, settings.cwd),
+    open,
+    workspace: {
+      async init() {
+        const ws = await open(true);
+        return {
+          workspace: ws.layout.root,
+          observation: ws.layout.observationRoot,
+          policy_file: ws.layout.policyFile,
+          workspace_id: ws.anchors?.workspaceId ?? null,
+          observation_id: ws.anchors?.observationId ?? null,
+          policy: ws.policy,
+        };
+      },
+      async status() {
+        return (await open(false)).status();
+      },
+      async relink() {
+        return (await open(true)).relink();
+      },
+      async sync(runId) {
+        const ws = await open(true);
+        const ids = runId
+          ? [runId]
+          : (await ws.runs.list()).filter((r) => r.status !== 'archived').map((r) => r.run_id);
+        const out: Array<{ run_id: string } & SyncResult> = [];
+        for (const id of ids) out.push({ run_id: id, ...(await ws.sync(id)) });
+        return out;
+      },
+    },
+    runs: {
+      async create(input) {
+        if (input.runId !== undefined && (input.skillKey !== undefined || input.caseSlug !== undefined)) {
+          throw new InvalidArgumentError('run id', 'give either --run-id or --skill-key/--case-slug, not both');
+        }
+        const id =
+          input.runId !== undefined
+            ? { runId: input.runId }
+            : {
+                skillKey: normalizeSkillKey(input.skillKey ?? 'msoorch'),
+                caseSlug:
+                  input.caseSlug !== undefined
+                    ? toCaseSlug(input.caseSlug)
+                    : input.goal
+                      ? slugFromGoal(input.goal)
+                      : 'run',
+              };
+        const ws = await open(true);
+        const ref = await ws.runs.create({
+          id,
+          ...(input.goal ? { goal: input.goal } : {}),
+          ...(input.tags ? { tags: input.tags } : {}),
+        });
+        return view(ws, ref);
+      },
+      async list(status) {
+        return (await open(false)).runs.list(status);
+      },
+      async show(runId) {
+        const ws = await open(false);
+        return view(ws, await ws.runs.get(runId), false);
+      },
+      async finalize(runId, status, message) {
+        const ws = await open(true);
+        const ref = await ws.runs.setStatus(
+          runId,
+          status,
+          status === 'failed' ? { error: { message: message ?? 'finalized as failed', phase: 'finalize' } } : {},
+        );
+        return view(ws, ref);
+      },
+      async archive(runId) {
+        const ws = await open(true);
+        return view(ws, await ws.runs.archive(runId));
+      },
+      async archiveDue() {
+        const ws = await open(true);
+        const out: RunView[] = [];
+        for (const ref of await ws.runs.archiveDue()) out.push(await view(ws, ref));
+        return out;
+      },
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import { nodePlatform } from '../platform/index.js';
+import { createApp, type AppLogger, type MsoApp } from './create-app.js';
+import { resolveSettings, type SettingsInput } from './settings.js';
+
+/** The composition root: the app over the real platform, with settings from flags and environment. */
+export function createNodeApp(
+  input: SettingsInput,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+  logger: AppLogger,
+): MsoApp {
+  return createApp({ ...nodePlatform(), logger }, resolveSettings(input, env, cwd));
+}

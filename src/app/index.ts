@@ -1,0 +1,13 @@
+/** The application API: `createApp(deps, settings)` and the composition root `createNodeApp`. */
+export {
+  createApp,
+  type AppDeps,
+  type AppLogger,
+  type MsoApp,
+  type RunView,
+  type InitResult,
+  type CreateRunRequest,
+} from './create-app.js';
+export { createNodeApp } from './create-node-app.js';
+export { resolveSettings, type ResolvedSettings, type SettingsInput } from './settings.js';
+export type { SchemaInfo, SchemaValidation } from './schema-ops.js';

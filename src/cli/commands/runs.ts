@@ -1,0 +1,92 @@
+import { Option, type Command } from 'commander';
+import type { RunView } from '../../app/index.js';
+import { RunStatusSchema, UsageError, type RunStatus } from '../../contracts/index.js';
+import { splitList, type CliContext } from '../context.js';
+
+function compact(v: RunView): Record<string, unknown> {
+  return {
+    run_id: v.run_id,
+    status: v.status,
+    dir: v.dir,
+    observation: v.observation,
+    manifest: v.manifest,
+    ...(v.sync ? { sync: v.sync } : {}),
+  };
+}
+
+/** `mso runs create|list|show|finalize|archive`. */
+export function registerRuns(program: Command, ctx: CliContext): void {
+  const runs = program.command('runs').description('run folders: create, list, show, finalize, archive');
+  runs
+    .command('create')
+    .description('scaffold a run (manifest, phase folders, observation mirror) and print its id')
+    .option('--run-id <id>', 'explicit run id YYYYMMDD-<skill-key>-<case-slug>')
+    .option('--skill-key <key>', 'skill key or full skill name (default msoorch)')
+    .option('--case-slug <slug>', 'case slug (default: from --goal, else "run")')
+    .option('--goal <text>', 'the goal this run serves (recorded in the manifest)')
+    .option('--tags <a,b>', 'comma-separated tags')
+    .action(async (opts: { runId?: string; skillKey?: string; caseSlug?: string; goal?: string; tags?: string }) => {
+      const v = await ctx.app().runs.create({
+        runId: opts.runId,
+        skillKey: opts.skillKey,
+        caseSlug: opts.caseSlug,
+        goal: opts.goal,
+        tags: splitList(opts.tags),
+      });
+      ctx.done({ data: compact(v), human: v.run_id });
+    });
+  runs
+    .command('list')
+    .description('list runs with their latest status (from the manifest index)')
+    .addOption(new Option('--status <status>', 'only runs with this status').choices(RunStatusSchema.options))
+    .action(async (opts: { status?: RunStatus }) => {
+      const list = await ctx.app().runs.list(opts.status);
+      ctx.done({
+        data: { runs: list, count: list.length },
+        human:
+          list.length === 0
+            ? ['(no runs)']
+            : list.map((r) => `${r.run_id.padEnd(48)} ${r.status.padEnd(14)} ${r.created_at}`),
+      });
+    });
+  runs
+    .command('show')
+    .description('show a run manifest')
+    .argument('<run-id>')
+    .action(async (runId: string) => {
+      const v = await ctx.app().runs.show(runId);
+      ctx.done({ data: compact(v), human: JSON.stringify(v.manifest, null, 2) });
+    });
+  runs
+    .command('finalize')
+    .description('set the final status of a run and record it in the index')
+    .argument('<run-id>')
+    .addOption(new Option('--status <status>', 'final status').choices(['completed', 'failed']).makeOptionMandatory())
+    .option('--message <text>', 'error message for a failed run')
+    .action(async (runId: string, opts: { status: 'completed' | 'failed'; message?: string }) => {
+      const v = await ctx.app().runs.finalize(runId, opts.status, opts.message);
+      ctx.done({ data: compact(v), human: `${v.run_id} ${v.status}` });
+    });
+  runs
+    .command('archive')
+    .description(
+      'move a finished run to archive/<YYYY-MM>/ (or, with --auto, every finished run older than auto_archive_after_days)',
+    )
+    .argument('[run-id]')
+    .option('--auto', 'archive every finished run past run_policy.auto_archive_after_days')
+    .action(async (runId: string | undefined, opts: { auto?: boolean }) => {
+      const app = ctx.app();
+      if (opts.auto === true) {
+        if (runId !== undefined) throw new UsageError('give a run id or --auto, not both');
+        const list = await app.runs.archiveDue();
+        ctx.done({
+          data: { archived: list.map(compact), count: list.length },
+          human: list.length ? list.map((v) => `ARCHIVED ${v.run_id} -> ${v.dir}`) : ['nothing to archive'],
+        });
+        return;
+      }
+      if (runId === undefined) throw new UsageError('give a run id, or --auto');
+      const v = await app.runs.archive(runId);
+      ctx.done({ data: compact(v), human: `ARCHIVED ${v.run_id} -> ${v.dir}` });
+    });
+}

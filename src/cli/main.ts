@@ -1,0 +1,148 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { createNodeApp, type MsoApp } from '../app/index.js';
+import { EXIT_CODES, InternalError, UsageError, isMsoError, type MsoError } from '../contracts/index.js';
+import type { CliContext, CommandOutcome } from './context.js';
+import { registerInit } from './commands/init.js';
+import { registerRuns } from './commands/runs.js';
+import { registerSchema } from './commands/schema.js';
+import { registerWorkspace } from './commands/workspace.js';
+import { nodeIo, type CliIo } from './io.js';
+
+export { nodeIo, type CliIo };
+
+/** The package version, read once from package.json. */
+export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+interface GlobalOptions {
+  workspace?: string;
+  observation?: string;
+  observer?: string;
+  json?: boolean;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[] }): Command {
+  const program = new Command('mso')
+    .description(
+      'Multi-Swarm Orchestrator: goal -> schema-checked workflow -> agents in git worktrees, audited and improved',
+    )
+    .version(VERSION, '-V, --version', 'print the version')
+    .option('--workspace <dir>', 'workspace root (default $MSO_WORKSPACE_ROOT or ./workspace)')
+    .option('--observation <dir>', 'observation root (default $MSO_OBSERVATION_ROOT or ./mso-observation-workspace)')
+    .option('--observer <id>', 'observer id (default $MSO_OBSERVER_ID or $USER)')
+    .option('--json', 'print exactly one JSON object on stdout')
+    .option('--quiet', 'no human logs on stderr')
+    .option('--debug', 'print stack traces of internal errors')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => out.stdout.push(s),
+      writeErr: (s) => out.stderr.push(s),
+      // Commander's own error lines are replaced by our single error rendering.
+      outputError: () => undefined,
+    });
+  registerInit(program, ctx);
+  registerSchema(program, ctx);
+  registerRuns(program, ctx);
+  registerWorkspace(program, ctx);
+  for (const cmd of allCommands(program)) {
+    cmd.exitOverride().configureOutput({
+      writeOut: (s) => out.stdout.push(s),
+      writeErr: (s) => out.stderr.push(s),
+      outputError: () => undefined,
+    });
+  }
+  return program;
+}
+
+function allCommands(cmd: Command): Command[] {
+  return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
+}
+
+function errorJson(e: MsoError): string {
+  return `${JSON.stringify({ error: { code: e.code, message: e.message, ...e.details } })}\n`;
+}
+
+/**
+ * Runs the `mso` CLI on `argv` (without node and script) and returns the exit code: 0 done, 1 failed, 2 bad input,
+ * 3 waiting for a human, 70 internal error. With `--json` exactly one JSON object goes to stdout.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const json = argv.includes('--json');
+  const quiet = argv.includes('--quiet');
+  const debug = argv.includes('--debug');
+  let outcome: CommandOutcome | undefined;
+  let app: MsoApp | undefined;
+  const buffered = { stdout: [] as string[], stderr: [] as string[] };
+  let program: Command | undefined;
+  const ctx: CliContext = {
+    io,
+    app() {
+      if (!app) {
+        const g = (program?.opts() ?? {}) as GlobalOptions;
+        app = createNodeApp(
+          { workspace: g.workspace, observation: g.observation, observer: g.observer },
+          io.env,
+          io.cwd,
+          {
+            warn: (m) => {
+              if (!quiet) io.stderr(`mso: warning: ${m}\n`);
+            },
+            info: (m) => {
+              if (!quiet) io.stderr(`${m}\n`);
+            },
+          },
+        );
+      }
+      return app;
+    },
+    done(o) {
+      outcome = o;
+    },
+    log(line) {
+      if (!quiet) io.stderr(`${line}\n`);
+    },
+  };
+  try {
+    program = buildProgram(ctx, buffered);
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) {
+        // --help or --version: commander wrote them to the buffer.
+        io.stdout(buffered.stdout.join(''));
+        return 0;
+      }
+      const usage = new UsageError(e.message.replace(/^error: /, ''));
+      if (json) io.stdout(errorJson(usage));
+      else io.stderr(`mso: ${usage.message}\n${buffered.stderr.join('')}(see mso --help)\n`);
+      return EXIT_CODES[usage.category];
+    }
+    const err = isMsoError(e) ? e : new InternalError((e as Error)?.message ?? String(e), { cause: e });
+    if (json) io.stdout(errorJson(err));
+    else io.stderr(`mso: error: ${err.message}\n`);
+    if (debug || !isMsoError(e)) {
+      if (debug || err.category === 'internal') io.stderr(`${(e as Error)?.stack ?? String(e)}\n`);
+    }
+    return EXIT_CODES[err.category];
+  }
+  if (buffered.stdout.length > 0) io.stdout(buffered.stdout.join(''));
+  if (!outcome) {
+    // A command group without a subcommand: commander printed nothing; show its help.
+    io.stderr('mso: missing command (see mso --help)\n');
+    return 2;
+  }
+  if (json) io.stdout(`${JSON.stringify(outcome.data)}\n`);
+  else {
+    const text = typeof outcome.human === 'string' ? outcome.human : outcome.human.join('\n');
+    if (text !== '') io.stdout(`${text}\n`);
+  }
+  return outcome.exitCode ?? 0;
+}
+
+/** Entry point used by bin/mso.js. */
+export async function main(): Promise<number> {
+  return runCli(process.argv.slice(2), nodeIo());
+}

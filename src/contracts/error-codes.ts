@@ -1,0 +1,44 @@
+/**
+ * Every stable error code mso emits. Codes are API: never rename or reuse one; messages may change.
+ */
+export const ErrorCode = {
+  Usage: 'MSO_USAGE',
+  InvalidArgument: 'MSO_INVALID_ARGUMENT',
+  InvalidArtifact: 'MSO_INVALID_ARTIFACT',
+  InvalidRunId: 'MSO_INVALID_RUN_ID',
+  UnsafePath: 'MSO_UNSAFE_PATH',
+  NotFound: 'MSO_NOT_FOUND',
+  RunNotFound: 'MSO_RUN_NOT_FOUND',
+  RunExists: 'MSO_RUN_EXISTS',
+  RunTransition: 'MSO_RUN_INVALID_TRANSITION',
+  MaxActiveRuns: 'MSO_MAX_ACTIVE_RUNS',
+  LockTimeout: 'MSO_LOCK_TIMEOUT',
+  PeerMissingBlocked: 'MSO_PEER_MISSING_BLOCKED',
+  ValidationFailed: 'MSO_VALIDATION_FAILED',
+  Internal: 'MSO_INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** What kind of failure an error is; decides the exit code and the MCP error shape. */
+export const ErrorCategory = {
+  Invalid: 'invalid',
+  NotFound: 'not_found',
+  Conflict: 'conflict',
+  Unavailable: 'unavailable',
+  Failed: 'failed',
+  Internal: 'internal',
+} as const;
+export type ErrorCategory = (typeof ErrorCategory)[keyof typeof ErrorCategory];
+
+/** CLI exit codes per category (DESIGN.md): 1 failed, 2 bad input, 70 internal. 0 and 3 are results, not errors. */
+export const EXIT_CODES = {
+  invalid: 2,
+  not_found: 2,
+  conflict: 1,
+  unavailable: 1,
+  failed: 1,
+  internal: 70,
+} as const satisfies Record<ErrorCategory, number>;
+
+/** Exit code of a run or command that stopped to wait for a human decision. */
+export const EXIT_WAITING_FOR_HUMAN = 3;

@@ -1,0 +1,216 @@
+import { ErrorCategory, ErrorCode } from './error-codes.js';
+
+/** One failing field of an artifact or input: `path` is like `nodes[2].gates[0]`, or `(root)`. */
+export interface FieldIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Base of every error mso throws on purpose. `code` is stable API; `details` is JSON-safe context. */
+export abstract class MsoError extends Error {
+  abstract readonly code: ErrorCode;
+  abstract readonly category: ErrorCategory;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+  /** JSON-safe context fields for `{"error":{code,message,...details}}`. */
+  get details(): Record<string, unknown> {
+    return {};
+  }
+}
+
+/** True when `e` is an MsoError (checked structurally so it survives duplicated module copies). */
+export function isMsoError(e: unknown): e is MsoError {
+  return e instanceof MsoError || (typeof e === 'object' && e !== null && 'code' in e && 'category' in e);
+}
+
+/** Bad command-line usage: unknown option, missing argument, conflicting flags. */
+export class UsageError extends MsoError {
+  readonly code = ErrorCode.Usage;
+  readonly category = ErrorCategory.Invalid;
+}
+
+/** An argument has a value mso cannot accept; `field` names it. */
+export class InvalidArgumentError extends MsoError {
+  readonly code = ErrorCode.InvalidArgument;
+  readonly category = ErrorCategory.Invalid;
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`invalid ${field}: ${reason}`);
+  }
+  override get details(): Record<string, unknown> {
+    return { field: this.field };
+  }
+}
+
+/** A file on disk does not match its schema or cannot be parsed; names the file and each failing field. */
+export class InvalidArtifactError extends MsoError {
+  readonly code = ErrorCode.InvalidArtifact;
+  readonly category = ErrorCategory.Invalid;
+  constructor(
+    readonly file: string,
+    readonly issues: readonly FieldIssue[],
+  ) {
+    super(`${file}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  }
+  override get details(): Record<string, unknown> {
+    return { file: this.file, issues: this.issues };
+  }
+}
+
+/** A run id that is malformed, has an impossible date, or could escape the workspace. */
+export class InvalidRunIdError extends MsoError {
+  readonly code = ErrorCode.InvalidRunId;
+  readonly category = ErrorCategory.Invalid;
+  constructor(
+    readonly runId: string,
+    readonly reason: string,
+  ) {
+    super(`invalid run id ${JSON.stringify(runId)}: ${reason}`);
+  }
+  override get details(): Record<string, unknown> {
+    return { run_id: this.runId };
+  }
+}
+
+/** A path or name that would leave the workspace (`..`, `/`, NUL). */
+export class UnsafePathError extends MsoError {
+  readonly code = ErrorCode.UnsafePath;
+  readonly category = ErrorCategory.Invalid;
+  constructor(
+    readonly field: string,
+    readonly value: string,
+  ) {
+    super(`${field} ${JSON.stringify(value)} could escape the workspace`);
+  }
+  override get details(): Record<string, unknown> {
+    return { field: this.field, value: this.value };
+  }
+}
+
+/** A file or object the caller named does not exist. */
+export class NotFoundError extends MsoError {
+  readonly code = ErrorCode.NotFound;
+  readonly category = ErrorCategory.NotFound;
+  constructor(
+    readonly what: string,
+    readonly ref: string,
+  ) {
+    super(`${what} not found: ${ref}`);
+  }
+  override get details(): Record<string, unknown> {
+    return { what: this.what, ref: this.ref };
+  }
+}
+
+/** No run with this id in the workspace (active or archived). */
+export class RunNotFoundError extends MsoError {
+  readonly code = ErrorCode.RunNotFound;
+  readonly category = ErrorCategory.NotFound;
+  constructor(readonly runId: string) {
+    super(`run ${runId} not found`);
+  }
+  override get details(): Record<string, unknown> {
+    return { run_id: this.runId };
+  }
+}
+
+/** A run with this explicit id already exists. */
+export class RunExistsError extends MsoError {
+  readonly code = ErrorCode.RunExists;
+  readonly category = ErrorCategory.Conflict;
+  constructor(readonly runId: string) {
+    super(`run ${runId} already exists`);
+  }
+  override get details(): Record<string, unknown> {
+    return { run_id: this.runId };
+  }
+}
+
+/** A run status change the run lifecycle does not allow, e.g. archived → completed. */
+export class RunTransitionError extends MsoError {
+  readonly code = ErrorCode.RunTransition;
+  readonly category = ErrorCategory.Conflict;
+  constructor(
+    readonly runId: string,
+    readonly from: string,
+    readonly to: string,
+  ) {
+    super(`run ${runId} cannot move from ${from} to ${to}`);
+  }
+  override get details(): Record<string, unknown> {
+    return { run_id: this.runId, from: this.from, to: this.to };
+  }
+}
+
+/** Creating a run would exceed `run_policy.max_active_runs`. */
+export class MaxActiveRunsError extends MsoError {
+  readonly code = ErrorCode.MaxActiveRuns;
+  readonly category = ErrorCategory.Conflict;
+  constructor(
+    readonly active: number,
+    readonly limit: number,
+  ) {
+    super(`max_active_runs exceeded: ${active}/${limit} runs are active; finalize or archive one first`);
+  }
+  override get details(): Record<string, unknown> {
+    return { active: this.active, limit: this.limit };
+  }
+}
+
+/** A workspace lock could not be taken in time (another process holds it). */
+export class LockTimeoutError extends MsoError {
+  readonly code = ErrorCode.LockTimeout;
+  readonly category = ErrorCategory.Unavailable;
+  constructor(
+    readonly lockPath: string,
+    readonly waitedMs: number,
+  ) {
+    super(`lock ${lockPath} still held by another process after ${waitedMs} ms`);
+  }
+  override get details(): Record<string, unknown> {
+    return { lock: this.lockPath, waited_ms: this.waitedMs };
+  }
+}
+
+/** The peer space is missing and `relocation_policy.on_peer_missing` is `block`. */
+export class PeerMissingBlockedError extends MsoError {
+  readonly code = ErrorCode.PeerMissingBlocked;
+  readonly category = ErrorCategory.Failed;
+  constructor(
+    readonly peer: string,
+    readonly lastKnownPath: string,
+  ) {
+    super(
+      `${peer} peer missing (last known at ${lastKnownPath}) and on_peer_missing is block; ` +
+        'restore it, point MSO_OBSERVATION_ROOT at it, or run `mso workspace relink`',
+    );
+  }
+  override get details(): Record<string, unknown> {
+    return { peer: this.peer, last_known_path: this.lastKnownPath };
+  }
+}
+
+/** A validation command found failures (the report is in details). */
+export class ValidationFailedError extends MsoError {
+  readonly code = ErrorCode.ValidationFailed;
+  readonly category = ErrorCategory.Failed;
+  constructor(
+    message: string,
+    readonly issues: readonly FieldIssue[],
+  ) {
+    super(message);
+  }
+  override get details(): Record<string, unknown> {
+    return { issues: this.issues };
+  }
+}
+
+/** Anything unexpected, wrapped at the edge. */
+export class InternalError extends MsoError {
+  readonly code = ErrorCode.Internal;
+  readonly category = ErrorCategory.Internal;
+}

@@ -1,0 +1,46 @@
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Clock, PlatformDeps, ProcessInfo, Random } from '../ports.js';
+
+/** The real clock. */
+export function nodeClock(): Clock {
+  return {
+    now: () => new Date(),
+    sleep: async (ms, signal) => {
+      await delay(ms, undefined, signal ? { signal } : undefined);
+    },
+  };
+}
+
+/** Cryptographic randomness. */
+export function nodeRandom(): Random {
+  return {
+    uuid: () => randomUUID(),
+    id: (prefix) => `${prefix}-${randomBytes(4).toString('hex')}`,
+    int: (max) => randomInt(max),
+  };
+}
+
+/** This process, and liveness checks through signal 0. */
+export function nodeProcessInfo(): ProcessInfo {
+  return {
+    pid: process.pid,
+    hostname: hostname(),
+    isAlive(pid) {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (e) {
+        // EPERM: the process exists but belongs to someone else.
+        return (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    },
+  };
+}
+
+/** All real ports. */
+export function nodePlatform(): PlatformDeps {
+  return { clock: nodeClock(), random: nodeRandom(), fs: fsp, processInfo: nodeProcessInfo() };
+}

@@ -1,0 +1,54 @@
+import type * as fsp from 'node:fs/promises';
+
+/** Time, injected so tests control it. */
+export interface Clock {
+  now(): Date;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Randomness and ids, injected so tests are deterministic. */
+export interface Random {
+  /** A UUID v4 string. */
+  uuid(): string;
+  /** A short random id with a prefix, e.g. `tmp-3f9a1c2e`. */
+  id(prefix: string): string;
+  int(maxExclusive: number): number;
+}
+
+/** The subset of `node:fs/promises` the domains use. */
+export type Fs = Pick<
+  typeof fsp,
+  | 'readFile'
+  | 'writeFile'
+  | 'appendFile'
+  | 'rename'
+  | 'mkdir'
+  | 'readdir'
+  | 'stat'
+  | 'lstat'
+  | 'rm'
+  | 'open'
+  | 'chmod'
+  | 'utimes'
+  | 'copyFile'
+  | 'realpath'
+  | 'unlink'
+  | 'link'
+  | 'access'
+>;
+
+/** Facts about this process and others, for locks and stale-lock detection. */
+export interface ProcessInfo {
+  readonly pid: number;
+  readonly hostname: string;
+  /** True when a process with this pid exists on this host. */
+  isAlive(pid: number): boolean;
+}
+
+/** Every side-effect port in one bag, passed to domain factories. */
+export interface PlatformDeps {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly fs: Fs;
+  readonly processInfo: ProcessInfo;
+}

@@ -1,0 +1,24 @@
+import { parse } from 'yaml';
+import { InvalidArtifactError } from '../contracts/index.js';
+
+/** A markdown file split into its YAML frontmatter (parsed) and body. */
+export interface FrontmatterDoc {
+  readonly data: unknown;
+  readonly body: string;
+}
+
+const FENCE = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?([\s\S]*)$/;
+
+/**
+ * Splits `---` frontmatter from a markdown file and parses it as YAML 1.2 (core schema, so dates stay strings).
+ * Throws `InvalidArtifactError` naming the file when there is no frontmatter or it is not YAML.
+ */
+export function parseFrontmatter(text: string, file: string): FrontmatterDoc {
+  const m = FENCE.exec(text);
+  if (!m) throw new InvalidArtifactError(file, [{ path: '(root)', message: 'no YAML frontmatter between --- lines at the top' }]);
+  try {
+    return { data: parse(m[1] ?? '') as unknown, body: m[2] ?? '' };
+  } catch (e) {
+    throw new InvalidArtifactError(file, [{ path: '(frontmatter)', message: `YAML syntax: ${(e as Error).message.split('\n')[0]}` }]);
+  }
+}

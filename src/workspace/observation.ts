@@ -1,0 +1,168 @@
+import { join, relative } from 'node:path';
+import { PHASE_DIRS, PHASES, type PhaseKey, type Policy, type RunManifest } from '../contracts/index.js';
+import type { Fs } from '../platform/index.js';
+import { readTextIfExists, writeFileAtomic, type AtomicDeps } from './atomic.js';
+import { OBSERVATION_DIRS } from './layout.js';
+
+/** What one observation sync did. */
+export interface SyncResult {
+  readonly target: string | null;
+  readonly skipped: string | null;
+  readonly copied: number;
+  readonly unchanged: number;
+  readonly removed: number;
+}
+
+/** Extra lines a later stage adds to the readme (pending decisions, proposals). */
+export interface ReadmeExtras {
+  readonly nextActions?: readonly string[];
+  readonly references?: readonly string[];
+}
+
+const READ_ONLY = 0o444;
+
+/** Where a phase folder is mirrored inside the observation run folder. */
+function mirrorTarget(phaseKey: PhaseKey): string {
+  if (phaseKey === '70') return '04_review';
+  if (phaseKey === '80') return '05_delivery';
+  return join('03_artifacts', PHASES[phaseKey]);
+}
+
+async function listFiles(fs: Fs, dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isFile() && !e.name.includes('.tmp-') && !e.name.endsWith('.lock'))
+    .map((e) => relative(dir, join(e.parentPath, e.name)));
+}
+
+const SUMMARY_BY_STATUS: Readonly<Record<RunManifest['status'], string>> = {
+  created: 'Run initialized.',
+  active: 'Run is in progress across runtime phases.',
+  awaiting_human: 'Run is waiting for a human decision (see 02_decisions/).',
+  completed: 'Run completed successfully.',
+  failed: 'Run failed. Check the error below, 90_meta and the governance review.',
+  cancelled: 'Run was cancelled; it can be resumed.',
+  archived: 'Run archived for read-only retention.',
+};
+
+/** The observation readme of a run: status, progress, next actions and references. */
+export function renderReadme(m: RunManifest, runDir: string, tickets: readonly string[], extras: ReadmeExtras = {}): string {
+  const done = PHASE_DIRS.filter((d) => ['completed', 'skipped'].includes(m.phases[d].status)).length;
+  const open = PHASE_DIRS.filter((d) => ['pending', 'active'].includes(m.phases[d].status)).slice(0, 2);
+  const finished = ['completed', 'failed', 'archived'].includes(m.status);
+  const actions = [
+    ...(extras.nextActions ?? []),
+    ...(finished ? [] : open.map((d) => `${d} phase progress`)),
+  ];
+  const lines = [
+    `# ${m.run_id}`,
+    '',
+    '## Status',
+    `- **Status**: ${m.status}`,
+    ...(m.goal ? [`- **Goal**: ${m.goal.replace(/\s+/g, ' ').slice(0, 200)}`] : []),
+    `- **Created**: ${m.created_at}`,
+    `- **Updated**: ${m.updated_at}`,
+    ...(m.completed_at ? [`- **Finished**: ${m.completed_at}`] : []),
+    `- **Progress**: ${done}/${PHASE_DIRS.length} phases`,
+    '',
+    '## Summary',
+    SUMMARY_BY_STATUS[m.status],
+    ...(m.error ? ['', `Error (${m.error.phase}): ${m.error.message}`] : []),
+    '',
+    '## Next actions',
+    ...(actions.length > 0 ? actions.map((a) => `- [ ] ${a}`) : ['- [ ] no pending actions']),
+    '',
+    '## References',
+    `- Run folder: \`${runDir}/\``,
+    `- Tickets: ${tickets.length > 0 ? tickets.slice(0, 20).join(', ') : '(none)'}`,
+    ...(extras.references ?? []).map((r) => `- ${r}`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function renderSummary(m: RunManifest): string {
+  const rows = PHASE_DIRS.map((d) => `| ${d} | ${m.phases[d].status} | ${m.phases[d].updated_at ?? ''} |`);
+  return [
+    `# Summary of ${m.run_id}`,
+    '',
+    `Status: **${m.status}** (created ${m.created_at}, updated ${m.updated_at}${m.completed_at ? `, finished ${m.completed_at}` : ''})`,
+    ...(m.tags.length ? [`Tags: ${m.tags.join(', ')}`] : []),
+    ...(m.error ? [`Error in ${m.error.phase}: ${m.error.message}`] : []),
+    '',
+    '| phase | status | updated |',
+    '|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+async function writeIfChanged(deps: AtomicDeps, file: string, content: string): Promise<boolean> {
+  if ((await readTextIfExists(deps.fs, file)) === content) return false;
+  await writeFileAtomic(deps, file, content, { mode: READ_ONLY });
+  return true;
+}
+
+/**
+ * Mirrors one run into `<obs>/<observer>/<run>/`: the readme, `01_summary/`, and the phase folders listed in
+ * `sync_phases` (70 → `04_review/`, 80 → `05_delivery/`, others → `03_artifacts/<phase>/`). Only changed files are
+ * copied; every file written is read-only; nothing is written into the workspace.
+ */
+export async function syncObservation(
+  deps: AtomicDeps,
+  input: {
+    readonly policy: Policy;
+    readonly manifest: RunManifest;
+    readonly runDir: string;
+    readonly target: string;
+    readonly suspended: boolean;
+    readonly extras?: ReadmeExtras;
+  },
+): Promise<SyncResult> {
+  const { policy, manifest, runDir, target } = input;
+  if (!policy.observation_policy.auto_sync) return { target: null, skipped: 'observation_policy.auto_sync is false', copied: 0, unchanged: 0, removed: 0 };
+  if (input.suspended) return { target: null, skipped: 'sync suspended (PEER_REPLACED): run `mso workspace relink`', copied: 0, unchanged: 0, removed: 0 };
+  const { fs } = deps;
+  for (const d of OBSERVATION_DIRS) await fs.mkdir(join(target, d), { recursive: true });
+  let copied = 0;
+  let unchanged = 0;
+  let removed = 0;
+  for (const phase of policy.observation_policy.sync_phases) {
+    const key = String(phase).padStart(2, '0') as PhaseKey;
+    const src = join(runDir, PHASES[key]);
+    const dest = join(target, mirrorTarget(key));
+    const files = await listFiles(fs, src);
+    const wanted = new Set(files);
+    for (const rel of files) {
+      const from = join(src, rel);
+      const to = join(dest, rel);
+      const [a, b] = await Promise.all([fs.stat(from).catch(() => undefined), fs.stat(to).catch(() => undefined)]);
+      if (!a) continue;
+      // utimes keeps about a millisecond of the source mtime, so "unchanged" allows that much rounding.
+      if (b && b.size === a.size && Math.abs(b.mtimeMs - a.mtimeMs) < 1) {
+        unchanged++;
+        continue;
+      }
+      await writeFileAtomic(deps, to, await fs.readFile(from), { mode: READ_ONLY });
+      await fs.utimes(to, a.atime, a.mtime);
+      copied++;
+    }
+    // 04_review and 05_delivery also receive files written there directly, so only artifact mirrors are pruned.
+    const prunable = key !== '70' && key !== '80';
+    for (const rel of prunable ? await listFiles(fs, dest) : []) {
+      if (!wanted.has(rel)) {
+        await fs.rm(join(dest, rel), { force: true });
+        removed++;
+      }
+    }
+  }
+  const tickets = (await fs.readdir(join(runDir, '40_collaboration', 'task-context', 'tickets')).catch(() => []))
+    .filter((n) => /^TKT-\d+.*\.md$/.test(n))
+    .map((n) => n.replace(/^(TKT-\d+).*$/, '$1'))
+    .sort();
+  if (await writeIfChanged(deps, join(target, '01_summary', 'summary.md'), renderSummary(manifest))) copied++;
+  else unchanged++;
+  if (await writeIfChanged(deps, join(target, 'readme.md'), renderReadme(manifest, runDir, tickets, input.extras))) copied++;
+  else unchanged++;
+  return { target, skipped: null, copied, unchanged, removed };
+}

@@ -1,0 +1,75 @@
+import { Document, isMap, parseDocument } from 'yaml';
+import { InvalidArtifactError, PolicySchema, parseArtifact, type Policy } from '../contracts/index.js';
+import type { Fs } from '../platform/index.js';
+import { readTextIfExists, writeFileAtomic, type AtomicDeps } from './atomic.js';
+
+const SECTION_COMMENTS: Readonly<Record<string, string>> = {
+  run_policy: ' Runs: how many may be active at once, and when finished runs are archived (mso runs archive --auto).',
+  observation_policy: ' Observation workspace: whether runs are mirrored there, and which phase folders.',
+  relocation_policy:
+    ' Anchors: how a moved workspace or observation root is found again; on_peer_missing: warn | warn_and_continue | block | silent.',
+};
+
+function parsePolicyText(text: string, file: string): { doc: Document; policy: Policy } {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) {
+    throw new InvalidArtifactError(
+      file,
+      doc.errors.map((e) => ({ path: '(root)', message: `YAML syntax: ${e.message.split('\n')[0] ?? e.message}` })),
+    );
+  }
+  const raw = (doc.toJS() as unknown) ?? {};
+  return { doc, policy: parseArtifact(PolicySchema, raw, file) };
+}
+
+function defaultPolicyDocument(): Document {
+  const doc = new Document(PolicySchema.parse({}));
+  doc.commentBefore = ' MSO workspace policy. Every key is enforced; unknown keys are refused. Edit values freely:\n mso keeps your comments and values and only fills in missing keys.';
+  if (isMap(doc.contents)) {
+    for (const pair of doc.contents.items) {
+      const key = pair.key as { value?: unknown; commentBefore?: string | null };
+      const comment = typeof key.value === 'string' ? SECTION_COMMENTS[key.value] : undefined;
+      if (comment) key.commentBefore = comment;
+    }
+  }
+  return doc;
+}
+
+/** Fills every key the document lacks from `defaults`, leaving present values and comments untouched. */
+function fillMissing(doc: Document, defaults: unknown, path: readonly string[]): boolean {
+  let changed = false;
+  if (typeof defaults !== 'object' || defaults === null || Array.isArray(defaults)) return false;
+  for (const [key, value] of Object.entries(defaults)) {
+    const here = [...path, key];
+    if (!doc.hasIn(here)) {
+      doc.setIn(here, doc.createNode(value));
+      changed = true;
+    } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      changed = fillMissing(doc, value, here) || changed;
+    }
+  }
+  return changed;
+}
+
+/** Reads `policy.yaml` (defaults when absent); a malformed file throws naming the file and field. */
+export async function loadPolicy(fs: Fs, file: string): Promise<Policy> {
+  const text = await readTextIfExists(fs, file);
+  if (text === undefined) return PolicySchema.parse({});
+  return parsePolicyText(text, file).policy;
+}
+
+/**
+ * Creates `policy.yaml` with commented defaults, or fills in the keys an existing file lacks while keeping the
+ * user's comments and values. A malformed file is reported and left as it is. Returns the resolved policy.
+ */
+export async function ensurePolicyFile(deps: AtomicDeps, file: string): Promise<{ policy: Policy; written: boolean }> {
+  const text = await readTextIfExists(deps.fs, file);
+  if (text === undefined) {
+    await writeFileAtomic(deps, file, defaultPolicyDocument().toString());
+    return { policy: PolicySchema.parse({}), written: true };
+  }
+  const { doc, policy } = parsePolicyText(text, file);
+  if (!fillMissing(doc, PolicySchema.parse({}), [])) return { policy, written: false };
+  await writeFileAtomic(deps, file, doc.toString());
+  return { policy, written: true };
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { formatRunId, parseRunId, sanitizeCaseSlug, slugFromGoal, toCaseSlug, withSuffix } from './run-id.js';
+
+describe('parseRunId', () => {
+  it('accepts a run id with a real date and a known skill key', () => {
+    expect(parseRunId('20261121-msowd-sample-run')).toEqual({
+      runId: '20261121-msowd-sample-run',
+      date: '20261121',
+      skillKey: 'msowd',
+      caseSlug: 'sample-run',
+    });
+  });
+  it.each([
+    ['99999999-msowd-x', 'MSO_INVALID_RUN_ID'],
+    ['20260230-msowd-x', 'MSO_INVALID_RUN_ID'],
+    ['20261121-nokey-x', 'MSO_INVALID_RUN_ID'],
+    ['20261121-msowd-', 'MSO_INVALID_RUN_ID'],
+    ['20261121-msowd-UPPER', 'MSO_INVALID_RUN_ID'],
+    ['../20261121-msowd-x', 'MSO_UNSAFE_PATH'],
+    ['20261121-msowd-a/b', 'MSO_UNSAFE_PATH'],
+    ['20261121-msowd-a\0b', 'MSO_UNSAFE_PATH'],
+  ])('refuses %j with %s', (id, code) => {
+    expect(() => parseRunId(id)).toThrow(expect.objectContaining({ code }));
+  });
+});
+
+describe('case slugs', () => {
+  it('sanitizes to lowercase [a-z0-9-] with collapsed dashes', () => {
+    expect(sanitizeCaseSlug('Hello  World__x')).toBe('hello-world-x');
+  });
+  it('caps slugs at 40 characters without a trailing dash', () => {
+    const slug = sanitizeCaseSlug('a'.repeat(39) + ' bcd');
+    expect(slug.length).toBeLessThanOrEqual(40);
+    expect(slug.endsWith('-')).toBe(false);
+  });
+  it('gives Korean goals distinct hashed slugs instead of one shared default', () => {
+    const a = slugFromGoal('사용자 온보딩 프로세스 설계');
+    const b = slugFromGoal('결제 흐름 개선');
+    expect(a).toMatch(/^run-[0-9a-f]{8}$/);
+    expect(b).toMatch(/^run-[0-9a-f]{8}$/);
+    expect(a).not.toBe(b);
+    expect(slugFromGoal('사용자 온보딩 프로세스 설계')).toBe(a);
+  });
+  it('refuses a user slug that could escape', () => {
+    expect(() => toCaseSlug('../etc')).toThrow(expect.objectContaining({ code: 'MSO_UNSAFE_PATH' }));
+  });
+  it('suffixes taken ids within the 40-character slug limit', () => {
+    const at = new Date('2026-11-21T10:00:00Z');
+    expect(formatRunId(at, 'msowd', 'x')).toBe('20261121-msowd-x');
+    const long = withSuffix(at, 'msowd', 'a'.repeat(40), 12);
+    expect(parseRunId(long).caseSlug).toBe(`${'a'.repeat(37)}-12`);
+  });
+});

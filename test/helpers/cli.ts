@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+export const MSO_BIN = join(REPO_ROOT, 'bin', 'mso.js');
+
+export interface MsoResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A temporary directory with an isolated HOME, workspace and observation root for one test. */
+export interface Sandbox {
+  readonly dir: string;
+  readonly env: Record<string, string>;
+  run(args: readonly string[], opts?: { env?: Record<string, string | undefined>; cwd?: string }): Promise<MsoResult>;
+  json<T = Record<string, unknown>>(
+    args: readonly string[],
+    opts?: { env?: Record<string, string | undefined>; cwd?: string },
+  ): Promise<{ code: number; body: T; stderr: string }>;
+  cleanup(): Promise<void>;
+}
+
+/** Runs the built `mso` CLI with the Node that runs the tests (Node 24 under npm test). */
+export function runMso(
+  args: readonly string[],
+  opts: { cwd: string; env: Record<string, string | undefined> },
+): Promise<MsoResult> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [MSO_BIN, ...args],
+      { cwd: opts.cwd, env: opts.env as NodeJS.ProcessEnv, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+export async function makeSandbox(prefix = 'mso-e2e-'): Promise<Sandbox> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: join(dir, 'home'),
+    MSO_WORKSPACE_ROOT: join(dir, 'workspace'),
+    MSO_OBSERVATION_ROOT: join(dir, 'observation'),
+    MSO_OBSERVER_ID: 'tester',
+  };
+  const sandbox: Sandbox = {
+    dir,
+    env,
+    run: (args, opts = {}) => runMso(args, { cwd: opts.cwd ?? dir, env: { ...env, ...opts.env } }),
+    async json(args, opts = {}) {
+      const r = await sandbox.run(['--json', ...args], opts);
+      let body: unknown;
+      try {
+        body = JSON.parse(r.stdout);
+      } catch {
+        throw new Error(`stdout is not one JSON object (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
+      }
+      return { code: r.code, body: body as never, stderr: r.stderr };
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+  return sandbox;
+}
