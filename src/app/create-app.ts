@@ -12,6 +12,7 @@ import {
   type Workspace,
   type WorkspaceStatus,
 } from '../workspace/index.js';
+import { createAuditOps, recordRunStatus, type AuditOps } from './audit-ops.js';
 import { createSchemaOps, type SchemaOps } from './schema-ops.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -23,6 +24,10 @@ export interface AppLogger {
 
 export interface AppDeps extends PlatformDeps {
   readonly logger: AppLogger;
+  /** The process environment: the source of secret values to redact, and of agent credentials. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The mso version, recorded in exports and provenance. */
+  readonly version: string;
 }
 
 /** A run as the interfaces show it. */
@@ -60,6 +65,11 @@ export interface MsoApp {
    * @example await app.schema.validate('topology', 'workflow_topology_spec.json')
    */
   readonly schema: SchemaOps;
+  /**
+   * The audit log: append CC-05 payloads, read-only SQL, tail, stats, export (JSONL or OTLP traces).
+   * @example const { rows } = await app.audit.query('SELECT count(*) AS n FROM events')
+   */
+  readonly audit: AuditOps;
   readonly workspace: {
     /**
      * Creates both spaces, anchors and `policy.yaml` (idempotent).
@@ -107,6 +117,16 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
   }
 
   async function view(ws: Workspace, ref: RunRef, sync = true): Promise<RunView> {
+    if (sync) {
+      await recordRunStatus(deps, ws, {
+        runId: ref.runId,
+        status: ref.manifest.status,
+        updatedAt: ref.manifest.updated_at,
+        skillKey: ref.manifest.skill_key,
+        goal: ref.manifest.goal,
+        finishedAt: ref.manifest.completed_at,
+      });
+    }
     const result = sync ? await ws.sync(ref.runId) : undefined;
     if (result?.skipped) deps.logger.warn(`observation not synced: ${result.skipped}`);
     return {
@@ -122,6 +142,7 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
   return {
     settings,
     schema: createSchemaOps(deps, settings.cwd),
+    audit: createAuditOps(deps, settings.cwd, open, deps.version),
     open,
     workspace: {
       async init() {

@@ -8,6 +8,7 @@ export function createNodeApp(
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
   logger: AppLogger,
+  version: string,
 ): MsoApp {
-  return createApp({ ...nodePlatform(), logger }, resolveSettings(input, env, cwd));
+  return createApp({ ...nodePlatform(), logger, env, version }, resolveSettings(input, env, cwd));
 }

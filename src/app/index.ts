@@ -11,3 +11,4 @@ export {
 export { createNodeApp } from './create-node-app.js';
 export { resolveSettings, type ResolvedSettings, type SettingsInput } from './settings.js';
 export type { SchemaInfo, SchemaValidation } from './schema-ops.js';
+export type { AuditOps, ExportResult } from './audit-ops.js';

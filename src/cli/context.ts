@@ -6,6 +6,8 @@ export interface CommandOutcome {
   readonly data: unknown;
   readonly human: string | readonly string[];
   readonly exitCode?: number;
+  /** The command already wrote its output as it went (e.g. `--follow`); print nothing more. */
+  readonly streamed?: boolean;
 }
 
 /** Shared state of one CLI invocation, handed to every command's registration. */

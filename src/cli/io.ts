@@ -5,11 +5,21 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   readonly isTTY: boolean;
+  /** Aborted on SIGINT/SIGTERM, for commands that run until stopped (`--follow`). */
+  readonly signal?: AbortSignal;
 }
+
+/** Exit code of a command stopped by SIGINT. */
+export const EXIT_INTERRUPTED = 130;
 
 /** The real process streams, environment and working directory. */
 export function nodeIo(): CliIo {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   return {
+    signal: controller.signal,
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
     env: process.env,

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { createNodeApp, type MsoApp } from '../app/index.js';
 import { EXIT_CODES, InternalError, UsageError, isMsoError, type MsoError } from '../contracts/index.js';
 import type { CliContext, CommandOutcome } from './context.js';
+import { registerAudit } from './commands/audit.js';
 import { registerInit } from './commands/init.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSchema } from './commands/schema.js';
@@ -47,6 +48,7 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
   registerSchema(program, ctx);
   registerRuns(program, ctx);
   registerWorkspace(program, ctx);
+  registerAudit(program, ctx);
   for (const cmd of allCommands(program)) {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => out.stdout.push(s),
@@ -94,6 +96,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
               if (!quiet) io.stderr(`${m}\n`);
             },
           },
+          VERSION,
         );
       }
       return app;
@@ -134,6 +137,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr('mso: missing command (see mso --help)\n');
     return 2;
   }
+  if (outcome.streamed) return outcome.exitCode ?? 0;
   if (json) io.stdout(`${JSON.stringify(outcome.data)}\n`);
   else {
     const text = typeof outcome.human === 'string' ? outcome.human : outcome.human.join('\n');
@@ -146,3 +150,5 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 export async function main(): Promise<number> {
   return runCli(process.argv.slice(2), nodeIo());
 }
+
+export { EXIT_INTERRUPTED } from './io.js';

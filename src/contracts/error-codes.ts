@@ -15,6 +15,8 @@ export const ErrorCode = {
   LockTimeout: 'MSO_LOCK_TIMEOUT',
   PeerMissingBlocked: 'MSO_PEER_MISSING_BLOCKED',
   ValidationFailed: 'MSO_VALIDATION_FAILED',
+  AuditReadOnly: 'MSO_AUDIT_READONLY',
+  AuditKeyConflict: 'MSO_AUDIT_KEY_CONFLICT',
   Internal: 'MSO_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -209,6 +209,30 @@ export class ValidationFailedError extends MsoError {
   }
 }
 
+/** A statement given to the read-only audit query would write. */
+export class AuditReadOnlyError extends MsoError {
+  readonly code = ErrorCode.AuditReadOnly;
+  readonly category = ErrorCategory.Invalid;
+  constructor(readonly reason: string) {
+    super(`audit queries are read-only: ${reason}`);
+  }
+}
+
+/** An audit record reused an idempotency key with different content. */
+export class AuditKeyConflictError extends MsoError {
+  readonly code = ErrorCode.AuditKeyConflict;
+  readonly category = ErrorCategory.Conflict;
+  constructor(
+    readonly table: string,
+    readonly key: string,
+  ) {
+    super(`${table} key ${key} was already recorded with different content`);
+  }
+  override get details(): Record<string, unknown> {
+    return { table: this.table, key: this.key };
+  }
+}
+
 /** Anything unexpected, wrapped at the edge. */
 export class InternalError extends MsoError {
   readonly code = ErrorCode.Internal;

@@ -1,3 +1,4 @@
 /** Ports for side effects (clock, randomness, filesystem, process facts) and their Node implementations. */
-export type { Clock, Fs, PlatformDeps, ProcessInfo, Random } from './ports.js';
+export type { Clock, Fs, OpenSqlite, PlatformDeps, ProcessInfo, Random, SqliteDb, SqliteStatement } from './ports.js';
+export { openSqlite } from './node/sqlite.js';
 export { nodeClock, nodePlatform, nodeProcessInfo, nodeRandom } from './node/node-platform.js';

@@ -51,4 +51,28 @@ export interface PlatformDeps {
   readonly random: Random;
   readonly fs: Fs;
   readonly processInfo: ProcessInfo;
+  readonly openSqlite: OpenSqlite;
 }
+
+/** A prepared statement of the embedded database (the subset of better-sqlite3 mso uses). */
+export interface SqliteStatement {
+  readonly reader: boolean;
+  readonly readonly: boolean;
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+  iterate(...params: unknown[]): IterableIterator<unknown>;
+}
+
+/** The embedded SQLite database port (better-sqlite3's shape; kysely's SqliteDialect accepts it). */
+export interface SqliteDb {
+  readonly name: string;
+  readonly inTransaction: boolean;
+  prepare(sql: string): SqliteStatement;
+  exec(sql: string): unknown;
+  pragma(sql: string, options?: { simple?: boolean }): unknown;
+  close(): unknown;
+}
+
+/** Opens an SQLite database file; read-only handles refuse every write. */
+export type OpenSqlite = (file: string, options?: { readonly readonly?: boolean }) => SqliteDb;

@@ -3,6 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock, PlatformDeps, ProcessInfo, Random } from '../ports.js';
+import { openSqlite } from './sqlite.js';
 
 /** The real clock. */
 export function nodeClock(): Clock {
@@ -42,5 +43,5 @@ export function nodeProcessInfo(): ProcessInfo {
 
 /** All real ports. */
 export function nodePlatform(): PlatformDeps {
-  return { clock: nodeClock(), random: nodeRandom(), fs: fsp, processInfo: nodeProcessInfo() };
+  return { clock: nodeClock(), random: nodeRandom(), fs: fsp, processInfo: nodeProcessInfo(), openSqlite };
 }

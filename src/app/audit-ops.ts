@@ -1,0 +1,169 @@
+import { resolve } from 'node:path';
+import { InvalidArgumentError, NotFoundError } from '../contracts/index.js';
+import {
+  auditStats,
+  exportRunOtlp,
+  exportRunRows,
+  openAuditLog,
+  openAuditReader,
+  readEvents,
+  runReadOnlyQuery,
+  type AppendResult,
+  type AuditLog,
+  type AuditReader,
+  type AuditStats,
+  type EventView,
+  type MigrationReport,
+  type QueryResult,
+} from '../audit/index.js';
+import { parseJsonText, readTextIfExists, writeFileAtomic, type Workspace } from '../workspace/index.js';
+import type { AppDeps } from './create-app.js';
+
+/** The outcome of `mso audit export`. */
+export interface ExportResult {
+  readonly run_id: string;
+  readonly format: 'jsonl' | 'otlp';
+  readonly out: string | null;
+  readonly endpoint: string | null;
+  readonly records: number;
+  readonly http_status?: number;
+  /** The exported content when neither a file nor an endpoint was given. */
+  readonly content?: string;
+}
+
+export interface AuditOps {
+  init(): Promise<{ file: string; schema: MigrationReport }>;
+  append(file: string): Promise<AppendResult>;
+  query(sql: string): Promise<QueryResult>;
+  tail(options: {
+    runId?: string | undefined;
+    afterSeq?: number | undefined;
+    limit?: number | undefined;
+  }): Promise<EventView[]>;
+  stats(runId?: string): Promise<AuditStats>;
+  export(options: {
+    runId: string;
+    format: 'jsonl' | 'otlp';
+    out?: string | undefined;
+    endpoint?: string | undefined;
+  }): Promise<ExportResult>;
+}
+
+/** Audit use cases over the workspace's `audit.db`. */
+export function createAuditOps(
+  deps: AppDeps,
+  cwd: string,
+  open: (create?: boolean) => Promise<Workspace>,
+  version: string,
+): AuditOps {
+  async function withLog<T>(fn: (log: AuditLog) => T | Promise<T>): Promise<T> {
+    const ws = await open(true);
+    const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+    try {
+      return await fn(log);
+    } finally {
+      log.close();
+    }
+  }
+  async function withReader<T>(fn: (r: AuditReader) => Promise<T> | T): Promise<T> {
+    // Opening the writer once creates and migrates the file; readers then see the current schema.
+    await withLog(() => undefined);
+    const ws = await open(false);
+    const reader = openAuditReader(deps, ws.layout.auditDb);
+    try {
+      return await fn(reader);
+    } finally {
+      await reader.close();
+    }
+  }
+  return {
+    init: () => withLog((log) => ({ file: log.file, schema: log.schema })),
+    async append(file) {
+      const path = resolve(cwd, file);
+      const text = await readTextIfExists(deps.fs, path);
+      if (text === undefined) throw new NotFoundError('payload file', path);
+      const payload = parseJsonText(text, path);
+      return withLog((log) => log.appendPayload(payload, path));
+    },
+    query: (text) => withReader((r) => runReadOnlyQuery(r, text)),
+    tail: (options) => withReader((r) => readEvents(r, options)),
+    stats: (runId) => withReader((r) => auditStats(r, runId)),
+    async export(options) {
+      if (options.out !== undefined && options.endpoint !== undefined)
+        throw new InvalidArgumentError('export target', 'give --out or --endpoint, not both');
+      if (options.endpoint !== undefined && options.format !== 'otlp')
+        throw new InvalidArgumentError('endpoint', '--endpoint needs --format otlp');
+      let content: string;
+      let records: number;
+      if (options.format === 'jsonl') {
+        const rows = await withReader((r) => exportRunRows(r, options.runId));
+        if (rows.length === 0) throw new NotFoundError('audit records of run', options.runId);
+        content = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+        records = rows.length;
+      } else {
+        const traces = await withReader((r) => exportRunOtlp(r, options.runId, version));
+        content = JSON.stringify(traces);
+        records = traces.resourceSpans[0]?.scopeSpans[0]?.spans.length ?? 0;
+      }
+      const base = { run_id: options.runId, format: options.format, records };
+      if (options.endpoint !== undefined) {
+        let url: URL;
+        try {
+          url = new URL(options.endpoint);
+        } catch {
+          throw new InvalidArgumentError('endpoint', `${options.endpoint} is not a URL`);
+        }
+        if (!url.pathname.endsWith('/v1/traces')) url = new URL(`${url.pathname.replace(/\/$/, '')}/v1/traces`, url);
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: content,
+        });
+        if (!res.ok) throw new InvalidArgumentError('endpoint', `collector at ${url.href} answered HTTP ${res.status}`);
+        return { ...base, out: null, endpoint: url.href, http_status: res.status };
+      }
+      if (options.out !== undefined) {
+        const out = resolve(cwd, options.out);
+        await writeFileAtomic(deps, out, content);
+        return { ...base, out, endpoint: null };
+      }
+      return { ...base, out: null, endpoint: null, content };
+    },
+  };
+}
+
+/** Mirrors a run's lifecycle into the audit log (`runs` row plus a `run.status` event). */
+export async function recordRunStatus(
+  deps: AppDeps,
+  ws: Workspace,
+  run: {
+    runId: string;
+    status: string;
+    updatedAt: string;
+    skillKey?: string;
+    goal?: string | undefined;
+    finishedAt?: string | null;
+  },
+): Promise<void> {
+  const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  try {
+    log.transaction(() => {
+      log.upsertRun({
+        runId: run.runId,
+        status: run.status as never,
+        skillKey: run.skillKey ?? null,
+        goal: run.goal ?? null,
+        finishedAt: run.finishedAt ?? null,
+      });
+      // Keyed by status and manifest time: showing the same state twice records it once.
+      log.appendEvent({
+        runId: run.runId,
+        type: 'run.status',
+        key: `run-status:${run.runId}:${run.status}:${run.updatedAt}`,
+        payload: { status: run.status },
+      });
+    });
+  } finally {
+    log.close();
+  }
+}

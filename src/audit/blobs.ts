@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { NotFoundError } from '../contracts/index.js';
+import { writeFileAtomic, type AtomicDeps } from '../workspace/index.js';
+
+/** Where a blob with this sha256 lives: `<blobsDir>/sha256/ab/cdef...`. */
+export function blobPath(blobsDir: string, hash: string): string {
+  return join(blobsDir, 'sha256', hash.slice(0, 2), hash.slice(2));
+}
+
+/** sha256 hex of bytes or UTF-8 text. */
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Writes a content-addressed blob once (an existing blob is never rewritten) and returns its hash. */
+export async function writeBlob(
+  deps: AtomicDeps,
+  blobsDir: string,
+  data: Uint8Array,
+): Promise<{ hash: string; created: boolean }> {
+  const hash = sha256Hex(data);
+  const file = blobPath(blobsDir, hash);
+  if (await deps.fs.stat(file).catch(() => undefined)) return { hash, created: false };
+  await writeFileAtomic(deps, file, data, { mode: 0o444 });
+  return { hash, created: true };
+}
+
+/** Reads a blob and checks its hash. */
+export async function readBlob(deps: AtomicDeps, blobsDir: string, hash: string): Promise<Buffer> {
+  const data = await deps.fs.readFile(blobPath(blobsDir, hash)).catch(() => {
+    throw new NotFoundError('blob', hash);
+  });
+  if (sha256Hex(data) !== hash) throw new NotFoundError('intact blob', hash);
+  return data;
+}

@@ -1,0 +1,137 @@
+import type { Generated } from 'kysely';
+
+/** Typed view of the tables the query layer reads (kysely). */
+export interface AuditDatabase {
+  events: {
+    seq: Generated<number>;
+    event_key: string;
+    at: string;
+    run_id: string;
+    type: string;
+    node_id: string | null;
+    ticket_id: string | null;
+    attempt_id: string | null;
+    payload: string;
+  };
+  attempts: {
+    attempt_id: string;
+    run_id: string;
+    node_id: string | null;
+    ticket_id: string | null;
+    attempt_no: number;
+    is_retry: number;
+    stage: string | null;
+    persona: string | null;
+    agent: string | null;
+    provider: string | null;
+    model: string | null;
+    status: string;
+    queued_at: string | null;
+    started_at: string | null;
+    ended_at: string | null;
+    duration_ms: number | null;
+    input_tokens: number | null;
+    output_tokens: number | null;
+    cache_read_tokens: number | null;
+    cost_usd: number | null;
+    cost_source: string | null;
+    exit_code: number | null;
+    error_class: string | null;
+    error_message: string | null;
+    error_fingerprint: string | null;
+    fallback_rule: string | null;
+    files_changed: string;
+    evidence: string;
+  };
+  agent_calls: {
+    call_id: string;
+    attempt_id: string | null;
+    run_id: string;
+    kind: string;
+    agent: string | null;
+    provider: string | null;
+    model: string | null;
+    request_blob: string | null;
+    response_blob: string | null;
+    transcript_blob: string | null;
+    status: string;
+    error_class: string | null;
+    started_at: string;
+    ended_at: string | null;
+    latency_ms: number | null;
+    first_token_ms: number | null;
+    input_tokens: number | null;
+    output_tokens: number | null;
+    cache_read_tokens: number | null;
+    cost_usd: number | null;
+    cost_source: string | null;
+  };
+  runs: {
+    run_id: string;
+    skill_key: string | null;
+    status: string;
+    goal: string | null;
+    parent_run_id: string | null;
+    created_at: string;
+    updated_at: string;
+    finished_at: string | null;
+    budget_usd: number | null;
+    metadata: string;
+  };
+  node_snapshots: {
+    id: string;
+    run_id: string;
+    node_id: string;
+    node_type: string;
+    parent_refs: string;
+    tree_hash_type: string;
+    tree_hash_ref: string | null;
+    agent_role: string;
+    phase: number;
+    input_artifact_uri: string | null;
+    output_artifact_uri: string | null;
+    status: string;
+    merge_policy: string | null;
+    fallback_target: string | null;
+    metadata: string | null;
+    related_audit_id: string | null;
+    created_at: string | null;
+    updated_at: string | null;
+  };
+  audit_logs: {
+    id: string;
+    date: string;
+    task_name: string;
+    mode: string;
+    action: string;
+    status: string;
+    notes: string | null;
+    run_id: string | null;
+    work_type: string | null;
+    files_affected: string | null;
+    transition_repeated: number;
+    created_at: string | null;
+  };
+  breaker_events: {
+    id: Generated<number>;
+    at: string;
+    breaker: string;
+    provider: string | null;
+    model: string | null;
+    from_state: string | null;
+    to_state: string;
+    reason: string | null;
+    metrics: string;
+  };
+  decisions: {
+    id: string;
+    date: string;
+    title: string;
+    context: string | null;
+    decision_content: string | null;
+    requested_by: string | null;
+    approved_by: string | null;
+    related_audit_id: string | null;
+    created_at: string | null;
+  };
+}

@@ -1,0 +1,27 @@
+/** The audit log: one SQLite database for every run, node, attempt, agent call, decision and snapshot. */
+export { openAuditLog, type AuditLog, type OpenAuditOptions, type AppendResult } from './audit-log.js';
+export {
+  openAuditReader,
+  runReadOnlyQuery,
+  readEvents,
+  auditStats,
+  type AuditReader,
+  type QueryResult,
+  type EventView,
+  type AuditStats,
+} from './queries.js';
+export { exportRunRows, exportRunOtlp, type OtlpTraces } from './export.js';
+export { migrate, AUDIT_SCHEMA_VERSION, type MigrationReport } from './migrate.js';
+export { errorFingerprint, normalizeErrorMessage, type FingerprintInput } from './fingerprint.js';
+export { createRedactor, type Redactor } from './redact.js';
+export { blobPath, sha256Hex } from './blobs.js';
+export type {
+  EventInput,
+  RunRow,
+  AttemptRow,
+  AgentCallRow,
+  BreakerEventInput,
+  SnapshotInput,
+  DecisionInput,
+} from './records.js';
+export type { AuditDatabase } from './db-types.js';

@@ -1,0 +1,116 @@
+import type { SqliteDb } from '../platform/index.js';
+import { EXEC_TABLES_SQL } from './schema-exec.js';
+import {
+  AUDIT_LOGS_MSO_COLUMNS,
+  AUDIT_LOGS_V15_COLUMNS,
+  MSO_FTS_SQL,
+  MSO_INDEXES_SQL,
+  MSO_TABLES_SQL,
+  MSO_TRIGGERS_SQL,
+  MSO_VIEWS_SQL,
+} from './schema-mso.js';
+
+/** The schema version this build writes into `_skill_meta.schema_version` (MSO 1.5.0 + mso execution tables). */
+export const AUDIT_SCHEMA_VERSION = '2.0.0';
+
+interface Migration {
+  readonly name: string;
+  up(db: SqliteDb): void;
+}
+
+function columns(db: SqliteDb, table: string): Set<string> {
+  return new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
+}
+
+function tableSql(db: SqliteDb, name: string): string | undefined {
+  return (db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').get(name) as { sql?: string } | undefined)?.sql;
+}
+
+function addMissingColumns(db: SqliteDb, table: string, wanted: ReadonlyArray<readonly [string, string]>): void {
+  const have = columns(db, table);
+  for (const [name, decl] of wanted) if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${decl}`);
+}
+
+/** Forward-only, in order; each runs once and is recorded in `_mso_migrations`. */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    name: '001_mso_compat_1_5',
+    up(db) {
+      db.exec(MSO_TABLES_SQL);
+      // A 1.4.0 database lacks the v1.5 columns: add them before any index or view uses them.
+      addMissingColumns(db, 'audit_logs', AUDIT_LOGS_V15_COLUMNS);
+      addMissingColumns(db, 'audit_logs', AUDIT_LOGS_MSO_COLUMNS);
+      // A 1.4 FTS index lacks work_type/intent: rebuild it with the 1.5 columns from the content table.
+      const fts = tableSql(db, 'audit_logs_fts');
+      if (fts !== undefined && !fts.includes('intent')) {
+        db.exec(
+          'DROP TRIGGER IF EXISTS audit_logs_fts_ai; DROP TRIGGER IF EXISTS audit_logs_fts_ad; DROP TRIGGER IF EXISTS audit_logs_fts_au;',
+        );
+        db.exec(
+          'DROP TRIGGER IF EXISTS audit_logs_ai; DROP TRIGGER IF EXISTS audit_logs_ad; DROP TRIGGER IF EXISTS audit_logs_au;',
+        );
+        db.exec('DROP TABLE audit_logs_fts');
+      }
+      db.exec(MSO_INDEXES_SQL);
+      db.exec(MSO_FTS_SQL);
+      db.exec("INSERT INTO audit_logs_fts(audit_logs_fts) VALUES ('rebuild')");
+      db.exec(MSO_TRIGGERS_SQL);
+      db.exec(MSO_VIEWS_SQL);
+    },
+  },
+  {
+    name: '002_execution_tables',
+    up(db) {
+      db.exec(EXEC_TABLES_SQL);
+    },
+  },
+];
+
+/** What `migrate` found and did. */
+export interface MigrationReport {
+  readonly from: string | null;
+  readonly to: string;
+  readonly applied: readonly string[];
+}
+
+/**
+ * Brings the database to the current schema inside one `BEGIN IMMEDIATE` transaction, so concurrent openers never
+ * migrate twice. Works on an empty file, on an MSO 1.4.0 or 1.5.0 database (migrated in place, no row lost), and on
+ * an earlier mso schema.
+ */
+export function migrate(db: SqliteDb, at: string): MigrationReport {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.exec('CREATE TABLE IF NOT EXISTS _mso_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
+    db.exec('CREATE TABLE IF NOT EXISTS _skill_meta (k TEXT PRIMARY KEY, v TEXT)');
+    const from =
+      (db.prepare("SELECT v FROM _skill_meta WHERE k = 'schema_version'").get() as { v?: string } | undefined)?.v ??
+      null;
+    const done = new Set(
+      (db.prepare('SELECT name FROM _mso_migrations').all() as Array<{ name: string }>).map((r) => r.name),
+    );
+    const applied: string[] = [];
+    const record = db.prepare('INSERT INTO _mso_migrations (name, applied_at) VALUES (?, ?)');
+    for (const m of MIGRATIONS) {
+      if (done.has(m.name)) continue;
+      m.up(db);
+      record.run(m.name, at);
+      applied.push(m.name);
+    }
+    if (applied.length > 0 || from !== AUDIT_SCHEMA_VERSION) {
+      db.prepare(
+        "INSERT INTO _skill_meta (k, v) VALUES ('schema_version', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+      ).run(AUDIT_SCHEMA_VERSION);
+      if (from !== null && from !== AUDIT_SCHEMA_VERSION) {
+        db.prepare(
+          "INSERT INTO _skill_meta (k, v) VALUES ('migrated_from', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+        ).run(from);
+      }
+    }
+    db.exec('COMMIT');
+    return { from, to: AUDIT_SCHEMA_VERSION, applied };
+  } catch (e) {
+    db.exec('ROLLBACK');
+    throw e;
+  }
+}
