@@ -12,6 +12,7 @@ import {
   type Workspace,
   type WorkspaceStatus,
 } from '../workspace/index.js';
+import { createAgentsOps, type AgentsOps } from './agents-ops.js';
 import { createAuditOps, recordRunStatus, type AuditOps } from './audit-ops.js';
 import { createSchemaOps, type SchemaOps } from './schema-ops.js';
 import type { ResolvedSettings } from './settings.js';
@@ -70,6 +71,11 @@ export interface MsoApp {
    * @example const { rows } = await app.audit.query('SELECT count(*) AS n FROM events')
    */
   readonly audit: AuditOps;
+  /**
+   * Agents: availability and breaker state, one resilient call, breaker health.
+   * @example const { result } = await app.agents.try({ name: 'shell', prompt: 'echo hi' })
+   */
+  readonly agents: AgentsOps;
   readonly workspace: {
     /**
      * Creates both spaces, anchors and `policy.yaml` (idempotent).
@@ -143,6 +149,7 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
     settings,
     schema: createSchemaOps(deps, settings.cwd),
     audit: createAuditOps(deps, settings.cwd, open, deps.version),
+    agents: createAgentsOps(deps, settings.cwd, open),
     open,
     workspace: {
       async init() {

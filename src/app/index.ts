@@ -12,3 +12,4 @@ export { createNodeApp } from './create-node-app.js';
 export { resolveSettings, type ResolvedSettings, type SettingsInput } from './settings.js';
 export type { SchemaInfo, SchemaValidation } from './schema-ops.js';
 export type { AuditOps, ExportResult } from './audit-ops.js';
+export type { AgentsOps, AgentInfo, TryResult } from './agents-ops.js';

@@ -64,6 +64,25 @@ const MIGRATIONS: readonly Migration[] = [
       db.exec(EXEC_TABLES_SQL);
     },
   },
+  {
+    name: '003_breaker_state',
+    up(db) {
+      db.exec(`CREATE TABLE IF NOT EXISTS breaker_state (
+        breaker TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('closed','open','half_open')),
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        total INTEGER NOT NULL DEFAULT 0,
+        successes INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        rejections INTEGER NOT NULL DEFAULT 0,
+        half_open_in_flight INTEGER NOT NULL DEFAULT 0,
+        trial_started_at INTEGER,
+        next_attempt_at INTEGER,
+        last_change_at INTEGER,
+        updated_at INTEGER NOT NULL
+      )`);
+    },
+  },
 ];
 
 /** What `migrate` found and did. */

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { createNodeApp, type MsoApp } from '../app/index.js';
 import { EXIT_CODES, InternalError, UsageError, isMsoError, type MsoError } from '../contracts/index.js';
 import type { CliContext, CommandOutcome } from './context.js';
+import { registerAgents } from './commands/agents.js';
 import { registerAudit } from './commands/audit.js';
 import { registerInit } from './commands/init.js';
 import { registerRuns } from './commands/runs.js';
@@ -49,6 +50,7 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
   registerRuns(program, ctx);
   registerWorkspace(program, ctx);
   registerAudit(program, ctx);
+  registerAgents(program, ctx);
   for (const cmd of allCommands(program)) {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => out.stdout.push(s),

@@ -17,6 +17,7 @@ export const ErrorCode = {
   ValidationFailed: 'MSO_VALIDATION_FAILED',
   AuditReadOnly: 'MSO_AUDIT_READONLY',
   AuditKeyConflict: 'MSO_AUDIT_KEY_CONFLICT',
+  AllProvidersUnavailable: 'MSO_ALL_PROVIDERS_UNAVAILABLE',
   Internal: 'MSO_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

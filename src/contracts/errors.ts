@@ -233,6 +233,28 @@ export class AuditKeyConflictError extends MsoError {
   }
 }
 
+/** The state of one agent of a fallback chain when the chain could not run. */
+export interface ChainAgentState {
+  readonly agent: string;
+  readonly available: boolean;
+  readonly reason: string;
+  readonly breaker: string | null;
+}
+
+/** ALL_PROVIDERS_UNAVAILABLE: no agent of the chain could take the call; lists each one's state. */
+export class AllProvidersUnavailableError extends MsoError {
+  readonly code = ErrorCode.AllProvidersUnavailable;
+  readonly category = ErrorCategory.Unavailable;
+  constructor(readonly agents: readonly ChainAgentState[]) {
+    super(
+      `ALL_PROVIDERS_UNAVAILABLE: ${agents.map((a) => `${a.agent} (${a.breaker ? `breaker ${a.breaker}, ` : ''}${a.reason})`).join('; ')}`,
+    );
+  }
+  override get details(): Record<string, unknown> {
+    return { agents: this.agents };
+  }
+}
+
 /** Anything unexpected, wrapped at the edge. */
 export class InternalError extends MsoError {
   readonly code = ErrorCode.Internal;

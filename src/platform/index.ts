@@ -1,4 +1,14 @@
 /** Ports for side effects (clock, randomness, filesystem, process facts) and their Node implementations. */
-export type { Clock, Fs, OpenSqlite, PlatformDeps, ProcessInfo, Random, SqliteDb, SqliteStatement } from './ports.js';
+export type {
+  Clock,
+  Fs,
+  OpenSqlite,
+  PlatformDeps,
+  Proc,
+  ProcessInfo,
+  Random,
+  SqliteDb,
+  SqliteStatement,
+} from './ports.js';
 export { openSqlite } from './node/sqlite.js';
-export { nodeClock, nodePlatform, nodeProcessInfo, nodeRandom } from './node/node-platform.js';
+export { nodeClock, nodePlatform, nodeProc, nodeProcessInfo, nodeRandom } from './node/node-platform.js';

@@ -1,3 +1,4 @@
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import type * as fsp from 'node:fs/promises';
 
 /** Time, injected so tests control it. */
@@ -52,6 +53,16 @@ export interface PlatformDeps {
   readonly fs: Fs;
   readonly processInfo: ProcessInfo;
   readonly openSqlite: OpenSqlite;
+  readonly proc: Proc;
+}
+
+/** Child processes: spawn (own process group when `detached`), and signals to a whole group. */
+export interface Proc {
+  spawn(command: string, args: readonly string[], options: SpawnOptions): ChildProcess;
+  /** Sends `signal` to the process group `pid` leads; false when it no longer exists. */
+  killGroup(pid: number, signal: NodeJS.Signals): boolean;
+  /** Resolves an executable name against PATH (or checks a path); undefined when not found. */
+  which(command: string, pathEnv: string | undefined): Promise<string | undefined>;
 }
 
 /** A prepared statement of the embedded database (the subset of better-sqlite3 mso uses). */

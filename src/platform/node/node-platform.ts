@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Clock, PlatformDeps, ProcessInfo, Random } from '../ports.js';
+import type { Clock, PlatformDeps, Proc, ProcessInfo, Random } from '../ports.js';
 import { openSqlite } from './sqlite.js';
 
 /** The real clock. */
@@ -41,7 +44,47 @@ export function nodeProcessInfo(): ProcessInfo {
   };
 }
 
+/** Real child processes. */
+export function nodeProc(): Proc {
+  return {
+    spawn: (command, args, options) => spawn(command, [...args], options),
+    killGroup(pid, signal) {
+      try {
+        process.kill(-pid, signal);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async which(command, pathEnv) {
+      const candidates =
+        command.includes('/') || isAbsolute(command)
+          ? [command]
+          : (pathEnv ?? '')
+              .split(delimiter)
+              .filter(Boolean)
+              .map((d) => join(d, command));
+      for (const c of candidates) {
+        try {
+          await fsp.access(c, constants.X_OK);
+          if ((await fsp.stat(c)).isFile()) return c;
+        } catch {
+          // not here
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
 /** All real ports. */
 export function nodePlatform(): PlatformDeps {
-  return { clock: nodeClock(), random: nodeRandom(), fs: fsp, processInfo: nodeProcessInfo(), openSqlite };
+  return {
+    clock: nodeClock(),
+    random: nodeRandom(),
+    fs: fsp,
+    processInfo: nodeProcessInfo(),
+    openSqlite,
+    proc: nodeProc(),
+  };
 }

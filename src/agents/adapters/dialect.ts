@@ -1,0 +1,117 @@
+import type { SupervisedExit } from '../process/supervise.js';
+import type { AgentEvent, AgentRequest, AgentStatus, ErrorClass, TokenUsage } from '../types.js';
+
+/** What a dialect concluded from the stream and the exit. */
+export interface DialectOutcome {
+  readonly status: AgentStatus;
+  readonly errorClass: ErrorClass | null;
+  readonly errorMessage: string | null;
+  readonly output: string;
+  readonly usage: TokenUsage;
+  readonly reportedCostUsd: number | null;
+  readonly sessionId: string | null;
+  readonly model: string | null;
+}
+
+/** Parsing state shared by all dialects. */
+export interface StreamState {
+  garbage: number;
+  sessionId: string | null;
+  model: string | null;
+  texts: string[];
+  terminal: Record<string, unknown> | null;
+  errors: string[];
+  errorClass: ErrorClass | null;
+  usage: { input: number; output: number; cacheRead: number };
+}
+
+export function newStreamState(): StreamState {
+  return {
+    garbage: 0,
+    sessionId: null,
+    model: null,
+    texts: [],
+    terminal: null,
+    errors: [],
+    errorClass: null,
+    usage: { input: 0, output: 0, cacheRead: 0 },
+  };
+}
+
+/** How one coding-agent CLI is invoked and how its stream is read. */
+export interface CliDialect {
+  readonly defaultCommand: string;
+  readonly provider: string;
+  args(
+    req: AgentRequest,
+    cfg: {
+      readonly args: readonly string[];
+      readonly model?: string | undefined;
+      readonly permissionMode?: string | undefined;
+      readonly maxTurns?: number | undefined;
+    },
+    sessionId: string,
+  ): {
+    args: string[];
+    stdinText: string | undefined;
+    env?: Record<string, string>;
+  };
+  isTerminal(line: string): boolean;
+  /** Reads one stdout line (JSON or not) into the state; returns events to stream. */
+  parseLine(line: string, state: StreamState): AgentEvent[];
+  finalize(state: StreamState, exit: SupervisedExit): DialectOutcome;
+}
+
+/** Parses a JSON object line, or counts it as garbage. */
+export function parseJsonLine(line: string, state: StreamState): Record<string, unknown> | null {
+  const t = line.trim();
+  if (t === '') return null;
+  try {
+    const v = JSON.parse(t) as unknown;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // not JSON
+  }
+  state.garbage++;
+  return null;
+}
+
+/** The outcome when no terminal event arrived: decided by who stopped the process and its exit. */
+export function outcomeWithoutTerminal(
+  state: StreamState,
+  exit: SupervisedExit,
+  classifyExit?: (code: number) => ErrorClass | null,
+): Pick<DialectOutcome, 'status' | 'errorClass' | 'errorMessage'> {
+  if (exit.spawnError)
+    return { status: 'failure', errorClass: 'unavailable', errorMessage: `could not start: ${exit.spawnError}` };
+  switch (exit.stoppedBy) {
+    case 'cancelled':
+      return { status: 'cancelled', errorClass: 'cancelled', errorMessage: 'cancelled' };
+    case 'first_output':
+      return {
+        status: 'timeout',
+        errorClass: 'timeout',
+        errorMessage: 'no output before the first-output deadline (hang)',
+      };
+    case 'inactivity':
+      return {
+        status: 'timeout',
+        errorClass: 'stalled_stream',
+        errorMessage: 'output stopped for longer than the inactivity deadline (stalled)',
+      };
+    case 'total':
+      return { status: 'timeout', errorClass: 'timeout', errorMessage: 'the total deadline passed' };
+    default:
+      break;
+  }
+  const last = state.errors.at(-1) ?? exit.stderrTail.split('\n').filter(Boolean).at(-1) ?? null;
+  if (exit.exitCode !== 0 || exit.signal) {
+    const cls = (exit.exitCode !== null ? classifyExit?.(exit.exitCode) : null) ?? state.errorClass ?? 'process';
+    return { status: 'failure', errorClass: cls, errorMessage: last ?? `exited with ${exit.exitCode ?? exit.signal}` };
+  }
+  return {
+    status: 'failure',
+    errorClass: state.errorClass ?? 'protocol',
+    errorMessage: last ?? 'exited without a final result event',
+  };
+}

@@ -1,0 +1,112 @@
+import { buildChildEnv } from '../process/environment.js';
+import { gitChangedFiles, gitHead } from '../process/git-evidence.js';
+import { superviseProcess } from '../process/supervise.js';
+import type { AgentAdapter } from '../types.js';
+import { effectiveDeadlines, notStartedResult, sha256, summarize, type AdapterDeps, type AgentSpec } from './common.js';
+
+/** Runs a node's `command` with `sh -c` in the worktree: success is exit 0. */
+export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAdapter {
+  const cfg = spec.config;
+  const shell = cfg.command ?? 'sh';
+  const identity = { name: spec.name, kind: 'shell' as const, provider: 'local', model: null };
+  return {
+    ...identity,
+    async availability() {
+      const found = await deps.proc.which(shell, deps.env['PATH']);
+      return found
+        ? { available: true, reason: `shell ${found}` }
+        : { available: false, reason: `${shell} not found on PATH` };
+    },
+    async run(req, onEvent) {
+      const at = deps.clock.now().toISOString();
+      const command = req.command;
+      if (!command)
+        return notStartedResult(
+          identity,
+          at,
+          'failure',
+          'bad_request',
+          'the shell agent needs a command (a node `command`)',
+        );
+      if (req.signal?.aborted)
+        return notStartedResult(identity, at, 'cancelled', 'cancelled', 'cancelled before start');
+      const env = buildChildEnv(deps.env, cfg.env_allow, { ...cfg.env, ...req.env });
+      const headBefore = await gitHead(deps, req.cwd, env);
+      onEvent?.({ type: 'started', pid: null, sessionId: null });
+      const d = effectiveDeadlines(deps, req.deadlines);
+      // A quiet build is not a hang: shell commands get only the total deadline unless the request sets others.
+      const exit = await superviseProcess(deps, {
+        command: shell,
+        args: ['-c', command, ...cfg.args],
+        cwd: req.cwd,
+        env,
+        deadlines: {
+          totalMs: d.totalMs,
+          firstOutputMs: req.deadlines?.firstOutputMs,
+          inactivityMs: req.deadlines?.inactivityMs,
+        },
+        killGraceMs: deps.defaults.killGraceMs,
+        signal: req.signal,
+      });
+      const stdout = exit.transcript
+        .split('\n')
+        .filter((l) => l.startsWith('1|'))
+        .map((l) => l.slice(2))
+        .join('\n');
+      const headAfter = await gitHead(deps, req.cwd, env);
+      const changedFiles = await gitChangedFiles(deps, req.cwd, env, headBefore, headAfter);
+      let status: 'success' | 'failure' | 'timeout' | 'cancelled' = exit.exitCode === 0 ? 'success' : 'failure';
+      let errorClass: 'timeout' | 'stalled_stream' | 'cancelled' | 'unavailable' | 'process' | null =
+        exit.exitCode === 0 ? null : 'process';
+      let errorMessage: string | null =
+        exit.exitCode === 0
+          ? null
+          : `exit ${exit.exitCode ?? exit.signal}: ${exit.stderrTail.split('\n').filter(Boolean).at(-1) ?? ''}`.trim();
+      if (exit.spawnError) [status, errorClass, errorMessage] = ['failure', 'unavailable', exit.spawnError];
+      else if (exit.stoppedBy === 'cancelled')
+        [status, errorClass, errorMessage] = ['cancelled', 'cancelled', 'cancelled'];
+      else if (exit.stoppedBy === 'inactivity')
+        [status, errorClass, errorMessage] = [
+          'timeout',
+          'stalled_stream',
+          'no output for longer than the inactivity deadline',
+        ];
+      else if (exit.stoppedBy === 'first_output' || exit.stoppedBy === 'total')
+        [status, errorClass, errorMessage] = ['timeout', 'timeout', `stopped by the ${exit.stoppedBy} deadline`];
+      return {
+        agent: spec.name,
+        kind: identity.kind,
+        provider: identity.provider,
+        model: null,
+        status,
+        summary: summarize(
+          status === 'success' ? (stdout.split('\n').filter(Boolean).at(-1) ?? '') : (errorMessage ?? ''),
+          `command ${status}`,
+        ),
+        output: stdout.slice(-64_000),
+        changedFiles,
+        usage: { input: 0, output: 0, cacheRead: 0 },
+        cost: { usd: 0, source: 'none' },
+        sessionId: null,
+        exitCode: exit.exitCode,
+        errorClass,
+        errorMessage,
+        retryAfterMs: null,
+        requiresManualConfirmation: false,
+        evidence: {
+          pid: exit.pid,
+          startedAt: exit.startedAt.toISOString(),
+          endedAt: exit.endedAt.toISOString(),
+          transcriptSha256: sha256(exit.transcript),
+          headBefore,
+          headAfter,
+          garbageLines: 0,
+          stderrTail: exit.stderrTail,
+          firstOutputMs: exit.firstOutputMs,
+          lingerKilled: false,
+        },
+        transcript: exit.transcript,
+      };
+    },
+  };
+}

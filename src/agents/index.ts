@@ -1,0 +1,21 @@
+/** Agents: one adapter interface over coding-agent CLIs, LLM APIs, shell commands and people, with supervision. */
+export { AgentKind, AGENT_KINDS, ErrorClass, RETRYABLE_CLASSES, FALLBACK_CLASSES, ZERO_USAGE } from './types.js';
+export type {
+  AgentAdapter,
+  AgentRequest,
+  AgentResult,
+  AgentEvent,
+  AgentStatus,
+  Availability,
+  Deadlines,
+  TokenUsage,
+  AgentCost,
+  AgentEvidence,
+} from './types.js';
+export { resolveAgentSpecs, createAdapter, chainFor } from './registry.js';
+export type { AdapterDeps, AgentSpec } from './adapters/common.js';
+export { runChain, breakerKeyOf, type ChainResult, type ChainStep, type ResilienceDeps } from './resilient.js';
+export { costOf, type Price } from './cost.js';
+export { classifyHttp, classifyMessage, parseRetryAfter } from './classify.js';
+export { superviseProcess, type SupervisedExit, type SuperviseOptions } from './process/supervise.js';
+export { buildChildEnv } from './process/environment.js';

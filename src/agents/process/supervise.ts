@@ -1,0 +1,196 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { Clock, Proc } from '../../platform/index.js';
+import type { Deadlines } from '../types.js';
+
+export interface SuperviseOptions {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  /** The complete child environment (already allow-listed). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Written to stdin, which is then closed; without it stdin is /dev/null. Either way the child never waits on it. */
+  readonly stdinText?: string | undefined;
+  readonly deadlines?: Deadlines | undefined;
+  /** After the terminal line, how long the process may linger before its group is ended (default 5 s). */
+  readonly lingerGraceMs?: number | undefined;
+  /** Between SIGTERM and SIGKILL (default 3 s). */
+  readonly killGraceMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** True for the line that ends the agent's turn (a `result` frame, `turn.completed`, ...). */
+  isTerminal?(line: string): boolean;
+  onLine?(line: string, stream: 'stdout' | 'stderr'): void;
+}
+
+export type StopReason = 'first_output' | 'inactivity' | 'total' | 'cancelled' | 'linger' | null;
+
+export interface SupervisedExit {
+  readonly pid: number | null;
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Why mso ended the process, if it did. */
+  readonly stoppedBy: StopReason;
+  readonly spawnError: string | null;
+  readonly terminalSeen: boolean;
+  readonly startedAt: Date;
+  readonly endedAt: Date;
+  readonly firstOutputMs: number | null;
+  /** Every stdout and stderr line in arrival order, prefixed `1|` or `2|`. */
+  readonly transcript: string;
+  readonly stderrTail: string;
+}
+
+/**
+ * Runs a child process under supervision: its own process group, stdin closed, deadlines for first output,
+ * inactivity and total time (SIGTERM to the group, SIGKILL after a grace period), a lingering process ended after its
+ * terminal line, and stdout/stderr split into lines tolerating CRLF, partial writes and non-UTF-8 boundaries.
+ */
+export function superviseProcess(
+  deps: { readonly proc: Proc; readonly clock: Clock },
+  o: SuperviseOptions,
+): Promise<SupervisedExit> {
+  const startedAt = deps.clock.now();
+  const transcript: string[] = [];
+  const stderrLines: string[] = [];
+  return new Promise((resolve) => {
+    let child;
+    try {
+      child = deps.proc.spawn(o.command, o.args, {
+        cwd: o.cwd,
+        env: o.env,
+        stdio: [o.stdinText === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+        detached: true,
+      });
+    } catch (e) {
+      resolve({
+        pid: null,
+        exitCode: null,
+        signal: null,
+        stoppedBy: null,
+        spawnError: (e as Error).message,
+        terminalSeen: false,
+        startedAt,
+        endedAt: deps.clock.now(),
+        firstOutputMs: null,
+        transcript: '',
+        stderrTail: '',
+      });
+      return;
+    }
+    const pid = child.pid ?? null;
+    let stoppedBy: StopReason = null;
+    let spawnError: string | null = null;
+    let terminalSeen = false;
+    let firstOutputMs: number | null = null;
+    let settled = false;
+    const timers = new Set<NodeJS.Timeout>();
+    const after = (ms: number, fn: () => void): NodeJS.Timeout => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        fn();
+      }, ms);
+      timers.add(t);
+      return t;
+    };
+    const clear = (t: NodeJS.Timeout | undefined): void => {
+      if (t) {
+        clearTimeout(t);
+        timers.delete(t);
+      }
+    };
+    const killGroup = (reason: StopReason): void => {
+      if (stoppedBy === null) stoppedBy = reason;
+      if (pid === null) return;
+      deps.proc.killGroup(pid, 'SIGTERM');
+      after(o.killGraceMs ?? 3_000, () => {
+        deps.proc.killGroup(pid, 'SIGKILL');
+      });
+    };
+    const d = o.deadlines ?? {};
+    let firstTimer = d.firstOutputMs ? after(d.firstOutputMs, () => killGroup('first_output')) : undefined;
+    let idleTimer: NodeJS.Timeout | undefined;
+    if (d.totalMs) after(d.totalMs, () => killGroup('total'));
+    const onAbort = (): void => killGroup('cancelled');
+    if (o.signal?.aborted) onAbort();
+    else o.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const splitter = (stream: 'stdout' | 'stderr') => {
+      const decoder = new StringDecoder('utf8');
+      let buf = '';
+      const emit = (raw: string): void => {
+        const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+        transcript.push(`${stream === 'stdout' ? 1 : 2}|${line}`);
+        if (stream === 'stderr') {
+          stderrLines.push(line);
+          if (stderrLines.length > 50) stderrLines.shift();
+        }
+        o.onLine?.(line, stream);
+        if (stream === 'stdout' && !terminalSeen && o.isTerminal?.(line)) {
+          terminalSeen = true;
+          after(o.lingerGraceMs ?? 5_000, () => killGroup('linger'));
+        }
+      };
+      return {
+        push(chunk: Buffer): void {
+          if (stream === 'stdout') {
+            if (firstOutputMs === null) {
+              firstOutputMs = deps.clock.now().getTime() - startedAt.getTime();
+              clear(firstTimer);
+              firstTimer = undefined;
+            }
+            if (d.inactivityMs) {
+              clear(idleTimer);
+              idleTimer = after(d.inactivityMs, () => killGroup('inactivity'));
+            }
+          }
+          buf += decoder.write(chunk);
+          let i: number;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            emit(buf.slice(0, i));
+            buf = buf.slice(i + 1);
+          }
+        },
+        end(): void {
+          buf += decoder.end();
+          if (buf !== '') emit(buf);
+          buf = '';
+        },
+      };
+    };
+    const out = splitter('stdout');
+    const err = splitter('stderr');
+    child.stdout?.on('data', (c: Buffer) => out.push(c));
+    child.stderr?.on('data', (c: Buffer) => err.push(c));
+    child.on('error', (e) => {
+      spawnError = e.message;
+    });
+    if (o.stdinText !== undefined && child.stdin) {
+      // A child that exits before reading stdin makes the write fail with EPIPE: that is not our error.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(o.stdinText);
+    }
+    child.on('close', (code, sig) => {
+      if (settled) return;
+      settled = true;
+      out.end();
+      err.end();
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      o.signal?.removeEventListener('abort', onAbort);
+      // The leader is gone; make sure nothing of its group survives it.
+      if (pid !== null) deps.proc.killGroup(pid, 'SIGKILL');
+      resolve({
+        pid,
+        exitCode: code,
+        signal: sig,
+        stoppedBy,
+        spawnError,
+        terminalSeen,
+        startedAt,
+        endedAt: deps.clock.now(),
+        firstOutputMs,
+        transcript: transcript.join('\n'),
+        stderrTail: stderrLines.slice(-20).join('\n'),
+      });
+    });
+  });
+}
