@@ -14,6 +14,7 @@ import {
 } from '../workspace/index.js';
 import { createAgentsOps, type AgentsOps } from './agents-ops.js';
 import { createAuditOps, recordRunStatus, type AuditOps } from './audit-ops.js';
+import { createDesignOps, type DesignOps } from './design-ops.js';
 import { createSchemaOps, type SchemaOps } from './schema-ops.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -76,6 +77,11 @@ export interface MsoApp {
    * @example const { result } = await app.agents.try({ name: 'shell', prompt: 'echo hi' })
    */
   readonly agents: AgentsOps;
+  /**
+   * Design (topology, mental models, plan) and the governance checks.
+   * @example const { run_id } = await app.design.all({ goal: 'Compare three caching strategies' })
+   */
+  readonly design: DesignOps;
   readonly workspace: {
     /**
      * Creates both spaces, anchors and `policy.yaml` (idempotent).
@@ -150,6 +156,7 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
     schema: createSchemaOps(deps, settings.cwd),
     audit: createAuditOps(deps, settings.cwd, open, deps.version),
     agents: createAgentsOps(deps, settings.cwd, open),
+    design: createDesignOps(deps, settings.cwd, open),
     open,
     workspace: {
       async init() {

@@ -13,3 +13,4 @@ export { resolveSettings, type ResolvedSettings, type SettingsInput } from './se
 export type { SchemaInfo, SchemaValidation } from './schema-ops.js';
 export type { AuditOps, ExportResult } from './audit-ops.js';
 export type { AgentsOps, AgentInfo, TryResult } from './agents-ops.js';
+export type { DesignOps, TopologyRequest, TopologyResult, ValidationReport } from './design-ops.js';

@@ -5,6 +5,7 @@ import { EXIT_CODES, InternalError, UsageError, isMsoError, type MsoError } from
 import type { CliContext, CommandOutcome } from './context.js';
 import { registerAgents } from './commands/agents.js';
 import { registerAudit } from './commands/audit.js';
+import { registerDesign, registerValidate } from './commands/design.js';
 import { registerInit } from './commands/init.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSchema } from './commands/schema.js';
@@ -51,6 +52,8 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
   registerWorkspace(program, ctx);
   registerAudit(program, ctx);
   registerAgents(program, ctx);
+  registerDesign(program, ctx);
+  registerValidate(program, ctx);
   for (const cmd of allCommands(program)) {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => out.stdout.push(s),

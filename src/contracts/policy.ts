@@ -42,6 +42,170 @@ export const AgentConfigSchema = z.strictObject({
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
+export const PersonaSchema = z.strictObject({
+  description: z.string().default(''),
+  keywords: z.array(z.string().min(1)).min(1),
+});
+
+/** The CC Orchestrator roles plus a critic, with English and Korean keywords. */
+export const DEFAULT_PERSONAS: Record<string, { description: string; keywords: string[] }> = {
+  arch: {
+    description: 'architecture, backend, data and services',
+    keywords: [
+      'architecture',
+      'architect',
+      'backend',
+      'database',
+      'schema',
+      'api',
+      'service',
+      'services',
+      'refactor',
+      'migration',
+      'implement',
+      'build',
+      'system',
+      'data model',
+      'server',
+      '설계',
+      '아키텍처',
+      '백엔드',
+      '데이터베이스',
+      '구현',
+      '리팩터링',
+      '서버',
+    ],
+  },
+  canvas: {
+    description: 'user interface, UX and visual design',
+    keywords: [
+      'ui',
+      'ux',
+      'frontend',
+      'front-end',
+      'component',
+      'components',
+      'layout',
+      'css',
+      'screen',
+      'page',
+      'wireframe',
+      'visual',
+      'accessibility',
+      'onboarding flow',
+      '화면',
+      '디자인',
+      '프론트엔드',
+      '컴포넌트',
+      '레이아웃',
+      '사용자 경험',
+    ],
+  },
+  quill: {
+    description: 'documentation and writing',
+    keywords: [
+      'document',
+      'documentation',
+      'docs',
+      'readme',
+      'guide',
+      'write',
+      'writing',
+      'explain',
+      'tutorial',
+      'changelog',
+      'report',
+      '문서',
+      '작성',
+      '가이드',
+      '설명서',
+      '보고서',
+    ],
+  },
+  lens: {
+    description: 'analysis of data, metrics and media',
+    keywords: [
+      'analyze',
+      'analyse',
+      'analysis',
+      'metrics',
+      'measure',
+      'benchmark',
+      'statistics',
+      'image',
+      'screenshot',
+      'performance',
+      'compare',
+      'comparison',
+      '분석',
+      '측정',
+      '비교',
+      '성능',
+      '지표',
+    ],
+  },
+  scout: {
+    description: 'finding things in the codebase',
+    keywords: [
+      'find',
+      'search',
+      'locate',
+      'explore',
+      'codebase',
+      'repository',
+      'grep',
+      'inventory',
+      'existing code',
+      '탐색',
+      '조사',
+      '찾기',
+      '코드베이스',
+    ],
+  },
+  index: {
+    description: 'external research and references',
+    keywords: [
+      'research',
+      'web',
+      'external',
+      'article',
+      'articles',
+      'reference',
+      'references',
+      'literature',
+      'market',
+      'survey',
+      '리서치',
+      '자료',
+      '시장',
+      '사례',
+    ],
+  },
+  critic: {
+    description: 'review, verification and judging',
+    keywords: [
+      'review',
+      'critique',
+      'verify',
+      'validate',
+      'validation',
+      'audit',
+      'test',
+      'tests',
+      'check',
+      'judge',
+      'evaluate',
+      'qa',
+      '검토',
+      '검증',
+      '리뷰',
+      '평가',
+      '테스트',
+      '점검',
+    ],
+  },
+};
+
 export const PriceSchema = z.strictObject({
   input_per_mtok: z.number().min(0),
   output_per_mtok: z.number().min(0),
@@ -138,6 +302,46 @@ export const PolicySchema = z.strictObject({
     .prefault({}),
   /** Dollars per million tokens by model id, for providers that report tokens but no cost. */
   prices: z.record(z.string(), PriceSchema).default({}),
+  /** Personas assigned to nodes by whole-word keyword scoring (English) or word-prefix matching (Korean). */
+  personas: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), PersonaSchema).default(DEFAULT_PERSONAS),
+  design: z
+    .strictObject({
+      /** `heuristic` works offline; `llm` decomposes through `planner_chain` and falls back to heuristic. */
+      planner: z.enum(['heuristic', 'llm']).default('heuristic'),
+      pattern: z.enum(['parallel', 'hierarchical']).default('hierarchical'),
+      max_depth: z.int().min(1).max(6).default(3),
+      /** Agents asked for the LLM decomposition, in order. */
+      planner_chain: z.array(z.string().min(1)).default(['openai-compatible', 'openai', 'anthropic', 'google']),
+      /** Persona for nodes no keyword matches. */
+      default_persona: z.string().default('arch'),
+      /** Permission mode per θ band (passed to coding agents). */
+      permission_modes: z
+        .strictObject({
+          wide: z.string().default('acceptEdits'),
+          moderate: z.string().default('acceptEdits'),
+          narrow: z.string().default('acceptEdits'),
+        })
+        .prefault({}),
+      /** Model per θ band; unset means the agent's own default. No model names are built in. */
+      models: z
+        .strictObject({ wide: z.string().optional(), moderate: z.string().optional(), narrow: z.string().optional() })
+        .prefault({}),
+      /** Fallback rules added to the four defaults of every plan. */
+      fallback_rules: z
+        .array(
+          z.strictObject({
+            error_type: z.string().min(1),
+            severity: z.enum(['low', 'medium', 'high', 'critical']),
+            action: z.enum(['retry', 'checkout', 'escalate']),
+            max_retry: z.int().min(0).default(1),
+            requires_human: z.boolean().default(false),
+          }),
+        )
+        .default([]),
+      /** Bound on every loop back-edge that does not set its own `max_iterations`. */
+      max_iterations: z.int().min(1).default(3),
+    })
+    .prefault({}),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 export type PolicyInput = z.input<typeof PolicySchema>;

@@ -31,7 +31,8 @@ export const MergeStrategySchema = z.enum(['score_weighted', 'fast_forward', 'ma
 
 export const MergePolicySchema = z.looseObject({
   strategy: MergeStrategySchema.default('score_weighted'),
-  scoring_weights: z.record(z.string(), z.number().min(0).max(1)).default({
+  // Any non-negative weights: the plan normalises them to sum to 1, and governance checks that it does.
+  scoring_weights: z.record(z.string(), z.number().min(0)).default({
     confidence: 0.4,
     completeness: 0.3,
     format_compliance: 0.3,

@@ -1,0 +1,86 @@
+import { join, relative } from 'node:path';
+import { openAuditLog } from '../audit/index.js';
+import type { LoadedArtifact, RunArtifacts } from '../governance/index.js';
+import { parseFrontmatter, readTextIfExists, type RunRef, type Workspace } from '../workspace/index.js';
+import type { AppDeps } from './create-app.js';
+
+/** Paths of a run's design artifacts, relative to its folder. */
+export const ARTIFACT_PATHS = {
+  topology: '10_topology/workflow_topology_spec.json',
+  bundle: '20_mental-model/mental_model_bundle.json',
+  plan: '30_execution/execution_plan.json',
+  tickets: '40_collaboration/task-context/tickets',
+  observability: '60_observability',
+  governance: '70_governance',
+} as const;
+
+async function loadJson(deps: AppDeps, file: string): Promise<LoadedArtifact | undefined> {
+  const text = await readTextIfExists(deps.fs, file);
+  if (text === undefined) return undefined;
+  try {
+    return { file, raw: JSON.parse(text) as unknown };
+  } catch (e) {
+    return { file, raw: undefined, parseError: `not valid JSON: ${(e as Error).message}` };
+  }
+}
+
+/** Reads every artifact of a run for governance (missing ones stay undefined). */
+export async function loadRunArtifacts(deps: AppDeps, ws: Workspace, ref: RunRef): Promise<RunArtifacts> {
+  const dir = ref.dir;
+  const ticketsDir = join(dir, ARTIFACT_PATHS.tickets);
+  const names = (await deps.fs.readdir(ticketsDir).catch(() => [] as string[])).sort();
+  const tickets: LoadedArtifact[] = [];
+  const collaborations: LoadedArtifact[] = [];
+  for (const n of names) {
+    const file = join(ticketsDir, n);
+    if (/^TKT-\d+.*\.md$/.test(n)) {
+      const text = (await readTextIfExists(deps.fs, file)) ?? '';
+      try {
+        tickets.push({ file, raw: parseFrontmatter(text, file).data });
+      } catch (e) {
+        tickets.push({ file, raw: undefined, parseError: (e as Error).message });
+      }
+    } else if (n.endsWith('.agent-collaboration.json')) {
+      const a = await loadJson(deps, file);
+      if (a) collaborations.push(a);
+    }
+  }
+  const obsDir = join(dir, ARTIFACT_PATHS.observability);
+  const callbacks: LoadedArtifact[] = [];
+  for (const n of (await deps.fs.readdir(obsDir).catch(() => [] as string[])).sort()) {
+    if (/^callback-.*\.json$/.test(n)) {
+      const a = await loadJson(deps, join(obsDir, n));
+      if (a) callbacks.push(a);
+    }
+  }
+  const auditPayloads: LoadedArtifact[] = [];
+  if (await deps.fs.stat(ws.layout.auditDb).catch(() => undefined)) {
+    const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+    try {
+      for (const row of log.db
+        .prepare('SELECT id, payload FROM audit_logs WHERE run_id = ? AND payload IS NOT NULL')
+        .all(ref.runId) as Array<{ id: string; payload: string }>) {
+        auditPayloads.push({ file: `audit.db#audit_logs/${row.id}`, raw: JSON.parse(row.payload) as unknown });
+      }
+    } finally {
+      log.close();
+    }
+  }
+  return {
+    runId: ref.runId,
+    manifest: await loadJson(deps, join(dir, 'manifest.json')),
+    topology: await loadJson(deps, join(dir, ARTIFACT_PATHS.topology)),
+    bundle: await loadJson(deps, join(dir, ARTIFACT_PATHS.bundle)),
+    plan: await loadJson(deps, join(dir, ARTIFACT_PATHS.plan)),
+    tickets,
+    collaborations,
+    callbacks,
+    auditPayloads,
+  };
+}
+
+/** A path for reports: relative to the workspace root when inside it. */
+export function displayPath(ws: Workspace, file: string): string {
+  const rel = relative(ws.layout.root, file);
+  return rel.startsWith('..') ? file : rel;
+}

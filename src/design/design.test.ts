@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { PolicySchema, type WorkflowTopologySpec } from '../contracts/index.js';
+import { topoSort } from './graph.js';
+import { planHeuristic } from './heuristic-planner.js';
+import { importWorkflow } from './import-workflow.js';
+import { buildBundle, applyFeedback } from './mental-models.js';
+import { MENTAL_MODELS } from './mental-model-library.js';
+import { buildPlan } from './plan.js';
+import { toMermaid } from './render.js';
+
+const policy = PolicySchema.parse({});
+const at = '2026-11-21T10:00:00.000Z';
+const plan = (goal: string, risk: 'low' | 'medium' | 'high' = 'medium') =>
+  planHeuristic({ runId: '20261121-msowd-test', goal, risk, policy, at });
+const forward = (t: WorkflowTopologySpec) => t.edges.filter((e) => e.max_iterations === undefined);
+const parentsOf = (t: WorkflowTopologySpec, id: string) =>
+  forward(t)
+    .filter((e) => e.to === id)
+    .map((e) => e.from);
+const childrenOf = (t: WorkflowTopologySpec, id: string) =>
+  forward(t)
+    .filter((e) => e.from === id)
+    .map((e) => e.to);
+
+describe('heuristic planner', () => {
+  it.each([
+    ['Collect the requirements, then design the schema. Finally, write the docs.', 'linear'],
+    ['요구사항을 정리하고 데이터 모델을 설계 그리고 문서를 작성', 'linear'],
+    ['Compare Redis, Memcached and an in-process LRU cache for the session store', 'fan_out'],
+    ['세 가지 캐시 전략을 비교하여 선택', 'fan_out'],
+    ['Combine the findings:\n- the user interviews\n- the support tickets\n- the usage metrics', 'fan_in'],
+    ['인터뷰 결과 그리고 지원 티켓 그리고 사용 지표를 통합', 'fan_in'],
+    [
+      'Build the release pipeline:\n1. cut the branch\n2. run the tests\n3. build the images\n4. update the docs\n5. publish the release',
+      'dag',
+    ],
+    ['단계별 배포 파이프라인:\n- 브랜치 생성\n- 테스트 실행\n- 이미지 빌드\n- 문서 갱신\n- 릴리스 게시', 'dag'],
+    ['Iteratively refine the landing page copy until the review passes', 'loop'],
+    ['랜딩 페이지 문구를 반복해서 개선', 'loop'],
+  ])('%j → %s, with edges that match', (goal, type) => {
+    const t = plan(goal);
+    expect(t.topology_type).toBe(type);
+    const ids = t.nodes.map((n) => n.id);
+    expect(topoSort(ids, forward(t)).cycle).toEqual([]);
+    if (type === 'linear')
+      expect(ids.every((id) => parentsOf(t, id).length <= 1 && childrenOf(t, id).length <= 1)).toBe(true);
+    if (type === 'fan_out') {
+      expect(childrenOf(t, 'T1').length).toBeGreaterThanOrEqual(2);
+      expect(parentsOf(t, ids.at(-1) as string).length).toBe(childrenOf(t, 'T1').length);
+    }
+    if (type === 'fan_in') {
+      expect(parentsOf(t, ids.at(-1) as string).length).toBe(ids.length - 1);
+      expect(ids.slice(0, -1).every((id) => parentsOf(t, id).length === 0)).toBe(true);
+    }
+    if (type === 'dag') {
+      expect(ids.some((id) => childrenOf(t, id).length >= 2)).toBe(true);
+      expect(ids.some((id) => parentsOf(t, id).length >= 2)).toBe(true);
+    }
+    if (type === 'loop') {
+      const back = t.edges.filter((e) => e.max_iterations !== undefined);
+      expect(back).toHaveLength(1);
+      expect(back[0]).toMatchObject({ type: 'control', max_iterations: 3 });
+    }
+  });
+  it('fills the DQ weights, rsv and outputs meaningfully', () => {
+    const t = plan('Compare Redis and Memcached for sessions');
+    expect(t.decision_questions.length).toBeGreaterThan(0);
+    expect(t.rsv_total).toBe(1);
+    expect(t.decision_questions.reduce((s, q) => s + q.weight, 0)).toBeCloseTo(1, 10);
+    expect(t.nodes.reduce((s, n) => s + (n.rsv_target ?? 0), 0)).toBeCloseTo(t.rsv_total, 4);
+    for (const n of t.nodes) {
+      expect(n.explicit_output?.required_sections.length).toBeGreaterThan(0);
+      expect(n.explicit_output?.acceptance_criteria.length).toBeGreaterThan(0);
+      expect(n.persona).toBeTruthy();
+    }
+    expect(new Set(t.nodes.map((n) => n.label)).size).toBe(t.nodes.length);
+    expect(t.loop_risk_assessment.length).toBeGreaterThan(0);
+    expect(t.handoff_strategy?.handoff_points.length).toBeGreaterThan(0);
+  });
+  it('adds a strategy gate and human gates on decision nodes at high risk only', () => {
+    expect(plan('Compare A and B', 'high')).toMatchObject({ strategy_gate: true });
+    expect(plan('Compare A and B', 'high').execution_policy?.human_gate_nodes.length).toBeGreaterThan(0);
+    expect(plan('Compare A and B', 'low').execution_policy?.human_gate_nodes).toEqual([]);
+  });
+  it('is deterministic for the same input', () => {
+    expect(plan('Build the API, then document it')).toEqual(plan('Build the API, then document it'));
+  });
+});
+
+describe('mental models and plan', () => {
+  it('ships at least eight named models with guidance, checkpoints and failure signals', () => {
+    expect(MENTAL_MODELS.length).toBeGreaterThanOrEqual(8);
+    for (const m of MENTAL_MODELS) {
+      expect(m.guidance.length).toBeGreaterThan(40);
+      expect(m.checkpoints.preflight.length).toBeGreaterThan(0);
+      expect(m.failureSignals.length).toBeGreaterThan(0);
+    }
+  });
+  it('explains each assignment and feeds band/output conflicts back to the topology', () => {
+    const t = plan('Compare A, B and C for the cache');
+    const b = buildBundle(t, at);
+    expect(b.local_charts).toHaveLength(t.nodes.length);
+    expect(b.local_charts.find((c) => c.id === 'chart_T1_1')?.rationale).toMatch(/band wide/);
+    expect(b.local_charts.at(-1)?.model_id).toBe('decision_matrix');
+    const wideDecision = {
+      ...t,
+      nodes: t.nodes.map((n, i) => (i === t.nodes.length - 1 ? { ...n, theta_gt_band: 'wide' as const } : n)),
+    };
+    const fb = buildBundle(wideDecision, at).topology_feedback;
+    expect(fb).toEqual([
+      expect.objectContaining({ node_id: t.nodes.at(-1)?.id, suggestion: 'set theta_gt_band narrow' }),
+    ]);
+    const { topology, applied } = applyFeedback(wideDecision, buildBundle(wideDecision, at));
+    expect(applied).toHaveLength(1);
+    expect(buildBundle(topology, at).topology_feedback).toEqual([]);
+  });
+  it('types nodes by DESIGN.md and gives merges weights summing to 1 with an explicit quorum', () => {
+    const t = plan('Compare A, B and C for the cache');
+    const p = buildPlan(t, buildBundle(t, at), policy, at);
+    expect(p.execution_graph['T1']?.type).toBe('commit');
+    expect(p.execution_graph['T2']?.type).toBe('branch');
+    const merge = p.execution_graph[t.nodes.at(-1)?.id as string];
+    expect(merge?.type).toBe('merge');
+    expect(Object.values(merge?.merge_policy?.scoring_weights ?? {}).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 10);
+    expect(merge?.merge_policy?.quorum).toBe(3);
+    expect(p.fallback_rules.map((r) => r.error_type)).toEqual([
+      'schema_validation_error',
+      'hallucination',
+      'timeout',
+      'hitl_block',
+    ]);
+    expect(toMermaid(t, p)).toMatch(/^flowchart LR/);
+  });
+});
+
+describe('importWorkflow', () => {
+  const wf = {
+    name: 'release',
+    nodes: [
+      { id: 'build', label: 'Build', command: 'make build', gates: ['make test'] },
+      { id: 'docs', label: 'Docs', persona: 'quill' },
+      {
+        id: 'ship',
+        label: 'Ship',
+        merge_policy: { strategy: 'fast_forward', scoring_weights: { tests: 2, review: 2 } },
+      },
+    ],
+    edges: [
+      { from: 'build', to: 'ship' },
+      { from: 'docs', to: 'ship' },
+    ],
+  };
+  it('infers type, bands and outputs and carries execution hints through to the plan', () => {
+    const t = importWorkflow({ raw: wf, file: 'wf.yaml', runId: '20261121-msowd-x', policy, at });
+    expect(t.topology_type).toBe('fan_in');
+    expect(t.nodes.find((n) => n.id === 'build')).toMatchObject({
+      command: 'make build',
+      gates: ['make test'],
+      label: 'Build',
+    });
+    const p = buildPlan(t, buildBundle(t, at), policy, at);
+    expect(p.execution_graph['build']).toMatchObject({ command: 'make build', gates: ['make test'] });
+    expect(p.execution_graph['ship']?.merge_policy).toMatchObject({
+      strategy: 'fast_forward',
+      scoring_weights: { tests: 0.5, review: 0.5 },
+      quorum: 2,
+    });
+  });
+  it.each([
+    [{ ...wf, nodes: [...wf.nodes, { id: 'x', label: 'X', gates: [''] }] }, 'nodes[3].gates[0]'],
+    [{ ...wf, nodes: [...wf.nodes, { id: 'x', label: 'X', colour: 'red' }] }, 'nodes[3].colour'],
+    [{ ...wf, edges: [...wf.edges, { from: 'ship', to: 'nowhere' }] }, 'edges[2].to'],
+    [{ ...wf, edges: [...wf.edges, { from: 'ship', to: 'build' }] }, 'edges[2]'],
+    [{ ...wf, nodes: [{ id: '../x', label: 'X' }] }, 'nodes[0].id'],
+  ])('names the failing field path %#', (raw, path) => {
+    expect(() => importWorkflow({ raw, file: 'wf.yaml', runId: '20261121-msowd-x', policy, at })).toThrow(
+      expect.objectContaining({
+        code: 'MSO_INVALID_ARTIFACT',
+        issues: expect.arrayContaining([expect.objectContaining({ path })]),
+      }),
+    );
+  });
+  it('accepts a cycle closed by a bounded back-edge as a loop', () => {
+    const t = importWorkflow({
+      raw: { ...wf, edges: [...wf.edges, { from: 'ship', to: 'build', max_iterations: 2 }] },
+      file: 'wf.yaml',
+      runId: '20261121-msowd-x',
+      policy,
+      at,
+    });
+    expect(t.topology_type).toBe('loop');
+  });
+});
