@@ -15,6 +15,8 @@ import {
 import { createAgentsOps, type AgentsOps } from './agents-ops.js';
 import { createAuditOps, recordRunStatus, type AuditOps } from './audit-ops.js';
 import { createDesignOps, type DesignOps } from './design-ops.js';
+import { createTicketOps, type TicketOps } from './ticket-ops.js';
+import { runSamplePipeline, type PipelineResult } from './pipeline-ops.js';
 import { createSchemaOps, type SchemaOps } from './schema-ops.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -82,6 +84,19 @@ export interface MsoApp {
    * @example const { run_id } = await app.design.all({ goal: 'Compare three caching strategies' })
    */
   readonly design: DesignOps;
+  /**
+   * Tickets of a task context (a run's, or a folder) and dispatching one to agents.
+   * @example await app.tickets.move({ runId }, 'TKT-0001', 'in_progress')
+   */
+  readonly tickets: TicketOps;
+  /** The seed's sample pipeline: design → ticket → dispatch → audit → validate. */
+  readonly pipeline: {
+    sample(input: {
+      goal: string;
+      taskTitle: string;
+      risk?: 'low' | 'medium' | 'high' | undefined;
+    }): Promise<PipelineResult>;
+  };
   readonly workspace: {
     /**
      * Creates both spaces, anchors and `policy.yaml` (idempotent).
@@ -151,12 +166,18 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
     };
   }
 
+  const design = createDesignOps(deps, settings.cwd, open);
+  const tickets = createTicketOps(deps, settings.cwd, open);
   return {
     settings,
     schema: createSchemaOps(deps, settings.cwd),
+    pipeline: {
+      sample: (input) => runSamplePipeline({ design, tickets, open, log: (l) => deps.logger.info(l) }, input),
+    },
     audit: createAuditOps(deps, settings.cwd, open, deps.version),
     agents: createAgentsOps(deps, settings.cwd, open),
-    design: createDesignOps(deps, settings.cwd, open),
+    design,
+    tickets,
     open,
     workspace: {
       async init() {

@@ -8,6 +8,7 @@ import { registerAudit } from './commands/audit.js';
 import { registerDesign, registerValidate } from './commands/design.js';
 import { registerInit } from './commands/init.js';
 import { registerRuns } from './commands/runs.js';
+import { registerTickets } from './commands/tickets.js';
 import { registerSchema } from './commands/schema.js';
 import { registerWorkspace } from './commands/workspace.js';
 import { nodeIo, type CliIo } from './io.js';
@@ -54,6 +55,7 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
   registerAgents(program, ctx);
   registerDesign(program, ctx);
   registerValidate(program, ctx);
+  registerTickets(program, ctx);
   for (const cmd of allCommands(program)) {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => out.stdout.push(s),

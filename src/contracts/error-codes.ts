@@ -18,6 +18,8 @@ export const ErrorCode = {
   AuditReadOnly: 'MSO_AUDIT_READONLY',
   AuditKeyConflict: 'MSO_AUDIT_KEY_CONFLICT',
   AllProvidersUnavailable: 'MSO_ALL_PROVIDERS_UNAVAILABLE',
+  TicketTransition: 'MSO_TICKET_INVALID_TRANSITION',
+  TicketConflict: 'MSO_TICKET_CONFLICT',
   Internal: 'MSO_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -255,6 +255,37 @@ export class AllProvidersUnavailableError extends MsoError {
   }
 }
 
+/** A ticket status change the state machine does not allow. */
+export class TicketTransitionError extends MsoError {
+  readonly code = ErrorCode.TicketTransition;
+  readonly category = ErrorCategory.Conflict;
+  constructor(
+    readonly ticketId: string,
+    readonly from: string,
+    readonly to: string,
+  ) {
+    super(`invalid transition ${from} -> ${to} (ticket ${ticketId})`);
+  }
+  override get details(): Record<string, unknown> {
+    return { ticket: this.ticketId, from: this.from, to: this.to };
+  }
+}
+
+/** Another process changed the ticket between our read and our write. */
+export class TicketConflictError extends MsoError {
+  readonly code = ErrorCode.TicketConflict;
+  readonly category = ErrorCategory.Conflict;
+  constructor(
+    readonly ticketId: string,
+    readonly now: string,
+  ) {
+    super(`ticket ${ticketId} was changed by another process (it is now ${now}); read it again and retry`);
+  }
+  override get details(): Record<string, unknown> {
+    return { ticket: this.ticketId, status: this.now };
+  }
+}
+
 /** Anything unexpected, wrapped at the edge. */
 export class InternalError extends MsoError {
   readonly code = ErrorCode.Internal;

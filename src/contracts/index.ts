@@ -13,4 +13,5 @@ export * from './callback.js';
 export * from './manifest.js';
 export * from './policy.js';
 export * from './anchor.js';
+export * from './hitl.js';
 export * from './catalog.js';

@@ -302,6 +302,20 @@ export const PolicySchema = z.strictObject({
     .prefault({}),
   /** Dollars per million tokens by model id, for providers that report tokens but no cost. */
   prices: z.record(z.string(), PriceSchema).default({}),
+  dispatch: z
+    .strictObject({
+      /** How many ready tickets a batch dispatch runs at once. */
+      batch_limit: z.int().min(1).default(4),
+      /** How many agents (distinct providers where possible) get the same ticket in swarm mode. */
+      swarm_size: z.int().min(2).default(3),
+      /** `heuristic` scores candidates from evidence; `llm` adds a critic (agents of `judge_chain`) voting too. */
+      judge: z.enum(['heuristic', 'llm']).default('heuristic'),
+      judge_chain: z.array(z.string().min(1)).default(['openai-compatible', 'openai', 'anthropic', 'google']),
+      scoring_weights: z
+        .record(z.string(), z.number().min(0))
+        .default({ confidence: 0.4, completeness: 0.3, format_compliance: 0.3 }),
+    })
+    .prefault({}),
   /** Personas assigned to nodes by whole-word keyword scoring (English) or word-prefix matching (Korean). */
   personas: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), PersonaSchema).default(DEFAULT_PERSONAS),
   design: z

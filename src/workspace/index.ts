@@ -11,3 +11,4 @@ export { loadPolicy, ensurePolicyFile } from './policy.js';
 export { WorkspaceEventType, type WorkspaceEvent } from './events.js';
 export type { AnchorCheck } from './anchors.js';
 export type { SyncResult, ReadmeExtras } from './observation.js';
+export { createHitlStore, renderHitl, type HitlStore } from './hitl.js';

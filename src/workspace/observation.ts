@@ -1,5 +1,6 @@
 import { join, relative } from 'node:path';
-import { PHASE_DIRS, PHASES, type PhaseKey, type Policy, type RunManifest } from '../contracts/index.js';
+import { HitlItemSchema, PHASE_DIRS, PHASES, type PhaseKey, type Policy, type RunManifest } from '../contracts/index.js';
+import { renderHitl } from './hitl.js';
 import type { Fs } from '../platform/index.js';
 import { readTextIfExists, writeFileAtomic, type AtomicDeps } from './atomic.js';
 import { OBSERVATION_DIRS } from './layout.js';
@@ -156,13 +157,24 @@ export async function syncObservation(
       }
     }
   }
+  // Human items are always mirrored: observers are the ones who decide them.
+  const hitlNames = (await fs.readdir(join(runDir, 'hitl')).catch(() => [] as string[])).filter((n) => /^HITL-\d+\.json$/.test(n));
+  const pending: string[] = [];
+  for (const n of hitlNames.sort()) {
+    const parsed = HitlItemSchema.safeParse(JSON.parse((await readTextIfExists(fs, join(runDir, 'hitl', n))) ?? '{}'));
+    if (!parsed.success) continue;
+    if (parsed.data.status === 'pending') pending.push(`decide ${parsed.data.id}: ${parsed.data.title} (mso approve|reject ${parsed.data.run_id} ${parsed.data.id})`);
+    if (await writeIfChanged(deps, join(target, '02_decisions', `${parsed.data.id}.md`), renderHitl(parsed.data))) copied++;
+    else unchanged++;
+  }
   const tickets = (await fs.readdir(join(runDir, '40_collaboration', 'task-context', 'tickets')).catch(() => []))
     .filter((n) => /^TKT-\d+.*\.md$/.test(n))
     .map((n) => n.replace(/^(TKT-\d+).*$/, '$1'))
     .sort();
   if (await writeIfChanged(deps, join(target, '01_summary', 'summary.md'), renderSummary(manifest))) copied++;
   else unchanged++;
-  if (await writeIfChanged(deps, join(target, 'readme.md'), renderReadme(manifest, runDir, tickets, input.extras))) copied++;
+  const extras = { ...input.extras, nextActions: [...pending, ...(input.extras?.nextActions ?? [])] };
+  if (await writeIfChanged(deps, join(target, 'readme.md'), renderReadme(manifest, runDir, tickets, extras))) copied++;
   else unchanged++;
   return { target, skipped: null, copied, unchanged, removed };
 }

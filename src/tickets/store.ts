@@ -1,0 +1,257 @@
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import {
+  InvalidArgumentError,
+  NotFoundError,
+  TicketConflictError,
+  TICKET_ID_PATTERN,
+  type TicketFrontmatter,
+  type TicketPriority,
+  type TicketStatus,
+} from '../contracts/index.js';
+import { assertInside, readTextIfExists, withLock, writeFileAtomic, type AtomicDeps } from '../workspace/index.js';
+import type { Clock } from '../platform/index.js';
+import { transitionTicket } from './state-machine.js';
+import { parseTicket, renderTicket, ticketSlug, type TicketDoc } from './ticket-file.js';
+
+export interface TicketStoreDeps extends AtomicDeps {
+  readonly clock: Clock;
+}
+
+/** A ticket found on disk. */
+export interface TicketRef {
+  readonly path: string;
+  readonly doc: TicketDoc;
+}
+
+export interface CreateTicketInput {
+  readonly title: string;
+  readonly priority?: TicketPriority | undefined;
+  readonly owner?: string | undefined;
+  readonly dueBy?: string | undefined;
+  readonly tags?: readonly string[] | undefined;
+  readonly dependencies?: readonly string[] | undefined;
+  readonly nodeId?: string | undefined;
+  readonly runId?: string | undefined;
+  readonly persona?: string | undefined;
+  readonly body?: string | undefined;
+}
+
+/** A status change that happened (for the audit log). */
+export interface TransitionRecord {
+  readonly ticket: string;
+  readonly from: TicketStatus;
+  readonly to: TicketStatus;
+  readonly reason: string | null;
+  readonly path: string;
+}
+
+export interface TicketStore {
+  /** The task-context folder (holds `tickets/`, `archive/`, `ticket_closure_log.md`). */
+  readonly dir: string;
+  create(input: CreateTicketInput): Promise<TicketRef>;
+  /** Finds a ticket by id (`TKT-0007`) in this task context, or by a path inside it. */
+  get(ref: string): Promise<TicketRef>;
+  list(status?: TicketStatus): Promise<TicketRef[]>;
+  /** Moves a ticket along the state machine; a racing writer makes this fail with MSO_TICKET_CONFLICT. */
+  move(ref: string, to: TicketStatus, reason?: string): Promise<TicketRef & { from: TicketStatus; changed: boolean }>;
+  /** Changes fields other than the status (attempts, agent, artifact_uri...) under the ticket's lock. */
+  update(ref: string, change: (fm: TicketFrontmatter) => TicketFrontmatter): Promise<TicketRef>;
+  /** Checks dependencies; unknown ones block the ticket (in_progress → blocked) or mark it (`blocked_reason`). */
+  validate(): Promise<{ valid: boolean; issues: Array<{ ticket: string; dependency: string; action: string }> }>;
+  /** Moves done and cancelled tickets to `archive/<YYYY>/` and logs them in `ticket_closure_log.md`. */
+  archive(): Promise<Array<{ ticket: string; status: TicketStatus; to: string }>>;
+}
+
+const TICKET_FILE = /^(TKT-\d{4,})-.*\.md$|^(TKT-\d{4,})\.md$/;
+
+/** The ticket store of one task-context folder; `onTransition` is told of every real status change. */
+export function createTicketStore(
+  deps: TicketStoreDeps,
+  dir: string,
+  onTransition?: (t: TransitionRecord) => void | Promise<void>,
+): TicketStore {
+  const ticketsDir = join(dir, 'tickets');
+  const archiveDir = join(dir, 'archive');
+  const lock = (name: string): string => join(dir, '.locks', `${name}.lock`);
+  const today = (): string => deps.clock.now().toISOString().slice(0, 10);
+
+  async function files(root: string, recursive: boolean): Promise<string[]> {
+    const entries = await deps.fs.readdir(root, { withFileTypes: true, recursive }).catch(() => []);
+    return entries.filter((e) => e.isFile() && TICKET_FILE.test(e.name)).map((e) => join(e.parentPath, e.name));
+  }
+  const idOf = (file: string): string => {
+    const m = TICKET_FILE.exec(basename(file));
+    return (m?.[1] ?? m?.[2]) as string;
+  };
+
+  async function readRef(path: string): Promise<{ text: string; doc: TicketDoc }> {
+    const text = await readTextIfExists(deps.fs, path);
+    if (text === undefined) throw new NotFoundError('ticket', path);
+    return { text, doc: parseTicket(text, path) };
+  }
+
+  async function locate(ref: string): Promise<string> {
+    if (TICKET_ID_PATTERN.test(ref)) {
+      const hit = (await files(ticketsDir, false)).find((f) => idOf(f) === ref);
+      if (!hit) throw new NotFoundError('ticket', `${ref} in ${ticketsDir}`);
+      return hit;
+    }
+    // The app resolves user paths against its cwd; a bare file name means one in tickets/.
+    const path = isAbsolute(ref) ? ref : join(ticketsDir, ref);
+    assertInside(dir, path, 'ticket path');
+    return path;
+  }
+
+  async function nextId(): Promise<string> {
+    return withLock(deps, lock('counter'), async () => {
+      const counterFile = join(dir, '.ticket-counter');
+      const counted = Number((await readTextIfExists(deps.fs, counterFile))?.trim() ?? '0') || 0;
+      // The counter survives archiving; existing files are a floor in case the counter was lost.
+      const seen = [...(await files(ticketsDir, false)), ...(await files(archiveDir, true))].map((f) =>
+        Number(idOf(f).slice(4)),
+      );
+      const next = Math.max(counted, 0, ...seen) + 1;
+      await writeFileAtomic(deps, counterFile, `${next}\n`);
+      return `TKT-${String(next).padStart(4, '0')}`;
+    });
+  }
+
+  async function write(path: string, doc: TicketDoc): Promise<void> {
+    await writeFileAtomic(deps, path, renderTicket(doc));
+  }
+
+  const store: TicketStore = {
+    dir,
+    async create(input) {
+      if (input.title.trim() === '') throw new InvalidArgumentError('title', 'a ticket needs a title');
+      if (
+        input.dueBy !== undefined &&
+        (!/^\d{4}-\d{2}-\d{2}$/.test(input.dueBy) ||
+          Number.isNaN(Date.parse(`${input.dueBy}T00:00:00Z`)) ||
+          new Date(`${input.dueBy}T00:00:00Z`).toISOString().slice(0, 10) !== input.dueBy)
+      ) {
+        throw new InvalidArgumentError('--due-by', `${input.dueBy} is not a date YYYY-MM-DD`);
+      }
+      for (const d of input.dependencies ?? [])
+        if (!TICKET_ID_PATTERN.test(d))
+          throw new InvalidArgumentError('--deps', `${d} is not a ticket id like TKT-0001`);
+      await deps.fs.mkdir(ticketsDir, { recursive: true });
+      await deps.fs.mkdir(archiveDir, { recursive: true });
+      const id = await nextId();
+      const created = today();
+      const due = input.dueBy ?? new Date(deps.clock.now().getTime() + 7 * 86_400_000).toISOString().slice(0, 10);
+      const fm: TicketFrontmatter = {
+        id,
+        task_context_id: id,
+        title: input.title.trim(),
+        status: 'todo',
+        priority: input.priority ?? 'medium',
+        owner: input.owner?.trim() || 'agent',
+        due_by: due,
+        dependencies: [...(input.dependencies ?? [])],
+        tags: [...(input.tags ?? [])],
+        created,
+        updated: created,
+        ...(input.runId ? { run_id: input.runId } : {}),
+        ...(input.nodeId ? { node_id: input.nodeId } : {}),
+        ...(input.persona ? { persona: input.persona } : {}),
+        attempts: 0,
+      };
+      const path = join(ticketsDir, `${id}-${ticketSlug(input.title)}.md`);
+      const doc = parseTicket(
+        renderTicket({ frontmatter: fm, body: `# ${fm.title}\n${input.body ? `\n${input.body}\n` : ''}` }),
+        path,
+      );
+      await write(path, doc);
+      return { path, doc };
+    },
+    async get(ref) {
+      const path = await locate(ref);
+      return { path, doc: (await readRef(path)).doc };
+    },
+    async list(status) {
+      const out: TicketRef[] = [];
+      for (const f of (await files(ticketsDir, false)).sort()) {
+        const doc = (await readRef(f)).doc;
+        if (status === undefined || doc.frontmatter.status === status) out.push({ path: f, doc });
+      }
+      return out;
+    },
+    async move(ref, to, reason) {
+      const path = await locate(ref);
+      const before = await readRef(path);
+      const r = transitionTicket(before.doc.frontmatter, to, today(), reason);
+      if (!r.changed) return { path, doc: before.doc, from: r.from, changed: false };
+      await withLock(deps, lock(`ticket-${before.doc.frontmatter.id}`), async () => {
+        const now = await readRef(path);
+        if (now.text !== before.text)
+          throw new TicketConflictError(before.doc.frontmatter.id, now.doc.frontmatter.status);
+        await write(path, { ...before.doc, frontmatter: r.ticket });
+      });
+      await onTransition?.({ ticket: r.ticket.id, from: r.from, to, reason: reason ?? null, path });
+      return { path, doc: { ...before.doc, frontmatter: r.ticket }, from: r.from, changed: true };
+    },
+    async update(ref, change) {
+      const path = await locate(ref);
+      return withLock(deps, lock(`ticket-${idOf(path)}`), async () => {
+        const cur = await readRef(path);
+        const next = change(cur.doc.frontmatter);
+        if (next.status !== cur.doc.frontmatter.status)
+          throw new InvalidArgumentError('status', 'change the status with move');
+        const doc = { ...cur.doc, frontmatter: next };
+        await write(path, doc);
+        return { path, doc };
+      });
+    },
+    async validate() {
+      const active = await store.list();
+      const archived = (await files(archiveDir, true)).map(idOf);
+      const known = new Set([...active.map((t) => t.doc.frontmatter.id), ...archived]);
+      const issues: Array<{ ticket: string; dependency: string; action: string }> = [];
+      for (const t of active) {
+        const fm = t.doc.frontmatter;
+        const missing = fm.dependencies.filter((d) => !known.has(d));
+        if (missing.length === 0) continue;
+        const reason = `unknown dependency ${missing.join(', ')}`;
+        let action: string;
+        if (fm.status === 'in_progress') {
+          await store.move(t.path, 'blocked', reason);
+          action = 'moved in_progress -> blocked';
+        } else if (fm.status === 'todo') {
+          // todo → blocked is not in the seed's diagram: the ticket keeps todo, is marked, and dispatch refuses it.
+          await store.update(t.path, (f) => ({ ...f, blocked_reason: reason }));
+          action = 'marked blocked_reason (todo cannot move to blocked)';
+        } else action = `left ${fm.status}`;
+        for (const d of missing) issues.push({ ticket: fm.id, dependency: d, action });
+      }
+      return { valid: issues.length === 0, issues };
+    },
+    async archive() {
+      const closed = [...(await store.list('done')), ...(await store.list('cancelled'))].sort((a, b) =>
+        a.path.localeCompare(b.path),
+      );
+      const out: Array<{ ticket: string; status: TicketStatus; to: string }> = [];
+      const log = join(dir, 'ticket_closure_log.md');
+      await withLock(deps, lock('archive'), async () => {
+        let text =
+          (await readTextIfExists(deps.fs, log)) ??
+          '# Ticket Closure Log\n\n## Closed Tickets\n\n| id | status_at_close | owner | tags | closed_at | archived_to |\n|---|---|---|---|---|---|\n';
+        for (const t of closed) {
+          const fm = t.doc.frontmatter;
+          const year = fm.updated.slice(0, 4);
+          const target = join(archiveDir, year, basename(t.path));
+          await deps.fs.mkdir(dirname(target), { recursive: true });
+          await deps.fs.rename(t.path, target);
+          const collab = t.path.replace(/\.md$/, '.agent-collaboration.json');
+          if (await deps.fs.stat(collab).catch(() => undefined))
+            await deps.fs.rename(collab, join(archiveDir, year, basename(collab)));
+          text += `| ${fm.id} | ${fm.status} | ${fm.owner} | ${fm.tags.join(', ')} | ${deps.clock.now().toISOString()} | archive/${year}/${basename(t.path)} |\n`;
+          out.push({ ticket: fm.id, status: fm.status, to: target });
+        }
+        if (out.length > 0) await writeFileAtomic(deps, log, text);
+      });
+      return out;
+    },
+  };
+  return store;
+}
