@@ -36,6 +36,7 @@ export type Fs = Pick<
   | 'unlink'
   | 'link'
   | 'access'
+  | 'readlink'
 >;
 
 /** Facts about this process and others, for locks and stale-lock detection. */

@@ -44,7 +44,6 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
       const headBefore = await gitHead(deps, req.cwd, env);
       const state = newStreamState();
       state.sessionId = sessionId;
-      onEvent?.({ type: 'started', pid: null, sessionId });
       const exit = await superviseProcess(deps, {
         command,
         args: built.args,
@@ -55,6 +54,7 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
         lingerGraceMs: deps.defaults.lingerGraceMs,
         killGraceMs: deps.defaults.killGraceMs,
         signal: req.signal,
+        onSpawn: (pid) => onEvent?.({ type: 'started', pid, sessionId }),
         isTerminal: (line) => dialect.isTerminal(line),
         onLine(line, stream) {
           if (stream !== 'stdout') return;

@@ -32,7 +32,6 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
         return notStartedResult(identity, at, 'cancelled', 'cancelled', 'cancelled before start');
       const env = buildChildEnv(deps.env, cfg.env_allow, { ...cfg.env, ...req.env });
       const headBefore = await gitHead(deps, req.cwd, env);
-      onEvent?.({ type: 'started', pid: null, sessionId: null });
       const d = effectiveDeadlines(deps, req.deadlines);
       // A quiet build is not a hang: shell commands get only the total deadline unless the request sets others.
       const exit = await superviseProcess(deps, {
@@ -47,6 +46,7 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
         },
         killGraceMs: deps.defaults.killGraceMs,
         signal: req.signal,
+        onSpawn: (pid) => onEvent?.({ type: 'started', pid, sessionId: null }),
       });
       const stdout = exit.transcript
         .split('\n')

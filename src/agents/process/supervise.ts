@@ -19,6 +19,8 @@ export interface SuperviseOptions {
   /** True for the line that ends the agent's turn (a `result` frame, `turn.completed`, ...). */
   isTerminal?(line: string): boolean;
   onLine?(line: string, stream: 'stdout' | 'stderr'): void;
+  /** Called once the child exists, with its pid (= its process group id). */
+  onSpawn?(pid: number): void;
 }
 
 export type StopReason = 'first_output' | 'inactivity' | 'total' | 'cancelled' | 'linger' | null;
@@ -77,6 +79,7 @@ export function superviseProcess(
       return;
     }
     const pid = child.pid ?? null;
+    if (pid !== null) o.onSpawn?.(pid);
     let stoppedBy: StopReason = null;
     let spawnError: string | null = null;
     let terminalSeen = false;

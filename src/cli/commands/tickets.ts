@@ -48,17 +48,15 @@ export function registerTickets(program: Command, ctx: CliContext): void {
           node?: string;
         },
       ) => {
-        const t = await ctx
-          .app()
-          .tickets.create(ctxOf(o), {
-            title,
-            priority: o.priority,
-            owner: o.owner,
-            dueBy: o.dueBy,
-            tags: splitList(o.tags),
-            deps: splitList(o.deps),
-            node: o.node,
-          });
+        const t = await ctx.app().tickets.create(ctxOf(o), {
+          title,
+          priority: o.priority,
+          owner: o.owner,
+          dueBy: o.dueBy,
+          tags: splitList(o.tags),
+          deps: splitList(o.deps),
+          node: o.node,
+        });
         ctx.done({ data: t, human: t.path });
       },
     );

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { runDag, type DagNode, type NodeOutcome } from './scheduler.js';
+
+const hooks = (exec: (id: string) => Promise<NodeOutcome>, log: string[] = []) => ({
+  execute: exec,
+  admit: () => 'start' as const,
+  onState: (id: string, s: string, d: string | null) => log.push(`${id}:${s}${d ? `(${d})` : ''}`),
+  flush: () => undefined,
+});
+
+describe('runDag', () => {
+  it('starts a node the moment its last parent is done, not level by level', async () => {
+    // a → c (slow) ; b → d ; d must start while c still runs.
+    const nodes: DagNode[] = [
+      { id: 'a', parents: [] },
+      { id: 'b', parents: [] },
+      { id: 'c', parents: ['a'] },
+      { id: 'd', parents: ['b'] },
+    ];
+    const started: string[] = [];
+    const delays: Record<string, number> = { a: 1, b: 1, c: 60, d: 1 };
+    await runDag(
+      nodes,
+      hooks(async (id) => {
+        started.push(id);
+        await new Promise((r) => setTimeout(r, delays[id]));
+        return { kind: 'done' };
+      }),
+      { maxConcurrency: 8 },
+    );
+    expect(started.indexOf('d')).toBeGreaterThan(-1);
+    const seen: string[] = [];
+    await runDag(
+      nodes,
+      hooks(async (id) => {
+        seen.push(`start:${id}`);
+        await new Promise((r) => setTimeout(r, delays[id]));
+        seen.push(`end:${id}`);
+        return { kind: 'done' };
+      }),
+      { maxConcurrency: 8 },
+    );
+    expect(seen.indexOf('start:d')).toBeLessThan(seen.indexOf('end:c'));
+  });
+  it('blocks every descendant of a failure, naming it, while independent branches finish', async () => {
+    const nodes: DagNode[] = [
+      { id: 'r', parents: [] },
+      { id: 'x', parents: ['r'] },
+      { id: 'y', parents: ['r'] },
+      { id: 'x2', parents: ['x'] },
+      { id: 'm', parents: ['x2', 'y'] },
+    ];
+    const r = await runDag(
+      nodes,
+      hooks(async (id) => (id === 'x' ? { kind: 'failed', reason: 'boom' } : { kind: 'done' })),
+      { maxConcurrency: 4 },
+    );
+    expect(Object.fromEntries(r.states)).toEqual({ r: 'done', x: 'failed', y: 'done', x2: 'blocked', m: 'blocked' });
+    expect(r.details.get('m')).toBe('blocked by failed ancestor x');
+  });
+  it('respects the global and per-lane limits', async () => {
+    const nodes: DagNode[] = Array.from({ length: 6 }, (_, i) => ({
+      id: `n${i}`,
+      parents: [],
+      lane: i % 2 ? 'odd' : 'even',
+    }));
+    let now = 0;
+    let peak = 0;
+    let peakOdd = 0;
+    let odd = 0;
+    await runDag(
+      nodes,
+      hooks(async (id) => {
+        now++;
+        if (id.endsWith('1') || id.endsWith('3') || id.endsWith('5')) odd++;
+        peak = Math.max(peak, now);
+        peakOdd = Math.max(peakOdd, odd);
+        await new Promise((r) => setTimeout(r, 5));
+        now--;
+        if (id.endsWith('1') || id.endsWith('3') || id.endsWith('5')) odd--;
+        return { kind: 'done' };
+      }),
+      { maxConcurrency: 3, laneLimits: { odd: 1 } },
+    );
+    expect(peak).toBeLessThanOrEqual(3);
+    expect(peakOdd).toBe(1);
+  });
+  it('never runs nodes that were done before (resume) and stops dispatching when told', async () => {
+    const nodes: DagNode[] = [
+      { id: 'a', parents: [] },
+      { id: 'b', parents: ['a'] },
+      { id: 'c', parents: ['b'] },
+    ];
+    const ran: string[] = [];
+    const r = await runDag(
+      nodes,
+      { ...hooks(async (id) => (ran.push(id), { kind: 'done' })), admit: (id) => (id === 'c' ? 'stop' : 'start') },
+      { maxConcurrency: 2, initial: new Map([['a', 'done']]) },
+    );
+    expect(ran).toEqual(['b']);
+    expect(r.stopped).toBe(true);
+    expect(r.states.get('c')).toBe('pending');
+  });
+  it('re-opens nodes for a loop iteration', async () => {
+    const nodes: DagNode[] = [
+      { id: 'work', parents: [] },
+      { id: 'eval', parents: ['work'] },
+    ];
+    let evals = 0;
+    const ran: string[] = [];
+    await runDag(
+      nodes,
+      hooks(async (id) => {
+        ran.push(id);
+        if (id === 'eval' && ++evals < 3)
+          return { kind: 'reset', nodes: ['work', 'eval'], reason: `iteration ${evals + 1}` };
+        return { kind: 'done' };
+      }),
+      { maxConcurrency: 2 },
+    );
+    expect(ran).toEqual(['work', 'eval', 'work', 'eval', 'work', 'eval']);
+  });
+});

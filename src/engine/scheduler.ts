@@ -1,0 +1,168 @@
+export type NodeState = 'pending' | 'running' | 'done' | 'failed' | 'blocked' | 'waiting' | 'cancelled';
+
+/** What executing a node came to. `reset` re-opens nodes (a loop iteration); `retry` runs the node again at once. */
+export type NodeOutcome =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'failed'; readonly reason: string }
+  | { readonly kind: 'waiting'; readonly reason: string }
+  | { readonly kind: 'cancelled' }
+  | { readonly kind: 'reset'; readonly nodes: readonly string[]; readonly reason: string };
+
+export interface DagNode {
+  readonly id: string;
+  /** Forward parents only (loop back-edges are not dependencies). */
+  readonly parents: readonly string[];
+  /** Concurrency lane (an agent name); limited by `laneLimits`. */
+  readonly lane?: string | undefined;
+  /** Ready once every parent has settled (done, failed or blocked), not only when all are done: merges apply a quorum. */
+  readonly settle?: boolean | undefined;
+}
+
+export interface SchedulerHooks {
+  execute(id: string): Promise<NodeOutcome>;
+  /** Asked before each start: `stop` ends dispatching (cancel, budget); running nodes finish. */
+  admit(id: string): 'start' | 'stop';
+  /** Every state change, in order (the runner buffers these as audit events). */
+  onState(id: string, state: NodeState, detail: string | null): void;
+  /** Makes buffered state changes durable; called before any node starts. */
+  flush(): void;
+}
+
+export interface SchedulerOptions {
+  readonly maxConcurrency: number;
+  readonly laneLimits?: Readonly<Record<string, number>>;
+  /** States carried over from an earlier coordinator (resume): `done` nodes are never run again. */
+  readonly initial?: ReadonlyMap<string, NodeState>;
+}
+
+export interface SchedulerResult {
+  readonly states: ReadonlyMap<string, NodeState>;
+  readonly details: ReadonlyMap<string, string | null>;
+  readonly stopped: boolean;
+}
+
+/**
+ * Runs a DAG event by event: a node starts as soon as its last parent is done (no level barriers), within the global
+ * and per-lane limits. A failure blocks every descendant (the failed ancestor named) while independent branches go on;
+ * a node waiting for a person holds only its descendants.
+ */
+export async function runDag(
+  nodes: readonly DagNode[],
+  hooks: SchedulerHooks,
+  opts: SchedulerOptions,
+): Promise<SchedulerResult> {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const children = new Map(nodes.map((n) => [n.id, [] as string[]]));
+  for (const n of nodes) for (const p of n.parents) children.get(p)?.push(n.id);
+  const state = new Map<string, NodeState>(
+    nodes.map((n) => [n.id, opts.initial?.get(n.id) === 'done' ? 'done' : 'pending']),
+  );
+  const details = new Map<string, string | null>();
+  const laneRunning = new Map<string, number>();
+  let running = 0;
+  let stopped = false;
+  const order = nodes.map((n) => n.id);
+
+  const set = (id: string, s: NodeState, detail: string | null = null): void => {
+    state.set(id, s);
+    details.set(id, detail);
+    hooks.onState(id, s, detail);
+  };
+  const SETTLED = new Set<NodeState>(['done', 'failed', 'blocked']);
+  const isReady = (id: string): boolean => {
+    if (state.get(id) !== 'pending') return false;
+    const n = byId.get(id);
+    const ps = n?.parents ?? [];
+    if (!n?.settle) return ps.every((p) => state.get(p) === 'done');
+    // A merge with no parent done has nothing to merge: it is blocked, not run.
+    return ps.every((p) => SETTLED.has(state.get(p) as NodeState)) && ps.some((p) => state.get(p) === 'done');
+  };
+  const blockDescendants = (id: string, why: string): void => {
+    const queue = [...(children.get(id) ?? [])].sort();
+    while (queue.length) {
+      const c = queue.shift() as string;
+      if (state.get(c) !== 'pending') continue;
+      if (byId.get(c)?.settle) {
+        // A merge decides for itself (quorum) once its parents settle, unless none of them can succeed.
+        const ps = byId.get(c)?.parents ?? [];
+        if (
+          !ps.every((p) => SETTLED.has(state.get(p) as NodeState) || p === id) ||
+          ps.some(
+            (p) =>
+              state.get(p) === 'done' ||
+              state.get(p) === 'pending' ||
+              state.get(p) === 'running' ||
+              state.get(p) === 'waiting',
+          )
+        )
+          continue;
+      }
+      set(c, 'blocked', why);
+      queue.push(...[...(children.get(c) ?? [])].sort());
+    }
+  };
+
+  return new Promise((resolve) => {
+    const finishIfIdle = (): void => {
+      if (running === 0) resolve({ states: state, details, stopped });
+    };
+    const launch = (): void => {
+      const starting: string[] = [];
+      for (const id of order) {
+        if (stopped || running + starting.length >= opts.maxConcurrency) break;
+        if (!isReady(id)) continue;
+        const lane = byId.get(id)?.lane;
+        const limit = lane ? opts.laneLimits?.[lane] : undefined;
+        if (
+          lane &&
+          limit !== undefined &&
+          (laneRunning.get(lane) ?? 0) + starting.filter((s) => byId.get(s)?.lane === lane).length >= limit
+        )
+          continue;
+        if (hooks.admit(id) === 'stop') {
+          stopped = true;
+          break;
+        }
+        set(id, 'running');
+        starting.push(id);
+      }
+      // The starts are on record before any of them runs.
+      hooks.flush();
+      for (const id of starting) {
+        running++;
+        const lane = byId.get(id)?.lane;
+        if (lane) laneRunning.set(lane, (laneRunning.get(lane) ?? 0) + 1);
+        hooks.execute(id).then(
+          (outcome) => settle(id, lane, outcome),
+          (e: unknown) =>
+            settle(id, lane, { kind: 'failed', reason: `engine error: ${(e as Error)?.message ?? String(e)}` }),
+        );
+      }
+      finishIfIdle();
+    };
+    const settle = (id: string, lane: string | undefined, outcome: NodeOutcome): void => {
+      running--;
+      if (lane) laneRunning.set(lane, (laneRunning.get(lane) ?? 1) - 1);
+      switch (outcome.kind) {
+        case 'done':
+          set(id, 'done');
+          break;
+        case 'failed':
+          set(id, 'failed', outcome.reason);
+          blockDescendants(id, `blocked by failed ancestor ${id}`);
+          break;
+        case 'waiting':
+          set(id, 'waiting', outcome.reason);
+          break;
+        case 'cancelled':
+          set(id, 'cancelled', 'cancelled');
+          break;
+        case 'reset':
+          for (const r of outcome.nodes) if (state.get(r) !== 'running' || r === id) set(r, 'pending', outcome.reason);
+          break;
+      }
+      launch();
+    };
+    launch();
+  });
+}
