@@ -17,6 +17,7 @@ import { createAuditOps, recordRunStatus, type AuditOps } from './audit-ops.js';
 import { createDesignOps, type DesignOps } from './design-ops.js';
 import { createTicketOps, type TicketOps } from './ticket-ops.js';
 import { runSamplePipeline, type PipelineResult } from './pipeline-ops.js';
+import { createRunOps, type RunOps } from './run-ops.js';
 import { createSchemaOps, type SchemaOps } from './schema-ops.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -89,6 +90,11 @@ export interface MsoApp {
    * @example await app.tickets.move({ runId }, 'TKT-0001', 'in_progress')
    */
   readonly tickets: TicketOps;
+  /**
+   * The swarm engine: run a goal or workflow as a DAG in git worktrees; resume, cancel, status, human decisions.
+   * @example const summary = await app.engine.run({ workflow: 'examples/review-and-merge.yaml' })
+   */
+  readonly engine: RunOps;
   /** The seed's sample pipeline: design → ticket → dispatch → audit → validate. */
   readonly pipeline: {
     sample(input: {
@@ -174,6 +180,7 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
     pipeline: {
       sample: (input) => runSamplePipeline({ design, tickets, open, log: (l) => deps.logger.info(l) }, input),
     },
+    engine: createRunOps(deps, settings.cwd, open, design),
     audit: createAuditOps(deps, settings.cwd, open, deps.version),
     agents: createAgentsOps(deps, settings.cwd, open),
     design,

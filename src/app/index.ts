@@ -16,3 +16,4 @@ export type { AgentsOps, AgentInfo, TryResult } from './agents-ops.js';
 export type { DesignOps, TopologyRequest, TopologyResult, ValidationReport } from './design-ops.js';
 export type { TicketOps, TicketContext, TicketView } from './ticket-ops.js';
 export type { PipelineResult, PipelineStep } from './pipeline-ops.js';
+export type { RunOps, RunRequest, RunSummary } from './run-ops.js';

@@ -6,6 +6,7 @@ import type { CliContext, CommandOutcome } from './context.js';
 import { registerAgents } from './commands/agents.js';
 import { registerAudit } from './commands/audit.js';
 import { registerDesign, registerValidate } from './commands/design.js';
+import { registerEngine } from './commands/engine.js';
 import { registerInit } from './commands/init.js';
 import { registerRuns } from './commands/runs.js';
 import { registerTickets } from './commands/tickets.js';
@@ -56,6 +57,7 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
   registerDesign(program, ctx);
   registerValidate(program, ctx);
   registerTickets(program, ctx);
+  registerEngine(program, ctx);
   for (const cmd of allCommands(program)) {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => out.stdout.push(s),

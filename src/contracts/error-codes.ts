@@ -20,6 +20,8 @@ export const ErrorCode = {
   AllProvidersUnavailable: 'MSO_ALL_PROVIDERS_UNAVAILABLE',
   TicketTransition: 'MSO_TICKET_INVALID_TRANSITION',
   TicketConflict: 'MSO_TICKET_CONFLICT',
+  RunBusy: 'MSO_RUN_BUSY',
+  GovernanceFailed: 'MSO_GOVERNANCE_FAILED',
   Internal: 'MSO_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

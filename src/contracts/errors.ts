@@ -286,6 +286,21 @@ export class TicketConflictError extends MsoError {
   }
 }
 
+/** Another live coordinator is running this run. */
+export class RunBusyError extends MsoError {
+  readonly code = ErrorCode.RunBusy;
+  readonly category = ErrorCategory.Conflict;
+  constructor(
+    readonly runId: string,
+    readonly pid: number,
+  ) {
+    super(`run ${runId} is being executed by process ${pid}; use mso status ${runId}, or mso cancel ${runId}`);
+  }
+  override get details(): Record<string, unknown> {
+    return { run_id: this.runId, pid: this.pid };
+  }
+}
+
 /** Anything unexpected, wrapped at the edge. */
 export class InternalError extends MsoError {
   readonly code = ErrorCode.Internal;

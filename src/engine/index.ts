@@ -8,3 +8,16 @@ export {
   type DispatchOutcome,
 } from './dispatch.js';
 export { judge, evidenceScores, type Candidate, type CandidateScore, type Verdict } from './judge.js';
+export {
+  runDag,
+  type DagNode,
+  type NodeOutcome,
+  type NodeState,
+  type SchedulerHooks,
+  type SchedulerOptions,
+  type SchedulerResult,
+} from './scheduler.js';
+export { executePlan, type RunnerDeps, type RunnerInput, type RunnerResult, type RunOutcome } from './runner.js';
+export { loadRecordedRun, type RecordedRun, type RecordedNode } from './run-state.js';
+export { createGit, treeHash, type Git, type GitResult } from './git.js';
+export { nodeInstructions } from './instructions.js';

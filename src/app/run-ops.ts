@@ -1,0 +1,517 @@
+import { join, resolve } from 'node:path';
+import { runChain } from '../agents/index.js';
+import { openAuditLog } from '../audit/index.js';
+import {
+  ExecutionPlanSchema,
+  InvalidArgumentError,
+  MentalModelBundleSchema,
+  NotFoundError,
+  RunBusyError,
+  WorkflowTopologySpecSchema,
+  type HitlItem,
+  type RunStatus,
+} from '../contracts/index.js';
+import { toText, type Risk } from '../design/index.js';
+import { createGit, executePlan, loadRecordedRun, type RunnerResult } from '../engine/index.js';
+import { createTicketStore } from '../tickets/index.js';
+import {
+  createHitlStore,
+  readJsonArtifact,
+  readTextIfExists,
+  writeFileAtomic,
+  type RunRef,
+  type Workspace,
+} from '../workspace/index.js';
+import { openAgentRuntime, retryPolicy } from './agents-ops.js';
+import type { AppDeps } from './create-app.js';
+import type { DesignOps, ValidationReport } from './design-ops.js';
+import { ARTIFACT_PATHS } from './run-artifacts.js';
+
+export interface RunRequest {
+  readonly goal?: string | undefined;
+  readonly goalFile?: string | undefined;
+  readonly workflow?: string | undefined;
+  readonly runId?: string | undefined;
+  readonly risk?: Risk | undefined;
+  readonly planner?: 'heuristic' | 'llm' | undefined;
+  readonly pattern?: 'parallel' | 'hierarchical' | undefined;
+  readonly maxDepth?: number | undefined;
+  readonly agent?: string | undefined;
+  readonly maxConcurrency?: number | undefined;
+  readonly budgetUsd?: number | undefined;
+  readonly repo?: string | undefined;
+  readonly dryRun?: boolean | undefined;
+  /** Aborted on Ctrl-C. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The summary `mso run`, `resume` and `status` print. */
+export interface RunSummary {
+  readonly run_id: string;
+  readonly status: RunStatus;
+  readonly reason: string | null;
+  readonly nodes: Record<string, number>;
+  readonly tickets: Record<string, number>;
+  readonly cost_usd: number;
+  readonly duration_ms: number;
+  readonly observation_readme: string;
+  readonly pending_human: readonly string[];
+  readonly plan?: string;
+  readonly governance?: ValidationReport;
+  readonly node_details?: RunnerResult['nodes'];
+}
+
+export interface RunOps {
+  run(input: RunRequest): Promise<RunSummary>;
+  resume(
+    runId: string,
+    options?: {
+      budgetUsd?: number | undefined;
+      maxConcurrency?: number | undefined;
+      agent?: string | undefined;
+      signal?: AbortSignal | undefined;
+    },
+  ): Promise<RunSummary>;
+  cancel(runId: string): Promise<{ run_id: string; requested: boolean; coordinator: number | null }>;
+  status(runId?: string): Promise<RunSummary | { runs: Array<{ run_id: string; status: string }> }>;
+  decide(
+    runId: string,
+    item: string,
+    decision: 'approved' | 'rejected',
+    note?: string,
+  ): Promise<{ run_id: string; item: HitlItem; changed: boolean }>;
+}
+
+const count = (values: readonly string[]): Record<string, number> =>
+  values.reduce<Record<string, number>>((m, v) => ((m[v] = (m[v] ?? 0) + 1), m), {});
+
+/** The engine's use cases: run a goal or workflow, resume, cancel, watch, decide human items. */
+export function createRunOps(
+  deps: AppDeps,
+  cwd: string,
+  open: (create?: boolean) => Promise<Workspace>,
+  design: DesignOps,
+): RunOps {
+  const now = (): Date => deps.clock.now();
+  const git = createGit({ proc: deps.proc, env: deps.env });
+
+  async function provision(
+    ws: Workspace,
+    ref: RunRef,
+    repoArg: string | undefined,
+  ): Promise<{ repo: string; baseSha: string }> {
+    const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+    try {
+      const recorded = loadRecordedRun(log, ref.runId);
+      if (recorded.repo && recorded.baseSha) return { repo: recorded.repo, baseSha: recorded.baseSha };
+      let repo: string;
+      if (repoArg !== undefined) {
+        const top = await git.run(['rev-parse', '--show-toplevel'], resolve(cwd, repoArg));
+        if (top.code !== 0)
+          throw new InvalidArgumentError('--repo', `${resolve(cwd, repoArg)} is not inside a git repository`);
+        repo = top.stdout.trim();
+      } else {
+        const top = await git.run(['rev-parse', '--show-toplevel'], cwd);
+        if (top.code === 0) repo = top.stdout.trim();
+        else {
+          // No repository around: a fresh one inside the run folder, with an empty first commit as the base.
+          repo = join(ref.dir, 'repo');
+          await deps.fs.mkdir(repo, { recursive: true });
+          await git.ok(['init', '-q', '-b', 'main'], repo);
+          await git.ok(['commit', '--allow-empty', '-q', '-m', `mso: base of ${ref.runId}`], repo);
+        }
+      }
+      const head = await git.run(['rev-parse', '--verify', 'HEAD'], repo);
+      if (head.code !== 0) throw new InvalidArgumentError('--repo', `${repo} has no commit to start from`);
+      const baseSha = head.stdout.trim();
+      log.appendEvent({ runId: ref.runId, type: 'run.provisioned', payload: { repo, base_sha: baseSha } });
+      log.recordSnapshot({
+        runId: ref.runId,
+        nodeId: 'provisioning',
+        nodeType: 'commit',
+        status: 'committed',
+        agentRole: 'provisioning',
+        phase: 1,
+        treeHashRef: null,
+        metadata: { repo, base_sha: baseSha },
+      });
+      return { repo, baseSha };
+    } finally {
+      log.close();
+    }
+  }
+
+  async function ensureTickets(ws: Workspace, ref: RunRef): Promise<Map<string, string>> {
+    const plan = await readJsonArtifact(
+      deps.fs,
+      join(ref.dir, ARTIFACT_PATHS.plan),
+      ExecutionPlanSchema,
+      'execution plan',
+    );
+    const store = createTicketStore(deps, join(ref.dir, '40_collaboration', 'task-context'));
+    const existing = new Map(
+      (await store.list())
+        .filter((t) => t.doc.frontmatter.node_id)
+        .map((t) => [t.doc.frontmatter.node_id as string, t.doc.frontmatter.id]),
+    );
+    for (const [id, n] of Object.entries(plan.execution_graph)) {
+      if (existing.has(id)) continue;
+      const t = await store.create({
+        title: n.label ?? id,
+        nodeId: id,
+        runId: ref.runId,
+        persona: n.persona,
+        tags: [n.type],
+        dependencies: n.parent_refs.map((p) => existing.get(p)).filter((x): x is string => Boolean(x)),
+        body: n.command ? `Command: \`${n.command}\`` : undefined,
+      });
+      existing.set(id, t.doc.frontmatter.id);
+    }
+    return existing;
+  }
+
+  async function summarize(ws: Workspace, runId: string, extra: Partial<RunSummary> = {}): Promise<RunSummary> {
+    const ref = await ws.runs.get(runId);
+    const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+    let recorded;
+    try {
+      recorded = loadRecordedRun(log, runId);
+    } finally {
+      log.close();
+    }
+    const tickets = await createTicketStore(deps, join(ref.dir, '40_collaboration', 'task-context'))
+      .list()
+      .catch(() => []);
+    const hitl = await createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)).list();
+    const plan = await readJsonArtifact(deps.fs, join(ref.dir, ARTIFACT_PATHS.plan), ExecutionPlanSchema, 'plan').catch(
+      () => null,
+    );
+    const nodeStates = plan
+      ? Object.keys(plan.execution_graph).map((id) => recorded.nodes.get(id)?.state ?? 'pending')
+      : [];
+    const m = ref.manifest;
+    return {
+      run_id: runId,
+      status: m.status,
+      reason: m.error?.message ?? null,
+      nodes: count(nodeStates),
+      tickets: count(tickets.map((t) => t.doc.frontmatter.status)),
+      cost_usd: Math.round(recorded.cost * 1e6) / 1e6,
+      duration_ms: Math.max(0, Date.parse(m.completed_at ?? m.updated_at) - Date.parse(m.created_at)),
+      observation_readme: join(ws.layout.observationRunDir(runId), 'readme.md'),
+      pending_human: hitl.filter((h) => h.status === 'pending').map((h) => `${h.id}: ${h.title}`),
+      ...extra,
+    };
+  }
+
+  async function execute(
+    ws: Workspace,
+    ref: RunRef,
+    options: {
+      budgetUsd?: number | undefined;
+      maxConcurrency?: number | undefined;
+      agent?: string | undefined;
+      repo?: string | undefined;
+      signal?: AbortSignal | undefined;
+    },
+  ): Promise<RunSummary> {
+    const lockFile = join(ref.dir, 'coordinator.pid');
+    const holder = Number((await readTextIfExists(deps.fs, lockFile))?.trim() ?? NaN);
+    if (Number.isInteger(holder) && holder !== deps.processInfo.pid && deps.processInfo.isAlive(holder))
+      throw new RunBusyError(ref.runId, holder);
+    await writeFileAtomic(deps, lockFile, `${deps.processInfo.pid}\n`);
+    const cancelFile = join(ref.dir, 'cancel.request');
+    await deps.fs.rm(cancelFile, { force: true });
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const poll = setInterval(() => {
+      void deps.fs.stat(cancelFile).then(
+        () => controller.abort(),
+        () => undefined,
+      );
+    }, 300);
+    const rt = openAgentRuntime(deps, ws);
+    try {
+      const { repo, baseSha } = await provision(ws, ref, options.repo);
+      const recorded = loadRecordedRun(rt.log, ref.runId);
+      // A dead coordinator's agents must not keep working on our worktrees.
+      for (const pid of recorded.livePids) {
+        if (deps.processInfo.isAlive(pid)) {
+          deps.proc.killGroup(pid, 'SIGTERM');
+          rt.log.appendEvent({ runId: ref.runId, type: 'agent.orphan_killed', payload: { pid } });
+        }
+        rt.log.appendEvent({ runId: ref.runId, type: 'agent.exited', payload: { pid, status: 'orphaned' } });
+      }
+      rt.log.appendEvent({
+        runId: ref.runId,
+        type: 'run.coordinator',
+        payload: { pid: deps.processInfo.pid, budget_usd: options.budgetUsd ?? null },
+      });
+      const ticketOf = await ensureTickets(ws, ref);
+      await ws.runs.setStatus(ref.runId, 'active');
+      await ws.runs.setPhase(ref.runId, '40_collaboration', 'active');
+      const plan = await readJsonArtifact(
+        deps.fs,
+        join(ref.dir, ARTIFACT_PATHS.plan),
+        ExecutionPlanSchema,
+        'execution plan',
+      );
+      const topology = await readJsonArtifact(
+        deps.fs,
+        join(ref.dir, ARTIFACT_PATHS.topology),
+        WorkflowTopologySpecSchema,
+        'topology',
+      );
+      const bundle = await readJsonArtifact(
+        deps.fs,
+        join(ref.dir, ARTIFACT_PATHS.bundle),
+        MentalModelBundleSchema,
+        'bundle',
+      );
+      const resilience = {
+        clock: deps.clock,
+        random: deps.random,
+        breaker: rt.breaker,
+        retry: retryPolicy(ws.policy),
+        audit: rt.log,
+      };
+      const budget = options.budgetUsd ?? (recorded.coordinatorPid !== null ? lastBudget(rt.log, ref.runId) : null);
+      const result = await executePlan(
+        {
+          ...deps,
+          git,
+          log: rt.log,
+          agents: {
+            chain: rt.chain,
+            adapter: rt.adapter,
+            run: (chain, req, onEvent) => runChain(resilience, chain, req, onEvent),
+          },
+        },
+        {
+          runId: ref.runId,
+          runDir: ref.dir,
+          plan,
+          topology,
+          bundle,
+          policy: ws.policy,
+          tickets: createTicketStore(deps, join(ref.dir, '40_collaboration', 'task-context'), (t) => {
+            rt.log.appendEvent({
+              runId: ref.runId,
+              type: 'ticket.transition',
+              ticketId: t.ticket,
+              payload: { from: t.from, to: t.to, reason: t.reason },
+            });
+          }),
+          hitl: createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)),
+          ticketOf,
+          repo,
+          baseSha,
+          maxConcurrency: options.maxConcurrency ?? 4,
+          budgetUsd: budget,
+          agentOverride: options.agent,
+          signal: controller.signal,
+        },
+      );
+      const status: RunStatus = result.status;
+      await ws.runs.setPhase(
+        ref.runId,
+        '40_collaboration',
+        status === 'completed' ? 'completed' : status === 'failed' ? 'failed' : 'active',
+      );
+      if (status === 'completed') {
+        await ws.runs.setPhase(ref.runId, '50_audit', 'completed');
+        if (plan.lifecycle_policy?.archive_on_merge !== false)
+          await cleanup(repo, ref, Object.keys(plan.execution_graph), rt.log);
+      }
+      await ws.runs.setStatus(
+        ref.runId,
+        status,
+        status === 'failed'
+          ? {
+              error: {
+                message: result.reason ?? 'failed',
+                phase: 'execution',
+                ...(result.reason?.startsWith('budget_exceeded') ? { reason: 'budget_exceeded' } : {}),
+              },
+            }
+          : {},
+      );
+      await ws.sync(ref.runId);
+      return summarize(ws, ref.runId, { reason: result.reason, node_details: result.nodes });
+    } finally {
+      clearInterval(poll);
+      options.signal?.removeEventListener('abort', onAbort);
+      rt.close();
+      await deps.fs.rm(lockFile, { force: true });
+    }
+  }
+
+  function lastBudget(log: ReturnType<typeof openAuditLog>, runId: string): number | null {
+    const row = log.db
+      .prepare("SELECT payload FROM events WHERE run_id = ? AND type = 'run.coordinator' ORDER BY seq DESC LIMIT 1")
+      .get(runId) as { payload: string } | undefined;
+    const b = row ? (JSON.parse(row.payload) as { budget_usd?: number | null }).budget_usd : null;
+    return typeof b === 'number' ? b : null;
+  }
+
+  /** Removes the run's worktrees (lifecycle archive_on_merge); branches mso/<run>/* keep the commits. */
+  async function cleanup(
+    repo: string,
+    ref: RunRef,
+    nodes: readonly string[],
+    log: ReturnType<typeof openAuditLog>,
+  ): Promise<void> {
+    const removed: string[] = [];
+    for (const id of nodes) {
+      const wt = join(ref.dir, 'worktree', id);
+      if (!(await deps.fs.stat(wt).catch(() => undefined))) continue;
+      const r = await git.run(['worktree', 'remove', '--force', wt], repo);
+      if (r.code === 0) removed.push(id);
+    }
+    await git.run(['worktree', 'prune'], repo);
+    log.appendEvent({
+      runId: ref.runId,
+      type: 'run.cleanup',
+      payload: { removed_worktrees: removed, kept_branches: `mso/${ref.runId}/*` },
+    });
+  }
+
+  return {
+    async run(input) {
+      const sources = [input.goal, input.goalFile, input.workflow].filter((x) => x !== undefined).length;
+      if (sources !== 1)
+        throw new InvalidArgumentError('goal', 'give exactly one of --goal, --goal-file or --workflow');
+      if (input.maxConcurrency !== undefined && !(Number.isInteger(input.maxConcurrency) && input.maxConcurrency >= 1))
+        throw new InvalidArgumentError('--max-concurrency', 'must be an integer >= 1');
+      if (input.budgetUsd !== undefined && !(input.budgetUsd >= 0))
+        throw new InvalidArgumentError('--budget-usd', 'must be a number >= 0');
+      if (input.workflow !== undefined && !(await deps.fs.stat(resolve(cwd, input.workflow)).catch(() => undefined)))
+        throw new NotFoundError('workflow file', resolve(cwd, input.workflow));
+      const designed = await design.all({
+        goal: input.goal,
+        goalFile: input.goalFile,
+        workflow: input.workflow,
+        runId: input.runId,
+        risk: input.risk,
+        planner: input.planner,
+        pattern: input.pattern,
+        maxDepth: input.maxDepth,
+      });
+      const ws = await open(true);
+      const gate = await design.validate(designed.run_id, 'all');
+      const ref = await ws.runs.get(designed.run_id);
+      const topology = await readJsonArtifact(
+        deps.fs,
+        join(ref.dir, ARTIFACT_PATHS.topology),
+        WorkflowTopologySpecSchema,
+        'topology',
+      );
+      const plan = await readJsonArtifact(deps.fs, join(ref.dir, ARTIFACT_PATHS.plan), ExecutionPlanSchema, 'plan');
+      const planText = toText(topology, plan);
+      if (gate.status === 'fail') {
+        await ws.runs.setStatus(ref.runId, 'failed', {
+          error: {
+            message: `governance gate failed: ${gate.errors} errors (see ${gate.report})`,
+            phase: '70_governance',
+          },
+        });
+        await ws.sync(ref.runId);
+        return summarize(ws, ref.runId, { governance: gate, plan: planText });
+      }
+      if (input.dryRun) {
+        await ws.runs.setStatus(ref.runId, 'completed', { tags: ['dry-run'] });
+        await ws.sync(ref.runId);
+        return summarize(ws, ref.runId, {
+          governance: gate,
+          plan: planText,
+          reason: 'dry run: stopped after the governance gate',
+        });
+      }
+      return execute(ws, ref, {
+        budgetUsd: input.budgetUsd,
+        maxConcurrency: input.maxConcurrency,
+        agent: input.agent,
+        repo: input.repo,
+        signal: input.signal,
+      });
+    },
+    async resume(runId, options = {}) {
+      const ws = await open(true);
+      const ref = await ws.runs.get(runId);
+      if (ref.manifest.status === 'completed' || ref.manifest.status === 'archived')
+        return summarize(ws, runId, { reason: `run is ${ref.manifest.status}: nothing to resume` });
+      return execute(ws, ref, options);
+    },
+    async cancel(runId) {
+      const ws = await open(true);
+      const ref = await ws.runs.get(runId);
+      const holder = Number((await readTextIfExists(deps.fs, join(ref.dir, 'coordinator.pid')))?.trim() ?? NaN);
+      const live = Number.isInteger(holder) && deps.processInfo.isAlive(holder);
+      await writeFileAtomic(deps, join(ref.dir, 'cancel.request'), `${now().toISOString()}\n`);
+      const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+      try {
+        log.appendEvent({ runId, type: 'run.cancel_requested', payload: { coordinator: live ? holder : null } });
+      } finally {
+        log.close();
+      }
+      if (!live && ['created', 'active', 'awaiting_human'].includes(ref.manifest.status))
+        await ws.runs.setStatus(runId, 'cancelled');
+      return { run_id: runId, requested: true, coordinator: live ? holder : null };
+    },
+    async status(runId) {
+      const ws = await open(false);
+      if (runId === undefined)
+        return {
+          runs: (await ws.runs.list())
+            .filter((r) => ['created', 'active', 'awaiting_human', 'cancelled'].includes(r.status))
+            .map((r) => ({ run_id: r.run_id, status: r.status })),
+        };
+      return summarize(ws, runId);
+    },
+    async decide(runId, itemId, decision, note) {
+      const ws = await open(true);
+      const ref = await ws.runs.get(runId);
+      const store = createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n));
+      const by = ws.layout.observerId;
+      const r = await store.decide(itemId, decision, by, note ?? null);
+      if (r.changed) {
+        const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+        try {
+          log.recordDecision({
+            title: `${itemId} ${decision}: ${r.item.title}`.slice(0, 300),
+            context: r.item.brief,
+            content: note ?? decision,
+            requestedBy: 'engine',
+            approvedBy: by,
+            evidence: [
+              {
+                type: 'hitl',
+                refPath: join(ref.dir, 'hitl', `${itemId}.json`),
+                description: r.item.evidence.join('; ') || null,
+              },
+            ],
+            impacts: [
+              {
+                domain: r.item.source.node_id ? `node ${r.item.source.node_id}` : 'run',
+                description: decision === 'approved' ? 'the run may go on past this point' : 'the node fails',
+                reversibility: 'Medium',
+              },
+            ],
+            tags: ['hitl', r.item.kind],
+          });
+          log.appendEvent({
+            runId,
+            type: 'hitl.decided',
+            nodeId: r.item.source.node_id ?? null,
+            payload: { item: itemId, decision, by, note: note ?? null },
+          });
+        } finally {
+          log.close();
+        }
+        await ws.sync(runId);
+      }
+      return { run_id: runId, item: r.item, changed: r.changed };
+    },
+  };
+}

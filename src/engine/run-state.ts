@@ -1,0 +1,112 @@
+import type { AuditLog } from '../audit/index.js';
+import type { NodeState } from './scheduler.js';
+
+/** What the audit log says about one node of a run. */
+export interface RecordedNode {
+  state: NodeState;
+  detail: string | null;
+  commit: string | null;
+  treeHash: string | null;
+  summary: string;
+  files: string[];
+  iteration: number;
+  baseOverride: string | null;
+  requiredPresent: number;
+  requiredTotal: number;
+  gatesPassed: number;
+  gatesTotal: number;
+}
+
+/** The run as recorded: provisioning, node states, live agent pids, the coordinator. */
+export interface RecordedRun {
+  readonly repo: string | null;
+  readonly baseSha: string | null;
+  readonly nodes: Map<string, RecordedNode>;
+  /** Agent process groups spawned and not seen to exit. */
+  readonly livePids: Set<number>;
+  readonly coordinatorPid: number | null;
+  readonly cost: number;
+}
+
+const fresh = (): RecordedNode => ({
+  state: 'pending',
+  detail: null,
+  commit: null,
+  treeHash: null,
+  summary: '',
+  files: [],
+  iteration: 1,
+  baseOverride: null,
+  requiredPresent: 0,
+  requiredTotal: 0,
+  gatesPassed: 0,
+  gatesTotal: 0,
+});
+
+/** Folds the run's events (in sequence order) into its current state: the audit log is the engine's source of truth. */
+export function loadRecordedRun(log: AuditLog, runId: string): RecordedRun {
+  const rows = log.db
+    .prepare('SELECT type, node_id, payload FROM events WHERE run_id = ? ORDER BY seq')
+    .all(runId) as Array<{ type: string; node_id: string | null; payload: string }>;
+  const nodes = new Map<string, RecordedNode>();
+  const livePids = new Set<number>();
+  let repo: string | null = null;
+  let baseSha: string | null = null;
+  let coordinatorPid: number | null = null;
+  const get = (id: string): RecordedNode => {
+    let n = nodes.get(id);
+    if (!n) nodes.set(id, (n = fresh()));
+    return n;
+  };
+  for (const r of rows) {
+    const p = JSON.parse(r.payload) as Record<string, unknown>;
+    switch (r.type) {
+      case 'run.provisioned':
+        repo = String(p['repo']);
+        baseSha = String(p['base_sha']);
+        break;
+      case 'run.coordinator':
+        coordinatorPid = typeof p['pid'] === 'number' ? p['pid'] : null;
+        break;
+      case 'node.state':
+        if (r.node_id) {
+          const n = get(r.node_id);
+          n.state = p['state'] as NodeState;
+          n.detail = (p['detail'] as string | null) ?? null;
+        }
+        break;
+      case 'node.committed':
+        if (r.node_id) {
+          const n = get(r.node_id);
+          n.commit = String(p['commit']);
+          n.treeHash = String(p['tree_hash']);
+          n.summary = String(p['summary'] ?? '');
+          n.files = (p['files'] as string[] | undefined) ?? [];
+          n.requiredPresent = Number(p['required_present'] ?? 0);
+          n.requiredTotal = Number(p['required_total'] ?? 0);
+          n.gatesPassed = Number(p['gates_passed'] ?? 0);
+          n.gatesTotal = Number(p['gates_total'] ?? 0);
+        }
+        break;
+      case 'loop.iterate':
+        for (const id of (p['nodes'] as string[] | undefined) ?? []) {
+          const n = get(id);
+          n.iteration = Number(p['iteration'] ?? n.iteration + 1);
+          if (id === p['to']) n.baseOverride = String(p['base'] ?? '') || null;
+        }
+        break;
+      case 'agent.spawned':
+        livePids.add(Number(p['pid']));
+        break;
+      case 'agent.exited':
+        livePids.delete(Number(p['pid']));
+        break;
+      default:
+        break;
+    }
+  }
+  const cost = (
+    log.db.prepare('SELECT COALESCE(SUM(cost_usd), 0) AS c FROM attempts WHERE run_id = ?').get(runId) as { c: number }
+  ).c;
+  return { repo, baseSha, nodes, livePids, coordinatorPid, cost };
+}

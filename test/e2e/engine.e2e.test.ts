@@ -1,0 +1,379 @@
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FAKE_AGENT } from '../helpers/agents.js';
+import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
+
+let sb: Sandbox;
+beforeEach(async () => {
+  sb = await makeSandbox();
+  await sb.run(['init']);
+  await writeFile(
+    join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
+    `agents:\n  fake-claude: { kind: claude-code, command: ${FAKE_AGENT} }\nfallback_chains:\n  default: [fake-claude, manual]\nresilience:\n  retry: { max_retries: 0 }\nrun_policy:\n  max_active_runs: 50\n`,
+  );
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+type Node = {
+  id: string;
+  label?: string;
+  command?: string;
+  agent?: string;
+  gates?: string[];
+  max_retry?: number;
+  timeout_s?: number;
+  merge_policy?: Record<string, unknown>;
+  instructions?: string;
+  output?: string;
+};
+async function workflow(
+  name: string,
+  nodes: Node[],
+  edges: Array<{ from: string; to: string; max_iterations?: number }>,
+): Promise<string> {
+  const file = join(sb.dir, `${name}.yaml`);
+  await writeFile(file, stringify({ name, nodes: nodes.map((n) => ({ label: n.id, ...n })), edges }));
+  return file;
+}
+interface Summary {
+  run_id: string;
+  status: string;
+  nodes: Record<string, number>;
+  tickets: Record<string, number>;
+  pending_human: string[];
+  reason: string | null;
+  node_details: Record<string, { state: string; commit: string | null; tree_hash: string | null }>;
+}
+const run = (args: string[]) => sb.json<Summary>(['run', ...args]);
+const q = async (sql: string) =>
+  (await sb.json<{ rows: Array<Record<string, unknown>> }>(['audit', 'query', sql])).body.rows;
+const out = (id: string, text = id) => `mkdir -p outputs && echo ${text} > outputs/${id}.md`;
+
+describe('mso run', () => {
+  it('runs the shipped offline example: branch, judged merge with gates, real commits, tree hashes, tickets done', async () => {
+    const r = await run(['--workflow', join(REPO_ROOT, 'examples', 'review-and-merge.yaml')]);
+    expect(r.code, JSON.stringify(r.body)).toBe(0);
+    expect(r.body).toMatchObject({ status: 'completed', nodes: { done: 4 }, tickets: { done: 4 } });
+    for (const n of Object.values(r.body.node_details)) {
+      expect(n.commit).toMatch(/^[0-9a-f]{40}$/);
+      expect(n.tree_hash).toMatch(/^[0-9a-f]{64}$/);
+    }
+    const merged = await q(
+      `SELECT status FROM node_snapshots WHERE run_id = '${r.body.run_id}' AND node_id = 'merge' ORDER BY rowid DESC LIMIT 1`,
+    );
+    expect(merged).toEqual([{ status: 'merged' }]);
+    const order = (
+      await q(`SELECT node_id FROM events WHERE run_id = '${r.body.run_id}' AND type = 'node.committed' ORDER BY seq`)
+    ).map((x) => x['node_id']);
+    expect(order[0]).toBe('scaffold');
+    expect(order[3]).toBe('merge');
+    const judged = await q(`SELECT title FROM decisions WHERE title LIKE 'merge merge:%'`);
+    expect(judged).toHaveLength(1);
+  });
+  it('runs diamond, deep chain and loop plans in dependency order', async () => {
+    const diamond = await workflow(
+      'diamond',
+      [
+        { id: 'a', command: out('a') },
+        { id: 'b', command: out('b') },
+        { id: 'c', command: out('c') },
+        { id: 'd', command: out('d') },
+      ],
+      [
+        { from: 'a', to: 'b' },
+        { from: 'a', to: 'c' },
+        { from: 'b', to: 'd' },
+        { from: 'c', to: 'd' },
+      ],
+    );
+    expect((await run(['--workflow', diamond])).body.status).toBe('completed');
+    const chainNodes = Array.from({ length: 8 }, (_, i) => ({
+      id: `s${i}`,
+      command: `${out(`s${i}`)} && test $(ls outputs | wc -l) -eq ${i + 1}`,
+    }));
+    const chain = await workflow(
+      'chain',
+      chainNodes,
+      chainNodes.slice(1).map((n, i) => ({ from: `s${i}`, to: n.id })),
+    );
+    const c = await run(['--workflow', chain]);
+    expect(c.body, JSON.stringify(c.body)).toMatchObject({ status: 'completed', nodes: { done: 8 } });
+    // The loop's evaluation fails until the work node has run three times.
+    const loop = await workflow(
+      'loop',
+      [
+        { id: 'work', command: 'mkdir -p outputs && echo x >> outputs/log.txt && cp outputs/log.txt outputs/work.md' },
+        { id: 'check', command: out('check'), gates: ['test $(wc -l < outputs/log.txt) -ge 3'], max_retry: 0 },
+      ],
+      [
+        { from: 'work', to: 'check' },
+        { from: 'check', to: 'work', max_iterations: 4 },
+      ],
+    );
+    const l = await run(['--workflow', loop]);
+    expect(l.body.status).toBe('completed');
+    const iterations = await q(
+      `SELECT count(*) AS n FROM events WHERE run_id = '${l.body.run_id}' AND type = 'loop.iterate'`,
+    );
+    expect(iterations).toEqual([{ n: 2 }]);
+  });
+  it('blocks the dependents of a failed node, names the ancestor, and lets independent branches finish', async () => {
+    const wf = await workflow(
+      'partial',
+      [
+        { id: 'root', command: out('root') },
+        { id: 'bad', command: 'exit 3', max_retry: 0 },
+        { id: 'after', command: out('after') },
+        { id: 'good', command: out('good') },
+      ],
+      [
+        { from: 'root', to: 'bad' },
+        { from: 'bad', to: 'after' },
+        { from: 'root', to: 'good' },
+      ],
+    );
+    const r = await run(['--workflow', wf]);
+    expect(r.code).toBe(1);
+    expect(r.body.nodes).toEqual({ done: 2, failed: 1, blocked: 1 });
+    const detail = await q(
+      `SELECT payload FROM events WHERE run_id = '${r.body.run_id}' AND type = 'node.state' AND node_id = 'after' ORDER BY seq DESC LIMIT 1`,
+    );
+    expect(String(detail[0]?.['payload'])).toContain('blocked by failed ancestor bad');
+  });
+  it('asks a person when the quorum is missed (exit 3), and finishes after approve + resume', async () => {
+    const wf = await workflow(
+      'quorum',
+      [
+        { id: 'root', command: out('root') },
+        { id: 'ok', command: out('ok') },
+        { id: 'broken', command: 'exit 1', max_retry: 0 },
+        { id: 'join', command: out('join'), merge_policy: { strategy: 'score_weighted', quorum: 2 } },
+      ],
+      [
+        { from: 'root', to: 'ok' },
+        { from: 'root', to: 'broken' },
+        { from: 'ok', to: 'join' },
+        { from: 'broken', to: 'join' },
+      ],
+    );
+    const r = await run(['--workflow', wf]);
+    expect(r.code).toBe(3);
+    expect(r.body.status).toBe('awaiting_human');
+    expect(r.body.pending_human[0]).toMatch(/^HITL-0001: merge join: 1 of 2 parents succeeded/);
+    const brief = await readFile(
+      join(sb.dir, 'observation', 'tester', r.body.run_id, '02_decisions', 'HITL-0001.md'),
+      'utf8',
+    );
+    expect(brief).toContain('gate-type: H1');
+    expect((await sb.run(['approve', r.body.run_id, 'HITL-0001', '--note', 'ok with one branch'])).code).toBe(0);
+    const resumed = await sb.json<Summary>(['resume', r.body.run_id]);
+    expect(resumed.body.node_details['join']?.state).toBe('done');
+    expect(resumed.code).toBe(1);
+    const decision = await q(
+      "SELECT approved_by, decision_content FROM decisions WHERE title LIKE 'HITL-0001 approved%'",
+    );
+    expect(decision).toEqual([{ approved_by: 'tester', decision_content: 'ok with one branch' }]);
+  });
+  it('turns a merge conflict into a human gate', async () => {
+    const wf = await workflow(
+      'conflict',
+      [
+        { id: 'root', command: 'mkdir -p outputs && echo base > shared.txt && echo r > outputs/root.md' },
+        { id: 'left', command: 'echo left > shared.txt && mkdir -p outputs && echo l > outputs/left.md' },
+        { id: 'right', command: 'echo right > shared.txt && mkdir -p outputs && echo r > outputs/right.md' },
+        { id: 'join', command: out('join') },
+      ],
+      [
+        { from: 'root', to: 'left' },
+        { from: 'root', to: 'right' },
+        { from: 'left', to: 'join' },
+        { from: 'right', to: 'join' },
+      ],
+    );
+    const r = await run(['--workflow', wf]);
+    expect(r.code).toBe(3);
+    expect(r.body.pending_human[0]).toMatch(/merge join: (right conflicts with left|left conflicts with right)/);
+  });
+  it('fires each fallback rule: retry, checkout to the start commit, escalate to a person', async () => {
+    const counter = join(sb.dir, 'count');
+    const wf = await workflow(
+      'fallbacks',
+      [
+        // hallucination rule (retry): fails the first time only.
+        {
+          id: 'flaky',
+          command: `n=$(cat ${counter} 2>/dev/null || echo 0); echo $((n+1)) > ${counter}; ${out('flaky')}; [ "$n" -ge 1 ]`,
+        },
+        // schema_validation_error (checkout + retry): the required output appears only on the second try.
+        {
+          id: 'late',
+          command: `if [ -f ${counter}.late ]; then ${out('late')}; else touch ${counter}.late; echo partial > partial.txt; fi`,
+          gates: ['test -f outputs/late.md'],
+        },
+        // hitl_block (escalate): the manual agent.
+        { id: 'human', agent: 'manual' },
+      ],
+      [
+        { from: 'flaky', to: 'late' },
+        { from: 'late', to: 'human' },
+      ],
+    );
+    const r = await run(['--workflow', wf]);
+    expect(r.code).toBe(3);
+    const rules = await q(
+      `SELECT node_id, json_extract(payload, '$.rule') AS rule, json_extract(payload, '$.action') AS action FROM events WHERE run_id = '${r.body.run_id}' AND type = 'node.retry' ORDER BY seq`,
+    );
+    expect(rules).toEqual([
+      { node_id: 'flaky', rule: 'hallucination', action: 'retry' },
+      { node_id: 'late', rule: 'schema_validation_error', action: 'checkout' },
+    ]);
+    const checkout = await q(
+      `SELECT json_extract(payload, '$.target_commit') AS sha FROM events WHERE run_id = '${r.body.run_id}' AND type = 'node.checkout'`,
+    );
+    expect(String(checkout[0]?.['sha'])).toMatch(/^[0-9a-f]{40}$/);
+    expect(
+      await q(
+        `SELECT status FROM node_snapshots WHERE run_id = '${r.body.run_id}' AND node_id = 'late' AND status = 'rolled_back'`,
+      ),
+    ).toHaveLength(1);
+    expect(r.body.pending_human[0]).toMatch(/do human by hand/);
+    const hitl = r.body.pending_human[0]?.split(':')[0] as string;
+    // The person does the work in the node's worktree, approves, and the run finishes.
+    const wt = join(sb.dir, 'workspace', '.mso-context', 'active', r.body.run_id, 'worktree', 'human');
+    await mkdir(join(wt, 'outputs'), { recursive: true });
+    await writeFile(join(wt, 'outputs', 'human.md'), 'done by hand\n');
+    await sb.run(['approve', r.body.run_id, hitl]);
+    const done = await sb.json<Summary>(['resume', r.body.run_id]);
+    expect(done.body).toMatchObject({ status: 'completed', nodes: { done: 3 } });
+  });
+  it('stops new dispatches when the budget is spent: failed with budget_exceeded', async () => {
+    const wf = await workflow(
+      'budget',
+      [
+        { id: 'a', output: 'code' },
+        { id: 'b', output: 'code' },
+        { id: 'c', output: 'code' },
+      ],
+      [
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'c' },
+      ],
+    );
+    const r = await run(['--workflow', wf, '--budget-usd', '0.005']);
+    expect(r.code).toBe(1);
+    expect(r.body.reason).toMatch(/^budget_exceeded/);
+    const runs = await q(
+      `SELECT count(*) AS n FROM attempts WHERE run_id = '${r.body.run_id}' AND status != 'running'`,
+    );
+    expect(Number(runs[0]?.['n'])).toBeLessThan(3);
+  });
+  it('cancels a running run from another process and resumes it to completion', async () => {
+    const marker = join(sb.dir, 'go');
+    const wf = await workflow(
+      'cancel',
+      [
+        { id: 'slow', command: `while [ ! -f ${marker} ]; do sleep 0.1; done; ${out('slow')}` },
+        { id: 'next', command: out('next') },
+      ],
+      [{ from: 'slow', to: 'next' }],
+    );
+    const child = spawn(
+      process.execPath,
+      [MSO_BIN, '--json', 'run', '--workflow', wf, '--run-id', '20261121-msoorch-cancel-me'],
+      { cwd: sb.dir, env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    await waitFor('20261121-msoorch-cancel-me', 'agent.spawned');
+    const live = await sb.json<Summary>(['status', '20261121-msoorch-cancel-me']);
+    expect(live.body).toMatchObject({ status: 'active', nodes: { running: 1, pending: 1 } });
+    expect((await sb.run(['cancel', '20261121-msoorch-cancel-me'])).code).toBe(0);
+    expect(await exited).toBe(130);
+    expect(JSON.parse(stdout).status).toBe('cancelled');
+    await writeFile(marker, 'go');
+    const resumed = await sb.json<Summary>(['resume', '20261121-msoorch-cancel-me']);
+    expect(resumed.body).toMatchObject({ status: 'completed', nodes: { done: 2 } });
+  });
+  it('survives kill -9 of the coordinator: resume ends the orphaned agent and never runs a finished node twice', async () => {
+    const marker = join(sb.dir, 'release');
+    const wf = await workflow(
+      'crash',
+      [
+        { id: 'first', command: out('first') },
+        { id: 'middle', command: `while [ ! -f ${marker} ]; do sleep 0.1; done; ${out('middle')}` },
+        { id: 'last', command: out('last') },
+      ],
+      [
+        { from: 'first', to: 'middle' },
+        { from: 'middle', to: 'last' },
+      ],
+    );
+    const id = '20261121-msoorch-crash-me';
+    const child = spawn(process.execPath, [MSO_BIN, 'run', '--workflow', wf, '--run-id', id], {
+      cwd: sb.dir,
+      env: sb.env,
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    await waitFor(id, 'agent.spawned', 'middle');
+    const orphan = Number(
+      (
+        await q(
+          `SELECT json_extract(payload, '$.pid') AS pid FROM events WHERE run_id = '${id}' AND type = 'agent.spawned' AND node_id = 'middle'`,
+        )
+      )[0]?.['pid'],
+    );
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(isAlive(orphan)).toBe(true);
+    await writeFile(marker, 'go');
+    const resumed = await sb.json<Summary>(['resume', id]);
+    expect(resumed.body, JSON.stringify(resumed.body)).toMatchObject({ status: 'completed', nodes: { done: 3 } });
+    expect(
+      await q(
+        `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'agent.orphan_killed' AND json_extract(payload, '$.pid') = ${orphan}`,
+      ),
+    ).toEqual([{ n: 1 }]);
+    const commits = await q(
+      `SELECT node_id, count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'node.committed' GROUP BY node_id ORDER BY node_id`,
+    );
+    expect(commits).toEqual([
+      { node_id: 'first', n: 1 },
+      { node_id: 'last', n: 1 },
+      { node_id: 'middle', n: 1 },
+    ]);
+    const attempts = await q(
+      `SELECT node_id, count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'node.attempt' GROUP BY node_id ORDER BY node_id`,
+    );
+    expect(attempts).toEqual([
+      { node_id: 'first', n: 1 },
+      { node_id: 'last', n: 1 },
+      { node_id: 'middle', n: 2 },
+    ]);
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(runId: string, type: string, node?: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const s = await q(
+      `SELECT count(*) AS n FROM events WHERE run_id = '${runId}' AND type = '${type}'${node ? ` AND node_id = '${node}'` : ''}`,
+    ).catch(() => [{ n: 0 }]);
+    if (Number(s[0]?.['n']) > 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no ${type} event for ${runId}`);
+}
