@@ -83,6 +83,13 @@ const MIGRATIONS: readonly Migration[] = [
       )`);
     },
   },
+  {
+    // Every commit updated this index; queries filter by run (idx_events_run), and cross-run scans by type are rare.
+    name: '004_drop_events_type_index',
+    up(db) {
+      db.exec('DROP INDEX IF EXISTS idx_events_type');
+    },
+  },
 ];
 
 /** What `migrate` found and did. */

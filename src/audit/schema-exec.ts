@@ -24,7 +24,6 @@ CREATE TABLE IF NOT EXISTS events (
   payload TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(payload))
 );
 CREATE INDEX IF NOT EXISTS idx_events_run ON events(run_id, seq);
-CREATE INDEX IF NOT EXISTS idx_events_type ON events(type);
 CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events BEGIN
   SELECT RAISE(ABORT, 'events are append-only');
 END;

@@ -82,7 +82,12 @@ describe('schema and migrations', () => {
     );
     expect(log.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(log.db.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(log.schema.applied).toEqual(['001_mso_compat_1_5', '002_execution_tables', '003_breaker_state']);
+    expect(log.schema.applied).toEqual([
+      '001_mso_compat_1_5',
+      '002_execution_tables',
+      '003_breaker_state',
+      '004_drop_events_type_index',
+    ]);
     log.close();
     const again = open();
     expect(again.schema.applied).toEqual([]);

@@ -22,7 +22,8 @@ export function nodeClock(): Clock {
 export function nodeRandom(): Random {
   return {
     uuid: () => randomUUID(),
-    id: (prefix) => `${prefix}-${randomBytes(4).toString('hex')}`,
+    // 64 random bits: ids key audit rows, and 32 bits collide after ~65,000 of them (birthday bound).
+    id: (prefix) => `${prefix}-${randomBytes(8).toString('hex')}`,
     int: (max) => randomInt(max),
   };
 }

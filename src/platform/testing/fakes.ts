@@ -36,7 +36,7 @@ export function seededRandom(seed = 7): Random {
   const hex = (n: number): string => Array.from({ length: n }, () => Math.floor(next() * 16).toString(16)).join('');
   return {
     uuid: () => `${hex(8)}-${hex(4)}-4${hex(3)}-${'89ab'[Math.floor(next() * 4)]}${hex(3)}-${hex(12)}`,
-    id: (prefix) => `${prefix}-${hex(8)}`,
+    id: (prefix) => `${prefix}-${hex(16)}`,
     int: (max) => Math.floor(next() * max),
   };
 }
