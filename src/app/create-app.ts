@@ -18,6 +18,7 @@ import { createDesignOps, type DesignOps } from './design-ops.js';
 import { createTicketOps, type TicketOps } from './ticket-ops.js';
 import { runSamplePipeline, type PipelineResult } from './pipeline-ops.js';
 import { createRunOps, type RunOps } from './run-ops.js';
+import { createObserveOps, type ObserveOps } from './observe-ops.js';
 import { createSchemaOps, type SchemaOps } from './schema-ops.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -95,6 +96,11 @@ export interface MsoApp {
    * @example const summary = await app.engine.run({ workflow: 'examples/review-and-merge.yaml' })
    */
   readonly engine: RunOps;
+  /**
+   * Observability: detectors, callback events, improvement proposals, the portfolio.
+   * @example const [result] = await app.observe.observe({ runId })
+   */
+  readonly observe: ObserveOps;
   /** The seed's sample pipeline: design → ticket → dispatch → audit → validate. */
   readonly pipeline: {
     sample(input: {
@@ -174,13 +180,15 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
 
   const design = createDesignOps(deps, settings.cwd, open);
   const tickets = createTicketOps(deps, settings.cwd, open);
+  const observe = createObserveOps(deps, open);
   return {
     settings,
     schema: createSchemaOps(deps, settings.cwd),
     pipeline: {
       sample: (input) => runSamplePipeline({ design, tickets, open, log: (l) => deps.logger.info(l) }, input),
     },
-    engine: createRunOps(deps, settings.cwd, open, design),
+    engine: createRunOps(deps, settings.cwd, open, design, observe),
+    observe,
     audit: createAuditOps(deps, settings.cwd, open, deps.version),
     agents: createAgentsOps(deps, settings.cwd, open),
     design,

@@ -44,6 +44,7 @@ import {
   type Workspace,
 } from '../workspace/index.js';
 import { openAgentRuntime, retryPolicy } from './agents-ops.js';
+import { designKeyOf } from './observe-ops.js';
 import type { AppDeps } from './create-app.js';
 import { ARTIFACT_PATHS, displayPath, loadRunArtifacts } from './run-artifacts.js';
 
@@ -194,8 +195,15 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     return goal;
   }
 
-  async function writeTopology(ws: Workspace, ref: RunRef, topology: WorkflowTopologySpec): Promise<TopologyResult> {
+  async function writeTopology(
+    ws: Workspace,
+    ref: RunRef,
+    raw: WorkflowTopologySpec,
+    designKey: string,
+  ): Promise<TopologyResult> {
     const path = join(ref.dir, ARTIFACT_PATHS.topology);
+    // The design key ties later runs of the same goal or workflow to the proposals accepted for it.
+    const topology: WorkflowTopologySpec = { ...raw, metadata: { ...raw.metadata, design_key: designKey } };
     await writeJsonAtomic(deps, path, WorkflowTopologySpecSchema.parse(topology));
     const planner = topology.metadata?.['planner'] ?? null;
     event(ws, ref.runId, 'design.topology', {
@@ -259,7 +267,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
                 ...(input.autoAssign !== undefined ? { autoAssign: input.autoAssign } : {}),
               })
             : planHeuristic(base);
-        return writeTopology(ws, ref, topology);
+        return writeTopology(ws, ref, topology, designKeyOf(goal));
       });
       await ws.sync(ref.runId);
       return result;
@@ -299,7 +307,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         goal: String(probe.metadata?.['goal_preview'] ?? name),
       });
       const result = await phase(ws, ref.runId, '10_topology', () =>
-        writeTopology(ws, ref, { ...probe, run_id: ref.runId }),
+        writeTopology(ws, ref, { ...probe, run_id: ref.runId }, designKeyOf(text)),
       );
       await ws.sync(ref.runId);
       return result;

@@ -17,3 +17,4 @@ export type { DesignOps, TopologyRequest, TopologyResult, ValidationReport } fro
 export type { TicketOps, TicketContext, TicketView } from './ticket-ops.js';
 export type { PipelineResult, PipelineStep } from './pipeline-ops.js';
 export type { RunOps, RunRequest, RunSummary } from './run-ops.js';
+export type { ObserveOps, ObserveResult } from './observe-ops.js';

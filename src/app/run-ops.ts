@@ -25,6 +25,7 @@ import {
 import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps, ValidationReport } from './design-ops.js';
+import type { ObserveOps } from './observe-ops.js';
 import { ARTIFACT_PATHS } from './run-artifacts.js';
 
 export interface RunRequest {
@@ -41,6 +42,8 @@ export interface RunRequest {
   readonly budgetUsd?: number | undefined;
   readonly repo?: string | undefined;
   readonly dryRun?: boolean | undefined;
+  /** Apply accepted proposals for this goal or workflow before the gate (default true). */
+  readonly applyProposals?: boolean | undefined;
   /** Aborted on Ctrl-C. */
   readonly signal?: AbortSignal | undefined;
 }
@@ -58,6 +61,8 @@ export interface RunSummary {
   readonly pending_human: readonly string[];
   readonly plan?: string;
   readonly governance?: ValidationReport;
+  readonly proposals_applied?: readonly string[];
+  readonly findings?: number;
   readonly node_details?: RunnerResult['nodes'];
 }
 
@@ -91,6 +96,7 @@ export function createRunOps(
   cwd: string,
   open: (create?: boolean) => Promise<Workspace>,
   design: DesignOps,
+  observe: ObserveOps,
 ): RunOps {
   const now = (): Date => deps.clock.now();
   const git = createGit({ proc: deps.proc, env: deps.env });
@@ -377,6 +383,17 @@ export function createRunOps(
     });
   }
 
+  /** The run's own observability pass (mode event); it never fails the run. */
+  async function observeAfter(runId: string): Promise<{ findings?: number }> {
+    try {
+      const [r] = await observe.observe({ runId, mode: 'event' });
+      return { findings: r?.findings.length ?? 0 };
+    } catch (e) {
+      deps.logger.warn(`observability after ${runId} failed: ${(e as Error).message}`);
+      return {};
+    }
+  }
+
   return {
     async run(input) {
       const sources = [input.goal, input.goalFile, input.workflow].filter((x) => x !== undefined).length;
@@ -399,6 +416,11 @@ export function createRunOps(
         maxDepth: input.maxDepth,
       });
       const ws = await open(true);
+      // Accepted proposals for this goal or workflow shape the new run before the gate checks it.
+      const shaped =
+        input.applyProposals === false
+          ? { applied: [] as string[], skipped: [] }
+          : await observe.applyAccepted(designed.run_id);
       const gate = await design.validate(designed.run_id, 'all');
       const ref = await ws.runs.get(designed.run_id);
       const topology = await readJsonArtifact(
@@ -428,20 +450,22 @@ export function createRunOps(
           reason: 'dry run: stopped after the governance gate',
         });
       }
-      return execute(ws, ref, {
+      const summary = await execute(ws, ref, {
         budgetUsd: input.budgetUsd,
         maxConcurrency: input.maxConcurrency,
         agent: input.agent,
         repo: input.repo,
         signal: input.signal,
       });
+      return { ...summary, ...(await observeAfter(ref.runId)), proposals_applied: shaped.applied };
     },
     async resume(runId, options = {}) {
       const ws = await open(true);
       const ref = await ws.runs.get(runId);
       if (ref.manifest.status === 'completed' || ref.manifest.status === 'archived')
         return summarize(ws, runId, { reason: `run is ${ref.manifest.status}: nothing to resume` });
-      return execute(ws, ref, options);
+      const summary = await execute(ws, ref, options);
+      return { ...summary, ...(await observeAfter(runId)) };
     },
     async cancel(runId) {
       const ws = await open(true);

@@ -7,6 +7,7 @@ import { registerAgents } from './commands/agents.js';
 import { registerAudit } from './commands/audit.js';
 import { registerDesign, registerValidate } from './commands/design.js';
 import { registerEngine } from './commands/engine.js';
+import { registerObserve } from './commands/observe.js';
 import { registerInit } from './commands/init.js';
 import { registerRuns } from './commands/runs.js';
 import { registerTickets } from './commands/tickets.js';
@@ -58,6 +59,7 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
   registerValidate(program, ctx);
   registerTickets(program, ctx);
   registerEngine(program, ctx);
+  registerObserve(program, ctx);
   for (const cmd of allCommands(program)) {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => out.stdout.push(s),

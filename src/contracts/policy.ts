@@ -316,6 +316,33 @@ export const PolicySchema = z.strictObject({
         .default({ confidence: 0.4, completeness: 0.3, format_compliance: 0.3 }),
     })
     .prefault({}),
+  /** Thresholds of the observability detectors (mso observe). */
+  observability: z
+    .strictObject({
+      /** The same error fingerprint this many times (across runs) is a repeated failure. */
+      repeated_failure_min: z.int().min(2).default(3),
+      retry_spike_warning: z.number().min(0).max(1).default(0.2),
+      retry_spike_critical: z.number().min(0).max(1).default(0.5),
+      /** A node taking this share of the critical path is a bottleneck... */
+      bottleneck_share: z.number().min(0).max(1).default(0.6),
+      /** ...when it runs at least this long (short runs are not worth a finding). */
+      bottleneck_min_ms: z.int().min(0).default(60_000),
+      /** Queue wait longer than this share of a node's run time is concurrency starvation. */
+      queue_wait_share: z.number().min(0).default(1),
+      /** Robust z-score (median and MAD) above which a cost is an anomaly. */
+      cost_z: z.number().min(0).default(3.5),
+      cost_min_history: z.int().min(2).default(5),
+      /** The same node escalated to people this many times is a deferral loop. */
+      deferral_min: z.int().min(2).default(2),
+      /** Human items left undecided longer than this are reported. */
+      hitl_max_age_hours: z.number().min(0).default(48),
+      hotspot_min_failures: z.int().min(2).default(2),
+      /** Breaker openings within 24 h that make a provider unstable. */
+      flapping_min_opens: z.int().min(2).default(3),
+      /** A proposal pattern rejected this many times is not proposed again. */
+      rejected_weight_limit: z.number().min(1).default(3),
+    })
+    .prefault({}),
   /** Personas assigned to nodes by whole-word keyword scoring (English) or word-prefix matching (Korean). */
   personas: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), PersonaSchema).default(DEFAULT_PERSONAS),
   design: z

@@ -1,6 +1,7 @@
 import type { Policy } from '../contracts/index.js';
 import type { PlatformDeps } from '../platform/index.js';
-import { writeJsonAtomic } from './atomic.js';
+import { join } from 'node:path';
+import { readTextIfExists, writeJsonAtomic } from './atomic.js';
 import { assertNotBlocked, checkAnchors, type AnchorCheck } from './anchors.js';
 import { appendWorkspaceEvents, readWorkspaceEvents, type WorkspaceEvent } from './events.js';
 import { assertInside, workspaceLayout, type WorkspaceLayout } from './layout.js';
@@ -118,6 +119,12 @@ export async function openWorkspace(deps: PlatformDeps, options: WorkspaceOption
     },
     async sync(runId, extras) {
       const ref = await runs.get(runId);
+      const proposals: string[] = [];
+      for (const n of (await deps.fs.readdir(join(layout.context, 'proposals')).catch(() => [] as string[])).sort()) {
+        const p = JSON.parse((await readTextIfExists(deps.fs, join(layout.context, 'proposals', n))) ?? '{}') as { id?: string; run_id?: string; status?: string; summary?: string };
+        if (p.run_id === runId && p.status === 'pending') proposals.push(`review proposal ${p.id}: ${p.summary} (mso proposals accept|reject ${p.id})`);
+      }
+      extras = { ...extras, nextActions: [...(extras?.nextActions ?? []), ...proposals] };
       return syncObservation(deps, {
         policy,
         manifest: ref.manifest,

@@ -31,6 +31,8 @@ function render(s: RunSummary): string[] {
     `nodes     ${kv(s.nodes)}`,
     `tickets   ${kv(s.tickets)}`,
     `cost      $${s.cost_usd}`,
+    ...(s.proposals_applied?.length ? [`shaped by ${s.proposals_applied.join(', ')}`] : []),
+    ...(s.findings !== undefined ? [`observed  ${s.findings} finding(s) (mso proposals list)`] : []),
     `duration  ${(s.duration_ms / 1000).toFixed(1)} s`,
     ...s.pending_human.map((h) => `waiting   ${h}  (mso approve|reject ${s.run_id} ${h.split(':')[0]})`),
     ...(s.governance && s.governance.status === 'fail'
@@ -61,6 +63,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       'the git repository to branch from (default: the one around the current directory, else a fresh one)',
     )
     .option('--dry-run', 'stop after the governance gate and print the plan')
+    .option('--no-apply-proposals', 'do not apply the accepted proposals for this goal or workflow')
     .action(
       async (o: {
         goal?: string;
@@ -76,6 +79,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         budgetUsd?: number;
         repo?: string;
         dryRun?: boolean;
+        applyProposals?: boolean;
       }) => {
         const s = await ctx.app().engine.run({ ...o, signal: ctx.io.signal });
         const failedGate = s.governance?.status === 'fail';
@@ -110,9 +114,29 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     });
   program
     .command('status')
-    .description('live progress of a run (or the runs not finished)')
+    .description(
+      'live progress of a run (or the runs not finished); --portfolio: every run with costs, failures, pending proposals',
+    )
     .argument('[run-id]')
-    .action(async (runId: string | undefined) => {
+    .option('--portfolio', 'every run: status, tickets, cost, failures, pending proposals and human items')
+    .action(async (runId: string | undefined, o: { portfolio?: boolean }) => {
+      if (o.portfolio) {
+        const rows = await ctx.app().observe.portfolio();
+        ctx.done({
+          data: { runs: rows },
+          human: rows.length
+            ? rows.map(
+                (r) =>
+                  `${r.run_id.padEnd(50)} ${r.status.padEnd(15)} $${r.cost_usd.toFixed(4).padStart(9)} failures ${r.failures} proposals ${r.pending_proposals} human ${r.pending_human} tickets ${
+                    Object.entries(r.tickets)
+                      .map(([k, v]) => `${k}=${v}`)
+                      .join(',') || '-'
+                  }`,
+              )
+            : ['(no runs)'],
+        });
+        return;
+      }
       const s = await ctx.app().engine.status(runId);
       if ('runs' in s)
         ctx.done({

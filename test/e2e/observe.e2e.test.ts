@@ -1,0 +1,130 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FAKE_AGENT } from '../helpers/agents.js';
+import { makeSandbox, type Sandbox } from '../helpers/cli.js';
+
+let sb: Sandbox;
+let policyFile: string;
+beforeEach(async () => {
+  sb = await makeSandbox();
+  await sb.run(['init']);
+  policyFile = join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml');
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+interface Proposal {
+  id: string;
+  status: string;
+  target: string;
+  patch: Array<{ path: string; value: unknown }>;
+  finding: { evidence: string[] };
+}
+
+describe('the feedback loop', () => {
+  it('a node failing the same way in three runs yields a proposal; accepting it changes the fourth run, which succeeds', async () => {
+    await writeFile(policyFile, 'run_policy:\n  max_active_runs: 50\n');
+    const wf = join(sb.dir, 'slow.yaml');
+    await writeFile(
+      wf,
+      'name: slow\nnodes:\n  - id: work\n    label: Slow work\n    command: sleep 2 && mkdir -p outputs && echo ok > outputs/work.md\n    timeout_s: 1\n    max_retry: 0\nedges: []\n',
+    );
+    const runs: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await sb.json<{ run_id: string; status: string; findings: number }>(['run', '--workflow', wf]);
+      expect(r.body.status).toBe('failed');
+      runs.push(r.body.run_id);
+    }
+    const list = await sb.json<{ proposals: Proposal[] }>(['proposals', 'list', '--status', 'pending']);
+    expect(list.body.proposals).toHaveLength(1);
+    const p = list.body.proposals[0] as Proposal;
+    expect(p).toMatchObject({ target: 'plan', patch: [{ path: '/execution_graph/work/timeout_s' }] });
+    // Twice the longest failed attempt (about 1 s), at least twice the old timeout: 3 s or more.
+    expect(p.patch[0]?.value).toBeGreaterThanOrEqual(3);
+    expect(p.finding.evidence).toHaveLength(3);
+    const callbacks = await sb.json<{ rows: Array<{ n: number }> }>([
+      'audit',
+      'query',
+      `SELECT count(*) AS n FROM events WHERE type = 'observe.completed' AND run_id = '${runs[2]}'`,
+    ]);
+    expect(callbacks.body.rows[0]?.n).toBe(1);
+    const readme = await readFile(join(sb.dir, 'observation', 'tester', runs[2] as string, 'readme.md'), 'utf8');
+    expect(readme).toContain(`review proposal ${p.id}`);
+    expect((await sb.json(['proposals', 'accept', p.id])).code).toBe(0);
+    const fourth = await sb.json<{ run_id: string; status: string; proposals_applied: string[] }>([
+      'run',
+      '--workflow',
+      wf,
+    ]);
+    expect(fourth.body).toMatchObject({ status: 'completed', proposals_applied: [p.id] });
+    const plan = JSON.parse(
+      await readFile(
+        join(sb.dir, 'workspace', '.mso-context', 'active', fourth.body.run_id, '30_execution', 'execution_plan.json'),
+        'utf8',
+      ),
+    );
+    expect(plan.execution_graph.work.timeout_s).toBe(p.patch[0]?.value);
+    const shaped = await sb.json<{ rows: Array<{ payload: string }> }>([
+      'audit',
+      'query',
+      `SELECT payload FROM events WHERE run_id = '${fourth.body.run_id}' AND type = 'design.proposals_applied'`,
+    ]);
+    expect(JSON.parse(shaped.body.rows[0]?.payload ?? '{}')).toEqual({ applied: [p.id], skipped: [] });
+    const unshaped = await sb.json<{ status: string }>(['run', '--workflow', wf, '--no-apply-proposals']);
+    expect(unshaped.body.status).toBe('failed');
+  });
+  const flakyPolicy = (extra = '') =>
+    [
+      '# team policy',
+      `agents:\n  flaky:\n    kind: claude-code\n    command: ${FAKE_AGENT}\n  steady:\n    kind: shell`,
+      'fallback_chains:',
+      '  default: [flaky, steady, manual]',
+      '# a breaker would stop the repeats this test needs',
+      'resilience:\n  retry: { max_retries: 0 }\n  circuit_breaker: { failure_threshold: 100 }',
+      'run_policy:\n  max_active_runs: 50',
+      extra,
+    ].join('\n');
+  const failThreeTimes = async (name: string) => {
+    const wf = join(sb.dir, `${name}.yaml`);
+    await writeFile(
+      wf,
+      `name: ${name}\nnodes:\n  - id: n\n    label: N\n    agent: flaky\n    instructions: "#scenario:rate-limited"\n    output: code\n    max_retry: 0\nedges: []\n`,
+    );
+    for (let i = 0; i < 3; i++) await sb.json(['run', '--workflow', wf]);
+    return (
+      await sb.json<{ proposals: Proposal[] }>(['proposals', 'list', '--status', 'pending'])
+    ).body.proposals.filter((x) => x.target === 'policy');
+  };
+  it('applies an accepted policy proposal to policy.yaml, keeping the comments', async () => {
+    await writeFile(policyFile, flakyPolicy());
+    const [p] = await failThreeTimes('rl');
+    expect(p).toMatchObject({
+      target: 'policy',
+      patch: [{ path: '/fallback_chains/default', value: ['steady', 'manual', 'flaky'] }],
+    });
+    expect((await sb.json(['proposals', 'accept', (p as Proposal).id])).code).toBe(0);
+    const text = await readFile(policyFile, 'utf8');
+    expect(text).toContain('# team policy');
+    expect(text).toContain('# a breaker would stop the repeats this test needs');
+    expect(text).toMatch(/default:\s*\n?\s*-? ?\[?\s*-?\s*steady/);
+    const agents = await sb.json<{ agents: Array<{ name: string }> }>(['agents', 'list']);
+    expect(agents.code).toBe(0);
+  });
+  it('does not propose a pattern again once it was rejected three times', async () => {
+    await writeFile(policyFile, flakyPolicy());
+    for (let round = 0; round < 3; round++) {
+      const pending = await failThreeTimes(`rl${round}`);
+      expect(pending, `round ${round}`).toHaveLength(1);
+      expect((await sb.json(['proposals', 'reject', (pending[0] as Proposal).id, '--reason', 'not yet'])).code).toBe(0);
+    }
+    expect(await failThreeTimes('rl3'), 'rejected three times').toEqual([]);
+    const weight = await sb.json<{ rows: Array<{ w: number }> }>([
+      'audit',
+      'query',
+      "SELECT SUM(rejected_weight) AS w FROM suggestion_history WHERE suggestion_type = 'policy_change'",
+    ]);
+    expect(weight.body.rows[0]?.w).toBe(3);
+  });
+});

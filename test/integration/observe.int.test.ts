@@ -1,0 +1,229 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openAuditLog, openAuditReader, type AuditLog } from '../../src/audit/index.js';
+import { PolicySchema, type ExecutionPlan, type HitlItem } from '../../src/contracts/index.js';
+import { detect, type Finding } from '../../src/observe/index.js';
+import { nodePlatform } from '../../src/platform/index.js';
+import { fakeClock } from '../../src/platform/testing/index.js';
+
+const policy = PolicySchema.parse({ observability: { bottleneck_min_ms: 1_000 } });
+let dir: string;
+let log: AuditLog;
+const clock = fakeClock('2026-11-21T08:00:00.000Z');
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mso-obs-'));
+  log = openAuditLog({ ...nodePlatform(), clock }, { file: join(dir, 'audit.db'), blobsDir: join(dir, 'blobs') });
+});
+afterEach(async () => {
+  log.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const plan: ExecutionPlan = {
+  run_id: '20261121-msowd-x',
+  bundle_ref: 'b',
+  fallback_rules: [],
+  execution_graph: {
+    a: {
+      type: 'commit',
+      bundle_ref: 'b',
+      parent_refs: [],
+      tree_hash_type: 'sha256',
+      tree_hash_ref: null,
+      chart_ids: [],
+      persona: 'arch',
+    },
+    b: {
+      type: 'commit',
+      bundle_ref: 'b',
+      parent_refs: ['a'],
+      tree_hash_type: 'sha256',
+      tree_hash_ref: null,
+      chart_ids: [],
+      persona: 'quill',
+      timeout_s: 30,
+    },
+    c: {
+      type: 'commit',
+      bundle_ref: 'b',
+      parent_refs: ['b'],
+      tree_hash_type: 'sha256',
+      tree_hash_ref: null,
+      chart_ids: [],
+      persona: 'critic',
+    },
+  },
+};
+
+/** One healthy run: three nodes, a few seconds each, cost around $0.01 per node. */
+function healthyRun(n: number, extra: { slowNode?: string; expensive?: boolean; failB?: boolean } = {}): string {
+  const runId = `2026112${n % 10}-msowd-run${n}`;
+  let t = Date.parse('2026-11-21T00:00:00Z') + n * 3_600_000;
+  for (const node of ['a', 'b', 'c']) {
+    const dur = node === extra.slowNode ? 60_000 : 2_000;
+    clock.set(new Date(t).toISOString());
+    log.appendEvent({ runId, type: 'node.state', nodeId: node, payload: { state: 'running' } });
+    clock.set(new Date(t + dur).toISOString());
+    log.appendEvent({ runId, type: 'node.state', nodeId: node, payload: { state: 'done' } });
+    const failing = extra.failB && node === 'b';
+    log.recordAttempt({
+      attemptId: `att-${n}-${node}`,
+      runId,
+      nodeId: node,
+      persona: plan.execution_graph[node]?.persona ?? null,
+      agent: 'fake-claude',
+      provider: 'anthropic',
+      model: 'm',
+      status: failing ? 'timeout' : 'success',
+      startedAt: new Date(t).toISOString(),
+      endedAt: new Date(t + dur).toISOString(),
+      durationMs: dur,
+      costUsd: extra.expensive && node === 'b' ? 0.5 : 0.01 + (n % 3) * 0.001,
+      costSource: 'reported',
+      ...(failing
+        ? {
+            errorClass: 'timeout',
+            errorMessage: `no output after ${30_000 + n} ms in /tmp/wt-${n}`,
+            filesChanged: ['src/flaky.ts'],
+          }
+        : {}),
+    });
+    t += dur;
+  }
+  return runId;
+}
+
+const run = (runId: string, hitl: HitlItem[] = []): Finding[] => {
+  const reader = openAuditReader(nodePlatform(), join(dir, 'audit.db'));
+  try {
+    return detect({
+      db: reader.raw,
+      runId,
+      plan,
+      bundle: null,
+      policy,
+      now: new Date('2026-11-25T00:00:00Z'),
+      hitl,
+      runError: null,
+      designKey: 'key-1',
+    });
+  } finally {
+    void reader.close();
+  }
+};
+const kinds = (f: Finding[]) => f.map((x) => x.kind).sort();
+
+describe('detectors on seeded histories', () => {
+  it('find nothing in a healthy history', () => {
+    const ids = Array.from({ length: 6 }, (_, i) => healthyRun(i));
+    for (const id of ids) expect(run(id)).toEqual([]);
+  });
+  it('repeated failure: the same fingerprint in 4 runs fires, with a plan proposal raising the timeout and the rows behind it', () => {
+    for (let i = 0; i < 3; i++) healthyRun(i, { failB: true });
+    const early = run(healthyRun(10));
+    expect(kinds(early)).toEqual([]);
+    const last = run(healthyRun(11, { failB: true }));
+    const f = last.find((x) => x.kind === 'repeated_failure');
+    expect(f?.message).toMatch(/happened 4 times in 4 run\(s\), at node b \(quill\)/);
+    expect(f?.evidence).toEqual(['attempts:att-0-b', 'attempts:att-1-b', 'attempts:att-2-b', 'attempts:att-11-b']);
+    expect(f?.proposal).toMatchObject({
+      target: 'plan',
+      patch: [{ op: 'replace', path: '/execution_graph/b/timeout_s', value: 60 }],
+      scope: { design_key: 'key-1', node_id: 'b' },
+    });
+  });
+  it('does not fire below the threshold (2 runs)', () => {
+    healthyRun(0, { failB: true });
+    expect(run(healthyRun(1, { failB: true })).filter((x) => x.kind === 'repeated_failure')).toEqual([]);
+  });
+  it('cost anomaly: an outlier against its own history (robust z-score)', () => {
+    for (let i = 0; i < 6; i++) healthyRun(i);
+    const f = run(healthyRun(7, { expensive: true }));
+    expect(f.map((x) => x.kind)).toContain('cost_anomaly');
+    expect(f.find((x) => x.kind === 'cost_anomaly' && x.node_id === 'b')?.proposal).toMatchObject({
+      target: 'plan',
+      patch: [{ path: '/execution_graph/b/budget_usd' }],
+    });
+  });
+  it('bottleneck by time: a straggler node over 60% of the critical path, named with its persona', () => {
+    const f = run(healthyRun(3, { slowNode: 'b' }));
+    expect(f).toEqual([
+      expect.objectContaining({
+        kind: 'bottleneck',
+        node_id: 'b',
+        message: expect.stringMatching(/node b \(quill\) took 60 s, 94% of the critical path/),
+      }),
+    ]);
+  });
+  it('unstable provider: a breaker opening 3 times within a day', () => {
+    const id = healthyRun(0);
+    clock.set('2026-11-24T12:00:00Z');
+    for (let i = 0; i < 3; i++) {
+      log.recordBreakerEvent({ breaker: 'openai/m', toState: 'open', fromState: 'closed' });
+      log.recordBreakerEvent({ breaker: 'openai/m', toState: 'closed', fromState: 'half_open' });
+    }
+    log.recordBreakerEvent({ breaker: 'anthropic/m', toState: 'open', fromState: 'closed' });
+    expect(run(id).map((x) => `${x.kind}:${x.message}`)).toEqual([
+      'unstable_provider:breaker openai/m opened 3 times in 24 h (flapping)',
+    ]);
+  });
+  it('human deferral: an undecided item older than the policy age, and a node escalated twice — never from digits in notes', () => {
+    const id = healthyRun(1);
+    const item = (n: number, created: string, status: HitlItem['status']): HitlItem => ({
+      id: `HITL-000${n}`,
+      run_id: id,
+      kind: 'escalation',
+      gate: 'H1',
+      urgency: 'normal',
+      title: `note 1 true yes manual ${n}`,
+      brief: '1 1 1',
+      source: { node_id: 'c' },
+      evidence: [],
+      options: [],
+      status,
+      created_at: created,
+      decided_at: null,
+      decided_by: null,
+      note: '1',
+    });
+    expect(run(id, [item(1, '2026-11-24T20:00:00Z', 'pending')])).toEqual([]);
+    const f = run(id, [item(1, '2026-11-20T00:00:00Z', 'approved'), item(2, '2026-11-22T00:00:00Z', 'pending')]);
+    expect(kinds(f)).toEqual(['deferral_loop', 'stale_hitl']);
+  });
+  it('error hotspot: a file touched by 2 failed attempts', () => {
+    healthyRun(0, { failB: true });
+    const f = run(healthyRun(1, { failB: true }));
+    expect(f.find((x) => x.kind === 'error_hotspot')?.message).toBe('src/flaky.ts was touched by 2 failed attempts');
+  });
+  it('retry spike: 20% of attempts retried is a warning, 50% critical', () => {
+    const id = healthyRun(2);
+    log.recordAttempt({
+      attemptId: 'att-retry-1',
+      runId: id,
+      nodeId: 'b',
+      status: 'success',
+      isRetry: true,
+      attemptNo: 2,
+    });
+    expect(run(id).find((x) => x.kind === 'retry_spike')?.severity).toBe('warning');
+    log.recordAttempt({
+      attemptId: 'att-retry-2',
+      runId: id,
+      nodeId: 'b',
+      status: 'success',
+      isRetry: true,
+      attemptNo: 3,
+    });
+    log.recordAttempt({
+      attemptId: 'att-retry-3',
+      runId: id,
+      nodeId: 'c',
+      status: 'success',
+      isRetry: true,
+      attemptNo: 2,
+    });
+    expect(run(id).find((x) => x.kind === 'retry_spike')?.severity).toBe('critical');
+  });
+});
