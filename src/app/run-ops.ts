@@ -37,6 +37,7 @@ export interface RunRequest {
   readonly planner?: 'heuristic' | 'llm' | undefined;
   readonly pattern?: 'parallel' | 'hierarchical' | undefined;
   readonly maxDepth?: number | undefined;
+  readonly autoAssign?: boolean | undefined;
   readonly agent?: string | undefined;
   readonly maxConcurrency?: number | undefined;
   readonly budgetUsd?: number | undefined;
@@ -414,6 +415,7 @@ export function createRunOps(
         planner: input.planner,
         pattern: input.pattern,
         maxDepth: input.maxDepth,
+        autoAssign: input.autoAssign,
       });
       const ws = await open(true);
       // Accepted proposals for this goal or workflow shape the new run before the gate checks it.

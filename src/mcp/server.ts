@@ -1,0 +1,406 @@
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import type { MsoApp } from '../app/index.js';
+import { InvalidArgumentError, isMsoError } from '../contracts/index.js';
+
+/** A run started by this server process, so `run_cancel` can stop it and hosts can poll it. */
+interface Background {
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+  finished: boolean;
+  error: string | null;
+}
+
+/** The runs a server process drives in the background; `stopAll` ends them as cancelled, so they stay resumable. */
+export class BackgroundRuns {
+  private readonly runs = new Map<string, Background>();
+  constructor(private readonly log: (line: string) => void) {}
+
+  start(runId: string, work: (signal: AbortSignal) => Promise<unknown>): void {
+    const previous = this.runs.get(runId);
+    if (previous && !previous.finished)
+      throw new InvalidArgumentError('run_id', `run ${runId} is already running in this server`);
+    const controller = new AbortController();
+    const entry: Background = {
+      controller,
+      finished: false,
+      error: null,
+      done: work(controller.signal).then(
+        () => {
+          entry.finished = true;
+        },
+        (e: unknown) => {
+          entry.finished = true;
+          entry.error = isMsoError(e) ? `${e.code}: ${e.message}` : String((e as Error)?.message ?? e);
+          this.log(`mso mcp: run ${runId} ended with an error: ${entry.error}`);
+        },
+      ),
+    };
+    this.runs.set(runId, entry);
+  }
+
+  get(runId: string): Background | undefined {
+    return this.runs.get(runId);
+  }
+
+  /** Aborts every unfinished run and waits for each to record its end (cancelled, resumable). */
+  async stopAll(): Promise<void> {
+    const live = [...this.runs.values()].filter((b) => !b.finished);
+    for (const b of live) b.controller.abort();
+    await Promise.all(live.map((b) => b.done));
+  }
+}
+
+const Loose = z.looseObject({});
+
+type ToolResult = {
+  content: Array<{ type: 'text'; text: string }>;
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+};
+
+function ok(data: Record<string, unknown>): ToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(data) }], structuredContent: data };
+}
+
+/** An MsoError becomes an isError result carrying the same stable code as the CLI; anything else, MSO_INTERNAL. */
+function fail(e: unknown): ToolResult {
+  const body = isMsoError(e)
+    ? { code: e.code, message: e.message, details: e.details }
+    : { code: 'MSO_INTERNAL', message: (e as Error)?.message ?? String(e), details: {} };
+  return { content: [{ type: 'text', text: JSON.stringify(body) }], isError: true };
+}
+
+async function guard(fn: () => Promise<Record<string, unknown>>): Promise<ToolResult> {
+  try {
+    return ok(await fn());
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+/**
+ * The MCP surface of mso: a small, deliberate tool set over the same app API as the CLI (orchestrate, run_status,
+ * run_cancel, decide, design, tickets, audit_query, observe) and read-only resources for runs.
+ */
+export function createMcpServer(app: MsoApp, version: string, background: BackgroundRuns): McpServer {
+  const server = new McpServer({ name: 'mso', version }, { capabilities: { tools: {}, resources: {}, logging: {} } });
+  const startInBackground = (runId: string, work: (signal: AbortSignal) => Promise<unknown>): void =>
+    background.start(runId, work);
+
+  server.registerTool(
+    'orchestrate',
+    {
+      title: 'Orchestrate a goal',
+      description:
+        'Design a goal into a workflow (hierarchical decomposition by default), pass the governance gate and execute it in git worktrees, in the background. Returns {run_id, status: "running"} at once; poll run_status.',
+      inputSchema: z.object({
+        goal: z.string().min(1).describe('what to achieve'),
+        pattern: z.enum(['parallel', 'hierarchical']).default('hierarchical'),
+        context: z.record(z.string(), z.unknown()).optional().describe('extra context appended to the goal'),
+        config: z
+          .object({
+            maxDepth: z.int().min(1).max(6).default(3),
+            autoAssign: z.boolean().default(true),
+            maxConcurrency: z.int().min(1).optional(),
+            budgetUsd: z.number().min(0).optional(),
+            agent: z.string().optional(),
+            risk: z.enum(['low', 'medium', 'high']).optional(),
+            planner: z.enum(['heuristic', 'llm']).optional(),
+          })
+          .default({ maxDepth: 3, autoAssign: true }),
+      }),
+      outputSchema: z.looseObject({ run_id: z.string(), status: z.string() }),
+    },
+    async (args, ctx) =>
+      guard(async () => {
+        const goal = args.context ? `${args.goal}\n\nContext:\n${JSON.stringify(args.context, null, 2)}` : args.goal;
+        const run = await app.runs.create({ skillKey: 'msoorch', goal });
+        const token = ctx.mcpReq._meta?.progressToken;
+        if (token !== undefined)
+          await ctx.mcpReq.notify({
+            method: 'notifications/progress',
+            params: {
+              progressToken: token,
+              progress: 1,
+              total: 2,
+              message: `run ${run.run_id} created; designing and executing in the background`,
+            },
+          });
+        startInBackground(run.run_id, (signal) =>
+          app.engine.run({
+            goal,
+            runId: run.run_id,
+            pattern: args.pattern,
+            maxDepth: args.config.maxDepth,
+            autoAssign: args.config.autoAssign,
+            maxConcurrency: args.config.maxConcurrency,
+            budgetUsd: args.config.budgetUsd,
+            agent: args.config.agent,
+            risk: args.config.risk,
+            planner: args.config.planner,
+            signal,
+          }),
+        );
+        if (token !== undefined)
+          await ctx.mcpReq.notify({
+            method: 'notifications/progress',
+            params: { progressToken: token, progress: 2, total: 2, message: 'started: poll run_status' },
+          });
+        return { run_id: run.run_id, status: 'running' };
+      }),
+  );
+
+  server.registerTool(
+    'run_status',
+    {
+      title: 'Status of a run',
+      description:
+        'Status, node and ticket counts, pending human items and cost of a run. With wait_seconds, waits (at most 60 s) until something changes.',
+      inputSchema: z.object({ run_id: z.string().min(1), wait_seconds: z.number().min(0).max(60).optional() }),
+      outputSchema: Loose,
+      annotations: { readOnlyHint: true },
+    },
+    async (args, ctx) =>
+      guard(async () => {
+        const read = async (): Promise<Record<string, unknown>> => {
+          const s = (await app.engine.status(args.run_id)) as unknown as Record<string, unknown>;
+          const bg = background.get(args.run_id);
+          return { ...s, running_here: bg !== undefined && !bg.finished, background_error: bg?.error ?? null };
+        };
+        let s = await read();
+        const key = (x: Record<string, unknown>): string =>
+          JSON.stringify([x['status'], x['nodes'], x['tickets'], x['pending_human']]);
+        const deadline = Date.now() + (args.wait_seconds ?? 0) * 1000;
+        const first = key(s);
+        while (Date.now() < deadline && key(s) === first && !ctx.mcpReq.signal.aborted) {
+          await new Promise((r) => setTimeout(r, 250));
+          s = await read();
+        }
+        return s;
+      }),
+  );
+
+  server.registerTool(
+    'run_cancel',
+    {
+      title: 'Cancel a run',
+      description: 'Stop dispatching and end running agents; the run stays resumable.',
+      inputSchema: z.object({ run_id: z.string().min(1) }),
+      outputSchema: Loose,
+      annotations: { destructiveHint: true },
+    },
+    async (args) =>
+      guard(async () => {
+        background.get(args.run_id)?.controller.abort();
+        const r = await app.engine.cancel(args.run_id);
+        await background.get(args.run_id)?.done;
+        return { ...r, status: 'cancelled' };
+      }),
+  );
+
+  server.registerTool(
+    'run_resume',
+    {
+      title: 'Resume a run',
+      description:
+        'Resume a cancelled, failed or interrupted run (also one started by an earlier server) in the background: done nodes are kept, the rest run again. Returns at once; poll run_status.',
+      inputSchema: z.object({ run_id: z.string().min(1) }),
+      outputSchema: z.looseObject({ run_id: z.string(), status: z.string() }),
+    },
+    async (args) =>
+      guard(async () => {
+        const s = (await app.engine.status(args.run_id)) as { status: string };
+        if (s.status === 'completed' || s.status === 'archived')
+          return { run_id: args.run_id, status: s.status, resumed: false };
+        startInBackground(args.run_id, (signal) => app.engine.resume(args.run_id, { signal }));
+        return { run_id: args.run_id, status: 'running', resumed: true };
+      }),
+  );
+
+  server.registerTool(
+    'decide',
+    {
+      title: 'Decide a human item',
+      description:
+        'Approve or reject a HITL-NNNN item of a run, with a note; by default the run then resumes in the background.',
+      inputSchema: z.object({
+        run_id: z.string().min(1),
+        item: z.string().regex(/^HITL-\d{4,}$/),
+        decision: z.enum(['approve', 'reject']),
+        note: z.string().optional(),
+        resume: z.boolean().default(true),
+      }),
+      outputSchema: Loose,
+    },
+    async (args) =>
+      guard(async () => {
+        const r = await app.engine.decide(
+          args.run_id,
+          args.item,
+          args.decision === 'approve' ? 'approved' : 'rejected',
+          args.note,
+        );
+        if (args.resume) startInBackground(args.run_id, (signal) => app.engine.resume(args.run_id, { signal }));
+        return { run_id: args.run_id, item: r.item.id, status: r.item.status, resumed: args.resume };
+      }),
+  );
+
+  server.registerTool(
+    'design',
+    {
+      title: 'Design a workflow',
+      description:
+        'Design a goal (or import a workflow file) into topology, mental models and plan, without executing it; returns the graph as Mermaid and the artifact paths.',
+      inputSchema: z.object({
+        goal: z.string().min(1).optional(),
+        workflow: z.string().min(1).optional(),
+        planner: z.enum(['heuristic', 'llm']).optional(),
+        pattern: z.enum(['parallel', 'hierarchical']).optional(),
+        risk: z.enum(['low', 'medium', 'high']).optional(),
+      }),
+      outputSchema: Loose,
+    },
+    async (args) =>
+      guard(async () => {
+        const d = await app.design.all({
+          goal: args.goal,
+          workflow: args.workflow,
+          planner: args.planner,
+          pattern: args.pattern,
+          risk: args.risk,
+        });
+        const mermaid = await app.design.show(d.run_id, 'mermaid');
+        return {
+          run_id: d.run_id,
+          topology_type: d.topology.topology_type,
+          mermaid: mermaid.content,
+          paths: { topology: d.topology.path, bundle: d.bundle, plan: d.plan },
+        };
+      }),
+  );
+
+  server.registerTool(
+    'tickets',
+    {
+      title: 'Tickets of a run',
+      description: 'List, create or move tickets of a run (move follows the strict state machine).',
+      inputSchema: z.object({
+        run_id: z.string().min(1),
+        action: z.enum(['list', 'create', 'move']),
+        title: z.string().min(1).optional(),
+        ticket: z.string().optional(),
+        status: z.enum(['todo', 'in_progress', 'blocked', 'done', 'cancelled']).optional(),
+        reason: z.string().optional(),
+        priority: z.enum(['low', 'medium', 'high', 'critical']).optional(),
+        tags: z.array(z.string()).optional(),
+        deps: z.array(z.string()).optional(),
+      }),
+      outputSchema: Loose,
+    },
+    async (args) =>
+      guard(async () => {
+        const ctx = { runId: args.run_id };
+        if (args.action === 'list') {
+          const list = await app.tickets.list(ctx, args.status);
+          return { tickets: list.map((t) => ({ ...t.ticket, path: t.path })) };
+        }
+        if (args.action === 'create') {
+          if (!args.title) throw new InvalidArgumentError('title', 'create needs a title');
+          const t = await app.tickets.create(ctx, {
+            title: args.title,
+            priority: args.priority,
+            tags: args.tags,
+            deps: args.deps,
+          });
+          return { ticket: t.ticket, path: t.path };
+        }
+        if (!args.ticket || !args.status) throw new InvalidArgumentError('ticket', 'move needs ticket and status');
+        return { ...(await app.tickets.move(ctx, args.ticket, args.status, args.reason)) };
+      }),
+  );
+
+  server.registerTool(
+    'audit_query',
+    {
+      title: 'Query the audit log',
+      description:
+        'One read-only SQL statement against the audit log (runs, events, attempts, agent_calls, node_snapshots, decisions, ...). Writes are refused.',
+      inputSchema: z.object({ sql: z.string().min(1) }),
+      outputSchema: Loose,
+      annotations: { readOnlyHint: true },
+    },
+    async (args) => guard(async () => ({ ...(await app.audit.query(args.sql)) })),
+  );
+
+  server.registerTool(
+    'observe',
+    {
+      title: 'Observe runs',
+      description: 'Run the observability detectors (one run, or all) and return findings and pending proposals.',
+      inputSchema: z.object({ run_id: z.string().min(1).optional() }),
+      outputSchema: Loose,
+    },
+    async (args) =>
+      guard(async () => {
+        const results = await app.observe.observe(args.run_id ? { runId: args.run_id } : { all: true });
+        const pending = await app.observe.proposals.list('pending');
+        return {
+          findings: results.flatMap((r) =>
+            r.findings.map((f) => ({
+              run_id: r.run_id,
+              kind: f.kind,
+              severity: f.severity,
+              message: f.message,
+              evidence: f.evidence,
+            })),
+          ),
+          proposals: pending,
+        };
+      }),
+  );
+
+  server.registerResource('runs', 'mso://runs', { title: 'Runs', mimeType: 'application/json' }, async (uri) => ({
+    contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(await app.runs.list()) }],
+  }));
+  const runResource = (
+    name: string,
+    suffix: string,
+    read: (runId: string) => Promise<{ text: string; mimeType: string }>,
+  ): void => {
+    server.registerResource(
+      name,
+      new ResourceTemplate(`mso://runs/{run_id}/${suffix}`, {
+        list: async () => ({
+          resources: (await app.runs.list()).map((r) => ({
+            uri: `mso://runs/${r.run_id}/${suffix}`,
+            name: `${r.run_id} ${suffix}`,
+          })),
+        }),
+      }),
+      { title: `Run ${suffix}` },
+      async (uri, variables) => {
+        const runId = String(variables['run_id']);
+        const { text, mimeType } = await read(runId);
+        return { contents: [{ uri: uri.href, mimeType, text }] };
+      },
+    );
+  };
+  runResource('run-readme', 'readme', async (runId) => {
+    const s = (await app.engine.status(runId)) as { observation_readme: string };
+    const { readFile } = await import('node:fs/promises');
+    return {
+      text: await readFile(s.observation_readme, 'utf8').catch(() => '(no readme yet)'),
+      mimeType: 'text/markdown',
+    };
+  });
+  runResource('run-plan', 'plan', async (runId) => ({
+    text: (await app.design.show(runId, 'json')).content,
+    mimeType: 'application/json',
+  }));
+  runResource('run-events', 'events', async (runId) => ({
+    text: JSON.stringify(await app.audit.tail({ runId, limit: 500 })),
+    mimeType: 'application/json',
+  }));
+  return server;
+}

@@ -1,0 +1,290 @@
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FAKE_AGENT } from '../helpers/agents.js';
+import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { startFakeLlmServer, type FakeLlmServer } from '../helpers/fake-llm-server.js';
+
+let llm: FakeLlmServer;
+let sb: Sandbox;
+let client: Client;
+beforeAll(async () => {
+  llm = await startFakeLlmServer();
+});
+afterAll(async () => {
+  await llm.close();
+});
+beforeEach(async () => {
+  sb = await makeSandbox();
+  await sb.run(['init']);
+  await writeFile(
+    join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
+    [
+      'agents:',
+      '  planner: { kind: openai-compatible, base_url: "' + llm.url + '/v1", model: planner-model }',
+      `  fake-claude: { kind: claude-code, command: ${FAKE_AGENT} }`,
+      'fallback_chains:',
+      '  default: [fake-claude, manual]',
+      'design:',
+      '  planner: llm',
+      '  planner_chain: [planner]',
+      'resilience:',
+      '  retry: { max_retries: 0 }',
+      'run_policy:',
+      '  max_active_runs: 50',
+      '',
+    ].join('\n'),
+  );
+  client = new Client({ name: 'mso-test', version: '1.0.0' });
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [MSO_BIN, 'mcp'],
+      env: sb.env,
+      cwd: sb.dir,
+      stderr: 'pipe',
+    }),
+  );
+});
+afterEach(async () => {
+  await client.close();
+  await sb.cleanup();
+});
+
+type Json = Record<string, unknown>;
+const call = async (name: string, args: Json): Promise<{ data: Json; isError: boolean; text: string }> => {
+  const r = await client.callTool({ name, arguments: args });
+  const text = (r.content as Array<{ text: string }>)[0]?.text ?? '';
+  return { data: (r.structuredContent ?? {}) as Json, isError: r.isError === true, text };
+};
+async function waitUntil(runId: string, done: (s: Json) => boolean): Promise<Json> {
+  for (let i = 0; i < 120; i++) {
+    const s = await call('run_status', { run_id: runId, wait_seconds: 2 });
+    if (done(s.data)) return s.data;
+  }
+  throw new Error(`run ${runId} did not get there`);
+}
+const subtasks = (list: Array<[string, string, string[], string?]>) => ({
+  kind: 'ok' as const,
+  text: JSON.stringify({
+    subtasks: list.map(([id, description, dependencies, complexity]) => ({
+      id,
+      description,
+      dependencies,
+      complexity: complexity ?? 'low',
+      suggestedRole: 'arch',
+    })),
+  }),
+});
+
+describe('mso mcp through the official client', () => {
+  it('lists a small tool set with input and output schemas, and resources', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'audit_query',
+      'decide',
+      'design',
+      'observe',
+      'orchestrate',
+      'run_cancel',
+      'run_resume',
+      'run_status',
+      'tickets',
+    ]);
+    for (const t of tools) {
+      expect(t.inputSchema.type).toBe('object');
+      expect(t.outputSchema?.type).toBe('object');
+    }
+    const orchestrate = tools.find((t) => t.name === 'orchestrate');
+    expect(Object.keys((orchestrate?.inputSchema.properties ?? {}) as object)).toEqual(
+      expect.arrayContaining(['goal', 'pattern', 'context', 'config']),
+    );
+  });
+  it('orchestrates a hierarchical goal with the LLM planner, runs it in the background to completion, and answers audit queries', async () => {
+    llm.script(
+      'openai',
+      subtasks([
+        ['plan', 'Plan the change', []],
+        ['build', 'Build the feature', ['plan'], 'high'],
+        ['check', 'Review the feature', ['build']],
+      ]),
+      subtasks([
+        ['code', 'Write the code', []],
+        ['tests', 'Write the tests', ['code']],
+      ]),
+    );
+    const progress: string[] = [];
+    const r = await client.callTool(
+      {
+        name: 'orchestrate',
+        arguments: { goal: 'Add a settings page', pattern: 'hierarchical', config: { maxDepth: 2 } },
+      },
+      { onprogress: (p) => progress.push(String(p.message)) },
+    );
+    const started = r.structuredContent as Json;
+    expect(started).toMatchObject({ status: 'running' });
+    expect(progress.length).toBeGreaterThan(0);
+    const runId = String(started['run_id']);
+    const final = await waitUntil(
+      runId,
+      (s) => ['completed', 'failed', 'awaiting_human'].includes(String(s['status'])) && s['running_here'] === false,
+    );
+    expect(final).toMatchObject({ status: 'completed', nodes: { done: 4 } });
+    const q = await call('audit_query', {
+      sql: `SELECT node_id FROM events WHERE run_id = '${runId}' AND type = 'node.committed' ORDER BY seq`,
+    });
+    expect((q.data['rows'] as Json[]).map((row) => row['node_id'])).toEqual([
+      'plan',
+      'build.code',
+      'build.tests',
+      'check',
+    ]);
+    const planner = await call('audit_query', {
+      sql: `SELECT json_extract(payload, '$.planner.decomposed') AS d FROM events WHERE run_id = '${runId}' AND type = 'design.topology'`,
+    });
+    expect((planner.data['rows'] as Json[])[0]?.['d']).toBe('["build"]');
+    const plan = await client.readResource({ uri: `mso://runs/${runId}/plan` });
+    expect(JSON.parse((plan.contents[0] as { text: string }).text).plan.execution_graph['build.code']).toBeTruthy();
+    const runs = await client.readResource({ uri: 'mso://runs' });
+    expect((runs.contents[0] as { text: string }).text).toContain(runId);
+    const tickets = await call('tickets', { run_id: runId, action: 'list' });
+    expect((tickets.data['tickets'] as Json[]).every((t) => t['status'] === 'done')).toBe(true);
+  });
+  it('stops at a human gate, takes the decision through decide, and resumes to completion', async () => {
+    const r = await call('orchestrate', {
+      goal: 'Compare two caching strategies',
+      config: { risk: 'high', planner: 'heuristic' },
+    });
+    const runId = String(r.data['run_id']);
+    let s = await waitUntil(runId, (x) => x['status'] === 'awaiting_human' && x['running_here'] === false);
+    for (let i = 0; i < 5 && s['status'] === 'awaiting_human'; i++) {
+      const item = String((s['pending_human'] as string[])[0]).split(':')[0] as string;
+      const d = await call('decide', { run_id: runId, item, decision: 'approve', note: 'looks fine' });
+      expect(d.data).toMatchObject({ status: 'approved', resumed: true });
+      s = await waitUntil(runId, (x) => x['running_here'] === false && x['status'] !== 'active');
+    }
+    expect(s['status']).toBe('completed');
+  });
+  it('cancels a run in the background', async () => {
+    const r = await call('orchestrate', { goal: '#scenario:stall Write the notes', config: { planner: 'heuristic' } });
+    const runId = String(r.data['run_id']);
+    await waitUntil(runId, (x) => (x['nodes'] as Json | undefined)?.['running'] === 1);
+    const c = await call('run_cancel', { run_id: runId });
+    expect(c.data).toMatchObject({ status: 'cancelled' });
+    const s = await call('run_status', { run_id: runId });
+    expect(s.data['status']).toBe('cancelled');
+  });
+  it('cancels its runs cleanly when the host leaves, and a new server resumes them', async () => {
+    const r = await call('orchestrate', { goal: '#scenario:stall Write the notes', config: { planner: 'heuristic' } });
+    const runId = String(r.data['run_id']);
+    await waitUntil(runId, (x) => (x['nodes'] as Json | undefined)?.['running'] === 1);
+    await client.close();
+    client = new Client({ name: 'mso-test-2', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [MSO_BIN, 'mcp'],
+        env: sb.env,
+        cwd: sb.dir,
+        stderr: 'pipe',
+      }),
+    );
+    const left = await call('run_status', { run_id: runId });
+    expect(left.data).toMatchObject({ status: 'cancelled', running_here: false });
+    const resumed = await call('run_resume', { run_id: runId });
+    expect(resumed.data).toMatchObject({ run_id: runId, status: 'running', resumed: true });
+    const again = await waitUntil(runId, (x) => (x['nodes'] as Json | undefined)?.['running'] === 1);
+    expect(again['running_here']).toBe(true);
+    const attempts = await call('audit_query', {
+      sql: `SELECT count(*) AS n FROM events WHERE run_id = '${runId}' AND type = 'node.attempt'`,
+    });
+    expect((attempts.data['rows'] as Json[])[0]?.['n']).toBe(2);
+    expect((await call('run_cancel', { run_id: runId })).data).toMatchObject({ status: 'cancelled' });
+  });
+  it('answers invalid arguments and refused operations with isError and a clear message or stable code', async () => {
+    const bad = await call('run_status', { run_id: 42 });
+    expect(bad.isError).toBe(true);
+    expect(bad.text).toMatch(/run_id/);
+    const ro = await call('audit_query', { sql: 'DELETE FROM events' });
+    expect(ro.isError).toBe(true);
+    expect(JSON.parse(ro.text)).toMatchObject({ code: 'MSO_AUDIT_READONLY' });
+    const missing = await call('run_status', { run_id: '20261121-msoorch-nope' });
+    expect(JSON.parse(missing.text)).toMatchObject({ code: 'MSO_RUN_NOT_FOUND' });
+  });
+});
+
+describe('mso mcp stdout', () => {
+  it('carries nothing but JSON-RPC', async () => {
+    const sbx = await makeSandbox();
+    try {
+      const child = spawn(process.execPath, [MSO_BIN, 'mcp'], {
+        cwd: sbx.dir,
+        env: sbx.env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      const send = (m: Json) => child.stdin.write(`${JSON.stringify(m)}\n`);
+      send({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      });
+      send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      send({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'design', arguments: { goal: 'Compare A and B' } },
+      });
+      send({
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/call',
+        params: { name: 'audit_query', arguments: { sql: 'SELECT count(*) AS n FROM events' } },
+      });
+      for (let i = 0; i < 300 && !(out.includes('"id":2}') && out.includes('"id":3}')); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      child.stdin.end();
+      await new Promise((r) => child.once('exit', r));
+      const lines = out.split('\n').filter(Boolean);
+      expect(lines.length).toBeGreaterThanOrEqual(3);
+      for (const line of lines) expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' });
+      expect(lines.some((l) => l.includes('flowchart LR'))).toBe(true);
+    } finally {
+      await sbx.cleanup();
+    }
+  });
+});
+
+describe('mso mcp install', () => {
+  it('prints and writes the Claude Code and Codex entries, keeping other servers', async () => {
+    const sbx = await makeSandbox();
+    try {
+      const printed = await sbx.json<{ host: string; entry: string }>(['mcp', 'install', '--claude', '--print']);
+      expect(printed.code).toBe(0);
+      expect(JSON.parse(printed.body.entry)).toMatchObject({
+        mcpServers: { mso: { command: 'npx', args: ['mso', 'mcp'] } },
+      });
+      await writeFile(join(sbx.dir, '.mcp.json'), JSON.stringify({ mcpServers: { other: { command: 'x' } } }));
+      expect((await sbx.run(['mcp', 'install', '--claude'])).code).toBe(0);
+      const claude = JSON.parse(await readFile(join(sbx.dir, '.mcp.json'), 'utf8'));
+      expect(Object.keys(claude.mcpServers).sort()).toEqual(['mso', 'other']);
+      expect(claude.mcpServers.mso.env.MSO_WORKSPACE_ROOT).toBe(sbx.env['MSO_WORKSPACE_ROOT']);
+      expect((await sbx.run(['mcp', 'install', '--codex'])).code).toBe(0);
+      expect((await sbx.run(['mcp', 'install', '--codex'])).code).toBe(0);
+      const toml = await readFile(join(sbx.dir, 'home', '.codex', 'config.toml'), 'utf8');
+      expect(toml.match(/\[mcp_servers\.mso\]/g)).toHaveLength(1);
+      expect(toml).toContain('args = ["mso", "mcp"]');
+      const both = await sbx.run(['mcp', 'install']);
+      expect(both.code).toBe(2);
+      expect(both.stderr).toMatch(/--claude or --codex/);
+    } finally {
+      await sbx.cleanup();
+    }
+  });
+});
