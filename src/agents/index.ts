@@ -14,6 +14,7 @@ export type {
 } from './types.js';
 export { resolveAgentSpecs, createAdapter, chainFor } from './registry.js';
 export type { AdapterDeps, AgentSpec } from './adapters/common.js';
+export { notStartedResult } from './adapters/common.js';
 export { runChain, breakerKeyOf, type ChainResult, type ChainStep, type ResilienceDeps } from './resilient.js';
 export { costOf, type Price } from './cost.js';
 export { classifyHttp, classifyMessage, parseRetryAfter } from './classify.js';

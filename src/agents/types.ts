@@ -82,6 +82,8 @@ export interface AgentRequest {
   readonly instructions: string;
   /** The shell command for the shell agent (a node's `command`). */
   readonly command?: string | undefined;
+  /** What the call is for: a node's work (default) or one of its gates. Replay tells them apart by it. */
+  readonly purpose?: 'work' | 'gate' | undefined;
   /** Absolute working directory (a worktree). */
   readonly cwd: string;
   /** Extra environment for this call, on top of the allow-list. */

@@ -1,3 +1,4 @@
+import { createExplainOps, type ExplainOps } from './explain-ops.js';
 import type { Policy, RunStatus } from '../contracts/index.js';
 import { InvalidArgumentError } from '../contracts/index.js';
 import type { PlatformDeps } from '../platform/index.js';
@@ -101,6 +102,11 @@ export interface MsoApp {
    * @example const [result] = await app.observe.observe({ runId })
    */
   readonly observe: ObserveOps;
+  /**
+   * Reproducibility: provenance, the timeline of a run with its decision context, and run-to-run diffs.
+   * @example const { entries } = await app.explain.timeline(runId)
+   */
+  readonly explain: ExplainOps;
   /** The seed's sample pipeline: design → ticket → dispatch → audit → validate. */
   readonly pipeline: {
     sample(input: {
@@ -188,6 +194,7 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
       sample: (input) => runSamplePipeline({ design, tickets, open, log: (l) => deps.logger.info(l) }, input),
     },
     engine: createRunOps(deps, settings.cwd, open, design, observe),
+    explain: createExplainOps(deps, open),
     observe,
     audit: createAuditOps(deps, settings.cwd, open, deps.version),
     agents: createAgentsOps(deps, settings.cwd, open),

@@ -16,5 +16,7 @@ export type { AgentsOps, AgentInfo, TryResult } from './agents-ops.js';
 export type { DesignOps, TopologyRequest, TopologyResult, ValidationReport } from './design-ops.js';
 export type { TicketOps, TicketContext, TicketView } from './ticket-ops.js';
 export type { PipelineResult, PipelineStep } from './pipeline-ops.js';
-export type { RunOps, RunRequest, RunSummary } from './run-ops.js';
+export type { RunOps, RunRequest, RunSummary, ReplayOptions, ReplayReport } from './run-ops.js';
+export type { ExplainOps, RunDiff, TimelineEntry } from './explain-ops.js';
+export type { Provenance } from './provenance.js';
 export type { ObserveOps, ObserveResult } from './observe-ops.js';

@@ -32,7 +32,7 @@ import {
   type Workspace,
 } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
-import { ARTIFACT_PATHS } from './run-artifacts.js';
+import { ARTIFACT_PATHS, readDesign } from './run-artifacts.js';
 
 export interface ObserveResult {
   readonly run_id: string;
@@ -103,21 +103,7 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
     // Open once for writing so the file exists and is migrated; detectors then read through a query-only handle.
     openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env }).close();
     const reader = openAuditReader(deps, ws.layout.auditDb);
-    const plan = await readJsonArtifact(deps.fs, join(ref.dir, ARTIFACT_PATHS.plan), ExecutionPlanSchema, 'plan').catch(
-      () => null,
-    );
-    const bundle = await readJsonArtifact(
-      deps.fs,
-      join(ref.dir, ARTIFACT_PATHS.bundle),
-      MentalModelBundleSchema,
-      'bundle',
-    ).catch(() => null);
-    const topology = await readJsonArtifact(
-      deps.fs,
-      join(ref.dir, ARTIFACT_PATHS.topology),
-      WorkflowTopologySpecSchema,
-      'topology',
-    ).catch(() => null);
+    const { plan, bundle, topology } = await readDesign(deps, ref.dir);
     const hitl = await createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)).list();
     let findings: Finding[];
     try {

@@ -1,7 +1,22 @@
 import { join, relative } from 'node:path';
 import { openAuditLog } from '../audit/index.js';
 import type { LoadedArtifact, RunArtifacts } from '../governance/index.js';
-import { parseFrontmatter, readTextIfExists, type RunRef, type Workspace } from '../workspace/index.js';
+import type { z } from 'zod';
+import {
+  ExecutionPlanSchema,
+  MentalModelBundleSchema,
+  WorkflowTopologySpecSchema,
+  type ExecutionPlan,
+  type MentalModelBundle,
+  type WorkflowTopologySpec,
+} from '../contracts/index.js';
+import {
+  parseFrontmatter,
+  readJsonArtifact,
+  readTextIfExists,
+  type RunRef,
+  type Workspace,
+} from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
 
 /** Paths of a run's design artifacts, relative to its folder. */
@@ -13,6 +28,20 @@ export const ARTIFACT_PATHS = {
   observability: '60_observability',
   governance: '70_governance',
 } as const;
+
+/** A run's design artifacts, each schema-checked, or null when missing or invalid (for read-only views). */
+export async function readDesign(
+  deps: AppDeps,
+  dir: string,
+): Promise<{ topology: WorkflowTopologySpec | null; bundle: MentalModelBundle | null; plan: ExecutionPlan | null }> {
+  const read = <T>(path: string, schema: z.ZodType<T>, what: string): Promise<T | null> =>
+    readJsonArtifact(deps.fs, join(dir, path), schema, what).catch(() => null);
+  return {
+    topology: await read(ARTIFACT_PATHS.topology, WorkflowTopologySpecSchema, 'topology'),
+    bundle: await read(ARTIFACT_PATHS.bundle, MentalModelBundleSchema, 'bundle'),
+    plan: await read(ARTIFACT_PATHS.plan, ExecutionPlanSchema, 'plan'),
+  };
+}
 
 async function loadJson(deps: AppDeps, file: string): Promise<LoadedArtifact | undefined> {
   const text = await readTextIfExists(deps.fs, file);

@@ -1,21 +1,34 @@
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { runChain } from '../agents/index.js';
-import { openAuditLog } from '../audit/index.js';
+import { blobPath, openAuditLog, sha256Hex } from '../audit/index.js';
 import {
   ExecutionPlanSchema,
   InvalidArgumentError,
   MentalModelBundleSchema,
   NotFoundError,
   RunBusyError,
+  UsageError,
   WorkflowTopologySpecSchema,
   type HitlItem,
   type RunStatus,
 } from '../contracts/index.js';
 import { toText, type Risk } from '../design/index.js';
-import { createGit, executePlan, loadRecordedRun, type RunnerResult } from '../engine/index.js';
+import {
+  compareRuns,
+  createGit,
+  executePlan,
+  loadRecordedCalls,
+  loadRecordedRun,
+  replayAgents,
+  type Divergence,
+  type NodeRecord,
+  type RunnerDeps,
+  type RunnerResult,
+} from '../engine/index.js';
 import { createTicketStore } from '../tickets/index.js';
 import {
   createHitlStore,
+  parseRunId,
   readJsonArtifact,
   readTextIfExists,
   writeFileAtomic,
@@ -26,6 +39,7 @@ import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps, ValidationReport } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
+import { currentHashes, readProvenance, recordProvenance } from './provenance.js';
 import { ARTIFACT_PATHS } from './run-artifacts.js';
 
 export interface RunRequest {
@@ -79,6 +93,12 @@ export interface RunOps {
     },
   ): Promise<RunSummary>;
   cancel(runId: string): Promise<{ run_id: string; requested: boolean; coordinator: number | null }>;
+  /**
+   * Replays a recorded run as a new run linked to it: `offline` answers every agent call from the record and checks
+   * each node's outcome, ticket and tree hash against it; `from` reuses what NODE does not depend on and runs NODE
+   * and its descendants again (live, or from the record when also offline).
+   */
+  replay(runId: string, options: ReplayOptions): Promise<ReplayReport>;
   status(runId?: string): Promise<RunSummary | { runs: Array<{ run_id: string; status: string }> }>;
   decide(
     runId: string,
@@ -86,6 +106,31 @@ export interface RunOps {
     decision: 'approved' | 'rejected',
     note?: string,
   ): Promise<{ run_id: string; item: HitlItem; changed: boolean }>;
+}
+
+export interface ReplayOptions {
+  readonly offline?: boolean | undefined;
+  readonly from?: string | undefined;
+  readonly as?: string | undefined;
+  readonly allowChanged?: boolean | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface ReplayReport {
+  readonly run_id: string;
+  readonly replay_of: string;
+  readonly mode: 'offline' | 'live';
+  readonly from: string | null;
+  /** Nodes taken from the record without running (with --from). */
+  readonly reused: readonly string[];
+  /** Agent and gate calls answered from the record (offline). */
+  readonly answered: number;
+  /** Offline only: true when every node's outcome, ticket and tree hash equal the record. */
+  readonly identical: boolean | null;
+  readonly divergence: Divergence | null;
+  readonly divergences: readonly Divergence[];
+  readonly changed_inputs: readonly string[];
+  readonly summary: RunSummary;
 }
 
 const count = (values: readonly string[]): Record<string, number> =>
@@ -177,6 +222,17 @@ export function createRunOps(
     return existing;
   }
 
+  async function ticketStatusByNode(runDir: string): Promise<Map<string, string>> {
+    const list = await createTicketStore(deps, join(runDir, '40_collaboration', 'task-context'))
+      .list()
+      .catch(() => []);
+    return new Map(
+      list
+        .filter((t) => t.doc.frontmatter.node_id)
+        .map((t) => [t.doc.frontmatter.node_id as string, t.doc.frontmatter.status]),
+    );
+  }
+
   async function summarize(ws: Workspace, runId: string, extra: Partial<RunSummary> = {}): Promise<RunSummary> {
     const ref = await ws.runs.get(runId);
     const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
@@ -220,6 +276,8 @@ export function createRunOps(
       agent?: string | undefined;
       repo?: string | undefined;
       signal?: AbortSignal | undefined;
+      /** Answers agent calls instead of the configured agents (replay). */
+      agents?: RunnerDeps['agents'] | undefined;
     },
   ): Promise<RunSummary> {
     const lockFile = join(ref.dir, 'coordinator.pid');
@@ -241,6 +299,7 @@ export function createRunOps(
     const rt = openAgentRuntime(deps, ws);
     try {
       const { repo, baseSha } = await provision(ws, ref, options.repo);
+      await recordProvenance(deps, ws, ref, rt.log, { repo, baseSha });
       const recorded = loadRecordedRun(rt.log, ref.runId);
       // A dead coordinator's agents must not keep working on our worktrees.
       for (const pid of recorded.livePids) {
@@ -289,7 +348,7 @@ export function createRunOps(
           ...deps,
           git,
           log: rt.log,
-          agents: {
+          agents: options.agents ?? {
             chain: rt.chain,
             adapter: rt.adapter,
             run: (chain, req, onEvent) => runChain(resilience, chain, req, onEvent),
@@ -484,6 +543,175 @@ export function createRunOps(
       if (!live && ['created', 'active', 'awaiting_human'].includes(ref.manifest.status))
         await ws.runs.setStatus(runId, 'cancelled');
       return { run_id: runId, requested: true, coordinator: live ? holder : null };
+    },
+    async replay(runId, o) {
+      if (!o.offline && o.from === undefined) throw new UsageError('give --offline, --from NODE, or both');
+      const ws = await open(true);
+      const orig = await ws.runs.get(runId);
+      const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+      let newRef: RunRef;
+      let calls: Awaited<ReturnType<typeof loadRecordedCalls>> | undefined;
+      let changed: string[];
+      const reused: string[] = [];
+      let expected: Map<string, NodeRecord>;
+      let order: string[];
+      try {
+        const prov = readProvenance(log, runId);
+        if (!prov)
+          throw new InvalidArgumentError(
+            'run',
+            `${runId} has no recorded provenance (it never executed): nothing to replay`,
+          );
+        const now = await currentHashes(deps, ws, orig.dir);
+        changed = (['topology', 'bundle', 'plan', 'policy'] as const).filter((k) => now[k] !== prov.hashes[k]);
+        if (changed.length && !o.allowChanged)
+          throw new InvalidArgumentError(
+            'run',
+            `${changed.join(', ')} of ${runId} changed since it ran (hash differs from its provenance); pass --allow-changed to replay anyway`,
+          );
+        const plan = await readJsonArtifact(deps.fs, join(orig.dir, ARTIFACT_PATHS.plan), ExecutionPlanSchema, 'plan');
+        const graph = plan.execution_graph;
+        if (o.from !== undefined && !graph[o.from])
+          throw new InvalidArgumentError(
+            '--from',
+            `${o.from} is not a node of ${runId} (nodes: ${Object.keys(graph).join(', ')})`,
+          );
+        const recorded = loadRecordedRun(log, runId);
+        const rows = log.db
+          .prepare('SELECT type, node_id, payload FROM events WHERE run_id = ? ORDER BY seq')
+          .all(runId) as Array<{ type: string; node_id: string | null; payload: string }>;
+        if (o.offline)
+          calls = await loadRecordedCalls(rows, async (hash) => {
+            const bytes = await deps.fs.readFile(blobPath(ws.layout.blobsDir, hash)).catch(() => {
+              throw new NotFoundError('recorded response blob', hash);
+            });
+            return { bytes, intact: sha256Hex(bytes) === hash };
+          });
+        // Execution order of the record: first start of each node, then any the record never started.
+        order = [
+          ...new Set([
+            ...rows.filter((r) => r.type === 'node.attempt' && r.node_id).map((r) => r.node_id as string),
+            ...Object.keys(graph),
+          ]),
+        ];
+        const origTickets = await ticketStatusByNode(orig.dir);
+        expected = new Map(
+          Object.keys(graph).map((id) => [
+            id,
+            {
+              state: recorded.nodes.get(id)?.state ?? 'pending',
+              treeHash: recorded.nodes.get(id)?.treeHash ?? null,
+              ticket: origTickets.get(id) ?? null,
+            },
+          ]),
+        );
+        const { skillKey, caseSlug } = parseRunId(runId);
+        newRef = await ws.runs.create({
+          id: o.as !== undefined ? { runId: o.as } : { skillKey, caseSlug: `${caseSlug.slice(0, 40)}-replay` },
+          ...(orig.manifest.goal ? { goal: orig.manifest.goal } : {}),
+          tags: ['replay'],
+          parentRunId: runId,
+        });
+        for (const f of [ARTIFACT_PATHS.topology, ARTIFACT_PATHS.bundle, ARTIFACT_PATHS.plan]) {
+          const bytes = await deps.fs.readFile(join(orig.dir, f));
+          await deps.fs.mkdir(dirname(join(newRef.dir, f)), { recursive: true });
+          await writeFileAtomic(deps, join(newRef.dir, f), bytes);
+        }
+        const newId = newRef.runId;
+        log.appendEvent({
+          runId: newId,
+          type: 'run.replay_of',
+          payload: { of: runId, offline: Boolean(o.offline), from: o.from ?? null, changed_inputs: changed },
+        });
+        log.appendEvent({
+          runId: newId,
+          type: 'run.provisioned',
+          payload: { repo: prov.repo, base_sha: prov.base_sha },
+        });
+        if (o.from !== undefined) {
+          // Reuse every node that is not `from` or one of its descendants, exactly as recorded.
+          const rerun = new Set([o.from]);
+          for (let grew = true; grew;) {
+            grew = false;
+            for (const [id, n] of Object.entries(graph))
+              if (!rerun.has(id) && n.parent_refs.some((p) => rerun.has(p))) grew = rerun.add(id).size > 0;
+          }
+          const committed = new Map(
+            rows.filter((r) => r.type === 'node.committed' && r.node_id).map((r) => [r.node_id as string, r.payload]),
+          );
+          for (const id of Object.keys(graph)) {
+            if (rerun.has(id) || recorded.nodes.get(id)?.state !== 'done' || !committed.has(id)) continue;
+            const payload = JSON.parse(committed.get(id) as string) as Record<string, unknown>;
+            log.appendEvent({
+              runId: newId,
+              type: 'node.committed',
+              nodeId: id,
+              payload: { ...payload, reused_from: runId },
+            });
+            log.appendEvent({
+              runId: newId,
+              type: 'node.state',
+              nodeId: id,
+              payload: { state: 'done', detail: `reused from ${runId}` },
+            });
+            reused.push(id);
+          }
+        }
+      } finally {
+        log.close();
+      }
+      const ticketOf = await ensureTickets(ws, newRef);
+      const store = createTicketStore(deps, join(newRef.dir, '40_collaboration', 'task-context'));
+      for (const id of reused) {
+        const t = ticketOf.get(id);
+        if (!t) continue;
+        await store.move(t, 'in_progress', `reused from ${runId}`);
+        await store.move(t, 'done', `reused from ${runId}`);
+      }
+      const replayed = calls ? replayAgents(calls, git, deps.clock) : undefined;
+      const summary = await execute(ws, newRef, {
+        signal: o.signal,
+        ...(replayed ? { agents: replayed.agents } : {}),
+      });
+      let divergences: Divergence[] = [];
+      if (replayed) {
+        const after = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+        try {
+          const rec = loadRecordedRun(after, newRef.runId);
+          const tickets = await ticketStatusByNode(newRef.dir);
+          const actual = new Map(
+            [...expected.keys()].map((id) => [
+              id,
+              {
+                state: rec.nodes.get(id)?.state ?? 'pending',
+                treeHash: rec.nodes.get(id)?.treeHash ?? null,
+                ticket: tickets.get(id) ?? null,
+              },
+            ]),
+          );
+          divergences = compareRuns(order, expected, actual, replayed.notes.notes);
+          after.appendEvent({
+            runId: newRef.runId,
+            type: 'replay.verdict',
+            payload: { of: runId, identical: divergences.length === 0, first: divergences[0] ?? null },
+          });
+        } finally {
+          after.close();
+        }
+      }
+      return {
+        run_id: newRef.runId,
+        replay_of: runId,
+        mode: o.offline ? 'offline' : 'live',
+        from: o.from ?? null,
+        reused,
+        answered: replayed?.notes.answered ?? 0,
+        identical: replayed ? divergences.length === 0 : null,
+        divergence: divergences[0] ?? null,
+        divergences,
+        changed_inputs: changed,
+        summary,
+      };
     },
     async status(runId) {
       const ws = await open(false);

@@ -8,6 +8,7 @@ import { registerAudit } from './commands/audit.js';
 import { registerDesign, registerValidate } from './commands/design.js';
 import { registerEngine } from './commands/engine.js';
 import { registerObserve } from './commands/observe.js';
+import { registerReplay } from './commands/replay.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerInit } from './commands/init.js';
 import { registerRuns } from './commands/runs.js';
@@ -61,6 +62,7 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
   registerTickets(program, ctx);
   registerEngine(program, ctx);
   registerObserve(program, ctx);
+  registerReplay(program, ctx);
   registerMcp(program, ctx, VERSION);
   for (const cmd of allCommands(program)) {
     cmd.exitOverride().configureOutput({

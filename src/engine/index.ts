@@ -21,3 +21,14 @@ export { executePlan, type RunnerDeps, type RunnerInput, type RunnerResult, type
 export { loadRecordedRun, type RecordedRun, type RecordedNode } from './run-state.js';
 export { createGit, treeHash, type Git, type GitResult } from './git.js';
 export { nodeInstructions } from './instructions.js';
+export {
+  compareRuns,
+  loadRecordedCalls,
+  replayAgents,
+  type Divergence,
+  type NodeRecord,
+  type RecordedCalls,
+  type RecordedGate,
+  type RecordedResponse,
+  type ReplayNotes,
+} from './replay.js';

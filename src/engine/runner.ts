@@ -68,6 +68,12 @@ export interface RunnerResult {
   readonly pendingHitl: readonly string[];
 }
 
+/** The recorded part of an agent result (the transcript and process evidence are stored elsewhere). */
+function responseOf(r: AgentResult): Omit<AgentResult, 'transcript' | 'evidence'> {
+  const { transcript: _t, evidence: _e, ...rest } = r;
+  return rest;
+}
+
 const FAILURE_RULE: Readonly<Record<string, string>> = {
   timeout: 'timeout',
   stalled_stream: 'timeout',
@@ -359,10 +365,16 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
         nodeId: id,
         instructions: `gate: ${g}`,
         command: g,
+        purpose: 'gate',
         cwd: wt,
         deadlines: { totalMs: 10 * 60_000 },
       });
-      event('gate.result', id, { command: g, status: r.result.status, exit_code: r.result.exitCode });
+      event('gate.result', id, {
+        command: g,
+        status: r.result.status,
+        exit_code: r.result.exitCode,
+        message: r.result.errorMessage,
+      });
       if (r.result.status !== 'success') failures.push(`${g}: ${r.result.errorMessage ?? r.result.status}`);
     }
     return { passed: gates.length - failures.length, total: gates.length, failures };
@@ -514,9 +526,19 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
         }
       }
       // Commit whatever the node produced, then judge it by evidence.
+      const before = await git.ok(['rev-parse', 'HEAD'], wt);
       await git.ok(['add', '-A'], wt);
       await git.ok(['commit', '--allow-empty', '-q', '-m', `mso: ${id} ${n.label ?? ''}`.trim()], wt);
       const commit = await git.ok(['rev-parse', 'HEAD'], wt);
+      if (!manualDone) {
+        // The call's full response — what the agent said and what it changed — so `mso replay --offline` can feed it back.
+        const patch = await git.ok(['diff', '--binary', before, commit], wt);
+        const blob = await log.putBlob(
+          JSON.stringify({ result: result ? responseOf(result) : null, unavailable: result ? null : message, patch }),
+          'application/vnd.mso.agent-response+json',
+        );
+        event('agent.response', id, { attempt_id: attemptId, blob, agent: result?.agent ?? null });
+      }
       const required = n.handoff_contract?.required_outputs?.required_files ?? [];
       const present: string[] = [];
       for (const f of required) if (await deps.fs.stat(join(wt, f)).catch(() => undefined)) present.push(f);

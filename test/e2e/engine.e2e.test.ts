@@ -178,6 +178,21 @@ describe('mso run', () => {
       "SELECT approved_by, decision_content FROM decisions WHERE title LIKE 'HITL-0001 approved%'",
     );
     expect(decision).toEqual([{ approved_by: 'tester', decision_content: 'ok with one branch' }]);
+    // The timeline explains it: the failure and its rule, the person asked, the decision with its note, the judge.
+    const t = await sb.json<{ entries: Array<{ node: string | null; kind: string; text: string; refs: string[] }> }>([
+      'timeline',
+      r.body.run_id,
+    ]);
+    const of = (kind: string, node: string) => t.body.entries.filter((e) => e.kind === kind && e.node === node);
+    expect(of('failure', 'broken')[0]?.text).toMatch(/rule \w+, action \w+/);
+    expect(of('human', 'join')[0]?.text).toMatch(/HITL-0001 \(quorum_missed\)/);
+    expect(of('decision', 'join')[0]).toMatchObject({
+      text: 'HITL-0001 approved by tester: ok with one branch',
+      refs: ['hitl:HITL-0001'],
+    });
+    expect(of('judge', 'join')[0]?.text).toMatch(/score_weighted, quorum 2: ok=/);
+    const kinds = t.body.entries.map((e) => `${e.kind}:${e.node ?? ''}`);
+    expect(kinds.indexOf('decision:join')).toBeLessThan(kinds.indexOf('judge:join'));
   });
   it('turns a merge conflict into a human gate', async () => {
     const wf = await workflow(

@@ -72,6 +72,20 @@ describe('the feedback loop', () => {
       `SELECT payload FROM events WHERE run_id = '${fourth.body.run_id}' AND type = 'design.proposals_applied'`,
     ]);
     expect(JSON.parse(shaped.body.rows[0]?.payload ?? '{}')).toEqual({ applied: [p.id], skipped: [] });
+    const diff = await sb.json<{
+      plan: { nodes_changed: Array<{ node: string; field: string; a: unknown; b: unknown }> };
+      nodes: Array<{ node: string; differs: string[]; a: { state: string }; b: { state: string } }>;
+      proposals: { only_a: string[]; only_b: string[] };
+    }>(['diff', runs[2] as string, fourth.body.run_id]);
+    expect(diff.body.plan.nodes_changed).toEqual([{ node: 'work', field: 'timeout_s', a: 1, b: p.patch[0]?.value }]);
+    expect(diff.body.proposals).toEqual({ only_a: [], only_b: [p.id] });
+    expect(diff.body.nodes).toEqual([
+      expect.objectContaining({
+        node: 'work',
+        a: expect.objectContaining({ state: 'failed' }),
+        b: expect.objectContaining({ state: 'done' }),
+      }),
+    ]);
     const unshaped = await sb.json<{ status: string }>(['run', '--workflow', wf, '--no-apply-proposals']);
     expect(unshaped.body.status).toBe('failed');
   });

@@ -53,7 +53,13 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     .command('show')
     .description('show a run manifest')
     .argument('<run-id>')
-    .action(async (runId: string) => {
+    .option('--provenance', 'what the run needs to be reproduced: input hashes, versions, base commit, environment')
+    .action(async (runId: string, o: { provenance?: boolean }) => {
+      if (o.provenance) {
+        const p = await ctx.app().explain.provenance(runId);
+        ctx.done({ data: p, human: JSON.stringify(p, null, 2) });
+        return;
+      }
       const v = await ctx.app().runs.show(runId);
       ctx.done({ data: compact(v), human: JSON.stringify(v.manifest, null, 2) });
     });

@@ -1,0 +1,376 @@
+import { createHash } from 'node:crypto';
+import { openAuditLog, type AuditLog } from '../audit/index.js';
+import type { ExecutionPlan, MentalModelBundle } from '../contracts/index.js';
+import { loadRecordedRun } from '../engine/index.js';
+import { createHitlStore, type Workspace } from '../workspace/index.js';
+import type { AppDeps } from './create-app.js';
+import { provenanceOf, type Provenance } from './provenance.js';
+import { readDesign } from './run-artifacts.js';
+
+/** One step of a run, in execution order, with why it happened and the audit rows it comes from. */
+export interface TimelineEntry {
+  readonly at: string;
+  readonly node: string | null;
+  readonly kind: string;
+  readonly text: string;
+  /** `events#<seq>` or `hitl:<id>`: where the step is recorded. */
+  readonly refs: readonly string[];
+}
+
+export interface RunDiff {
+  readonly a: string;
+  readonly b: string;
+  readonly plan: {
+    readonly nodes_added: readonly string[];
+    readonly nodes_removed: readonly string[];
+    readonly nodes_changed: ReadonlyArray<{ node: string; field: string; a: unknown; b: unknown }>;
+    readonly edges_added: readonly string[];
+    readonly edges_removed: readonly string[];
+  };
+  readonly nodes: ReadonlyArray<{
+    node: string;
+    a: NodeFigures | null;
+    b: NodeFigures | null;
+    differs: readonly string[];
+  }>;
+  /** Accepted proposals applied to one run's design and not the other's. */
+  readonly proposals: { readonly only_a: readonly string[]; readonly only_b: readonly string[] };
+  readonly totals: { a: { cost_usd: number; duration_ms: number }; b: { cost_usd: number; duration_ms: number } };
+}
+
+interface NodeFigures {
+  readonly state: string;
+  readonly duration_ms: number | null;
+  readonly cost_usd: number;
+  readonly output_hash: string | null;
+  readonly agent: string | null;
+}
+
+export interface ExplainOps {
+  /** What a run needs to be reproduced, plus the models its calls reported. */
+  provenance(
+    runId: string,
+  ): Promise<Provenance & { models_used: Array<{ agent: string; model: string | null; calls: number }> }>;
+  /** The run in execution order with the decision context of each step. */
+  timeline(runId: string): Promise<{ run_id: string; entries: TimelineEntry[] }>;
+  /** Plan, outcome, duration, cost and output differences between two runs, and the proposals that separate them. */
+  diff(a: string, b: string): Promise<RunDiff>;
+}
+
+type Row = { seq: number; at: string; type: string; node_id: string | null; ticket_id: string | null; payload: string };
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
+/** Renders one event as a timeline line, or null for events that carry no decision (raw state noise). */
+function describe(type: string, p: Record<string, unknown>): { kind: string; text: string } | null {
+  switch (type) {
+    case 'run.provenance':
+      return {
+        kind: 'provenance',
+        text: `mso ${str(p['mso_version'])}, base ${str(p['base_sha']).slice(0, 12)}, plan ${str((p['hashes'] as Record<string, unknown>)?.['plan']).slice(0, 12)}`,
+      };
+    case 'run.provisioned':
+      return {
+        kind: 'provision',
+        text: `worktrees branch from ${str(p['base_sha']).slice(0, 12)} in ${str(p['repo'])}`,
+      };
+    case 'run.replay_of':
+      return {
+        kind: 'replay',
+        text: `replay of ${str(p['of'])}${p['offline'] ? ' (offline)' : ''}${p['from'] ? ` from ${str(p['from'])}` : ''}`,
+      };
+    case 'run.coordinator':
+      return {
+        kind: 'coordinator',
+        text: `coordinator pid ${str(p['pid'])} started${p['budget_usd'] != null ? `, budget $${str(p['budget_usd'])}` : ''}`,
+      };
+    case 'design.topology':
+      return {
+        kind: 'design',
+        text: `topology ${str(p['topology_type'])} (${str(p['nodes'])} nodes): ${str(p['rationale'] ?? '')}`.slice(
+          0,
+          400,
+        ),
+      };
+    case 'design.proposals_applied':
+      return { kind: 'design', text: `accepted proposals applied: ${str(p['applied'])}` };
+    case 'design.mental_model':
+    case 'design.refine':
+    case 'design.plan':
+      return { kind: 'design', text: `${type.slice(7).replace('_', ' ')} written` };
+    case 'node.state':
+      if (p['state'] === 'running') return { kind: 'ready', text: str(p['detail'] ?? 'ready') };
+      if (p['state'] === 'done' || p['state'] === 'failed' || p['state'] === 'waiting' || p['state'] === 'cancelled')
+        return { kind: String(p['state']), text: str(p['detail'] ?? p['state']) };
+      return null;
+    case 'node.attempt':
+      return {
+        kind: 'attempt',
+        text: `attempt ${str(p['attempt_id'])}: chain ${((p['agents'] as string[]) ?? []).join(' → ')}${Number(p['iteration'] ?? 1) > 1 ? `, iteration ${str(p['iteration'])}` : ''}`,
+      };
+    case 'agent.chain': {
+      const trail = (p['trail'] as Array<{ agent: string; outcome: string; reason: string }>) ?? [];
+      return {
+        kind: 'agent',
+        text: `${str(p['chosen'])} answered${trail.length ? ` (${trail.map((t) => `${t.agent}: ${t.outcome}${t.reason ? ` — ${t.reason}` : ''}`).join('; ')})` : ''}${Number(p['retries'] ?? 0) ? `, ${str(p['retries'])} retries` : ''}`,
+      };
+    }
+    case 'node.failure':
+      return {
+        kind: 'failure',
+        text: `${str(p['error_class'])}: ${str(p['message'])} → rule ${str(p['rule'])}, action ${str(p['action'])} (${str(p['attempt'])} of ${str(p['max_retry'])})`.slice(
+          0,
+          400,
+        ),
+      };
+    case 'node.retry':
+      return {
+        kind: 'retry',
+        text: `retry ${str(p['retry'])} of ${str(p['of'])} by rule ${str(p['rule'])} (${str(p['action'])})`,
+      };
+    case 'node.checkout':
+      return { kind: 'checkout', text: `reset to ${str(p['target_commit']).slice(0, 12)} by rule ${str(p['rule'])}` };
+    case 'node.committed':
+      return {
+        kind: 'commit',
+        text: `${str(p['commit']).slice(0, 12)} tree ${str(p['tree_hash']).slice(0, 12)} by ${str(p['agent'])}; outputs ${str(p['required_present'])}/${str(p['required_total'])}, gates ${str(p['gates_passed'])}/${str(p['gates_total'])}${p['reused_from'] ? `, reused from ${str(p['reused_from'])}` : ''}`,
+      };
+    case 'gate.result':
+      return {
+        kind: 'gate',
+        text: `gate \`${str(p['command'])}\`: ${str(p['status'])}${p['exit_code'] != null ? ` (exit ${str(p['exit_code'])})` : ''}`,
+      };
+    case 'merge.judged': {
+      const ranking = (p['ranking'] as Array<{ candidate: string; total: number }>) ?? [];
+      const votes = (p['votes'] as Array<{ judge: string; vote: string }>) ?? [];
+      return {
+        kind: 'judge',
+        text: `${str(p['strategy'])}, quorum ${str(p['quorum'])}: ${ranking.map((r) => `${r.candidate}=${r.total}`).join(', ')}; votes ${votes.map((v) => `${v.judge}→${v.vote}`).join(', ')}${p['split'] ? ' (split)' : ''}`,
+      };
+    }
+    case 'merge.completed':
+      return {
+        kind: 'merge',
+        text: `merged ${str(p['merged'])} onto ${str(p['base'])}${(p['skipped'] as unknown[])?.length ? `, skipped ${str(p['skipped'])}` : ''}`,
+      };
+    case 'merge.conflict':
+      return { kind: 'conflict', text: `${str(p['parent'])} conflicts` };
+    case 'loop.iterate':
+      return {
+        kind: 'loop',
+        text: `iteration ${str(p['iteration'])} of ${str(p['of'])} back to ${str(p['to'])}: ${str(p['reason'])}`.slice(
+          0,
+          300,
+        ),
+      };
+    case 'hitl.created':
+      return { kind: 'human', text: `${str(p['item'])} (${str(p['kind'])}) asked: ${str(p['title'])}` };
+    case 'budget.check':
+      return { kind: 'budget', text: `spent $${Number(p['spent_usd'] ?? 0).toFixed(4)} of $${str(p['budget_usd'])}` };
+    case 'ticket.transition':
+      return { kind: 'ticket', text: `${str(p['from'])} → ${str(p['to'])}: ${str(p['reason'] ?? '')}` };
+    case 'run.outcome':
+      return {
+        kind: 'outcome',
+        text: `${str(p['status'])}${p['reason'] ? `: ${str(p['reason'])}` : ''}, cost $${Number(p['cost_usd'] ?? 0).toFixed(4)}`,
+      };
+    case 'replay.verdict':
+      return {
+        kind: 'replay',
+        text: p['identical'] ? `identical to ${str(p['of'])}` : `diverges from ${str(p['of'])}: ${str(p['first'])}`,
+      };
+    case 'dispatch.started':
+      return {
+        kind: 'dispatch',
+        text: `mode ${str(p['mode'])} (${str(p['mode_reason'])})${p['agent'] ? `, agent ${str(p['agent'])}` : ''}`,
+      };
+    case 'dispatch.finished':
+      return {
+        kind: 'dispatch',
+        text: `${str(p['status'])} by ${str(p['agent'])}${p['fallback'] ? `, fallback ${str(p['fallback'])}` : ''}`,
+      };
+    case 'run.cancel_requested':
+      return { kind: 'cancel', text: 'cancel requested' };
+    default:
+      return null;
+  }
+}
+
+export function createExplainOps(deps: AppDeps, open: (create?: boolean) => Promise<Workspace>): ExplainOps {
+  async function withLog<T>(fn: (ws: Workspace, log: AuditLog) => Promise<T>): Promise<T> {
+    const ws = await open(false);
+    const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+    try {
+      return await fn(ws, log);
+    } finally {
+      log.close();
+    }
+  }
+  const rowsOf = (log: AuditLog, runId: string): Row[] =>
+    log.db
+      .prepare('SELECT seq, at, type, node_id, ticket_id, payload FROM events WHERE run_id = ? ORDER BY seq')
+      .all(runId) as Row[];
+
+  async function figures(ws: Workspace, log: AuditLog, runId: string) {
+    const ref = await ws.runs.get(runId);
+    const { plan, bundle } = await readDesign(deps, ref.dir);
+    const rec = loadRecordedRun(log, runId);
+    const rows = rowsOf(log, runId);
+    const started = new Map<string, number>();
+    const ended = new Map<string, number>();
+    const agentOf = new Map<string, string>();
+    for (const r of rows) {
+      if (!r.node_id) continue;
+      const p = JSON.parse(r.payload) as Record<string, unknown>;
+      if (r.type === 'node.state' && p['state'] === 'running' && !started.has(r.node_id))
+        started.set(r.node_id, Date.parse(r.at));
+      if (r.type === 'node.state' && (p['state'] === 'done' || p['state'] === 'failed'))
+        ended.set(r.node_id, Date.parse(r.at));
+      if (r.type === 'node.committed') agentOf.set(r.node_id, String(p['agent'] ?? ''));
+    }
+    const costs = new Map(
+      (
+        log.db
+          .prepare('SELECT node_id, COALESCE(SUM(cost_usd), 0) AS c FROM attempts WHERE run_id = ? GROUP BY node_id')
+          .all(runId) as Array<{ node_id: string; c: number }>
+      ).map((r) => [r.node_id, r.c]),
+    );
+    const nodes = new Map<string, NodeFigures>();
+    for (const id of Object.keys(plan?.execution_graph ?? {})) {
+      const s = started.get(id);
+      const e = ended.get(id);
+      nodes.set(id, {
+        state: rec.nodes.get(id)?.state ?? 'pending',
+        duration_ms: s !== undefined && e !== undefined ? Math.max(0, e - s) : null,
+        cost_usd: Math.round((costs.get(id) ?? 0) * 1e6) / 1e6,
+        output_hash: rec.nodes.get(id)?.treeHash ?? null,
+        agent: agentOf.get(id) ?? null,
+      });
+    }
+    const applied = rows
+      .filter((r) => r.type === 'design.proposals_applied')
+      .flatMap((r) => (JSON.parse(r.payload) as { applied?: string[] }).applied ?? []);
+    const m = ref.manifest;
+    return {
+      plan,
+      bundle,
+      nodes,
+      applied,
+      cost: rec.cost,
+      duration: Math.max(0, Date.parse(m.completed_at ?? m.updated_at) - Date.parse(m.created_at)),
+    };
+  }
+
+  const nodeFields = (
+    plan: ExecutionPlan | null,
+    bundle: MentalModelBundle | null,
+    id: string,
+  ): Record<string, unknown> => {
+    const n = plan?.execution_graph[id];
+    const chart = bundle?.node_chart_map[id];
+    const hash = (v: unknown): string =>
+      createHash('sha256')
+        .update(JSON.stringify(v ?? null))
+        .digest('hex')
+        .slice(0, 12);
+    return {
+      type: n?.type,
+      label: n?.label,
+      agent: n?.agent ?? null,
+      persona: n?.persona ?? null,
+      command: n?.command ?? null,
+      parents: [...(n?.parent_refs ?? [])].sort().join(','),
+      timeout_s: n?.timeout_s ?? null,
+      max_retry: n?.max_retry ?? null,
+      gates: (n?.gates ?? []).join(' && '),
+      mental_model: chart ?? null,
+      instructions: n?.instructions ? hash(n.instructions) : null,
+    };
+  };
+
+  return {
+    provenance: (runId) =>
+      withLog(async (ws, log) => {
+        await ws.runs.get(runId);
+        return provenanceOf(log, runId);
+      }),
+    timeline: (runId) =>
+      withLog(async (ws, log) => {
+        const ref = await ws.runs.get(runId);
+        const entries: TimelineEntry[] = [];
+        for (const r of rowsOf(log, runId)) {
+          const d = describe(r.type, JSON.parse(r.payload) as Record<string, unknown>);
+          if (d)
+            entries.push({
+              at: r.at,
+              node: r.node_id ?? r.ticket_id,
+              kind: d.kind,
+              text: d.text,
+              refs: [`events#${r.seq}`],
+            });
+        }
+        for (const h of await createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)).list()) {
+          if (h.status === 'pending' || !h.decided_at) continue;
+          entries.push({
+            at: h.decided_at,
+            node: h.source.node_id ?? null,
+            kind: 'decision',
+            text: `${h.id} ${h.status} by ${h.decided_by ?? 'someone'}${h.note ? `: ${h.note}` : ''}`,
+            refs: [`hitl:${h.id}`],
+          });
+        }
+        entries.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+        return { run_id: runId, entries };
+      }),
+    diff: (a, b) =>
+      withLog(async (ws, log) => {
+        const fa = await figures(ws, log, a);
+        const fb = await figures(ws, log, b);
+        const ia = Object.keys(fa.plan?.execution_graph ?? {});
+        const ib = Object.keys(fb.plan?.execution_graph ?? {});
+        const edges = (plan: ExecutionPlan | null): Set<string> =>
+          new Set(
+            Object.entries(plan?.execution_graph ?? {}).flatMap(([id, n]) => n.parent_refs.map((p) => `${p}→${id}`)),
+          );
+        const ea = edges(fa.plan);
+        const eb = edges(fb.plan);
+        const changed: Array<{ node: string; field: string; a: unknown; b: unknown }> = [];
+        for (const id of ia.filter((x) => ib.includes(x))) {
+          const x = nodeFields(fa.plan, fa.bundle, id);
+          const y = nodeFields(fb.plan, fb.bundle, id);
+          for (const k of Object.keys(x))
+            if (JSON.stringify(x[k]) !== JSON.stringify(y[k]))
+              changed.push({ node: id, field: k, a: x[k] ?? null, b: y[k] ?? null });
+        }
+        const all = [...new Set([...ia, ...ib])];
+        return {
+          a,
+          b,
+          plan: {
+            nodes_added: ib.filter((x) => !ia.includes(x)),
+            nodes_removed: ia.filter((x) => !ib.includes(x)),
+            nodes_changed: changed,
+            edges_added: [...eb].filter((e) => !ea.has(e)),
+            edges_removed: [...ea].filter((e) => !eb.has(e)),
+          },
+          nodes: all.map((id) => {
+            const x = fa.nodes.get(id) ?? null;
+            const y = fb.nodes.get(id) ?? null;
+            const differs =
+              x && y
+                ? (['state', 'output_hash', 'cost_usd', 'agent'] as const).filter((k) => x[k] !== y[k])
+                : ['presence'];
+            return { node: id, a: x, b: y, differs };
+          }),
+          proposals: {
+            only_a: fa.applied.filter((p) => !fb.applied.includes(p)),
+            only_b: fb.applied.filter((p) => !fa.applied.includes(p)),
+          },
+          totals: {
+            a: { cost_usd: fa.cost, duration_ms: fa.duration },
+            b: { cost_usd: fb.cost, duration_ms: fb.duration },
+          },
+        };
+      }),
+  };
+}

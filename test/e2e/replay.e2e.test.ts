@@ -1,0 +1,222 @@
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FAKE_AGENT } from '../helpers/agents.js';
+import { REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { startFakeLlmServer, type FakeLlmServer } from '../helpers/fake-llm-server.js';
+
+let llm: FakeLlmServer;
+let sb: Sandbox;
+let spawnLog: string;
+beforeAll(async () => {
+  llm = await startFakeLlmServer();
+});
+afterAll(async () => {
+  await llm.close();
+});
+beforeEach(async () => {
+  sb = await makeSandbox();
+  await sb.run(['init']);
+  spawnLog = join(sb.dir, 'spawned.log');
+  // The agent CLI is a wrapper that notes every spawn, so a test can prove replay spawned none.
+  const wrapper = join(sb.dir, 'agent.sh');
+  await writeFile(wrapper, `#!/bin/sh\necho "$$" >> ${spawnLog}\nexec "${process.execPath}" ${FAKE_AGENT} "$@"\n`);
+  await chmod(wrapper, 0o755);
+  await writeFile(spawnLog, '');
+  await writeFile(
+    join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
+    [
+      'agents:',
+      `  planner: { kind: openai-compatible, base_url: "${llm.url}/v1", model: planner-model }`,
+      `  fake-claude: { kind: claude-code, command: ${wrapper} }`,
+      'fallback_chains:',
+      '  default: [fake-claude, manual]',
+      'design:',
+      '  planner: llm',
+      '  planner_chain: [planner]',
+      'resilience:',
+      '  retry: { max_retries: 0 }',
+      'run_policy:',
+      '  max_active_runs: 50',
+      '',
+    ].join('\n'),
+  );
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+const spawns = async (): Promise<number> => (await readFile(spawnLog, 'utf8')).split('\n').filter(Boolean).length;
+type Divergence = { node: string; field: string; expected: string | null; actual: string | null; notes: string[] };
+interface Replay {
+  run_id: string;
+  replay_of: string;
+  identical: boolean | null;
+  answered: number;
+  reused: string[];
+  divergence: Divergence | null;
+  summary: { status: string; nodes: Record<string, number> };
+}
+
+/** A designed run: plan → (build, docs) → check, on the fake agent CLI, planned by the fake LLM server. */
+async function recordedRun(): Promise<string> {
+  llm.script('openai', {
+    kind: 'ok',
+    text: JSON.stringify({
+      subtasks: [
+        { id: 'plan', description: 'Plan the change', dependencies: [], complexity: 'low', suggestedRole: 'arch' },
+        {
+          id: 'build',
+          description: 'Build the feature',
+          dependencies: ['plan'],
+          complexity: 'low',
+          suggestedRole: 'arch',
+        },
+        {
+          id: 'docs',
+          description: 'Document the feature',
+          dependencies: ['plan'],
+          complexity: 'low',
+          suggestedRole: 'arch',
+        },
+        {
+          id: 'check',
+          description: 'Review the feature',
+          dependencies: ['build', 'docs'],
+          complexity: 'low',
+          suggestedRole: 'arch',
+        },
+      ],
+    }),
+  });
+  const r = await sb.json<{ run_id: string; status: string }>([
+    'run',
+    '--goal',
+    'Add a settings page',
+    '--pattern',
+    'parallel',
+  ]);
+  expect(r.body.status, JSON.stringify(r.body)).toBe('completed');
+  return r.body.run_id;
+}
+
+describe('mso replay, timeline, provenance', () => {
+  it('replays a run offline: identical, with no agent process spawned and no request to the model server', async () => {
+    const runId = await recordedRun();
+    const before = { spawns: await spawns(), requests: llm.requests.length };
+    expect(before.spawns).toBeGreaterThanOrEqual(4);
+    const r = await sb.json<Replay>(['replay', runId, '--offline']);
+    expect(r.code, JSON.stringify(r.body)).toBe(0);
+    expect(r.body).toMatchObject({
+      replay_of: runId,
+      identical: true,
+      divergence: null,
+      summary: { status: 'completed' },
+    });
+    expect(r.body.answered).toBeGreaterThanOrEqual(4);
+    expect(await spawns()).toBe(before.spawns);
+    expect(llm.requests.length).toBe(before.requests);
+    const shown = await sb.json<{ manifest: { parent_run_id: string } }>(['runs', 'show', r.body.run_id]);
+    expect(shown.body.manifest.parent_run_id).toBe(runId);
+
+    const prov = await sb.json<{
+      hashes: Record<string, string>;
+      base_sha: string;
+      mso_version: string;
+      models_used: unknown[];
+    }>(['runs', 'show', runId, '--provenance']);
+    expect(prov.body.hashes.plan).toMatch(/^[0-9a-f]{64}$/);
+    expect(prov.body.hashes.policy).toMatch(/^[0-9a-f]{64}$/);
+    expect(prov.body.base_sha).toMatch(/^[0-9a-f]{40}$/);
+    expect(prov.body.models_used.length).toBeGreaterThan(0);
+
+    const t = await sb.json<{ entries: Array<{ node: string | null; kind: string; text: string; refs: string[] }> }>([
+      'timeline',
+      runId,
+    ]);
+    const kinds = t.body.entries.map((e) => e.kind);
+    for (const k of ['provenance', 'design', 'ready', 'attempt', 'agent', 'commit', 'outcome'])
+      expect(kinds).toContain(k);
+    expect(t.body.entries.find((e) => e.kind === 'ready' && e.node === 'check')?.text).toMatch(/build, docs/);
+    expect(t.body.entries.every((e) => e.refs.length > 0)).toBe(true);
+    const human = await sb.run(['timeline', runId]);
+    expect(human.stdout).toMatch(/events#\d+/);
+  });
+
+  it('replays the shipped example offline, answering its shell nodes and merge gates from the record', async () => {
+    const r = await sb.json<{ run_id: string; status: string }>([
+      'run',
+      '--workflow',
+      join(REPO_ROOT, 'examples', 'review-and-merge.yaml'),
+    ]);
+    expect(r.body.status).toBe('completed');
+    const replay = await sb.json<Replay>(['replay', r.body.run_id, '--offline']);
+    expect(replay.code, JSON.stringify(replay.body)).toBe(0);
+    // Four nodes and the merge node's three gates.
+    expect(replay.body).toMatchObject({ identical: true, answered: 7 });
+    const gates = await sb.json<{ rows: unknown[] }>([
+      'audit',
+      'query',
+      `SELECT 1 FROM events WHERE run_id = '${replay.body.run_id}' AND type = 'gate.result' AND json_extract(payload, '$.status') = 'success'`,
+    ]);
+    expect(gates.body.rows).toHaveLength(3);
+  });
+
+  it('reports the first divergence at the node whose recorded response was altered', async () => {
+    const runId = await recordedRun();
+    const rows = (
+      await sb.json<{ rows: Array<{ blob: string }> }>([
+        'audit',
+        'query',
+        `SELECT json_extract(payload, '$.blob') AS blob FROM events WHERE run_id = '${runId}' AND type = 'agent.response' AND node_id = 'docs'`,
+      ])
+    ).body.rows;
+    expect(rows).toHaveLength(1);
+    const hash = rows[0]?.blob as string;
+    const blobs = join(sb.dir, 'workspace', '.mso-context', 'blobs');
+    const file = (await readdir(blobs, { recursive: true }))
+      .map(String)
+      .find((f) => f.endsWith(hash.slice(2)) || f.endsWith(hash));
+    expect(file).toBeTruthy();
+    const path = join(blobs, file as string);
+    const body = JSON.parse(await readFile(path, 'utf8'));
+    body.patch = body.patch.replace(/Done as instructed\./g, 'Something else.');
+    await writeFile(path, JSON.stringify(body));
+    const r = await sb.json<Replay>(['replay', runId, '--offline']);
+    expect(r.code).toBe(1);
+    expect(r.body.identical).toBe(false);
+    expect(r.body.divergence).toMatchObject({ node: 'docs', field: 'tree_hash' });
+    expect(r.body.divergence?.notes.join(' ')).toMatch(/does not match its hash/);
+    const human = await sb.run(['replay', runId, '--offline']);
+    expect(human.stdout).toMatch(/DIVERGED at node docs: tree_hash expected [0-9a-f]+/);
+  });
+
+  it('--from reruns only the node and its descendants, live, as a linked run', async () => {
+    const runId = await recordedRun();
+    const before = await spawns();
+    const r = await sb.json<Replay>(['replay', runId, '--from', 'docs']);
+    expect(r.code, JSON.stringify(r.body)).toBe(0);
+    expect(r.body.reused.sort()).toEqual(['build', 'plan']);
+    expect(r.body.summary).toMatchObject({ status: 'completed', nodes: { done: 4 } });
+    expect(await spawns()).toBe(before + 2);
+    const started = await sb.json<{ rows: Array<{ node_id: string }> }>([
+      'audit',
+      'query',
+      `SELECT node_id FROM events WHERE run_id = '${r.body.run_id}' AND type = 'node.attempt' ORDER BY seq`,
+    ]);
+    expect(started.body.rows.map((x) => x.node_id)).toEqual(['docs', 'check']);
+  });
+
+  it('refuses with exit 2 when the policy changed since the record, unless --allow-changed', async () => {
+    const runId = await recordedRun();
+    const policy = join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml');
+    await writeFile(policy, `${await readFile(policy, 'utf8')}# edited\n`);
+    const refused = await sb.run(['replay', runId, '--offline']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/policy of .* changed since it ran/);
+    const allowed = await sb.json<Replay>(['replay', runId, '--offline', '--allow-changed']);
+    expect(allowed.body.identical).toBe(true);
+    const neither = await sb.run(['replay', runId]);
+    expect(neither.code).toBe(2);
+  });
+});
