@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { openAuditLog, type AuditLog } from '../audit/index.js';
 import type { ExecutionPlan, MentalModelBundle } from '../contracts/index.js';
 import { loadRecordedRun } from '../engine/index.js';
+import { createTicketStore } from '../tickets/index.js';
 import { createHitlStore, type Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
 import { provenanceOf, type Provenance } from './provenance.js';
@@ -298,14 +300,26 @@ export function createExplainOps(deps: AppDeps, open: (create?: boolean) => Prom
       withLog(async (ws, log) => {
         const ref = await ws.runs.get(runId);
         const entries: TimelineEntry[] = [];
+        // Ticket events name the plan node their ticket executes, when it has one.
+        const nodeOfTicket = new Map(
+          (
+            await createTicketStore(deps, join(ref.dir, '40_collaboration', 'task-context'))
+              .list()
+              .catch(() => [])
+          )
+            .filter((t) => t.doc.frontmatter.node_id)
+            .map((t) => [t.doc.frontmatter.id, t.doc.frontmatter.node_id as string]),
+        );
         for (const r of rowsOf(log, runId)) {
           const d = describe(r.type, JSON.parse(r.payload) as Record<string, unknown>);
+          const viaTicket = r.node_id === null && r.ticket_id !== null;
           if (d)
             entries.push({
               at: r.at,
-              node: r.node_id ?? r.ticket_id,
+              node: r.node_id ?? (r.ticket_id ? (nodeOfTicket.get(r.ticket_id) ?? r.ticket_id) : null),
               kind: d.kind,
-              text: d.text,
+              text:
+                viaTicket && nodeOfTicket.has(r.ticket_id as string) ? `${r.ticket_id as string} ${d.text}` : d.text,
               refs: [`events#${r.seq}`],
             });
         }

@@ -402,5 +402,9 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
     text: JSON.stringify(await app.audit.tail({ runId, limit: 500 })),
     mimeType: 'application/json',
   }));
+  runResource('run-timeline', 'timeline', async (runId) => ({
+    text: JSON.stringify(await app.explain.timeline(runId)),
+    mimeType: 'application/json',
+  }));
   return server;
 }

@@ -160,6 +160,9 @@ describe('mso mcp through the official client', () => {
     expect((planner.data['rows'] as Json[])[0]?.['d']).toBe('["build"]');
     const plan = await client.readResource({ uri: `mso://runs/${runId}/plan` });
     expect(JSON.parse((plan.contents[0] as { text: string }).text).plan.execution_graph['build.code']).toBeTruthy();
+    const timeline = await client.readResource({ uri: `mso://runs/${runId}/timeline` });
+    const entries = JSON.parse((timeline.contents[0] as { text: string }).text).entries as Json[];
+    expect(entries.find((e) => e['kind'] === 'ready' && e['node'] === 'build.tests')?.['text']).toMatch(/build\.code/);
     const runs = await client.readResource({ uri: 'mso://runs' });
     expect((runs.contents[0] as { text: string }).text).toContain(runId);
     const tickets = await call('tickets', { run_id: runId, action: 'list' });

@@ -139,6 +139,9 @@ describe('mso replay, timeline, provenance', () => {
       expect(kinds).toContain(k);
     expect(t.body.entries.find((e) => e.kind === 'ready' && e.node === 'check')?.text).toMatch(/build, docs/);
     expect(t.body.entries.every((e) => e.refs.length > 0)).toBe(true);
+    expect(t.body.entries.find((e) => e.kind === 'ticket' && e.node === 'plan')?.text).toMatch(
+      /^TKT-\d{4} todo → in_progress/,
+    );
     const human = await sb.run(['timeline', runId]);
     expect(human.stdout).toMatch(/events#\d+/);
   });
