@@ -133,6 +133,12 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
     }
   }
 
+  // Generated keys grow with time (then a per-process counter, then randomness), so their unique index is appended
+  // at its right edge instead of touching a random page on every commit.
+  let keyCounter = 0;
+  const eventKey = (): string =>
+    `evt-${deps.clock.now().getTime().toString(36).padStart(9, '0')}${(keyCounter++ % 1679616).toString(36).padStart(4, '0')}${deps.random.id('').slice(1, 9)}`;
+
   function appendOne(raw: EventInput): number {
     // The hot path of every engine step: a direct shape check, with zod only to describe what is wrong.
     const ok =
@@ -154,7 +160,7 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
       ? (raw as EventInput & { payload?: Record<string, unknown> })
       : parseRecord(EventInputSchema, raw, 'audit event');
     const payload = redactor.json(e.payload ?? {});
-    const key = e.key ?? deps.random.id('evt');
+    const key = e.key ?? eventKey();
     const r = insertEvent.run(
       key,
       e.at ?? now(),

@@ -90,6 +90,35 @@ const MIGRATIONS: readonly Migration[] = [
       db.exec('DROP INDEX IF EXISTS idx_events_type');
     },
   },
+  {
+    // AUTOINCREMENT made every commit also rewrite sqlite_sequence, about a fifth of an engine step's cost. Events
+    // are append-only (no row is ever deleted), so the plain rowid already never reuses a seq: same guarantee.
+    name: '005_events_plain_rowid',
+    up(db) {
+      db.exec(`CREATE TABLE events_v5 (
+  seq INTEGER PRIMARY KEY,
+  event_key TEXT NOT NULL UNIQUE,
+  at TEXT NOT NULL,
+  run_id TEXT NOT NULL CHECK (length(trim(run_id)) > 0),
+  type TEXT NOT NULL CHECK (length(trim(type)) > 0),
+  node_id TEXT,
+  ticket_id TEXT,
+  attempt_id TEXT,
+  payload TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(payload))
+);
+INSERT INTO events_v5 (seq, event_key, at, run_id, type, node_id, ticket_id, attempt_id, payload)
+  SELECT seq, event_key, at, run_id, type, node_id, ticket_id, attempt_id, payload FROM events ORDER BY seq;
+DROP TABLE events;
+ALTER TABLE events_v5 RENAME TO events;
+CREATE INDEX idx_events_run ON events(run_id, seq);
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events BEGIN
+  SELECT RAISE(ABORT, 'events are append-only');
+END;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events BEGIN
+  SELECT RAISE(ABORT, 'events are append-only');
+END;`);
+    },
+  },
 ];
 
 /** What `migrate` found and did. */

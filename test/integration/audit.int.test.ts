@@ -87,11 +87,43 @@ describe('schema and migrations', () => {
       '002_execution_tables',
       '003_breaker_state',
       '004_drop_events_type_index',
+      '005_events_plain_rowid',
     ]);
     log.close();
     const again = open();
     expect(again.schema.applied).toEqual([]);
     again.close();
+  });
+  it('rebuilds an AUTOINCREMENT events table (005) keeping every row and seq, and stays append-only', () => {
+    const file = join(dir, 'audit.db');
+    const first = open();
+    first.appendEvents([
+      { runId: 'r1', type: 'a', payload: { n: 1 } },
+      { runId: 'r1', type: 'b', nodeId: 'x', payload: { n: 2 } },
+    ]);
+    first.close();
+    // Put the table back the way 002 made it, as a database from before 005 has it.
+    const raw = new Database(file);
+    raw.exec(`ALTER TABLE events RENAME TO events_old;
+      CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event_key TEXT NOT NULL UNIQUE, at TEXT NOT NULL,
+        run_id TEXT NOT NULL, type TEXT NOT NULL, node_id TEXT, ticket_id TEXT, attempt_id TEXT,
+        payload TEXT NOT NULL DEFAULT '{}');
+      INSERT INTO events SELECT * FROM events_old;
+      DROP TABLE events_old;
+      DELETE FROM _mso_migrations WHERE name = '005_events_plain_rowid';`);
+    raw.close();
+    const log = open();
+    expect(log.schema.applied).toEqual(['005_events_plain_rowid']);
+    const sql = (log.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'events'").get() as { sql: string }).sql;
+    expect(sql).not.toMatch(/AUTOINCREMENT/);
+    expect(log.db.prepare('SELECT seq, type, node_id FROM events ORDER BY seq').all()).toEqual([
+      { seq: 1, type: 'a', node_id: null },
+      { seq: 2, type: 'b', node_id: 'x' },
+    ]);
+    expect(log.appendEvent({ runId: 'r1', type: 'c' })).toBe(3);
+    expect(() => log.db.exec('DELETE FROM events')).toThrow(/append-only/);
+    expect(() => log.db.exec("UPDATE events SET type = 'z'")).toThrow(/append-only/);
+    log.close();
   });
   it.each(['1.4.0', '1.5.0'] as const)('upgrades an MSO %s database in place without losing a row', (version) => {
     const file = join(dir, 'audit.db');
