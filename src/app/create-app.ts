@@ -1,4 +1,5 @@
 import { createExplainOps, type ExplainOps } from './explain-ops.js';
+import { installMcpEntry, type McpInstallRequest, type McpInstallResult } from './mcp-install.js';
 import type { Policy, RunStatus } from '../contracts/index.js';
 import { InvalidArgumentError } from '../contracts/index.js';
 import type { PlatformDeps } from '../platform/index.js';
@@ -107,6 +108,11 @@ export interface MsoApp {
    * @example const { entries } = await app.explain.timeline(runId)
    */
   readonly explain: ExplainOps;
+  /**
+   * Writes (or returns, with print) the MCP configuration entry of `mso mcp` for Claude Code or Codex.
+   * @example await app.installMcp({ host: 'claude', scope: 'project', print: true })
+   */
+  installMcp(req: McpInstallRequest): Promise<McpInstallResult>;
   /** The seed's sample pipeline: design → ticket → dispatch → audit → validate. */
   readonly pipeline: {
     sample(input: {
@@ -195,6 +201,7 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
     },
     engine: createRunOps(deps, settings.cwd, open, design, observe),
     explain: createExplainOps(deps, open),
+    installMcp: (req) => installMcpEntry(deps, settings, req),
     observe,
     audit: createAuditOps(deps, settings.cwd, open, deps.version),
     agents: createAgentsOps(deps, settings.cwd, open),

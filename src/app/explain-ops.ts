@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { openAuditLog, type AuditLog } from '../audit/index.js';
 import type { ExecutionPlan, MentalModelBundle } from '../contracts/index.js';
 import { loadRecordedRun } from '../engine/index.js';
-import { createTicketStore } from '../tickets/index.js';
 import { createHitlStore, type Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
 import { provenanceOf, type Provenance } from './provenance.js';
-import { readDesign } from './run-artifacts.js';
+import { readDesign, ticketsByNode } from './run-artifacts.js';
 
 /** One step of a run, in execution order, with why it happened and the audit rows it comes from. */
 export interface TimelineEntry {
@@ -301,15 +299,7 @@ export function createExplainOps(deps: AppDeps, open: (create?: boolean) => Prom
         const ref = await ws.runs.get(runId);
         const entries: TimelineEntry[] = [];
         // Ticket events name the plan node their ticket executes, when it has one.
-        const nodeOfTicket = new Map(
-          (
-            await createTicketStore(deps, join(ref.dir, '40_collaboration', 'task-context'))
-              .list()
-              .catch(() => [])
-          )
-            .filter((t) => t.doc.frontmatter.node_id)
-            .map((t) => [t.doc.frontmatter.id, t.doc.frontmatter.node_id as string]),
-        );
+        const nodeOfTicket = new Map([...(await ticketsByNode(deps, ref.dir))].map(([node, t]) => [t.id, node]));
         for (const r of rowsOf(log, runId)) {
           const d = describe(r.type, JSON.parse(r.payload) as Record<string, unknown>);
           const viaTicket = r.node_id === null && r.ticket_id !== null;

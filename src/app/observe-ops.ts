@@ -322,7 +322,7 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
             const ref = await ws.runs.get(r.run_id).catch(() => null);
             const tickets: Record<string, number> = {};
             if (ref) {
-              const dir = join(ref.dir, '40_collaboration', 'task-context', 'tickets');
+              const dir = join(ref.dir, ARTIFACT_PATHS.tickets);
               for (const n of await deps.fs.readdir(dir).catch(() => [] as string[])) {
                 const status = /\nstatus: (\w+)/.exec((await readTextIfExists(deps.fs, join(dir, n))) ?? '')?.[1];
                 if (status && n.endsWith('.md')) tickets[status] = (tickets[status] ?? 0) + 1;

@@ -17,6 +17,7 @@ import {
   type RunRef,
   type Workspace,
 } from '../workspace/index.js';
+import { createTicketStore, type TicketStore } from '../tickets/index.js';
 import type { AppDeps } from './create-app.js';
 
 /** Paths of a run's design artifacts, relative to its folder. */
@@ -24,6 +25,7 @@ export const ARTIFACT_PATHS = {
   topology: '10_topology/workflow_topology_spec.json',
   bundle: '20_mental-model/mental_model_bundle.json',
   plan: '30_execution/execution_plan.json',
+  taskContext: '40_collaboration/task-context',
   tickets: '40_collaboration/task-context/tickets',
   observability: '60_observability',
   governance: '70_governance',
@@ -41,6 +43,33 @@ export async function readDesign(
     bundle: await read(ARTIFACT_PATHS.bundle, MentalModelBundleSchema, 'bundle'),
     plan: await read(ARTIFACT_PATHS.plan, ExecutionPlanSchema, 'plan'),
   };
+}
+
+/** The ticket store of a run's task context. */
+export function runTicketStore(
+  deps: AppDeps,
+  runDir: string,
+  onTransition?: Parameters<typeof createTicketStore>[2],
+): TicketStore {
+  return createTicketStore(deps, join(runDir, ARTIFACT_PATHS.taskContext), onTransition);
+}
+
+/** The run's tickets that execute a plan node, by node id (none when the run has no task context yet). */
+export async function ticketsByNode(
+  deps: AppDeps,
+  runDir: string,
+): Promise<Map<string, { id: string; status: string }>> {
+  const list = await runTicketStore(deps, runDir)
+    .list()
+    .catch(() => []);
+  return new Map(
+    list
+      .filter((t) => t.doc.frontmatter.node_id)
+      .map((t) => [
+        t.doc.frontmatter.node_id as string,
+        { id: t.doc.frontmatter.id, status: t.doc.frontmatter.status },
+      ]),
+  );
 }
 
 async function loadJson(deps: AppDeps, file: string): Promise<LoadedArtifact | undefined> {

@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import { runChain } from '../agents/index.js';
-import { blobPath, openAuditLog, sha256Hex } from '../audit/index.js';
+import { openAuditLog } from '../audit/index.js';
 import {
   ExecutionPlanSchema,
   InvalidArgumentError,
@@ -25,7 +25,6 @@ import {
   type RunnerDeps,
   type RunnerResult,
 } from '../engine/index.js';
-import { createTicketStore } from '../tickets/index.js';
 import {
   createHitlStore,
   parseRunId,
@@ -40,7 +39,7 @@ import type { AppDeps } from './create-app.js';
 import type { DesignOps, ValidationReport } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
 import { currentHashes, readProvenance, recordProvenance } from './provenance.js';
-import { ARTIFACT_PATHS } from './run-artifacts.js';
+import { ARTIFACT_PATHS, runTicketStore, ticketsByNode } from './run-artifacts.js';
 
 export interface RunRequest {
   readonly goal?: string | undefined;
@@ -200,7 +199,7 @@ export function createRunOps(
       ExecutionPlanSchema,
       'execution plan',
     );
-    const store = createTicketStore(deps, join(ref.dir, '40_collaboration', 'task-context'));
+    const store = runTicketStore(deps, ref.dir);
     const existing = new Map(
       (await store.list())
         .filter((t) => t.doc.frontmatter.node_id)
@@ -223,14 +222,7 @@ export function createRunOps(
   }
 
   async function ticketStatusByNode(runDir: string): Promise<Map<string, string>> {
-    const list = await createTicketStore(deps, join(runDir, '40_collaboration', 'task-context'))
-      .list()
-      .catch(() => []);
-    return new Map(
-      list
-        .filter((t) => t.doc.frontmatter.node_id)
-        .map((t) => [t.doc.frontmatter.node_id as string, t.doc.frontmatter.status]),
-    );
+    return new Map([...(await ticketsByNode(deps, runDir))].map(([node, t]) => [node, t.status]));
   }
 
   async function summarize(ws: Workspace, runId: string, extra: Partial<RunSummary> = {}): Promise<RunSummary> {
@@ -242,7 +234,7 @@ export function createRunOps(
     } finally {
       log.close();
     }
-    const tickets = await createTicketStore(deps, join(ref.dir, '40_collaboration', 'task-context'))
+    const tickets = await runTicketStore(deps, ref.dir)
       .list()
       .catch(() => []);
     const hitl = await createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)).list();
@@ -361,7 +353,7 @@ export function createRunOps(
           topology,
           bundle,
           policy: ws.policy,
-          tickets: createTicketStore(deps, join(ref.dir, '40_collaboration', 'task-context'), (t) => {
+          tickets: runTicketStore(deps, ref.dir, (t) => {
             rt.log.appendEvent({
               runId: ref.runId,
               type: 'ticket.transition',
@@ -580,13 +572,7 @@ export function createRunOps(
         const rows = log.db
           .prepare('SELECT type, node_id, payload FROM events WHERE run_id = ? ORDER BY seq')
           .all(runId) as Array<{ type: string; node_id: string | null; payload: string }>;
-        if (o.offline)
-          calls = await loadRecordedCalls(rows, async (hash) => {
-            const bytes = await deps.fs.readFile(blobPath(ws.layout.blobsDir, hash)).catch(() => {
-              throw new NotFoundError('recorded response blob', hash);
-            });
-            return { bytes, intact: sha256Hex(bytes) === hash };
-          });
+        if (o.offline) calls = await loadRecordedCalls(rows, (hash) => log.inspectBlob(hash));
         // Execution order of the record: first start of each node, then any the record never started.
         order = [
           ...new Set([
@@ -661,7 +647,7 @@ export function createRunOps(
         log.close();
       }
       const ticketOf = await ensureTickets(ws, newRef);
-      const store = createTicketStore(deps, join(newRef.dir, '40_collaboration', 'task-context'));
+      const store = runTicketStore(deps, newRef.dir);
       for (const id of reused) {
         const t = ticketOf.get(id);
         if (!t) continue;

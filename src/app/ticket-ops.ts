@@ -13,6 +13,7 @@ import { createHitlStore, type HitlStore, type Workspace } from '../workspace/in
 import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import { runChain } from '../agents/index.js';
 import type { AppDeps } from './create-app.js';
+import { ARTIFACT_PATHS } from './run-artifacts.js';
 
 /** Which task context a ticket command works on: a run's, or a folder. */
 export interface TicketContext {
@@ -85,7 +86,7 @@ export function createTicketOps(deps: AppDeps, cwd: string, open: (create?: bool
       const ref = await ws.runs.get(ctx.runId);
       runId = ref.runId;
       runDir = ref.dir;
-      dir = join(ref.dir, '40_collaboration', 'task-context');
+      dir = join(ref.dir, ARTIFACT_PATHS.taskContext);
     } else {
       dir = resolve(cwd, ctx.path as string);
       runId = `adhoc-${dir.split('/').filter(Boolean).at(-1) ?? 'tasks'}`;

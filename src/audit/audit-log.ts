@@ -8,7 +8,7 @@ import {
   type AuditPayload,
 } from '../contracts/index.js';
 import type { PlatformDeps, SqliteDb } from '../platform/index.js';
-import { readBlob, sha256Hex, writeBlob } from './blobs.js';
+import { inspectBlob, readBlob, sha256Hex, writeBlob } from './blobs.js';
 import { errorFingerprint } from './fingerprint.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import {
@@ -63,6 +63,8 @@ export interface AuditLog {
   appendPayload(payload: unknown, source?: string): AppendResult;
   putBlob(data: string | Uint8Array, mediaType?: string): Promise<string>;
   getBlob(hash: string): Promise<Buffer>;
+  /** The stored bytes of a blob and whether they still match its hash (for replay, which reports alterations). */
+  inspectBlob(hash: string): Promise<{ bytes: Buffer; intact: boolean }>;
   /** Runs `fn` in one immediate transaction (all or nothing). */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -514,6 +516,7 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
       return hash;
     },
     getBlob: (hash) => readBlob(deps, options.blobsDir, hash),
+    inspectBlob: (hash) => inspectBlob(deps, options.blobsDir, hash),
     close: () => db.close(),
   };
 }

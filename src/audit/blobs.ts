@@ -26,11 +26,21 @@ export async function writeBlob(
   return { hash, created: true };
 }
 
-/** Reads a blob and checks its hash. */
-export async function readBlob(deps: AtomicDeps, blobsDir: string, hash: string): Promise<Buffer> {
-  const data = await deps.fs.readFile(blobPath(blobsDir, hash)).catch(() => {
+/** Reads a blob as stored, saying whether its bytes still match its hash (an altered record reads as not intact). */
+export async function inspectBlob(
+  deps: AtomicDeps,
+  blobsDir: string,
+  hash: string,
+): Promise<{ bytes: Buffer; intact: boolean }> {
+  const bytes = await deps.fs.readFile(blobPath(blobsDir, hash)).catch(() => {
     throw new NotFoundError('blob', hash);
   });
-  if (sha256Hex(data) !== hash) throw new NotFoundError('intact blob', hash);
-  return data;
+  return { bytes, intact: sha256Hex(bytes) === hash };
+}
+
+/** Reads a blob and checks its hash. */
+export async function readBlob(deps: AtomicDeps, blobsDir: string, hash: string): Promise<Buffer> {
+  const { bytes, intact } = await inspectBlob(deps, blobsDir, hash);
+  if (!intact) throw new NotFoundError('intact blob', hash);
+  return bytes;
 }

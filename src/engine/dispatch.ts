@@ -17,6 +17,7 @@ import type { AskModel } from '../design/index.js';
 import type { Clock, Proc, Random } from '../platform/index.js';
 import type { TicketRef, TicketStore } from '../tickets/index.js';
 import { readTextIfExists, writeJsonAtomic, type AtomicDeps, type HitlStore } from '../workspace/index.js';
+import { attemptResultFields } from './attempt-row.js';
 import { judge, type Verdict } from './judge.js';
 
 /** How dispatch reaches agents (built by the app over the resilience stack). */
@@ -446,23 +447,8 @@ async function dispatchOne(
       isRetry: (fm.attempts ?? 0) > 0,
       stage: 'dispatch',
       persona: fm.persona ?? null,
-      agent: result.agent,
-      provider: result.provider,
-      model: result.model,
-      status: result.status,
       startedAt: result.evidence.startedAt,
-      endedAt: result.evidence.endedAt,
-      durationMs: Math.max(0, Date.parse(result.evidence.endedAt) - Date.parse(result.evidence.startedAt)),
-      inputTokens: result.usage.input,
-      outputTokens: result.usage.output,
-      cacheReadTokens: result.usage.cacheRead,
-      costUsd: result.cost.usd,
-      costSource: result.cost.source,
-      exitCode: result.exitCode,
-      errorClass: result.errorClass,
-      errorMessage: result.errorMessage,
-      filesChanged: [...result.changedFiles],
-      evidence: { ...result.evidence, session_id: result.sessionId },
+      ...attemptResultFields(result),
     });
   }
   if (!result)

@@ -43,6 +43,13 @@ const fresh = (): RecordedNode => ({
   gatesTotal: 0,
 });
 
+/** The recorded state of one node, created pending (and kept in the run) the first time it is asked for. */
+export function recordedNode(nodes: Map<string, RecordedNode>, id: string): RecordedNode {
+  let n = nodes.get(id);
+  if (!n) nodes.set(id, (n = fresh()));
+  return n;
+}
+
 /** Folds the run's events (in sequence order) into its current state: the audit log is the engine's source of truth. */
 export function loadRecordedRun(log: AuditLog, runId: string): RecordedRun {
   const rows = log.db
@@ -53,11 +60,7 @@ export function loadRecordedRun(log: AuditLog, runId: string): RecordedRun {
   let repo: string | null = null;
   let baseSha: string | null = null;
   let coordinatorPid: number | null = null;
-  const get = (id: string): RecordedNode => {
-    let n = nodes.get(id);
-    if (!n) nodes.set(id, (n = fresh()));
-    return n;
-  };
+  const get = (id: string): RecordedNode => recordedNode(nodes, id);
   for (const r of rows) {
     const p = JSON.parse(r.payload) as Record<string, unknown>;
     switch (r.type) {

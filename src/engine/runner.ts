@@ -17,7 +17,8 @@ import type { AtomicDeps, HitlStore } from '../workspace/index.js';
 import { treeHash, type Git } from './git.js';
 import { nodeInstructions } from './instructions.js';
 import { judge, type Candidate } from './judge.js';
-import { loadRecordedRun, type RecordedNode } from './run-state.js';
+import { attemptResultFields } from './attempt-row.js';
+import { loadRecordedRun, recordedNode, type RecordedNode } from './run-state.js';
 import { runDag, type DagNode, type NodeOutcome, type NodeState } from './scheduler.js';
 
 export interface RunnerDeps extends AtomicDeps {
@@ -94,27 +95,7 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
   const graph = plan.execution_graph;
   const ids = Object.keys(graph);
   const recorded = loadRecordedRun(log, runId);
-  const rec = (id: string): RecordedNode => {
-    let n = recorded.nodes.get(id);
-    if (!n) {
-      n = {
-        state: 'pending',
-        detail: null,
-        commit: null,
-        treeHash: null,
-        summary: '',
-        files: [],
-        iteration: 1,
-        baseOverride: null,
-        requiredPresent: 0,
-        requiredTotal: 0,
-        gatesPassed: 0,
-        gatesTotal: 0,
-      };
-      recorded.nodes.set(id, n);
-    }
-    return n;
-  };
+  const rec = (id: string): RecordedNode => recordedNode(recorded.nodes, id);
   const loops = (plan as { loop_edges?: Array<{ from: string; to: string; max_iterations: number }> }).loop_edges ?? [];
   const humanGates = new Set((plan as { human_gate_nodes?: string[] }).human_gate_nodes ?? []);
   const buffered: Array<Parameters<AuditLog['appendEvent']>[0]> = [];
@@ -488,26 +469,7 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
           message = e.message;
         }
         if (result) {
-          log.recordAttempt({
-            attemptId,
-            runId,
-            status: result.status,
-            agent: result.agent,
-            provider: result.provider,
-            model: result.model,
-            endedAt: result.evidence.endedAt,
-            durationMs: Math.max(0, Date.parse(result.evidence.endedAt) - Date.parse(result.evidence.startedAt)),
-            inputTokens: result.usage.input,
-            outputTokens: result.usage.output,
-            cacheReadTokens: result.usage.cacheRead,
-            costUsd: result.cost.usd,
-            costSource: result.cost.source,
-            exitCode: result.exitCode,
-            errorClass: result.errorClass,
-            errorMessage: result.errorMessage,
-            filesChanged: [...result.changedFiles],
-            evidence: { ...result.evidence, session_id: result.sessionId },
-          });
+          log.recordAttempt({ attemptId, runId, ...attemptResultFields(result) });
           if (result.status === 'cancelled') return { kind: 'cancelled' };
           if (result.requiresManualConfirmation) {
             const g = await gate(

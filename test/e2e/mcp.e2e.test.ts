@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FAKE_AGENT } from '../helpers/agents.js';
+import { llmPlannerPolicy } from '../helpers/agents.js';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
 import { startFakeLlmServer, type FakeLlmServer } from '../helpers/fake-llm-server.js';
 
@@ -20,24 +20,7 @@ afterAll(async () => {
 beforeEach(async () => {
   sb = await makeSandbox();
   await sb.run(['init']);
-  await writeFile(
-    join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
-    [
-      'agents:',
-      '  planner: { kind: openai-compatible, base_url: "' + llm.url + '/v1", model: planner-model }',
-      `  fake-claude: { kind: claude-code, command: ${FAKE_AGENT} }`,
-      'fallback_chains:',
-      '  default: [fake-claude, manual]',
-      'design:',
-      '  planner: llm',
-      '  planner_chain: [planner]',
-      'resilience:',
-      '  retry: { max_retries: 0 }',
-      'run_policy:',
-      '  max_active_runs: 50',
-      '',
-    ].join('\n'),
-  );
+  await writeFile(join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'), llmPlannerPolicy(llm.url));
   client = new Client({ name: 'mso-test', version: '1.0.0' });
   await client.connect(
     new StdioClientTransport({

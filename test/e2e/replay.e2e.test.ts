@@ -1,7 +1,7 @@
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FAKE_AGENT } from '../helpers/agents.js';
+import { FAKE_AGENT, llmPlannerPolicy } from '../helpers/agents.js';
 import { REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
 import { startFakeLlmServer, type FakeLlmServer } from '../helpers/fake-llm-server.js';
 
@@ -25,21 +25,7 @@ beforeEach(async () => {
   await writeFile(spawnLog, '');
   await writeFile(
     join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
-    [
-      'agents:',
-      `  planner: { kind: openai-compatible, base_url: "${llm.url}/v1", model: planner-model }`,
-      `  fake-claude: { kind: claude-code, command: ${wrapper} }`,
-      'fallback_chains:',
-      '  default: [fake-claude, manual]',
-      'design:',
-      '  planner: llm',
-      '  planner_chain: [planner]',
-      'resilience:',
-      '  retry: { max_retries: 0 }',
-      'run_policy:',
-      '  max_active_runs: 50',
-      '',
-    ].join('\n'),
+    llmPlannerPolicy(llm.url, wrapper),
   );
 });
 afterEach(async () => {

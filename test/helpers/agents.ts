@@ -71,3 +71,22 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** A policy.yaml with the LLM planner on a (fake) OpenAI-compatible server and `fake-claude` as the default agent. */
+export function llmPlannerPolicy(llmUrl: string, agentCommand: string = FAKE_AGENT): string {
+  return [
+    'agents:',
+    `  planner: { kind: openai-compatible, base_url: "${llmUrl}/v1", model: planner-model }`,
+    `  fake-claude: { kind: claude-code, command: ${agentCommand} }`,
+    'fallback_chains:',
+    '  default: [fake-claude, manual]',
+    'design:',
+    '  planner: llm',
+    '  planner_chain: [planner]',
+    'resilience:',
+    '  retry: { max_retries: 0 }',
+    'run_policy:',
+    '  max_active_runs: 50',
+    '',
+  ].join('\n');
+}

@@ -3,7 +3,15 @@ import { buildChildEnv } from '../process/environment.js';
 import { gitChangedFiles, gitHead } from '../process/git-evidence.js';
 import { superviseProcess } from '../process/supervise.js';
 import type { AgentAdapter, AgentKind } from '../types.js';
-import { effectiveDeadlines, notStartedResult, sha256, summarize, type AdapterDeps, type AgentSpec } from './common.js';
+import {
+  commandAvailability,
+  effectiveDeadlines,
+  notStartedResult,
+  sha256,
+  summarize,
+  type AdapterDeps,
+  type AgentSpec,
+} from './common.js';
 import { newStreamState, type CliDialect } from './dialect.js';
 
 /** An adapter for a coding-agent CLI speaking `dialect`, supervised as its own process group in the worktree. */
@@ -15,12 +23,7 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
   const identity = { name: spec.name, kind, provider, model: cfg.model ?? null };
   return {
     ...identity,
-    async availability() {
-      const found = await deps.proc.which(command, deps.env['PATH']);
-      return found
-        ? { available: true, reason: `found ${found}` }
-        : { available: false, reason: `${command} not found on PATH` };
-    },
+    availability: () => commandAvailability(deps, command, 'found'),
     async run(req, onEvent) {
       if (req.signal?.aborted)
         return notStartedResult(

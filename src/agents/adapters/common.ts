@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AgentConfig } from '../../contracts/index.js';
 import type { Clock, Proc, Random } from '../../platform/index.js';
 import type { Price } from '../cost.js';
-import type { AgentEvidence, AgentKind, AgentResult, Deadlines } from '../types.js';
+import type { AgentEvidence, AgentKind, AgentResult, Availability, Deadlines } from '../types.js';
 
 /** What every adapter needs from outside. */
 export interface AdapterDeps {
@@ -32,6 +32,14 @@ export function effectiveDeadlines(deps: AdapterDeps, d: Deadlines | undefined):
     inactivityMs: d?.inactivityMs ?? deps.defaults.deadlines.inactivityMs,
     totalMs: d?.totalMs ?? deps.defaults.deadlines.totalMs,
   };
+}
+
+/** Availability of a command-line agent: whether its executable is on the child's PATH. */
+export async function commandAvailability(deps: AdapterDeps, command: string, what: string): Promise<Availability> {
+  const found = await deps.proc.which(command, deps.env['PATH']);
+  return found
+    ? { available: true, reason: `${what} ${found}` }
+    : { available: false, reason: `${command} not found on PATH` };
 }
 
 /** A result for a call that never started (cancelled before, breaker open, unavailable...). */

@@ -2,7 +2,15 @@ import { buildChildEnv } from '../process/environment.js';
 import { gitChangedFiles, gitHead } from '../process/git-evidence.js';
 import { superviseProcess } from '../process/supervise.js';
 import type { AgentAdapter } from '../types.js';
-import { effectiveDeadlines, notStartedResult, sha256, summarize, type AdapterDeps, type AgentSpec } from './common.js';
+import {
+  commandAvailability,
+  effectiveDeadlines,
+  notStartedResult,
+  sha256,
+  summarize,
+  type AdapterDeps,
+  type AgentSpec,
+} from './common.js';
 
 /** Runs a node's `command` with `sh -c` in the worktree: success is exit 0. */
 export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAdapter {
@@ -11,12 +19,7 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
   const identity = { name: spec.name, kind: 'shell' as const, provider: 'local', model: null };
   return {
     ...identity,
-    async availability() {
-      const found = await deps.proc.which(shell, deps.env['PATH']);
-      return found
-        ? { available: true, reason: `shell ${found}` }
-        : { available: false, reason: `${shell} not found on PATH` };
-    },
+    availability: () => commandAvailability(deps, shell, 'shell'),
     async run(req, onEvent) {
       const at = deps.clock.now().toISOString();
       const command = req.command;

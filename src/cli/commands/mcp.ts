@@ -1,8 +1,6 @@
-import { dirname } from 'node:path';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../contracts/index.js';
-import { claudeInstall, codexInstall, serveMcp } from '../../mcp/index.js';
+import { serveMcp } from '../../mcp/index.js';
 import type { CliContext } from '../context.js';
 
 /** `mso mcp` (stdio server) and `mso mcp install --claude|--codex`. */
@@ -25,20 +23,10 @@ export function registerMcp(program: Command, ctx: CliContext, version: string):
     .option('--print', 'print the entry instead of writing it')
     .action(async (o: { claude?: boolean; codex?: boolean; scope: 'project' | 'user'; print?: boolean }) => {
       if (Boolean(o.claude) === Boolean(o.codex)) throw new UsageError('give --claude or --codex');
-      const s = ctx.app().settings;
-      const env = {
-        MSO_WORKSPACE_ROOT: s.workspaceRoot,
-        MSO_OBSERVATION_ROOT: s.observationRoot,
-        MSO_OBSERVER_ID: s.observerId,
-      };
-      const plan = o.claude ? claudeInstall(o.scope, ctx.io.cwd, env) : codexInstall(env);
-      if (o.print) {
-        ctx.done({ data: { host: plan.host, file: plan.file, entry: plan.entry }, human: plan.entry });
-        return;
-      }
-      const current = await readFile(plan.file, 'utf8').catch(() => undefined);
-      await mkdir(dirname(plan.file), { recursive: true });
-      await writeFile(plan.file, plan.merge(current));
-      ctx.done({ data: { host: plan.host, file: plan.file, written: true }, human: `WROTE ${plan.file}` });
+      const r = await ctx
+        .app()
+        .installMcp({ host: o.claude ? 'claude' : 'codex', scope: o.scope, print: Boolean(o.print) });
+      if (r.written) ctx.done({ data: { host: r.host, file: r.file, written: true }, human: `WROTE ${r.file}` });
+      else ctx.done({ data: { host: r.host, file: r.file, entry: r.entry }, human: r.entry });
     });
 }
