@@ -2,7 +2,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'workspace/**', 'mso-observation-workspace/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'dist-bench/**',
+      'node_modules/**',
+      'coverage/**',
+      'workspace/**',
+      'mso-observation-workspace/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -135,11 +135,13 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
     }
   }
 
-  // Generated keys grow with time (then a per-process counter, then randomness), so their unique index is appended
-  // at its right edge instead of touching a random page on every commit.
+  // Generated keys grow with time (then a counter, then a random tag drawn once per open log), so their unique index
+  // is appended at its right edge instead of touching a random page on every commit. The tag keeps two processes
+  // apart; the counter keeps one process's keys apart within a millisecond.
   let keyCounter = 0;
+  const keyTag = deps.random.id('').slice(1, 9);
   const eventKey = (): string =>
-    `evt-${deps.clock.now().getTime().toString(36).padStart(9, '0')}${(keyCounter++ % 1679616).toString(36).padStart(4, '0')}${deps.random.id('').slice(1, 9)}`;
+    `evt-${deps.clock.now().getTime().toString(36).padStart(9, '0')}${(keyCounter++ % 1679616).toString(36).padStart(4, '0')}${keyTag}`;
 
   function appendOne(raw: EventInput): number {
     // The hot path of every engine step: a direct shape check, with zod only to describe what is wrong.

@@ -7,7 +7,7 @@ export async function exportRunRows(
   reader: AuditReader,
   runId: string,
 ): Promise<Array<{ table: string; row: Record<string, unknown> }>> {
-  const { db } = reader;
+  const db = await reader.query();
   const out: Array<{ table: string; row: Record<string, unknown> }> = [];
   const push = (table: string, rows: readonly Record<string, unknown>[]): void => {
     for (const row of rows) out.push({ table, row });
@@ -82,7 +82,7 @@ const FAILED = new Set(['failure', 'timeout', 'blocked', 'cancelled', 'failed'])
  * run, attempt and call ids, so an export is reproducible.
  */
 export async function exportRunOtlp(reader: AuditReader, runId: string, version: string): Promise<OtlpTraces> {
-  const { db } = reader;
+  const db = await reader.query();
   const run = await db.selectFrom('runs').selectAll().where('run_id', '=', runId).executeTakeFirst();
   const attempts = await db
     .selectFrom('attempts')

@@ -1,22 +1,39 @@
-import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import type * as KyselyModule from 'kysely';
+import type { Kysely, SqliteDatabase } from 'kysely';
 import { AuditReadOnlyError, InvalidArgumentError } from '../contracts/index.js';
 import type { PlatformDeps, SqliteDb } from '../platform/index.js';
 import type { AuditDatabase } from './db-types.js';
 
 /** A read-only view of the audit database: `PRAGMA query_only`, so no statement can write. */
 export interface AuditReader {
-  readonly db: Kysely<AuditDatabase>;
+  /** The typed query builder over `raw`, created on first use. */
+  query(): Promise<Kysely<AuditDatabase>>;
   readonly raw: SqliteDb;
   close(): Promise<void>;
 }
+
+// kysely is loaded when a typed query first runs: it adds about 24 MB of resident memory and start-up time to every
+// process, and the engine, the CLI's writes and the MCP server's hot paths never use it.
+const kysely = (): Promise<typeof KyselyModule> => import('kysely');
 
 /** Opens the audit database read-only (the file must exist: open the audit log once to create it). */
 export function openAuditReader(deps: PlatformDeps, file: string): AuditReader {
   const raw = deps.openSqlite(file, { readonly: true });
   raw.pragma('query_only = ON');
   raw.pragma('busy_timeout = 10000');
-  const db = new Kysely<AuditDatabase>({ dialect: new SqliteDialect({ database: raw as unknown as SqliteDatabase }) });
-  return { db, raw, close: () => db.destroy() };
+  let db: Promise<Kysely<AuditDatabase>> | null = null;
+  return {
+    raw,
+    query: () =>
+      (db ??= kysely().then(
+        ({ Kysely, SqliteDialect }) =>
+          new Kysely<AuditDatabase>({ dialect: new SqliteDialect({ database: raw as unknown as SqliteDatabase }) }),
+      )),
+    close: async () => {
+      if (db) await (await db).destroy();
+      else raw.close();
+    },
+  };
 }
 
 /** Rows and column names of one read-only statement. */
@@ -70,7 +87,7 @@ export async function readEvents(
     readonly limit?: number | undefined;
   },
 ): Promise<EventView[]> {
-  let q = reader.db.selectFrom('events').selectAll();
+  let q = (await reader.query()).selectFrom('events').selectAll();
   if (options.runId) q = q.where('run_id', '=', options.runId);
   const limit = options.limit ?? 20;
   const rows =
@@ -125,7 +142,8 @@ export interface AuditStats {
 
 /** Aggregates the audit log. */
 export async function auditStats(reader: AuditReader, runId?: string): Promise<AuditStats> {
-  const { db } = reader;
+  const db = await reader.query();
+  const { sql } = await kysely();
   const runs = await db
     .selectFrom('runs')
     .select(['status', sql<number>`count(*)`.as('n')])

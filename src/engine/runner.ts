@@ -98,9 +98,14 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
   const rec = (id: string): RecordedNode => recordedNode(recorded.nodes, id);
   const loops = (plan as { loop_edges?: Array<{ from: string; to: string; max_iterations: number }> }).loop_edges ?? [];
   const humanGates = new Set((plan as { human_gate_nodes?: string[] }).human_gate_nodes ?? []);
+  // Node state changes the scheduler has buffered; committed together with the next event, or on the scheduler's flush.
   const buffered: Array<Parameters<AuditLog['appendEvent']>[0]> = [];
+  const flushStates = (): void => {
+    if (buffered.length) log.appendEvents(buffered.splice(0));
+  };
   const event = (type: string, nodeId: string | null, payload: Record<string, unknown>): void => {
-    log.appendEvent({ runId, type, nodeId, payload });
+    buffered.push({ runId, type, nodeId, payload });
+    flushStates();
   };
   let worktreeLock: Promise<void> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -362,6 +367,7 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
   }
 
   async function runNode(id: string): Promise<NodeOutcome> {
+    flushStates(); // write-ahead: this start, and the parents' completion, are on record before anything acts on them
     const n = graph[id] as NonNullable<(typeof graph)[string]>;
     const r = rec(id);
     if (input.signal.aborted) return { kind: 'cancelled' };
@@ -681,11 +687,9 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
         buffered.push({ runId, type: 'node.state', nodeId: id, payload: { state, detail: why } });
         rec(id).state = state;
         rec(id).detail = why;
-        if (state !== 'running') this.flush();
+        if (state !== 'running') flushStates();
       },
-      flush() {
-        if (buffered.length) log.appendEvents(buffered.splice(0));
-      },
+      flush: flushStates,
     },
     { maxConcurrency: input.maxConcurrency, laneLimits, initial },
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runDag, type DagNode, type NodeOutcome } from './scheduler.js';
+import { GROUP_COMMIT_STATES, runDag, type DagNode, type NodeOutcome } from './scheduler.js';
 
 const hooks = (exec: (id: string) => Promise<NodeOutcome>, log: string[] = []) => ({
   execute: exec,
@@ -119,5 +119,82 @@ describe('runDag', () => {
       { maxConcurrency: 2 },
     );
     expect(ran).toEqual(['work', 'eval', 'work', 'eval', 'work', 'eval']);
+  });
+  it('commits state changes in groups, each before any executor acts on it and all before it returns', async () => {
+    const chain: DagNode[] = Array.from({ length: 1000 }, (_, i) => ({ id: `n${i}`, parents: i ? [`n${i - 1}`] : [] }));
+    const pending: string[] = [];
+    const committed: string[] = [];
+    const groups: number[] = [];
+    const flush = (): void => {
+      if (pending.length) groups.push(pending.length);
+      committed.push(...pending.splice(0));
+    };
+    const seenAtStart: boolean[] = [];
+    await runDag(
+      chain,
+      {
+        // An executor with a side effect commits first (write-ahead): its own start and its parent's completion.
+        execute: async (id) => {
+          flush();
+          const i = Number(id.slice(1));
+          seenAtStart.push(committed.includes(`${id}:running`) && (i === 0 || committed.includes(`n${i - 1}:done`)));
+          return { kind: 'done' };
+        },
+        admit: () => 'start',
+        onState: (id, s) => pending.push(`${id}:${s}`),
+        flush,
+      },
+      { maxConcurrency: 4 },
+    );
+    expect(seenAtStart.every(Boolean)).toBe(true);
+    expect(pending).toEqual([]);
+    expect(committed).toHaveLength(2000);
+
+    // Executors without side effects: the scheduler groups the commits, never more than GROUP_COMMIT_STATES at once.
+    groups.length = 0;
+    committed.length = 0;
+    const r = await runDag(
+      chain,
+      {
+        execute: async () => ({ kind: 'done' }),
+        admit: () => 'start',
+        onState: (id, s) => pending.push(`${id}:${s}`),
+        flush,
+      },
+      { maxConcurrency: 4 },
+    );
+    expect([...r.states.values()].every((s) => s === 'done')).toBe(true);
+    expect(pending).toEqual([]);
+    expect(committed).toHaveLength(2000);
+    expect(groups.length).toBeLessThan(100);
+    expect(Math.max(...groups)).toBeLessThanOrEqual(GROUP_COMMIT_STATES);
+  });
+  it('ends the run with the error of a commit that fails, starting nothing after the failure', async () => {
+    const nodes: DagNode[] = [
+      { id: 'a', parents: [] },
+      { id: 'b', parents: ['a'] },
+      { id: 'c', parents: ['b'] },
+    ];
+    const ran: string[] = [];
+    let calls = 0;
+    const run = runDag(
+      nodes,
+      {
+        execute: async (id) => {
+          ran.push(id);
+          await new Promise((r) => setTimeout(r, 5));
+          return { kind: 'done' };
+        },
+        admit: () => 'start',
+        onState: () => undefined,
+        flush: () => {
+          if (++calls === 2) throw new Error('SQLITE_FULL: database or disk is full');
+        },
+      },
+      { maxConcurrency: 2 },
+    );
+    await expect(run).rejects.toThrow('SQLITE_FULL');
+    // b was started in the turn whose commit failed; nothing starts after the failure.
+    expect(ran).toEqual(['a', 'b']);
   });
 });

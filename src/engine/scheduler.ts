@@ -19,14 +19,25 @@ export interface DagNode {
 }
 
 export interface SchedulerHooks {
+  /**
+   * Runs a node. Write-ahead rule: an executor calls `flush()` before its first side effect (a worktree, a spawn, a
+   * commit), so the node's start and its parents' completion are on record before anything acts on them.
+   */
   execute(id: string): Promise<NodeOutcome>;
   /** Asked before each start: `stop` ends dispatching (cancel, budget); running nodes finish. */
   admit(id: string): 'start' | 'stop';
   /** Every state change, in order (the runner buffers these as audit events). */
   onState(id: string, state: NodeState, detail: string | null): void;
-  /** Makes buffered state changes durable; called before any node starts. */
+  /**
+   * Makes buffered state changes durable. Group commit: the scheduler calls it once per turn of the event loop that
+   * changed something, after every {@link GROUP_COMMIT_STATES} changes, and before it returns; executors call it
+   * before their side effects. A throw ends the run with that error.
+   */
   flush(): void;
 }
+
+/** State changes after which the scheduler commits even within one turn of the event loop. */
+export const GROUP_COMMIT_STATES = 256;
 
 export interface SchedulerOptions {
   readonly maxConcurrency: number;
@@ -62,6 +73,24 @@ export async function runDag(
   let running = 0;
   let stopped = false;
   const order = nodes.map((n) => n.id);
+  // Group commit: state changes since the last flush, and whether a flush is queued for the end of this turn.
+  let unflushed = 0;
+  let flushQueued = false;
+  // A hook that throws (an audit write that fails) stops dispatching; the run ends with that error once idle.
+  let fatal: { error: unknown } | null = null;
+  const guard = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (e) {
+      fatal ??= { error: e };
+      stopped = true;
+    }
+  };
+  const flush = (): void => {
+    if (fatal) return;
+    unflushed = 0;
+    guard(() => hooks.flush());
+  };
 
   const set = (id: string, s: NodeState, detail: string | null = null): void => {
     const was = state.get(id);
@@ -71,6 +100,14 @@ export async function runDag(
     state.set(id, s);
     details.set(id, detail);
     hooks.onState(id, s, detail);
+    if (++unflushed >= GROUP_COMMIT_STATES) flush();
+    else if (!flushQueued) {
+      flushQueued = true;
+      setImmediate(() => {
+        flushQueued = false;
+        if (unflushed > 0) flush();
+      });
+    }
   };
   const SETTLED = new Set<NodeState>(['done', 'failed', 'blocked']);
   // Parents not yet done, per node: readiness is O(1) for ordinary nodes even under a 10,000-wide fan-in.
@@ -108,16 +145,33 @@ export async function runDag(
     }
   };
 
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const finishIfIdle = (): void => {
-      if (running === 0) resolve({ states: state, details, stopped });
+      if (running !== 0) return;
+      flush();
+      if (fatal) reject(fatal.error);
+      else resolve({ states: state, details, stopped });
     };
     // Candidates in plan order; only nodes whose parents changed are re-examined (O(edges) overall).
     const candidates = new Set(order.filter((id) => isReady(id)));
     const examine = (ids: Iterable<string>): void => {
       for (const c of ids) if (isReady(c)) candidates.add(c);
     };
+    // Outcomes that arrive in the same microtask turn are settled first, then started from in one pass.
+    let launchQueued = false;
+    const launchSoon = (): void => {
+      if (launchQueued) return;
+      launchQueued = true;
+      queueMicrotask(() => {
+        launchQueued = false;
+        launch();
+      });
+    };
     const launch = (): void => {
+      guard(startReady);
+      finishIfIdle();
+    };
+    const startReady = (): void => {
       const starting: string[] = [];
       for (const id of candidates) {
         if (stopped || running + starting.length >= opts.maxConcurrency) break;
@@ -141,8 +195,6 @@ export async function runDag(
         set(id, 'running');
         starting.push(id);
       }
-      // The starts are on record before any of them runs.
-      hooks.flush();
       for (const id of starting) {
         running++;
         const lane = byId.get(id)?.lane;
@@ -153,11 +205,14 @@ export async function runDag(
             settle(id, lane, { kind: 'failed', reason: `engine error: ${(e as Error)?.message ?? String(e)}` }),
         );
       }
-      finishIfIdle();
     };
     const settle = (id: string, lane: string | undefined, outcome: NodeOutcome): void => {
       running--;
       if (lane) laneRunning.set(lane, (laneRunning.get(lane) ?? 1) - 1);
+      guard(() => record(id, outcome));
+      launchSoon();
+    };
+    const record = (id: string, outcome: NodeOutcome): void => {
       switch (outcome.kind) {
         case 'done':
           set(id, 'done');
@@ -180,7 +235,6 @@ export async function runDag(
           examine(outcome.nodes);
           break;
       }
-      launch();
     };
     launch();
   });

@@ -91,7 +91,24 @@ describe('mso run', () => {
         { from: 'c', to: 'd' },
       ],
     );
-    expect((await run(['--workflow', diamond])).body.status).toBe('completed');
+    const dia = await run(['--workflow', diamond]);
+    expect(dia.body.status).toBe('completed');
+    // Write-ahead: a node's start is on record before anything else of it, and after its parents' completion.
+    const ev = (await q(
+      `SELECT seq, type, node_id, json_extract(payload, '$.state') AS state FROM events WHERE run_id = '${dia.body.run_id}' AND node_id IS NOT NULL ORDER BY seq`,
+    )) as Array<{ seq: number; type: string; node_id: string; state: string | null }>;
+    const first = (id: string) => ev.find((e) => e.node_id === id);
+    const seqOf = (id: string, state: string) =>
+      ev.find((e) => e.node_id === id && e.type === 'node.state' && e.state === state)?.seq ?? NaN;
+    for (const id of ['a', 'b', 'c', 'd']) expect(first(id)).toMatchObject({ type: 'node.state', state: 'running' });
+    for (const [p, c] of [
+      ['a', 'b'],
+      ['a', 'c'],
+      ['b', 'd'],
+      ['c', 'd'],
+    ] as const) {
+      expect(seqOf(p, 'done')).toBeLessThan(seqOf(c, 'running'));
+    }
     const chainNodes = Array.from({ length: 8 }, (_, i) => ({
       id: `s${i}`,
       command: `${out(`s${i}`)} && test $(ls outputs | wc -l) -eq ${i + 1}`,

@@ -1,8 +1,4 @@
-import { createAnthropic } from '@ai-sdk/anthropic';
-import { createGoogleGenerativeAI } from '@ai-sdk/google';
-import { createOpenAI } from '@ai-sdk/openai';
-import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { APICallError, streamText, type LanguageModel } from 'ai';
+import type { LanguageModel } from 'ai';
 import { classifyHttp, classifyMessage, parseRetryAfter } from '../classify.js';
 import { costOf } from '../cost.js';
 import type { AgentAdapter, AgentKind, ErrorClass } from '../types.js';
@@ -28,25 +24,35 @@ export function createLlmAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAdapt
   const apiKey = (): string | undefined => keyEnvs.map((n) => deps.env[n]).find((v) => v !== undefined && v !== '');
   const fetchImpl = deps.fetch ?? globalThis.fetch;
 
-  function model(id: string): LanguageModel {
+  // The AI SDK and its providers are loaded on the first call: commands and runs that never call a model API do not
+  // pay their start-up time and memory (about 17 MB of resident memory).
+  async function model(id: string): Promise<LanguageModel> {
     const key = apiKey();
     const base = cfg.base_url;
     switch (kind) {
-      case 'openai':
+      case 'openai': {
+        const { createOpenAI } = await import('@ai-sdk/openai');
         return createOpenAI({ apiKey: key ?? '', ...(base ? { baseURL: base } : {}), fetch: fetchImpl }).chat(id);
-      case 'anthropic':
+      }
+      case 'anthropic': {
+        const { createAnthropic } = await import('@ai-sdk/anthropic');
         return createAnthropic({ apiKey: key ?? '', ...(base ? { baseURL: base } : {}), fetch: fetchImpl })(id);
-      case 'google':
+      }
+      case 'google': {
+        const { createGoogleGenerativeAI } = await import('@ai-sdk/google');
         return createGoogleGenerativeAI({ apiKey: key ?? '', ...(base ? { baseURL: base } : {}), fetch: fetchImpl })(
           id,
         );
-      default:
+      }
+      default: {
+        const { createOpenAICompatible } = await import('@ai-sdk/openai-compatible');
         return createOpenAICompatible({
           name: spec.name,
           baseURL: base ?? '',
           ...(key ? { apiKey: key } : {}),
           fetch: fetchImpl,
         }).chatModel(id);
+      }
     }
   }
 
@@ -78,6 +84,7 @@ export function createLlmAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAdapt
         return notStartedResult(identity, at.toISOString(), 'failure', 'unavailable', 'no model configured');
       if (req.signal?.aborted)
         return notStartedResult(identity, at.toISOString(), 'cancelled', 'cancelled', 'cancelled before start');
+      const { APICallError, streamText } = await import('ai');
       const d = effectiveDeadlines(deps, req.deadlines);
       const controller = new AbortController();
       let stop: StopReason = null;
@@ -104,7 +111,7 @@ export function createLlmAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAdapt
       try {
         // onError is silenced: errors surface as stream parts and are classified below, not logged by the SDK.
         const result = streamText({
-          model: model(modelId),
+          model: await model(modelId),
           prompt: req.instructions,
           maxRetries: 0,
           abortSignal: controller.signal,

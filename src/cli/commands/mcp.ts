@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../contracts/index.js';
-import { serveMcp } from '../../mcp/index.js';
 import type { CliContext } from '../context.js';
 
 /** `mso mcp` (stdio server) and `mso mcp install --claude|--codex`. */
@@ -11,6 +10,8 @@ export function registerMcp(program: Command, ctx: CliContext, version: string):
       'run the MCP server on stdio (tools: orchestrate, run_status, run_cancel, decide, design, tickets, audit_query, observe)',
     )
     .action(async () => {
+      // The MCP SDK is loaded only for this command, not by every other command's start-up.
+      const { serveMcp } = await import('../../mcp/index.js');
       await serveMcp(ctx.app(), version);
       ctx.done({ data: null, human: '', streamed: true });
     });
