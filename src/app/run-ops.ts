@@ -19,7 +19,10 @@ import {
   executePlan,
   loadRecordedCalls,
   loadRecordedRun,
+  recordHumanDecision,
+  recordedDecisions,
   replayAgents,
+  type RecordedDecision,
   type Divergence,
   type NodeRecord,
   type RunnerDeps,
@@ -270,6 +273,8 @@ export function createRunOps(
       signal?: AbortSignal | undefined;
       /** Answers agent calls instead of the configured agents (replay). */
       agents?: RunnerDeps['agents'] | undefined;
+      /** Answers human gates with an earlier run's decisions (offline replay). */
+      decisions?: ReadonlyMap<string, RecordedDecision> | undefined;
     },
   ): Promise<RunSummary> {
     const lockFile = join(ref.dir, 'coordinator.pid');
@@ -369,6 +374,7 @@ export function createRunOps(
           budgetUsd: budget,
           agentOverride: options.agent,
           signal: controller.signal,
+          recordedDecisions: options.decisions,
         },
       );
       const status: RunStatus = result.status;
@@ -655,9 +661,13 @@ export function createRunOps(
         await store.move(t, 'done', `reused from ${runId}`);
       }
       const replayed = calls ? replayAgents(calls, git, deps.clock) : undefined;
+      // Offline, the people's decisions are replayed too: each gate gets the answer it got in the record.
+      const decisions = o.offline
+        ? recordedDecisions(await createHitlStore(deps, orig.dir, (n) => ws.layout.lockFile(n)).list())
+        : undefined;
       const summary = await execute(ws, newRef, {
         signal: o.signal,
-        ...(replayed ? { agents: replayed.agents } : {}),
+        ...(replayed ? { agents: replayed.agents, decisions } : {}),
       });
       let divergences: Divergence[] = [];
       if (replayed) {
@@ -718,34 +728,7 @@ export function createRunOps(
       if (r.changed) {
         const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
         try {
-          log.recordDecision({
-            title: `${itemId} ${decision}: ${r.item.title}`.slice(0, 300),
-            context: r.item.brief,
-            content: note ?? decision,
-            requestedBy: 'engine',
-            approvedBy: by,
-            evidence: [
-              {
-                type: 'hitl',
-                refPath: join(ref.dir, 'hitl', `${itemId}.json`),
-                description: r.item.evidence.join('; ') || null,
-              },
-            ],
-            impacts: [
-              {
-                domain: r.item.source.node_id ? `node ${r.item.source.node_id}` : 'run',
-                description: decision === 'approved' ? 'the run may go on past this point' : 'the node fails',
-                reversibility: 'Medium',
-              },
-            ],
-            tags: ['hitl', r.item.kind],
-          });
-          log.appendEvent({
-            runId,
-            type: 'hitl.decided',
-            nodeId: r.item.source.node_id ?? null,
-            payload: { item: itemId, decision, by, note: note ?? null },
-          });
+          recordHumanDecision(log, runId, r.item, store.file(itemId));
         } finally {
           log.close();
         }

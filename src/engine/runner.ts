@@ -18,6 +18,7 @@ import { treeHash, type Git } from './git.js';
 import { nodeInstructions } from './instructions.js';
 import { judge, type Candidate } from './judge.js';
 import { attemptResultFields } from './attempt-row.js';
+import { decisionKey, recordHumanDecision, type RecordedDecision } from './decisions.js';
 import { loadRecordedRun, recordedNode, type RecordedNode } from './run-state.js';
 import { runDag, type DagNode, type NodeOutcome, type NodeState } from './scheduler.js';
 
@@ -54,6 +55,11 @@ export interface RunnerInput {
   /** Aborted by `mso cancel` or Ctrl-C. */
   readonly signal: AbortSignal;
   readonly critic?: AskModel | undefined;
+  /**
+   * Decisions a replay answers its human gates with, from the run it replays (by {@link decisionKey}): the gate's
+   * item is created and decided at once, attributed to the recorded item, instead of waiting for a person.
+   */
+  readonly recordedDecisions?: ReadonlyMap<string, RecordedDecision> | undefined;
 }
 
 export type RunOutcome = 'completed' | 'failed' | 'awaiting_human' | 'cancelled';
@@ -139,30 +145,45 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
     evidence: string[],
     urgency: HitlItem['urgency'] = 'normal',
   ): Promise<'approved' | NodeOutcome> {
-    const existing = await hitlFor(nodeId, kind);
-    if (existing?.status === 'approved') return 'approved';
-    if (existing?.status === 'rejected')
+    const ask = { kind, title, brief, evidence, urgency };
+    let item = await hitlFor(nodeId, kind);
+    const recorded = input.recordedDecisions?.get(decisionKey(nodeId, kind));
+    if (recorded && (!item || item.status === 'pending'))
+      item = await decideAsRecorded(item ?? (await createGateItem(nodeId, ask)), recorded);
+    if (item?.status === 'approved') return 'approved';
+    if (item?.status === 'rejected')
       return {
         kind: 'failed',
-        reason: `${existing.id} rejected by ${existing.decided_by ?? 'a person'}${existing.note ? `: ${existing.note}` : ''}`,
+        reason: `${item.id} rejected by ${item.decided_by ?? 'a person'}${item.note ? `: ${item.note}` : ''}`,
       };
-    const item =
-      existing ??
-      (await input.hitl.create({
-        run_id: runId,
-        kind,
-        gate: kind === 'human_gate' || kind === 'manual_merge' ? 'H2' : 'H1',
-        urgency,
-        title,
-        brief,
-        source: {
-          node_id: nodeId,
-          ...(input.ticketOf.get(nodeId) ? { ticket_id: input.ticketOf.get(nodeId) as string } : {}),
-        },
-        evidence,
-      }));
-    if (!existing) event('hitl.created', nodeId, { item: item.id, kind, title });
+    item ??= await createGateItem(nodeId, ask);
     return { kind: 'waiting', reason: `${item.id}: ${title}` };
+  }
+
+  async function createGateItem(
+    nodeId: string,
+    ask: Pick<HitlItem, 'kind' | 'title' | 'brief' | 'evidence' | 'urgency'>,
+  ): Promise<HitlItem> {
+    const item = await input.hitl.create({
+      ...ask,
+      run_id: runId,
+      gate: ask.kind === 'human_gate' || ask.kind === 'manual_merge' ? 'H2' : 'H1',
+      source: {
+        node_id: nodeId,
+        ...(input.ticketOf.get(nodeId) ? { ticket_id: input.ticketOf.get(nodeId) as string } : {}),
+      },
+    });
+    event('hitl.created', nodeId, { item: item.id, kind: ask.kind, title: ask.title });
+    return item;
+  }
+
+  /** A replay answers the gate with the recorded run's decision, attributed to the item it came from. */
+  async function decideAsRecorded(item: HitlItem, recorded: RecordedDecision): Promise<HitlItem> {
+    const by = `${recorded.by ?? 'a person'} (replayed from ${recorded.item})`;
+    const { item: decided } = await input.hitl.decide(item.id, recorded.decision, by, recorded.note);
+    flushStates();
+    recordHumanDecision(log, runId, decided, input.hitl.file(item.id), recorded.item);
+    return decided;
   }
 
   async function prepareWorktree(id: string, base: string): Promise<string> {

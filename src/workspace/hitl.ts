@@ -14,6 +14,8 @@ export interface HitlStore {
   list(): Promise<HitlItem[]>;
   get(id: string): Promise<HitlItem>;
   decide(id: string, decision: 'approved' | 'rejected', by: string, note: string | null): Promise<{ item: HitlItem; changed: boolean }>;
+  /** The item's file (evidence for the decision recorded in the audit log). */
+  file(id: string): string;
 }
 
 /** The HITL store of a run folder. */
@@ -41,6 +43,7 @@ export function createHitlStore(deps: HitlDeps, runDir: string, lockFile: (name:
       return Promise.all(names.map((n) => read(n.replace(/\.json$/, ''))));
     },
     get: read,
+    file: fileOf,
     async decide(id, decision, by, note) {
       return withLock(deps, lockFile(`hitl-${runDir.split('/').at(-1)}`), async () => {
         const cur = await read(id);

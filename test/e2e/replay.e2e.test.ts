@@ -1,5 +1,6 @@
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FAKE_AGENT, llmPlannerPolicy } from '../helpers/agents.js';
 import { REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
@@ -149,6 +150,60 @@ describe('mso replay, timeline, provenance', () => {
       `SELECT 1 FROM events WHERE run_id = '${replay.body.run_id}' AND type = 'gate.result' AND json_extract(payload, '$.status') = 'success'`,
     ]);
     expect(gates.body.rows).toHaveLength(3);
+  });
+
+  it('replays the people too: a gate a person approved is approved again, attributed, without waiting', async () => {
+    // A merge whose quorum is missed asks a person; the record has the approval (after exit 3 and a resume).
+    const wf = join(sb.dir, 'quorum.yaml');
+    const out = (id: string) => `mkdir -p outputs && echo ${id} > outputs/${id}.md`;
+    await writeFile(
+      wf,
+      stringify({
+        name: 'quorum',
+        nodes: [
+          { id: 'root', label: 'root', command: out('root') },
+          { id: 'ok', label: 'ok', command: out('ok') },
+          { id: 'broken', label: 'broken', command: 'exit 1', max_retry: 0 },
+          {
+            id: 'join',
+            label: 'join',
+            command: out('join'),
+            merge_policy: { strategy: 'score_weighted', quorum: 2 },
+          },
+        ],
+        edges: [
+          { from: 'root', to: 'ok' },
+          { from: 'root', to: 'broken' },
+          { from: 'ok', to: 'join' },
+          { from: 'broken', to: 'join' },
+        ],
+      }),
+    );
+    const first = await sb.json<{ run_id: string; status: string }>(['run', '--workflow', wf]);
+    expect(first.code).toBe(3);
+    const runId = first.body.run_id;
+    expect((await sb.run(['approve', runId, 'HITL-0001', '--note', 'one branch is enough'])).code).toBe(0);
+    const resumed = await sb.json<{ status: string }>(['resume', runId]);
+    expect(resumed.body.status).toBe('failed'); // broken failed; join was approved and merged
+
+    const replay = await sb.json<Replay & { summary: { pending_human: string[] } }>(['replay', runId, '--offline']);
+    expect(replay.code, JSON.stringify(replay.body)).toBe(0);
+    expect(replay.body).toMatchObject({ identical: true, summary: { status: 'failed', pending_human: [] } });
+    const decided = await sb.json<{ rows: Array<Record<string, unknown>> }>([
+      'audit',
+      'query',
+      `SELECT json_extract(payload, '$.by') AS by, json_extract(payload, '$.note') AS note, json_extract(payload, '$.replayed_from') AS src FROM events WHERE run_id = '${replay.body.run_id}' AND type = 'hitl.decided'`,
+    ]);
+    expect(decided.body.rows).toEqual([
+      { by: 'tester (replayed from HITL-0001)', note: 'one branch is enough', src: 'HITL-0001' },
+    ]);
+    const t = await sb.json<{ entries: Array<{ node: string | null; kind: string; text: string }> }>([
+      'timeline',
+      replay.body.run_id,
+    ]);
+    expect(t.body.entries.find((e) => e.kind === 'decision' && e.node === 'join')?.text).toBe(
+      'HITL-0001 approved by tester (replayed from HITL-0001): one branch is enough',
+    );
   });
 
   it('reports the first divergence at the node whose recorded response was altered', async () => {
