@@ -40,6 +40,7 @@ const ok: AgentResult = {
     stderrTail: '',
     firstOutputMs: 0,
     lingerKilled: false,
+    cliVersion: null,
   },
 };
 const noop: AgentAdapter = {

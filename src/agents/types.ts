@@ -120,6 +120,8 @@ export interface AgentEvidence {
   readonly stderrTail: string;
   readonly firstOutputMs: number | null;
   readonly lingerKilled: boolean;
+  /** The agent CLI's version (from its stream, or `--version` once per process); null for non-CLI agents. */
+  readonly cliVersion: string | null;
 }
 
 /** What an adapter returns. `changedFiles` comes from git status, never from the agent's word. */

@@ -4,7 +4,7 @@ import type { ExecutionPlan, MentalModelBundle } from '../contracts/index.js';
 import { loadRecordedRun } from '../engine/index.js';
 import { createHitlStore, type Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
-import { provenanceOf, type Provenance } from './provenance.js';
+import { provenanceOf, readProvenance, type Provenance, type ProvenanceUsed } from './provenance.js';
 import { readDesign, ticketsByNode } from './run-artifacts.js';
 
 /** One step of a run, in execution order, with why it happened and the audit rows it comes from. */
@@ -35,6 +35,11 @@ export interface RunDiff {
   }>;
   /** Accepted proposals applied to one run's design and not the other's. */
   readonly proposals: { readonly only_a: readonly string[]; readonly only_b: readonly string[] };
+  /**
+   * What the runs ran on, where it differs: mso and Node versions, base commit, policy, each agent's configured
+   * command and model, the models and CLI versions its calls reported.
+   */
+  readonly environment: ReadonlyArray<{ field: string; a: unknown; b: unknown }>;
   readonly totals: { a: { cost_usd: number; duration_ms: number }; b: { cost_usd: number; duration_ms: number } };
 }
 
@@ -47,10 +52,8 @@ interface NodeFigures {
 }
 
 export interface ExplainOps {
-  /** What a run needs to be reproduced, plus the models its calls reported. */
-  provenance(
-    runId: string,
-  ): Promise<Provenance & { models_used: Array<{ agent: string; model: string | null; calls: number }> }>;
+  /** What a run needs to be reproduced, plus the models and agent CLI versions its calls reported. */
+  provenance(runId: string): Promise<Provenance & ProvenanceUsed>;
   /** The run in execution order with the decision context of each step. */
   timeline(runId: string): Promise<{ run_id: string; entries: TimelineEntry[] }>;
   /** Plan, outcome, duration, cost and output differences between two runs, and the proposals that separate them. */
@@ -370,6 +373,7 @@ export function createExplainOps(deps: AppDeps, open: (create?: boolean) => Prom
             only_a: fa.applied.filter((p) => !fb.applied.includes(p)),
             only_b: fb.applied.filter((p) => !fa.applied.includes(p)),
           },
+          environment: environmentDiff(environmentOf(log, a), environmentOf(log, b)),
           totals: {
             a: { cost_usd: fa.cost, duration_ms: fa.duration },
             b: { cost_usd: fb.cost, duration_ms: fb.duration },
@@ -377,4 +381,43 @@ export function createExplainOps(deps: AppDeps, open: (create?: boolean) => Prom
         };
       }),
   };
+}
+
+/** The facts of a run's environment `mso diff` compares, flattened to `field → value`; empty without provenance. */
+function environmentOf(log: AuditLog, runId: string): Map<string, unknown> {
+  if (!readProvenance(log, runId)) return new Map();
+  const p = provenanceOf(log, runId);
+  const out = new Map<string, unknown>([
+    ['mso_version', p.mso_version],
+    ['node', p.runtime.node],
+    ['base_sha', p.base_sha],
+    ['policy_sha256', p.hashes.policy],
+  ]);
+  for (const [name, a] of Object.entries(p.agents))
+    out.set(`agents.${name}`, `${a.kind} ${a.command ?? ''} ${a.model ?? ''}`.trim());
+  const byAgent = (prefix: string, rows: ReadonlyArray<{ agent: string; value: string | null }>): void => {
+    for (const agent of new Set(rows.map((r) => r.agent))) {
+      const values = rows.filter((r) => r.agent === agent && r.value !== null).map((r) => r.value as string);
+      out.set(`${prefix}.${agent}`, [...new Set(values)].sort());
+    }
+  };
+  byAgent(
+    'models',
+    p.models_used.map((r) => ({ agent: r.agent, value: r.model })),
+  );
+  byAgent(
+    'cli_version',
+    p.cli_versions.map((r) => ({ agent: r.agent, value: r.version })),
+  );
+  return out;
+}
+
+function environmentDiff(
+  a: Map<string, unknown>,
+  b: Map<string, unknown>,
+): Array<{ field: string; a: unknown; b: unknown }> {
+  if (a.size === 0 || b.size === 0) return [];
+  return [...new Set([...a.keys(), ...b.keys()])]
+    .filter((k) => JSON.stringify(a.get(k) ?? null) !== JSON.stringify(b.get(k) ?? null))
+    .map((k) => ({ field: k, a: a.get(k) ?? null, b: b.get(k) ?? null }));
 }

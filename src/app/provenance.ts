@@ -79,17 +79,27 @@ export function readProvenance(log: AuditLog, runId: string): Provenance | null 
   return row ? (JSON.parse(row.payload) as Provenance) : null;
 }
 
-/** The provenance of a run with the models its agent calls actually reported, or NotFound. */
-export function provenanceOf(
-  log: AuditLog,
-  runId: string,
-): Provenance & { models_used: Array<{ agent: string; model: string | null; calls: number }> } {
+/** What a run's agent calls reported: each agent's model and, for coding-agent CLIs, the CLI's version. */
+export interface ProvenanceUsed {
+  readonly models_used: Array<{ agent: string; model: string | null; calls: number }>;
+  readonly cli_versions: Array<{ agent: string; version: string; calls: number }>;
+}
+
+/** The provenance of a run with the models and CLI versions its agent calls actually reported, or NotFound. */
+export function provenanceOf(log: AuditLog, runId: string): Provenance & ProvenanceUsed {
   const p = readProvenance(log, runId);
   if (!p) throw new NotFoundError('provenance of run', runId);
   const models = log.db
     .prepare(
       'SELECT agent, model, count(*) AS calls FROM attempts WHERE run_id = ? AND agent IS NOT NULL GROUP BY agent, model ORDER BY agent',
     )
-    .all(runId) as Array<{ agent: string; model: string | null; calls: number }>;
-  return { ...p, models_used: models };
+    .all(runId) as ProvenanceUsed['models_used'];
+  const versions = log.db
+    .prepare(
+      `SELECT agent, json_extract(evidence, '$.cliVersion') AS version, count(*) AS calls FROM attempts
+       WHERE run_id = ? AND agent IS NOT NULL AND json_extract(evidence, '$.cliVersion') IS NOT NULL
+       GROUP BY agent, version ORDER BY agent, version`,
+    )
+    .all(runId) as ProvenanceUsed['cli_versions'];
+  return { ...p, models_used: models, cli_versions: versions };
 }

@@ -111,7 +111,9 @@ describe('mso replay, timeline, provenance', () => {
       base_sha: string;
       mso_version: string;
       models_used: unknown[];
+      cli_versions: unknown[];
     }>(['runs', 'show', runId, '--provenance']);
+    expect(prov.body.cli_versions).toEqual([{ agent: 'fake-claude', version: 'fake-0.1', calls: 4 }]);
     expect(prov.body.hashes.plan).toMatch(/^[0-9a-f]{64}$/);
     expect(prov.body.hashes.policy).toMatch(/^[0-9a-f]{64}$/);
     expect(prov.body.base_sha).toMatch(/^[0-9a-f]{40}$/);
@@ -204,6 +206,26 @@ describe('mso replay, timeline, provenance', () => {
     expect(t.body.entries.find((e) => e.kind === 'decision' && e.node === 'join')?.text).toBe(
       'HITL-0001 approved by tester (replayed from HITL-0001): one branch is enough',
     );
+  });
+
+  it('diff names what two runs ran on where it differs: the policy and the agent CLI version', async () => {
+    const a = await recordedRun();
+    const wrapper = join(sb.dir, 'agent.sh');
+    await writeFile(
+      join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
+      llmPlannerPolicy(llm.url, wrapper).replace(
+        `command: ${wrapper} }`,
+        `command: ${wrapper}, env: { FAKE_AGENT_VERSION: fake-0.2 } }`,
+      ),
+    );
+    const b = await recordedRun();
+    const d = await sb.json<{ environment: Array<{ field: string; a: unknown; b: unknown }> }>(['diff', a, b]);
+    // Without a repository around it, each run provisions its own, so base_sha may differ too.
+    const fields = d.body.environment.map((e) => e.field).filter((f) => f !== 'base_sha');
+    expect(fields.sort()).toEqual(['cli_version.fake-claude', 'policy_sha256']);
+    expect(d.body.environment).toContainEqual({ field: 'cli_version.fake-claude', a: ['fake-0.1'], b: ['fake-0.2'] });
+    const human = await sb.run(['diff', a, b]);
+    expect(human.stdout).toContain('env cli_version.fake-claude: ["fake-0.1"] → ["fake-0.2"]');
   });
 
   it('reports the first divergence at the node whose recorded response was altered', async () => {

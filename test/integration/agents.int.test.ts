@@ -40,9 +40,28 @@ describe('CLI adapters against the fake agent CLI', () => {
       expect(r.sessionId).toBeTruthy();
       expect(r.evidence.transcriptSha256).toMatch(/^[0-9a-f]{64}$/);
       expect(r.evidence.headBefore).toMatch(/^[0-9a-f]{40}$/);
+      // Claude Code says its version in the init frame; the others are asked `--version` once per adapter.
+      expect(r.evidence.cliVersion).toBe(kind === 'claude-code' ? 'fake-0.1' : 'fake-agent 0.1.0');
       expect(events).toEqual(expect.arrayContaining(['started', 'message', 'tool_use', 'usage']));
     },
   );
+  it('asks a CLI for its version once, and records none when it cannot tell', async () => {
+    const deps = testAdapterDeps({}, { FAKE_AGENT_PIDFILE: join(repo.dir, 'pids'), FAKE_AGENT_VERSION: 'codex 9.9' });
+    const a = adapter(deps, 'x', {
+      kind: 'codex',
+      command: FAKE_AGENT,
+      env_allow: ['FAKE_AGENT_PIDFILE', 'FAKE_AGENT_VERSION'],
+    });
+    expect((await a.run(req('one'))).evidence.cliVersion).toBe('codex 9.9');
+    expect((await a.run(req('two'))).evidence.cliVersion).toBe('codex 9.9');
+    expect(await pidsIn(join(repo.dir, 'pids'))).toHaveLength(3); // two runs and one --version
+    const mute = adapter(testAdapterDeps({}, { FAKE_AGENT_VERSION: '' }), 'g', {
+      kind: 'gemini',
+      command: FAKE_AGENT,
+      env_allow: ['FAKE_AGENT_VERSION'],
+    });
+    expect((await mute.run(req('three'))).evidence.cliVersion).toBeNull();
+  });
   it('tolerates and counts garbage and partial lines', async () => {
     const r = await adapter(testAdapterDeps(), 'c', { kind: 'claude-code', command: FAKE_AGENT }).run(
       req('#scenario:garbage'),

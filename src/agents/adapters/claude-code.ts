@@ -19,6 +19,7 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 export const claudeDialect: CliDialect = {
   defaultCommand: 'claude',
   provider: 'anthropic',
+  versionInStream: true,
   args(req, cfg, sessionId) {
     const args = ['-p', '--output-format', 'stream-json', '--verbose', '--session-id', sessionId];
     args.push('--permission-mode', req.permissionMode ?? cfg.permissionMode ?? 'acceptEdits');
@@ -36,6 +37,7 @@ export const claudeDialect: CliDialect = {
     if (f['type'] === 'system' && f['subtype'] === 'init') {
       state.sessionId = typeof f['session_id'] === 'string' ? f['session_id'] : state.sessionId;
       state.model = typeof f['model'] === 'string' ? f['model'] : state.model;
+      if (typeof f['claude_code_version'] === 'string') state.cliVersion = f['claude_code_version'];
     } else if (f['type'] === 'assistant') {
       const msg = (f['message'] ?? {}) as { content?: Array<Record<string, unknown>> };
       for (const block of msg.content ?? []) {

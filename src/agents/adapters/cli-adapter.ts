@@ -21,6 +21,21 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
   const provider = cfg.provider ?? dialect.provider;
   const kind = cfg.kind as AgentKind;
   const identity = { name: spec.name, kind, provider, model: cfg.model ?? null };
+  // For the record (provenance, `mso diff`): asked once per process, and only of CLIs whose stream does not say it.
+  let asked: Promise<string | null> | null = null;
+  const versionOf = (env: Readonly<Record<string, string>>, cwd: string): Promise<string | null> =>
+    (asked ??= superviseProcess(deps, {
+      command,
+      args: ['--version'],
+      cwd,
+      env,
+      deadlines: { totalMs: 10_000 },
+      killGraceMs: 1_000,
+    }).then((x) => {
+      const line =
+        x.exitCode === 0 ? x.transcript.split('\n').find((l) => l.startsWith('1|') && l.trim() !== '1|') : undefined;
+      return line ? line.slice(2).trim().slice(0, 120) : null;
+    }));
   return {
     ...identity,
     availability: () => commandAvailability(deps, command, 'found'),
@@ -65,6 +80,8 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
         },
       });
       const outcome = dialect.finalize(state, exit);
+      const cliVersion =
+        state.cliVersion ?? (exit.pid !== null && !dialect.versionInStream ? await versionOf(env, req.cwd) : null);
       const headAfter = await gitHead(deps, req.cwd, env);
       const changedFiles = await gitChangedFiles(deps, req.cwd, env, headBefore, headAfter);
       const model = outcome.model ?? req.model ?? cfg.model ?? null;
@@ -101,6 +118,7 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
           stderrTail: exit.stderrTail,
           firstOutputMs: exit.firstOutputMs,
           lingerKilled: exit.stoppedBy === 'linger',
+          cliVersion,
         },
         transcript: exit.transcript,
       };

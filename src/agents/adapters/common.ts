@@ -61,6 +61,7 @@ export function notStartedResult(
     stderrTail: '',
     firstOutputMs: null,
     lingerKilled: false,
+    cliVersion: null,
   };
   return {
     agent: spec.name,

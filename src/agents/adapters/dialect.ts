@@ -17,6 +17,8 @@ export interface DialectOutcome {
 export interface StreamState {
   garbage: number;
   sessionId: string | null;
+  /** The CLI's version when its stream says it (Claude Code's init frame does). */
+  cliVersion: string | null;
   model: string | null;
   texts: string[];
   terminal: Record<string, unknown> | null;
@@ -29,6 +31,7 @@ export function newStreamState(): StreamState {
   return {
     garbage: 0,
     sessionId: null,
+    cliVersion: null,
     model: null,
     texts: [],
     terminal: null,
@@ -42,6 +45,8 @@ export function newStreamState(): StreamState {
 export interface CliDialect {
   readonly defaultCommand: string;
   readonly provider: string;
+  /** The stream says the CLI's version (so it is never asked `--version`). */
+  readonly versionInStream?: boolean;
   args(
     req: AgentRequest,
     cfg: {

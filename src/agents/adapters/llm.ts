@@ -202,6 +202,7 @@ export function createLlmAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAdapt
           stderrTail: '',
           firstOutputMs,
           lingerKilled: false,
+          cliVersion: null,
         },
         transcript: full,
       };

@@ -107,6 +107,7 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
           stderrTail: exit.stderrTail,
           firstOutputMs: exit.firstOutputMs,
           lingerKilled: false,
+          cliVersion: null,
         },
         transcript: exit.transcript,
       };

@@ -35,6 +35,7 @@ function renderDiff(d: RunDiff): string[] {
         : 'absent';
     lines.push(`  ${n.node}: ${f(n.a)}  |  ${f(n.b)}  (${n.differs.join(', ')})`);
   }
+  for (const e of d.environment) lines.push(`env ${e.field}: ${JSON.stringify(e.a)} → ${JSON.stringify(e.b)}`);
   if (d.proposals.only_a.length) lines.push(`proposals only in ${d.a}: ${d.proposals.only_a.join(', ')}`);
   if (d.proposals.only_b.length) lines.push(`proposals only in ${d.b}: ${d.proposals.only_b.join(', ')}`);
   lines.push(
