@@ -370,7 +370,7 @@ export function createRunOps(
           ticketOf,
           repo,
           baseSha,
-          maxConcurrency: options.maxConcurrency ?? 4,
+          maxConcurrency: options.maxConcurrency ?? ws.policy.run_policy.max_concurrency,
           budgetUsd: budget,
           agentOverride: options.agent,
           signal: controller.signal,

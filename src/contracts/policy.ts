@@ -222,6 +222,8 @@ export const PolicySchema = z.strictObject({
     .strictObject({
       /** Runs whose status is created, active or awaiting_human count; finished runs do not. */
       max_active_runs: z.int().min(1).default(10),
+      /** Nodes of one run executing at once, unless `mso run --max-concurrency` says otherwise. */
+      max_concurrency: z.int().min(1).default(4),
       /** `mso runs archive --auto` moves finished runs older than this many days to archive/. */
       auto_archive_after_days: z.int().min(0).default(7),
     })

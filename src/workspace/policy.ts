@@ -4,7 +4,8 @@ import type { Fs } from '../platform/index.js';
 import { readTextIfExists, writeFileAtomic, type AtomicDeps } from './atomic.js';
 
 const SECTION_COMMENTS: Readonly<Record<string, string>> = {
-  run_policy: ' Runs: how many may be active at once, and when finished runs are archived (mso runs archive --auto).',
+  run_policy:
+    ' Runs: how many may be active at once, how many nodes of a run execute at once (--max-concurrency overrides),\n and when finished runs are archived (mso runs archive --auto).',
   observation_policy: ' Observation workspace: whether runs are mirrored there, and which phase folders.',
   relocation_policy:
     ' Anchors: how a moved workspace or observation root is found again; on_peer_missing: warn | warn_and_continue | block | silent.',

@@ -126,6 +126,46 @@ describe('the feedback loop', () => {
     const agents = await sb.json<{ agents: Array<{ name: string }> }>(['agents', 'list']);
     expect(agents.code).toBe(0);
   });
+  it('a node starved of a slot yields a proposal raising the limit; accepted, the next run starts both at once', async () => {
+    await writeFile(
+      policyFile,
+      [
+        '# team policy',
+        'run_policy:\n  max_active_runs: 50\n  max_concurrency: 1',
+        'observability:\n  bottleneck_min_ms: 300\n  queue_wait_share: 0.5\n  bottleneck_share: 1',
+        '',
+      ].join('\n'),
+    );
+    const wf = join(sb.dir, 'fan.yaml');
+    const work = (id: string) => `sleep 1 && mkdir -p outputs && echo ${id} > outputs/${id}.md`;
+    // x1 and x2 wait on one parent, so the wait for a slot after it finished is measurable.
+    await writeFile(
+      wf,
+      `name: fan\nnodes:\n  - { id: go, label: go, command: "mkdir -p outputs && echo go > outputs/go.md" }\n  - { id: x1, label: x1, command: "${work('x1')}" }\n  - { id: x2, label: x2, command: "${work('x2')}" }\nedges:\n  - { from: go, to: x1 }\n  - { from: go, to: x2 }\n`,
+    );
+    const first = await sb.json<{ run_id: string; status: string }>(['run', '--workflow', wf]);
+    expect(first.body.status).toBe('completed');
+    const list = await sb.json<{ proposals: Proposal[] }>(['proposals', 'list', '--status', 'pending']);
+    expect(list.body.proposals).toEqual([
+      expect.objectContaining({
+        target: 'policy',
+        patch: [{ op: 'replace', path: '/run_policy/max_concurrency', value: 2 }],
+      }),
+    ]);
+    expect((await sb.json(['proposals', 'accept', (list.body.proposals[0] as Proposal).id])).code).toBe(0);
+    const text = await readFile(policyFile, 'utf8');
+    expect(text).toContain('# team policy');
+    expect(text).toMatch(/max_concurrency: 2/);
+    const second = await sb.json<{ run_id: string; status: string }>(['run', '--workflow', wf]);
+    expect(second.body.status).toBe('completed');
+    const states = await sb.json<{ rows: Array<{ node_id: string; state: string }> }>([
+      'audit',
+      'query',
+      `SELECT node_id, json_extract(payload, '$.state') AS state FROM events WHERE run_id = '${second.body.run_id}' AND type = 'node.state' AND node_id IN ('x1', 'x2') ORDER BY seq`,
+    ]);
+    // Both started before either finished.
+    expect(states.body.rows.slice(0, 2).map((r) => r.state)).toEqual(['running', 'running']);
+  });
   it('does not propose a pattern again once it was rejected three times', async () => {
     await writeFile(policyFile, flakyPolicy());
     for (let round = 0; round < 3; round++) {

@@ -157,6 +157,87 @@ describe('detectors on seeded histories', () => {
       }),
     ]);
   });
+  it('queue starvation: nodes held back by a limit yield one proposal raising that limit in policy.yaml', () => {
+    // root, then x1..x3 at once; only two fit, so x3 waits 10 s for a slot and runs 10 s.
+    const node = (parents: string[], extra: Record<string, unknown>) => ({
+      type: 'commit' as const,
+      bundle_ref: 'b',
+      parent_refs: parents,
+      tree_hash_type: 'sha256' as const,
+      tree_hash_ref: null,
+      chart_ids: [],
+      ...extra,
+    });
+    const seed = (runId: string, extra: Record<string, unknown>) => {
+      const at = (s: number) => clock.set(new Date(Date.parse('2026-11-22T00:00:00Z') + s * 1000).toISOString());
+      const state = (id: string, state: string, s: number) => {
+        at(s);
+        log.appendEvent({ runId, type: 'node.state', nodeId: id, payload: { state } });
+      };
+      state('root', 'running', 0);
+      state('root', 'done', 2);
+      state('x1', 'running', 2);
+      state('x2', 'running', 2);
+      state('x1', 'done', 12);
+      state('x2', 'done', 12);
+      state('x3', 'running', 12);
+      state('x3', 'done', 22);
+      return {
+        ...plan,
+        execution_graph: {
+          root: node([], {}),
+          x1: node(['root'], extra),
+          x2: node(['root'], extra),
+          x3: node(['root'], extra),
+        },
+      } as ExecutionPlan;
+    };
+    const detectWith = (runId: string, p: ExecutionPlan, pol: typeof policy) => {
+      const reader = openAuditReader(nodePlatform(), join(dir, 'audit.db'));
+      try {
+        return detect({
+          db: reader.raw,
+          runId,
+          plan: p,
+          bundle: null,
+          policy: pol,
+          now: new Date('2026-11-25T00:00:00Z'),
+          hitl: [],
+          runError: null,
+          designKey: 'k',
+        });
+      } finally {
+        void reader.close();
+      }
+    };
+    const byLane = PolicySchema.parse({
+      observability: { bottleneck_min_ms: 1_000 },
+      agents: { 'fake-claude': { kind: 'claude-code', concurrency: 2 } },
+    });
+    const starved = (f: Finding[]) => f.filter((x) => x.kind === 'queue_starvation');
+    const lane = detectWith('20261122-msowd-lane', seed('20261122-msowd-lane', { agent: 'fake-claude' }), byLane);
+    expect(starved(lane)).toEqual([
+      expect.objectContaining({
+        kind: 'queue_starvation',
+        node_id: 'x3',
+        message:
+          "node x3 waited up to 10 s for a slot after their parents finished, held by agent fake-claude's concurrency (2): concurrency starvation",
+        pattern: 'starvation:agent:fake-claude',
+        proposal: expect.objectContaining({
+          target: 'policy',
+          patch: [{ op: 'replace', path: '/agents/fake-claude/concurrency', value: 4 }],
+        }),
+      }),
+    ]);
+    const byRun = PolicySchema.parse({
+      observability: { bottleneck_min_ms: 1_000 },
+      run_policy: { max_concurrency: 2 },
+    });
+    const run2 = detectWith('20261122-msowd-run', seed('20261122-msowd-run', {}), byRun);
+    expect(starved(run2).map((f) => [f.kind, f.pattern, f.proposal?.patch])).toEqual([
+      ['queue_starvation', 'starvation:run', [{ op: 'replace', path: '/run_policy/max_concurrency', value: 4 }]],
+    ]);
+  });
   it('unstable provider: a breaker opening 3 times within a day', () => {
     const id = healthyRun(0);
     clock.set('2026-11-24T12:00:00Z');

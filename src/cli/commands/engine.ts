@@ -56,7 +56,11 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     .addOption(new Option('--pattern <pattern>').choices(['parallel', 'hierarchical']))
     .option('--max-depth <n>', 'hierarchical decomposition depth', num('--max-depth'))
     .option('--agent <name>', 'run every node without a command through this agent')
-    .option('--max-concurrency <n>', 'nodes running at once (default 4)', num('--max-concurrency'))
+    .option(
+      '--max-concurrency <n>',
+      'nodes running at once (default: run_policy.max_concurrency in policy.yaml, 4)',
+      num('--max-concurrency'),
+    )
     .option('--budget-usd <x>', 'stop new dispatches once this much is spent', num('--budget-usd'))
     .option(
       '--repo <dir>',
