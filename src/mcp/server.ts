@@ -81,7 +81,8 @@ async function guard(fn: () => Promise<Record<string, unknown>>): Promise<ToolRe
 
 /**
  * The MCP surface of mso: a small, deliberate tool set over the same app API as the CLI (orchestrate, run_status,
- * run_cancel, decide, design, tickets, audit_query, observe) and read-only resources for runs.
+ * run_cancel, run_resume, decide, design, tickets, run_explain, run_replay, audit_query, observe) and read-only
+ * resources for runs.
  */
 export function createMcpServer(app: MsoApp, version: string, background: BackgroundRuns): McpServer {
   const server = new McpServer({ name: 'mso', version }, { capabilities: { tools: {}, resources: {}, logging: {} } });
@@ -318,6 +319,49 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
         if (!args.ticket || !args.status) throw new InvalidArgumentError('ticket', 'move needs ticket and status');
         return { ...(await app.tickets.move(ctx, args.ticket, args.status, args.reason)) };
       }),
+  );
+
+  server.registerTool(
+    'run_explain',
+    {
+      title: 'Explain a run',
+      description:
+        'What a run needs to be reproduced (provenance: input hashes, versions, agents, base commit) and its timeline (execution order with the why of each step, each entry citing events#seq or hitl:ID); with compare_to, also the differences from another run (plan, per-node outcome, environment, proposals).',
+      inputSchema: z.object({ run_id: z.string().min(1), compare_to: z.string().min(1).optional() }),
+      outputSchema: Loose,
+      annotations: { readOnlyHint: true },
+    },
+    async (args) =>
+      guard(async () => ({
+        run_id: args.run_id,
+        provenance: await app.explain.provenance(args.run_id),
+        timeline: (await app.explain.timeline(args.run_id)).entries,
+        ...(args.compare_to ? { diff: await app.explain.diff(args.compare_to, args.run_id) } : {}),
+      })),
+  );
+
+  server.registerTool(
+    'run_replay',
+    {
+      title: 'Replay a run offline',
+      description:
+        "Re-execute a recorded run from the audit log as a new linked run: every agent call, gate and person's decision answered from the record, no agent or model called. Returns identical, or the first divergence (node, field, expected, actual). With from, reuses what that node does not depend on.",
+      inputSchema: z.object({
+        run_id: z.string().min(1),
+        from: z.string().min(1).optional(),
+        allow_changed: z.boolean().optional(),
+      }),
+      outputSchema: Loose,
+    },
+    async (args, ctx) =>
+      guard(async () => ({
+        ...(await app.engine.replay(args.run_id, {
+          offline: true,
+          from: args.from,
+          allowChanged: args.allow_changed,
+          signal: ctx.mcpReq.signal,
+        })),
+      })),
   );
 
   server.registerTool(

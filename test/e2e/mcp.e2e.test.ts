@@ -85,6 +85,8 @@ describe('mso mcp through the official client', () => {
       'observe',
       'orchestrate',
       'run_cancel',
+      'run_explain',
+      'run_replay',
       'run_resume',
       'run_status',
       'tickets',
@@ -150,6 +152,21 @@ describe('mso mcp through the official client', () => {
     expect((runs.contents[0] as { text: string }).text).toContain(runId);
     const tickets = await call('tickets', { run_id: runId, action: 'list' });
     expect((tickets.data['tickets'] as Json[]).every((t) => t['status'] === 'done')).toBe(true);
+
+    // Reproduce and explain it through the same server: an offline replay, then the two runs compared.
+    const requests = llm.requests.length;
+    const replay = await call('run_replay', { run_id: runId });
+    expect(replay.isError, replay.text).toBe(false);
+    expect(replay.data).toMatchObject({ replay_of: runId, mode: 'offline', identical: true, divergence: null });
+    expect(llm.requests.length).toBe(requests);
+    const explained = await call('run_explain', { run_id: String(replay.data['run_id']), compare_to: runId });
+    expect(explained.data['provenance']).toMatchObject({ hashes: { plan: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect((explained.data['timeline'] as Json[]).some((e) => e['kind'] === 'outcome')).toBe(true);
+    const diff = explained.data['diff'] as { nodes: Array<{ differs: string[] }>; plan: { nodes_changed: unknown[] } };
+    expect(diff.plan.nodes_changed).toEqual([]);
+    expect(diff.nodes.every((n) => !n.differs.includes('state') && !n.differs.includes('output_hash'))).toBe(true);
+    const missing = await call('run_replay', { run_id: 'no-such-run' });
+    expect(missing.isError).toBe(true);
   });
   it('stops at a human gate, takes the decision through decide, and resumes to completion', async () => {
     const r = await call('orchestrate', {
