@@ -197,4 +197,21 @@ describe('runDag', () => {
     // b was started in the turn whose commit failed; nothing starts after the failure.
     expect(ran).toEqual(['a', 'b']);
   });
+  it('fails a node whose executor throws instead of rejecting, and finishes the rest', async () => {
+    const nodes: DagNode[] = [
+      { id: 'a', parents: [] },
+      { id: 'b', parents: [] },
+      { id: 'c', parents: ['b'] },
+    ];
+    const r = await runDag(
+      nodes,
+      hooks((id) => {
+        if (id === 'a') throw new Error('no worktree');
+        return Promise.resolve({ kind: 'done' });
+      }),
+      { maxConcurrency: 2 },
+    );
+    expect(Object.fromEntries(r.states)).toEqual({ a: 'failed', b: 'done', c: 'done' });
+    expect(r.details.get('a')).toBe('engine error: no worktree');
+  });
 });

@@ -199,7 +199,14 @@ export async function runDag(
         running++;
         const lane = byId.get(id)?.lane;
         if (lane) laneRunning.set(lane, (laneRunning.get(lane) ?? 0) + 1);
-        hooks.execute(id).then(
+        // An executor that throws instead of rejecting still settles its node (as failed), or the run would hang.
+        let run: Promise<NodeOutcome>;
+        try {
+          run = hooks.execute(id);
+        } catch (e) {
+          run = Promise.reject(e);
+        }
+        run.then(
           (outcome) => settle(id, lane, outcome),
           (e: unknown) =>
             settle(id, lane, { kind: 'failed', reason: `engine error: ${(e as Error)?.message ?? String(e)}` }),
