@@ -23,7 +23,7 @@ const nonEmpty = (v: string | undefined): string | undefined => (v !== undefined
 /**
  * Resolves the workspace root, observation root and observer id: `--workspace`/`--observation`/`--observer`, else
  * `MSO_WORKSPACE_ROOT`/`MSO_OBSERVATION_ROOT`/`MSO_OBSERVER_ID`, else `./workspace`, `./mso-observation-workspace`,
- * `$USER` (or `unknown`). Relative paths resolve against `cwd`.
+ * `$USER`, `$LOGNAME` (cron and some login shells set only that) or `unknown`. Relative paths resolve against `cwd`.
  */
 export function resolveSettings(
   input: SettingsInput,
@@ -33,7 +33,12 @@ export function resolveSettings(
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
   const ws = nonEmpty(input.workspace) ?? nonEmpty(env['MSO_WORKSPACE_ROOT']) ?? 'workspace';
   const obs = nonEmpty(input.observation) ?? nonEmpty(env['MSO_OBSERVATION_ROOT']) ?? 'mso-observation-workspace';
-  const observer = nonEmpty(input.observer) ?? nonEmpty(env['MSO_OBSERVER_ID']) ?? nonEmpty(env['USER']) ?? 'unknown';
+  const observer =
+    nonEmpty(input.observer) ??
+    nonEmpty(env['MSO_OBSERVER_ID']) ??
+    nonEmpty(env['USER']) ??
+    nonEmpty(env['LOGNAME']) ??
+    'unknown';
   assertSafeName('observer id', observer);
   const hints = [nonEmpty(env['MSO_OBSERVATION_ROOT'])].filter((h): h is string => h !== undefined).map(abs);
   return Object.freeze({

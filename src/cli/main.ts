@@ -39,7 +39,7 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
     .version(VERSION, '-V, --version', 'print the version')
     .option('--workspace <dir>', 'workspace root (default $MSO_WORKSPACE_ROOT or ./workspace)')
     .option('--observation <dir>', 'observation root (default $MSO_OBSERVATION_ROOT or ./mso-observation-workspace)')
-    .option('--observer <id>', 'observer id (default $MSO_OBSERVER_ID or $USER)')
+    .option('--observer <id>', 'observer id (default $MSO_OBSERVER_ID, $USER or $LOGNAME)')
     .option('--json', 'print exactly one JSON object on stdout')
     .option('--quiet', 'no human logs on stderr')
     .option('--debug', 'print stack traces of internal errors')
