@@ -306,10 +306,21 @@ export function createRunOps(
         }
         rt.log.appendEvent({ runId: ref.runId, type: 'agent.exited', payload: { pid, status: 'orphaned' } });
       }
+      // A resume keeps what the run was started with (budget, --agent, --max-concurrency) unless it is given again;
+      // the coordinator event records what this coordinator runs with, for the next one.
+      const before = recorded.coordinatorPid !== null ? recordedRunOptions(rt.log, ref.runId) : null;
+      const budget = options.budgetUsd ?? before?.budgetUsd ?? null;
+      const agentOverride = options.agent ?? before?.agent;
+      const maxConcurrency = options.maxConcurrency ?? before?.maxConcurrency;
       rt.log.appendEvent({
         runId: ref.runId,
         type: 'run.coordinator',
-        payload: { pid: deps.processInfo.pid, budget_usd: options.budgetUsd ?? null },
+        payload: {
+          pid: deps.processInfo.pid,
+          budget_usd: budget,
+          agent: agentOverride ?? null,
+          max_concurrency: maxConcurrency ?? null,
+        },
       });
       const ticketOf = await ensureTickets(ws, ref);
       await ws.runs.setStatus(ref.runId, 'active');
@@ -339,7 +350,6 @@ export function createRunOps(
         retry: retryPolicy(ws.policy),
         audit: rt.log,
       };
-      const budget = options.budgetUsd ?? (recorded.coordinatorPid !== null ? lastBudget(rt.log, ref.runId) : null);
       const result = await executePlan(
         {
           ...deps,
@@ -370,9 +380,9 @@ export function createRunOps(
           ticketOf,
           repo,
           baseSha,
-          maxConcurrency: options.maxConcurrency ?? ws.policy.run_policy.max_concurrency,
+          maxConcurrency: maxConcurrency ?? ws.policy.run_policy.max_concurrency,
           budgetUsd: budget,
-          agentOverride: options.agent,
+          agentOverride,
           signal: controller.signal,
           recordedDecisions: options.decisions,
         },
@@ -411,12 +421,20 @@ export function createRunOps(
     }
   }
 
-  function lastBudget(log: ReturnType<typeof openAuditLog>, runId: string): number | null {
+  /** The options the run's last coordinator ran with: a resume, or a replay of the run, starts from them. */
+  function recordedRunOptions(
+    log: ReturnType<typeof openAuditLog>,
+    runId: string,
+  ): { budgetUsd: number | null; agent: string | undefined; maxConcurrency: number | undefined } {
     const row = log.db
       .prepare("SELECT payload FROM events WHERE run_id = ? AND type = 'run.coordinator' ORDER BY seq DESC LIMIT 1")
       .get(runId) as { payload: string } | undefined;
-    const b = row ? (JSON.parse(row.payload) as { budget_usd?: number | null }).budget_usd : null;
-    return typeof b === 'number' ? b : null;
+    const p = row ? (JSON.parse(row.payload) as Record<string, unknown>) : {};
+    return {
+      budgetUsd: typeof p['budget_usd'] === 'number' ? p['budget_usd'] : null,
+      agent: typeof p['agent'] === 'string' ? p['agent'] : undefined,
+      maxConcurrency: typeof p['max_concurrency'] === 'number' ? p['max_concurrency'] : undefined,
+    };
   }
 
   /** Removes the run's worktrees (lifecycle archive_on_merge); branches mso/<run>/* keep the commits. */
@@ -553,6 +571,7 @@ export function createRunOps(
       const reused: string[] = [];
       let expected: Map<string, NodeRecord>;
       let order: string[];
+      let runOptions: ReturnType<typeof recordedRunOptions>;
       try {
         const prov = readProvenance(log, runId);
         if (!prov)
@@ -560,6 +579,7 @@ export function createRunOps(
             'run',
             `${runId} has no recorded provenance (it never executed): nothing to replay`,
           );
+        runOptions = recordedRunOptions(log, runId);
         const now = await currentHashes(deps, ws, orig.dir);
         changed = (['topology', 'bundle', 'plan', 'policy'] as const).filter((k) => now[k] !== prov.hashes[k]);
         if (changed.length && !o.allowChanged)
@@ -665,8 +685,12 @@ export function createRunOps(
       const decisions = o.offline
         ? recordedDecisions(await createHitlStore(deps, orig.dir, (n) => ws.layout.lockFile(n)).list())
         : undefined;
+      // The replay runs with the options the record ran with (budget, --agent, --max-concurrency).
       const summary = await execute(ws, newRef, {
         signal: o.signal,
+        budgetUsd: runOptions.budgetUsd ?? undefined,
+        agent: runOptions.agent,
+        maxConcurrency: runOptions.maxConcurrency,
         ...(replayed ? { agents: replayed.agents, decisions } : {}),
       });
       let divergences: Divergence[] = [];

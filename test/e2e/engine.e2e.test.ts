@@ -303,6 +303,15 @@ describe('mso run', () => {
       `SELECT count(*) AS n FROM attempts WHERE run_id = '${r.body.run_id}' AND status != 'running'`,
     );
     expect(Number(runs[0]?.['n'])).toBeLessThan(3);
+    // A resume keeps the budget it was started with; raising it lets the run go on.
+    const kept = await sb.json<Summary>(['resume', r.body.run_id]);
+    expect(kept.body.reason).toMatch(/^budget_exceeded/);
+    const raised = await sb.json<Summary>(['resume', r.body.run_id, '--budget-usd', '10']);
+    expect(raised.body.status, JSON.stringify(raised.body)).toBe('completed');
+    const coordinators = await q(
+      `SELECT json_extract(payload, '$.budget_usd') AS b FROM events WHERE run_id = '${r.body.run_id}' AND type = 'run.coordinator' ORDER BY seq`,
+    );
+    expect(coordinators.map((c) => c['b'])).toEqual([0.005, 0.005, 10]);
   });
   it('cancels a running run from another process and resumes it to completion', async () => {
     const marker = join(sb.dir, 'go');
