@@ -159,19 +159,24 @@ describe('CLI adapters against the fake agent CLI', () => {
     expect(await a.availability()).toMatchObject({ available: false });
     expect(await a.run(req('x'))).toMatchObject({ status: 'failure', errorClass: 'unavailable' });
   });
-  it('cancels a running agent and ends its group', async () => {
-    const pidfile = join(repo.dir, 'pids');
-    const ctl = new AbortController();
-    setTimeout(() => ctl.abort(), 300);
-    const r = await adapter(testAdapterDeps(), 'c', {
-      kind: 'claude-code',
-      command: FAKE_AGENT,
-      env: { FAKE_AGENT_PIDFILE: pidfile },
-    }).run(req('#scenario:hang', { signal: ctl.signal }));
-    expect(r).toMatchObject({ status: 'cancelled', errorClass: 'cancelled' });
-    await new Promise((res) => setTimeout(res, 100));
-    expect((await pidsIn(pidfile)).filter(alive)).toEqual([]);
-  });
+  it.each(['claude-code', 'codex'] as const)(
+    '%s: cancels a running agent and ends its group, asking nothing more of the CLI',
+    async (kind) => {
+      const pidfile = join(repo.dir, 'pids');
+      const ctl = new AbortController();
+      setTimeout(() => ctl.abort(), 300);
+      const r = await adapter(testAdapterDeps(), 'c', {
+        kind,
+        command: FAKE_AGENT,
+        env: { FAKE_AGENT_PIDFILE: pidfile },
+      }).run(req('#scenario:hang', { signal: ctl.signal }));
+      expect(r).toMatchObject({ status: 'cancelled', errorClass: 'cancelled' });
+      await new Promise((res) => setTimeout(res, 100));
+      const pids = await pidsIn(pidfile);
+      expect(pids.filter(alive)).toEqual([]);
+      expect(pids).toHaveLength(2); // the agent and the child it started; no `--version` probe after a cancel
+    },
+  );
 });
 
 describe('shell and manual adapters', () => {

@@ -80,8 +80,9 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
         },
       });
       const outcome = dialect.finalize(state, exit);
-      const cliVersion =
-        state.cliVersion ?? (exit.pid !== null && !dialect.versionInStream ? await versionOf(env, req.cwd) : null);
+      // Not asked after a cancel: stopping must not wait on another process.
+      const ask = exit.pid !== null && !dialect.versionInStream && !req.signal?.aborted;
+      const cliVersion = state.cliVersion ?? (ask ? await versionOf(env, req.cwd) : null);
       const headAfter = await gitHead(deps, req.cwd, env);
       const changedFiles = await gitChangedFiles(deps, req.cwd, env, headBefore, headAfter);
       const model = outcome.model ?? req.model ?? cfg.model ?? null;
