@@ -263,11 +263,16 @@ function bottlenecks(i: DetectorInput): Finding[] {
     const wait = parentsDone > 0 ? (start.get(id)?.at ?? 0) - parentsDone : 0;
     if (wait > 0 && wait >= o.bottleneck_min_ms && d > 0 && wait / d >= o.queue_wait_share) {
       const lane = laneOf(graph[id]);
-      const busy = (inLane: boolean): number =>
-        held.filter(
-          (h) =>
-            h.id !== id && h.from <= parentsDone && parentsDone < h.to && (!inLane || laneOf(graph[h.id]) === lane),
-        ).length;
+      // The most slots held by other nodes at any moment of the wait (a slot freed and taken again in the same
+      // millisecond as the parents finished still counts).
+      const startedAt = start.get(id)?.at ?? parentsDone;
+      const busy = (inLane: boolean): number => {
+        const others = held.filter(
+          (h) => h.id !== id && h.from <= startedAt && h.to > parentsDone && (!inLane || laneOf(graph[h.id]) === lane),
+        );
+        const moments = [parentsDone, ...others.map((h) => h.from).filter((t) => t > parentsDone && t < startedAt)];
+        return Math.max(0, ...moments.map((t) => others.filter((h) => h.from <= t && t < h.to).length));
+      };
       const laneLimit = lane ? i.policy.agents[lane]?.concurrency : undefined;
       const byLane = laneLimit !== undefined && busy(true) >= laneLimit;
       const key = byLane ? `lane:${lane}` : 'run';

@@ -168,7 +168,8 @@ describe('detectors on seeded histories', () => {
       chart_ids: [],
       ...extra,
     });
-    const seed = (runId: string, extra: Record<string, unknown>) => {
+    // `lag`: how long after root finished x1 and x2 took their slots (the same millisecond, or a little later).
+    const seed = (runId: string, extra: Record<string, unknown>, lag = 0) => {
       const at = (s: number) => clock.set(new Date(Date.parse('2026-11-22T00:00:00Z') + s * 1000).toISOString());
       const state = (id: string, state: string, s: number) => {
         at(s);
@@ -176,8 +177,8 @@ describe('detectors on seeded histories', () => {
       };
       state('root', 'running', 0);
       state('root', 'done', 2);
-      state('x1', 'running', 2);
-      state('x2', 'running', 2);
+      state('x1', 'running', 2 + lag);
+      state('x2', 'running', 2 + lag);
       state('x1', 'done', 12);
       state('x2', 'done', 12);
       state('x3', 'running', 12);
@@ -229,6 +230,8 @@ describe('detectors on seeded histories', () => {
         }),
       }),
     ]);
+    const late = detectWith('20261122-msowd-late', seed('20261122-msowd-late', { agent: 'fake-claude' }, 0.05), byLane);
+    expect(starved(late).map((f) => f.pattern)).toEqual(['starvation:agent:fake-claude']);
     const byRun = PolicySchema.parse({
       observability: { bottleneck_min_ms: 1_000 },
       run_policy: { max_concurrency: 2 },
