@@ -34,7 +34,6 @@ import {
   type GovernanceStatus,
 } from '../governance/index.js';
 import {
-  readJsonArtifact,
   readTextIfExists,
   slugFromGoal,
   toCaseSlug,
@@ -46,7 +45,7 @@ import {
 import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import { designKeyOf } from './observe-ops.js';
 import type { AppDeps } from './create-app.js';
-import { ARTIFACT_PATHS, displayPath, loadRunArtifacts } from './run-artifacts.js';
+import { ARTIFACT_PATHS, displayPath, loadRunArtifacts, readRunArtifact } from './run-artifacts.js';
 
 export interface TopologyRequest {
   readonly goal?: string | undefined;
@@ -224,21 +223,10 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
   }
 
   const loadTopology = (ref: RunRef): Promise<WorkflowTopologySpec> =>
-    readJsonArtifact(
-      deps.fs,
-      join(ref.dir, ARTIFACT_PATHS.topology),
-      WorkflowTopologySpecSchema,
-      'topology (run mso design topology first)',
-    );
+    readRunArtifact(deps, ref.dir, 'topology', 'topology (run mso design topology first)');
   const loadBundle = (ref: RunRef): Promise<MentalModelBundle> =>
-    readJsonArtifact(
-      deps.fs,
-      join(ref.dir, ARTIFACT_PATHS.bundle),
-      MentalModelBundleSchema,
-      'mental model bundle (run mso design mental-model first)',
-    );
-  const loadPlan = (ref: RunRef): Promise<ExecutionPlan> =>
-    readJsonArtifact(deps.fs, join(ref.dir, ARTIFACT_PATHS.plan), ExecutionPlanSchema, 'execution plan');
+    readRunArtifact(deps, ref.dir, 'bundle', 'mental model bundle (run mso design mental-model first)');
+  const loadPlan = (ref: RunRef): Promise<ExecutionPlan> => readRunArtifact(deps, ref.dir, 'plan', 'execution plan');
 
   const ops: DesignOps = {
     async topology(input) {

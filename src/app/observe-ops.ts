@@ -23,7 +23,6 @@ import {
 } from '../observe/index.js';
 import {
   createHitlStore,
-  readJsonArtifact,
   readTextIfExists,
   withLock,
   writeFileAtomic,
@@ -32,7 +31,7 @@ import {
   type Workspace,
 } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
-import { ARTIFACT_PATHS, readDesign } from './run-artifacts.js';
+import { ARTIFACT_PATHS, readDesign, readRunArtifact } from './run-artifacts.js';
 
 export interface ObserveResult {
   readonly run_id: string;
@@ -359,8 +358,7 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
     async applyAccepted(runId) {
       const ws = await open(true);
       const ref = await ws.runs.get(runId);
-      const topoFile = join(ref.dir, ARTIFACT_PATHS.topology);
-      const topology = await readJsonArtifact(deps.fs, topoFile, WorkflowTopologySpecSchema, 'topology');
+      const topology = await readRunArtifact(deps, ref.dir, 'topology');
       const key = topology.metadata?.['design_key'] as string | undefined;
       const { store, close } = storeOf(ws);
       const applied: string[] = [];

@@ -31,18 +31,40 @@ export const ARTIFACT_PATHS = {
   governance: '70_governance',
 } as const;
 
+/** A run's three design artifacts by kind. */
+export interface DesignArtifacts {
+  readonly topology: WorkflowTopologySpec;
+  readonly bundle: MentalModelBundle;
+  readonly plan: ExecutionPlan;
+}
+
+const DESIGN_SCHEMAS: { readonly [K in keyof DesignArtifacts]: z.ZodType<DesignArtifacts[K]> } = {
+  topology: WorkflowTopologySpecSchema,
+  bundle: MentalModelBundleSchema,
+  plan: ExecutionPlanSchema,
+};
+
+/**
+ * One design artifact of a run folder, schema-checked; a missing file is NotFound as `what` (default: the kind), an
+ * invalid one names the file and field.
+ */
+export function readRunArtifact<K extends keyof DesignArtifacts>(
+  deps: AppDeps,
+  dir: string,
+  kind: K,
+  what: string = kind,
+): Promise<DesignArtifacts[K]> {
+  return readJsonArtifact(deps.fs, join(dir, ARTIFACT_PATHS[kind]), DESIGN_SCHEMAS[kind], what);
+}
+
 /** A run's design artifacts, each schema-checked, or null when missing or invalid (for read-only views). */
 export async function readDesign(
   deps: AppDeps,
   dir: string,
-): Promise<{ topology: WorkflowTopologySpec | null; bundle: MentalModelBundle | null; plan: ExecutionPlan | null }> {
-  const read = <T>(path: string, schema: z.ZodType<T>, what: string): Promise<T | null> =>
-    readJsonArtifact(deps.fs, join(dir, path), schema, what).catch(() => null);
-  return {
-    topology: await read(ARTIFACT_PATHS.topology, WorkflowTopologySpecSchema, 'topology'),
-    bundle: await read(ARTIFACT_PATHS.bundle, MentalModelBundleSchema, 'bundle'),
-    plan: await read(ARTIFACT_PATHS.plan, ExecutionPlanSchema, 'plan'),
-  };
+): Promise<{ readonly [K in keyof DesignArtifacts]: DesignArtifacts[K] | null }> {
+  const read = <K extends keyof DesignArtifacts>(kind: K): Promise<DesignArtifacts[K] | null> =>
+    readRunArtifact(deps, dir, kind).catch(() => null);
+  return { topology: await read('topology'), bundle: await read('bundle'), plan: await read('plan') };
 }
 
 /** The ticket store of a run's task context. */

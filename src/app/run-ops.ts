@@ -2,13 +2,10 @@ import { dirname, join, resolve } from 'node:path';
 import { runChain } from '../agents/index.js';
 import { openAuditLog } from '../audit/index.js';
 import {
-  ExecutionPlanSchema,
   InvalidArgumentError,
-  MentalModelBundleSchema,
   NotFoundError,
   RunBusyError,
   UsageError,
-  WorkflowTopologySpecSchema,
   type HitlItem,
   type RunStatus,
 } from '../contracts/index.js';
@@ -31,7 +28,6 @@ import {
 import {
   createHitlStore,
   parseRunId,
-  readJsonArtifact,
   readTextIfExists,
   writeFileAtomic,
   type RunRef,
@@ -42,7 +38,7 @@ import type { AppDeps } from './create-app.js';
 import type { DesignOps, ValidationReport } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
 import { currentHashes, readProvenance, recordProvenance } from './provenance.js';
-import { ARTIFACT_PATHS, runTicketStore, ticketsByNode } from './run-artifacts.js';
+import { ARTIFACT_PATHS, readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
 
 export interface RunRequest {
   readonly goal?: string | undefined;
@@ -196,12 +192,7 @@ export function createRunOps(
   }
 
   async function ensureTickets(ws: Workspace, ref: RunRef): Promise<Map<string, string>> {
-    const plan = await readJsonArtifact(
-      deps.fs,
-      join(ref.dir, ARTIFACT_PATHS.plan),
-      ExecutionPlanSchema,
-      'execution plan',
-    );
+    const plan = await readRunArtifact(deps, ref.dir, 'plan', 'execution plan');
     const store = runTicketStore(deps, ref.dir);
     const existing = new Map(
       (await store.list())
@@ -241,9 +232,7 @@ export function createRunOps(
       .list()
       .catch(() => []);
     const hitl = await createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)).list();
-    const plan = await readJsonArtifact(deps.fs, join(ref.dir, ARTIFACT_PATHS.plan), ExecutionPlanSchema, 'plan').catch(
-      () => null,
-    );
+    const plan = await readRunArtifact(deps, ref.dir, 'plan').catch(() => null);
     const nodeStates = plan
       ? Object.keys(plan.execution_graph).map((id) => recorded.nodes.get(id)?.state ?? 'pending')
       : [];
@@ -325,24 +314,9 @@ export function createRunOps(
       const ticketOf = await ensureTickets(ws, ref);
       await ws.runs.setStatus(ref.runId, 'active');
       await ws.runs.setPhase(ref.runId, '40_collaboration', 'active');
-      const plan = await readJsonArtifact(
-        deps.fs,
-        join(ref.dir, ARTIFACT_PATHS.plan),
-        ExecutionPlanSchema,
-        'execution plan',
-      );
-      const topology = await readJsonArtifact(
-        deps.fs,
-        join(ref.dir, ARTIFACT_PATHS.topology),
-        WorkflowTopologySpecSchema,
-        'topology',
-      );
-      const bundle = await readJsonArtifact(
-        deps.fs,
-        join(ref.dir, ARTIFACT_PATHS.bundle),
-        MentalModelBundleSchema,
-        'bundle',
-      );
+      const plan = await readRunArtifact(deps, ref.dir, 'plan', 'execution plan');
+      const topology = await readRunArtifact(deps, ref.dir, 'topology');
+      const bundle = await readRunArtifact(deps, ref.dir, 'bundle');
       const resilience = {
         clock: deps.clock,
         random: deps.random,
@@ -500,13 +474,8 @@ export function createRunOps(
           : await observe.applyAccepted(designed.run_id);
       const gate = await design.validate(designed.run_id, 'all');
       const ref = await ws.runs.get(designed.run_id);
-      const topology = await readJsonArtifact(
-        deps.fs,
-        join(ref.dir, ARTIFACT_PATHS.topology),
-        WorkflowTopologySpecSchema,
-        'topology',
-      );
-      const plan = await readJsonArtifact(deps.fs, join(ref.dir, ARTIFACT_PATHS.plan), ExecutionPlanSchema, 'plan');
+      const topology = await readRunArtifact(deps, ref.dir, 'topology');
+      const plan = await readRunArtifact(deps, ref.dir, 'plan');
       const planText = toText(topology, plan);
       if (gate.status === 'fail') {
         await ws.runs.setStatus(ref.runId, 'failed', {
@@ -587,7 +556,7 @@ export function createRunOps(
             'run',
             `${changed.join(', ')} of ${runId} changed since it ran (hash differs from its provenance); pass --allow-changed to replay anyway`,
           );
-        const plan = await readJsonArtifact(deps.fs, join(orig.dir, ARTIFACT_PATHS.plan), ExecutionPlanSchema, 'plan');
+        const plan = await readRunArtifact(deps, orig.dir, 'plan');
         const graph = plan.execution_graph;
         if (o.from !== undefined && !graph[o.from])
           throw new InvalidArgumentError(
