@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runChain, type AgentAdapter, type AgentResult } from '../src/agents/index.js';
+import { notStartedResult, runChain, type AgentAdapter, type AgentResult } from '../src/agents/index.js';
 import { openAuditLog } from '../src/audit/index.js';
 import { nodePlatform } from '../src/platform/index.js';
 import { createBreakerFactory, createRetryBudget } from '../src/resilience/index.js';
@@ -12,36 +12,9 @@ const N = Number(process.env['BENCH_CALLS'] ?? 200_000);
 const platform = nodePlatform();
 const at = new Date(0).toISOString();
 const ok: AgentResult = {
-  agent: 'noop',
-  kind: 'openai',
-  provider: 'bench',
-  model: 'm',
-  status: 'success',
-  summary: 'ok',
+  ...notStartedResult({ name: 'noop', kind: 'openai', provider: 'bench', model: 'm' }, at, 'success', null, 'ok'),
   output: 'ok',
-  changedFiles: [],
-  usage: { input: 0, output: 0, cacheRead: 0 },
-  cost: { usd: 0, source: 'none' },
-  sessionId: null,
-  exitCode: null,
-  errorClass: null,
   errorMessage: null,
-  retryAfterMs: null,
-  requiresManualConfirmation: false,
-  transcript: '',
-  evidence: {
-    pid: null,
-    startedAt: at,
-    endedAt: at,
-    transcriptSha256: null,
-    headBefore: null,
-    headAfter: null,
-    garbageLines: 0,
-    stderrTail: '',
-    firstOutputMs: 0,
-    lingerKilled: false,
-    cliVersion: null,
-  },
 };
 const noop: AgentAdapter = {
   name: 'noop',

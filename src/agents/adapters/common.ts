@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AgentConfig } from '../../contracts/index.js';
 import type { Clock, Proc, Random } from '../../platform/index.js';
 import type { Price } from '../cost.js';
+import type { SupervisedExit } from '../process/supervise.js';
 import type { AgentEvidence, AgentKind, AgentResult, Availability, Deadlines } from '../types.js';
 
 /** What every adapter needs from outside. */
@@ -40,6 +41,23 @@ export async function commandAvailability(deps: AdapterDeps, command: string, wh
   return found
     ? { available: true, reason: `${what} ${found}` }
     : { available: false, reason: `${command} not found on PATH` };
+}
+
+/** The evidence of a call that ran as a supervised process: its pid, times, transcript hash and worktree heads. */
+export function processEvidence(
+  exit: SupervisedExit,
+  more: Pick<AgentEvidence, 'headBefore' | 'headAfter' | 'garbageLines' | 'cliVersion'>,
+): AgentEvidence {
+  return {
+    pid: exit.pid,
+    startedAt: exit.startedAt.toISOString(),
+    endedAt: exit.endedAt.toISOString(),
+    transcriptSha256: sha256(exit.transcript),
+    stderrTail: exit.stderrTail,
+    firstOutputMs: exit.firstOutputMs,
+    lingerKilled: exit.stoppedBy === 'linger',
+    ...more,
+  };
 }
 
 /** A result for a call that never started (cancelled before, breaker open, unavailable...). */
