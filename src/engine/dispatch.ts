@@ -315,7 +315,7 @@ async function dispatchOne(
   }
   const attemptId = deps.random.id('att');
   // The attempt is on record before any agent runs: a crash leaves a `running` attempt, never an unrecorded one.
-  log.recordAttempt({
+  const attempt = {
     attemptId,
     runId: input.runId,
     ticketId: fm.id,
@@ -324,9 +324,8 @@ async function dispatchOne(
     isRetry: (fm.attempts ?? 0) > 0,
     stage: 'dispatch',
     persona: fm.persona ?? null,
-    status: 'running',
-    startedAt: at,
-  });
+  };
+  log.recordAttempt({ ...attempt, status: 'running', startedAt: at });
   try {
     if (mode === 'swarm') {
       const available: AgentAdapter[] = [];
@@ -438,18 +437,7 @@ async function dispatchOne(
     artifact_uri: artifactUri,
   }));
   if (result) {
-    log.recordAttempt({
-      attemptId,
-      runId: input.runId,
-      ticketId: fm.id,
-      nodeId: fm.node_id ?? null,
-      attemptNo: (fm.attempts ?? 0) + 1,
-      isRetry: (fm.attempts ?? 0) > 0,
-      stage: 'dispatch',
-      persona: fm.persona ?? null,
-      startedAt: result.evidence.startedAt,
-      ...attemptResultFields(result),
-    });
+    log.recordAttempt({ ...attempt, startedAt: result.evidence.startedAt, ...attemptResultFields(result) });
   }
   if (!result)
     log.recordAttempt({

@@ -63,18 +63,23 @@ const PHASE_NEEDS: ReadonlyArray<readonly [string, string, keyof RunArtifacts, s
   ['40_collaboration', 'CC-06', 'plan', '30_execution/execution_plan.json'],
 ];
 
+/** Findings of one check, and `add` to record one (an error unless told it is a warning). */
+function collector(check: Finding['check']): {
+  out: Finding[];
+  add: (rule: string, message: string, file?: string, path?: string, level?: Finding['level']) => void;
+} {
+  const out: Finding[] = [];
+  return {
+    out,
+    add: (rule, message, file, path, level = 'error') => {
+      out.push({ check, rule, level, message, file, path });
+    },
+  };
+}
+
 /** CC-01..CC-06 checked semantically, plus producers missing once their consumer stage started. */
 export function checkContracts(run: RunArtifacts): Finding[] {
-  const out: Finding[] = [];
-  const add = (
-    rule: string,
-    message: string,
-    file?: string,
-    path?: string,
-    level: 'error' | 'warning' = 'error',
-  ): void => {
-    out.push({ check: 'contracts', rule, level, message, file, path });
-  };
+  const { out, add } = collector('contracts');
   const need = (rule: string, a: LoadedArtifact | undefined, keys: readonly string[]): void => {
     if (!a || a.parseError) return;
     for (const k of keys) if (!(k in obj(a))) add(rule, `required output key ${k} is missing`, a.file, k);
@@ -196,16 +201,7 @@ export function checkContracts(run: RunArtifacts): Finding[] {
 
 /** Graph structure: acyclic, known endpoints, orphans, parent cardinality and node types, merge weights and quorum, RSV. */
 export function checkStructure(run: RunArtifacts): Finding[] {
-  const out: Finding[] = [];
-  const add = (
-    rule: string,
-    message: string,
-    file?: string,
-    path?: string,
-    level: 'error' | 'warning' = 'error',
-  ): void => {
-    out.push({ check: 'structure', rule, level, message, file, path });
-  };
+  const { out, add } = collector('structure');
   const topology = parsed<WorkflowTopologySpec>(WorkflowTopologySpecSchema, run.topology);
   const plan = parsed<ExecutionPlan>(ExecutionPlanSchema, run.plan);
   if (topology) {

@@ -21,8 +21,12 @@ beforeEach(async () => {
   sb = await makeSandbox();
   await sb.run(['init']);
   await writeFile(join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'), llmPlannerPolicy(llm.url));
-  client = new Client({ name: 'mso-test', version: '1.0.0' });
-  await client.connect(
+  client = await connectServer('mso-test');
+});
+/** A client connected to a fresh `mso mcp` server process in the sandbox. */
+async function connectServer(name: string): Promise<Client> {
+  const c = new Client({ name, version: '1.0.0' });
+  await c.connect(
     new StdioClientTransport({
       command: process.execPath,
       args: [MSO_BIN, 'mcp'],
@@ -31,7 +35,8 @@ beforeEach(async () => {
       stderr: 'pipe',
     }),
   );
-});
+  return c;
+}
 afterEach(async () => {
   await client.close();
   await sb.cleanup();
@@ -197,16 +202,7 @@ describe('mso mcp through the official client', () => {
     const runId = String(r.data['run_id']);
     expect(await eventsReach(runId, 'agent.spawned', 1)).toBe(1);
     await client.close();
-    client = new Client({ name: 'mso-test-2', version: '1.0.0' });
-    await client.connect(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: [MSO_BIN, 'mcp'],
-        env: sb.env,
-        cwd: sb.dir,
-        stderr: 'pipe',
-      }),
-    );
+    client = await connectServer('mso-test-2');
     const left = await call('run_status', { run_id: runId });
     expect(left.data).toMatchObject({ status: 'cancelled', running_here: false });
     const resumed = await call('run_resume', { run_id: runId });
