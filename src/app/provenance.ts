@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { arch, platform, versions } from 'node:process';
 import type { AuditLog } from '../audit/index.js';
 import { NotFoundError } from '../contracts/index.js';
 import type { RunRef, Workspace } from '../workspace/index.js';
@@ -60,7 +59,7 @@ export async function recordProvenance(
         { kind: a.kind, command: a.command ?? null, model: a.model ?? null },
       ]),
     ),
-    runtime: { node: versions.node, platform, arch },
+    runtime: { ...deps.processInfo.runtime },
     env: {
       keys: present,
       sha256: createHash('sha256')

@@ -43,6 +43,8 @@ export type Fs = Pick<
 export interface ProcessInfo {
   readonly pid: number;
   readonly hostname: string;
+  /** The runtime this process runs on (recorded in a run's provenance). */
+  readonly runtime: { readonly node: string; readonly platform: string; readonly arch: string };
   /** True when a process with this pid exists on this host. */
   isAlive(pid: number): boolean;
 }

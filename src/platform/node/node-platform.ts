@@ -33,6 +33,7 @@ export function nodeProcessInfo(): ProcessInfo {
   return {
     pid: process.pid,
     hostname: hostname(),
+    runtime: { node: process.versions.node, platform: process.platform, arch: process.arch },
     isAlive(pid) {
       try {
         process.kill(pid, 0);
