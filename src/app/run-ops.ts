@@ -40,6 +40,9 @@ import type { ObserveOps } from './observe-ops.js';
 import { currentHashes, readProvenance, recordProvenance } from './provenance.js';
 import { ARTIFACT_PATHS, readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
 
+/** The run's readme in its observation folder. */
+const README = 'readme.md';
+
 export interface RunRequest {
   readonly goal?: string | undefined;
   readonly goalFile?: string | undefined;
@@ -98,6 +101,8 @@ export interface RunOps {
    */
   replay(runId: string, options: ReplayOptions): Promise<ReplayReport>;
   status(runId?: string): Promise<RunSummary | { runs: Array<{ run_id: string; status: string }> }>;
+  /** The run's observation readme (Markdown), or null before the run was first mirrored. */
+  readme(runId: string): Promise<string | null>;
   decide(
     runId: string,
     item: string,
@@ -245,7 +250,7 @@ export function createRunOps(
       tickets: count(tickets.map((t) => t.doc.frontmatter.status)),
       cost_usd: Math.round(recorded.cost * 1e6) / 1e6,
       duration_ms: Math.max(0, Date.parse(m.completed_at ?? m.updated_at) - Date.parse(m.created_at)),
-      observation_readme: join(ws.layout.observationRunDir(runId), 'readme.md'),
+      observation_readme: join(ws.layout.observationRunDir(runId), README),
       pending_human: hitl.filter((h) => h.status === 'pending').map((h) => `${h.id}: ${h.title}`),
       ...extra,
     };
@@ -701,6 +706,11 @@ export function createRunOps(
         changed_inputs: changed,
         summary,
       };
+    },
+    async readme(runId) {
+      const ws = await open(false);
+      await ws.runs.get(runId);
+      return (await readTextIfExists(deps.fs, join(ws.layout.observationRunDir(runId), README))) ?? null;
     },
     async status(runId) {
       const ws = await open(false);

@@ -430,14 +430,10 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
       },
     );
   };
-  runResource('run-readme', 'readme', async (runId) => {
-    const s = (await app.engine.status(runId)) as { observation_readme: string };
-    const { readFile } = await import('node:fs/promises');
-    return {
-      text: await readFile(s.observation_readme, 'utf8').catch(() => '(no readme yet)'),
-      mimeType: 'text/markdown',
-    };
-  });
+  runResource('run-readme', 'readme', async (runId) => ({
+    text: (await app.engine.readme(runId)) ?? '(no readme yet)',
+    mimeType: 'text/markdown',
+  }));
   runResource('run-plan', 'plan', async (runId) => ({
     text: (await app.design.show(runId, 'json')).content,
     mimeType: 'application/json',

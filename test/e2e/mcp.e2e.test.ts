@@ -153,6 +153,8 @@ describe('mso mcp through the official client', () => {
     const timeline = await client.readResource({ uri: `mso://runs/${runId}/timeline` });
     const entries = JSON.parse((timeline.contents[0] as { text: string }).text).entries as Json[];
     expect(entries.find((e) => e['kind'] === 'ready' && e['node'] === 'build.tests')?.['text']).toMatch(/build\.code/);
+    const readme = await client.readResource({ uri: `mso://runs/${runId}/readme` });
+    expect(readme.contents[0]).toMatchObject({ mimeType: 'text/markdown', text: expect.stringContaining(runId) });
     const runs = await client.readResource({ uri: 'mso://runs' });
     expect((runs.contents[0] as { text: string }).text).toContain(runId);
     const tickets = await call('tickets', { run_id: runId, action: 'list' });
