@@ -4,7 +4,7 @@ import type { ExecutionPlan, MentalModelBundle } from '../contracts/index.js';
 import { loadRecordedRun } from '../engine/index.js';
 import { createHitlStore, type Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
-import { provenanceOf, readProvenance, type Provenance, type ProvenanceUsed } from './provenance.js';
+import { provenanceOf, provenanceUsed, readProvenance, type Provenance, type ProvenanceUsed } from './provenance.js';
 import { readDesign, ticketsByNode } from './run-artifacts.js';
 
 /** One step of a run, in execution order, with why it happened and the audit rows it comes from. */
@@ -385,8 +385,9 @@ export function createExplainOps(deps: AppDeps, open: (create?: boolean) => Prom
 
 /** The facts of a run's environment `mso diff` compares, flattened to `field → value`; empty without provenance. */
 function environmentOf(log: AuditLog, runId: string): Map<string, unknown> {
-  if (!readProvenance(log, runId)) return new Map();
-  const p = provenanceOf(log, runId);
+  const recorded = readProvenance(log, runId);
+  if (!recorded) return new Map();
+  const p = { ...recorded, ...provenanceUsed(log, runId) };
   const out = new Map<string, unknown>([
     ['mso_version', p.mso_version],
     ['node', p.runtime.node],

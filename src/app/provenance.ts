@@ -88,6 +88,11 @@ export interface ProvenanceUsed {
 export function provenanceOf(log: AuditLog, runId: string): Provenance & ProvenanceUsed {
   const p = readProvenance(log, runId);
   if (!p) throw new NotFoundError('provenance of run', runId);
+  return { ...p, ...provenanceUsed(log, runId) };
+}
+
+/** The models and CLI versions a run's agent calls reported. */
+export function provenanceUsed(log: AuditLog, runId: string): ProvenanceUsed {
   const models = log.db
     .prepare(
       'SELECT agent, model, count(*) AS calls FROM attempts WHERE run_id = ? AND agent IS NOT NULL GROUP BY agent, model ORDER BY agent',
@@ -100,5 +105,5 @@ export function provenanceOf(log: AuditLog, runId: string): Provenance & Provena
        GROUP BY agent, version ORDER BY agent, version`,
     )
     .all(runId) as ProvenanceUsed['cli_versions'];
-  return { ...p, models_used: models, cli_versions: versions };
+  return { models_used: models, cli_versions: versions };
 }
