@@ -1,0 +1,31 @@
+import { openAuditLog } from '../audit/index.js';
+import { recordHumanDecision } from '../engine/index.js';
+import { createHitlStore } from '../workspace/index.js';
+import type { RunOpsContext } from './run-support.js';
+import type { DecideResult } from './run-types.js';
+
+/** `mso approve|reject`: a person's decision on a human item, recorded in the item, the audit log and the mirror. */
+export async function decideItem(
+  c: RunOpsContext,
+  runId: string,
+  itemId: string,
+  decision: 'approved' | 'rejected',
+  note?: string,
+): Promise<DecideResult> {
+  const { deps, open } = c;
+  const ws = await open(true);
+  const ref = await ws.runs.get(runId);
+  const store = createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n));
+  const by = ws.layout.observerId;
+  const r = await store.decide(itemId, decision, by, note ?? null);
+  if (r.changed) {
+    const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+    try {
+      recordHumanDecision(log, runId, r.item, store.file(itemId));
+    } finally {
+      log.close();
+    }
+    await ws.sync(runId);
+  }
+  return { run_id: runId, item: r.item, changed: r.changed };
+}

@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import { openAuditLog } from '../audit/index.js';
+import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
+import { loadRecordedRun, type Git } from '../engine/index.js';
+import type { AppDeps } from './create-app.js';
+import type { DesignOps } from './design-ops.js';
+import type { ObserveOps } from './observe-ops.js';
+import { readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
+import type { RunSummary } from './run-types.js';
+
+/** The run's readme in its observation folder. */
+export const README = 'readme.md';
+
+/** What the run use cases (run, resume, cancel, replay, status, decide) share. */
+export interface RunOpsContext {
+  readonly deps: AppDeps;
+  readonly cwd: string;
+  readonly open: (create?: boolean) => Promise<Workspace>;
+  readonly git: Git;
+  readonly design: DesignOps;
+  readonly observe: ObserveOps;
+}
+
+const count = (values: readonly string[]): Record<string, number> =>
+  values.reduce<Record<string, number>>((m, v) => ((m[v] = (m[v] ?? 0) + 1), m), {});
+
+export async function ensureTickets(c: RunOpsContext, ws: Workspace, ref: RunRef): Promise<Map<string, string>> {
+  const { deps } = c;
+  const plan = await readRunArtifact(deps, ref.dir, 'plan', 'execution plan');
+  const store = runTicketStore(deps, ref.dir);
+  const existing = new Map(
+    (await store.list())
+      .filter((t) => t.doc.frontmatter.node_id)
+      .map((t) => [t.doc.frontmatter.node_id as string, t.doc.frontmatter.id]),
+  );
+  for (const [id, n] of Object.entries(plan.execution_graph)) {
+    if (existing.has(id)) continue;
+    const t = await store.create({
+      title: n.label ?? id,
+      nodeId: id,
+      runId: ref.runId,
+      persona: n.persona,
+      tags: [n.type],
+      dependencies: n.parent_refs.map((p) => existing.get(p)).filter((x): x is string => Boolean(x)),
+      body: n.command ? `Command: \`${n.command}\`` : undefined,
+    });
+    existing.set(id, t.doc.frontmatter.id);
+  }
+  return existing;
+}
+
+export async function ticketStatusByNode(c: RunOpsContext, runDir: string): Promise<Map<string, string>> {
+  const { deps } = c;
+  return new Map([...(await ticketsByNode(deps, runDir))].map(([node, t]) => [node, t.status]));
+}
+
+export async function summarize(
+  c: RunOpsContext,
+  ws: Workspace,
+  runId: string,
+  extra: Partial<RunSummary> = {},
+): Promise<RunSummary> {
+  const { deps } = c;
+  const ref = await ws.runs.get(runId);
+  const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  let recorded;
+  try {
+    recorded = loadRecordedRun(log, runId);
+  } finally {
+    log.close();
+  }
+  const tickets = await runTicketStore(deps, ref.dir)
+    .list()
+    .catch(() => []);
+  const hitl = await createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)).list();
+  const plan = await readRunArtifact(deps, ref.dir, 'plan').catch(() => null);
+  const nodeStates = plan
+    ? Object.keys(plan.execution_graph).map((id) => recorded.nodes.get(id)?.state ?? 'pending')
+    : [];
+  const m = ref.manifest;
+  return {
+    run_id: runId,
+    status: m.status,
+    reason: m.error?.message ?? null,
+    nodes: count(nodeStates),
+    tickets: count(tickets.map((t) => t.doc.frontmatter.status)),
+    cost_usd: Math.round(recorded.cost * 1e6) / 1e6,
+    duration_ms: Math.max(0, Date.parse(m.completed_at ?? m.updated_at) - Date.parse(m.created_at)),
+    observation_readme: join(ws.layout.observationRunDir(runId), README),
+    pending_human: hitl.filter((h) => h.status === 'pending').map((h) => `${h.id}: ${h.title}`),
+    ...extra,
+  };
+}
+
+/** The run's own observability pass (mode event); it never fails the run. */
+export async function observeAfter(c: RunOpsContext, runId: string): Promise<{ findings?: number }> {
+  try {
+    const [r] = await c.observe.observe({ runId, mode: 'event' });
+    return { findings: r?.findings.length ?? 0 };
+  } catch (e) {
+    c.deps.logger.warn(`observability after ${runId} failed: ${(e as Error).message}`);
+    return {};
+  }
+}

@@ -1,0 +1,105 @@
+import type { HitlItem, RunStatus } from '../contracts/index.js';
+import type { Risk } from '../design/index.js';
+import type { Divergence, RunnerResult } from '../engine/index.js';
+import type { ValidationReport } from './design-ops.js';
+
+export interface RunRequest {
+  readonly goal?: string | undefined;
+  readonly goalFile?: string | undefined;
+  readonly workflow?: string | undefined;
+  readonly runId?: string | undefined;
+  readonly risk?: Risk | undefined;
+  readonly planner?: 'heuristic' | 'llm' | undefined;
+  readonly pattern?: 'parallel' | 'hierarchical' | undefined;
+  readonly maxDepth?: number | undefined;
+  readonly autoAssign?: boolean | undefined;
+  readonly agent?: string | undefined;
+  readonly maxConcurrency?: number | undefined;
+  readonly budgetUsd?: number | undefined;
+  readonly repo?: string | undefined;
+  readonly dryRun?: boolean | undefined;
+  /** Apply accepted proposals for this goal or workflow before the gate (default true). */
+  readonly applyProposals?: boolean | undefined;
+  /** Aborted on Ctrl-C. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The summary `mso run`, `resume` and `status` print. */
+export interface RunSummary {
+  readonly run_id: string;
+  readonly status: RunStatus;
+  readonly reason: string | null;
+  readonly nodes: Record<string, number>;
+  readonly tickets: Record<string, number>;
+  readonly cost_usd: number;
+  readonly duration_ms: number;
+  readonly observation_readme: string;
+  readonly pending_human: readonly string[];
+  readonly plan?: string;
+  readonly governance?: ValidationReport;
+  readonly proposals_applied?: readonly string[];
+  readonly findings?: number;
+  readonly node_details?: RunnerResult['nodes'];
+}
+
+export interface RunOps {
+  run(input: RunRequest): Promise<RunSummary>;
+  resume(runId: string, options?: ResumeOptions): Promise<RunSummary>;
+  cancel(runId: string): Promise<CancelResult>;
+  /**
+   * Replays a recorded run as a new run linked to it: `offline` answers every agent call from the record and checks
+   * each node's outcome, ticket and tree hash against it; `from` reuses what NODE does not depend on and runs NODE
+   * and its descendants again (live, or from the record when also offline).
+   */
+  replay(runId: string, options: ReplayOptions): Promise<ReplayReport>;
+  status(runId?: string): Promise<RunStatusResult>;
+  /** The run's observation readme (Markdown), or null before the run was first mirrored. */
+  readme(runId: string): Promise<string | null>;
+  decide(runId: string, item: string, decision: 'approved' | 'rejected', note?: string): Promise<DecideResult>;
+}
+
+export interface ReplayOptions {
+  readonly offline?: boolean | undefined;
+  readonly from?: string | undefined;
+  readonly as?: string | undefined;
+  readonly allowChanged?: boolean | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface ReplayReport {
+  readonly run_id: string;
+  readonly replay_of: string;
+  readonly mode: 'offline' | 'live';
+  readonly from: string | null;
+  /** Nodes taken from the record without running (with --from). */
+  readonly reused: readonly string[];
+  /** Agent and gate calls answered from the record (offline). */
+  readonly answered: number;
+  /** Offline only: true when every node's outcome, ticket and tree hash equal the record. */
+  readonly identical: boolean | null;
+  readonly divergence: Divergence | null;
+  readonly divergences: readonly Divergence[];
+  readonly changed_inputs: readonly string[];
+  readonly summary: RunSummary;
+}
+
+export interface ResumeOptions {
+  readonly budgetUsd?: number | undefined;
+  readonly maxConcurrency?: number | undefined;
+  readonly agent?: string | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface CancelResult {
+  readonly run_id: string;
+  readonly requested: boolean;
+  readonly coordinator: number | null;
+}
+
+export type RunStatusResult = RunSummary | { runs: Array<{ run_id: string; status: string }> };
+
+export interface DecideResult {
+  readonly run_id: string;
+  readonly item: HitlItem;
+  readonly changed: boolean;
+}

@@ -1,0 +1,364 @@
+import { join } from 'node:path';
+import type { AgentAdapter, AgentResult } from '../agents/index.js';
+import { isMsoError, type FallbackRule } from '../contracts/index.js';
+import { attemptResultFields } from './attempt-row.js';
+import { treeHash } from './git.js';
+import type { HumanGates } from './human-gates.js';
+import { nodeInstructions } from './instructions.js';
+import { prepareMerge } from './merge-step.js';
+import type { RunContext } from './run-context.js';
+import type { NodeOutcome } from './scheduler.js';
+
+/** The recorded part of an agent result (the transcript and process evidence are stored elsewhere). */
+function responseOf(r: AgentResult): Omit<AgentResult, 'transcript' | 'evidence'> {
+  const { transcript: _t, evidence: _e, ...rest } = r;
+  return rest;
+}
+
+const FAILURE_RULE: Readonly<Record<string, string>> = {
+  timeout: 'timeout',
+  stalled_stream: 'timeout',
+  manual_required: 'hitl_block',
+  unavailable: 'hitl_block',
+  budget: 'hitl_block',
+  outputs_missing: 'schema_validation_error',
+  gate_failed: 'schema_validation_error',
+};
+
+export interface LoopEdge {
+  readonly from: string;
+  readonly to: string;
+  readonly max_iterations: number;
+}
+
+export const loopEdges = (plan: RunContext['input']['plan']): readonly LoopEdge[] =>
+  (plan as { loop_edges?: LoopEdge[] }).loop_edges ?? [];
+
+function ruleFor(plan: RunContext['input']['plan'], errorClass: string): FallbackRule {
+  const name = FAILURE_RULE[errorClass] ?? 'hallucination';
+  return (
+    plan.fallback_rules.find((r) => r.error_type === name) ?? {
+      error_type: name,
+      severity: 'medium',
+      action: 'retry',
+      target_commit: null,
+      max_retry: 1,
+      requires_human: false,
+    }
+  );
+}
+
+async function gatesPass(
+  ctx: RunContext,
+  id: string,
+  wt: string,
+): Promise<{ passed: number; total: number; failures: string[] }> {
+  const { deps, runId } = ctx;
+  const gates = ctx.graph[id]?.gates ?? [];
+  const failures: string[] = [];
+  for (const g of gates) {
+    const r = await deps.agents.run([deps.agents.adapter('shell')], {
+      runId,
+      nodeId: id,
+      instructions: `gate: ${g}`,
+      command: g,
+      purpose: 'gate',
+      cwd: wt,
+      deadlines: { totalMs: 10 * 60_000 },
+    });
+    ctx.event('gate.result', id, {
+      command: g,
+      status: r.result.status,
+      exit_code: r.result.exitCode,
+      message: r.result.errorMessage,
+    });
+    if (r.result.status !== 'success') failures.push(`${g}: ${r.result.errorMessage ?? r.result.status}`);
+  }
+  return { passed: gates.length - failures.length, total: gates.length, failures };
+}
+
+export async function runNode(ctx: RunContext, human: HumanGates, id: string): Promise<NodeOutcome> {
+  const { deps, input, runId, rec, event } = ctx;
+  const { git, log } = deps;
+  const loops = loopEdges(input.plan);
+  const humanGates = new Set((input.plan as { human_gate_nodes?: string[] }).human_gate_nodes ?? []);
+  ctx.flushStates(); // write-ahead: this start, and the parents' completion, are on record before anything acts on them
+  const n = ctx.node(id);
+  const r = rec(id);
+  if (input.signal.aborted) return { kind: 'cancelled' };
+  if (humanGates.has(id)) {
+    const g = await human.gate(
+      id,
+      'human_gate',
+      `approve ${id} before it runs`,
+      `The plan puts a human gate (risk high) on ${id}: ${n.label ?? id}.`,
+      [`plan node ${id}`],
+      'high',
+    );
+    if (g !== 'approved') return g;
+  }
+  const manualDone = (await human.latest(id, 'manual_work'))?.status === 'approved';
+  let wt: string;
+  const parentBase =
+    r.baseOverride ?? (n.parent_refs.length ? rec(n.parent_refs[0] as string).commit : input.baseSha) ?? input.baseSha;
+  if (manualDone && (await deps.fs.stat(join(ctx.worktreeOf(id), '.git')).catch(() => undefined)))
+    wt = ctx.worktreeOf(id);
+  else if (n.type === 'merge') {
+    const m = await prepareMerge(ctx, human, id);
+    if (!('wt' in m)) return m;
+    wt = m.wt;
+  } else wt = await ctx.prepareWorktree(id, parentBase);
+  const startCommit = await git.ok(['rev-parse', 'HEAD'], wt);
+  await ctx.moveTicket(id, 'in_progress', 'engine started the node');
+  ctx.snapshot(id, 'active');
+  const tries = new Map<string, number>();
+  for (;;) {
+    if (input.signal.aborted) return { kind: 'cancelled' };
+    let result: AgentResult | null = null;
+    let errorClass: string | null = null;
+    let message = '';
+    const attemptId = deps.random.id('att');
+    if (!manualDone) {
+      const instructions = nodeInstructions({
+        nodeId: id,
+        node: n,
+        topology: input.topology,
+        bundle: input.bundle,
+        policy: input.policy,
+        iteration: r.iteration,
+        parents: n.parent_refs.map((p) => ({
+          id: p,
+          commit: rec(p).commit ?? '',
+          summary: rec(p).summary,
+          files: rec(p).files,
+        })),
+      });
+      const agentName = n.command ? 'shell' : (n.agent ?? input.agentOverride);
+      let chain: AgentAdapter[];
+      try {
+        chain = agentName ? [deps.agents.adapter(agentName)] : deps.agents.chain(n.persona);
+      } catch (e) {
+        return { kind: 'failed', reason: (e as Error).message };
+      }
+      log.recordAttempt({
+        attemptId,
+        runId,
+        nodeId: id,
+        ticketId: input.ticketOf.get(id) ?? null,
+        attemptNo: [...tries.values()].reduce((s, v) => s + v, 0) + 1,
+        isRetry: tries.size > 0,
+        stage: 'engine',
+        persona: n.persona ?? null,
+        status: 'running',
+        startedAt: deps.clock.now().toISOString(),
+      });
+      event('node.attempt', id, { attempt_id: attemptId, agents: chain.map((a) => a.name), iteration: r.iteration });
+      try {
+        const out = await deps.agents.run(
+          chain,
+          {
+            runId,
+            nodeId: id,
+            ticketId: input.ticketOf.get(id),
+            attemptId,
+            persona: n.persona,
+            instructions,
+            command: n.command,
+            cwd: wt,
+            signal: input.signal,
+            ...(n.timeout_s ? { deadlines: { totalMs: n.timeout_s * 1000 } } : {}),
+            ...(n.budget_usd !== undefined ? { budgetUsd: n.budget_usd } : {}),
+            ...(n.mode ? { permissionMode: n.mode } : {}),
+          },
+          (e) => {
+            if (e.type === 'started' && e.pid !== null)
+              event('agent.spawned', id, { pid: e.pid, attempt_id: attemptId });
+          },
+        );
+        result = out.result;
+        event('agent.chain', id, {
+          attempt_id: attemptId,
+          trail: out.trail,
+          retries: out.retries,
+          chosen: result.agent,
+        });
+        if (result.evidence.pid) event('agent.exited', id, { pid: result.evidence.pid, status: result.status });
+      } catch (e) {
+        if (!(isMsoError(e) && e.code === 'MSO_ALL_PROVIDERS_UNAVAILABLE')) throw e;
+        errorClass = 'unavailable';
+        message = e.message;
+      }
+      if (result) {
+        log.recordAttempt({ attemptId, runId, ...attemptResultFields(result) });
+        if (result.status === 'cancelled') return { kind: 'cancelled' };
+        if (result.requiresManualConfirmation) {
+          const g = await human.gate(
+            id,
+            'manual_work',
+            `do ${id} by hand: ${n.label ?? id}`,
+            `No agent does this node (manual). Work in ${wt}, then approve.`,
+            [wt],
+            'normal',
+          );
+          if (g !== 'approved') return g;
+        } else if (result.status !== 'success') {
+          errorClass = result.errorClass ?? 'process';
+          message = result.errorMessage ?? result.status;
+        }
+      }
+    }
+    // Commit whatever the node produced, then judge it by evidence.
+    const before = await git.ok(['rev-parse', 'HEAD'], wt);
+    await git.ok(['add', '-A'], wt);
+    await git.ok(['commit', '--allow-empty', '-q', '-m', `mso: ${id} ${n.label ?? ''}`.trim()], wt);
+    const commit = await git.ok(['rev-parse', 'HEAD'], wt);
+    if (!manualDone) {
+      // The call's full response — what the agent said and what it changed — so `mso replay --offline` can feed it back.
+      const patch = await git.ok(['diff', '--binary', before, commit], wt);
+      const blob = await log.putBlob(
+        JSON.stringify({ result: result ? responseOf(result) : null, unavailable: result ? null : message, patch }),
+        'application/vnd.mso.agent-response+json',
+      );
+      event('agent.response', id, { attempt_id: attemptId, blob, agent: result?.agent ?? null });
+    }
+    const required = n.handoff_contract?.required_outputs?.required_files ?? [];
+    const present: string[] = [];
+    for (const f of required) if (await deps.fs.stat(join(wt, f)).catch(() => undefined)) present.push(f);
+    let gates = { passed: 0, total: 0, failures: [] as string[] };
+    if (!errorClass) {
+      if (present.length < required.length) {
+        errorClass = 'outputs_missing';
+        message = `required outputs missing: ${required.filter((f) => !present.includes(f)).join(', ')}`;
+      } else {
+        gates = await gatesPass(ctx, id, wt);
+        if (gates.failures.length) {
+          errorClass = 'gate_failed';
+          message = gates.failures.join('; ');
+        }
+      }
+    }
+    if (!errorClass) {
+      const th = await treeHash(git, deps.fs, wt, commit);
+      const files = (await git.ok(['diff', '--name-only', startCommit, commit], wt)).split('\n').filter(Boolean);
+      event('node.committed', id, {
+        commit,
+        tree_hash: th,
+        summary: result?.summary ?? (manualDone ? 'done by hand' : ''),
+        files,
+        agent: result?.agent ?? 'human',
+        required_present: present.length,
+        required_total: required.length,
+        gates_passed: gates.passed,
+        gates_total: gates.total,
+        attempt_id: attemptId,
+      });
+      Object.assign(r, {
+        commit,
+        treeHash: th,
+        summary: result?.summary ?? 'done by hand',
+        files,
+        requiredPresent: present.length,
+        requiredTotal: required.length,
+        gatesPassed: gates.passed,
+        gatesTotal: gates.total,
+      });
+      ctx.snapshot(id, n.type === 'merge' ? 'merged' : 'committed', { treeHash: th, metadata: { commit } });
+      await ctx.moveTicket(id, 'done', `committed ${commit.slice(0, 12)}`);
+      return { kind: 'done' };
+    }
+    const rule = ruleFor(input.plan, errorClass);
+    const used = tries.get(rule.error_type) ?? 0;
+    const max = n.max_retry ?? rule.max_retry;
+    event('node.failure', id, {
+      error_class: errorClass,
+      message,
+      rule: rule.error_type,
+      action: rule.action,
+      attempt: used + 1,
+      max_retry: max,
+      commit,
+    });
+    if (rule.action !== 'escalate' && used < max) {
+      tries.set(rule.error_type, used + 1);
+      if (rule.action === 'checkout') {
+        // Checkout is to an absolute SHA: the commit this node started from, never HEAD~1.
+        const target = rule.target_commit ?? startCommit;
+        await git.ok(['reset', '--hard', target], wt);
+        await git.ok(['clean', '-fdx'], wt);
+        event('node.checkout', id, { target_commit: target, rule: rule.error_type });
+        ctx.snapshot(id, 'rolled_back', { fallbackTarget: target, role: 'sentinel', phase: 4 });
+      }
+      event('node.retry', id, { rule: rule.error_type, action: rule.action, retry: used + 1, of: max });
+      continue;
+    }
+    const loop = loops.find((l) => l.from === id);
+    if (loop && r.iteration < loop.max_iterations) {
+      const body = loopBody(ctx, loop.to, id);
+      const next = r.iteration + 1;
+      event('loop.iterate', id, {
+        iteration: next,
+        of: loop.max_iterations,
+        nodes: body,
+        to: loop.to,
+        base: commit,
+        reason: message,
+      });
+      for (const b of body) {
+        rec(b).iteration = next;
+        if (b === loop.to) rec(b).baseOverride = commit;
+      }
+      return { kind: 'reset', nodes: body, reason: `loop iteration ${next} of ${loop.max_iterations}: ${message}` };
+    }
+    if (rule.action === 'escalate' || rule.requires_human) {
+      const g = await human.gate(
+        id,
+        'escalation',
+        `${id} failed: ${errorClass}`,
+        `${message}. Approve to accept the node as it is, reject to fail it.`,
+        [commit],
+        'high',
+      );
+      if (g === 'approved') {
+        event('node.committed', id, {
+          commit,
+          tree_hash: await treeHash(git, deps.fs, wt, commit),
+          summary: 'accepted by a person',
+          files: [],
+          agent: 'human',
+          required_present: present.length,
+          required_total: required.length,
+          gates_passed: gates.passed,
+          gates_total: gates.total,
+        });
+        Object.assign(r, { commit, summary: 'accepted by a person' });
+        await ctx.moveTicket(id, 'done', 'accepted by a person');
+        return { kind: 'done' };
+      }
+      return g;
+    }
+    ctx.snapshot(id, 'failed', { role: 'sentinel', phase: 4, metadata: { error_class: errorClass, message } });
+    await ctx.moveTicket(id, 'blocked', `${errorClass}: ${message}`.slice(0, 300));
+    return { kind: 'failed', reason: `${errorClass}: ${message}`.slice(0, 500) };
+  }
+}
+
+function loopBody(ctx: RunContext, from: string, to: string): string[] {
+  const { ids, graph } = ctx;
+  // Nodes on a forward path from the loop's entry to its exit.
+  const children = new Map(ids.map((i) => [i, ids.filter((c) => graph[c]?.parent_refs.includes(i))]));
+  const reach = (start: string, next: (x: string) => string[]): Set<string> => {
+    const seen = new Set([start]);
+    const q = [start];
+    while (q.length) {
+      for (const c of next(q.shift() as string)) {
+        if (seen.has(c)) continue;
+        seen.add(c);
+        q.push(c);
+      }
+    }
+    return seen;
+  };
+  const down = reach(from, (x) => children.get(x) ?? []);
+  const up = reach(to, (x) => graph[x]?.parent_refs ?? []);
+  return ids.filter((i) => down.has(i) && up.has(i));
+}

@@ -1,0 +1,134 @@
+import { join } from 'node:path';
+import type { AuditLog } from '../audit/index.js';
+import type { RecordedNode } from './run-state.js';
+import { loadRecordedRun, recordedNode } from './run-state.js';
+import type { RunnerDeps, RunnerInput } from './runner.js';
+
+type AuditEvent = Parameters<AuditLog['appendEvent']>[0];
+type Graph = RunnerInput['plan']['execution_graph'];
+export type PlanNode = NonNullable<Graph[string]>;
+
+/**
+ * What every step of one run's execution shares: the recorded state of its nodes, the buffered audit events, the
+ * worktree lock, and the small helpers that write snapshots and move tickets.
+ */
+export interface RunContext {
+  readonly deps: RunnerDeps;
+  readonly input: RunnerInput;
+  readonly runId: string;
+  readonly graph: Graph;
+  readonly ids: readonly string[];
+  node(id: string): PlanNode;
+  rec(id: string): RecordedNode;
+  /** Records an event now, with every state change buffered before it (write-ahead). */
+  event(type: string, nodeId: string | null, payload: Record<string, unknown>): void;
+  /** Buffers a node state change; it is committed with the next event or flush. */
+  bufferState(e: AuditEvent): void;
+  flushStates(): void;
+  /** Runs worktree changes of the shared repository one at a time (git's own locks are not enough). */
+  serial<T>(fn: () => Promise<T>): Promise<T>;
+  /** Cost so far of the run's attempts. */
+  spent(): number;
+  worktreeOf(id: string): string;
+  branchOf(id: string): string;
+  prepareWorktree(id: string, base: string): Promise<string>;
+  snapshot(
+    id: string,
+    status: 'pending' | 'active' | 'committed' | 'merged' | 'rolled_back' | 'failed',
+    extra?: {
+      treeHash?: string | null;
+      fallbackTarget?: string | null;
+      role?: 'execution' | 'critic_judge' | 'sentinel' | 'provisioning' | 'branching' | 'handoff';
+      phase?: number;
+      metadata?: Record<string, unknown>;
+    },
+  ): void;
+  moveTicket(id: string, to: 'in_progress' | 'done' | 'blocked', reason: string): Promise<void>;
+}
+
+export function createRunContext(deps: RunnerDeps, input: RunnerInput): RunContext {
+  const { log, git } = deps;
+  const { runId } = input;
+  const graph = input.plan.execution_graph;
+  const recorded = loadRecordedRun(log, runId);
+  const buffered: AuditEvent[] = [];
+  const flushStates = (): void => {
+    if (buffered.length) log.appendEvents(buffered.splice(0));
+  };
+  let worktreeLock: Promise<void> = Promise.resolve();
+  const worktreeOf = (id: string): string => join(input.runDir, 'worktree', id);
+  const branchOf = (id: string): string => `mso/${runId}/${id}`;
+
+  const ctx: RunContext = {
+    deps,
+    input,
+    runId,
+    graph,
+    ids: Object.keys(graph),
+    node: (id) => graph[id] as PlanNode,
+    rec: (id) => recordedNode(recorded.nodes, id),
+    event(type, nodeId, payload) {
+      buffered.push({ runId, type, nodeId, payload });
+      flushStates();
+    },
+    bufferState: (e) => void buffered.push(e),
+    flushStates,
+    serial(fn) {
+      const next = worktreeLock.then(fn, fn);
+      worktreeLock = next.then(
+        () => undefined,
+        () => undefined,
+      );
+      return next;
+    },
+    spent: () =>
+      (
+        log.db.prepare('SELECT COALESCE(SUM(cost_usd), 0) AS c FROM attempts WHERE run_id = ?').get(runId) as {
+          c: number;
+        }
+      ).c,
+    worktreeOf,
+    branchOf,
+    prepareWorktree(id, base) {
+      const wt = worktreeOf(id);
+      return ctx.serial(async () => {
+        if (await deps.fs.stat(join(wt, '.git')).catch(() => undefined)) {
+          await git.ok(['reset', '--hard', base], wt);
+          await git.ok(['clean', '-fdx'], wt);
+        } else {
+          await deps.fs.mkdir(join(input.runDir, 'worktree'), { recursive: true });
+          await git.ok(['worktree', 'add', '-f', '-B', branchOf(id), wt, base], input.repo);
+        }
+        return wt;
+      });
+    },
+    snapshot(id, status, extra = {}) {
+      const n = graph[id];
+      if (!n) return;
+      log.recordSnapshot({
+        runId,
+        nodeId: id,
+        nodeType: n.type,
+        parentRefs: n.parent_refs,
+        treeHashRef: extra.treeHash ?? null,
+        status,
+        agentRole:
+          extra.role ?? (n.type === 'merge' ? 'critic_judge' : n.type === 'branch' ? 'branching' : 'execution'),
+        phase: extra.phase ?? (n.type === 'commit' ? 2 : 3),
+        fallbackTarget: extra.fallbackTarget ?? null,
+        ...(n.merge_policy ? { mergePolicy: n.merge_policy as Record<string, unknown> } : {}),
+        metadata: extra.metadata ?? {},
+      });
+    },
+    async moveTicket(id, to, reason) {
+      const t = input.ticketOf.get(id);
+      if (!t) return;
+      const cur = (await input.tickets.get(t)).doc.frontmatter.status;
+      if (cur === to || cur === 'done' || cur === 'cancelled') return;
+      if (to === 'done' && cur !== 'in_progress') await input.tickets.move(t, 'in_progress', 'engine');
+      if (to === 'blocked' && cur === 'todo') await input.tickets.move(t, 'in_progress', 'engine');
+      await input.tickets.move(t, to, reason);
+    },
+  };
+  return ctx;
+}
