@@ -1,5 +1,12 @@
 import { createExplainOps, type ExplainOps } from './explain-ops.js';
-import { installMcpEntry, type McpInstallRequest, type McpInstallResult } from './mcp-install.js';
+import {
+  installMcpEntry,
+  uninstallMcpEntry,
+  type McpInstallRequest,
+  type McpInstallResult,
+  type McpUninstallRequest,
+  type McpUninstallResult,
+} from './mcp-install.js';
 import type { Policy, RunStatus } from '../contracts/index.js';
 import { InvalidArgumentError } from '../contracts/index.js';
 import type { PlatformDeps } from '../platform/index.js';
@@ -110,9 +117,14 @@ export interface MsoApp {
   readonly explain: ExplainOps;
   /**
    * Writes (or returns, with print) the MCP configuration entry of `mso mcp` for Claude Code or Codex.
-   * @example await app.installMcp({ host: 'claude', scope: 'project', print: true })
+   * @example await app.installMcp({ host: 'claude', scope: 'project', print: true, launcher })
    */
   installMcp(req: McpInstallRequest): Promise<McpInstallResult>;
+  /**
+   * Removes the entry `installMcp` wrote (and nothing else) from Claude Code's or Codex's configuration.
+   * @example await app.uninstallMcp({ host: 'codex', scope: 'user' })
+   */
+  uninstallMcp(req: McpUninstallRequest): Promise<McpUninstallResult>;
   /** The seed's sample pipeline: design → ticket → dispatch → audit → validate. */
   readonly pipeline: {
     sample(input: {
@@ -202,6 +214,7 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
     engine: createRunOps(deps, settings.cwd, open, design, observe),
     explain: createExplainOps(deps, open),
     installMcp: (req) => installMcpEntry(deps, settings, req),
+    uninstallMcp: (req) => uninstallMcpEntry(deps, settings, req),
     observe,
     audit: createAuditOps(deps, settings.cwd, open, deps.version),
     agents: createAgentsOps(deps, settings.cwd, open),

@@ -16,6 +16,14 @@ export type { AgentsOps, AgentInfo, TryResult } from './agents-ops.js';
 export type { DesignOps, TopologyRequest, TopologyResult, ValidationReport } from './design-ops.js';
 export type { TicketOps, TicketContext, TicketView } from './ticket-ops.js';
 export type { PipelineResult, PipelineStep } from './pipeline-ops.js';
+export type {
+  McpHost,
+  McpLauncher,
+  McpInstallRequest,
+  McpInstallResult,
+  McpUninstallRequest,
+  McpUninstallResult,
+} from './mcp-install.js';
 export type { RunOps, RunRequest, RunSummary, ReplayOptions, ReplayReport } from './run-ops.js';
 export type { ExplainOps, RunDiff, TimelineEntry } from './explain-ops.js';
 export type { Provenance } from './provenance.js';

@@ -1,101 +1,120 @@
-import { dirname, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { InvalidArgumentError } from '../contracts/index.js';
 import { readTextIfExists, writeFileAtomic } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
+import {
+  addToClaudeJson,
+  addToCodexToml,
+  claudeEntryText,
+  codexEntryText,
+  removeFromClaudeJson,
+  removeFromCodexToml,
+  type ConfigEdit,
+  type McpServerEntry,
+} from './mcp-host-config.js';
 import type { ResolvedSettings } from './settings.js';
 
-/** What `mso mcp install` writes for a host. */
-export interface InstallPlan {
-  readonly host: 'claude' | 'codex';
-  readonly file: string;
-  /** The config entry (JSON for Claude Code, TOML for Codex). */
+export type McpHost = 'claude' | 'codex';
+
+/** How this installation of mso is started: given by the entry point, which alone knows its own paths. */
+export interface McpLauncher {
+  /** The absolute path of the Node binary running mso now (`process.execPath`). */
+  readonly node: string;
+  /** The absolute path of this installation's `bin/mso.js`. */
   readonly entry: string;
-  /** The file's new content, given its current content. */
-  merge(current: string | undefined): string;
-}
-
-const ARGS = ['mso', 'mcp'];
-
-/** Claude Code: `.mcp.json` (scope project) or `~/.claude.json` (scope user), `mcpServers.mso` = `npx mso mcp`. */
-function claudeInstall(scope: 'project' | 'user', cwd: string, home: string, env: Record<string, string>): InstallPlan {
-  const entry = { type: 'stdio', command: 'npx', args: ARGS, env };
-  return {
-    host: 'claude',
-    file: scope === 'project' ? join(cwd, '.mcp.json') : join(home, '.claude.json'),
-    entry: JSON.stringify({ mcpServers: { mso: entry } }, null, 2),
-    merge(current) {
-      const doc = current ? (JSON.parse(current) as Record<string, unknown>) : {};
-      const servers = (doc['mcpServers'] as Record<string, unknown> | undefined) ?? {};
-      return `${JSON.stringify({ ...doc, mcpServers: { ...servers, mso: entry } }, null, 2)}\n`;
-    },
-  };
-}
-
-/** Codex: `~/.codex/config.toml`, a `[mcp_servers.mso]` table replacing any previous one. */
-function codexInstall(home: string, env: Record<string, string>): InstallPlan {
-  const table = [
-    '[mcp_servers.mso]',
-    'command = "npx"',
-    `args = [${ARGS.map((a) => JSON.stringify(a)).join(', ')}]`,
-    ...(Object.keys(env).length
-      ? [
-          `env = { ${Object.entries(env)
-            .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
-            .join(', ')} }`,
-        ]
-      : []),
-  ].join('\n');
-  return {
-    host: 'codex',
-    file: join(home, '.codex', 'config.toml'),
-    entry: table,
-    merge(current) {
-      const without = (current ?? '').replace(/\[mcp_servers\.mso\][\s\S]*?(?=\n\[|$)/, '').trimEnd();
-      return `${without ? `${without}\n\n` : ''}${table}\n`;
-    },
-  };
 }
 
 export interface McpInstallRequest {
-  readonly host: 'claude' | 'codex';
+  readonly host: McpHost;
   /** Claude Code only: `.mcp.json` of the project, or `~/.claude.json`. */
   readonly scope: 'project' | 'user';
   /** Return the entry without writing it. */
   readonly print: boolean;
+  readonly launcher: McpLauncher;
 }
 
 export interface McpInstallResult {
-  readonly host: 'claude' | 'codex';
+  readonly host: McpHost;
   readonly file: string;
   readonly entry: string;
   readonly written: boolean;
 }
 
+export interface McpUninstallRequest {
+  readonly host: McpHost;
+  readonly scope: 'project' | 'user';
+}
+
+export interface McpUninstallResult {
+  readonly host: McpHost;
+  readonly file: string;
+  /** False when the file held no mso entry (nothing was written). */
+  readonly removed: boolean;
+  /** True when the file held nothing else and was deleted. */
+  readonly file_deleted: boolean;
+}
+
+function configFile(deps: AppDeps, settings: ResolvedSettings, host: McpHost, scope: 'project' | 'user'): string {
+  if (host === 'claude' && scope === 'project') return join(settings.cwd, '.mcp.json');
+  const home = deps.env['HOME'];
+  if (!home)
+    throw new InvalidArgumentError(
+      'HOME',
+      'is not set, so the user-level config file cannot be found; set HOME (or use --claude --scope project)',
+    );
+  return host === 'claude' ? join(home, '.claude.json') : join(home, '.codex', 'config.toml');
+}
+
+/** Writes the edit atomically, keeping the file's permissions (`~/.claude.json` may hold tokens), or removes it. */
+async function apply(deps: AppDeps, file: string, edit: ConfigEdit): Promise<void> {
+  if (!edit.changed) return;
+  if (edit.text === null) {
+    await deps.fs.rm(file, { force: true });
+    return;
+  }
+  const mode = (await deps.fs.stat(file).catch(() => undefined))?.mode;
+  await writeFileAtomic(deps, file, edit.text, mode === undefined ? {} : { mode: mode & 0o777 });
+}
+
 /**
  * Writes (atomically, merged into what the file holds) or just returns the configuration entry that lets Claude Code
- * or Codex start `mso mcp` on this workspace.
+ * or Codex start this installation's `mso mcp` on this workspace: the absolute Node binary and entry point, and the
+ * workspace and observation roots. Installing again replaces the entry; every other setting in the file is kept.
  */
 export async function installMcpEntry(
   deps: AppDeps,
   settings: ResolvedSettings,
   req: McpInstallRequest,
 ): Promise<McpInstallResult> {
-  const env = {
-    MSO_WORKSPACE_ROOT: settings.workspaceRoot,
-    MSO_OBSERVATION_ROOT: settings.observationRoot,
-    MSO_OBSERVER_ID: settings.observerId,
+  for (const [field, path] of [
+    ['launcher.node', req.launcher.node],
+    ['launcher.entry', req.launcher.entry],
+  ] as const)
+    if (!isAbsolute(path)) throw new InvalidArgumentError(field, `${path} is not an absolute path`);
+  // No observer id: each person starting the host is their own observer ($MSO_OBSERVER_ID, $USER).
+  const entry: McpServerEntry = {
+    command: req.launcher.node,
+    args: [req.launcher.entry, 'mcp'],
+    env: { MSO_WORKSPACE_ROOT: settings.workspaceRoot, MSO_OBSERVATION_ROOT: settings.observationRoot },
   };
-  const home = deps.env['HOME'];
-  if (!home && (req.host === 'codex' || req.scope === 'user'))
-    throw new InvalidArgumentError(
-      'HOME',
-      'is not set, so the user-level config file cannot be found; set HOME (or use --claude --scope project)',
-    );
-  const plan =
-    req.host === 'claude' ? claudeInstall(req.scope, settings.cwd, home ?? '', env) : codexInstall(home ?? '', env);
-  if (req.print) return { host: plan.host, file: plan.file, entry: plan.entry, written: false };
-  const current = await readTextIfExists(deps.fs, plan.file);
-  await deps.fs.mkdir(dirname(plan.file), { recursive: true });
-  await writeFileAtomic(deps, plan.file, plan.merge(current));
-  return { host: plan.host, file: plan.file, entry: plan.entry, written: true };
+  const file = configFile(deps, settings, req.host, req.scope);
+  const text = req.host === 'claude' ? claudeEntryText(entry) : codexEntryText(entry);
+  if (req.print) return { host: req.host, file, entry: text, written: false };
+  const current = await readTextIfExists(deps.fs, file);
+  const edit = req.host === 'claude' ? addToClaudeJson(file, current, entry) : addToCodexToml(file, current, entry);
+  await apply(deps, file, edit);
+  return { host: req.host, file, entry: text, written: true };
+}
+
+/** Removes exactly the entry `installMcpEntry` adds (and the file, if that leaves it empty); nothing else changes. */
+export async function uninstallMcpEntry(
+  deps: AppDeps,
+  settings: ResolvedSettings,
+  req: McpUninstallRequest,
+): Promise<McpUninstallResult> {
+  const file = configFile(deps, settings, req.host, req.scope);
+  const current = await readTextIfExists(deps.fs, file);
+  const edit = req.host === 'claude' ? removeFromClaudeJson(file, current) : removeFromCodexToml(file, current);
+  await apply(deps, file, edit);
+  return { host: req.host, file, removed: edit.changed, file_deleted: edit.changed && edit.text === null };
 }

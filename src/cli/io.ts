@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 /** What the CLI touches of the outside world; `nodeIo()` gives the real process, tests give buffers. */
 export interface CliIo {
   stdout(text: string): void;
@@ -7,6 +9,8 @@ export interface CliIo {
   readonly isTTY: boolean;
   /** Aborted on SIGINT/SIGTERM, for commands that run until stopped (`--follow`). */
   readonly signal?: AbortSignal;
+  /** How this installation is started (absolute Node binary and `bin/mso.js`), for `mso mcp install`. */
+  readonly launcher?: { readonly node: string; readonly entry: string };
 }
 
 /** Exit code of a command stopped by SIGINT. */
@@ -25,5 +29,7 @@ export function nodeIo(): CliIo {
     env: process.env,
     cwd: process.cwd(),
     isTTY: Boolean(process.stderr.isTTY),
+    // dist/cli/io.js → bin/mso.js of the same installation.
+    launcher: { node: process.execPath, entry: fileURLToPath(new URL('../../bin/mso.js', import.meta.url)) },
   };
 }

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { parse as parseToml } from 'smol-toml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { llmPlannerPolicy } from '../helpers/agents.js';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
@@ -271,25 +272,75 @@ describe('mso mcp stdout', () => {
   });
 });
 
-describe('mso mcp install', () => {
-  it('prints and writes the Claude Code and Codex entries, keeping other servers', async () => {
+describe('mso mcp install and uninstall', () => {
+  it('write the absolute node and entry point once per host, whatever the number of installs, and uninstall restores', async () => {
     const sbx = await makeSandbox();
     try {
       const printed = await sbx.json<{ host: string; entry: string }>(['mcp', 'install', '--claude', '--print']);
       expect(printed.code).toBe(0);
-      expect(JSON.parse(printed.body.entry)).toMatchObject({
-        mcpServers: { mso: { command: 'npx', args: ['mso', 'mcp'] } },
+      const launcher = { command: process.execPath, args: [await realpath(MSO_BIN), 'mcp'] };
+      expect(JSON.parse(printed.body.entry)).toEqual({
+        mcpServers: {
+          mso: {
+            type: 'stdio',
+            ...launcher,
+            env: {
+              MSO_WORKSPACE_ROOT: sbx.env['MSO_WORKSPACE_ROOT'],
+              MSO_OBSERVATION_ROOT: sbx.env['MSO_OBSERVATION_ROOT'],
+            },
+          },
+        },
       });
-      await writeFile(join(sbx.dir, '.mcp.json'), JSON.stringify({ mcpServers: { other: { command: 'x' } } }));
+      const home = join(sbx.dir, 'home');
+      const files = {
+        project: join(sbx.dir, '.mcp.json'),
+        user: join(home, '.claude.json'),
+        codex: join(home, '.codex', 'config.toml'),
+      };
+      const before = {
+        project: `${JSON.stringify({ mcpServers: { other: { command: 'x' } } }, null, 2)}\n`,
+        user: `${JSON.stringify({ numStartups: 3, projects: {} }, null, 2)}\n`,
+        codex: '# mine\nmodel = "o4"\n\n[mcp_servers.other]\ncommand = "x"\n',
+      };
+      await mkdir(join(home, '.codex'), { recursive: true });
+      for (const k of ['project', 'user', 'codex'] as const) await writeFile(files[k], before[k]);
+      const installs = [['--claude'], ['--claude', '--scope', 'user'], ['--codex']];
+      for (let i = 0; i < 2; i++)
+        for (const args of installs) expect((await sbx.run(['mcp', 'install', ...args])).code).toBe(0);
+      for (const k of ['project', 'user'] as const) {
+        const doc = JSON.parse(await readFile(files[k], 'utf8'));
+        expect(Object.keys(doc.mcpServers).filter((n) => n === 'mso')).toHaveLength(1);
+        expect(doc.mcpServers.mso).toMatchObject(launcher);
+        expect(doc.mcpServers.mso.env).not.toHaveProperty('MSO_OBSERVER_ID');
+      }
+      expect(JSON.parse(await readFile(files.project, 'utf8')).mcpServers.other).toEqual({ command: 'x' });
+      const toml = await readFile(files.codex, 'utf8');
+      const codex = parseToml(toml) as { model: string; mcp_servers: Record<string, Record<string, unknown>> };
+      expect(Object.keys(codex.mcp_servers).sort()).toEqual(['mso', 'other']);
+      expect({ ...codex.mcp_servers['mso'] }).toMatchObject(launcher);
+      expect({ ...(codex.mcp_servers['mso']?.['env'] as object) }).toEqual({
+        MSO_WORKSPACE_ROOT: sbx.env['MSO_WORKSPACE_ROOT'],
+        MSO_OBSERVATION_ROOT: sbx.env['MSO_OBSERVATION_ROOT'],
+      });
+      expect(toml.match(/^\[mcp_servers\.mso\.env\]$/gm)).toHaveLength(1);
+
+      for (const args of installs) {
+        const u = await sbx.json<{ removed: boolean }>(['mcp', 'uninstall', ...args]);
+        expect(u).toMatchObject({ code: 0, body: { removed: true } });
+      }
+      for (const k of ['project', 'user', 'codex'] as const) expect(await readFile(files[k], 'utf8')).toBe(before[k]);
+      expect((await sbx.json(['mcp', 'uninstall', '--codex'])).body).toMatchObject({ removed: false });
+
+      // A file only install wrote is removed again; a broken one is refused, untouched, with exit 2.
+      await rm(files.project);
       expect((await sbx.run(['mcp', 'install', '--claude'])).code).toBe(0);
-      const claude = JSON.parse(await readFile(join(sbx.dir, '.mcp.json'), 'utf8'));
-      expect(Object.keys(claude.mcpServers).sort()).toEqual(['mso', 'other']);
-      expect(claude.mcpServers.mso.env.MSO_WORKSPACE_ROOT).toBe(sbx.env['MSO_WORKSPACE_ROOT']);
-      expect((await sbx.run(['mcp', 'install', '--codex'])).code).toBe(0);
-      expect((await sbx.run(['mcp', 'install', '--codex'])).code).toBe(0);
-      const toml = await readFile(join(sbx.dir, 'home', '.codex', 'config.toml'), 'utf8');
-      expect(toml.match(/\[mcp_servers\.mso\]/g)).toHaveLength(1);
-      expect(toml).toContain('args = ["mso", "mcp"]');
+      expect((await sbx.json(['mcp', 'uninstall', '--claude'])).body).toMatchObject({ file_deleted: true });
+      await expect(readFile(files.project, 'utf8')).rejects.toThrow(/ENOENT/);
+      await writeFile(files.codex, 'model = \n');
+      const broken = await sbx.run(['mcp', 'install', '--codex']);
+      expect(broken.code).toBe(2);
+      expect(broken.stderr).toMatch(/config\.toml.*not valid TOML/);
+      expect(await readFile(files.codex, 'utf8')).toBe('model = \n');
       const both = await sbx.run(['mcp', 'install']);
       expect(both.code).toBe(2);
       expect(both.stderr).toMatch(/--claude or --codex/);
