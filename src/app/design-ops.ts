@@ -42,6 +42,7 @@ import {
   type RunRef,
   type Workspace,
 } from '../workspace/index.js';
+import { choosePlanner, type PlannerChoice, type PlannerRequest } from './agent-readiness.js';
 import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import { designKeyOf } from './observe-ops.js';
 import type { AppDeps } from './create-app.js';
@@ -53,10 +54,19 @@ export interface TopologyRequest {
   readonly risk?: Risk | undefined;
   readonly runId?: string | undefined;
   readonly caseSlug?: string | undefined;
-  readonly planner?: 'heuristic' | 'llm' | undefined;
+  /** `auto`: LLM if a model of design.planner_chain can be called, else heuristic; or a choice already made. */
+  readonly planner?: PlannerRequest | PlannerChoice | undefined;
   readonly pattern?: 'parallel' | 'hierarchical' | undefined;
   readonly maxDepth?: number | undefined;
   readonly autoAssign?: boolean | undefined;
+}
+
+/** A workflow to import: a file, or YAML/JSON text given inline (MCP). */
+export interface ImportRequest {
+  readonly workflow?: string | undefined;
+  readonly workflowText?: string | undefined;
+  readonly runId?: string | undefined;
+  readonly risk?: Risk | undefined;
 }
 
 export interface TopologyResult {
@@ -81,14 +91,14 @@ export interface ValidationReport {
 
 export interface DesignOps {
   topology(input: TopologyRequest): Promise<TopologyResult>;
-  import(input: { workflow: string; runId?: string | undefined; risk?: Risk | undefined }): Promise<TopologyResult>;
+  import(input: ImportRequest): Promise<TopologyResult>;
   mentalModel(
     runId: string,
   ): Promise<{ run_id: string; path: string; charts: number; feedback: MentalModelBundle['topology_feedback'] }>;
   refine(runId: string): Promise<{ run_id: string; applied: string[]; topology: string; bundle: string }>;
   plan(runId: string): Promise<{ run_id: string; path: string; nodes: Record<string, string> }>;
   all(
-    input: TopologyRequest & { workflow?: string | undefined },
+    input: TopologyRequest & { workflow?: string | undefined; workflowText?: string | undefined },
   ): Promise<{ run_id: string; topology: TopologyResult; bundle: string; plan: string; feedback_applied: string[] }>;
   show(
     runId: string,
@@ -240,8 +250,11 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         throw new InvalidArgumentError('--max-depth', 'must be an integer from 1 to 6');
       }
       const ws = await open(true);
+      // Refused (llm with no usable model) or chosen (auto) before the run is created.
+      const choice =
+        typeof input.planner === 'object' ? input.planner : await choosePlanner(deps, ws.policy, input.planner);
       const ref = await runFor(ws, { runId: input.runId, caseSlug: input.caseSlug, goal });
-      const planner = input.planner ?? ws.policy.design.planner;
+      const planner = choice.used;
       const risk = input.risk ?? 'medium';
       const result = await phase(ws, ref.runId, '10_topology', async () => {
         const base = { runId: ref.runId, goal, risk, policy: ws.policy, at: now() };
@@ -255,18 +268,33 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
                 ...(input.autoAssign !== undefined ? { autoAssign: input.autoAssign } : {}),
               })
             : planHeuristic(base);
-        return writeTopology(ws, ref, topology, designKeyOf(goal));
+        // Which planner was asked for and which ran (auto says why it chose), beside the planner's own record.
+        const record = (topology.metadata?.['planner'] ?? {}) as Record<string, unknown>;
+        const said = {
+          ...record,
+          requested: choice.requested,
+          used: record['used'] ?? choice.used,
+          ...(choice.reason ? { choice_reason: choice.reason } : {}),
+        };
+        return writeTopology(
+          ws,
+          ref,
+          { ...topology, metadata: { ...topology.metadata, planner: said } },
+          designKeyOf(goal),
+        );
       });
       await ws.sync(ref.runId);
       return result;
     },
     async import(input) {
-      const path = resolve(cwd, input.workflow);
-      const text = await readTextIfExists(deps.fs, path);
+      if ((input.workflow === undefined) === (input.workflowText === undefined))
+        throw new InvalidArgumentError('workflow', 'give a workflow file or inline workflow text, one of the two');
+      const path = input.workflow !== undefined ? resolve(cwd, input.workflow) : '(inline workflow)';
+      const text = input.workflowText ?? (await readTextIfExists(deps.fs, path));
       if (text === undefined) throw new NotFoundError('workflow file', path);
       let raw: unknown;
       try {
-        raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+        raw = input.workflowText !== undefined || /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
       } catch (e) {
         throw new InvalidArtifactError(path, [
           { path: '(root)', message: `cannot parse: ${(e as Error).message.split('\n')[0]}` },
@@ -363,8 +391,13 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     },
     async all(input) {
       const topology =
-        input.workflow !== undefined
-          ? await ops.import({ workflow: input.workflow, runId: input.runId, risk: input.risk })
+        input.workflow !== undefined || input.workflowText !== undefined
+          ? await ops.import({
+              workflow: input.workflow,
+              workflowText: input.workflowText,
+              runId: input.runId,
+              risk: input.risk,
+            })
           : await ops.topology(input);
       const runId = topology.run_id;
       const mm = await ops.mentalModel(runId);

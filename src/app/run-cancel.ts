@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { openAuditLog } from '../audit/index.js';
 import { readTextIfExists, writeFileAtomic } from '../workspace/index.js';
+import { CANCEL_REQUESTED } from './run-execute.js';
 import type { RunOpsContext } from './run-support.js';
 import type { CancelResult } from './run-types.js';
 
@@ -19,6 +20,8 @@ export async function cancelRun(c: RunOpsContext, runId: string): Promise<Cancel
     log.close();
   }
   if (!live && ['created', 'active', 'awaiting_human'].includes(ref.manifest.status))
-    await ws.runs.setStatus(runId, 'cancelled');
+    await ws.runs.setStatus(runId, 'cancelled', {
+      error: { message: `${CANCEL_REQUESTED}; no live coordinator`, phase: 'execution', reason: 'cancelled' },
+    });
   return { run_id: runId, requested: true, coordinator: live ? holder : null };
 }

@@ -38,12 +38,14 @@ export async function execute(
   await writeFileAtomic(deps, lockFile, `${deps.processInfo.pid}\n`);
   const cancelFile = join(ref.dir, 'cancel.request');
   await deps.fs.rm(cancelFile, { force: true });
+  // The abort reason is what the cancelled run records: `host disconnected (…)`, `interrupted (SIGINT)`, a request.
   const controller = new AbortController();
-  const onAbort = (): void => controller.abort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const onAbort = (): void => controller.abort(cancelReasonOf(options.signal));
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
   const poll = setInterval(() => {
     void deps.fs.stat(cancelFile).then(
-      () => controller.abort(),
+      () => controller.abort(CANCEL_REQUESTED),
       () => undefined,
     );
   }, 300);
@@ -137,6 +139,7 @@ export async function execute(
       if (plan.lifecycle_policy?.archive_on_merge !== false)
         await cleanup(c, repo, ref, Object.keys(plan.execution_graph), rt.log);
     }
+    const reason = status === 'cancelled' ? cancelReasonOf(controller.signal) : result.reason;
     await ws.runs.setStatus(
       ref.runId,
       status,
@@ -148,16 +151,29 @@ export async function execute(
               ...(result.reason?.startsWith('budget_exceeded') ? { reason: 'budget_exceeded' } : {}),
             },
           }
-        : {},
+        : status === 'cancelled'
+          ? { error: { message: reason ?? 'cancelled', phase: 'execution', reason: 'cancelled' } }
+          : {},
     );
+    if (status === 'cancelled')
+      rt.log.appendEvent({ runId: ref.runId, type: 'run.cancelled', payload: { reason, resumable: true } });
     await ws.sync(ref.runId);
-    return summarize(c, ws, ref.runId, { reason: result.reason, node_details: result.nodes });
+    return summarize(c, ws, ref.runId, { reason, node_details: result.nodes });
   } finally {
     clearInterval(poll);
     options.signal?.removeEventListener('abort', onAbort);
     rt.close();
     await deps.fs.rm(lockFile, { force: true });
   }
+}
+
+/** Why a run was cancelled through `mso cancel` or `run_cancel` (the request file the coordinator polls). */
+export const CANCEL_REQUESTED = 'cancelled by request (mso cancel or run_cancel)';
+
+/** The reason a cancelled run records: the abort reason when it is a sentence, else a plain `interrupted`. */
+export function cancelReasonOf(signal: AbortSignal | undefined): string {
+  const r: unknown = signal?.reason;
+  return typeof r === 'string' && r.trim() !== '' ? r : 'interrupted';
 }
 
 /** The options the run's last coordinator ran with: a resume, or a replay of the run, starts from them. */

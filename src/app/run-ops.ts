@@ -7,6 +7,7 @@ import { cancelRun } from './run-cancel.js';
 import { decideItem } from './run-decide.js';
 import { replayRun } from './run-replay.js';
 import { resumeRun } from './run-resume.js';
+import { preflightRun } from './run-preflight.js';
 import { startRun } from './run-start.js';
 import { runReadme, runStatus } from './run-status.js';
 import type { RunOpsContext } from './run-support.js';
@@ -35,6 +36,7 @@ export function createRunOps(
   const c: RunOpsContext = { deps, cwd, open, git: createGit({ proc: deps.proc, env: deps.env }), design, observe };
   return {
     run: (input) => startRun(c, input),
+    preflight: (input) => preflightRun(c, input),
     resume: (runId, options) => resumeRun(c, runId, options),
     cancel: (runId) => cancelRun(c, runId),
     replay: (runId, options) => replayRun(c, runId, options),

@@ -1,69 +1,85 @@
-import { resolve } from 'node:path';
-import { InvalidArgumentError, NotFoundError } from '../contracts/index.js';
+import { isMsoError } from '../contracts/index.js';
 import { toText } from '../design/index.js';
 import { execute } from './run-execute.js';
+import { preflightRun } from './run-preflight.js';
 import { readRunArtifact } from './run-artifacts.js';
 import { observeAfter, summarize, type RunOpsContext } from './run-support.js';
 import type { RunRequest, RunSummary } from './run-types.js';
 
 /** `mso run`: design the goal or workflow, pass the governance gate, then execute (unless a dry run). */
 export async function startRun(c: RunOpsContext, input: RunRequest): Promise<RunSummary> {
-  const { deps, cwd, open, design, observe } = c;
-  const sources = [input.goal, input.goalFile, input.workflow].filter((x) => x !== undefined).length;
-  if (sources !== 1) throw new InvalidArgumentError('goal', 'give exactly one of --goal, --goal-file or --workflow');
-  if (input.maxConcurrency !== undefined && !(Number.isInteger(input.maxConcurrency) && input.maxConcurrency >= 1))
-    throw new InvalidArgumentError('--max-concurrency', 'must be an integer >= 1');
-  if (input.budgetUsd !== undefined && !(input.budgetUsd >= 0))
-    throw new InvalidArgumentError('--budget-usd', 'must be a number >= 0');
-  if (input.workflow !== undefined && !(await deps.fs.stat(resolve(cwd, input.workflow)).catch(() => undefined)))
-    throw new NotFoundError('workflow file', resolve(cwd, input.workflow));
-  const designed = await design.all({
-    goal: input.goal,
-    goalFile: input.goalFile,
-    workflow: input.workflow,
-    runId: input.runId,
-    risk: input.risk,
-    planner: input.planner,
-    pattern: input.pattern,
-    maxDepth: input.maxDepth,
-    autoAssign: input.autoAssign,
-  });
-  const ws = await open(true);
-  // Accepted proposals for this goal or workflow shape the new run before the gate checks it.
-  const shaped =
-    input.applyProposals === false
-      ? { applied: [] as string[], skipped: [] }
-      : await observe.applyAccepted(designed.run_id);
-  const gate = await design.validate(designed.run_id, 'all');
-  const ref = await ws.runs.get(designed.run_id);
-  const topology = await readRunArtifact(deps, ref.dir, 'topology');
-  const plan = await readRunArtifact(deps, ref.dir, 'plan');
-  const planText = toText(topology, plan);
-  if (gate.status === 'fail') {
-    await ws.runs.setStatus(ref.runId, 'failed', {
-      error: {
-        message: `governance gate failed: ${gate.errors} errors (see ${gate.report})`,
-        phase: '70_governance',
-      },
+  const { deps, open, design, observe } = c;
+  const checked = await preflightRun(c, input);
+  // Once the run exists (designed, or created by the caller), a throw is recorded as its failure, never left `created`.
+  let runId = input.runId;
+  try {
+    const designed = await design.all({
+      goal: input.goal,
+      goalFile: input.goalFile,
+      workflow: input.workflow,
+      workflowText: input.workflowText,
+      runId: input.runId,
+      risk: input.risk,
+      planner: checked.planner,
+      pattern: input.pattern,
+      maxDepth: input.maxDepth,
+      autoAssign: input.autoAssign,
     });
-    await ws.sync(ref.runId);
-    return summarize(c, ws, ref.runId, { governance: gate, plan: planText });
-  }
-  if (input.dryRun) {
-    await ws.runs.setStatus(ref.runId, 'completed', { tags: ['dry-run'] });
-    await ws.sync(ref.runId);
-    return summarize(c, ws, ref.runId, {
-      governance: gate,
-      plan: planText,
-      reason: 'dry run: stopped after the governance gate',
+    runId = designed.run_id;
+    const ws = await open(true);
+    // Accepted proposals for this goal or workflow shape the new run before the gate checks it.
+    const shaped =
+      input.applyProposals === false
+        ? { applied: [] as string[], skipped: [] }
+        : await observe.applyAccepted(designed.run_id);
+    const gate = await design.validate(designed.run_id, 'all');
+    const ref = await ws.runs.get(designed.run_id);
+    const topology = await readRunArtifact(deps, ref.dir, 'topology');
+    const plan = await readRunArtifact(deps, ref.dir, 'plan');
+    const planText = toText(topology, plan);
+    if (gate.status === 'fail') {
+      await ws.runs.setStatus(ref.runId, 'failed', {
+        error: {
+          message: `governance gate failed: ${gate.errors} errors (see ${gate.report})`,
+          phase: '70_governance',
+        },
+      });
+      await ws.sync(ref.runId);
+      return summarize(c, ws, ref.runId, { governance: gate, plan: planText });
+    }
+    if (input.dryRun) {
+      await ws.runs.setStatus(ref.runId, 'completed', { tags: ['dry-run'] });
+      await ws.sync(ref.runId);
+      return summarize(c, ws, ref.runId, {
+        governance: gate,
+        plan: planText,
+        reason: 'dry run: stopped after the governance gate',
+      });
+    }
+    const summary = await execute(c, ws, ref, {
+      budgetUsd: input.budgetUsd,
+      maxConcurrency: input.maxConcurrency,
+      agent: input.agent,
+      repo: input.repo,
+      signal: input.signal,
     });
+    return { ...summary, ...(await observeAfter(c, ref.runId)), proposals_applied: shaped.applied };
+  } catch (e) {
+    if (runId !== undefined && !(isMsoError(e) && e.code === 'MSO_RUN_BUSY')) await recordFailure(c, runId, e);
+    throw e;
   }
-  const summary = await execute(c, ws, ref, {
-    budgetUsd: input.budgetUsd,
-    maxConcurrency: input.maxConcurrency,
-    agent: input.agent,
-    repo: input.repo,
-    signal: input.signal,
-  });
-  return { ...summary, ...(await observeAfter(c, ref.runId)), proposals_applied: shaped.applied };
+}
+
+/** Marks a run that broke before or while executing as failed, with the error as its reason (best effort). */
+async function recordFailure(c: RunOpsContext, runId: string, e: unknown): Promise<void> {
+  try {
+    const ws = await c.open(true);
+    const ref = await ws.runs.get(runId);
+    if (!['created', 'active'].includes(ref.manifest.status)) return;
+    const message = (e as Error)?.message ?? String(e);
+    await ws.runs.setStatus(runId, 'failed', { error: { message, phase: 'design' } });
+    await ws.sync(runId);
+  } catch {
+    // The original error is what the caller reports.
+  }
 }

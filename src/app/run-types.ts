@@ -1,15 +1,19 @@
 import type { HitlItem, RunStatus } from '../contracts/index.js';
 import type { Risk } from '../design/index.js';
 import type { Divergence, RunnerResult } from '../engine/index.js';
+import type { PlannerChoice } from './agent-readiness.js';
 import type { ValidationReport } from './design-ops.js';
 
 export interface RunRequest {
   readonly goal?: string | undefined;
   readonly goalFile?: string | undefined;
   readonly workflow?: string | undefined;
+  /** A workflow given as YAML or JSON text instead of a file (MCP `workflow_inline`). */
+  readonly workflowText?: string | undefined;
   readonly runId?: string | undefined;
   readonly risk?: Risk | undefined;
-  readonly planner?: 'heuristic' | 'llm' | undefined;
+  /** `auto`: the LLM planner if a model of design.planner_chain can be called, else the heuristic one. */
+  readonly planner?: 'heuristic' | 'llm' | 'auto' | undefined;
   readonly pattern?: 'parallel' | 'hierarchical' | undefined;
   readonly maxDepth?: number | undefined;
   readonly autoAssign?: boolean | undefined;
@@ -18,6 +22,8 @@ export interface RunRequest {
   readonly budgetUsd?: number | undefined;
   readonly repo?: string | undefined;
   readonly dryRun?: boolean | undefined;
+  /** Let nodes no agent can do go to a person (otherwise the run is refused before it starts). */
+  readonly allowManual?: boolean | undefined;
   /** Apply accepted proposals for this goal or workflow before the gate (default true). */
   readonly applyProposals?: boolean | undefined;
   /** Aborted on Ctrl-C. */
@@ -44,6 +50,11 @@ export interface RunSummary {
 
 export interface RunOps {
   run(input: RunRequest): Promise<RunSummary>;
+  /**
+   * The checks `run` makes before writing anything (input, planner, first-run agent gate), alone: an interface that
+   * must create the run first (MCP returns its id at once) calls this before. Returns the planner that will run.
+   */
+  preflight(input: RunRequest): Promise<{ readonly planner: PlannerChoice }>;
   resume(runId: string, options?: ResumeOptions): Promise<RunSummary>;
   cancel(runId: string): Promise<CancelResult>;
   /**

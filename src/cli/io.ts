@@ -19,9 +19,9 @@ export const EXIT_INTERRUPTED = 130;
 /** The real process streams, environment and working directory. */
 export function nodeIo(): CliIo {
   const controller = new AbortController();
-  const stop = (): void => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // The reason is what a run stopped this way records.
+  process.once('SIGINT', () => controller.abort('interrupted (SIGINT)'));
+  process.once('SIGTERM', () => controller.abort('interrupted (SIGTERM)'));
   return {
     signal: controller.signal,
     stdout: (t) => process.stdout.write(t),

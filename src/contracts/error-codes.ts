@@ -22,6 +22,9 @@ export const ErrorCode = {
   TicketConflict: 'MSO_TICKET_CONFLICT',
   RunBusy: 'MSO_RUN_BUSY',
   GovernanceFailed: 'MSO_GOVERNANCE_FAILED',
+  NoUsableAgent: 'MSO_NO_USABLE_AGENT',
+  PlannerUnavailable: 'MSO_PLANNER_UNAVAILABLE',
+  ServerStopping: 'MSO_SERVER_STOPPING',
   Internal: 'MSO_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -306,3 +306,54 @@ export class InternalError extends MsoError {
   readonly code = ErrorCode.Internal;
   readonly category = ErrorCategory.Internal;
 }
+
+/** The agents a run would use for some of its nodes: each with whether it can run, and why not. */
+export interface AgentCheck {
+  readonly agent: string;
+  readonly usable: boolean;
+  readonly reason: string;
+}
+
+/**
+ * A run whose nodes no agent can do, refused before anything is written: without it every node would silently go to
+ * a person. `advice` says what to do (mso doctor, a policy snippet, --allow-manual).
+ */
+export class NoUsableAgentError extends MsoError {
+  readonly code = ErrorCode.NoUsableAgent;
+  readonly category = ErrorCategory.Invalid;
+  constructor(
+    readonly where: string,
+    readonly agents: readonly AgentCheck[],
+    readonly advice: string,
+  ) {
+    super(
+      `no usable agent for ${where}: ${agents.map((a) => `${a.agent} (${a.reason})`).join('; ') || 'none configured'}. Nothing was written.\n${advice}`,
+    );
+  }
+  override get details(): Record<string, unknown> {
+    return { where: this.where, agents: this.agents };
+  }
+}
+
+/** `--planner llm` when no model of `design.planner_chain` can be called: refused instead of quietly planning offline. */
+export class PlannerUnavailableError extends MsoError {
+  readonly code = ErrorCode.PlannerUnavailable;
+  readonly category = ErrorCategory.Invalid;
+  constructor(readonly agents: readonly AgentCheck[]) {
+    super(
+      `--planner llm needs a usable model, and design.planner_chain has none: ${agents.map((a) => `${a.agent} (${a.reason})`).join('; ') || 'empty chain'}. Configure one (see mso doctor), or use --planner heuristic, or --planner auto (LLM if available, else heuristic)`,
+    );
+  }
+  override get details(): Record<string, unknown> {
+    return { agents: this.agents };
+  }
+}
+
+/** The MCP server is stopping (its host left): it starts nothing new. */
+export class ServerStoppingError extends MsoError {
+  readonly code = ErrorCode.ServerStopping;
+  readonly category = ErrorCategory.Unavailable;
+  constructor(readonly reason: string) {
+    super(`the server is stopping (${reason}): start a new one and call run_resume`);
+  }
+}

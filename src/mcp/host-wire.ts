@@ -26,7 +26,6 @@ export class HostWire implements Transport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: (<T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void) | undefined;
-  setProtocolVersion?: ((version: string) => void) | undefined;
 
   private readonly input = new PassThrough();
   private readonly inner: StdioServerTransport;
@@ -44,7 +43,6 @@ export class HostWire implements Transport {
     private readonly log: (line: string) => void,
   ) {
     this.inner = new StdioServerTransport(this.input, stdout);
-    this.setProtocolVersion = (v) => this.inner.setProtocolVersion?.(v);
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -58,7 +56,7 @@ export class HostWire implements Transport {
       this.onHostGone('transport closed');
       this.onclose?.();
     };
-    this.inner.onmessage = (message, extra) => this.receive(message, extra);
+    this.inner.onmessage = (message: JSONRPCMessage) => this.receive(message);
     await this.inner.start();
     this.stdin.on('data', this.onData);
     this.stdin.once('end', this.onEnd);
@@ -66,7 +64,7 @@ export class HostWire implements Transport {
     if (this.stdin.readableEnded || this.stdin.destroyed) setImmediate(this.onEnd);
   }
 
-  private receive(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+  private receive(message: JSONRPCMessage): void {
     if (isJSONRPCRequest(message)) {
       if (this.stopping !== null) {
         void this.inner
@@ -87,7 +85,7 @@ export class HostWire implements Transport {
       const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
       if (id !== undefined) this.answered(id);
     }
-    this.onmessage?.(message, extra);
+    this.onmessage?.(message);
   }
 
   private answered(id: RequestId): void {
@@ -97,7 +95,7 @@ export class HostWire implements Transport {
     if (this.open.size === 0) for (const wake of this.idle.splice(0)) wake();
   }
 
-  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+  async send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
     if (isJSONRPCNotification(message) && message.method === 'notifications/progress') {
       const token = (message.params as { progressToken?: string | number } | undefined)?.progressToken;
       if (token === undefined || !this.tokens.has(token)) {
@@ -105,7 +103,7 @@ export class HostWire implements Transport {
         return;
       }
     }
-    await this.inner.send(message, options);
+    await this.inner.send(message);
     if (isJSONRPCResponse(message) && message.id !== undefined) this.answered(message.id);
   }
 
@@ -138,7 +136,10 @@ export class HostWire implements Transport {
         .send({
           jsonrpc: '2.0',
           id,
-          error: { code: SHUTTING_DOWN, message: `mso mcp stopped (${this.stopping}) before this request was answered` },
+          error: {
+            code: SHUTTING_DOWN,
+            message: `mso mcp stopped (${this.stopping}) before this request was answered`,
+          },
         })
         .catch(() => undefined);
       this.answered(id);

@@ -51,10 +51,13 @@ export async function serveMcp(app: MsoApp, version: string): Promise<number> {
   const why = await left;
   const reason = `host disconnected (${why})`;
   // Whatever happens below, the process ends: a run or request that does not stop in time must not orphan us.
-  const watchdog = setTimeout(() => {
-    log(`mso mcp: did not stop within ${grace + ANSWER_GRACE_MS + 3_000} ms; exiting`);
-    process.exit(1);
-  }, grace + ANSWER_GRACE_MS + 3_000);
+  const watchdog = setTimeout(
+    () => {
+      log(`mso mcp: did not stop within ${grace + ANSWER_GRACE_MS + 3_000} ms; exiting`);
+      process.exit(1);
+    },
+    grace + ANSWER_GRACE_MS + 3_000,
+  );
   watchdog.unref();
   wire.beginStopping(reason);
   const live = background.live;

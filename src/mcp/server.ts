@@ -1,55 +1,9 @@
-import { McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
+import { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { MsoApp } from '../app/index.js';
-import { InvalidArgumentError, isMsoError } from '../contracts/index.js';
-
-/** A run started by this server process, so `run_cancel` can stop it and hosts can poll it. */
-interface Background {
-  readonly controller: AbortController;
-  readonly done: Promise<void>;
-  finished: boolean;
-  error: string | null;
-}
-
-/** The runs a server process drives in the background; `stopAll` ends them as cancelled, so they stay resumable. */
-export class BackgroundRuns {
-  private readonly runs = new Map<string, Background>();
-  constructor(private readonly log: (line: string) => void) {}
-
-  start(runId: string, work: (signal: AbortSignal) => Promise<unknown>): void {
-    const previous = this.runs.get(runId);
-    if (previous && !previous.finished)
-      throw new InvalidArgumentError('run_id', `run ${runId} is already running in this server`);
-    const controller = new AbortController();
-    const entry: Background = {
-      controller,
-      finished: false,
-      error: null,
-      done: work(controller.signal).then(
-        () => {
-          entry.finished = true;
-        },
-        (e: unknown) => {
-          entry.finished = true;
-          entry.error = isMsoError(e) ? `${e.code}: ${e.message}` : String((e as Error)?.message ?? e);
-          this.log(`mso mcp: run ${runId} ended with an error: ${entry.error}`);
-        },
-      ),
-    };
-    this.runs.set(runId, entry);
-  }
-
-  get(runId: string): Background | undefined {
-    return this.runs.get(runId);
-  }
-
-  /** Aborts every unfinished run and waits for each to record its end (cancelled, resumable). */
-  async stopAll(): Promise<void> {
-    const live = [...this.runs.values()].filter((b) => !b.finished);
-    for (const b of live) b.controller.abort();
-    await Promise.all(live.map((b) => b.done));
-  }
-}
+import { InvalidArgumentError, ServerStoppingError, isMsoError } from '../contracts/index.js';
+import type { BackgroundRuns } from './background.js';
+import { registerRunResources } from './resources.js';
 
 const Loose = z.looseObject({});
 
@@ -86,17 +40,32 @@ async function guard(fn: () => Promise<Record<string, unknown>>): Promise<ToolRe
  */
 export function createMcpServer(app: MsoApp, version: string, background: BackgroundRuns): McpServer {
   const server = new McpServer({ name: 'mso', version }, { capabilities: { tools: {}, resources: {}, logging: {} } });
-  const startInBackground = (runId: string, work: (signal: AbortSignal) => Promise<unknown>): void =>
-    background.start(runId, work);
+  const assertServing = (): void => {
+    if (background.stopping.aborted) throw new ServerStoppingError(String(background.stopping.reason));
+  };
+  const startInBackground = (runId: string, work: (signal: AbortSignal) => Promise<unknown>): void => {
+    assertServing();
+    if (!background.start(runId, work))
+      throw new InvalidArgumentError('run_id', `run ${runId} is already running in this server`);
+  };
+  /** A request's own signal, also aborted when the server stops: long requests then answer with what they have. */
+  const untilStop = (signal: AbortSignal): AbortSignal => AbortSignal.any([signal, background.stopping]);
 
   server.registerTool(
     'orchestrate',
     {
-      title: 'Orchestrate a goal',
+      title: 'Orchestrate a goal or a workflow',
       description:
-        'Design a goal into a workflow (hierarchical decomposition by default), pass the governance gate and execute it in git worktrees, in the background. Returns {run_id, status: "running"} at once; poll run_status.',
+        'Design a goal into a workflow (hierarchical decomposition by default), or import a workflow (a file path, or YAML/JSON inline), pass the governance gate and execute it in git worktrees of repo, in the background. Refused at once (nothing written) when no agent can do its nodes, unless config.allowManual. Returns {run_id, status: "running"}; poll run_status.',
       inputSchema: z.object({
-        goal: z.string().min(1).describe('what to achieve'),
+        goal: z.string().min(1).optional().describe('what to achieve (or give workflow / workflow_inline)'),
+        workflow: z.string().min(1).optional().describe('path of a workflow file (YAML or JSON)'),
+        workflow_inline: z.string().min(1).optional().describe('a workflow as YAML or JSON text'),
+        repo: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('git repository to branch from (default: the one around the server, else a fresh one)'),
         pattern: z.enum(['parallel', 'hierarchical']).default('hierarchical'),
         context: z.record(z.string(), z.unknown()).optional().describe('extra context appended to the goal'),
         config: z
@@ -107,48 +76,57 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
             budgetUsd: z.number().min(0).optional(),
             agent: z.string().optional(),
             risk: z.enum(['low', 'medium', 'high']).optional(),
-            planner: z.enum(['heuristic', 'llm']).optional(),
+            planner: z.enum(['heuristic', 'llm', 'auto']).optional(),
+            allowManual: z
+              .boolean()
+              .default(false)
+              .describe('let nodes no agent can do go to a person (each needs a decide with done: true)'),
           })
-          .default({ maxDepth: 3, autoAssign: true }),
+          .default({ maxDepth: 3, autoAssign: true, allowManual: false }),
       }),
       outputSchema: z.looseObject({ run_id: z.string(), status: z.string() }),
     },
     async (args, ctx) =>
       guard(async () => {
-        const goal = args.context ? `${args.goal}\n\nContext:\n${JSON.stringify(args.context, null, 2)}` : args.goal;
-        const run = await app.runs.create({ skillKey: 'msoorch', goal });
-        const token = ctx.mcpReq._meta?.progressToken;
-        if (token !== undefined)
-          await ctx.mcpReq.notify({
-            method: 'notifications/progress',
-            params: {
-              progressToken: token,
-              progress: 1,
-              total: 2,
-              message: `run ${run.run_id} created; designing and executing in the background`,
-            },
-          });
-        startInBackground(run.run_id, (signal) =>
-          app.engine.run({
-            goal,
-            runId: run.run_id,
-            pattern: args.pattern,
-            maxDepth: args.config.maxDepth,
-            autoAssign: args.config.autoAssign,
-            maxConcurrency: args.config.maxConcurrency,
-            budgetUsd: args.config.budgetUsd,
-            agent: args.config.agent,
-            risk: args.config.risk,
-            planner: args.config.planner,
-            signal,
-          }),
+        assertServing();
+        const goal =
+          args.goal !== undefined && args.context
+            ? `${args.goal}\n\nContext:\n${JSON.stringify(args.context, null, 2)}`
+            : args.goal;
+        const request = {
+          goal,
+          workflow: args.workflow,
+          workflowText: args.workflow_inline,
+          repo: args.repo,
+          pattern: args.pattern,
+          maxDepth: args.config.maxDepth,
+          autoAssign: args.config.autoAssign,
+          maxConcurrency: args.config.maxConcurrency,
+          budgetUsd: args.config.budgetUsd,
+          agent: args.config.agent,
+          risk: args.config.risk,
+          planner: args.config.planner,
+          allowManual: args.config.allowManual,
+        };
+        // The same refusals as `mso run`, before the run exists.
+        const checked = await app.engine.preflight(request);
+        const run = await app.runs.create(
+          goal !== undefined ? { skillKey: 'msoorch', goal } : { skillKey: 'msoorch', caseSlug: 'workflow' },
         );
-        if (token !== undefined)
-          await ctx.mcpReq.notify({
-            method: 'notifications/progress',
-            params: { progressToken: token, progress: 2, total: 2, message: 'started: poll run_status' },
-          });
-        return { run_id: run.run_id, status: 'running' };
+        const token = ctx.mcpReq._meta?.progressToken;
+        const progress = async (n: number, message: string): Promise<void> => {
+          if (token !== undefined)
+            await ctx.mcpReq.notify({
+              method: 'notifications/progress',
+              params: { progressToken: token, progress: n, total: 2, message },
+            });
+        };
+        await progress(1, `run ${run.run_id} created; designing and executing in the background`);
+        startInBackground(run.run_id, (signal) =>
+          app.engine.run({ ...request, planner: checked.planner.requested, runId: run.run_id, signal }),
+        );
+        await progress(2, 'started: poll run_status');
+        return { run_id: run.run_id, status: 'running', planner: checked.planner };
       }),
   );
 
@@ -174,7 +152,8 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
           JSON.stringify([x['status'], x['nodes'], x['tickets'], x['pending_human']]);
         const deadline = Date.now() + (args.wait_seconds ?? 0) * 1000;
         const first = key(s);
-        while (Date.now() < deadline && key(s) === first && !ctx.mcpReq.signal.aborted) {
+        const stop = untilStop(ctx.mcpReq.signal);
+        while (Date.now() < deadline && key(s) === first && !stop.aborted) {
           await new Promise((r) => setTimeout(r, 250));
           s = await read();
         }
@@ -256,7 +235,7 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
       inputSchema: z.object({
         goal: z.string().min(1).optional(),
         workflow: z.string().min(1).optional(),
-        planner: z.enum(['heuristic', 'llm']).optional(),
+        planner: z.enum(['heuristic', 'llm', 'auto']).optional(),
         pattern: z.enum(['parallel', 'hierarchical']).optional(),
         risk: z.enum(['low', 'medium', 'high']).optional(),
       }),
@@ -359,7 +338,7 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
           offline: true,
           from: args.from,
           allowChanged: args.allow_changed,
-          signal: ctx.mcpReq.signal,
+          signal: untilStop(ctx.mcpReq.signal),
         })),
       })),
   );
@@ -404,47 +383,6 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
       }),
   );
 
-  server.registerResource('runs', 'mso://runs', { title: 'Runs', mimeType: 'application/json' }, async (uri) => ({
-    contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(await app.runs.list()) }],
-  }));
-  const runResource = (
-    name: string,
-    suffix: string,
-    read: (runId: string) => Promise<{ text: string; mimeType: string }>,
-  ): void => {
-    server.registerResource(
-      name,
-      new ResourceTemplate(`mso://runs/{run_id}/${suffix}`, {
-        list: async () => ({
-          resources: (await app.runs.list()).map((r) => ({
-            uri: `mso://runs/${r.run_id}/${suffix}`,
-            name: `${r.run_id} ${suffix}`,
-          })),
-        }),
-      }),
-      { title: `Run ${suffix}` },
-      async (uri, variables) => {
-        const runId = String(variables['run_id']);
-        const { text, mimeType } = await read(runId);
-        return { contents: [{ uri: uri.href, mimeType, text }] };
-      },
-    );
-  };
-  runResource('run-readme', 'readme', async (runId) => ({
-    text: (await app.engine.readme(runId)) ?? '(no readme yet)',
-    mimeType: 'text/markdown',
-  }));
-  runResource('run-plan', 'plan', async (runId) => ({
-    text: (await app.design.show(runId, 'json')).content,
-    mimeType: 'application/json',
-  }));
-  runResource('run-events', 'events', async (runId) => ({
-    text: JSON.stringify(await app.audit.tail({ runId, limit: 500 })),
-    mimeType: 'application/json',
-  }));
-  runResource('run-timeline', 'timeline', async (runId) => ({
-    text: JSON.stringify(await app.explain.timeline(runId)),
-    mimeType: 'application/json',
-  }));
+  registerRunResources(server, app);
   return server;
 }

@@ -68,6 +68,23 @@ export interface RunStore {
   archiveDue(): Promise<RunRef[]>;
 }
 
+/**
+ * The error a run carries in a status: a failed or cancelled run always says why; a run going again (or completed)
+ * carries no old reason; a waiting or created run keeps what it had unless given a new one.
+ */
+function runError(
+  status: RunStatus,
+  current: RunManifest['error'],
+  given: { message: string; phase: string; reason?: string } | null | undefined,
+  at: string,
+): RunManifest['error'] {
+  const stamped = given ? { ...given, timestamp: at } : null;
+  if (status === 'failed' || status === 'cancelled')
+    return stamped ?? current ?? { message: status === 'failed' ? 'run failed' : 'cancelled', phase: 'unknown', timestamp: at };
+  if (status === 'completed' || status === 'active') return null;
+  return stamped ?? current;
+}
+
 /** The run store of a workspace. `observerLink(runId)` is where the run appears in the observation space. */
 export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: Policy, observerLink: (runId: string) => string): RunStore {
   const { fs } = deps;
@@ -188,14 +205,7 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
         updated_at: at,
         completed_at: finished ? at : status === 'active' ? null : m.completed_at,
         tags,
-        error:
-          status === 'failed'
-            ? extra.error
-              ? { ...extra.error, timestamp: at }
-              : (m.error ?? { message: 'run failed', phase: 'unknown', timestamp: at })
-            : status === 'completed'
-              ? null
-              : m.error,
+        error: runError(status, m.error, extra.error, at),
       };
     });
   }

@@ -17,7 +17,13 @@ function topologyOptions(cmd: Command): Command {
     .addOption(new Option('--risk <risk>', 'risk level (high adds human gates)').choices(['low', 'medium', 'high']))
     .option('--run-id <id>', 'use (or create) this run')
     .option('--case-slug <slug>', 'case slug of a new run')
-    .addOption(new Option('--planner <planner>', 'heuristic (offline) or llm').choices(['heuristic', 'llm']))
+    .addOption(
+      new Option('--planner <planner>', 'heuristic (offline), llm (needs a usable model), or auto').choices([
+        'heuristic',
+        'llm',
+        'auto',
+      ]),
+    )
     .addOption(
       new Option('--pattern <pattern>', 'parallel (one level) or hierarchical').choices(['parallel', 'hierarchical']),
     )
@@ -30,7 +36,7 @@ interface TopologyFlags {
   risk?: 'low' | 'medium' | 'high';
   runId?: string;
   caseSlug?: string;
-  planner?: 'heuristic' | 'llm';
+  planner?: 'heuristic' | 'llm' | 'auto';
   pattern?: 'parallel' | 'hierarchical';
   maxDepth?: number;
 }

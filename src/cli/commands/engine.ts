@@ -52,7 +52,12 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     .option('--workflow <file>', 'a workflow file (YAML or JSON) instead of a goal')
     .option('--run-id <id>')
     .addOption(new Option('--risk <risk>').choices(['low', 'medium', 'high']))
-    .addOption(new Option('--planner <planner>').choices(['heuristic', 'llm']))
+    .addOption(
+      new Option(
+        '--planner <planner>',
+        'llm needs a usable model; auto = llm if one is available, else heuristic',
+      ).choices(['heuristic', 'llm', 'auto']),
+    )
     .addOption(new Option('--pattern <pattern>').choices(['parallel', 'hierarchical']))
     .option('--max-depth <n>', 'hierarchical decomposition depth', num('--max-depth'))
     .option('--agent <name>', 'run every node without a command through this agent')
@@ -67,6 +72,10 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       'the git repository to branch from (default: the one around the current directory, else a fresh one)',
     )
     .option('--dry-run', 'stop after the governance gate and print the plan')
+    .option(
+      '--allow-manual',
+      'let nodes no agent can do go to a person (by default such a run is refused before it starts)',
+    )
     .option('--no-apply-proposals', 'do not apply the accepted proposals for this goal or workflow')
     .action(
       async (o: {
@@ -75,7 +84,8 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         workflow?: string;
         runId?: string;
         risk?: 'low' | 'medium' | 'high';
-        planner?: 'heuristic' | 'llm';
+        planner?: 'heuristic' | 'llm' | 'auto';
+        allowManual?: boolean;
         pattern?: 'parallel' | 'hierarchical';
         maxDepth?: number;
         agent?: string;

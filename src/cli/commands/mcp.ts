@@ -29,8 +29,8 @@ export function registerMcp(program: Command, ctx: CliContext, version: string):
     .action(async () => {
       // The MCP SDK is loaded only for this command, not by every other command's start-up.
       const { serveMcp } = await import('../../mcp/index.js');
-      await serveMcp(ctx.app(), version);
-      ctx.done({ data: null, human: '', streamed: true });
+      const exitCode = await serveMcp(ctx.app(), version);
+      ctx.done({ data: null, human: '', streamed: true, exitCode });
     });
   hostOptions(
     mcp

@@ -1,0 +1,66 @@
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { InvalidArgumentError, NotFoundError } from '../contracts/index.js';
+import { WorkflowFileSchema, type WorkflowFile } from '../design/index.js';
+import { readTextIfExists } from '../workspace/index.js';
+import { assertAgentsFor, choosePlanner, type PlannerChoice } from './agent-readiness.js';
+import type { RunOpsContext } from './run-support.js';
+import type { RunRequest } from './run-types.js';
+
+/** What the checks before a run found: the planner that will run. */
+export interface Preflight {
+  readonly planner: PlannerChoice;
+}
+
+/** The workflow's nodes, if it parses; a file that does not is reported by the import, with its field paths. */
+function workflowNodes(text: string, yaml: boolean): WorkflowFile | undefined {
+  try {
+    const parsed = WorkflowFileSchema.safeParse(yaml ? parseYaml(text) : JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every check a run passes before anything is written (no run folder, no audit row): its input, the planner it asks
+ * for (`llm` with no usable model is refused; `auto` picks), and the first-run gate (nodes no agent can do are
+ * refused unless they ask for a person or `allowManual` is given). Throws an exit-2 error naming what to change.
+ */
+export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise<Preflight> {
+  const { deps, cwd, open } = c;
+  const sources = [input.goal, input.goalFile, input.workflow, input.workflowText].filter((x) => x !== undefined);
+  if (sources.length !== 1)
+    throw new InvalidArgumentError(
+      'goal',
+      'give exactly one of --goal, --goal-file or --workflow (over MCP: goal, workflow or workflow_inline)',
+    );
+  if (input.maxConcurrency !== undefined && !(Number.isInteger(input.maxConcurrency) && input.maxConcurrency >= 1))
+    throw new InvalidArgumentError('--max-concurrency', 'must be an integer >= 1');
+  if (input.budgetUsd !== undefined && !(input.budgetUsd >= 0))
+    throw new InvalidArgumentError('--budget-usd', 'must be a number >= 0');
+  let workflow: WorkflowFile | undefined;
+  if (input.workflow !== undefined) {
+    const path = resolve(cwd, input.workflow);
+    const text = await readTextIfExists(deps.fs, path);
+    if (text === undefined) throw new NotFoundError('workflow file', path);
+    workflow = workflowNodes(text, /\.ya?ml$/i.test(path));
+  } else if (input.workflowText !== undefined) workflow = workflowNodes(input.workflowText, true);
+  const ws = await open(false);
+  const planner: PlannerChoice =
+    workflow !== undefined || input.workflow !== undefined || input.workflowText !== undefined
+      ? {
+          requested: input.planner ?? ws.policy.design.planner,
+          used: 'heuristic',
+          reason: 'a workflow is imported, not planned',
+        }
+      : await choosePlanner(deps, ws.policy, input.planner);
+  if (!input.dryRun)
+    await assertAgentsFor(deps, ws.policy, {
+      agent: input.agent,
+      workflow,
+      allowManual: input.allowManual,
+      policyFile: ws.layout.policyFile,
+    });
+  return { planner };
+}
