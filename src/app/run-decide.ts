@@ -1,5 +1,6 @@
 import { openAuditLog } from '../audit/index.js';
 import { recordHumanDecision } from '../engine/index.js';
+import { InvalidArgumentError } from '../contracts/index.js';
 import { createHitlStore } from '../workspace/index.js';
 import type { RunOpsContext } from './run-support.js';
 import type { DecideResult } from './run-types.js';
@@ -11,11 +12,19 @@ export async function decideItem(
   itemId: string,
   decision: 'approved' | 'rejected',
   note?: string,
+  options: { readonly done?: boolean | undefined } = {},
 ): Promise<DecideResult> {
   const { deps, open } = c;
   const ws = await open(true);
   const ref = await ws.runs.get(runId);
   const store = createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n));
+  // Approving work a person was asked to do marks its node done: only when that person says the work was done.
+  const asked = await store.get(itemId);
+  if (decision === 'approved' && asked.kind === 'manual_work' && asked.status === 'pending' && !options.done)
+    throw new InvalidArgumentError(
+      'done',
+      `${itemId} asks a person to do node ${asked.source?.node_id ?? '?'} by hand; approving it marks that node done. Do the work first, then approve with --done (MCP: done: true)`,
+    );
   const by = ws.layout.observerId;
   const r = await store.decide(itemId, decision, by, note ?? null);
   if (r.changed) {

@@ -42,6 +42,6 @@ export function createRunOps(
     replay: (runId, options) => replayRun(c, runId, options),
     status: (runId) => runStatus(c, runId),
     readme: (runId) => runReadme(c, runId),
-    decide: (runId, item, decision, note) => decideItem(c, runId, item, decision, note),
+    decide: (runId, item, decision, note, options) => decideItem(c, runId, item, decision, note, options),
   };
 }

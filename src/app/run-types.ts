@@ -66,7 +66,14 @@ export interface RunOps {
   status(runId?: string): Promise<RunStatusResult>;
   /** The run's observation readme (Markdown), or null before the run was first mirrored. */
   readme(runId: string): Promise<string | null>;
-  decide(runId: string, item: string, decision: 'approved' | 'rejected', note?: string): Promise<DecideResult>;
+  /** A person's decision; approving a `manual_work` item (a node done by hand) needs `done: true`. */
+  decide(
+    runId: string,
+    item: string,
+    decision: 'approved' | 'rejected',
+    note?: string,
+    options?: { readonly done?: boolean | undefined },
+  ): Promise<DecideResult>;
 }
 
 export interface ReplayOptions {

@@ -196,7 +196,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
             id,
             'manual_work',
             `do ${id} by hand: ${n.label ?? id}`,
-            `No agent does this node (manual). Work in ${wt}, then approve.`,
+            `No agent does this node (manual). Do the work in ${wt}, then approve with --done (you did it).`,
             [wt],
             'normal',
           );

@@ -203,12 +203,13 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
     {
       title: 'Decide a human item',
       description:
-        'Approve or reject a HITL-NNNN item of a run, with a note; by default the run then resumes in the background.',
+        'Approve or reject a HITL-NNNN item of a run, with a note; by default the run then resumes in the background. An item asking a person to do a node by hand is approved only with done: true, which says that person did the work.',
       inputSchema: z.object({
         run_id: z.string().min(1),
         item: z.string().regex(/^HITL-\d{4,}$/),
         decision: z.enum(['approve', 'reject']),
         note: z.string().optional(),
+        done: z.boolean().optional().describe('manual work items: the person did the work'),
         resume: z.boolean().default(true),
       }),
       outputSchema: Loose,
@@ -220,6 +221,7 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
           args.item,
           args.decision === 'approve' ? 'approved' : 'rejected',
           args.note,
+          { done: args.done },
         );
         if (args.resume) startInBackground(args.run_id, (signal) => app.engine.resume(args.run_id, { signal }));
         return { run_id: args.run_id, item: r.item.id, status: r.item.status, resumed: args.resume };

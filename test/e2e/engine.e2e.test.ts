@@ -279,7 +279,11 @@ describe('mso run', () => {
     const wt = join(sb.dir, 'workspace', '.mso-context', 'active', r.body.run_id, 'worktree', 'human');
     await mkdir(join(wt, 'outputs'), { recursive: true });
     await writeFile(join(wt, 'outputs', 'human.md'), 'done by hand\n');
-    await sb.run(['approve', r.body.run_id, hitl]);
+    // Approving work done by hand needs the person to say it was done.
+    const unsaid = await sb.run(['approve', r.body.run_id, hitl]);
+    expect(unsaid.code).toBe(2);
+    expect(unsaid.stderr).toMatch(/--done/);
+    expect((await sb.run(['approve', r.body.run_id, hitl, '--done'])).code).toBe(0);
     const done = await sb.json<Summary>(['resume', r.body.run_id]);
     expect(done.body).toMatchObject({ status: 'completed', nodes: { done: 3 } });
   });

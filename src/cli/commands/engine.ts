@@ -169,8 +169,9 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       .argument('<run-id>')
       .argument('<item>')
       .option('--note <text>')
-      .action(async (runId: string, item: string, o: { note?: string }) => {
-        const r = await ctx.app().engine.decide(runId, item, decision, o.note);
+      .option('--done', 'for an item that asks you to do a node by hand: you did it (required to approve one)')
+      .action(async (runId: string, item: string, o: { note?: string; done?: boolean }) => {
+        const r = await ctx.app().engine.decide(runId, item, decision, o.note, { done: o.done });
         ctx.done({
           data: r,
           human: `${r.item.id} ${r.item.status}${r.changed ? '' : ' (already decided)'}; next: mso resume ${runId}`,

@@ -1,0 +1,114 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeSandbox, type Sandbox } from '../helpers/cli.js';
+
+// A first run with nothing configured: no agent CLI on PATH and no API key in the environment (the default chain is
+// claude-code, codex, gemini, anthropic, openai, google, manual).
+
+let sb: Sandbox;
+const emptyBin = (): string => join(sb.dir, 'bin');
+beforeEach(async () => {
+  sb = await makeSandbox('mso-first-run-');
+  await sb.run(['init']);
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+/** Only node's own directory on PATH, so no agent CLI can be found whatever this machine has installed. */
+const bare = () => ({ env: { PATH: `${emptyBin()}:${join(process.execPath, '..')}:/usr/bin:/bin` } });
+const activeRuns = async (): Promise<string[]> =>
+  readdir(join(sb.dir, 'workspace', '.mso-context', 'active')).catch(() => []);
+const eventCount = async (): Promise<number> => {
+  const r = await sb.json<{ rows: Array<{ n: number }> }>(['audit', 'query', 'SELECT count(*) AS n FROM events']);
+  return Number(r.body.rows[0]?.n ?? 0);
+};
+
+describe('the first-run gate', () => {
+  it('refuses a run no agent can do, before anything is written, with advice', async () => {
+    const before = await eventCount();
+    const r = await sb.json<{ error: { code: string; message: string } }>(['run', '--goal', 'Write the notes'], bare());
+    expect(r.code).toBe(2);
+    expect(r.body.error.code).toBe('MSO_NO_USABLE_AGENT');
+    expect(r.body.error.message).toMatch(/mso doctor/);
+    expect(r.body.error.message).toMatch(/fallback_chains:\n\s+default: \[claude-code, manual\]/);
+    expect(r.body.error.message).toMatch(/--allow-manual/);
+    expect(r.body.error.message).toMatch(/claude-code \(/);
+    expect(await activeRuns()).toEqual([]);
+    expect(await eventCount()).toBe(before);
+    const human = await sb.run(['run', '--goal', 'Write the notes'], bare());
+    expect(human.code).toBe(2);
+    expect(human.stderr).toMatch(/no usable agent for every node \(fallback_chains\.default\)/);
+  });
+
+  it('with --allow-manual hands the nodes to a person, who must say each was done', async () => {
+    const r = await sb.json<{ run_id: string; status: string; pending_human: string[] }>(
+      ['run', '--goal', 'Write the notes', '--allow-manual'],
+      bare(),
+    );
+    expect(r.code).toBe(3);
+    expect(r.body.status).toBe('awaiting_human');
+    expect(r.body.pending_human[0]).toMatch(/by hand/);
+    const item = String(r.body.pending_human[0]).split(':')[0] as string;
+    const approve = await sb.run(['approve', r.body.run_id, item], bare());
+    expect(approve.code).toBe(2);
+    expect(approve.stderr).toMatch(/approve with --done/);
+    const s = await sb.json<{ pending_human: string[] }>(['status', r.body.run_id]);
+    expect(s.body.pending_human[0]).toMatch(new RegExp(`^${item}`));
+  });
+
+  it('lets a workflow that asks for manual nodes explicitly run without --allow-manual', async () => {
+    const wf = join(sb.dir, 'manual.yaml');
+    await writeFile(
+      wf,
+      stringify({
+        name: 'manual',
+        nodes: [
+          { id: 'prep', label: 'prep', command: 'mkdir -p outputs && echo ok > outputs/prep.md' },
+          { id: 'sign', label: 'sign off', agent: 'manual' },
+        ],
+        edges: [{ from: 'prep', to: 'sign' }],
+      }),
+    );
+    const r = await sb.json<{ status: string }>(['run', '--workflow', wf], bare());
+    expect(r.code).toBe(3);
+    expect(r.body.status).toBe('awaiting_human');
+    // The same workflow with the sign-off left to the default chain is refused, naming the node.
+    await writeFile(
+      wf,
+      stringify({
+        name: 'manual',
+        nodes: [{ id: 'sign', label: 'sign off' }],
+        edges: [],
+      }),
+    );
+    const refused = await sb.run(['run', '--workflow', wf], bare());
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/no usable agent for sign \(fallback_chains\.default\)/);
+  });
+
+  it('refuses --planner llm without a usable model; --planner auto falls back and says so', async () => {
+    const llm = await sb.json<{ error: { code: string; message: string } }>(
+      ['run', '--goal', 'Write the notes', '--planner', 'llm', '--allow-manual'],
+      bare(),
+    );
+    expect(llm.code).toBe(2);
+    expect(llm.body.error.code).toBe('MSO_PLANNER_UNAVAILABLE');
+    expect(llm.body.error.message).toMatch(/--planner auto/);
+    expect(await activeRuns()).toEqual([]);
+    const auto = await sb.json<{ run_id: string }>(
+      ['run', '--goal', 'Write the notes', '--planner', 'auto', '--dry-run'],
+      bare(),
+    );
+    expect(auto.code).toBe(0);
+    const q = await sb.json<{ rows: Array<{ p: string }> }>([
+      'audit',
+      'query',
+      `SELECT json_extract(payload, '$.planner') AS p FROM events WHERE run_id = '${auto.body.run_id}' AND type = 'design.topology'`,
+    ]);
+    const planner = JSON.parse(String(q.body.rows[0]?.p)) as Record<string, unknown>;
+    expect(planner).toMatchObject({ requested: 'auto', used: 'heuristic' });
+    expect(String(planner['choice_reason'])).toMatch(/no usable model in design\.planner_chain/);
+  });
+});
