@@ -2,15 +2,19 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import {
   isJSONRPCNotification,
   isJSONRPCRequest,
-  isJSONRPCResponse,
   type JSONRPCMessage,
-  type MessageExtraInfo,
   type Transport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/server';
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 
 type RequestId = string | number;
+
+/** A result or error response (by shape: the SDK's own guard may not count error responses). */
+const responseId = (m: JSONRPCMessage): RequestId | undefined => {
+  const r = m as { id?: RequestId; method?: string; result?: unknown; error?: unknown };
+  return r.method === undefined && r.id !== undefined && ('result' in r || 'error' in r) ? r.id : undefined;
+};
 
 /** JSON-RPC "internal error": what a request still unanswered when the server stops is failed with. */
 const SHUTTING_DOWN = -32603;
@@ -25,7 +29,7 @@ const SHUTTING_DOWN = -32603;
 export class HostWire implements Transport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
-  onmessage?: (<T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void) | undefined;
+  onmessage?: (<T extends JSONRPCMessage>(message: T) => void) | undefined;
 
   private readonly input = new PassThrough();
   private readonly inner: StdioServerTransport;
@@ -48,12 +52,19 @@ export class HostWire implements Transport {
   private readonly onData = (chunk: Buffer): void => {
     this.input.write(chunk);
   };
-  private readonly onEnd = (): void => this.onHostGone('stdin closed');
+  private left = false;
+  /** Reports the host gone once, whatever fires first (stdin end and close both come). */
+  private gone(why: string): void {
+    if (this.left) return;
+    this.left = true;
+    this.onHostGone(why);
+  }
+  private readonly onEnd = (): void => this.gone('stdin closed');
 
   async start(): Promise<void> {
     this.inner.onerror = (e) => this.onerror?.(e);
     this.inner.onclose = () => {
-      this.onHostGone('transport closed');
+      this.gone('transport closed');
       this.onclose?.();
     };
     this.inner.onmessage = (message: JSONRPCMessage) => this.receive(message);
@@ -103,8 +114,10 @@ export class HostWire implements Transport {
         return;
       }
     }
+    // Closed before the response is written, so no progress for this request can slip in after it.
+    const id = responseId(message);
+    if (id !== undefined) this.answered(id);
     await this.inner.send(message);
-    if (isJSONRPCResponse(message) && message.id !== undefined) this.answered(message.id);
   }
 
   /** Requests still unanswered. */
