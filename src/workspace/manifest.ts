@@ -82,6 +82,11 @@ export function withPhase(m: RunManifest, phase: PhaseDir, status: PhaseStatus, 
     status: runStatus,
     updated_at: at,
     completed_at: runStatus === 'failed' ? (m.completed_at ?? at) : m.completed_at,
+    // A run failed by its phase says so, until the caller records the precise reason.
+    error:
+      runStatus === 'failed' && m.status !== 'failed'
+        ? (m.error ?? { message: `phase ${phase} failed`, phase, timestamp: at })
+        : m.error,
   };
 }
 

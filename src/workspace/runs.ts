@@ -196,7 +196,8 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
   function setStatus(runId: string, status: RunStatus, extra: Parameters<RunStore['setStatus']>[2] = {}): Promise<RunRef> {
     return update(runId, (m, at) => {
       assertRunTransition(runId, m.status, status);
-      if (m.status === status && extra.tags === undefined) return m;
+      // The same status again changes nothing, unless it brings tags or the reason (a phase may have failed the run).
+      if (m.status === status && extra.tags === undefined && !extra.error) return m;
       const finished = status === 'completed' || status === 'failed';
       const tags = [...new Set([...m.tags, ...(extra.tags ?? [])])];
       return {

@@ -1,8 +1,9 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdir, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAKE_AGENT, alive, pidsIn } from '../helpers/agents.js';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
@@ -29,6 +30,7 @@ async function usePolicy(scenario: string): Promise<void> {
     [
       'agents:',
       `  fake-claude: { kind: claude-code, command: ${FAKE_AGENT}, env: { FAKE_AGENT_PIDFILE: "${pidfile}", FAKE_AGENT_SCENARIO: ${scenario} } }`,
+      `  ghost: { kind: codex, command: ${join(sb.dir, 'no-such-cli')} }`,
       'fallback_chains:',
       '  default: [fake-claude, manual]',
       'resilience:',
@@ -206,5 +208,62 @@ describe('mso mcp on a raw pipe', () => {
     expect(order.filter((x) => x === 'progress:p2').length).toBeGreaterThan(0);
     expect(order.lastIndexOf('progress:p2')).toBeLessThan(order.indexOf(2));
     expect((await pidsIn(pidfile)).filter(alive)).toEqual([]);
+  });
+});
+
+describe('orchestrate', () => {
+  it('takes a workflow file or inline YAML and a repo; a failed run says why; a run no agent can do is refused first', async () => {
+    await usePolicy('default');
+    const repo = join(sb.dir, 'repo');
+    await mkdir(repo);
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, stdio: 'ignore' });
+    git('init', '-q', '-b', 'main');
+    git('-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-q', '--allow-empty', '-m', 'base');
+    const wf = {
+      name: 'notes',
+      nodes: [
+        { id: 'write', label: 'write', command: 'mkdir -p outputs && echo hi > outputs/write.md' },
+        { id: 'check', label: 'check', command: 'test -f outputs/nope.md' },
+      ],
+      edges: [{ from: 'write', to: 'check' }],
+    };
+    const file = join(sb.dir, 'ok.yaml');
+    await writeFile(file, stringify({ ...wf, nodes: [wf.nodes[0]], edges: [] }));
+    const { client } = await connect();
+    try {
+      const settle = (runId: string) =>
+        until(
+          () => call(client, 'run_status', { run_id: runId, wait_seconds: 2 }),
+          (x) => x['running_here'] === false && !['active', 'created'].includes(String(x['status'])),
+          60,
+        );
+      const fromFile = await call(client, 'orchestrate', { workflow: file, repo });
+      expect(await settle(String(fromFile['run_id']))).toMatchObject({ status: 'completed', reason: null });
+      const inline = await call(client, 'orchestrate', { workflow_inline: stringify(wf), repo });
+      const failed = await settle(String(inline['run_id']));
+      expect(failed, JSON.stringify(failed)).toMatchObject({ status: 'failed' });
+      expect(String(failed['reason'])).toMatch(/check/);
+      const provisioned = (await call(client, 'audit_query', {
+        sql: `SELECT json_extract(payload, '$.repo') AS repo FROM events WHERE run_id = '${String(inline['run_id'])}' AND type = 'run.provisioned'`,
+      })) as { rows: Json[] };
+      expect(provisioned.rows[0]?.['repo']).toBe(await realpath(repo));
+
+      // No usable agent for a goal's nodes: refused with the stable code, and no run is created.
+      const runs = async () => (await client.readResource({ uri: 'mso://runs' })).contents[0] as { text: string };
+      const before = JSON.parse((await runs()).text) as unknown[];
+      const r = await client.callTool({
+        name: 'orchestrate',
+        arguments: { goal: 'Write notes', config: { agent: 'ghost', planner: 'heuristic' } },
+      });
+      expect(r.isError).toBe(true);
+      const refusal = JSON.parse((r.content as Array<{ text: string }>)[0]?.text ?? '{}') as Json;
+      expect(refusal).toMatchObject({ code: 'MSO_NO_USABLE_AGENT' });
+      expect(String(refusal['message'])).toMatch(/ghost/);
+      const both = await client.callTool({ name: 'orchestrate', arguments: { goal: 'x', workflow: file } });
+      expect(both.isError).toBe(true);
+      expect(JSON.parse((await runs()).text)).toHaveLength(before.length);
+    } finally {
+      await client.close();
+    }
   });
 });
