@@ -46,16 +46,13 @@ export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise
     if (text === undefined) throw new NotFoundError('workflow file', path);
     workflow = workflowNodes(text, /\.ya?ml$/i.test(path));
   } else if (input.workflowText !== undefined) workflow = workflowNodes(input.workflowText, true);
+  const imported = input.workflow !== undefined || input.workflowText !== undefined;
   const ws = await open(false);
-  const planner: PlannerChoice =
-    workflow !== undefined || input.workflow !== undefined || input.workflowText !== undefined
-      ? {
-          requested: input.planner ?? ws.policy.design.planner,
-          used: 'heuristic',
-          reason: 'a workflow is imported, not planned',
-        }
-      : await choosePlanner(deps, ws.policy, input.planner);
-  if (!input.dryRun)
+  const planner: PlannerChoice = imported
+    ? { requested: input.planner ?? ws.policy.design.planner, used: 'heuristic', reason: 'a workflow is imported' }
+    : await choosePlanner(deps, ws.policy, input.planner);
+  // A workflow that does not parse is refused by the import, naming its fields: there is nothing to gate yet.
+  if (!input.dryRun && (!imported || workflow !== undefined))
     await assertAgentsFor(deps, ws.policy, {
       agent: input.agent,
       workflow,
