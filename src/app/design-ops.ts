@@ -59,6 +59,8 @@ export interface TopologyRequest {
   readonly pattern?: 'parallel' | 'hierarchical' | undefined;
   readonly maxDepth?: number | undefined;
   readonly autoAssign?: boolean | undefined;
+  /** Ends the planner's model calls (a run cancelled while it is being designed). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A workflow to import: a file, or YAML/JSON text given inline (MCP). */
@@ -154,7 +156,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     }
   }
 
-  function askThroughAgents(ws: Workspace, runId: string): AskModel {
+  function askThroughAgents(ws: Workspace, runId: string, signal: AbortSignal | undefined): AskModel {
     return async (prompt) => {
       const rt = openAgentRuntime(deps, ws);
       try {
@@ -167,6 +169,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
             persona: 'arch',
             instructions: prompt,
             cwd: ws.layout.root,
+            ...(signal ? { signal } : {}),
           },
         );
         return r.result.status === 'success'
@@ -262,7 +265,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
           planner === 'llm'
             ? await planWithLlm({
                 ...base,
-                ask: askThroughAgents(ws, ref.runId),
+                ask: askThroughAgents(ws, ref.runId, input.signal),
                 pattern: input.pattern ?? ws.policy.design.pattern,
                 maxDepth: input.maxDepth ?? ws.policy.design.max_depth,
                 ...(input.autoAssign !== undefined ? { autoAssign: input.autoAssign } : {}),

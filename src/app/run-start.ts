@@ -24,6 +24,7 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
       pattern: input.pattern,
       maxDepth: input.maxDepth,
       autoAssign: input.autoAssign,
+      signal: input.signal,
     });
     runId = designed.run_id;
     const ws = await open(true);
