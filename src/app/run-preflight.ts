@@ -46,6 +46,11 @@ export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise
     if (text === undefined) throw new NotFoundError('workflow file', path);
     workflow = workflowNodes(text, /\.ya?ml$/i.test(path));
   } else if (input.workflowText !== undefined) workflow = workflowNodes(input.workflowText, true);
+  if (input.repo !== undefined) {
+    const dir = resolve(cwd, input.repo);
+    const top = await c.git.run(['rev-parse', '--show-toplevel'], dir).catch(() => ({ code: 1 }));
+    if (top.code !== 0) throw new InvalidArgumentError('--repo', `${dir} is not inside a git repository`);
+  }
   const imported = input.workflow !== undefined || input.workflowText !== undefined;
   const ws = await open(false);
   const planner: PlannerChoice = imported

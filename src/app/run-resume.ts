@@ -1,4 +1,5 @@
 import { execute } from './run-execute.js';
+import { recordFailure } from './run-start.js';
 import { observeAfter, summarize, type RunOpsContext } from './run-support.js';
 import type { ResumeOptions, RunSummary } from './run-types.js';
 
@@ -9,6 +10,12 @@ export async function resumeRun(c: RunOpsContext, runId: string, options: Resume
   const ref = await ws.runs.get(runId);
   if (ref.manifest.status === 'completed' || ref.manifest.status === 'archived')
     return summarize(c, ws, runId, { reason: `run is ${ref.manifest.status}: nothing to resume` });
-  const summary = await execute(c, ws, ref, options);
+  let summary: RunSummary;
+  try {
+    summary = await execute(c, ws, ref, options);
+  } catch (e) {
+    await recordFailure(c, runId, e, 'resume');
+    throw e;
+  }
   return { ...summary, ...(await observeAfter(c, runId)) };
 }

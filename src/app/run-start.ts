@@ -66,19 +66,21 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
     });
     return { ...summary, ...(await observeAfter(c, ref.runId)), proposals_applied: shaped.applied };
   } catch (e) {
-    if (runId !== undefined && !(isMsoError(e) && e.code === 'MSO_RUN_BUSY')) await recordFailure(c, runId, e);
+    if (runId !== undefined) await recordFailure(c, runId, e, 'run');
     throw e;
   }
 }
 
 /** Marks a run that broke before or while executing as failed, with the error as its reason (best effort). */
-async function recordFailure(c: RunOpsContext, runId: string, e: unknown): Promise<void> {
+export async function recordFailure(c: RunOpsContext, runId: string, e: unknown, phase: string): Promise<void> {
+  // Another coordinator owns the run: its state is not ours to change.
+  if (isMsoError(e) && e.code === 'MSO_RUN_BUSY') return;
   try {
     const ws = await c.open(true);
     const ref = await ws.runs.get(runId);
     if (!['created', 'active'].includes(ref.manifest.status)) return;
     const message = (e as Error)?.message ?? String(e);
-    await ws.runs.setStatus(runId, 'failed', { error: { message, phase: 'design' } });
+    await ws.runs.setStatus(runId, 'failed', { error: { message, phase } });
     await ws.sync(runId);
   } catch {
     // The original error is what the caller reports.

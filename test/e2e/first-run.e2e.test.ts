@@ -37,6 +37,10 @@ describe('the first-run gate', () => {
     expect(r.body.error.message).toMatch(/claude-code \(/);
     expect(await activeRuns()).toEqual([]);
     expect(await eventCount()).toBe(before);
+    const badRepo = await sb.run(['run', '--goal', 'Write the notes', '--allow-manual', '--repo', sb.dir], bare());
+    expect(badRepo.code).toBe(2);
+    expect(badRepo.stderr).toMatch(/--repo.*not inside a git repository/);
+    expect(await activeRuns()).toEqual([]);
     const human = await sb.run(['run', '--goal', 'Write the notes'], bare());
     expect(human.code).toBe(2);
     expect(human.stderr).toMatch(/no usable agent for every node \(fallback_chains\.default\)/);
