@@ -257,6 +257,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
             : planHeuristic(base);
         return writeTopology(ws, ref, topology, designKeyOf(goal));
       });
+      deps.faults?.point('design.topology');
       await ws.sync(ref.runId);
       return result;
     },
@@ -297,6 +298,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       const result = await phase(ws, ref.runId, '10_topology', () =>
         writeTopology(ws, ref, { ...probe, run_id: ref.runId }, designKeyOf(text)),
       );
+      deps.faults?.point('design.topology');
       await ws.sync(ref.runId);
       return result;
     },
@@ -307,6 +309,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       const bundle = await phase(ws, runId, '20_mental-model', async () => {
         const b = buildBundle(topology, now());
         await writeJsonAtomic(deps, join(ref.dir, ARTIFACT_PATHS.bundle), MentalModelBundleSchema.parse(b));
+        deps.faults?.point('design.mental_model');
         return b;
       });
       event(ws, runId, 'design.mental_model', {
@@ -354,6 +357,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       const plan = await phase(ws, runId, '30_execution', async () => {
         const p = buildPlan(topology, bundle, ws.policy, now());
         await writeJsonAtomic(deps, join(ref.dir, ARTIFACT_PATHS.plan), ExecutionPlanSchema.parse(p));
+        deps.faults?.point('design.plan');
         return p;
       });
       const types = Object.fromEntries(Object.entries(plan.execution_graph).map(([id, n]) => [id, n.type]));

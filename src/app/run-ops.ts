@@ -36,7 +36,7 @@ export function createRunOps(
   return {
     run: (input) => startRun(c, input),
     resume: (runId, options) => resumeRun(c, runId, options),
-    cancel: (runId) => cancelRun(c, runId),
+    cancel: (runId, reason) => cancelRun(c, runId, reason),
     replay: (runId, options) => replayRun(c, runId, options),
     status: (runId) => runStatus(c, runId),
     readme: (runId) => runReadme(c, runId),

@@ -27,7 +27,7 @@ export interface RunRequest {
 /** The summary `mso run`, `resume` and `status` print. */
 export interface RunSummary {
   readonly run_id: string;
-  readonly status: RunStatus;
+  readonly status: ShownRunStatus;
   readonly reason: string | null;
   readonly nodes: Record<string, number>;
   readonly tickets: Record<string, number>;
@@ -45,7 +45,8 @@ export interface RunSummary {
 export interface RunOps {
   run(input: RunRequest): Promise<RunSummary>;
   resume(runId: string, options?: ResumeOptions): Promise<RunSummary>;
-  cancel(runId: string): Promise<CancelResult>;
+  /** Cancels a run that has not finished; `reason` is recorded (default: cancelled by the observer). */
+  cancel(runId: string, reason?: string): Promise<CancelResult>;
   /**
    * Replays a recorded run as a new run linked to it: `offline` answers every agent call from the record and checks
    * each node's outcome, ticket and tree hash against it; `from` reuses what NODE does not depend on and runs NODE
@@ -96,7 +97,10 @@ export interface CancelResult {
   readonly coordinator: number | null;
 }
 
-export type RunStatusResult = RunSummary | { runs: Array<{ run_id: string; status: string }> };
+/** A run's status as shown: the manifest's, or `interrupted` for an active run whose coordinator is gone. */
+export type ShownRunStatus = RunStatus | 'interrupted';
+
+export type RunStatusResult = RunSummary | { runs: Array<{ run_id: string; status: ShownRunStatus }> };
 
 export interface DecideResult {
   readonly run_id: string;

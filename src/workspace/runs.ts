@@ -188,12 +188,13 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
         updated_at: at,
         completed_at: finished ? at : status === 'active' ? null : m.completed_at,
         tags,
+        // A failed or cancelled run says why; a run that goes on (active again) or completes has no error.
         error:
-          status === 'failed'
+          status === 'failed' || (status === 'cancelled' && extra.error)
             ? extra.error
               ? { ...extra.error, timestamp: at }
               : (m.error ?? { message: 'run failed', phase: 'unknown', timestamp: at })
-            : status === 'completed'
+            : status === 'completed' || status === 'active'
               ? null
               : m.error,
       };
