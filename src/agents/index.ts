@@ -20,3 +20,4 @@ export { costOf, type Price } from './cost.js';
 export { classifyHttp, classifyMessage, parseRetryAfter } from './classify.js';
 export { superviseProcess, type SupervisedExit, type SuperviseOptions } from './process/supervise.js';
 export { buildChildEnv } from './process/environment.js';
+export { endProcessGroup, type GroupEnd } from './process/end-group.js';

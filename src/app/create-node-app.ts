@@ -10,5 +10,5 @@ export function createNodeApp(
   logger: AppLogger,
   version: string,
 ): MsoApp {
-  return createApp({ ...nodePlatform(), logger, env, version }, resolveSettings(input, env, cwd));
+  return createApp({ ...nodePlatform(env), logger, env, version }, resolveSettings(input, env, cwd));
 }

@@ -286,6 +286,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
           designKeyOf(goal),
         );
       });
+      deps.faults?.point('design.topology');
       await ws.sync(ref.runId);
       return result;
     },
@@ -328,6 +329,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       const result = await phase(ws, ref.runId, '10_topology', () =>
         writeTopology(ws, ref, { ...probe, run_id: ref.runId }, designKeyOf(text)),
       );
+      deps.faults?.point('design.topology');
       await ws.sync(ref.runId);
       return result;
     },
@@ -338,6 +340,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       const bundle = await phase(ws, runId, '20_mental-model', async () => {
         const b = buildBundle(topology, now());
         await writeJsonAtomic(deps, join(ref.dir, ARTIFACT_PATHS.bundle), MentalModelBundleSchema.parse(b));
+        deps.faults?.point('design.mental_model');
         return b;
       });
       event(ws, runId, 'design.mental_model', {
@@ -385,6 +388,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       const plan = await phase(ws, runId, '30_execution', async () => {
         const p = buildPlan(topology, bundle, ws.policy, now());
         await writeJsonAtomic(deps, join(ref.dir, ARTIFACT_PATHS.plan), ExecutionPlanSchema.parse(p));
+        deps.faults?.point('design.plan');
         return p;
       });
       const types = Object.fromEntries(Object.entries(plan.execution_graph).map(([id, n]) => [id, n.type]));

@@ -1,27 +1,44 @@
 import { join } from 'node:path';
-import { openAuditLog } from '../audit/index.js';
-import { readTextIfExists, writeFileAtomic } from '../workspace/index.js';
-import { CANCEL_REQUESTED } from './run-execute.js';
+import { holderIsDead, openAuditLog, readRunLease } from '../audit/index.js';
+import { RunTransitionError } from '../contracts/index.js';
+import { writeFileAtomic } from '../workspace/index.js';
 import type { RunOpsContext } from './run-support.js';
 import type { CancelResult } from './run-types.js';
 
-/** `mso cancel`: asks the run's live coordinator to stop; a run with none is marked cancelled at once. */
-export async function cancelRun(c: RunOpsContext, runId: string): Promise<CancelResult> {
+/** The file a live coordinator polls for a cancel request: JSON `{ at, by, reason }`. */
+export const CANCEL_REQUEST = 'cancel.request';
+
+/**
+ * `mso cancel`: asks the run's live coordinator to stop (it ends its agents' process groups and records the run as
+ * cancelled with the reason); a run with no live coordinator is marked cancelled at once. A finished run cannot be
+ * cancelled.
+ */
+export async function cancelRun(c: RunOpsContext, runId: string, reason?: string): Promise<CancelResult> {
   const { deps, open } = c;
   const ws = await open(true);
   const ref = await ws.runs.get(runId);
-  const holder = Number((await readTextIfExists(deps.fs, join(ref.dir, 'coordinator.pid')))?.trim() ?? NaN);
-  const live = Number.isInteger(holder) && deps.processInfo.isAlive(holder);
-  await writeFileAtomic(deps, join(ref.dir, 'cancel.request'), `${deps.clock.now().toISOString()}\n`);
+  const status = ref.manifest.status;
+  if (status === 'completed' || status === 'failed' || status === 'archived')
+    throw new RunTransitionError(runId, status, 'cancelled');
+  const why = reason ?? `cancelled by ${ws.layout.observerId}`;
   const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  let coordinator: number | null = null;
   try {
-    log.appendEvent({ runId, type: 'run.cancel_requested', payload: { coordinator: live ? holder : null } });
+    const holder = readRunLease(log, runId);
+    if (holder && !holderIsDead({ processInfo: deps.processInfo, now: () => deps.clock.now() }, holder))
+      coordinator = holder.pid;
+    await writeFileAtomic(
+      deps,
+      join(ref.dir, CANCEL_REQUEST),
+      `${JSON.stringify({ at: deps.clock.now().toISOString(), by: ws.layout.observerId, reason: why })}\n`,
+    );
+    log.appendEvent({ runId, type: 'run.cancel_requested', payload: { coordinator, reason: why } });
   } finally {
     log.close();
   }
-  if (!live && ['created', 'active', 'awaiting_human'].includes(ref.manifest.status))
+  if (coordinator === null && status !== 'cancelled')
     await ws.runs.setStatus(runId, 'cancelled', {
-      error: { message: `${CANCEL_REQUESTED}; no live coordinator`, phase: 'execution', reason: 'cancelled' },
+      error: { message: `cancelled: ${why}`, phase: 'execution', reason: 'cancelled' },
     });
-  return { run_id: runId, requested: true, coordinator: live ? holder : null };
+  return { run_id: runId, requested: true, coordinator };
 }

@@ -1,17 +1,21 @@
 import { join, resolve } from 'node:path';
-import { runChain } from '../agents/index.js';
-import { openAuditLog } from '../audit/index.js';
-import { InvalidArgumentError, RunBusyError, type RunStatus } from '../contracts/index.js';
+import { endProcessGroup, runChain } from '../agents/index.js';
+import { acquireRunLease, LEASE_RENEW_MS, openAuditLog, type AuditLog, type RunLease } from '../audit/index.js';
+import { InvalidArgumentError, OrphanSurvivedError, type RunStatus } from '../contracts/index.js';
 import { executePlan, loadRecordedRun, type RecordedDecision, type RunnerDeps } from '../engine/index.js';
-import { createHitlStore, readTextIfExists, writeFileAtomic, type RunRef, type Workspace } from '../workspace/index.js';
+import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
 import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import { recordProvenance } from './provenance.js';
+import { CANCEL_REQUEST } from './run-cancel.js';
 import { readRunArtifact, runTicketStore } from './run-artifacts.js';
 import { ensureTickets, summarize, type RunOpsContext } from './run-support.js';
 import type { RunSummary } from './run-types.js';
 
+/** How long an earlier coordinator's agent group gets between SIGTERM and SIGKILL. */
+const ORPHAN_GRACE_MS = 3_000;
+
 /**
- * Coordinates one run: takes the coordinator lock, provisions the repository, records provenance, ends a dead
+ * Coordinates one run: takes the run's lease, provisions the repository, records provenance, ends a dead
  * coordinator's agents, and executes the plan until it completes, fails, waits for a person or is cancelled.
  */
 export async function execute(
@@ -31,37 +35,54 @@ export async function execute(
   },
 ): Promise<RunSummary> {
   const { deps, git } = c;
-  const lockFile = join(ref.dir, 'coordinator.pid');
-  const holder = Number((await readTextIfExists(deps.fs, lockFile))?.trim() ?? NaN);
-  if (Number.isInteger(holder) && holder !== deps.processInfo.pid && deps.processInfo.isAlive(holder))
-    throw new RunBusyError(ref.runId, holder);
-  await writeFileAtomic(deps, lockFile, `${deps.processInfo.pid}\n`);
-  const cancelFile = join(ref.dir, 'cancel.request');
-  await deps.fs.rm(cancelFile, { force: true });
-  // The abort reason is what the cancelled run records: `host disconnected (…)`, `interrupted (SIGINT)`, a request.
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort(cancelReasonOf(options.signal));
-  if (options.signal?.aborted) onAbort();
-  else options.signal?.addEventListener('abort', onAbort, { once: true });
-  const poll = setInterval(() => {
-    void deps.fs.stat(cancelFile).then(
-      () => controller.abort(CANCEL_REQUESTED),
-      () => undefined,
-    );
-  }, 300);
   const rt = openAgentRuntime(deps, ws);
+  const cancelFile = join(ref.dir, CANCEL_REQUEST);
+  const controller = new AbortController();
+  // Why the run stops if it is cancelled: the request's reason, or the caller's (Ctrl-C, an MCP host gone).
+  let cancelReason = 'cancelled';
+  const stop = (why: string): void => {
+    if (controller.signal.aborted) return;
+    cancelReason = why;
+    controller.abort();
+  };
+  const onAbort = (): void =>
+    stop(typeof options.signal?.reason === 'string' ? options.signal.reason : 'interrupted (Ctrl-C)');
+  const timers: NodeJS.Timeout[] = [];
+  let lease: RunLease | undefined;
   try {
+    // One coordinator per run: a live holder refuses us here, before anything is written.
+    lease = acquireRunLease(rt.log, { processInfo: deps.processInfo, now: () => deps.clock.now() }, ref.runId);
+    if (lease.stolenFrom)
+      rt.log.appendEvent({
+        runId: ref.runId,
+        type: 'run.lease_taken_over',
+        payload: {
+          from_pid: lease.stolenFrom.pid,
+          from_host: lease.stolenFrom.host,
+          since: lease.stolenFrom.acquiredAt,
+        },
+      });
+    const held = lease;
+    await deps.fs.rm(cancelFile, { force: true });
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    timers.push(
+      setInterval(() => {
+        void deps.fs.readFile(cancelFile, 'utf8').then(
+          (text) => stop(cancelRequestReason(text)),
+          () => undefined,
+        );
+      }, 300),
+      setInterval(() => {
+        // Another process took the lease (we were presumed dead): stop before both act on the same worktrees.
+        if (!held.renew()) stop('another coordinator took over the run');
+      }, LEASE_RENEW_MS),
+    );
     const { repo, baseSha } = await provision(c, ws, ref, options.repo);
     await recordProvenance(deps, ws, ref, rt.log, { repo, baseSha });
+    deps.faults?.point('run.provisioned');
     const recorded = loadRecordedRun(rt.log, ref.runId);
-    // A dead coordinator's agents must not keep working on our worktrees.
-    for (const pid of recorded.livePids) {
-      if (deps.processInfo.isAlive(pid)) {
-        deps.proc.killGroup(pid, 'SIGTERM');
-        rt.log.appendEvent({ runId: ref.runId, type: 'agent.orphan_killed', payload: { pid } });
-      }
-      rt.log.appendEvent({ runId: ref.runId, type: 'agent.exited', payload: { pid, status: 'orphaned' } });
-    }
+    await endOrphans(c, rt.log, ref.runId, recorded.livePids);
     // A resume keeps what the run was started with (budget, --agent, --max-concurrency) unless it is given again;
     // the coordinator event records what this coordinator runs with, for the next one.
     const before = recorded.coordinatorPid !== null ? recordedRunOptions(rt.log, ref.runId) : null;
@@ -139,7 +160,7 @@ export async function execute(
       if (plan.lifecycle_policy?.archive_on_merge !== false)
         await cleanup(c, repo, ref, Object.keys(plan.execution_graph), rt.log);
     }
-    const reason = status === 'cancelled' ? cancelReasonOf(controller.signal) : result.reason;
+    const reason = status === 'cancelled' && controller.signal.aborted ? `cancelled: ${cancelReason}` : result.reason;
     await ws.runs.setStatus(
       ref.runId,
       status,
@@ -160,20 +181,48 @@ export async function execute(
     await ws.sync(ref.runId);
     return summarize(c, ws, ref.runId, { reason, node_details: result.nodes });
   } finally {
-    clearInterval(poll);
+    for (const t of timers) clearInterval(t);
     options.signal?.removeEventListener('abort', onAbort);
+    lease?.release();
     rt.close();
-    await deps.fs.rm(lockFile, { force: true });
   }
 }
 
-/** Why a run was cancelled through `mso cancel` or `run_cancel` (the request file the coordinator polls). */
-export const CANCEL_REQUESTED = 'cancelled by request (mso cancel or run_cancel)';
-
-/** The reason a cancelled run records: the abort reason when it is a sentence, else a plain `interrupted`. */
-export function cancelReasonOf(signal: AbortSignal | undefined): string {
-  const r: unknown = signal?.reason;
-  return typeof r === 'string' && r.trim() !== '' ? r : 'interrupted';
+/**
+ * A dead coordinator's agents must not keep working on our worktrees: each process group it spawned and never saw
+ * exit is ended (SIGTERM, a grace, SIGKILL) and verified gone, and its attempts still marked running are closed as
+ * interrupted. A group that survives SIGKILL stops the resume: its node must not run twice at once.
+ */
+async function endOrphans(
+  c: RunOpsContext,
+  log: AuditLog,
+  runId: string,
+  pids: ReadonlyMap<number, string | null>,
+): Promise<void> {
+  const { deps } = c;
+  const survivors: number[] = [];
+  for (const [pid, start] of pids) {
+    // A pid now held by a process started at another time is not the agent we spawned: leave it alone.
+    // (A dead leader may leave its group behind, and Linux reuses no pid that still names a group: end that group.)
+    const now = deps.processInfo.startId(pid);
+    const reused = start !== null && now !== null && now !== start;
+    const end = reused ? { gone: true, signal: null } : await endProcessGroup(deps, pid, { graceMs: ORPHAN_GRACE_MS });
+    if (end.signal) log.appendEvent({ runId, type: 'agent.orphan_killed', payload: { pid, signal: end.signal } });
+    if (!end.gone) {
+      survivors.push(pid);
+      continue;
+    }
+    log.appendEvent({ runId, type: 'agent.exited', payload: { pid, status: 'orphaned' } });
+  }
+  if (survivors.length) throw new OrphanSurvivedError(runId, survivors);
+  const closed = log.db
+    .prepare(
+      `UPDATE attempts SET status = 'cancelled', error_class = 'interrupted', ended_at = ?,
+         error_message = 'the coordinator stopped during this attempt (killed or crashed); closed on resume'
+       WHERE run_id = ? AND status = 'running'`,
+    )
+    .run(deps.clock.now().toISOString(), runId);
+  if (closed.changes > 0) log.appendEvent({ runId, type: 'attempts.interrupted', payload: { count: closed.changes } });
 }
 
 /** The options the run's last coordinator ran with: a resume, or a replay of the run, starts from them. */
@@ -262,4 +311,14 @@ async function cleanup(
     type: 'run.cleanup',
     payload: { removed_worktrees: removed, kept_branches: `mso/${ref.runId}/*` },
   });
+}
+
+/** The reason in a cancel request file (older requests hold only a timestamp). */
+function cancelRequestReason(text: string): string {
+  try {
+    const r = (JSON.parse(text) as { reason?: unknown }).reason;
+    return typeof r === 'string' && r.trim() ? r : 'cancel requested';
+  } catch {
+    return 'cancel requested';
+  }
 }

@@ -38,7 +38,7 @@ export function createRunOps(
     run: (input) => startRun(c, input),
     preflight: (input) => preflightRun(c, input),
     resume: (runId, options) => resumeRun(c, runId, options),
-    cancel: (runId) => cancelRun(c, runId),
+    cancel: (runId, reason) => cancelRun(c, runId, reason),
     replay: (runId, options) => replayRun(c, runId, options),
     status: (runId) => runStatus(c, runId),
     readme: (runId) => runReadme(c, runId),

@@ -1,15 +1,25 @@
+import { InvalidArgumentError, isMsoError } from '../contracts/index.js';
+import { join } from 'node:path';
+import { readTextIfExists, type RunRef } from '../workspace/index.js';
+import { ARTIFACT_PATHS, readRunArtifact } from './run-artifacts.js';
 import { execute } from './run-execute.js';
-import { recordFailure } from './run-start.js';
+import { governanceGate, recordFailure } from './run-start.js';
 import { observeAfter, summarize, type RunOpsContext } from './run-support.js';
 import type { ResumeOptions, RunSummary } from './run-types.js';
 
-/** `mso resume`: a new coordinator goes on from the audit log; finished nodes are never run again. */
+/**
+ * `mso resume`: a new coordinator goes on from the audit log; finished nodes are never run again. A run stopped
+ * while it was being designed is designed to the end first (from its recorded goal) and passes the gate.
+ */
 export async function resumeRun(c: RunOpsContext, runId: string, options: ResumeOptions = {}): Promise<RunSummary> {
-  const { open } = c;
-  const ws = await open(true);
+  const ws = await c.open(true);
   const ref = await ws.runs.get(runId);
   if (ref.manifest.status === 'completed' || ref.manifest.status === 'archived')
     return summarize(c, ws, runId, { reason: `run is ${ref.manifest.status}: nothing to resume` });
+  if ((await finishDesign(c, ref)) || !(await gatePassed(c, ref))) {
+    const { refused } = await governanceGate(c, ws, ref);
+    if (refused) return refused;
+  }
   let summary: RunSummary;
   try {
     summary = await execute(c, ws, ref, options);
@@ -18,4 +28,49 @@ export async function resumeRun(c: RunOpsContext, runId: string, options: Resume
     throw e;
   }
   return { ...summary, ...(await observeAfter(c, runId)) };
+}
+
+const missing = async (c: RunOpsContext, ref: RunRef, kind: 'topology' | 'bundle' | 'plan'): Promise<boolean> =>
+  readRunArtifact(c.deps, ref.dir, kind).then(
+    () => false,
+    (e: unknown) => {
+      if (isMsoError(e) && e.code === 'MSO_NOT_FOUND') return true;
+      throw e;
+    },
+  );
+
+/** True when the run's design passed the governance gate (a run killed before the gate has no report). */
+async function gatePassed(c: RunOpsContext, ref: RunRef): Promise<boolean> {
+  const text = await readTextIfExists(c.deps.fs, join(ref.dir, ARTIFACT_PATHS.governance, 'governance_report.json'));
+  if (text === undefined) return false;
+  try {
+    return (JSON.parse(text) as { status?: unknown }).status !== 'fail';
+  } catch {
+    return false;
+  }
+}
+
+/** Completes the design steps a killed `mso run`/`design` left undone; true when it had to do any. */
+async function finishDesign(c: RunOpsContext, ref: RunRef): Promise<boolean> {
+  const [noTopology, noBundle, noPlan] = await Promise.all([
+    missing(c, ref, 'topology'),
+    missing(c, ref, 'bundle'),
+    missing(c, ref, 'plan'),
+  ]);
+  if (!noTopology && !noBundle && !noPlan) return false;
+  if (noTopology) {
+    const goal = ref.manifest.goal;
+    if (!goal)
+      throw new InvalidArgumentError(
+        'run',
+        `${ref.runId} stopped before its topology was written and records no goal to design it from; start it again with mso run`,
+      );
+    await c.design.topology({ runId: ref.runId, goal });
+  }
+  if (noTopology || noBundle) {
+    const mm = await c.design.mentalModel(ref.runId);
+    if (mm.feedback.length > 0) await c.design.refine(ref.runId);
+  }
+  await c.design.plan(ref.runId);
+  return true;
 }

@@ -1,5 +1,7 @@
 import { isMsoError } from '../contracts/index.js';
 import { toText } from '../design/index.js';
+import type { RunRef, Workspace } from '../workspace/index.js';
+import type { ValidationReport } from './design-ops.js';
 import { execute } from './run-execute.js';
 import { preflightRun } from './run-preflight.js';
 import { readRunArtifact } from './run-artifacts.js';
@@ -33,21 +35,9 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
       input.applyProposals === false
         ? { applied: [] as string[], skipped: [] }
         : await observe.applyAccepted(designed.run_id);
-    const gate = await design.validate(designed.run_id, 'all');
     const ref = await ws.runs.get(designed.run_id);
-    const topology = await readRunArtifact(deps, ref.dir, 'topology');
-    const plan = await readRunArtifact(deps, ref.dir, 'plan');
-    const planText = toText(topology, plan);
-    if (gate.status === 'fail') {
-      await ws.runs.setStatus(ref.runId, 'failed', {
-        error: {
-          message: `governance gate failed: ${gate.errors} errors (see ${gate.report})`,
-          phase: '70_governance',
-        },
-      });
-      await ws.sync(ref.runId);
-      return summarize(c, ws, ref.runId, { governance: gate, plan: planText });
-    }
+    const { gate, planText, refused } = await governanceGate(c, ws, ref);
+    if (refused) return refused;
     if (input.dryRun) {
       await ws.runs.setStatus(ref.runId, 'completed', { tags: ['dry-run'] });
       await ws.sync(ref.runId);
@@ -57,6 +47,7 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
         reason: 'dry run: stopped after the governance gate',
       });
     }
+    deps.faults?.point('run.gate');
     const summary = await execute(c, ws, ref, {
       budgetUsd: input.budgetUsd,
       maxConcurrency: input.maxConcurrency,
@@ -85,4 +76,28 @@ export async function recordFailure(c: RunOpsContext, runId: string, e: unknown,
   } catch {
     // The original error is what the caller reports.
   }
+}
+
+/**
+ * The governance gate before execution: validates every artifact and contract; a failing gate marks the run failed
+ * (with the report's path) and returns its summary as `refused`.
+ */
+export async function governanceGate(
+  c: RunOpsContext,
+  ws: Workspace,
+  ref: RunRef,
+): Promise<{ gate: ValidationReport; planText: string; refused: RunSummary | null }> {
+  const gate = await c.design.validate(ref.runId, 'all');
+  const topology = await readRunArtifact(c.deps, ref.dir, 'topology');
+  const plan = await readRunArtifact(c.deps, ref.dir, 'plan');
+  const planText = toText(topology, plan);
+  if (gate.status !== 'fail') return { gate, planText, refused: null };
+  await ws.runs.setStatus(ref.runId, 'failed', {
+    error: {
+      message: `governance gate failed: ${gate.errors} errors (see ${gate.report})`,
+      phase: '70_governance',
+    },
+  });
+  await ws.sync(ref.runId);
+  return { gate, planText, refused: await summarize(c, ws, ref.runId, { governance: gate, plan: planText }) };
 }

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
-import { openAuditLog } from '../audit/index.js';
+import { holderIsDead, openAuditLog, readRunLease, type AuditLog } from '../audit/index.js';
+import type { RunStatus } from '../contracts/index.js';
 import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
 import { loadRecordedRun, type Git } from '../engine/index.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
 import { readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
-import type { RunSummary } from './run-types.js';
+import type { RunSummary, ShownRunStatus } from './run-types.js';
 
 /** The run's readme in its observation folder. */
 export const README = 'readme.md';
@@ -64,8 +65,10 @@ export async function summarize(
   const ref = await ws.runs.get(runId);
   const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
   let recorded;
+  let status: ShownRunStatus;
   try {
     recorded = loadRecordedRun(log, runId);
+    status = shownStatus(c, log, runId, ref.manifest.status);
   } finally {
     log.close();
   }
@@ -80,12 +83,17 @@ export async function summarize(
   const m = ref.manifest;
   return {
     run_id: runId,
-    status: m.status,
-    reason: m.error?.message ?? null,
+    status,
+    reason: m.error?.message ?? (status === 'interrupted' ? 'its coordinator stopped; mso resume ' + runId : null),
     nodes: count(nodeStates),
     tickets: count(tickets.map((t) => t.doc.frontmatter.status)),
     cost_usd: Math.round(recorded.cost * 1e6) / 1e6,
-    duration_ms: Math.max(0, Date.parse(m.completed_at ?? m.updated_at) - Date.parse(m.created_at)),
+    // A run being coordinated right now has lasted until now; any other, until its last change.
+    duration_ms: Math.max(
+      0,
+      (status === 'active' ? deps.clock.now().getTime() : Date.parse(m.completed_at ?? m.updated_at)) -
+        Date.parse(m.created_at),
+    ),
     observation_readme: join(ws.layout.observationRunDir(runId), README),
     pending_human: hitl.filter((h) => h.status === 'pending').map((h) => `${h.id}: ${h.title}`),
     ...extra,
@@ -101,4 +109,16 @@ export async function observeAfter(c: RunOpsContext, runId: string): Promise<{ f
     c.deps.logger.warn(`observability after ${runId} failed: ${(e as Error).message}`);
     return {};
   }
+}
+
+/**
+ * The status to show: an `active` run whose coordinator is gone (no lease, or its holder died) is `interrupted` —
+ * `mso resume` goes on from where it stopped.
+ */
+export function shownStatus(c: RunOpsContext, log: AuditLog, runId: string, status: RunStatus): ShownRunStatus {
+  if (status !== 'active') return status;
+  const holder = readRunLease(log, runId);
+  const alive =
+    holder !== null && !holderIsDead({ processInfo: c.deps.processInfo, now: () => c.deps.clock.now() }, holder);
+  return alive ? 'active' : 'interrupted';
 }

@@ -33,7 +33,7 @@ export interface RunRequest {
 /** The summary `mso run`, `resume` and `status` print. */
 export interface RunSummary {
   readonly run_id: string;
-  readonly status: RunStatus;
+  readonly status: ShownRunStatus;
   readonly reason: string | null;
   readonly nodes: Record<string, number>;
   readonly tickets: Record<string, number>;
@@ -56,7 +56,8 @@ export interface RunOps {
    */
   preflight(input: RunRequest): Promise<{ readonly planner: PlannerChoice }>;
   resume(runId: string, options?: ResumeOptions): Promise<RunSummary>;
-  cancel(runId: string): Promise<CancelResult>;
+  /** Cancels a run that has not finished; `reason` is recorded (default: cancelled by the observer). */
+  cancel(runId: string, reason?: string): Promise<CancelResult>;
   /**
    * Replays a recorded run as a new run linked to it: `offline` answers every agent call from the record and checks
    * each node's outcome, ticket and tree hash against it; `from` reuses what NODE does not depend on and runs NODE
@@ -114,7 +115,10 @@ export interface CancelResult {
   readonly coordinator: number | null;
 }
 
-export type RunStatusResult = RunSummary | { runs: Array<{ run_id: string; status: string }> };
+/** A run's status as shown: the manifest's, or `interrupted` for an active run whose coordinator is gone. */
+export type ShownRunStatus = RunStatus | 'interrupted';
+
+export type RunStatusResult = RunSummary | { runs: Array<{ run_id: string; status: ShownRunStatus }> };
 
 export interface DecideResult {
   readonly run_id: string;

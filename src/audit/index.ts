@@ -25,3 +25,13 @@ export type {
   DecisionInput,
 } from './records.js';
 export type { AuditDatabase } from './db-types.js';
+export {
+  acquireRunLease,
+  readRunLease,
+  holderIsDead,
+  LEASE_RENEW_MS,
+  LEASE_REMOTE_EXPIRY_MS,
+  type LeaseHolder,
+  type RunLease,
+  type LeaseDeps,
+} from './lease.js';

@@ -119,6 +119,20 @@ CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events BEGIN
 END;`);
     },
   },
+  {
+    // One coordinator per run: the holder's pid, host and process start time, renewed while it runs.
+    name: '006_run_leases',
+    up(db) {
+      db.exec(`CREATE TABLE IF NOT EXISTS run_leases (
+  run_id TEXT PRIMARY KEY CHECK (length(trim(run_id)) > 0),
+  holder_pid INTEGER NOT NULL,
+  holder_host TEXT NOT NULL,
+  holder_start TEXT,
+  acquired_at TEXT NOT NULL,
+  renewed_at TEXT NOT NULL
+)`);
+    },
+  },
 ];
 
 /** What `migrate` found and did. */

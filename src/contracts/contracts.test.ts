@@ -70,6 +70,14 @@ describe('contracts', () => {
     );
   });
   it('maps every error category to the documented exit code', () => {
-    expect(EXIT_CODES).toEqual({ invalid: 2, not_found: 2, conflict: 1, unavailable: 1, failed: 1, internal: 70 });
+    expect(EXIT_CODES).toEqual({
+      invalid: 2,
+      not_found: 2,
+      conflict: 1,
+      unavailable: 1,
+      failed: 1,
+      busy: 3,
+      internal: 70,
+    });
   });
 });

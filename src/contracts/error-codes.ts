@@ -21,6 +21,7 @@ export const ErrorCode = {
   TicketTransition: 'MSO_TICKET_INVALID_TRANSITION',
   TicketConflict: 'MSO_TICKET_CONFLICT',
   RunBusy: 'MSO_RUN_BUSY',
+  OrphanSurvived: 'MSO_ORPHAN_SURVIVED',
   GovernanceFailed: 'MSO_GOVERNANCE_FAILED',
   NoUsableAgent: 'MSO_NO_USABLE_AGENT',
   PlannerUnavailable: 'MSO_PLANNER_UNAVAILABLE',
@@ -36,17 +37,23 @@ export const ErrorCategory = {
   Conflict: 'conflict',
   Unavailable: 'unavailable',
   Failed: 'failed',
+  /** Someone else holds what this needs right now (another coordinator of the run): try again later. */
+  Busy: 'busy',
   Internal: 'internal',
 } as const;
 export type ErrorCategory = (typeof ErrorCategory)[keyof typeof ErrorCategory];
 
-/** CLI exit codes per category (DESIGN.md): 1 failed, 2 bad input, 70 internal. 0 and 3 are results, not errors. */
+/**
+ * CLI exit codes per category (DESIGN.md): 1 failed, 2 bad input, 3 busy (another coordinator holds the run), 70
+ * internal. 0 and 3 (waiting for a person) are also results.
+ */
 export const EXIT_CODES = {
   invalid: 2,
   not_found: 2,
   conflict: 1,
   unavailable: 1,
   failed: 1,
+  busy: 3,
   internal: 70,
 } as const satisfies Record<ErrorCategory, number>;
 

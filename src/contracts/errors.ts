@@ -289,19 +289,40 @@ export class TicketConflictError extends MsoError {
 /** Another live coordinator is running this run. */
 export class RunBusyError extends MsoError {
   readonly code = ErrorCode.RunBusy;
-  readonly category = ErrorCategory.Conflict;
+  readonly category = ErrorCategory.Busy;
   constructor(
     readonly runId: string,
     readonly pid: number,
+    readonly host?: string,
+    readonly since?: string,
   ) {
-    super(`run ${runId} is being executed by process ${pid}; use mso status ${runId}, or mso cancel ${runId}`);
+    super(
+      `run ${runId} is being coordinated by process ${pid}${host ? ` on ${host}` : ''}${since ? ` (since ${since})` : ''}; use mso status ${runId}, or mso cancel ${runId}`,
+    );
   }
   override get details(): Record<string, unknown> {
-    return { run_id: this.runId, pid: this.pid };
+    return { run_id: this.runId, pid: this.pid, host: this.host ?? null, since: this.since ?? null };
   }
 }
 
 /** Anything unexpected, wrapped at the edge. */
+/** An agent process group of an earlier coordinator is still there after SIGKILL: its node is not run again. */
+export class OrphanSurvivedError extends MsoError {
+  readonly code = ErrorCode.OrphanSurvived;
+  readonly category = ErrorCategory.Failed;
+  constructor(
+    readonly runId: string,
+    readonly pids: readonly number[],
+  ) {
+    super(
+      `run ${runId}: agent process group(s) ${pids.join(', ')} of an earlier coordinator survived SIGTERM and SIGKILL; end them (kill -KILL -PGID) and resume again`,
+    );
+  }
+  override get details(): Record<string, unknown> {
+    return { run_id: this.runId, pids: this.pids };
+  }
+}
+
 export class InternalError extends MsoError {
   readonly code = ErrorCode.Internal;
   readonly category = ErrorCategory.Internal;

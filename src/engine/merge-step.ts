@@ -65,6 +65,7 @@ export async function prepareMerge(
     impacts: [{ domain: 'merge', description: `${id} built on ${verdict.winner ?? 'none'}`, reversibility: 'High' }],
     tags: ['merge', 'vote'],
   });
+  deps.faults?.point('merge.judged');
   if (mp.strategy === 'manual' || mp.manual_review_required) {
     const g = await gates.gate(
       id,
@@ -121,5 +122,6 @@ export async function prepareMerge(
     skipped,
     strategy: mp.strategy,
   });
+  deps.faults?.point('merge.merged');
   return { wt };
 }

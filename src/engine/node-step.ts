@@ -86,6 +86,10 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
   const n = ctx.node(id);
   const r = rec(id);
   if (input.signal.aborted) return { kind: 'cancelled' };
+  // A person cancelled this node's ticket (`mso tickets cancel`) before it started: it does not run.
+  const ticket = input.ticketOf.get(id);
+  if (ticket && (await input.tickets.get(ticket)).doc.frontmatter.status === 'cancelled')
+    return { kind: 'cancelled', reason: `ticket ${ticket} was cancelled` };
   if (humanGates.has(id)) {
     const g = await human.gate(
       id,
@@ -110,6 +114,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
   } else wt = await ctx.prepareWorktree(id, parentBase);
   const startCommit = await git.ok(['rev-parse', 'HEAD'], wt);
   await ctx.moveTicket(id, 'in_progress', 'engine started the node');
+  deps.faults?.point('node.started');
   ctx.snapshot(id, 'active');
   const tries = new Map<string, number>();
   for (;;) {
@@ -172,7 +177,12 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
           },
           (e) => {
             if (e.type === 'started' && e.pid !== null)
-              event('agent.spawned', id, { pid: e.pid, attempt_id: attemptId });
+              event('agent.spawned', id, {
+                pid: e.pid,
+                attempt_id: attemptId,
+                // Tells this process group apart from a later process that reuses the pid (resume ends only ours).
+                start: deps.processInfo.startId(e.pid),
+              });
           },
         );
         result = out.result;
@@ -207,6 +217,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         }
       }
     }
+    deps.faults?.point('node.agent_done');
     // Commit whatever the node produced, then judge it by evidence.
     const before = await git.ok(['rev-parse', 'HEAD'], wt);
     await git.ok(['add', '-A'], wt);
@@ -264,6 +275,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       });
       ctx.snapshot(id, n.type === 'merge' ? 'merged' : 'committed', { treeHash: th, metadata: { commit } });
       await ctx.moveTicket(id, 'done', `committed ${commit.slice(0, 12)}`);
+      deps.faults?.point('node.committed');
       return { kind: 'done' };
     }
     const rule = ruleFor(input.plan, errorClass);

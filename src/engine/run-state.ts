@@ -15,6 +15,8 @@ export interface RecordedNode {
   requiredTotal: number;
   gatesPassed: number;
   gatesTotal: number;
+  /** The node committed after its last state change: its coordinator stopped between the commit and `done`. */
+  committedLast: boolean;
 }
 
 /** The run as recorded: provisioning, node states, live agent pids, the coordinator. */
@@ -22,8 +24,8 @@ export interface RecordedRun {
   readonly repo: string | null;
   readonly baseSha: string | null;
   readonly nodes: Map<string, RecordedNode>;
-  /** Agent process groups spawned and not seen to exit. */
-  readonly livePids: Set<number>;
+  /** Agent process groups spawned and not seen to exit, with their leader's start id (null if unknown). */
+  readonly livePids: Map<number, string | null>;
   readonly coordinatorPid: number | null;
   readonly cost: number;
 }
@@ -41,6 +43,7 @@ const fresh = (): RecordedNode => ({
   requiredTotal: 0,
   gatesPassed: 0,
   gatesTotal: 0,
+  committedLast: false,
 });
 
 /** The recorded state of one node, created pending (and kept in the run) the first time it is asked for. */
@@ -56,7 +59,7 @@ export function loadRecordedRun(log: AuditLog, runId: string): RecordedRun {
     .prepare('SELECT type, node_id, payload FROM events WHERE run_id = ? ORDER BY seq')
     .all(runId) as Array<{ type: string; node_id: string | null; payload: string }>;
   const nodes = new Map<string, RecordedNode>();
-  const livePids = new Set<number>();
+  const livePids = new Map<number, string | null>();
   let repo: string | null = null;
   let baseSha: string | null = null;
   let coordinatorPid: number | null = null;
@@ -75,6 +78,7 @@ export function loadRecordedRun(log: AuditLog, runId: string): RecordedRun {
         if (r.node_id) {
           const n = get(r.node_id);
           n.state = p['state'] as NodeState;
+          n.committedLast = false;
           n.detail = (p['detail'] as string | null) ?? null;
         }
         break;
@@ -89,6 +93,7 @@ export function loadRecordedRun(log: AuditLog, runId: string): RecordedRun {
           n.requiredTotal = Number(p['required_total'] ?? 0);
           n.gatesPassed = Number(p['gates_passed'] ?? 0);
           n.gatesTotal = Number(p['gates_total'] ?? 0);
+          n.committedLast = true;
         }
         break;
       case 'loop.iterate':
@@ -99,7 +104,7 @@ export function loadRecordedRun(log: AuditLog, runId: string): RecordedRun {
         }
         break;
       case 'agent.spawned':
-        livePids.add(Number(p['pid']));
+        livePids.set(Number(p['pid']), typeof p['start'] === 'string' ? p['start'] : null);
         break;
       case 'agent.exited':
         livePids.delete(Number(p['pid']));

@@ -2,7 +2,7 @@ import type { AgentAdapter, AgentEvent, AgentRequest, ChainResult } from '../age
 import type { AuditLog } from '../audit/index.js';
 import type { ExecutionPlan, MentalModelBundle, Policy, WorkflowTopologySpec } from '../contracts/index.js';
 import type { AskModel } from '../design/index.js';
-import type { Clock, Fs, Proc, Random } from '../platform/index.js';
+import type { Clock, Faults, Fs, Proc, Random } from '../platform/index.js';
 import type { TicketStore } from '../tickets/index.js';
 import type { AtomicDeps, HitlStore } from '../workspace/index.js';
 import type { Git } from './git.js';
@@ -19,6 +19,7 @@ export interface RunnerDeps extends AtomicDeps {
   readonly fs: Fs;
   readonly git: Git;
   readonly log: AuditLog;
+  readonly faults?: Faults | undefined;
   readonly agents: {
     chain(persona: string | undefined): AgentAdapter[];
     adapter(name: string): AgentAdapter;
@@ -84,9 +85,18 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
     };
   });
   const laneLimits = Object.fromEntries(Object.entries(input.policy.agents).map(([name, a]) => [name, a.concurrency]));
-  const initial = new Map<string, NodeState>(
-    ids.map((id) => [id, rec(id).state === 'done' && rec(id).commit ? 'done' : 'pending']),
-  );
+  // A node is finished once its commit is on record, even if its coordinator died before recording `done`.
+  const finished = (id: string): boolean =>
+    (rec(id).state === 'done' || rec(id).committedLast) && rec(id).commit !== null;
+  for (const id of ids)
+    if (finished(id) && rec(id).state !== 'done')
+      ctx.bufferState({
+        runId,
+        type: 'node.state',
+        nodeId: id,
+        payload: { state: 'done', detail: 'committed before its coordinator stopped' },
+      });
+  const initial = new Map<string, NodeState>(ids.map((id) => [id, finished(id) ? 'done' : 'pending']));
   const result = await runDag(
     dag,
     {
@@ -134,7 +144,15 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
   const pendingHitl = (await input.hitl.list()).filter((h) => h.status === 'pending').map((h) => h.id);
   let status: RunOutcome;
   let reason: string | null = null;
-  if (input.signal.aborted || states.includes('cancelled')) [status, reason] = ['cancelled', 'cancelled'];
+  if (input.signal.aborted) [status, reason] = ['cancelled', 'cancelled'];
+  else if (states.includes('cancelled'))
+    [status, reason] = [
+      'cancelled',
+      ids
+        .filter((id) => result.states.get(id) === 'cancelled')
+        .map((id) => `${id}: ${result.details.get(id)}`)
+        .join('; '),
+    ];
   else if (budgetStop)
     [status, reason] = ['failed', `budget_exceeded: spent $${ctx.spent().toFixed(4)} of $${input.budgetUsd}`];
   else if (states.includes('waiting')) [status, reason] = ['awaiting_human', `waiting for ${pendingHitl.join(', ')}`];

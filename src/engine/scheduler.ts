@@ -5,7 +5,8 @@ export type NodeOutcome =
   | { readonly kind: 'done' }
   | { readonly kind: 'failed'; readonly reason: string }
   | { readonly kind: 'waiting'; readonly reason: string }
-  | { readonly kind: 'cancelled' }
+  /** Cancelled with the whole run, or alone (its ticket was cancelled: `reason` says so, and its descendants are blocked). */
+  | { readonly kind: 'cancelled'; readonly reason?: string }
   | { readonly kind: 'reset'; readonly nodes: readonly string[]; readonly reason: string };
 
 export interface DagNode {
@@ -109,7 +110,7 @@ export async function runDag(
       });
     }
   };
-  const SETTLED = new Set<NodeState>(['done', 'failed', 'blocked']);
+  const SETTLED = new Set<NodeState>(['done', 'failed', 'blocked', 'cancelled']);
   // Parents not yet done, per node: readiness is O(1) for ordinary nodes even under a 10,000-wide fan-in.
   const undone = new Map(nodes.map((n) => [n.id, n.parents.filter((p) => state.get(p) !== 'done').length]));
   const isReady = (id: string): boolean => {
@@ -235,7 +236,11 @@ export async function runDag(
           set(id, 'waiting', outcome.reason);
           break;
         case 'cancelled':
-          set(id, 'cancelled', 'cancelled');
+          set(id, 'cancelled', outcome.reason ?? 'cancelled');
+          if (outcome.reason !== undefined) {
+            blockDescendants(id, `blocked by cancelled ancestor ${id}`);
+            examine(nodes.filter((n) => n.settle).map((n) => n.id));
+          }
           break;
         case 'reset':
           for (const r of outcome.nodes) if (state.get(r) !== 'running' || r === id) set(r, 'pending', outcome.reason);

@@ -165,15 +165,19 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
     'run_cancel',
     {
       title: 'Cancel a run',
-      description: 'Stop dispatching and end running agents; the run stays resumable.',
-      inputSchema: z.object({ run_id: z.string().min(1) }),
+      description: 'Stop dispatching and end running agents; the run stays resumable and records the reason.',
+      inputSchema: z.object({
+        run_id: z.string().min(1),
+        reason: z.string().min(1).optional().describe('recorded with the cancellation'),
+      }),
       outputSchema: Loose,
       annotations: { destructiveHint: true },
     },
     async (args) =>
       guard(async () => {
-        background.get(args.run_id)?.controller.abort();
-        const r = await app.engine.cancel(args.run_id);
+        const reason = args.reason ?? 'cancelled by the MCP host (run_cancel)';
+        background.get(args.run_id)?.controller.abort(reason);
+        const r = await app.engine.cancel(args.run_id, reason);
         await background.get(args.run_id)?.done;
         return { ...r, status: 'cancelled' };
       }),

@@ -1,6 +1,7 @@
 /** Ports for side effects (clock, randomness, filesystem, process facts) and their Node implementations. */
 export type {
   Clock,
+  Faults,
   Fs,
   OpenSqlite,
   PlatformDeps,
@@ -11,4 +12,4 @@ export type {
   SqliteStatement,
 } from './ports.js';
 export { openSqlite } from './node/sqlite.js';
-export { nodeClock, nodePlatform, nodeProc, nodeProcessInfo, nodeRandom } from './node/node-platform.js';
+export { nodeClock, nodeFaults, nodePlatform, nodeProc, nodeProcessInfo, nodeRandom } from './node/node-platform.js';

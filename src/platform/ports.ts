@@ -47,6 +47,11 @@ export interface ProcessInfo {
   readonly runtime: { readonly node: string; readonly platform: string; readonly arch: string };
   /** True when a process with this pid exists on this host. */
   isAlive(pid: number): boolean;
+  /**
+   * What tells this pid's process apart from a later one that reuses the pid (its start time since boot), or null
+   * when the process does not exist or the platform cannot say.
+   */
+  startId(pid: number): string | null;
 }
 
 /** Every side-effect port in one bag, passed to domain factories. */
@@ -57,6 +62,16 @@ export interface PlatformDeps {
   readonly processInfo: ProcessInfo;
   readonly openSqlite: OpenSqlite;
   readonly proc: Proc;
+  /** Crash points for fault tests; absent (or inert) outside them. */
+  readonly faults?: Faults | undefined;
+}
+
+/**
+ * Named points in the pipeline where a fault test may crash the process (the design steps, the gate, provisioning,
+ * each node's start, agent end and commit, a merge's judgement and merge). Inert unless a test asks for one.
+ */
+export interface Faults {
+  point(name: string): void;
 }
 
 /** Child processes: spawn (own process group when `detached`), and signals to a whole group. */
@@ -64,6 +79,8 @@ export interface Proc {
   spawn(command: string, args: readonly string[], options: SpawnOptions): ChildProcess;
   /** Sends `signal` to the process group `pid` leads; false when it no longer exists. */
   killGroup(pid: number, signal: NodeJS.Signals): boolean;
+  /** True while any process of the group `pid` leads still exists. */
+  groupAlive(pid: number): boolean;
   /** Resolves an executable name against PATH (or checks a path); undefined when not found. */
   which(command: string, pathEnv: string | undefined): Promise<string | undefined>;
 }

@@ -114,7 +114,7 @@ describe('mso mcp when the host leaves', () => {
       ),
     ).toBe(false);
     expect(pids.filter(alive)).toEqual([]);
-    await expectCancelledThenResumable(runId, /^host disconnected \(stdin closed\)/);
+    await expectCancelledThenResumable(runId, /^cancelled: host disconnected \(stdin closed\)/);
   });
 
   it('on SIGTERM: the same, with stdin still open', async () => {
@@ -131,7 +131,7 @@ describe('mso mcp when the host leaves', () => {
     ).toBe(false);
     expect(pids.filter(alive)).toEqual([]);
     await client.close();
-    await expectCancelledThenResumable(runId, /^host disconnected \(SIGTERM\)/);
+    await expectCancelledThenResumable(runId, /^cancelled: host disconnected \(SIGTERM\)/);
   });
 });
 

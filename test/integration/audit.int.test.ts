@@ -62,6 +62,7 @@ describe('schema and migrations', () => {
         'agent_calls',
         'breaker_events',
         'blobs',
+        'run_leases',
         'audit_logs_fts',
         'decisions_fts',
         'node_snapshots_fts',
@@ -88,6 +89,7 @@ describe('schema and migrations', () => {
       '003_breaker_state',
       '004_drop_events_type_index',
       '005_events_plain_rowid',
+      '006_run_leases',
     ]);
     log.close();
     const again = open();

@@ -119,8 +119,9 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     .command('cancel')
     .description('stop dispatching, end running agents; the run stays resumable')
     .argument('<run-id>')
-    .action(async (runId: string) => {
-      const r = await ctx.app().engine.cancel(runId);
+    .option('--reason <text>', 'recorded with the cancellation (default: cancelled by <observer>)')
+    .action(async (runId: string, o: { reason?: string }) => {
+      const r = await ctx.app().engine.cancel(runId, o.reason);
       ctx.done({
         data: r,
         human: `CANCEL requested for ${r.run_id}${r.coordinator ? ` (coordinator ${r.coordinator})` : ' (no live coordinator: marked cancelled)'}`,

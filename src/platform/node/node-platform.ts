@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Clock, PlatformDeps, Proc, ProcessInfo, Random } from '../ports.js';
+import type { Clock, Faults, PlatformDeps, Proc, ProcessInfo, Random } from '../ports.js';
 import { openSqlite } from './sqlite.js';
 
 /** The real clock. */
@@ -43,6 +44,17 @@ export function nodeProcessInfo(): ProcessInfo {
         return (e as NodeJS.ErrnoException).code === 'EPERM';
       }
     },
+    startId(pid) {
+      // Linux: field 22 of /proc/PID/stat is the start time in clock ticks since boot. The command name (field 2)
+      // may hold spaces and parentheses, so count fields after its closing parenthesis.
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return fields[19] ?? null;
+      } catch {
+        return null;
+      }
+    },
   };
 }
 
@@ -56,6 +68,14 @@ export function nodeProc(): Proc {
         return true;
       } catch {
         return false;
+      }
+    },
+    groupAlive(pid) {
+      try {
+        process.kill(-pid, 0);
+        return true;
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === 'EPERM';
       }
     },
     async which(command, pathEnv) {
@@ -80,7 +100,7 @@ export function nodeProc(): Proc {
 }
 
 /** All real ports. */
-export function nodePlatform(): PlatformDeps {
+export function nodePlatform(env: Readonly<Record<string, string | undefined>> = {}): PlatformDeps {
   return {
     clock: nodeClock(),
     random: nodeRandom(),
@@ -88,5 +108,22 @@ export function nodePlatform(): PlatformDeps {
     processInfo: nodeProcessInfo(),
     openSqlite,
     proc: nodeProc(),
+    faults: nodeFaults(env['MSO_FAULT_KILL_AT']),
+  };
+}
+
+/**
+ * `MSO_FAULT_KILL_AT=POINT[#N]` makes this process SIGKILL itself at the N-th (default first) time it reaches the
+ * named point: how the fault tests crash a coordinator at exact places. Unset, every point is a no-op.
+ */
+export function nodeFaults(spec: string | undefined): Faults {
+  const m = spec ? /^([a-z_.]+)(?:#(\d+))?$/.exec(spec.trim()) : null;
+  if (!m) return { point: () => undefined };
+  const [, name, nth] = m;
+  let hits = 0;
+  return {
+    point(at) {
+      if (at === name && ++hits === Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');
+    },
   };
 }

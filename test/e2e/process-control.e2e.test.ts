@@ -1,0 +1,226 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { stringify } from 'yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+
+// Process control (issue 16): one coordinator per run, orphans that ignore SIGTERM, interrupted runs, ticket cancel.
+let sb: Sandbox;
+beforeEach(async () => {
+  sb = await makeSandbox();
+  await sb.run(['init']);
+  await writeFile(
+    join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
+    'resilience:\n  retry: { max_retries: 0 }\nrun_policy:\n  max_active_runs: 50\n',
+  );
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+interface Summary {
+  run_id: string;
+  status: string;
+  reason: string | null;
+  nodes: Record<string, number>;
+}
+const out = (id: string): string => `mkdir -p outputs && echo ${id} > outputs/${id}.md`;
+/** Reads the audit log directly (read-only): cheaper than a process per query. */
+const q = async (sql: string): Promise<Array<Record<string, unknown>>> => {
+  const db = new Database(join(sb.dir, 'workspace', '.mso-context', 'audit.db'), { readonly: true });
+  try {
+    return db.prepare(sql).all() as Array<Record<string, unknown>>;
+  } finally {
+    db.close();
+  }
+};
+const count = async (sql: string): Promise<number> => Number((await q(sql))[0]?.['n']);
+
+async function workflow(name: string, nodes: Array<{ id: string; command: string }>, chain = true): Promise<string> {
+  const file = join(sb.dir, `${name}.yaml`);
+  const edges = chain ? nodes.slice(1).map((n, i) => ({ from: nodes[i]?.id, to: n.id })) : [];
+  await writeFile(file, stringify({ name, nodes: nodes.map((n) => ({ label: n.id, ...n })), edges }));
+  return file;
+}
+
+function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; exit: Promise<number> } {
+  const child = spawn(process.execPath, [MSO_BIN, ...args], {
+    cwd: sb.dir,
+    env: { ...sb.env, ...env },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  const exit = new Promise<number>((r) => child.once('exit', (code, sig) => r(code ?? (sig === 'SIGKILL' ? 137 : 1))));
+  return { child, exit };
+}
+
+async function waitFor(sql: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await count(sql).catch(() => 0)) > 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for: ${sql}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('process control', () => {
+  it('a resume kills an orphan that ignores SIGTERM (TERM, grace, KILL) before its node runs again', async () => {
+    const once = join(sb.dir, 'first-attempt');
+    // The first attempt traps TERM and never ends; the retry after resume finishes.
+    const wf = await workflow('orphan', [
+      {
+        id: 'stubborn',
+        command: `if [ -f ${once} ]; then ${out('stubborn')}; else touch ${once}; trap '' TERM; while true; do sleep 0.1; done; fi`,
+      },
+    ]);
+    const id = '20261127-msoorch-orphan';
+    const { child, exit } = start(['run', '--workflow', wf, '--run-id', id]);
+    await waitFor(`SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'agent.spawned'`);
+    const pid = Number(
+      (
+        await q(
+          `SELECT json_extract(payload, '$.pid') AS pid FROM events WHERE run_id = '${id}' AND type = 'agent.spawned'`,
+        )
+      )[0]?.['pid'],
+    );
+    child.kill('SIGKILL');
+    await exit;
+    expect(alive(pid)).toBe(true);
+    // The coordinator is gone: the run shows as interrupted, not active.
+    const shown = await sb.json<Summary>(['status', id]);
+    expect(shown.body.status).toBe('interrupted');
+    expect(shown.body.reason).toMatch(/mso resume/);
+    const resumed = await sb.json<Summary>(['resume', id]);
+    expect(resumed.body, JSON.stringify(resumed.body)).toMatchObject({ status: 'completed', nodes: { done: 1 } });
+    expect(alive(pid)).toBe(false);
+    const killed = await q(
+      `SELECT json_extract(payload, '$.signal') AS signal FROM events WHERE run_id = '${id}' AND type = 'agent.orphan_killed'`,
+    );
+    expect(killed).toEqual([{ signal: 'SIGKILL' }]);
+    // The orphan was verified gone before the retry started, and its attempt was closed as interrupted.
+    const order = await q(
+      `SELECT type FROM events WHERE run_id = '${id}' AND type IN ('agent.orphan_killed', 'node.attempt') ORDER BY seq`,
+    );
+    expect(order.map((r) => r['type'])).toEqual(['node.attempt', 'agent.orphan_killed', 'node.attempt']);
+    expect(await count(`SELECT count(*) AS n FROM attempts WHERE run_id = '${id}' AND status = 'running'`)).toBe(0);
+    expect(
+      await count(`SELECT count(*) AS n FROM attempts WHERE run_id = '${id}' AND error_class = 'interrupted'`),
+    ).toBe(1);
+  });
+
+  it('one coordinator per run: a second resume exits 3 naming the holder, and racing resumes never both coordinate', async () => {
+    const gate = join(sb.dir, 'release');
+    const wf = await workflow('lease', [
+      { id: 'a', command: out('a') },
+      { id: 'b', command: `while [ ! -f ${gate} ]; do sleep 0.1; done; ${out('b')}` },
+    ]);
+    const id = '20261127-msoorch-lease';
+    const first = start(['run', '--workflow', wf, '--run-id', id]);
+    await waitFor(
+      `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'agent.spawned' AND node_id = 'b'`,
+    );
+    first.child.kill('SIGKILL');
+    await first.exit;
+    // Two resumes at once: exactly one takes the lease; the other is refused while the node waits.
+    const racers = [start(['resume', id]), start(['resume', id])];
+    const loser = await Promise.race(racers.map((r, i) => r.exit.then((code) => ({ i, code }))));
+    expect(loser.code).toBe(3);
+    const holder = racers[1 - loser.i] as (typeof racers)[number];
+    const busy = await sb.json<{ error: { code: string; message: string; pid: number } }>(['resume', id]);
+    expect(busy.code).toBe(3);
+    expect(busy.body.error.code).toBe('MSO_RUN_BUSY');
+    expect(busy.body.error.message).toContain(String(holder.child.pid));
+    await writeFile(gate, 'go');
+    expect(await holder.exit).toBe(0);
+    // Coordinators on record: the killed first one and the winner, never the refused ones.
+    const coordinators = await q(
+      `SELECT json_extract(payload, '$.pid') AS pid FROM events WHERE run_id = '${id}' AND type = 'run.coordinator' ORDER BY seq`,
+    );
+    expect(coordinators.map((r) => r['pid'])).toEqual([first.child.pid, holder.child.pid]);
+    expect(await count(`SELECT count(*) AS n FROM run_leases WHERE run_id = '${id}'`)).toBe(0);
+  });
+
+  it('honours a ticket cancelled during the run: its node does not run, its dependents are blocked, others finish', async () => {
+    const gate = join(sb.dir, 'go');
+    const file = join(sb.dir, 'tickets.yaml');
+    await writeFile(
+      file,
+      stringify({
+        name: 'tickets',
+        nodes: [
+          { id: 'slow', label: 'slow', command: `while [ ! -f ${gate} ]; do sleep 0.1; done; ${out('slow')}` },
+          { id: 'skipped', label: 'skipped', command: out('skipped') },
+          { id: 'after', label: 'after', command: out('after') },
+          { id: 'free', label: 'free', command: out('free') },
+        ],
+        edges: [
+          { from: 'slow', to: 'skipped' },
+          { from: 'skipped', to: 'after' },
+        ],
+      }),
+    );
+    const id = '20261127-msoorch-ticket-cancel';
+    const { exit } = start(['run', '--workflow', file, '--run-id', id]);
+    await waitFor(
+      `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'agent.spawned' AND node_id = 'slow'`,
+    );
+    const tickets = await sb.json<{ tickets: Array<{ id: string; node_id?: string; title: string }> }>([
+      'ticket',
+      'list',
+      '--run-id',
+      id,
+    ]);
+    const target = tickets.body.tickets.find((t) => t.node_id === 'skipped')?.id as string;
+    expect(target).toMatch(/^TKT-/);
+    const moved = await sb.run(['ticket', 'move', target, 'cancelled', '--run-id', id, '--reason', 'not needed']);
+    expect(moved.code, moved.stderr).toBe(0);
+    await writeFile(gate, 'go');
+    expect(await exit).not.toBe(0);
+    const s = await sb.json<Summary>(['status', id]);
+    expect(s.body.status).toBe('cancelled');
+    expect(s.body.reason).toContain(`ticket ${target} was cancelled`);
+    const states = await q(
+      `SELECT node_id, json_extract(payload, '$.state') AS state FROM events WHERE run_id = '${id}' AND type = 'node.state' AND seq IN (SELECT max(seq) FROM events WHERE run_id = '${id}' AND type = 'node.state' GROUP BY node_id) ORDER BY node_id`,
+    );
+    expect(states).toEqual([
+      { node_id: 'after', state: 'blocked' },
+      { node_id: 'free', state: 'done' },
+      { node_id: 'skipped', state: 'cancelled' },
+      { node_id: 'slow', state: 'done' },
+    ]);
+    expect(
+      await count(
+        `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'node.attempt' AND node_id = 'skipped'`,
+      ),
+    ).toBe(0);
+  });
+
+  it('cancel records its reason; cancelling a finished run is refused with exit 1', async () => {
+    const wf = await workflow('done', [{ id: 'only', command: out('only') }]);
+    const done = await sb.json<Summary>(['run', '--workflow', wf]);
+    expect(done.body.status).toBe('completed');
+    const refused = await sb.json<{ error: { code: string } }>(['cancel', done.body.run_id]);
+    expect(refused.code).toBe(1);
+    expect(refused.body.error.code).toBe('MSO_RUN_INVALID_TRANSITION');
+    const designed = await sb.json<{ run_id: string }>(['design', 'all', '--goal', 'Write the onboarding guide']);
+    const cancelled = await sb.json<{ coordinator: number | null }>([
+      'cancel',
+      designed.body.run_id,
+      '--reason',
+      'wrong goal',
+    ]);
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.body.coordinator).toBeNull();
+    const s = await sb.json<Summary>(['status', designed.body.run_id]);
+    expect(s.body).toMatchObject({ status: 'cancelled', reason: 'cancelled: wrong goal' });
+  });
+});
