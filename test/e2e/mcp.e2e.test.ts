@@ -314,6 +314,20 @@ describe('mso mcp install and uninstall', () => {
         expect(doc.mcpServers.mso.env).not.toHaveProperty('MSO_OBSERVER_ID');
       }
       expect(JSON.parse(await readFile(files.project, 'utf8')).mcpServers.other).toEqual({ command: 'x' });
+      // What install wrote starts this server, from another directory, as a host would start it.
+      const written = JSON.parse(await readFile(files.project, 'utf8')).mcpServers.mso;
+      const host = new Client({ name: 'installed', version: '1.0.0' });
+      await host.connect(
+        new StdioClientTransport({
+          command: written.command,
+          args: written.args,
+          env: { ...written.env, HOME: home, PATH: '/usr/bin:/bin' },
+          cwd: home,
+          stderr: 'pipe',
+        }),
+      );
+      expect((await host.listTools()).tools.map((t) => t.name)).toContain('orchestrate');
+      await host.close();
       const toml = await readFile(files.codex, 'utf8');
       const codex = parseToml(toml) as { model: string; mcp_servers: Record<string, Record<string, unknown>> };
       expect(Object.keys(codex.mcp_servers).sort()).toEqual(['mso', 'other']);
