@@ -89,13 +89,15 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
   const finished = (id: string): boolean =>
     (rec(id).state === 'done' || rec(id).committedLast) && rec(id).commit !== null;
   for (const id of ids)
-    if (finished(id) && rec(id).state !== 'done')
+    if (finished(id) && rec(id).state !== 'done') {
+      rec(id).state = 'done';
       ctx.bufferState({
         runId,
         type: 'node.state',
         nodeId: id,
         payload: { state: 'done', detail: 'committed before its coordinator stopped' },
       });
+    }
   const initial = new Map<string, NodeState>(ids.map((id) => [id, finished(id) ? 'done' : 'pending']));
   const result = await runDag(
     dag,

@@ -23,6 +23,7 @@ const BASE_POINTS = [
   'node.started#2',
   'node.agent_done#3',
   'node.committed#1',
+  'node.committed#3',
   'merge.judged',
   'merge.merged',
 ];
