@@ -27,7 +27,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['vitest.config.ts', 'eslint.config.js'],
+    files: ['vitest.config.ts', 'eslint.config.js', 'web/vite.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

@@ -29,6 +29,7 @@ import { runSamplePipeline, type PipelineResult } from './pipeline-ops.js';
 import { createRunOps, type RunOps } from './run-ops.js';
 import { createObserveOps, type ObserveOps } from './observe-ops.js';
 import { createSchemaOps, type SchemaOps } from './schema-ops.js';
+import { createDashboardOps, type DashboardOps } from './dashboard-ops.js';
 import type { ResolvedSettings } from './settings.js';
 
 /** Where the app reports warnings and progress (stderr in the CLI, logging in MCP). */
@@ -115,6 +116,11 @@ export interface MsoApp {
    * @example const { entries } = await app.explain.timeline(runId)
    */
   readonly explain: ExplainOps;
+  /**
+   * The dashboard's reads (runs, a run's DAG, a node, the human inbox, the live event feed) and its decisions.
+   * @example const { nodes, edges } = await app.dashboard.graph(runId)
+   */
+  readonly dashboard: DashboardOps;
   /**
    * Writes (or returns, with print) the MCP configuration entry of `mso mcp` for Claude Code or Codex.
    * @example await app.installMcp({ host: 'claude', scope: 'project', print: true, launcher })
@@ -205,13 +211,15 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
   const design = createDesignOps(deps, settings.cwd, open);
   const tickets = createTicketOps(deps, settings.cwd, open);
   const observe = createObserveOps(deps, open);
+  const engine = createRunOps(deps, settings.cwd, open, design, observe);
   return {
     settings,
     schema: createSchemaOps(deps, settings.cwd),
     pipeline: {
       sample: (input) => runSamplePipeline({ design, tickets, open, log: (l) => deps.logger.info(l) }, input),
     },
-    engine: createRunOps(deps, settings.cwd, open, design, observe),
+    engine,
+    dashboard: createDashboardOps(deps, open, engine),
     explain: createExplainOps(deps, open),
     installMcp: (req) => installMcpEntry(deps, settings, req),
     uninstallMcp: (req) => uninstallMcpEntry(deps, settings, req),

@@ -28,3 +28,4 @@ export type { RunOps, RunRequest, RunSummary, ReplayOptions, ReplayReport } from
 export type { ExplainOps, RunDiff, TimelineEntry } from './explain-ops.js';
 export type { Provenance } from './provenance.js';
 export type { ObserveOps, ObserveResult } from './observe-ops.js';
+export type { DashboardOps, EventFeed } from './dashboard-ops.js';

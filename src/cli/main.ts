@@ -15,6 +15,7 @@ import { registerRuns } from './commands/runs.js';
 import { registerTickets } from './commands/tickets.js';
 import { registerSchema } from './commands/schema.js';
 import { registerWorkspace } from './commands/workspace.js';
+import { registerUi } from './commands/ui.js';
 import { nodeIo, type CliIo } from './io.js';
 
 export { nodeIo, type CliIo };
@@ -64,6 +65,7 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
   registerObserve(program, ctx);
   registerReplay(program, ctx);
   registerMcp(program, ctx, VERSION);
+  registerUi(program, ctx, VERSION);
   for (const cmd of allCommands(program)) {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => out.stdout.push(s),

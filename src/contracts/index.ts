@@ -15,3 +15,4 @@ export * from './policy.js';
 export * from './anchor.js';
 export * from './hitl.js';
 export * from './catalog.js';
+export * from './dashboard.js';

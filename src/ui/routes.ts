@@ -1,0 +1,105 @@
+import type { Hono } from 'hono';
+import type { MsoApp } from '../app/index.js';
+import { InvalidArgumentError, RunStatusSchema, type RunStatus } from '../contracts/index.js';
+import type { Jobs } from './jobs.js';
+
+const PROPOSAL_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+async function body(req: { json(): Promise<unknown> }): Promise<Record<string, unknown>> {
+  const raw = await req.json().catch(() => {
+    throw new InvalidArgumentError('body', 'must be a JSON object');
+  });
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new InvalidArgumentError('body', 'must be a JSON object');
+  return raw as Record<string, unknown>;
+}
+
+function optionalString(b: Record<string, unknown>, field: string, max = 4000): string | undefined {
+  const v = b[field];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string' || v.length > max)
+    throw new InvalidArgumentError(field, `must be a string of at most ${max} characters`);
+  return v;
+}
+
+function statusParam(v: string | undefined): RunStatus | undefined {
+  if (v === undefined || v === '') return undefined;
+  const r = RunStatusSchema.safeParse(v);
+  if (!r.success) throw new InvalidArgumentError('status', `${JSON.stringify(v)} is not a run status`);
+  return r.data;
+}
+
+/** The JSON API: each route parses its input, calls one app function and returns its result. */
+export function registerRoutes(api: Hono, app: MsoApp, jobs: Jobs, version: string): void {
+  const d = app.dashboard;
+  api.get('/api/session', (c) =>
+    c.json({ version, observer: app.settings.observerId, workspace: app.settings.workspaceRoot }),
+  );
+  api.get('/api/runs', async (c) => c.json({ runs: await d.runs(statusParam(c.req.query('status'))) }));
+  api.get('/api/runs/:run', async (c) => c.json(await d.graph(c.req.param('run'))));
+  api.get('/api/runs/:run/nodes/:node', async (c) => c.json(await d.node(c.req.param('run'), c.req.param('node'))));
+  api.get('/api/runs/:run/timeline', async (c) => {
+    await d.graph(c.req.param('run')); // validates the id and that the run exists
+    return c.json(await app.explain.timeline(c.req.param('run')));
+  });
+  api.get('/api/runs/:run/tickets', async (c) => {
+    await d.graph(c.req.param('run'));
+    const tickets = await app.tickets.list({ runId: c.req.param('run') }).catch(() => []);
+    return c.json({
+      tickets: tickets.map((t) => ({
+        id: t.ticket.id,
+        title: t.ticket.title,
+        status: t.ticket.status,
+        node_id: t.ticket.node_id ?? null,
+        owner: t.ticket.owner ?? null,
+        priority: t.ticket.priority ?? null,
+      })),
+    });
+  });
+  api.get('/api/inbox', async (c) => c.json({ items: await d.inbox() }));
+  api.get('/api/proposals', async (c) => {
+    const s = c.req.query('status');
+    if (s !== undefined && !['pending', 'accepted', 'rejected'].includes(s))
+      throw new InvalidArgumentError('status', `${JSON.stringify(s)} is not a proposal status`);
+    return c.json({ proposals: await app.observe.proposals.list(s as 'pending' | undefined) });
+  });
+
+  for (const [verb, decision] of [
+    ['approve', 'approved'],
+    ['reject', 'rejected'],
+  ] as const) {
+    api.post(`/api/runs/:run/hitl/:item/${verb}`, async (c) => {
+      const note = optionalString(await body(c.req), 'note');
+      const r = await d.decide(c.req.param('run'), c.req.param('item'), decision, note);
+      // The CLI says "next: mso resume"; the page does it for the person, as that command would.
+      const resumed = r.resume ? jobs.resume(r.run_id) : false;
+      return c.json({ ...r, resumed });
+    });
+  }
+  api.post('/api/runs/:run/cancel', async (c) => {
+    await d.graph(c.req.param('run'));
+    return c.json(await app.engine.cancel(c.req.param('run')));
+  });
+  api.post('/api/runs/:run/resume', async (c) => {
+    await d.graph(c.req.param('run'));
+    return c.json({ run_id: c.req.param('run'), started: jobs.resume(c.req.param('run')) }, 202);
+  });
+  api.post('/api/runs', async (c) => {
+    const b = await body(c.req);
+    const goal = optionalString(b, 'goal');
+    const workflow = optionalString(b, 'workflow', 1000);
+    if ((goal === undefined) === (workflow === undefined))
+      throw new InvalidArgumentError('body', 'give exactly one of goal or workflow');
+    return c.json(await jobs.start({ goal, workflow }), 202);
+  });
+  for (const verb of ['accept', 'reject'] as const) {
+    api.post(`/api/proposals/:id/${verb}`, async (c) => {
+      const id = c.req.param('id');
+      if (!PROPOSAL_ID.test(id)) throw new InvalidArgumentError('proposal id', `${JSON.stringify(id)} is not valid`);
+      const reason = optionalString(await body(c.req), 'reason');
+      return c.json(
+        verb === 'accept' ? await app.observe.proposals.accept(id) : await app.observe.proposals.reject(id, reason),
+      );
+    });
+  }
+}
