@@ -42,3 +42,15 @@ export async function writeQuorumWorkflow(dir: string, name = 'quorum'): Promise
   );
   return file;
 }
+
+/** Debian's Chromium, driven by playwright-core (never a downloaded browser build). */
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];

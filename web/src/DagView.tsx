@@ -6,16 +6,18 @@ import {
   MiniMap,
   Position,
   ReactFlow,
+  ReactFlowProvider,
+  useReactFlow,
   type Edge,
   type Node,
   type NodeProps,
 } from '@xyflow/react';
-import { memo, useMemo } from 'react';
+import { memo, useEffect, useMemo, useRef } from 'react';
 import { usd } from './format.js';
 import type { GraphNode, RunGraph } from '../../src/contracts/dashboard.js';
 
 const W = 210;
-const H = 74;
+const H = 78;
 
 /** Positions of the nodes, laid out once per topology (not on every state change). */
 function useLayout(nodes: readonly GraphNode[], edges: RunGraph['edges']): Map<string, { x: number; y: number }> {
@@ -48,17 +50,18 @@ const DagNode = memo(function DagNode({ data }: NodeProps<FlowNode>): React.JSX.
     >
       <Handle type="target" position={Position.Top} />
       <div className="dn-top">
-        <span className="dn-type" title={n.type}>
-          {n.type === 'merge' ? '⑃' : n.type === 'branch' ? '⑂' : '●'}
-        </span>
         <span className="dn-label" title={n.label}>
           {n.label}
         </span>
+        {n.type !== 'commit' && <span className={`dn-type t-${n.type}`}>{n.type}</span>}
         {n.waiting_on_human && (
           <span className="dn-human" title="waiting for a person">
-            ✋
+            needs you
           </span>
         )}
+      </div>
+      <div className="dn-detail" title={n.detail ?? ''}>
+        {n.detail ?? ''}
       </div>
       <div className="dn-meta">
         <span className="dn-state">{n.state}</span>
@@ -71,6 +74,24 @@ const DagNode = memo(function DagNode({ data }: NodeProps<FlowNode>): React.JSX.
   );
 });
 const nodeTypes = { mso: DagNode };
+
+/** Fits the graph again when its area changes size (the node panel opens or closes, the window resizes). */
+function FitOnResize(): React.JSX.Element {
+  const flow = useReactFlow();
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = ref.current?.parentElement;
+    if (!el) return;
+    let first = true;
+    const obs = new ResizeObserver(() => {
+      if (first) first = false;
+      else void flow.fitView({ padding: 0.15, maxZoom: 1.2, duration: 150 });
+    });
+    obs.observe(el);
+    return () => obs.disconnect();
+  }, [flow]);
+  return <div ref={ref} hidden />;
+}
 
 export function DagView(props: {
   graph: RunGraph;
@@ -85,6 +106,8 @@ export function DagView(props: {
     type: 'mso',
     position: pos.get(n.id) ?? { x: 0, y: 0 },
     data: { n, selected: n.id === selected },
+    width: W,
+    height: H,
     draggable: false,
     connectable: false,
   }));
@@ -102,22 +125,27 @@ export function DagView(props: {
   const many = graph.nodes.length > 300;
   return (
     <div className="dag">
-      <ReactFlow
-        nodes={nodes}
-        edges={edges}
-        nodeTypes={nodeTypes}
-        fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
-        minZoom={0.05}
-        onlyRenderVisibleElements={many}
-        onNodeClick={(_, n) => onSelect(n.id)}
-        onPaneClick={() => onSelect(null)}
-        nodesConnectable={false}
-      >
-        <Background gap={20} size={1} />
-        <Controls showInteractive={false} />
-        {!many && <MiniMap pannable zoomable nodeClassName={(n) => `mm-${(n as FlowNode).data.n.state}`} />}
-      </ReactFlow>
+      <ReactFlowProvider>
+        <FitOnResize />
+        <ReactFlow
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={nodeTypes}
+          fitView
+          fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+          minZoom={0.05}
+          onlyRenderVisibleElements={many}
+          onNodeClick={(_, n) => onSelect(n.id)}
+          onPaneClick={() => onSelect(null)}
+          nodesConnectable={false}
+        >
+          <Background gap={20} size={1} />
+          <Controls showInteractive={false} />
+          {graph.nodes.length > 40 && !many && (
+            <MiniMap pannable zoomable nodeClassName={(n) => `mm-${(n as FlowNode).data.n.state}`} />
+          )}
+        </ReactFlow>
+      </ReactFlowProvider>
     </div>
   );
 }

@@ -5,7 +5,15 @@ import { useLiveData } from './live.js';
 import type { InboxItem } from '../../src/contracts/dashboard.js';
 
 /** A pending human item with approve / reject and a note: recorded as `mso approve|reject` records it. */
-export function HitlCard({ item, compact = false }: { item: InboxItem; compact?: boolean }): React.JSX.Element {
+export function HitlCard({
+  item,
+  compact = false,
+  onDecided,
+}: {
+  item: InboxItem;
+  compact?: boolean;
+  onDecided?: (text: string) => void;
+}): React.JSX.Element {
   const [note, setNote] = useState('');
   const [msg, setMsg] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -13,7 +21,11 @@ export function HitlCard({ item, compact = false }: { item: InboxItem; compact?:
     setBusy(true);
     setMsg(null);
     post<{ resumed: boolean }>(`/api/runs/${enc(item.run_id)}/hitl/${enc(item.id)}/${verb}`, { note }).then(
-      (r) => setMsg(`${verb === 'approve' ? 'approved' : 'rejected'}${r.resumed ? ' · run resumed' : ''}`),
+      (r) => {
+        const text = `${verb === 'approve' ? 'approved' : 'rejected'}${r.resumed ? ' · run resumed' : ''}`;
+        setMsg(text);
+        onDecided?.(text);
+      },
       (e: Error) => {
         setMsg(e.message);
         setBusy(false);
@@ -60,6 +72,11 @@ export function HitlCard({ item, compact = false }: { item: InboxItem; compact?:
 
 export function Inbox(): React.JSX.Element {
   const { data, error } = useLiveData(() => get<{ items: InboxItem[] }>('/api/inbox'), []);
+  // Items decided on this page stay in view with their outcome after they leave the pending list.
+  const [decided, setDecided] = useState<ReadonlyArray<{ item: InboxItem; text: string }>>([]);
+  const key = (h: InboxItem): string => `${h.run_id}/${h.id}`;
+  const done = new Set(decided.map((d) => key(d.item)));
+  const pending = (data?.items ?? []).filter((h) => !done.has(key(h)));
   return (
     <section className="page">
       <h1>Human inbox</h1>
@@ -68,9 +85,15 @@ export function Inbox(): React.JSX.Element {
         would.
       </p>
       {error && <div className="error">{error}</div>}
-      {data && data.items.length === 0 && <div className="empty card">Nothing is waiting for you.</div>}
-      {data?.items.map((h) => (
-        <HitlCard key={`${h.run_id}/${h.id}`} item={h} />
+      {data && pending.length === 0 && <div className="empty card">Nothing is waiting for you.</div>}
+      {pending.map((h) => (
+        <HitlCard key={key(h)} item={h} onDecided={(text) => setDecided((d) => [{ item: h, text }, ...d])} />
+      ))}
+      {decided.map(({ item, text }) => (
+        <div key={key(item)} className="card decided" data-hitl={item.id}>
+          <b>{item.id}</b> {item.title} <span className="muted">·</span> <span className="decided-text">{text}</span> ·{' '}
+          <a href={`#/run/${enc(item.run_id)}`}>open run</a>
+        </div>
       ))}
     </section>
   );

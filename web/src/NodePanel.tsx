@@ -60,10 +60,10 @@ export function NodePanel(props: { runId: string; nodeId: string; onClose(): voi
             <dt>Cost</dt>
             <dd>
               {usd(d.node.cost_usd)}
-              {d.attempts.some((a) => a.cost_source) && (
+              {d.attempts.some((a) => a.cost_source && a.cost_source !== 'none') && (
                 <span className="muted">
                   {' '}
-                  ({[...new Set(d.attempts.map((a) => a.cost_source).filter(Boolean))].join(', ')})
+                  ({[...new Set(d.attempts.map((a) => a.cost_source).filter((c) => c && c !== 'none'))].join(', ')})
                 </span>
               )}
             </dd>

@@ -1,0 +1,139 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { CHROMIUM, CHROMIUM_ARGS, MARKUP_NAME, writeQuorumWorkflow } from '../helpers/ui.js';
+
+const ARTIFACTS = join(REPO_ROOT, 'test', 'artifacts');
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium)
+  console.warn(`skipping the dashboard browser test: ${CHROMIUM} is missing (apt-get install chromium)`);
+
+let sb: Sandbox;
+let server: ChildProcess;
+let link: string;
+let browser: Browser;
+let page: Page;
+const dialogs: string[] = [];
+
+/** Starts `mso ui --port 0` and returns the link it prints (with the token in the fragment). */
+function startUi(): Promise<string> {
+  server = spawn(process.execPath, [MSO_BIN, 'ui', '--port', '0'], { cwd: sb.dir, env: sb.env });
+  return new Promise((done, fail) => {
+    let out = '';
+    let err = '';
+    server.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /mso ui: (http:\/\/\S+#token=[0-9a-f]+)/.exec(out);
+      if (m?.[1]) done(m[1]);
+    });
+    server.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+    server.on('exit', (code) => fail(new Error(`mso ui exited ${code}: ${err}`)));
+  });
+}
+
+const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+
+describe.skipIf(!haveChromium)('mso ui in a real browser', () => {
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    sb = await makeSandbox('mso-ui-e2e-');
+    await sb.run(['init']);
+    link = await startUi();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    server?.kill('SIGINT');
+    await sb?.cleanup();
+  });
+
+  it('shows a run started by another process live, its waiting merge and diffs, and finishes it after an approval without a reload', async () => {
+    await page.goto(link);
+    await page.getByText('No runs').waitFor();
+    // The token left the address bar once the page took it.
+    expect(page.url()).not.toContain('token=');
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+
+    // Another process runs the workflow: its merge misses its quorum and asks a person (exit 3).
+    const run = await sb.json<{ run_id: string; status: string }>([
+      'run',
+      '--workflow',
+      await writeQuorumWorkflow(sb.dir),
+    ]);
+    expect(run.code).toBe(3);
+    const runId = run.body.run_id;
+    const row = page.locator(`tr[data-run="${runId}"]`);
+    await row.getByText('awaiting human').waitFor();
+    await row.getByText('1 waiting').waitFor();
+    await shot('runs');
+
+    // The DAG: the merge waits for a person and shows its quorum; the failed branch is red.
+    await row.click();
+    const join_ = page.locator('.dag-node[data-node="join"]');
+    await join_.locator('.dn-human').waitFor();
+    expect(await join_.locator('.dn-quorum').textContent()).toBe('quorum 2');
+    expect(await page.locator('.dag-node[data-node="broken"]').getAttribute('data-state')).toBe('failed');
+    expect(await page.locator('.dag-node[data-node="ok"]').getAttribute('data-state')).toBe('done');
+    await shot('run-waiting');
+
+    // The node's diff, per file; a file named like markup is text, never an element.
+    await page.locator('.dag-node[data-node="ok"]').click();
+    const panel = page.locator('aside.panel[data-panel="ok"]');
+    await panel.locator('.d2h-file-header').first().waitFor();
+    // git ends a name with spaces with a tab on the +++ line.
+    const names = (await panel.locator('.d2h-file-name').allTextContents()).map((n) => n.trim());
+    expect(names).toContain(`outputs/${MARKUP_NAME}`);
+    expect(await panel.locator('.diff').textContent()).toContain('<script>alert(2)</script>');
+    expect(await panel.locator('.diff img, .diff script').count()).toBe(0);
+    expect(await panel.locator('[data-tree-hash]').getAttribute('data-tree-hash')).toMatch(/^[0-9a-f]{64}$/);
+    await shot('node-diff');
+
+    // A failing node shows its error and its gate's output.
+    await page.locator('.dag-node[data-node="broken"]').click();
+    const failed = page.locator('aside.panel[data-panel="broken"]');
+    await failed.locator('.failure').getByText('gate_failed').waitFor();
+    expect(await failed.locator('.gate.bad pre').textContent()).toContain('gate says no: 3 tests failed');
+    await shot('node-failed');
+
+    // Approve from the inbox with a note; the page resumes the run as `mso resume` would.
+    await page.locator('nav a', { hasText: 'Inbox' }).click();
+    const card = page.locator('[data-hitl="HITL-0001"]');
+    await card.getByText('quorum missed').waitFor();
+    await card.locator('input').fill('one branch is enough');
+    await shot('inbox');
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await card.getByText('approved · run resumed').waitFor();
+
+    // Back on the run: it moves to its end live (the merge is done; the run failed because `broken` did).
+    await card.getByRole('link', { name: 'open run' }).click();
+    await page.locator('.dag-node[data-node="join"][data-state="done"]').waitFor();
+    await page.locator('.run-title .pill', { hasText: 'failed' }).waitFor();
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    await page.locator('.tabs button', { hasText: 'Timeline' }).click();
+    await page.locator('.timeline').getByText('HITL-0001 approved by tester: one branch is enough').waitFor();
+    await shot('timeline');
+    await page.locator('.tabs button', { hasText: 'Tickets' }).click();
+    await page.locator('[data-column="done"] .ticket').first().waitFor();
+    await shot('tickets');
+    await page.locator('.tabs button', { hasText: 'Graph' }).click();
+    await page.locator('.dag-node[data-node="join"]').waitFor();
+    await shot('run-finished');
+
+    const decided = await sb.json<{ rows: unknown[] }>([
+      'audit',
+      'query',
+      "SELECT approved_by, decision_content FROM decisions WHERE title LIKE 'HITL-0001 approved%'",
+    ]);
+    expect(decided.body.rows).toEqual([{ approved_by: 'tester', decision_content: 'one branch is enough' }]);
+    expect(dialogs).toEqual([]);
+  }, 90_000);
+});
