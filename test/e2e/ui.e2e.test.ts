@@ -37,6 +37,23 @@ function startUi(): Promise<string> {
 
 const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 
+describe('mso ui: refusals at start', () => {
+  it('refuses a non-loopback host without a token, and a bad port, with exit 2 and nothing served', async () => {
+    const box = await makeSandbox('mso-ui-cli-');
+    try {
+      const open = await box.run(['ui', '--host', '0.0.0.0', '--port', '0']);
+      expect(open.code).toBe(2);
+      expect(open.stderr).toContain('MSO_UI_TOKEN');
+      expect(open.stdout).not.toContain('http://');
+      const port = await box.json(['ui', '--port', '70000']);
+      expect(port.code).toBe(2);
+      expect(port.body).toMatchObject({ error: { code: 'MSO_INVALID_ARGUMENT' } });
+    } finally {
+      await box.cleanup();
+    }
+  });
+});
+
 describe.skipIf(!haveChromium)('mso ui in a real browser', () => {
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
