@@ -78,7 +78,7 @@ describe.skipIf(!haveChromium)('mso ui in a real browser', () => {
     await page.getByText('No runs').waitFor();
     // The token left the address bar once the page took it.
     expect(page.url()).not.toContain('token=');
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42));
 
     // Another process runs the workflow: its merge misses its quorum and asks a person (exit 3).
     const run = await sb.json<{ run_id: string; status: string }>([
@@ -134,7 +134,7 @@ describe.skipIf(!haveChromium)('mso ui in a real browser', () => {
     await card.getByRole('link', { name: 'open run' }).click();
     await page.locator('.dag-node[data-node="join"][data-state="done"]').waitFor();
     await page.locator('.run-title .pill', { hasText: 'failed' }).waitFor();
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
     await page.locator('.tabs button', { hasText: 'Timeline' }).click();
     await page.locator('.timeline').getByText('HITL-0001 approved by tester: one branch is enough').waitFor();
     await shot('timeline');

@@ -23,7 +23,10 @@ let ui: UiHandler;
 let runId: string;
 const quiet = { warn: () => undefined, info: () => undefined };
 
-function req(path: string, init: RequestInit & { token?: string | null; host?: string } = {}): Promise<Response> {
+function req(
+  path: string,
+  init: RequestInit & { token?: string | null | undefined; host?: string } = {},
+): Promise<Response> {
   const headers = new Headers(init.headers);
   if (init.token !== null) headers.set('x-mso-token', init.token ?? TOKEN);
   headers.set('host', init.host ?? '127.0.0.1:4317');
@@ -89,7 +92,7 @@ describe('mso ui API: security', () => {
     for (const token of [null, 'b'.repeat(40), TOKEN.slice(1)]) {
       const r = await req(url, { method, token, ...(method === 'POST' ? { body: '{}' } : {}) });
       expect(r.status).toBe(401);
-      expect((await r.json()).error.code).toBe('MSO_UI_TOKEN');
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('MSO_UI_TOKEN');
     }
     const item = (await app.dashboard.inbox()).find((i) => i.run_id === runId);
     expect(item?.status).toBe('pending');
