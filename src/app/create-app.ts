@@ -219,7 +219,7 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
       sample: (input) => runSamplePipeline({ design, tickets, open, log: (l) => deps.logger.info(l) }, input),
     },
     engine,
-    dashboard: createDashboardOps(deps, open, engine),
+    dashboard: createDashboardOps(deps, open, engine, observe),
     explain: createExplainOps(deps, open),
     installMcp: (req) => installMcpEntry(deps, settings, req),
     uninstallMcp: (req) => uninstallMcpEntry(deps, settings, req),

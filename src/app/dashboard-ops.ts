@@ -9,6 +9,7 @@ import {
   type HitlItem,
   type InboxItem,
   type NodeDetail,
+  type ProposalPreview,
   type RunCard,
   type RunGraph,
   type RunStatus,
@@ -16,6 +17,9 @@ import {
 import { createGit, loadRecordedRun, type RecordedRun } from '../engine/index.js';
 import { createHitlStore, readTextIfExists, type RunRef, type Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
+import type { Proposal } from '../observe/index.js';
+import type { ObserveOps } from './observe-ops.js';
+import { previewProposal } from './proposal-preview.js';
 import type { RunOps } from './run-ops.js';
 import { readRunArtifact, ticketsByNode } from './run-artifacts.js';
 
@@ -51,6 +55,8 @@ export interface DashboardOps {
     decision: 'approved' | 'rejected',
     note?: string,
   ): Promise<{ run_id: string; item: HitlItem; changed: boolean; resume: boolean }>;
+  /** A proposal with the file its patch changes, before and after. */
+  proposal(id: string): Promise<{ proposal: Proposal; preview: ProposalPreview }>;
   /** Opens the event feed (one read-only connection; close it when done). */
   feed(): Promise<EventFeed>;
 }
@@ -71,6 +77,7 @@ export function createDashboardOps(
   deps: AppDeps,
   open: (create?: boolean) => Promise<Workspace>,
   engine: RunOps,
+  observe: ObserveOps,
 ): DashboardOps {
   const git = createGit({ proc: deps.proc, env: deps.env });
 
@@ -272,6 +279,11 @@ export function createDashboardOps(
       const resume =
         r.changed && ref.manifest.status === 'awaiting_human' && !live && (await pendingOf(ws, ref)).length === 0;
       return { ...r, resume };
+    },
+    async proposal(id) {
+      assertSafeId('proposal id', id);
+      const proposal = await observe.proposals.show(id);
+      return { proposal, preview: await previewProposal(deps, await open(false), proposal) };
     },
     async feed() {
       const ws = await open(true);

@@ -127,3 +127,12 @@ export const FeedEventSchema = z.object({
   node_id: z.string().nullable(),
 });
 export type FeedEvent = z.infer<typeof FeedEventSchema>;
+
+/** The file a proposal's JSON Patch changes, before and after (after is null when the patch no longer applies). */
+export const ProposalPreviewSchema = z.object({
+  file: z.string(),
+  before: z.string(),
+  after: z.string().nullable(),
+  reason: z.string().nullable(),
+});
+export type ProposalPreview = z.infer<typeof ProposalPreviewSchema>;

@@ -92,6 +92,7 @@ export function registerRoutes(api: Hono, app: MsoApp, jobs: Jobs, version: stri
       throw new InvalidArgumentError('body', 'give exactly one of goal or workflow');
     return c.json(await jobs.start({ goal, workflow }), 202);
   });
+  api.get('/api/proposals/:id', async (c) => c.json(await d.proposal(c.req.param('id'))));
   for (const verb of ['accept', 'reject'] as const) {
     api.post(`/api/proposals/:id/${verb}`, async (c) => {
       const id = c.req.param('id');

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,4 +153,24 @@ describe.skipIf(!haveChromium)('mso ui in a real browser', () => {
     expect(decided.body.rows).toEqual([{ approved_by: 'tester', decision_content: 'one branch is enough' }]);
     expect(dialogs).toEqual([]);
   }, 90_000);
+
+  it('shows a proposal as a diff of the file it changes and accepts it from the page', async () => {
+    // The same node fails the same way in three runs: the observer proposes the critical_review model for it.
+    const wf = join(sb.dir, 'flaky.yaml');
+    await writeFile(
+      wf,
+      'name: flaky\nnodes:\n  - id: work\n    label: Work\n    command: "echo test suite failed >&2; exit 1"\n    max_retry: 0\nedges: []\n',
+    );
+    for (let i = 0; i < 3; i++) expect((await sb.run(['run', '--workflow', wf])).code).toBe(1);
+    await page.locator('nav a', { hasText: 'Proposals' }).click();
+    const card = page.locator('.proposal').filter({ hasText: 'critical_review' }).first();
+    await card.locator('.patch tr.add', { hasText: '"model_id": "critical_review"' }).waitFor();
+    expect(await card.locator('.patch-file').textContent()).toContain('mental_model_bundle.json');
+    expect(await card.locator('.patch tr.del').count()).toBeGreaterThan(0);
+    await shot('proposal');
+    await card.getByRole('button', { name: 'Accept' }).click();
+    await card.locator('.pill', { hasText: 'accepted' }).waitFor();
+    const list = await sb.json<{ proposals: Array<{ status: string; decided_by: string }> }>(['proposals', 'list']);
+    expect(list.body.proposals[0]).toMatchObject({ status: 'accepted', decided_by: 'tester' });
+  }, 60_000);
 });

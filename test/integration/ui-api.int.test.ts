@@ -135,6 +135,8 @@ describe('mso ui API: security', () => {
     const bad = await post(`/api/runs/${runId}/hitl/..%2F..%2Fmanifest/approve`, { note: 'x' });
     expect(bad.status).toBe(400);
     expect((await post('/api/proposals/..%2Fx/accept')).status).toBe(400);
+    expect((await req('/api/proposals/..%2F..%2Fpolicy')).status).toBe(400);
+    expect((await req('/api/proposals/IP-20990101-001')).status).toBe(404);
     expect((await post(`/api/runs/..%2F${runId}/cancel`)).status).toBe(400);
     const item = (await app.dashboard.inbox()).find((i) => i.run_id === runId);
     expect(item?.status).toBe('pending');

@@ -1,21 +1,16 @@
 import { useState } from 'react';
 import { enc, get, post } from './api.js';
 import { ago } from './format.js';
+import { lineDiff } from './line-diff.js';
 import { useLiveData } from './live.js';
+import type { ProposalPreview } from '../../src/contracts/dashboard.js';
 
-interface PatchOp {
-  op: string;
-  path: string;
-  value?: unknown;
-  from?: string;
-}
 interface Proposal {
   id: string;
   run_id: string;
   created_at: string;
   target: string;
   summary: string;
-  patch: PatchOp[];
   expected_effect: string;
   rollback_rule: string;
   finding: { kind: string; severity: string; message: string; evidence: string[] };
@@ -25,27 +20,37 @@ interface Proposal {
   reason: string | null;
 }
 
-/** The patch as diff lines: removals red, additions green, each with its JSON Pointer. */
-function PatchDiff({ patch }: { patch: PatchOp[] }): React.JSX.Element {
-  const lines: Array<{ sign: '+' | '-' | ' '; text: string }> = [];
-  for (const p of patch) {
-    const v = (x: unknown): string => JSON.stringify(x, null, 2) ?? 'null';
-    if (p.op === 'remove') lines.push({ sign: '-', text: `${p.path}` });
-    else if (p.op === 'replace') {
-      lines.push({ sign: '-', text: `${p.path}: (current value)` });
-      for (const l of `${p.path}: ${v(p.value)}`.split('\n')) lines.push({ sign: '+', text: l });
-    } else if (p.op === 'add')
-      for (const l of `${p.path}: ${v(p.value)}`.split('\n')) lines.push({ sign: '+', text: l });
-    else lines.push({ sign: ' ', text: `${p.op} ${p.from ?? ''} → ${p.path}` });
-  }
+/** The file the patch changes, before and after, as a line diff. */
+function PatchDiff({ id }: { id: string }): React.JSX.Element {
+  const { data, error } = useLiveData(() => get<{ preview: ProposalPreview }>(`/api/proposals/${enc(id)}`), [id]);
+  if (error) return <div className="error">{error}</div>;
+  if (!data) return <div className="muted small">loading the diff…</div>;
+  const p = data.preview;
+  if (p.after === null) return <div className="muted small">the patch no longer applies: {p.reason}</div>;
+  const lines = lineDiff(p.before, p.after);
   return (
-    <pre className="patch">
-      {lines.map((l, i) => (
-        <div key={i} className={l.sign === '+' ? 'add' : l.sign === '-' ? 'del' : ''}>
-          {l.sign} {l.text}
-        </div>
-      ))}
-    </pre>
+    <div className="patch">
+      <div className="patch-file mono">{p.file}</div>
+      <table>
+        <tbody>
+          {lines.map((l, i) =>
+            l === null ? (
+              <tr key={i} className="gap">
+                <td colSpan={3}>⋯</td>
+              </tr>
+            ) : (
+              <tr key={i} className={l.sign === '+' ? 'add' : l.sign === '-' ? 'del' : ''}>
+                <td className="ln">{l.a ?? ''}</td>
+                <td className="ln">{l.b ?? ''}</td>
+                <td className="code">
+                  {l.sign} {l.text}
+                </td>
+              </tr>
+            ),
+          )}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -74,7 +79,7 @@ function ProposalCard({ p }: { p: Proposal }): React.JSX.Element {
         changes <b>{p.target}</b> · expected: {p.expected_effect} · rollback: {p.rollback_rule}
         {p.gate && <span className="pill attention">{p.gate} approval</span>}
       </div>
-      <PatchDiff patch={p.patch} />
+      <PatchDiff id={p.id} />
       {p.finding.evidence.length > 0 && (
         <div className="evidence small muted">evidence: {p.finding.evidence.join(', ')}</div>
       )}
