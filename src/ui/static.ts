@@ -39,9 +39,14 @@ export function loadWebAssets(root: string): Map<string, WebAsset> {
   return out;
 }
 
-/** Where the built browser app is: `dist/web` beside the compiled server (or the built one when run from src/). */
+/** Where the built browser app is: `dist/web` beside the compiled server (or the built one when run from src/ or bench). */
 export function defaultWebRoot(): string | null {
-  for (const dir of [join(import.meta.dirname, '..', 'web'), join(import.meta.dirname, '..', '..', 'dist', 'web')])
+  const here = import.meta.dirname;
+  for (const dir of [
+    join(here, '..', 'web'),
+    join(here, '..', '..', 'dist', 'web'),
+    join(here, '..', '..', '..', 'dist', 'web'),
+  ])
     if (existsSync(join(dir, 'index.html'))) return dir;
   return null;
 }

@@ -19,22 +19,64 @@ import type { GraphNode, RunGraph } from '../../src/contracts/dashboard.js';
 const W = 210;
 const H = 78;
 
-/** Positions of the nodes, laid out once per topology (not on every state change). */
-function useLayout(nodes: readonly GraphNode[], edges: RunGraph['edges']): Map<string, { x: number; y: number }> {
+type Positions = Map<string, { x: number; y: number }>;
+
+/** FNV-1a of a string, as a short cache key. */
+function hash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
+}
+
+function computeLayout(nodes: readonly GraphNode[], edges: RunGraph['edges']): Positions {
+  const g = new Graph();
+  // network-simplex ranks best but is slow on big graphs; longest-path keeps a 1,000-node layout well under a second.
+  g.setGraph({
+    rankdir: 'TB',
+    nodesep: 36,
+    ranksep: 64,
+    marginx: 20,
+    marginy: 20,
+    ranker: nodes.length > 300 ? 'longest-path' : 'network-simplex',
+  });
+  g.setDefaultEdgeLabel(() => ({}));
+  for (const n of nodes) g.setNode(n.id, { width: W, height: H });
+  for (const e of edges) g.setEdge(e.from, e.to);
+  layout(g);
+  return new Map(
+    nodes.map((n) => {
+      const p = g.node(n.id);
+      return [n.id, { x: (p?.x ?? 0) - W / 2, y: (p?.y ?? 0) - H / 2 }];
+    }),
+  );
+}
+
+/**
+ * Positions of the nodes, laid out once per topology: not on state changes, and not again on a later visit (the
+ * positions of a topology are kept in this browser's local storage).
+ */
+function useLayout(nodes: readonly GraphNode[], edges: RunGraph['edges']): Positions {
   const key = `${nodes.map((n) => n.id).join(',')}|${edges.map((e) => `${e.from}>${e.to}`).join(',')}`;
   return useMemo(() => {
-    const g = new Graph();
-    g.setGraph({ rankdir: 'TB', nodesep: 36, ranksep: 64, marginx: 20, marginy: 20 });
-    g.setDefaultEdgeLabel(() => ({}));
-    for (const n of nodes) g.setNode(n.id, { width: W, height: H });
-    for (const e of edges) g.setEdge(e.from, e.to);
-    layout(g);
-    return new Map(
-      nodes.map((n) => {
-        const p = g.node(n.id);
-        return [n.id, { x: (p?.x ?? 0) - W / 2, y: (p?.y ?? 0) - H / 2 }];
-      }),
-    );
+    const store = `mso-layout:${nodes.length}:${hash(key)}`;
+    try {
+      const saved = localStorage.getItem(store);
+      if (saved) {
+        const rows = JSON.parse(saved) as Array<[string, number, number]>;
+        if (rows.length === nodes.length) return new Map(rows.map(([id, x, y]) => [id, { x, y }]));
+      }
+    } catch {
+      // unreadable: lay out again
+    }
+    const pos = computeLayout(nodes, edges);
+    if (nodes.length > 50) {
+      try {
+        localStorage.setItem(store, JSON.stringify([...pos].map(([id, p]) => [id, Math.round(p.x), Math.round(p.y)])));
+      } catch {
+        // full or disabled: the layout is recomputed next time
+      }
+    }
+    return pos;
   }, [key]);
 }
 
@@ -93,6 +135,21 @@ function FitOnResize(): React.JSX.Element {
   return <div ref={ref} hidden />;
 }
 
+/** The viewport that shows the top of the layout, centred, at a readable zoom. */
+function topView(pos: ReadonlyMap<string, { x: number; y: number }>): { x: number; y: number; zoom: number } {
+  let minX = Infinity;
+  let maxX = -Infinity;
+  let minY = Infinity;
+  for (const p of pos.values()) {
+    minX = Math.min(minX, p.x);
+    maxX = Math.max(maxX, p.x + W);
+    minY = Math.min(minY, p.y);
+  }
+  const zoom = 0.8;
+  const width = Math.max(400, window.innerWidth - 40);
+  return { x: width / 2 - ((minX + maxX) / 2) * zoom, y: 24 - minY * zoom, zoom };
+}
+
 export function DagView(props: {
   graph: RunGraph;
   selected: string | null;
@@ -101,38 +158,54 @@ export function DagView(props: {
   const { graph, selected, onSelect } = props;
   const pos = useLayout(graph.nodes, graph.edges);
   const byId = useMemo(() => new Map(graph.nodes.map((n) => [n.id, n])), [graph.nodes]);
-  const nodes: FlowNode[] = graph.nodes.map((n) => ({
-    id: n.id,
-    type: 'mso',
-    position: pos.get(n.id) ?? { x: 0, y: 0 },
-    data: { n, selected: n.id === selected },
-    width: W,
-    height: H,
-    draggable: false,
-    connectable: false,
-  }));
+  // Unchanged nodes and edges keep their object identity, so React Flow re-renders only what an event changed.
+  const cache = useRef(new Map<string, { key: string; value: FlowNode | Edge }>());
+  const keep = <T extends FlowNode | Edge>(id: string, key: string, make: () => T): T => {
+    const hit = cache.current.get(id);
+    if (hit && hit.key === key) return hit.value as T;
+    const value = make();
+    cache.current.set(id, { key, value });
+    return value;
+  };
+  const nodes: FlowNode[] = graph.nodes.map((n) => {
+    const p = pos.get(n.id) ?? { x: 0, y: 0 };
+    const sel = n.id === selected;
+    return keep(`n:${n.id}`, `${JSON.stringify(n)}|${sel}|${p.x},${p.y}`, () => ({
+      id: n.id,
+      type: 'mso' as const,
+      position: p,
+      data: { n, selected: sel },
+      width: W,
+      height: H,
+      draggable: false,
+      connectable: false,
+    }));
+  });
   const edges: Edge[] = graph.edges.map((e) => {
-    const target = byId.get(e.to);
-    const source = byId.get(e.from);
-    return {
+    const animated = byId.get(e.to)?.state === 'running';
+    const from = byId.get(e.from)?.state;
+    const className = from === 'done' ? 'edge-done' : from === 'failed' ? 'edge-failed' : '';
+    return keep(`e:${e.from}>${e.to}`, `${animated}|${className}`, () => ({
       id: `${e.from}>${e.to}`,
       source: e.from,
       target: e.to,
-      animated: target?.state === 'running',
-      className: source?.state === 'done' ? 'edge-done' : source?.state === 'failed' ? 'edge-failed' : '',
-    };
+      animated,
+      className,
+    }));
   });
   const many = graph.nodes.length > 300;
   return (
     <div className="dag">
       <ReactFlowProvider>
-        <FitOnResize />
+        {!many && <FitOnResize />}
         <ReactFlow
           nodes={nodes}
           edges={edges}
           nodeTypes={nodeTypes}
-          fitView
-          fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+          // A big graph opens readable at its top (only the visible nodes render); the minimap shows all of it.
+          {...(many
+            ? { defaultViewport: topView(pos) }
+            : { fitView: true, fitViewOptions: { padding: 0.15, maxZoom: 1.2 } })}
           minZoom={0.05}
           onlyRenderVisibleElements={many}
           onNodeClick={(_, n) => onSelect(n.id)}
@@ -141,7 +214,7 @@ export function DagView(props: {
         >
           <Background gap={20} size={1} />
           <Controls showInteractive={false} />
-          {graph.nodes.length > 40 && !many && (
+          {graph.nodes.length > 40 && (
             <MiniMap pannable zoomable nodeClassName={(n) => `mm-${(n as FlowNode).data.n.state}`} />
           )}
         </ReactFlow>
