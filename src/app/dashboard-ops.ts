@@ -1,4 +1,11 @@
-import { openAuditLog, openAuditReader, type AuditLog, type AuditReader } from '../audit/index.js';
+import {
+  holderIsDead,
+  openAuditLog,
+  openAuditReader,
+  readRunLease,
+  type AuditLog,
+  type AuditReader,
+} from '../audit/index.js';
 import {
   InvalidArgumentError,
   NotFoundError,
@@ -15,7 +22,7 @@ import {
   type RunStatus,
 } from '../contracts/index.js';
 import { createGit, loadRecordedRun, type RecordedRun } from '../engine/index.js';
-import { createHitlStore, readTextIfExists, type RunRef, type Workspace } from '../workspace/index.js';
+import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
 import type { Proposal } from '../observe/index.js';
 import type { ObserveOps } from './observe-ops.js';
@@ -90,6 +97,12 @@ export function createDashboardOps(
     }
   }
 
+  /** True while a live process holds the run's coordinator lease. */
+  function coordinated(log: AuditLog, runId: string): boolean {
+    const holder = readRunLease(log, runId);
+    return holder !== null && !holderIsDead({ processInfo: deps.processInfo, now: () => deps.clock.now() }, holder);
+  }
+
   const pendingOf = async (ws: Workspace, ref: RunRef): Promise<HitlItem[]> =>
     (await createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)).list()).filter((h) => h.status === 'pending');
 
@@ -162,7 +175,7 @@ export function createDashboardOps(
       run: await card(ws, ref, log, rec),
       reason: ref.manifest.error?.message ?? null,
       budget_usd: typeof budgetUsd === 'number' ? budgetUsd : null,
-      coordinator_alive: rec.coordinatorPid !== null && deps.processInfo.isAlive(rec.coordinatorPid),
+      coordinator_alive: coordinated(log, ref.runId),
       nodes,
       edges: Object.entries(graph).flatMap(([id, n]) => n.parent_refs.map((p) => ({ from: p, to: id }))),
       pending,
@@ -274,8 +287,7 @@ export function createDashboardOps(
       const r = await engine.decide(runId, item, decision, note);
       const ws = await open(false);
       const ref = await ws.runs.get(runId);
-      const holder = Number((await readTextIfExists(deps.fs, `${ref.dir}/coordinator.pid`))?.trim() ?? NaN);
-      const live = Number.isInteger(holder) && holder !== deps.processInfo.pid && deps.processInfo.isAlive(holder);
+      const live = await withLog(ws, (log) => coordinated(log, runId));
       const resume =
         r.changed && ref.manifest.status === 'awaiting_human' && !live && (await pendingOf(ws, ref)).length === 0;
       return { ...r, resume };

@@ -2,14 +2,23 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { MsoApp } from '../app/index.js';
-import { UsageError, isMsoError, type FeedEvent, type MsoError } from '../contracts/index.js';
+import { UsageError, isMsoError, type ErrorCategory, type FeedEvent, type MsoError } from '../contracts/index.js';
 import { createJobs, type Jobs } from './jobs.js';
 import { startLiveHub, type LiveHub } from './live.js';
 import { registerRoutes } from './routes.js';
 import { guard, isLoopbackHost, newToken } from './security.js';
 import { defaultWebRoot, loadWebAssets, type WebAsset } from './static.js';
 
-const STATUS = { invalid: 400, not_found: 404, conflict: 409, unavailable: 503, failed: 422, internal: 500 } as const;
+// Every error category has its HTTP status (a new category fails to compile until it is mapped here).
+const STATUS = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  busy: 409,
+  unavailable: 503,
+  failed: 422,
+  internal: 500,
+} as const satisfies Record<ErrorCategory, number>;
 
 export interface UiOptions {
   readonly port?: number | undefined;

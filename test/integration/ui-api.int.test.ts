@@ -261,12 +261,25 @@ describe('mso ui API: live events and decisions', () => {
     });
     expect((await json<{ items: InboxItem[] }>(req('/api/inbox'))).items).toEqual([]);
   }, 60_000);
-  it('cancels a run and records the request in the audit log', async () => {
-    const r = await json<{ requested: boolean }>(post(`/api/runs/${runId}/cancel`));
-    expect(r.requested).toBe(true);
+  it('refuses to cancel a finished run (409) and records no request', async () => {
+    const r = await post(`/api/runs/${runId}/cancel`);
+    expect(r.status).toBe(409);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('MSO_RUN_INVALID_TRANSITION');
     const rows = await app.audit.query(
       `SELECT count(*) AS n FROM events WHERE run_id = '${runId}' AND type = 'run.cancel_requested'`,
     );
-    expect(rows.rows).toEqual([{ n: 1 }]);
+    expect(rows.rows).toEqual([{ n: 0 }]);
   });
+  it('starts a new run from a workflow file inside the working directory; it appears in the list', async () => {
+    const before = (await json<{ runs: unknown[] }>(req('/api/runs'))).runs.length;
+    await writeQuorumWorkflow(dir, 'second');
+    expect((await post('/api/runs', { workflow: 'second.yaml' })).status).toBe(202);
+    const runs = await until('the new run', async () => {
+      const r = (await json<{ runs: Array<{ run_id: string; status: string }> }>(req('/api/runs'))).runs;
+      return r.length > before && r.some((x) => x.run_id.includes('second') && x.status === 'awaiting_human')
+        ? r
+        : undefined;
+    });
+    expect(runs).toHaveLength(before + 1);
+  }, 60_000);
 });
