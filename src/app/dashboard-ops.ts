@@ -123,7 +123,7 @@ export function createDashboardOps(
     const m = ref.manifest;
     return {
       run_id: ref.runId,
-      status: m.status,
+      status: m.status === 'active' && !coordinated(log, ref.runId) ? 'interrupted' : m.status,
       goal: m.goal ?? null,
       created_at: m.created_at,
       duration_ms: Math.max(0, Date.parse(m.completed_at ?? m.updated_at) - Date.parse(m.created_at)),

@@ -11,10 +11,13 @@ import { HitlItemSchema } from './hitl.js';
 export const NodeRunStateSchema = z.enum(['pending', 'running', 'done', 'failed', 'blocked', 'waiting', 'cancelled']);
 export type NodeRunState = z.infer<typeof NodeRunStateSchema>;
 
+/** A run's status as shown: `interrupted` is an `active` run whose coordinator is gone (`mso resume` goes on). */
+export const ShownRunStatusSchema = z.union([RunStatusSchema, z.literal('interrupted')]);
+
 /** One row of the runs list. */
 export const RunCardSchema = z.object({
   run_id: z.string(),
-  status: RunStatusSchema,
+  status: ShownRunStatusSchema,
   goal: z.string().nullable(),
   created_at: z.string(),
   duration_ms: z.number(),
@@ -115,7 +118,7 @@ export const NodeDetailSchema = z.object({
 export type NodeDetail = z.infer<typeof NodeDetailSchema>;
 
 /** A pending human item in the inbox, across runs. */
-export const InboxItemSchema = HitlItemSchema.and(z.object({ run_status: RunStatusSchema }));
+export const InboxItemSchema = HitlItemSchema.and(z.object({ run_status: ShownRunStatusSchema }));
 export type InboxItem = z.infer<typeof InboxItemSchema>;
 
 /** One audit event as the live stream sends it (no payload: the page re-reads what changed). */

@@ -281,5 +281,11 @@ describe('mso ui API: live events and decisions', () => {
         : undefined;
     });
     expect(runs).toHaveLength(before + 1);
+    // An active run that no live coordinator holds shows as interrupted (resumable).
+    const second = runs.find((x) => x.run_id.includes('second'))?.run_id as string;
+    await (await app.open(false)).runs.setStatus(second, 'active');
+    const g = RunGraphSchema.parse(await json(req(`/api/runs/${second}`)));
+    expect(g.run.status).toBe('interrupted');
+    expect(g.coordinator_alive).toBe(false);
   }, 60_000);
 });

@@ -180,7 +180,7 @@ export function RunView({ runId, node }: { runId: string; node: string | null })
                 Cancel
               </button>
             )}
-            {['failed', 'cancelled', 'created'].includes(r.status) && !g.coordinator_alive && (
+            {['failed', 'cancelled', 'created', 'interrupted'].includes(r.status) && !g.coordinator_alive && (
               <button onClick={() => act('resume')}>Resume</button>
             )}
             {msg && <span className="muted small">{msg}</span>}

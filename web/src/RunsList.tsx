@@ -4,7 +4,7 @@ import { ago, duration, usd } from './format.js';
 import { useLiveData } from './live.js';
 import type { RunCard } from '../../src/contracts/dashboard.js';
 
-const FILTERS = ['all', 'active', 'awaiting_human', 'failed', 'completed', 'cancelled'] as const;
+const FILTERS = ['all', 'active', 'awaiting_human', 'interrupted', 'failed', 'completed', 'cancelled'] as const;
 
 export function StatusPill({ status }: { status: string }): React.JSX.Element {
   return <span className={`pill s-${status}`}>{status.replace('_', ' ')}</span>;
