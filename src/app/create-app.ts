@@ -9,7 +9,7 @@ import {
 } from './mcp-install.js';
 import type { Policy, RunStatus } from '../contracts/index.js';
 import { InvalidArgumentError } from '../contracts/index.js';
-import type { PlatformDeps } from '../platform/index.js';
+import type { PlatformDeps, Redactor } from '../platform/index.js';
 import {
   normalizeSkillKey,
   openWorkspace,
@@ -29,6 +29,7 @@ import { runSamplePipeline, type PipelineResult } from './pipeline-ops.js';
 import { createRunOps, type RunOps } from './run-ops.js';
 import { createObserveOps, type ObserveOps } from './observe-ops.js';
 import { createSchemaOps, type SchemaOps } from './schema-ops.js';
+import { createAppRedactor, withPolicySecrets } from './redaction.js';
 import type { ResolvedSettings } from './settings.js';
 
 /** Where the app reports warnings and progress (stderr in the CLI, logging in MCP). */
@@ -75,6 +76,12 @@ export interface CreateRunRequest {
 /** The application API: one method per user-level operation. The CLI and MCP server call only this. */
 export interface MsoApp {
   readonly settings: ResolvedSettings;
+  /**
+   * The redactor every sink of this app goes through; interfaces pass their output through it too (stdout,
+   * MCP results). It learns the workspace policy's secrets when the workspace is opened.
+   * @example io.stdout(app.redactor.text(line))
+   */
+  readonly redactor: Redactor;
   /**
    * Schema catalogue.
    * @example await app.schema.validate('topology', 'workflow_topology_spec.json')
@@ -166,7 +173,13 @@ export interface MsoApp {
 }
 
 /** Builds the application over injected ports and resolved settings. */
-export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
+export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
+  // One redactor for every writer below: each domain receives it in its deps.
+  const redactor = input.redactor ?? createAppRedactor(input.env);
+  const deps: AppDeps = { ...input, redactor };
+  /** A case slug from user text, made after redaction so a run id never carries a secret. */
+  const slugOf = (text: string): string => slugFromGoal(redactor.text(text));
+
   async function open(create = true): Promise<Workspace> {
     const ws = await openWorkspace(deps, {
       root: settings.workspaceRoot,
@@ -175,6 +188,7 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
       peerHints: settings.peerHints,
       create,
     });
+    withPolicySecrets(redactor, ws.policy, deps.env);
     for (const w of ws.warnings) deps.logger.warn(w);
     return ws;
   }
@@ -207,6 +221,7 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
   const observe = createObserveOps(deps, open);
   return {
     settings,
+    redactor,
     schema: createSchemaOps(deps, settings.cwd),
     pipeline: {
       sample: (input) => runSamplePipeline({ design, tickets, open, log: (l) => deps.logger.info(l) }, input),
@@ -261,9 +276,9 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
                 skillKey: normalizeSkillKey(input.skillKey ?? 'msoorch'),
                 caseSlug:
                   input.caseSlug !== undefined
-                    ? toCaseSlug(input.caseSlug)
+                    ? toCaseSlug(redactor.text(input.caseSlug))
                     : input.goal
-                      ? slugFromGoal(input.goal)
+                      ? slugOf(input.goal)
                       : 'run',
               };
         const ws = await open(true);

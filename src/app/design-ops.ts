@@ -112,6 +112,8 @@ export interface DesignOps {
 /** Design and governance use cases over the runtime workspace. */
 export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: boolean) => Promise<Workspace>): DesignOps {
   const now = (): string => deps.clock.now().toISOString();
+  // Run ids are made from redacted text: a secret in a goal or workflow name never becomes a folder name.
+  const redact = (s: string): string => deps.redactor?.text(s) ?? s;
 
   async function runFor(
     ws: Workspace,
@@ -126,7 +128,11 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       }
     }
     const caseSlug =
-      input.caseSlug !== undefined ? toCaseSlug(input.caseSlug) : input.goal ? slugFromGoal(input.goal) : 'design';
+      input.caseSlug !== undefined
+        ? toCaseSlug(redact(input.caseSlug))
+        : input.goal
+          ? slugFromGoal(redact(input.goal))
+          : 'design';
     return ws.runs.create({ id: { skillKey: 'msowd', caseSlug }, ...(input.goal ? { goal: input.goal } : {}) });
   }
 

@@ -28,11 +28,12 @@ import {
   type SnapshotInput,
 } from './records.js';
 import { createRedactor, type Redactor } from './redact.js';
+import { redactingDb } from './redacting-db.js';
 
 export interface OpenAuditOptions {
   readonly file: string;
   readonly blobsDir: string;
-  /** Environment whose secret-named values are redacted from everything stored. */
+  /** Environment whose secret-named values are redacted from everything stored (when `deps.redactor` is absent). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Milliseconds a writer waits for the lock held by another process (default 10 s). */
   readonly busyTimeoutMs?: number;
@@ -93,10 +94,12 @@ function canonical(v: unknown): string {
 
 /**
  * Opens (creating and migrating) the audit database: WAL, busy timeout, foreign keys on. Every text that is stored
- * — payloads, messages, blobs — passes through the redactor first.
+ * — every string bound to a writing statement, and every blob — passes through the redactor first (`deps.redactor`,
+ * else one built from `options.env`).
  */
 export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): AuditLog {
-  const db = deps.openSqlite(options.file);
+  const redactor = deps.redactor ?? createRedactor({ env: options.env ?? {} });
+  const db = redactingDb(deps.openSqlite(options.file), redactor);
   db.pragma('journal_mode = WAL');
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
   db.pragma('foreign_keys = ON');
@@ -110,7 +113,6 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
     db.close();
     throw e;
   }
-  const redactor = createRedactor(options.env ?? {});
   const red = <T>(v: T): T => redactor.value(v);
   const dateOnly = (): string => now().slice(0, 10);
   const stamp = (): string => dateOnly().replaceAll('-', '');
@@ -259,7 +261,7 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
       s.status,
       s.mergePolicy ? json(s.mergePolicy) : null,
       s.fallbackTarget ?? null,
-      json(red(s.metadata)),
+      json(s.metadata),
       s.relatedAuditId ?? null,
       at,
       at,
@@ -268,7 +270,7 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
   }
 
   function recordDecision(raw: DecisionInput): string {
-    const d = red(parseRecord(DecisionInputSchema, raw, 'decision'));
+    const d = parseRecord(DecisionInputSchema, raw, 'decision');
     return transaction(() => {
       const id = d.id ?? `DEC-${stamp()}-${deps.random.id('d').slice(2)}`;
       db.prepare(
@@ -413,17 +415,19 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
         run_id: r.runId,
         skill_key: r.skillKey ?? null,
         status: r.status,
-        goal: r.goal == null ? null : redactor.text(r.goal),
+        goal: r.goal ?? null,
         parent_run_id: r.parentRunId ?? null,
         at: now(),
         finished_at: r.finishedAt ?? null,
         budget_usd: r.budgetUsd ?? null,
-        metadata: json(red(r.metadata ?? {})),
+        metadata: json(r.metadata ?? {}),
       });
     },
     recordAttempt(raw) {
       const a = parseRecord(AttemptRowSchema, raw, 'attempt');
       const failed = a.errorClass != null && !['success', 'running', 'queued'].includes(a.status);
+      // Fingerprinted as stored: the same failure with two different leaked tokens is one failure.
+      const message = a.errorMessage == null ? null : redactor.text(a.errorMessage);
       const fingerprint = failed
         ? errorFingerprint({
             stage: a.stage,
@@ -431,7 +435,7 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
             provider: a.provider,
             model: a.model,
             errorClass: a.errorClass,
-            message: a.errorMessage,
+            message,
           })
         : null;
       upsertAttemptStmt.run({
@@ -458,11 +462,11 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
         cost_source: a.costSource ?? null,
         exit_code: a.exitCode ?? null,
         error_class: a.errorClass ?? null,
-        error_message: a.errorMessage == null ? null : redactor.text(a.errorMessage),
+        error_message: message,
         error_fingerprint: fingerprint,
         fallback_rule: a.fallbackRule ?? null,
         files_changed: json(a.filesChanged),
-        evidence: json(red(a.evidence)),
+        evidence: json(a.evidence),
       });
       return { fingerprint };
     },
@@ -510,7 +514,8 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
     recordDecision,
     appendPayload,
     async putBlob(data, mediaType) {
-      const bytes = typeof data === 'string' ? Buffer.from(redactor.text(data), 'utf8') : data;
+      // Redacted before hashing: a blob's hash is of the bytes stored, so replay can verify them.
+      const bytes = redactor.bytes(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
       const { hash } = await writeBlob(deps, options.blobsDir, bytes);
       db.prepare(
         'INSERT INTO blobs (hash, size, media_type, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',

@@ -22,7 +22,7 @@ export async function writeBlob(
   const hash = sha256Hex(data);
   const file = blobPath(blobsDir, hash);
   if (await deps.fs.stat(file).catch(() => undefined)) return { hash, created: false };
-  await writeFileAtomic(deps, file, data, { mode: 0o444 });
+  await writeFileAtomic(deps, file, data, { mode: 0o444, verbatim: true });
   return { hash, created: true };
 }
 
