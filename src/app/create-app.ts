@@ -22,7 +22,7 @@ import {
   type WorkspaceStatus,
 } from '../workspace/index.js';
 import { createAgentsOps, type AgentsOps } from './agents-ops.js';
-import { createAuditOps, recordRunStatus, type AuditOps } from './audit-ops.js';
+import { assertAuditWritable, createAuditOps, recordRunStatus, type AuditOps } from './audit-ops.js';
 import { createDesignOps, type DesignOps } from './design-ops.js';
 import { createTicketOps, type TicketOps } from './ticket-ops.js';
 import { runSamplePipeline, type PipelineResult } from './pipeline-ops.js';
@@ -282,6 +282,7 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
                       : 'run',
               };
         const ws = await open(true);
+        assertAuditWritable(deps, ws);
         const ref = await ws.runs.create({
           id,
           ...(input.goal ? { goal: input.goal } : {}),

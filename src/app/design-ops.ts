@@ -43,6 +43,7 @@ import {
   type Workspace,
 } from '../workspace/index.js';
 import { choosePlanner, type PlannerChoice, type PlannerRequest } from './agent-readiness.js';
+import { assertAuditWritable } from './audit-ops.js';
 import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import { designKeyOf } from './observe-ops.js';
 import type { AppDeps } from './create-app.js';
@@ -124,6 +125,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         return await ws.runs.get(input.runId);
       } catch (e) {
         if ((e as { code?: string }).code !== 'MSO_RUN_NOT_FOUND') throw e;
+        assertAuditWritable(deps, ws);
         return ws.runs.create({ id: { runId: input.runId }, ...(input.goal ? { goal: input.goal } : {}) });
       }
     }
@@ -133,6 +135,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         : input.goal
           ? slugFromGoal(redact(input.goal))
           : 'design';
+    assertAuditWritable(deps, ws);
     return ws.runs.create({ id: { skillKey: 'msowd', caseSlug }, ...(input.goal ? { goal: input.goal } : {}) });
   }
 

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  withStorageErrors,
   AuditKeyConflictError,
   AuditPayloadSchema,
   InvalidArtifactError,
@@ -28,7 +29,7 @@ import {
   type SnapshotInput,
 } from './records.js';
 import { createRedactor, type Redactor } from './redact.js';
-import { redactingDb } from './redacting-db.js';
+import { auditDbEdge } from './db-edge.js';
 
 export interface OpenAuditOptions {
   readonly file: string;
@@ -99,15 +100,20 @@ function canonical(v: unknown): string {
  */
 export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): AuditLog {
   const redactor = deps.redactor ?? createRedactor({ env: options.env ?? {} });
-  const db = redactingDb(deps.openSqlite(options.file), redactor);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-  db.pragma('foreign_keys = ON');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('recursive_triggers = OFF');
+  const db = auditDbEdge(
+    withStorageErrors(options.file, () => deps.openSqlite(options.file)),
+    redactor,
+    options.file,
+  );
   const now = (): string => deps.clock.now().toISOString();
   let schema: MigrationReport;
   try {
+    // The busy timeout first: every later statement, the WAL switch included, may wait on another writer.
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('recursive_triggers = OFF');
     schema = migrate(db, now());
   } catch (e) {
     db.close();
@@ -132,7 +138,14 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
       db.exec('COMMIT');
       return out;
     } catch (e) {
-      db.exec('ROLLBACK');
+      // A COMMIT that failed (disk full) has already rolled back; rolling back again would hide the real error.
+      if (db.inTransaction) {
+        try {
+          db.exec('ROLLBACK');
+        } catch {
+          // The first error is the one to report.
+        }
+      }
       throw e;
     }
   }

@@ -1,7 +1,14 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { createAppRedactor, createNodeApp, type MsoApp } from '../app/index.js';
-import { EXIT_CODES, InternalError, UsageError, isMsoError, type MsoError } from '../contracts/index.js';
+import {
+  EXIT_CODES,
+  InternalError,
+  UsageError,
+  isMsoError,
+  storageErrorOf,
+  type MsoError,
+} from '../contracts/index.js';
 import type { CliContext, CommandOutcome } from './context.js';
 import { registerAgents } from './commands/agents.js';
 import { registerAudit } from './commands/audit.js';
@@ -147,7 +154,10 @@ export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<num
       else io.stderr(`mso: ${usage.message}\n${buffered.stderr.join('')}(see mso --help)\n`);
       return EXIT_CODES[usage.category];
     }
-    const err = isMsoError(e) ? e : new InternalError((e as Error)?.message ?? String(e), { cause: e });
+    // A storage failure no inner layer named (disk full, read-only) is still a clear exit 1, not an internal error.
+    const err = isMsoError(e)
+      ? e
+      : (storageErrorOf(e, 'the workspace') ?? new InternalError((e as Error)?.message ?? String(e), { cause: e }));
     if (json) printJson(errorJson(err));
     else io.stderr(`mso: error: ${err.message}\n`);
     if (debug || !isMsoError(e)) {

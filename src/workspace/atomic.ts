@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import type { z } from 'zod';
-import { InvalidArtifactError, NotFoundError, parseArtifact } from '../contracts/index.js';
+import { InvalidArtifactError, NotFoundError, parseArtifact, storageErrorOf } from '../contracts/index.js';
 import type { Fs, ProcessInfo, Random, Redactor } from '../platform/index.js';
 
 export interface AtomicDeps {
@@ -33,10 +33,12 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const r = options.verbatim ? undefined : deps.redactor;
   const bytes = r === undefined ? data : typeof data === 'string' ? r.text(data) : r.bytes(data);
-  await deps.fs.mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${deps.processInfo.pid}-${deps.random.id('w')}`;
-  const handle = await deps.fs.open(tmp, 'wx', options.mode ?? 0o644);
+  let created = false;
   try {
+    await deps.fs.mkdir(dirname(path), { recursive: true });
+    const handle = await deps.fs.open(tmp, 'wx', options.mode ?? 0o644);
+    created = true;
     try {
       await handle.writeFile(bytes);
       await handle.sync();
@@ -45,8 +47,8 @@ export async function writeFileAtomic(
     }
     await deps.fs.rename(tmp, path);
   } catch (e) {
-    await deps.fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
+    if (created) await deps.fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw storageErrorOf(e, path) ?? e;
   }
 }
 

@@ -2,6 +2,7 @@ import {
   ManifestIndexRecordSchema,
   PHASE_DIRS,
   RunManifestSchema,
+  storageErrorOf,
   InvalidArtifactError,
   RunTransitionError,
   toFieldIssues,
@@ -111,7 +112,9 @@ export async function appendIndexRecord(
   record: ManifestIndexRecord,
   redactor?: Redactor,
 ): Promise<void> {
-  await fs.appendFile(file, `${redactor ? redactor.json(record) : JSON.stringify(record)}\n`, 'utf8');
+  await fs.appendFile(file, `${redactor ? redactor.json(record) : JSON.stringify(record)}\n`, 'utf8').catch((e: unknown) => {
+    throw storageErrorOf(e, file) ?? e;
+  });
 }
 
 /** The latest record per run id, in first-seen order; a malformed line is reported with its line number. */

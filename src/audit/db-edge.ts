@@ -1,3 +1,4 @@
+import { withStorageErrors } from '../contracts/index.js';
 import type { Redactor, SqliteDb, SqliteStatement } from '../platform/index.js';
 
 /** A JSON text column (payload, metadata, evidence): redacted so that it stays valid JSON. */
@@ -28,20 +29,22 @@ function redactParams(r: Redactor, params: unknown[]): unknown[] {
 }
 
 /**
- * The audit database with redaction at its write edge: every string bound to a writing statement passes through the
- * redactor (JSON columns stay valid JSON). Reads are untouched. Raw SQL given to `exec` is the caller's own text
+ * The audit database at its edge: every string bound to a writing statement passes through the redactor (JSON
+ * columns stay valid JSON), and every SQLite failure that is about the storage (read-only, full, I/O, locked) becomes
+ * its typed error naming the file. Reads are not redacted. Raw SQL given to `exec` is the caller's own text
  * (migrations, transaction control) and holds no data.
  */
-export function redactingDb(db: SqliteDb, r: Redactor): SqliteDb {
+export function auditDbEdge(db: SqliteDb, r: Redactor, file: string): SqliteDb {
+  const guard = <T>(fn: () => T): T => withStorageErrors(file, fn);
   const wrap = (stmt: SqliteStatement): SqliteStatement => {
-    if (stmt.readonly) return stmt;
+    const red = (params: unknown[]): unknown[] => (stmt.readonly ? params : redactParams(r, params));
     return {
       reader: stmt.reader,
       readonly: stmt.readonly,
-      run: (...params) => stmt.run(...redactParams(r, params)),
-      get: (...params) => stmt.get(...redactParams(r, params)),
-      all: (...params) => stmt.all(...redactParams(r, params)),
-      iterate: (...params) => stmt.iterate(...redactParams(r, params)),
+      run: (...params) => guard(() => stmt.run(...red(params))),
+      get: (...params) => guard(() => stmt.get(...red(params))),
+      all: (...params) => guard(() => stmt.all(...red(params))),
+      iterate: (...params) => guard(() => stmt.iterate(...red(params))),
     };
   };
   return {
@@ -51,9 +54,9 @@ export function redactingDb(db: SqliteDb, r: Redactor): SqliteDb {
     get inTransaction() {
       return db.inTransaction;
     },
-    prepare: (sql) => wrap(db.prepare(sql)),
-    exec: (sql) => db.exec(sql),
-    pragma: (sql, options) => db.pragma(sql, options),
+    prepare: (sql) => wrap(guard(() => db.prepare(sql))),
+    exec: (sql) => guard(() => db.exec(sql)),
+    pragma: (sql, options) => guard(() => db.pragma(sql, options)),
     close: () => db.close(),
   };
 }
