@@ -66,7 +66,7 @@ export interface AuditLog {
   putBlob(data: string | Uint8Array, mediaType?: string): Promise<string>;
   getBlob(hash: string): Promise<Buffer>;
   /** The stored bytes of a blob and whether they still match its hash (for replay, which reports alterations). */
-  inspectBlob(hash: string): Promise<{ bytes: Buffer; intact: boolean }>;
+  inspectBlob(hash: string): Promise<{ bytes: Buffer; intact: boolean; path: string }>;
   /** Runs `fn` in one immediate transaction (all or nothing). */
   transaction<T>(fn: () => T): T;
   close(): void;

@@ -113,7 +113,9 @@ export function storageErrorOf(e: unknown, path: string): MsoError | undefined {
   const err = e as { code?: unknown; path?: unknown; message?: unknown };
   const code = typeof err.code === 'string' ? err.code : '';
   const where = typeof err.path === 'string' ? err.path : path;
-  const reason = `${code}${typeof err.message === 'string' && err.message !== '' ? `: ${err.message}` : ''}`;
+  const message = typeof err.message === 'string' ? err.message : '';
+  // Node's fs messages already start with their code (`ENOSPC: no space left on device, write`).
+  const reason = message.startsWith(code) ? message : `${code}${message !== '' ? `: ${message}` : ''}`;
   if (code.startsWith('SQLITE_')) {
     const base = code.replace(/^(SQLITE_[A-Z]+)(_.*)?$/, '$1');
     if (base === 'SQLITE_READONLY' || base === 'SQLITE_PERM' || base === 'SQLITE_AUTH')
