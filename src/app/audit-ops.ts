@@ -114,11 +114,12 @@ export function createAuditOps(
       if (options.format === 'jsonl') {
         const rows = await withReader((r) => exportRunRows(r, options.runId));
         if (rows.length === 0) throw new NotFoundError('audit records of run', options.runId);
-        content = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+        // Redacted here too, not only at the printer: the content may go to a file or a collector.
+        content = rows.map((r) => deps.redactor?.json(r) ?? JSON.stringify(r)).join('\n') + '\n';
         records = rows.length;
       } else {
         const traces = await withReader((r) => exportRunOtlp(r, options.runId, version));
-        content = JSON.stringify(traces);
+        content = deps.redactor?.json(traces) ?? JSON.stringify(traces);
         records = traces.resourceSpans[0]?.scopeSpans[0]?.spans.length ?? 0;
       }
       const base = { run_id: options.runId, format: options.format, records };

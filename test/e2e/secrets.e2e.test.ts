@@ -1,10 +1,12 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_SECRETS, ENV_SECRET, POLICY_SECRET, SECRET_SAMPLES } from '../fixtures/secrets.js';
 import { FAKE_AGENT } from '../helpers/agents.js';
-import { makeSandbox, type MsoResult, type Sandbox } from '../helpers/cli.js';
+import { MSO_BIN, makeSandbox, type MsoResult, type Sandbox } from '../helpers/cli.js';
 
 // Twenty-odd secret formats go in through the goal, the workflow, the environment and an agent's output; then every
 // byte the runs wrote (workspace, observation space, audit DB with its -wal, blobs, exports) and every byte printed
@@ -142,5 +144,34 @@ describe('secrets never leave mso', () => {
       expect(() => JSON.parse(out.stdout) as unknown, args).not.toThrow();
     }
     expect(printed.some((p) => p.out.stdout.includes('[REDACTED:'))).toBe(true);
+  });
+
+  it('finds none of them in MCP results, even when a tool echoes them back (audit_query of a literal)', async () => {
+    const client = new Client({ name: 'secrets-test', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [MSO_BIN, 'mcp'],
+        env: { ...sb.env, [ENV_SECRET.name]: ENV_SECRET.value },
+        cwd: sb.dir,
+        stderr: 'pipe',
+      }),
+    );
+    try {
+      const texts: string[] = [];
+      for (const [name, args] of [
+        ['run_status', { run_id: runId }],
+        ['run_explain', { run_id: runId }],
+        ['audit_query', { sql: `SELECT '${[...allTexts, ENV_SECRET.value, POLICY_SECRET].join(' ')}' AS echoed` }],
+      ] as const) {
+        const r = await client.callTool({ name, arguments: args });
+        texts.push(JSON.stringify(r));
+      }
+      expect(texts[2]).toContain('[REDACTED:');
+      const leaks = ALL_SECRETS.filter((s) => texts.some((t) => t.includes(s)));
+      expect(leaks).toEqual([]);
+    } finally {
+      await client.close();
+    }
   });
 });
