@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { InvalidArgumentError, NotFoundError } from '../contracts/index.js';
+import { ErrorCode, InvalidArgumentError, NotFoundError, isMsoError } from '../contracts/index.js';
 import {
   auditStats,
   exportRunOtlp,
@@ -49,6 +49,12 @@ export interface AuditOps {
   }): Promise<ExportResult>;
 }
 
+const READ_ONLY_FALLBACK: ReadonlySet<string> = new Set([
+  ErrorCode.StorageReadOnly,
+  ErrorCode.StorageFull,
+  ErrorCode.AuditBusy,
+]);
+
 /** Audit use cases over the workspace's `audit.db`. */
 export function createAuditOps(
   deps: AppDeps,
@@ -66,8 +72,18 @@ export function createAuditOps(
     }
   }
   async function withReader<T>(fn: (r: AuditReader) => Promise<T> | T): Promise<T> {
-    // Opening the writer once creates and migrates the file; readers then see the current schema.
-    await withLog(() => undefined);
+    // Opening the writer once creates and migrates the file; readers then see the current schema. Storage that
+    // cannot be written (read-only, full, locked) still serves reads of an existing file.
+    try {
+      await withLog(() => undefined);
+    } catch (e) {
+      const ws = await open(false);
+      const readable = await deps.fs.stat(ws.layout.auditDb).then(
+        () => true,
+        () => false,
+      );
+      if (!(readable && isMsoError(e) && READ_ONLY_FALLBACK.has(e.code))) throw e;
+    }
     const ws = await open(false);
     const reader = openAuditReader(deps, ws.layout.auditDb);
     try {
@@ -98,11 +114,12 @@ export function createAuditOps(
       if (options.format === 'jsonl') {
         const rows = await withReader((r) => exportRunRows(r, options.runId));
         if (rows.length === 0) throw new NotFoundError('audit records of run', options.runId);
-        content = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+        // Redacted here too, not only at the printer: the content may go to a file or a collector.
+        content = rows.map((r) => deps.redactor?.json(r) ?? JSON.stringify(r)).join('\n') + '\n';
         records = rows.length;
       } else {
         const traces = await withReader((r) => exportRunOtlp(r, options.runId, version));
-        content = JSON.stringify(traces);
+        content = deps.redactor?.json(traces) ?? JSON.stringify(traces);
         records = traces.resourceSpans[0]?.scopeSpans[0]?.spans.length ?? 0;
       }
       const base = { run_id: options.runId, format: options.format, records };
@@ -130,6 +147,24 @@ export function createAuditOps(
       return { ...base, out: null, endpoint: null, content };
     },
   };
+}
+
+/**
+ * Refuses before a run's first write when the audit log cannot take it (read-only file or folder, lost WAL, a
+ * locked database): one small committed write, since SQLite opens an unwritable file without complaint and an
+ * unchanged transaction commits without touching it.
+ */
+export function assertAuditWritable(deps: AppDeps, ws: Workspace): void {
+  const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  try {
+    log.db
+      .prepare(
+        "INSERT INTO _skill_meta (k, v) VALUES ('last_write_check', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+      )
+      .run(deps.clock.now().toISOString());
+  } finally {
+    log.close();
+  }
 }
 
 /** Mirrors a run's lifecycle into the audit log (`runs` row plus a `run.status` event). */

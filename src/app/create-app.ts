@@ -9,7 +9,7 @@ import {
 } from './mcp-install.js';
 import type { Policy, RunStatus } from '../contracts/index.js';
 import { InvalidArgumentError } from '../contracts/index.js';
-import type { PlatformDeps } from '../platform/index.js';
+import type { PlatformDeps, Redactor } from '../platform/index.js';
 import {
   normalizeSkillKey,
   openWorkspace,
@@ -22,7 +22,7 @@ import {
   type WorkspaceStatus,
 } from '../workspace/index.js';
 import { createAgentsOps, type AgentsOps } from './agents-ops.js';
-import { createAuditOps, recordRunStatus, type AuditOps } from './audit-ops.js';
+import { assertAuditWritable, createAuditOps, recordRunStatus, type AuditOps } from './audit-ops.js';
 import { createDesignOps, type DesignOps } from './design-ops.js';
 import { createTicketOps, type TicketOps } from './ticket-ops.js';
 import { runSamplePipeline, type PipelineResult } from './pipeline-ops.js';
@@ -30,6 +30,7 @@ import { createRunOps, type RunOps } from './run-ops.js';
 import { createObserveOps, type ObserveOps } from './observe-ops.js';
 import { createSchemaOps, type SchemaOps } from './schema-ops.js';
 import { createDashboardOps, type DashboardOps } from './dashboard-ops.js';
+import { createAppRedactor, withPolicySecrets } from './redaction.js';
 import type { ResolvedSettings } from './settings.js';
 
 /** Where the app reports warnings and progress (stderr in the CLI, logging in MCP). */
@@ -76,6 +77,12 @@ export interface CreateRunRequest {
 /** The application API: one method per user-level operation. The CLI and MCP server call only this. */
 export interface MsoApp {
   readonly settings: ResolvedSettings;
+  /**
+   * The redactor every sink of this app goes through; interfaces pass their output through it too (stdout,
+   * MCP results). It learns the workspace policy's secrets when the workspace is opened.
+   * @example io.stdout(app.redactor.text(line))
+   */
+  readonly redactor: Redactor;
   /**
    * Schema catalogue.
    * @example await app.schema.validate('topology', 'workflow_topology_spec.json')
@@ -172,7 +179,13 @@ export interface MsoApp {
 }
 
 /** Builds the application over injected ports and resolved settings. */
-export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
+export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
+  // One redactor for every writer below: each domain receives it in its deps.
+  const redactor = input.redactor ?? createAppRedactor(input.env);
+  const deps: AppDeps = { ...input, redactor };
+  /** A case slug from user text, made after redaction so a run id never carries a secret. */
+  const slugOf = (text: string): string => slugFromGoal(redactor.text(text));
+
   async function open(create = true): Promise<Workspace> {
     const ws = await openWorkspace(deps, {
       root: settings.workspaceRoot,
@@ -181,6 +194,7 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
       peerHints: settings.peerHints,
       create,
     });
+    withPolicySecrets(redactor, ws.policy, deps.env);
     for (const w of ws.warnings) deps.logger.warn(w);
     return ws;
   }
@@ -214,6 +228,7 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
   const engine = createRunOps(deps, settings.cwd, open, design, observe);
   return {
     settings,
+    redactor,
     schema: createSchemaOps(deps, settings.cwd),
     pipeline: {
       sample: (input) => runSamplePipeline({ design, tickets, open, log: (l) => deps.logger.info(l) }, input),
@@ -269,12 +284,13 @@ export function createApp(deps: AppDeps, settings: ResolvedSettings): MsoApp {
                 skillKey: normalizeSkillKey(input.skillKey ?? 'msoorch'),
                 caseSlug:
                   input.caseSlug !== undefined
-                    ? toCaseSlug(input.caseSlug)
+                    ? toCaseSlug(redactor.text(input.caseSlug))
                     : input.goal
-                      ? slugFromGoal(input.goal)
+                      ? slugOf(input.goal)
                       : 'run',
               };
         const ws = await open(true);
+        assertAuditWritable(deps, ws);
         const ref = await ws.runs.create({
           id,
           ...(input.goal ? { goal: input.goal } : {}),

@@ -1,4 +1,4 @@
-import { nodePlatform } from '../platform/index.js';
+import { nodePlatform, type Redactor } from '../platform/index.js';
 import { createApp, type AppLogger, type MsoApp } from './create-app.js';
 import { resolveSettings, type SettingsInput } from './settings.js';
 
@@ -9,6 +9,10 @@ export function createNodeApp(
   cwd: string,
   logger: AppLogger,
   version: string,
+  redactor?: Redactor,
 ): MsoApp {
-  return createApp({ ...nodePlatform(env), logger, env, version }, resolveSettings(input, env, cwd));
+  return createApp(
+    { ...nodePlatform(env), logger, env, version, ...(redactor ? { redactor } : {}) },
+    resolveSettings(input, env, cwd),
+  );
 }

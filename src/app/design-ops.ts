@@ -43,6 +43,7 @@ import {
   type Workspace,
 } from '../workspace/index.js';
 import { choosePlanner, type PlannerChoice, type PlannerRequest } from './agent-readiness.js';
+import { assertAuditWritable } from './audit-ops.js';
 import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import { designKeyOf } from './observe-ops.js';
 import type { AppDeps } from './create-app.js';
@@ -112,6 +113,8 @@ export interface DesignOps {
 /** Design and governance use cases over the runtime workspace. */
 export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: boolean) => Promise<Workspace>): DesignOps {
   const now = (): string => deps.clock.now().toISOString();
+  // Run ids are made from redacted text: a secret in a goal or workflow name never becomes a folder name.
+  const redact = (s: string): string => deps.redactor?.text(s) ?? s;
 
   async function runFor(
     ws: Workspace,
@@ -122,11 +125,17 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         return await ws.runs.get(input.runId);
       } catch (e) {
         if ((e as { code?: string }).code !== 'MSO_RUN_NOT_FOUND') throw e;
+        assertAuditWritable(deps, ws);
         return ws.runs.create({ id: { runId: input.runId }, ...(input.goal ? { goal: input.goal } : {}) });
       }
     }
     const caseSlug =
-      input.caseSlug !== undefined ? toCaseSlug(input.caseSlug) : input.goal ? slugFromGoal(input.goal) : 'design';
+      input.caseSlug !== undefined
+        ? toCaseSlug(redact(input.caseSlug))
+        : input.goal
+          ? slugFromGoal(redact(input.goal))
+          : 'design';
+    assertAuditWritable(deps, ws);
     return ws.runs.create({ id: { skillKey: 'msowd', caseSlug }, ...(input.goal ? { goal: input.goal } : {}) });
   }
 

@@ -9,6 +9,7 @@ export {
   type CreateRunRequest,
 } from './create-app.js';
 export { createNodeApp } from './create-node-app.js';
+export { createAppRedactor } from './redaction.js';
 export { resolveSettings, type ResolvedSettings, type SettingsInput } from './settings.js';
 export type { SchemaInfo, SchemaValidation } from './schema-ops.js';
 export type { AuditOps, ExportResult } from './audit-ops.js';

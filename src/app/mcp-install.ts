@@ -73,7 +73,13 @@ async function apply(deps: AppDeps, file: string, edit: ConfigEdit): Promise<voi
     return;
   }
   const mode = (await deps.fs.stat(file).catch(() => undefined))?.mode;
-  await writeFileAtomic(deps, file, edit.text, mode === undefined ? {} : { mode: mode & 0o777 });
+  // The user's host config may hold other servers' credentials: rewritten as it is, never redacted.
+  await writeFileAtomic(
+    deps,
+    file,
+    edit.text,
+    mode === undefined ? { verbatim: true } : { mode: mode & 0o777, verbatim: true },
+  );
 }
 
 /**

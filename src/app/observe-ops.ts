@@ -216,7 +216,7 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
         if (op.op === 'remove') doc.deleteIn(path);
         else doc.setIn(path, doc.createNode(op.value));
       }
-      await writeFileAtomic(deps, ws.layout.policyFile, doc.toString());
+      await writeFileAtomic(deps, ws.layout.policyFile, doc.toString(), { verbatim: true });
     });
   }
 

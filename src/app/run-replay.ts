@@ -61,7 +61,7 @@ export async function replayRun(c: RunOpsContext, runId: string, o: ReplayOption
     const rows = log.db
       .prepare('SELECT type, node_id, payload FROM events WHERE run_id = ? ORDER BY seq')
       .all(runId) as Array<{ type: string; node_id: string | null; payload: string }>;
-    if (o.offline) calls = await loadRecordedCalls(rows, (hash) => log.inspectBlob(hash));
+    if (o.offline) calls = await loadRecordedCalls(runId, rows, (hash) => log.inspectBlob(hash));
     // Execution order of the record: first start of each node, then any the record never started.
     order = [
       ...new Set([

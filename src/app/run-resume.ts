@@ -1,6 +1,7 @@
 import { InvalidArgumentError, isMsoError } from '../contracts/index.js';
 import { join } from 'node:path';
 import { readTextIfExists, type RunRef } from '../workspace/index.js';
+import { assertAuditWritable } from './audit-ops.js';
 import { ARTIFACT_PATHS, readRunArtifact } from './run-artifacts.js';
 import { execute } from './run-execute.js';
 import { governanceGate, recordFailure } from './run-start.js';
@@ -16,6 +17,8 @@ export async function resumeRun(c: RunOpsContext, runId: string, options: Resume
   const ref = await ws.runs.get(runId);
   if (ref.manifest.status === 'completed' || ref.manifest.status === 'archived')
     return summarize(c, ws, runId, { reason: `run is ${ref.manifest.status}: nothing to resume` });
+  // Refused before anything is written when the audit log cannot take it (read-only, lost WAL).
+  assertAuditWritable(c.deps, ws);
   if ((await finishDesign(c, ref)) || !(await gatePassed(c, ref))) {
     const { refused } = await governanceGate(c, ws, ref);
     if (refused) return refused;

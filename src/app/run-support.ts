@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { holderIsDead, openAuditLog, readRunLease, type AuditLog } from '../audit/index.js';
+import { holderIsDead, openAuditReader, readRunLease, type AuditLog } from '../audit/index.js';
 import type { RunStatus } from '../contracts/index.js';
 import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
 import { loadRecordedRun, type Git } from '../engine/index.js';
@@ -63,14 +63,21 @@ export async function summarize(
 ): Promise<RunSummary> {
   const { deps } = c;
   const ref = await ws.runs.get(runId);
-  const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
-  let recorded;
-  let status: ShownRunStatus;
-  try {
-    recorded = loadRecordedRun(log, runId);
-    status = shownStatus(c, log, runId, ref.manifest.status);
-  } finally {
-    log.close();
+  // Read-only: a status must stay readable when the audit database cannot be written (read-only, disk full).
+  const exists = await deps.fs.stat(ws.layout.auditDb).then(
+    () => true,
+    () => false,
+  );
+  let recorded = null;
+  let status: ShownRunStatus = ref.manifest.status;
+  if (exists) {
+    const reader = openAuditReader(deps, ws.layout.auditDb);
+    try {
+      recorded = loadRecordedRun({ db: reader.raw }, runId);
+      status = shownStatus(c, { db: reader.raw }, runId, ref.manifest.status);
+    } finally {
+      await reader.close();
+    }
   }
   const tickets = await runTicketStore(deps, ref.dir)
     .list()
@@ -78,7 +85,7 @@ export async function summarize(
   const hitl = await createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)).list();
   const plan = await readRunArtifact(deps, ref.dir, 'plan').catch(() => null);
   const nodeStates = plan
-    ? Object.keys(plan.execution_graph).map((id) => recorded.nodes.get(id)?.state ?? 'pending')
+    ? Object.keys(plan.execution_graph).map((id) => recorded?.nodes.get(id)?.state ?? 'pending')
     : [];
   const m = ref.manifest;
   return {
@@ -87,7 +94,7 @@ export async function summarize(
     reason: m.error?.message ?? (status === 'interrupted' ? 'its coordinator stopped; mso resume ' + runId : null),
     nodes: count(nodeStates),
     tickets: count(tickets.map((t) => t.doc.frontmatter.status)),
-    cost_usd: Math.round(recorded.cost * 1e6) / 1e6,
+    cost_usd: Math.round((recorded?.cost ?? 0) * 1e6) / 1e6,
     // A run being coordinated right now has lasted until now; any other, until its last change.
     duration_ms: Math.max(
       0,
@@ -115,7 +122,12 @@ export async function observeAfter(c: RunOpsContext, runId: string): Promise<{ f
  * The status to show: an `active` run whose coordinator is gone (no lease, or its holder died) is `interrupted` —
  * `mso resume` goes on from where it stopped.
  */
-export function shownStatus(c: RunOpsContext, log: AuditLog, runId: string, status: RunStatus): ShownRunStatus {
+export function shownStatus(
+  c: RunOpsContext,
+  log: Pick<AuditLog, 'db'>,
+  runId: string,
+  status: RunStatus,
+): ShownRunStatus {
   if (status !== 'active') return status;
   const holder = readRunLease(log, runId);
   const alive =

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  withStorageErrors,
   AuditKeyConflictError,
   AuditPayloadSchema,
   InvalidArtifactError,
@@ -28,11 +29,12 @@ import {
   type SnapshotInput,
 } from './records.js';
 import { createRedactor, type Redactor } from './redact.js';
+import { auditDbEdge } from './db-edge.js';
 
 export interface OpenAuditOptions {
   readonly file: string;
   readonly blobsDir: string;
-  /** Environment whose secret-named values are redacted from everything stored. */
+  /** Environment whose secret-named values are redacted from everything stored (when `deps.redactor` is absent). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Milliseconds a writer waits for the lock held by another process (default 10 s). */
   readonly busyTimeoutMs?: number;
@@ -64,7 +66,7 @@ export interface AuditLog {
   putBlob(data: string | Uint8Array, mediaType?: string): Promise<string>;
   getBlob(hash: string): Promise<Buffer>;
   /** The stored bytes of a blob and whether they still match its hash (for replay, which reports alterations). */
-  inspectBlob(hash: string): Promise<{ bytes: Buffer; intact: boolean }>;
+  inspectBlob(hash: string): Promise<{ bytes: Buffer; intact: boolean; path: string }>;
   /** Runs `fn` in one immediate transaction (all or nothing). */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -93,24 +95,30 @@ function canonical(v: unknown): string {
 
 /**
  * Opens (creating and migrating) the audit database: WAL, busy timeout, foreign keys on. Every text that is stored
- * — payloads, messages, blobs — passes through the redactor first.
+ * — every string bound to a writing statement, and every blob — passes through the redactor first (`deps.redactor`,
+ * else one built from `options.env`).
  */
 export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): AuditLog {
-  const db = deps.openSqlite(options.file);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-  db.pragma('foreign_keys = ON');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('recursive_triggers = OFF');
+  const redactor = deps.redactor ?? createRedactor({ env: options.env ?? {} });
+  const db = auditDbEdge(
+    withStorageErrors(options.file, () => deps.openSqlite(options.file)),
+    redactor,
+    options.file,
+  );
   const now = (): string => deps.clock.now().toISOString();
   let schema: MigrationReport;
   try {
+    // The busy timeout first: every later statement, the WAL switch included, may wait on another writer.
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('recursive_triggers = OFF');
     schema = migrate(db, now());
   } catch (e) {
     db.close();
     throw e;
   }
-  const redactor = createRedactor(options.env ?? {});
   const red = <T>(v: T): T => redactor.value(v);
   const dateOnly = (): string => now().slice(0, 10);
   const stamp = (): string => dateOnly().replaceAll('-', '');
@@ -130,7 +138,14 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
       db.exec('COMMIT');
       return out;
     } catch (e) {
-      db.exec('ROLLBACK');
+      // A COMMIT that failed (disk full) has already rolled back; rolling back again would hide the real error.
+      if (db.inTransaction) {
+        try {
+          db.exec('ROLLBACK');
+        } catch {
+          // The first error is the one to report.
+        }
+      }
       throw e;
     }
   }
@@ -259,7 +274,7 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
       s.status,
       s.mergePolicy ? json(s.mergePolicy) : null,
       s.fallbackTarget ?? null,
-      json(red(s.metadata)),
+      json(s.metadata),
       s.relatedAuditId ?? null,
       at,
       at,
@@ -268,7 +283,7 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
   }
 
   function recordDecision(raw: DecisionInput): string {
-    const d = red(parseRecord(DecisionInputSchema, raw, 'decision'));
+    const d = parseRecord(DecisionInputSchema, raw, 'decision');
     return transaction(() => {
       const id = d.id ?? `DEC-${stamp()}-${deps.random.id('d').slice(2)}`;
       db.prepare(
@@ -413,17 +428,19 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
         run_id: r.runId,
         skill_key: r.skillKey ?? null,
         status: r.status,
-        goal: r.goal == null ? null : redactor.text(r.goal),
+        goal: r.goal ?? null,
         parent_run_id: r.parentRunId ?? null,
         at: now(),
         finished_at: r.finishedAt ?? null,
         budget_usd: r.budgetUsd ?? null,
-        metadata: json(red(r.metadata ?? {})),
+        metadata: json(r.metadata ?? {}),
       });
     },
     recordAttempt(raw) {
       const a = parseRecord(AttemptRowSchema, raw, 'attempt');
       const failed = a.errorClass != null && !['success', 'running', 'queued'].includes(a.status);
+      // Fingerprinted as stored: the same failure with two different leaked tokens is one failure.
+      const message = a.errorMessage == null ? null : redactor.text(a.errorMessage);
       const fingerprint = failed
         ? errorFingerprint({
             stage: a.stage,
@@ -431,7 +448,7 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
             provider: a.provider,
             model: a.model,
             errorClass: a.errorClass,
-            message: a.errorMessage,
+            message,
           })
         : null;
       upsertAttemptStmt.run({
@@ -458,11 +475,11 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
         cost_source: a.costSource ?? null,
         exit_code: a.exitCode ?? null,
         error_class: a.errorClass ?? null,
-        error_message: a.errorMessage == null ? null : redactor.text(a.errorMessage),
+        error_message: message,
         error_fingerprint: fingerprint,
         fallback_rule: a.fallbackRule ?? null,
         files_changed: json(a.filesChanged),
-        evidence: json(red(a.evidence)),
+        evidence: json(a.evidence),
       });
       return { fingerprint };
     },
@@ -510,7 +527,8 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
     recordDecision,
     appendPayload,
     async putBlob(data, mediaType) {
-      const bytes = typeof data === 'string' ? Buffer.from(redactor.text(data), 'utf8') : data;
+      // Redacted before hashing: a blob's hash is of the bytes stored, so replay can verify them.
+      const bytes = redactor.bytes(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
       const { hash } = await writeBlob(deps, options.blobsDir, bytes);
       db.prepare(
         'INSERT INTO blobs (hash, size, media_type, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',

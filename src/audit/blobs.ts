@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { NotFoundError } from '../contracts/index.js';
+import { BlobCorruptError, NotFoundError } from '../contracts/index.js';
 import { writeFileAtomic, type AtomicDeps } from '../workspace/index.js';
 
 /** Where a blob with this sha256 lives: `<blobsDir>/sha256/ab/cdef...`. */
@@ -22,7 +22,7 @@ export async function writeBlob(
   const hash = sha256Hex(data);
   const file = blobPath(blobsDir, hash);
   if (await deps.fs.stat(file).catch(() => undefined)) return { hash, created: false };
-  await writeFileAtomic(deps, file, data, { mode: 0o444 });
+  await writeFileAtomic(deps, file, data, { mode: 0o444, verbatim: true });
   return { hash, created: true };
 }
 
@@ -31,16 +31,18 @@ export async function inspectBlob(
   deps: AtomicDeps,
   blobsDir: string,
   hash: string,
-): Promise<{ bytes: Buffer; intact: boolean }> {
-  const bytes = await deps.fs.readFile(blobPath(blobsDir, hash)).catch(() => {
+): Promise<{ bytes: Buffer; intact: boolean; path: string }> {
+  const path = blobPath(blobsDir, hash);
+  const bytes = await deps.fs.readFile(path).catch(() => {
     throw new NotFoundError('blob', hash);
   });
-  return { bytes, intact: sha256Hex(bytes) === hash };
+  return { bytes, intact: sha256Hex(bytes) === hash, path };
 }
 
-/** Reads a blob and checks its hash. */
+/** Reads a blob and checks its whole hash; an altered or cut blob is `MSO_BLOB_CORRUPT`. */
 export async function readBlob(deps: AtomicDeps, blobsDir: string, hash: string): Promise<Buffer> {
-  const { bytes, intact } = await inspectBlob(deps, blobsDir, hash);
-  if (!intact) throw new NotFoundError('intact blob', hash);
+  const { bytes, intact, path } = await inspectBlob(deps, blobsDir, hash);
+  if (!intact)
+    throw new BlobCorruptError(hash, null, 'its bytes no longer match its sha256 (edited or truncated)', path);
   return bytes;
 }

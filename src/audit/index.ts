@@ -13,7 +13,7 @@ export {
 export { exportRunRows, exportRunOtlp, type OtlpTraces } from './export.js';
 export { migrate, AUDIT_SCHEMA_VERSION, type MigrationReport } from './migrate.js';
 export { errorFingerprint, normalizeErrorMessage, type FingerprintInput } from './fingerprint.js';
-export { createRedactor, type Redactor } from './redact.js';
+export { createRedactor, isCredentialEnvName, type Redactor, type RedactorOptions } from './redact.js';
 export { blobPath, sha256Hex } from './blobs.js';
 export type {
   EventInput,

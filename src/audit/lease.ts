@@ -48,7 +48,7 @@ const holderOf = (r: LeaseRow): LeaseHolder => ({
 });
 
 /** The run's current lease holder, if any (alive or not). */
-export function readRunLease(log: AuditLog, runId: string): LeaseHolder | null {
+export function readRunLease(log: Pick<AuditLog, 'db'>, runId: string): LeaseHolder | null {
   const row = log.db
     .prepare('SELECT holder_pid, holder_host, holder_start, acquired_at, renewed_at FROM run_leases WHERE run_id = ?')
     .get(runId) as LeaseRow | undefined;

@@ -179,7 +179,8 @@ export function migrate(db: SqliteDb, at: string): MigrationReport {
     db.exec('COMMIT');
     return { from, to: AUDIT_SCHEMA_VERSION, applied };
   } catch (e) {
-    db.exec('ROLLBACK');
+    // A COMMIT that failed (disk full) has already rolled back: a second ROLLBACK would hide the real error.
+    if (db.inTransaction) db.exec('ROLLBACK');
     throw e;
   }
 }

@@ -16,6 +16,22 @@ export interface CliIo {
 /** Exit code of a command stopped by SIGINT. */
 export const EXIT_INTERRUPTED = 130;
 
+/**
+ * A process stream that goes quiet once its reader is gone: `mso audit export | head` closes the pipe, and the
+ * EPIPE that follows ends the output, not the process (no stack trace; the command's own exit code stands).
+ * Commands that run until stopped (`--follow`) are stopped through `onClosed`.
+ */
+function quietOnClose(stream: NodeJS.WriteStream, onClosed: () => void): (text: string) => void {
+  let open = true;
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    open = false;
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') onClosed();
+  });
+  return (text) => {
+    if (open && !stream.destroyed) stream.write(text);
+  };
+}
+
 /** The real process streams, environment and working directory. */
 export function nodeIo(): CliIo {
   const controller = new AbortController();
@@ -24,8 +40,8 @@ export function nodeIo(): CliIo {
   process.once('SIGTERM', () => controller.abort('interrupted (SIGTERM)'));
   return {
     signal: controller.signal,
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
+    stdout: quietOnClose(process.stdout, () => controller.abort('stdout closed')),
+    stderr: quietOnClose(process.stderr, () => undefined),
     env: process.env,
     cwd: process.cwd(),
     isTTY: Boolean(process.stderr.isTTY),

@@ -1,7 +1,14 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { createNodeApp, type MsoApp } from '../app/index.js';
-import { EXIT_CODES, InternalError, UsageError, isMsoError, type MsoError } from '../contracts/index.js';
+import { createAppRedactor, createNodeApp, type MsoApp } from '../app/index.js';
+import {
+  EXIT_CODES,
+  InternalError,
+  UsageError,
+  isMsoError,
+  storageErrorOf,
+  type MsoError,
+} from '../contracts/index.js';
 import type { CliContext, CommandOutcome } from './context.js';
 import { registerAgents } from './commands/agents.js';
 import { registerAudit } from './commands/audit.js';
@@ -80,15 +87,23 @@ function allCommands(cmd: Command): Command[] {
   return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
 }
 
-function errorJson(e: MsoError): string {
-  return `${JSON.stringify({ error: { code: e.code, message: e.message, ...e.details } })}\n`;
+function errorJson(e: MsoError): unknown {
+  return { error: { code: e.code, message: e.message, ...e.details } };
 }
 
 /**
  * Runs the `mso` CLI on `argv` (without node and script) and returns the exit code: 0 done, 1 failed, 2 bad input,
  * 3 waiting for a human, 70 internal error. With `--json` exactly one JSON object goes to stdout.
  */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<number> {
+  // Every byte printed passes the same redactor as every byte stored (it learns the policy's secrets on open).
+  const redactor = createAppRedactor(rawIo.env);
+  const io: CliIo = {
+    ...rawIo,
+    stdout: (t) => rawIo.stdout(redactor.text(t)),
+    stderr: (t) => rawIo.stderr(redactor.text(t)),
+  };
+  const printJson = (v: unknown): void => rawIo.stdout(`${redactor.json(v)}\n`);
   const json = argv.includes('--json');
   const quiet = argv.includes('--quiet');
   const debug = argv.includes('--debug');
@@ -114,6 +129,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             },
           },
           VERSION,
+          redactor,
         );
       }
       return app;
@@ -136,12 +152,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return 0;
       }
       const usage = new UsageError(e.message.replace(/^error: /, ''));
-      if (json) io.stdout(errorJson(usage));
+      if (json) printJson(errorJson(usage));
       else io.stderr(`mso: ${usage.message}\n${buffered.stderr.join('')}(see mso --help)\n`);
       return EXIT_CODES[usage.category];
     }
-    const err = isMsoError(e) ? e : new InternalError((e as Error)?.message ?? String(e), { cause: e });
-    if (json) io.stdout(errorJson(err));
+    // A storage failure no inner layer named (disk full, read-only) is still a clear exit 1, not an internal error.
+    const err = isMsoError(e)
+      ? e
+      : (storageErrorOf(e, 'the workspace') ?? new InternalError((e as Error)?.message ?? String(e), { cause: e }));
+    if (json) printJson(errorJson(err));
     else io.stderr(`mso: error: ${err.message}\n`);
     if (debug || !isMsoError(e)) {
       if (debug || err.category === 'internal') io.stderr(`${(e as Error)?.stack ?? String(e)}\n`);
@@ -155,7 +174,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return 2;
   }
   if (outcome.streamed) return outcome.exitCode ?? 0;
-  if (json) io.stdout(`${JSON.stringify(outcome.data)}\n`);
+  if (json) printJson(outcome.data);
   else {
     const text = typeof outcome.human === 'string' ? outcome.human : outcome.human.join('\n');
     if (text !== '') io.stdout(`${text}\n`);

@@ -26,6 +26,12 @@ export const ErrorCode = {
   NoUsableAgent: 'MSO_NO_USABLE_AGENT',
   PlannerUnavailable: 'MSO_PLANNER_UNAVAILABLE',
   ServerStopping: 'MSO_SERVER_STOPPING',
+  StorageReadOnly: 'MSO_STORAGE_READONLY',
+  StorageFull: 'MSO_STORAGE_FULL',
+  StorageIo: 'MSO_STORAGE_IO',
+  AuditBusy: 'MSO_AUDIT_BUSY',
+  AuditWalLost: 'MSO_AUDIT_WAL_LOST',
+  BlobCorrupt: 'MSO_BLOB_CORRUPT',
   Internal: 'MSO_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

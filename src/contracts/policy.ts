@@ -385,6 +385,18 @@ export const PolicySchema = z.strictObject({
       max_iterations: z.int().min(1).default(3),
     })
     .prefault({}),
+  /**
+   * Secrets removed from everything mso writes (files, the audit DB, blobs, output), on top of the known key shapes
+   * and the values of credential-named environment variables (`*_KEY`, `*_TOKEN`, `*_SECRET`, `*_PASSWORD`, ...).
+   */
+  redaction: z
+    .strictObject({
+      /** Literal values to redact (at least 4 characters). */
+      values: z.array(z.string().min(4, 'a redacted value needs at least 4 characters')).default([]),
+      /** Environment variables whose values are redacted, whatever their names. */
+      env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')).default([]),
+    })
+    .prefault({}),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 export type PolicyInput = z.input<typeof PolicySchema>;

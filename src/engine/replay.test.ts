@@ -18,11 +18,11 @@ const blobs: Record<string, { result: unknown; unavailable: string | null; patch
   b1: { result: { ...okResult, status: 'failure' }, unavailable: null, patch: '' },
   b2: { result: okResult, unavailable: null, patch: 'diff --git a/a.txt b/a.txt\n' },
 };
-const read = async (h: string) => ({ bytes: Buffer.from(JSON.stringify(blobs[h])), intact: h !== 'b2' });
+const read = async (h: string) => ({ bytes: Buffer.from(JSON.stringify(blobs[h])), intact: true });
 
 describe('replay', () => {
   it('answers work and gate calls of a node from separate queues, in recorded order, applying patches with git', async () => {
-    const calls = await loadRecordedCalls(rows, read);
+    const calls = await loadRecordedCalls('r', rows, read);
     const applied: Array<{ args: readonly string[]; input?: string }> = [];
     const git: Git = {
       run: async (args, _cwd, input) => (
@@ -40,11 +40,29 @@ describe('replay', () => {
     expect(applied).toEqual([
       { args: ['apply', '--binary', '--whitespace=nowarn', '-'], input: 'diff --git a/a.txt b/a.txt\n' },
     ]);
-    expect(notes.notes.get('a')).toEqual([expect.stringMatching(/does not match its hash/)]);
+    expect(notes.notes.get('a')).toBeUndefined();
     const extra = await agents.run([], req);
     expect(extra.result.status).toBe('failure');
     expect(notes.notes.get('a')?.at(-1)).toMatch(/record does not have/);
     expect(notes.answered).toBe(3);
+  });
+  it.each([
+    ['altered', { bytes: Buffer.from(JSON.stringify(blobs['b1'])), intact: false }, /no longer match its sha256/],
+    ['truncated', { bytes: Buffer.from('{"result":{"agent"'), intact: true }, /not JSON/],
+    ['not a response', { bytes: Buffer.from('[1,2]'), intact: true }, /not a recorded agent response/],
+  ])('refuses a %s blob before replaying anything, naming the blob and the run', async (_what, stored, reason) => {
+    const err = await loadRecordedCalls('20261127-msoorch-x', rows, async () => ({
+      ...stored,
+      path: '/b/sha256/b1',
+    })).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'MSO_BLOB_CORRUPT',
+      hash: 'b1',
+      runId: '20261127-msoorch-x',
+      path: '/b/sha256/b1',
+    });
+    expect((err as Error).message).toMatch(reason);
+    expect((err as Error).message).toContain('blob b1 of run 20261127-msoorch-x');
   });
   it('reports divergences in execution order: state first, then tree hash, then ticket', () => {
     const rec = (state: string, treeHash: string | null, ticket: string | null): NodeRecord => ({

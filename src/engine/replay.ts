@@ -1,5 +1,5 @@
 import { notStartedResult, type AgentAdapter, type AgentResult, type ChainResult } from '../agents/index.js';
-import { AllProvidersUnavailableError } from '../contracts/index.js';
+import { AllProvidersUnavailableError, BlobCorruptError, isMsoError } from '../contracts/index.js';
 import type { Clock } from '../platform/index.js';
 import type { Git } from './git.js';
 import type { RunnerDeps } from './runner.js';
@@ -8,8 +8,6 @@ import type { RunnerDeps } from './runner.js';
 export interface RecordedResponse {
   readonly attemptId: string;
   readonly blob: string;
-  /** False when the blob's bytes no longer match its content hash: the record was altered. */
-  readonly intact: boolean;
   readonly result: Omit<AgentResult, 'transcript' | 'evidence'> | null;
   readonly unavailable: string | null;
   readonly patch: string;
@@ -41,10 +39,48 @@ const push = <T>(m: Map<string, T[]>, k: string, v: T): void => {
   else m.set(k, [v]);
 };
 
-/** Reads the `agent.response` and `gate.result` events of a run; `readBlob` returns the stored bytes and whether they are intact. */
+/** A stored blob as read back: its bytes, whether they still hash to its name, and where it lives. */
+export interface StoredBlob {
+  readonly bytes: Buffer;
+  readonly intact: boolean;
+  readonly path?: string;
+}
+
+function parseRecordedResponse(
+  runId: string,
+  hash: string,
+  blob: StoredBlob,
+): Pick<RecordedResponse, 'result' | 'unavailable' | 'patch'> {
+  const corrupt = (reason: string): BlobCorruptError => new BlobCorruptError(hash, runId, reason, blob.path ?? null);
+  // The whole blob is checked against its hash before any of it is used: an edited or cut record is refused.
+  if (!blob.intact) throw corrupt('its bytes no longer match its sha256 (edited or truncated)');
+  let body: unknown;
+  try {
+    body = JSON.parse(blob.bytes.toString('utf8'));
+  } catch (e) {
+    throw corrupt(`not JSON: ${(e as Error).message}`);
+  }
+  const b = body as Record<string, unknown> | null;
+  if (
+    typeof b !== 'object' ||
+    b === null ||
+    typeof b['patch'] !== 'string' ||
+    !(b['unavailable'] === null || typeof b['unavailable'] === 'string') ||
+    !(b['result'] === null || (typeof b['result'] === 'object' && !Array.isArray(b['result'])))
+  )
+    throw corrupt('not a recorded agent response (needs result, unavailable and patch)');
+  return body as Pick<RecordedResponse, 'result' | 'unavailable' | 'patch'>;
+}
+
+/**
+ * Reads the `agent.response` and `gate.result` events of a run. Every response blob is verified by its whole hash
+ * and parsed before the replay starts: a missing, altered, truncated or unparsable one is `MSO_BLOB_CORRUPT`,
+ * naming the blob and the run.
+ */
 export async function loadRecordedCalls(
+  runId: string,
   rows: ReadonlyArray<{ type: string; node_id: string | null; payload: string }>,
-  readBlob: (hash: string) => Promise<{ bytes: Buffer; intact: boolean }>,
+  readBlob: (hash: string) => Promise<StoredBlob>,
 ): Promise<RecordedCalls> {
   const work = new Map<string, RecordedResponse[]>();
   const gates = new Map<string, RecordedGate[]>();
@@ -53,12 +89,14 @@ export async function loadRecordedCalls(
     const p = JSON.parse(r.payload) as Record<string, unknown>;
     if (r.type === 'agent.response') {
       const blob = String(p['blob']);
-      const { bytes, intact } = await readBlob(blob);
-      const body = JSON.parse(bytes.toString('utf8')) as Pick<RecordedResponse, 'result' | 'unavailable' | 'patch'>;
+      const stored = await readBlob(blob).catch((e: unknown) => {
+        if (isMsoError(e) && e.category === 'not_found') throw new BlobCorruptError(blob, runId, 'missing');
+        throw e;
+      });
+      const body = parseRecordedResponse(runId, blob, stored);
       push(work, r.node_id, {
         attemptId: String(p['attempt_id']),
         blob,
-        intact,
         result: body.result,
         unavailable: body.unavailable,
         patch: body.patch,
@@ -142,8 +180,6 @@ export function replayAgents(
       }
       const r = next(calls.work, 'work', node);
       if (!r) return diverge(node, 'an agent call happened that the record does not have');
-      if (!r.intact)
-        push(notes.notes, node, `recorded response ${r.blob.slice(0, 12)} does not match its hash (altered)`);
       notes.answered++;
       if (r.unavailable !== null || !r.result)
         throw new AllProvidersUnavailableError([

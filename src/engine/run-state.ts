@@ -54,7 +54,7 @@ export function recordedNode(nodes: Map<string, RecordedNode>, id: string): Reco
 }
 
 /** Folds the run's events (in sequence order) into its current state: the audit log is the engine's source of truth. */
-export function loadRecordedRun(log: AuditLog, runId: string): RecordedRun {
+export function loadRecordedRun(log: Pick<AuditLog, 'db'>, runId: string): RecordedRun {
   const rows = log.db
     .prepare('SELECT type, node_id, payload FROM events WHERE run_id = ? ORDER BY seq')
     .all(runId) as Array<{ type: string; node_id: string | null; payload: string }>;

@@ -1,3 +1,4 @@
+import type { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { MsoApp } from '../app/index.js';
 import { BackgroundRuns } from './background.js';
@@ -16,6 +17,20 @@ function graceFrom(env: NodeJS.ProcessEnv, log: (line: string) => void): number 
   if (Number.isInteger(n) && n >= 0) return n;
   log(`mso mcp: MSO_MCP_STOP_GRACE_MS=${JSON.stringify(raw)} is not an integer >= 0; using ${DEFAULT_STOP_GRACE_MS}`);
   return DEFAULT_STOP_GRACE_MS;
+}
+
+/**
+ * Every message the server sends (tool results, resources, errors) passes the app's redactor on its way to the
+ * transport: the MCP edge of "secrets never reach an output".
+ */
+function redactOutgoing(server: McpServer, app: MsoApp): McpServer {
+  const connect = server.connect.bind(server);
+  server.connect = (transport) => {
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => send(app.redactor.value(message), options);
+    return connect(transport);
+  };
+  return server;
 }
 
 /**
@@ -44,7 +59,7 @@ export async function serveMcp(app: MsoApp, version: string): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => gone(signal);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const handle = serveStdio(() => createMcpServer(app, version, background), {
+  const handle = serveStdio(() => redactOutgoing(createMcpServer(app, version, background), app), {
     transport: wire,
     onerror: (e) => log(`mso mcp: ${e.message}`),
   });

@@ -8,6 +8,7 @@ export type {
   Proc,
   ProcessInfo,
   Random,
+  Redactor,
   SqliteDb,
   SqliteStatement,
 } from './ports.js';

@@ -64,6 +64,8 @@ export interface PlatformDeps {
   readonly proc: Proc;
   /** Crash points for fault tests; absent (or inert) outside them. */
   readonly faults?: Faults | undefined;
+  /** Set by the app: every writer redacts through it. Absent in bare domain tests (nothing is redacted then). */
+  readonly redactor?: Redactor;
 }
 
 /**
@@ -107,3 +109,23 @@ export interface SqliteDb {
 
 /** Opens an SQLite database file; read-only handles refuse every write. */
 export type OpenSqlite = (file: string, options?: { readonly readonly?: boolean }) => SqliteDb;
+
+/**
+ * Removes secrets before anything reaches a sink (files, the audit DB, blobs, stdout/stderr, exports). Built once
+ * per process by the app (see `createRedactor` in audit/) and handed to every writer; redacting twice changes nothing.
+ */
+export interface Redactor {
+  text(s: string): string;
+  /** A copy of a JSON-like value with every string (keys too) redacted. */
+  value<T>(v: T): T;
+  /** `JSON.stringify(v, null, space)` with secrets removed, still valid JSON. */
+  json(v: unknown, space?: number): string;
+  /** UTF-8 text redacted; bytes that are not UTF-8 (binary files) are returned as they are. */
+  bytes(b: Uint8Array): Uint8Array;
+  /** Adds credentials learned later (the policy's `redaction` section, agents' key variables). */
+  add(more: {
+    readonly env?: Readonly<Record<string, string | undefined>>;
+    readonly envNames?: readonly string[];
+    readonly values?: readonly string[];
+  }): void;
+}

@@ -1,44 +1,61 @@
 import { dirname } from 'node:path';
 import type { z } from 'zod';
-import { InvalidArtifactError, NotFoundError, parseArtifact } from '../contracts/index.js';
-import type { Fs, ProcessInfo, Random } from '../platform/index.js';
+import { InvalidArtifactError, NotFoundError, parseArtifact, storageErrorOf } from '../contracts/index.js';
+import type { Fs, ProcessInfo, Random, Redactor } from '../platform/index.js';
 
 export interface AtomicDeps {
   readonly fs: Fs;
   readonly random: Random;
   readonly processInfo: ProcessInfo;
+  /** Secrets are removed from every text written (see `WriteOptions.verbatim`). */
+  readonly redactor?: Redactor | undefined;
+}
+
+export interface WriteOptions {
+  readonly mode?: number;
+  /**
+   * Write the bytes exactly as given, without redaction: for data already redacted and hashed (blobs) and for the
+   * user's own configuration, whose listed secret values must survive a rewrite (policy.yaml).
+   */
+  readonly verbatim?: boolean;
 }
 
 /**
  * Writes a file so readers see the old content or the new, never a mix: temp file in the same folder, fsync,
  * rename. `mode` 0o444 makes the result read-only (rename still replaces it, since that needs only the folder).
+ * Text passes through the redactor first. On any failure (disk full, read-only folder) the temp file is removed.
  */
 export async function writeFileAtomic(
   deps: AtomicDeps,
   path: string,
   data: string | Uint8Array,
-  options: { readonly mode?: number } = {},
+  options: WriteOptions = {},
 ): Promise<void> {
-  await deps.fs.mkdir(dirname(path), { recursive: true });
+  const r = options.verbatim ? undefined : deps.redactor;
+  const bytes = r === undefined ? data : typeof data === 'string' ? r.text(data) : r.bytes(data);
   const tmp = `${path}.tmp-${deps.processInfo.pid}-${deps.random.id('w')}`;
-  const handle = await deps.fs.open(tmp, 'wx', options.mode ?? 0o644);
+  let created = false;
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    await deps.fs.mkdir(dirname(path), { recursive: true });
+    const handle = await deps.fs.open(tmp, 'wx', options.mode ?? 0o644);
+    created = true;
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await deps.fs.rename(tmp, path);
   } catch (e) {
-    await deps.fs.rm(tmp, { force: true });
-    throw e;
+    if (created) await deps.fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw storageErrorOf(e, path) ?? e;
   }
 }
 
-/** Writes pretty JSON atomically, with a final newline. */
-export async function writeJsonAtomic(deps: AtomicDeps, path: string, value: unknown, options: { readonly mode?: number } = {}): Promise<void> {
-  await writeFileAtomic(deps, path, `${JSON.stringify(value, null, 2)}\n`, options);
+/** Writes pretty JSON atomically, with a final newline; secrets are removed and the result stays valid JSON. */
+export async function writeJsonAtomic(deps: AtomicDeps, path: string, value: unknown, options: WriteOptions = {}): Promise<void> {
+  const text = options.verbatim || !deps.redactor ? JSON.stringify(value, null, 2) : deps.redactor.json(value, 2);
+  await writeFileAtomic(deps, path, `${text}\n`, { ...options, verbatim: true });
 }
 
 /** True when the error is a missing-file error. */

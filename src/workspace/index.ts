@@ -4,7 +4,15 @@ export { workspaceLayout, assertInside, toPhaseDir, OBSERVATION_DIRS, type Works
 export type { RunStore, RunRef, CreateRunInput, RunIdRequest } from './runs.js';
 export { RUN_TRANSITIONS, LIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, readIndex } from './manifest.js';
 export { parseRunId, slugFromGoal, toCaseSlug, sanitizeCaseSlug, normalizeSkillKey, assertSafeName, type ParsedRunId } from './run-id.js';
-export { writeFileAtomic, writeJsonAtomic, readJsonArtifact, readTextIfExists, parseJsonText, type AtomicDeps } from './atomic.js';
+export {
+  writeFileAtomic,
+  writeJsonAtomic,
+  readJsonArtifact,
+  readTextIfExists,
+  parseJsonText,
+  type AtomicDeps,
+  type WriteOptions,
+} from './atomic.js';
 export { withLock, type LockOptions } from './lock.js';
 export { parseFrontmatter, type FrontmatterDoc } from './frontmatter.js';
 export { loadPolicy, ensurePolicyFile } from './policy.js';

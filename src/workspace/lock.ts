@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { LockTimeoutError } from '../contracts/index.js';
+import { LockTimeoutError, storageErrorOf } from '../contracts/index.js';
 import type { Clock, Fs, ProcessInfo, Random } from '../platform/index.js';
 import { isNotFound, readTextIfExists } from './atomic.js';
 
@@ -25,8 +25,14 @@ interface LockOwner {
 }
 
 async function tryCreate(deps: LockDeps, path: string, owner: LockOwner): Promise<boolean> {
+  let handle;
   try {
-    const handle = await deps.fs.open(path, 'wx');
+    handle = await deps.fs.open(path, 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw storageErrorOf(e, path) ?? e;
+  }
+  try {
     try {
       await handle.writeFile(JSON.stringify(owner));
     } finally {
@@ -34,8 +40,9 @@ async function tryCreate(deps: LockDeps, path: string, owner: LockOwner): Promis
     }
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
+    // An empty lock (disk full) would make every other process wait for it to go stale.
+    await deps.fs.rm(path, { force: true }).catch(() => undefined);
+    throw storageErrorOf(e, path) ?? e;
   }
 }
 
@@ -76,7 +83,9 @@ async function breakLock(deps: LockDeps, path: string): Promise<void> {
 export async function withLock<T>(deps: LockDeps, path: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const staleMs = options.staleMs ?? 120_000;
-  await deps.fs.mkdir(dirname(path), { recursive: true });
+  await deps.fs.mkdir(dirname(path), { recursive: true }).catch((e: unknown) => {
+    throw storageErrorOf(e, dirname(path)) ?? e;
+  });
   const owner: LockOwner = {
     pid: deps.processInfo.pid,
     host: deps.processInfo.hostname,

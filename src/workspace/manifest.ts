@@ -2,6 +2,7 @@ import {
   ManifestIndexRecordSchema,
   PHASE_DIRS,
   RunManifestSchema,
+  storageErrorOf,
   InvalidArtifactError,
   RunTransitionError,
   toFieldIssues,
@@ -12,7 +13,7 @@ import {
   type RunStatus,
   type SkillKey,
 } from '../contracts/index.js';
-import type { Fs } from '../platform/index.js';
+import type { Fs, Redactor } from '../platform/index.js';
 import { readJsonArtifact, readTextIfExists } from './atomic.js';
 
 /** Allowed run status changes; a same-status request is a no-op. */
@@ -105,8 +106,15 @@ export function toIndexRecord(m: RunManifest, at: string): ManifestIndexRecord {
 }
 
 /** Appends one index record as a single line (O_APPEND, so concurrent appends never interleave). */
-export async function appendIndexRecord(fs: Fs, file: string, record: ManifestIndexRecord): Promise<void> {
-  await fs.appendFile(file, `${JSON.stringify(record)}\n`, 'utf8');
+export async function appendIndexRecord(
+  fs: Fs,
+  file: string,
+  record: ManifestIndexRecord,
+  redactor?: Redactor,
+): Promise<void> {
+  await fs.appendFile(file, `${redactor ? redactor.json(record) : JSON.stringify(record)}\n`, 'utf8').catch((e: unknown) => {
+    throw storageErrorOf(e, file) ?? e;
+  });
 }
 
 /** The latest record per run id, in first-seen order; a malformed line is reported with its line number. */

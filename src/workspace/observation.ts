@@ -98,9 +98,11 @@ function renderSummary(m: RunManifest): string {
   ].join('\n');
 }
 
-async function writeIfChanged(deps: AtomicDeps, file: string, content: string): Promise<boolean> {
+async function writeIfChanged(deps: AtomicDeps, file: string, raw: string): Promise<boolean> {
+  // Compared as it would be stored, so a readme holding a secret is not rewritten on every sync.
+  const content = deps.redactor ? deps.redactor.text(raw) : raw;
   if ((await readTextIfExists(deps.fs, file)) === content) return false;
-  await writeFileAtomic(deps, file, content, { mode: READ_ONLY });
+  await writeFileAtomic(deps, file, content, { mode: READ_ONLY, verbatim: true });
   return true;
 }
 

@@ -9,6 +9,8 @@ const SECTION_COMMENTS: Readonly<Record<string, string>> = {
   observation_policy: ' Observation workspace: whether runs are mirrored there, and which phase folders.',
   relocation_policy:
     ' Anchors: how a moved workspace or observation root is found again; on_peer_missing: warn | warn_and_continue | block | silent.',
+  redaction:
+    ' Secrets replaced by [REDACTED:kind] in everything mso writes: values listed here, the values of the variables\n named in env, credential-named variables (*_KEY, *_TOKEN, *_SECRET, *_PASSWORD, ...) and known key shapes.',
 };
 
 function parsePolicyText(text: string, file: string): { doc: Document; policy: Policy } {
@@ -66,11 +68,12 @@ export async function loadPolicy(fs: Fs, file: string): Promise<Policy> {
 export async function ensurePolicyFile(deps: AtomicDeps, file: string): Promise<{ policy: Policy; written: boolean }> {
   const text = await readTextIfExists(deps.fs, file);
   if (text === undefined) {
-    await writeFileAtomic(deps, file, defaultPolicyDocument().toString());
+    await writeFileAtomic(deps, file, defaultPolicyDocument().toString(), { verbatim: true });
     return { policy: PolicySchema.parse({}), written: true };
   }
   const { doc, policy } = parsePolicyText(text, file);
   if (!fillMissing(doc, PolicySchema.parse({}), [])) return { policy, written: false };
-  await writeFileAtomic(deps, file, doc.toString());
+  // The user's own file: values listed under `redaction` must survive the rewrite.
+  await writeFileAtomic(deps, file, doc.toString(), { verbatim: true });
   return { policy, written: true };
 }

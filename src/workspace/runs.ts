@@ -170,7 +170,7 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
         parentRunId: input.parentRunId ?? null,
       });
       await writeJsonAtomic(deps, join(dir, 'manifest.json'), manifest);
-      await appendIndexRecord(fs, layout.indexFile, toIndexRecord(manifest, at));
+      await appendIndexRecord(fs, layout.indexFile, toIndexRecord(manifest, at), deps.redactor);
       return { runId, dir, manifest };
     });
     return ref;
@@ -187,7 +187,7 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
       const manifest = next.observer_links.includes(link) ? next : { ...next, observer_links: [...next.observer_links, link] };
       await writeJsonAtomic(deps, join(current.dir, 'manifest.json'), manifest);
       if (manifest.status !== current.manifest.status || manifest.archive_path !== current.manifest.archive_path) {
-        await appendIndexRecord(fs, layout.indexFile, toIndexRecord(manifest, at));
+        await appendIndexRecord(fs, layout.indexFile, toIndexRecord(manifest, at), deps.redactor);
       }
       return { runId, dir: current.dir, manifest };
     });
@@ -225,7 +225,7 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
       await fs.rename(current.dir, target);
       const manifest: RunManifest = { ...current.manifest, status: 'archived', updated_at: at, archive_path: archivePath };
       await writeJsonAtomic(deps, join(target, 'manifest.json'), manifest);
-      await appendIndexRecord(fs, layout.indexFile, toIndexRecord(manifest, at));
+      await appendIndexRecord(fs, layout.indexFile, toIndexRecord(manifest, at), deps.redactor);
       return { runId, dir: target, manifest };
     });
   }

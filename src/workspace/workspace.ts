@@ -1,4 +1,4 @@
-import type { Policy } from '../contracts/index.js';
+import { ErrorCode, isMsoError, type Policy } from '../contracts/index.js';
 import type { PlatformDeps } from '../platform/index.js';
 import { join } from 'node:path';
 import { readTextIfExists, writeJsonAtomic } from './atomic.js';
@@ -85,9 +85,17 @@ export async function openWorkspace(deps: PlatformDeps, options: WorkspaceOption
   }
 
   let anchors: AnchorCheck | null = null;
+  const storageWarnings: string[] = [];
   if ((create || initialized) && (policy.relocation_policy.verify_on_startup || !(await exists(deps, layout.anchor)))) {
-    anchors = await runAnchorCheck(false);
-    if (anchors.observationRoot !== layout.observationRoot) {
+    try {
+      anchors = await runAnchorCheck(false);
+    } catch (e) {
+      // Reading (status, export) must work on a full or read-only disk: the anchor check writes a lock and events.
+      if (create || !(isMsoError(e) && (e.code === ErrorCode.StorageFull || e.code === ErrorCode.StorageReadOnly)))
+        throw e;
+      storageWarnings.push(`anchors not verified: ${e.message}`);
+    }
+    if (anchors && anchors.observationRoot !== layout.observationRoot) {
       layout = workspaceLayout(layout.root, anchors.observationRoot, options.observerId);
     }
   }
@@ -115,7 +123,7 @@ export async function openWorkspace(deps: PlatformDeps, options: WorkspaceOption
     },
     runs,
     get warnings() {
-      return anchors?.warnings ?? [];
+      return [...storageWarnings, ...(anchors?.warnings ?? [])];
     },
     async sync(runId, extras) {
       const ref = await runs.get(runId);

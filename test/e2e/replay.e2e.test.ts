@@ -228,7 +228,7 @@ describe('mso replay, timeline, provenance', () => {
     expect(human.stdout).toContain('env cli_version.fake-claude: ["fake-0.1"] → ["fake-0.2"]');
   });
 
-  it('reports the first divergence at the node whose recorded response was altered', async () => {
+  it('refuses an edited or a truncated recorded response with exit 1, naming the blob and the run', async () => {
     const runId = await recordedRun();
     const rows = (
       await sb.json<{ rows: Array<{ blob: string }> }>([
@@ -245,16 +245,27 @@ describe('mso replay, timeline, provenance', () => {
       .find((f) => f.endsWith(hash.slice(2)) || f.endsWith(hash));
     expect(file).toBeTruthy();
     const path = join(blobs, file as string);
-    const body = JSON.parse(await readFile(path, 'utf8'));
+    const original = await readFile(path, 'utf8');
+    const body = JSON.parse(original);
     body.patch = body.patch.replace(/Done as instructed\./g, 'Something else.');
+    await chmod(path, 0o644);
     await writeFile(path, JSON.stringify(body));
-    const r = await sb.json<Replay>(['replay', runId, '--offline']);
-    expect(r.code).toBe(1);
-    expect(r.body.identical).toBe(false);
-    expect(r.body.divergence).toMatchObject({ node: 'docs', field: 'tree_hash' });
-    expect(r.body.divergence?.notes.join(' ')).toMatch(/does not match its hash/);
-    const human = await sb.run(['replay', runId, '--offline']);
-    expect(human.stdout).toMatch(/DIVERGED at node docs: tree_hash expected [0-9a-f]+/);
+    const runsBefore = (await readdir(join(sb.dir, 'workspace', '.mso-context', 'active'))).length;
+    const edited = await sb.json<{ error: { code: string; message: string; blob: string; run_id: string } }>([
+      'replay',
+      runId,
+      '--offline',
+    ]);
+    expect(edited.code).toBe(1);
+    expect(edited.body.error).toMatchObject({ code: 'MSO_BLOB_CORRUPT', blob: hash, run_id: runId });
+    expect(edited.body.error.message).toMatch(/no longer match its sha256/);
+    await writeFile(path, original.slice(0, Math.floor(original.length / 2)));
+    const cut = await sb.run(['replay', runId, '--offline']);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toContain(`blob ${hash} of run ${runId} is corrupt`);
+    expect(cut.stderr).not.toMatch(/\n\s+at /);
+    // Refused before anything was written: no replay run was made.
+    expect((await readdir(join(sb.dir, 'workspace', '.mso-context', 'active'))).length).toBe(runsBefore);
   });
 
   it('--from reruns only the node and its descendants, live, as a linked run', async () => {

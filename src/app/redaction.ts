@@ -1,0 +1,31 @@
+import { createRedactor, isCredentialEnvName } from '../audit/index.js';
+import type { Policy } from '../contracts/index.js';
+import type { Redactor } from '../platform/index.js';
+
+/**
+ * The process's one redactor: credential-named variables of `env` and the known key shapes. The workspace's
+ * policy adds its own (`withPolicySecrets`) once it is read.
+ */
+export function createAppRedactor(env: Readonly<Record<string, string | undefined>>): Redactor {
+  return createRedactor({ env });
+}
+
+/**
+ * Adds what the policy marks as secret: `redaction.values`, the variables named in `redaction.env` and in agents'
+ * `api_key_env`, and the credential-named values of agents' fixed `env`.
+ */
+export function withPolicySecrets(
+  redactor: Redactor,
+  policy: Policy,
+  env: Readonly<Record<string, string | undefined>>,
+): void {
+  const agents = Object.values(policy.agents);
+  redactor.add({
+    env,
+    envNames: [...policy.redaction.env, ...agents.flatMap((a) => (a.api_key_env ? [a.api_key_env] : []))],
+    values: [
+      ...policy.redaction.values,
+      ...agents.flatMap((a) => Object.entries(a.env).flatMap(([k, v]) => (isCredentialEnvName(k) ? [v] : []))),
+    ],
+  });
+}

@@ -1,0 +1,132 @@
+import { spawn } from 'node:child_process';
+import { copyFile, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openAuditLog } from '../../src/audit/index.js';
+import { nodePlatform, type Fs } from '../../src/platform/index.js';
+import { withLock, writeFileAtomic } from '../../src/workspace/index.js';
+import { REPO_ROOT } from '../helpers/cli.js';
+
+// Storage faults on real files and databases: a lost write-ahead log, and disk-full errors injected through the
+// platform fs port (the e2e test uses a real 2 MB tmpfs where it can mount one).
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mso-storage-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const platform = nodePlatform();
+const enospc = (): NodeJS.ErrnoException =>
+  Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
+
+/** The real fs, except that writes through an open handle fail as on a full disk. */
+function fullDiskFs(): Fs {
+  const fs = platform.fs;
+  return {
+    ...fs,
+    open: (async (...args: Parameters<Fs['open']>) => {
+      const handle = await fs.open(...args);
+      return Object.assign(handle, {
+        writeFile: async () => {
+          throw enospc();
+        },
+      });
+    }) as Fs['open'],
+  };
+}
+
+/** Runs the audit writer fixture until it committed `n` events, then SIGKILLs it. */
+async function killWriterAfter(file: string, n: number): Promise<number[]> {
+  const child = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'test', 'fixtures', 'audit-writer.mjs'), file, join(dir, 'blobs')],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const committed: number[] = [];
+  let buf = '';
+  await new Promise<void>((done) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) if (l) committed.push(Number(l));
+      if (committed.length >= n && !child.killed) {
+        child.kill('SIGKILL');
+        done();
+      }
+    });
+  });
+  await new Promise((r) => child.once('exit', r));
+  return committed;
+}
+
+describe('storage faults', () => {
+  it('refuses an audit DB whose WAL was deleted after a kill (MSO_AUDIT_WAL_LOST), and opens it with the WAL back', async () => {
+    const file = join(dir, 'audit.db');
+    const open = () => openAuditLog(platform, { file, blobsDir: join(dir, 'blobs') });
+    open().close();
+    // Few enough commits that SQLite has not checkpointed yet (it does at 1,000 WAL pages): the log holds them all.
+    const committed = await killWriterAfter(file, 50);
+    await copyFile(`${file}-wal`, join(dir, 'saved-wal'));
+    await rm(`${file}-wal`);
+    expect(() => open()).toThrow(expect.objectContaining({ code: 'MSO_AUDIT_WAL_LOST', path: file }));
+    // A WAL cut short is the same loss.
+    await writeFile(`${file}-wal`, Buffer.alloc(100));
+    expect(() => open()).toThrow(expect.objectContaining({ code: 'MSO_AUDIT_WAL_LOST' }));
+    await copyFile(join(dir, 'saved-wal'), `${file}-wal`);
+    const log = open();
+    try {
+      const n = (log.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+      expect(n).toBeGreaterThanOrEqual(committed.length);
+    } finally {
+      log.close();
+    }
+  });
+
+  it('opens an audit DB after a kill that left its WAL in place, losing nothing', async () => {
+    const file = join(dir, 'audit.db');
+    openAuditLog(platform, { file, blobsDir: join(dir, 'blobs') }).close();
+    const committed = await killWriterAfter(file, 200);
+    const log = openAuditLog(platform, { file, blobsDir: join(dir, 'blobs') });
+    const n = (log.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    log.close();
+    expect(n).toBeGreaterThanOrEqual(committed.length);
+  });
+
+  it('a full disk during an atomic write is MSO_STORAGE_FULL naming the file, and leaves no temp file', async () => {
+    const deps = { ...platform, fs: fullDiskFs() };
+    const target = join(dir, 'run', 'manifest.json');
+    await expect(writeFileAtomic(deps, target, '{"a":1}\n')).rejects.toMatchObject({
+      code: 'MSO_STORAGE_FULL',
+      path: target,
+    });
+    expect(await readdir(join(dir, 'run'))).toEqual([]);
+  });
+
+  it('a full disk while taking a lock leaves no empty lock behind for others to wait on', async () => {
+    const deps = { ...platform, fs: fullDiskFs() };
+    const lock = join(dir, 'locks', 'x.lock');
+    await expect(withLock(deps, lock, async () => 1)).rejects.toMatchObject({ code: 'MSO_STORAGE_FULL' });
+    await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await withLock(platform, lock, async () => 2)).toBe(2);
+  });
+
+  it('a full disk while storing a blob leaves neither the blob nor a temp file', async () => {
+    const file = join(dir, 'audit.db');
+    const blobsDir = join(dir, 'blobs');
+    const log = openAuditLog({ ...platform, fs: fullDiskFs() }, { file, blobsDir });
+    try {
+      await expect(log.putBlob('some transcript')).rejects.toMatchObject({ code: 'MSO_STORAGE_FULL' });
+    } finally {
+      log.close();
+    }
+    const left = (await readdir(blobsDir, { recursive: true }).catch(() => [])).map(String);
+    expect(left.filter((f) => !f.match(/^sha256(\/[0-9a-f]{2})?$/))).toEqual([]);
+  });
+});
