@@ -4,7 +4,7 @@ import { createBoundedTranscript, createLineSplitter } from './bounded-output.js
 
 function split(chunks: readonly Buffer[], max = 1_000): Array<[string, number]> {
   const out: Array<[string, number]> = [];
-  const s = createLineSplitter(max, (line, cut) => out.push([line, cut]));
+  const s = createLineSplitter(max, (line, cut) => out.push([line.toString('utf8'), cut]));
   for (const c of chunks) s.push(c);
   s.end();
   return out;
@@ -31,23 +31,33 @@ describe('createLineSplitter', () => {
 });
 
 describe('createBoundedTranscript', () => {
+  const fill = (t: ReturnType<typeof createBoundedTranscript>, lines: readonly string[]) => {
+    for (const l of lines) t.add(l.slice(0, 2), Buffer.from(l.slice(2)));
+  };
+
   it('keeps the head and a tail ring, marks what it dropped, and hashes every line', () => {
-    const t = createBoundedTranscript({ headChars: 20, tailChars: 20 });
+    const t = createBoundedTranscript({ headBytes: 20, tailBytes: 20 });
     const all = Array.from({ length: 100 }, (_, i) => `1|line${i}`);
-    for (const l of all) t.add(l);
+    fill(t, all);
     const text = t.text();
-    expect(text.length).toBeLessThan(120);
-    expect(text.startsWith('1|line0\n1|line1\n')).toBe(true);
-    expect(text.endsWith('1|line98\n1|line99')).toBe(true);
-    expect(text).toMatch(/0\|\[mso: \d+ lines \(\d+ characters\) of output not kept\]/);
-    expect(t.dropped).toBeGreaterThan(90);
+    expect(text.startsWith('1|line0\n1|line1\n0|[mso: ')).toBe(true);
+    expect(text.endsWith('\n1|line98\n1|line99')).toBe(true);
+    const kept = text.split('\n').filter((l) => l.startsWith('1|')).length;
+    expect(text).toContain(`0|[mso: ${100 - kept} lines of output not kept]`);
     expect(t.sha256()).toBe(createHash('sha256').update(all.join('\n')).digest('hex'));
   });
 
-  it('is the plain joined transcript when everything fits', () => {
-    const t = createBoundedTranscript({ headChars: 1_000, tailChars: 1_000 });
-    for (const l of ['1|a', '2|b', '1|c']) t.add(l);
-    expect(t.text()).toBe('1|a\n2|b\n1|c');
-    expect(t.sha256()).toBe(createHash('sha256').update('1|a\n2|b\n1|c').digest('hex'));
+  it('is the plain joined transcript when everything fits, with a cut note kept on its line', () => {
+    const t = createBoundedTranscript({ headBytes: 1_000, tailBytes: 1_000 });
+    fill(t, ['1|a', '2|b']);
+    t.add('1|', Buffer.from('c'), ' [cut]');
+    expect(t.text()).toBe('1|a\n2|b\n1|c [cut]');
+    expect(t.sha256()).toBe(createHash('sha256').update('1|a\n2|b\n1|c [cut]').digest('hex'));
+  });
+
+  it('with no head room keeps only whole tail lines', () => {
+    const t = createBoundedTranscript({ headBytes: 0, tailBytes: 16 });
+    fill(t, ['1|aaaa', '1|bbbb', '1|cccc', '1|dddd']);
+    expect(t.text()).toBe('0|[mso: 2 lines of output not kept]\n1|cccc\n1|dddd');
   });
 });

@@ -1,51 +1,52 @@
 import { createHash } from 'node:crypto';
-import { StringDecoder } from 'node:string_decoder';
 
-/** How much of a process's output is kept in memory (in UTF-16 characters). */
+/** How much of a process's output is kept in memory, in bytes. */
 export interface OutputLimits {
-  /** A longer line is cut to this many characters (the rest is counted, not kept). */
-  readonly maxLineChars: number;
+  /** A longer line is cut to this many bytes (the rest is counted, not kept). */
+  readonly maxLineBytes: number;
   /** The first lines of the transcript, kept whole. */
-  readonly headChars: number;
-  /** The last lines of the transcript, kept in a ring; lines between head and tail are dropped and counted. */
-  readonly tailChars: number;
+  readonly headBytes: number;
+  /** The last bytes of the transcript, kept in a ring; whole lines between head and tail are dropped and counted. */
+  readonly tailBytes: number;
 }
 
 export const DEFAULT_OUTPUT_LIMITS: OutputLimits = {
-  maxLineChars: 4 * 1024 * 1024,
-  headChars: 1024 * 1024,
-  tailChars: 8 * 1024 * 1024,
+  maxLineBytes: 4 * 1024 * 1024,
+  headBytes: 1024 * 1024,
+  tailBytes: 4 * 1024 * 1024,
 };
 
+const NL = 0x0a;
+const CR = 0x0d;
+
 /**
- * Splits a byte stream into lines in time linear in its size: each chunk is scanned once (never the whole pending
- * line again), CRLF and UTF-8 sequences split across chunks are handled, and a line longer than `maxLineChars` is
- * cut, the rest counted in `cut`.
+ * Splits a byte stream into lines in time linear in its size and without making a string per line: each chunk is
+ * scanned once, a CR before LF is dropped, and a line longer than `maxLineBytes` is cut, the rest counted in `cut`.
+ * Splitting at LF never splits a UTF-8 sequence, so each line decodes on its own.
  */
 export function createLineSplitter(
-  maxLineChars: number,
-  emit: (line: string, cut: number) => void,
+  maxLineBytes: number,
+  emit: (line: Buffer, cut: number) => void,
 ): { push(chunk: Buffer): void; end(): void } {
-  const decoder = new StringDecoder('utf8');
-  let parts: string[] = [];
+  let parts: Buffer[] = [];
   let kept = 0;
   let cut = 0;
   let open = false;
-  const append = (s: string): void => {
+  const append = (b: Buffer): void => {
     open = true;
-    const room = maxLineChars - kept;
-    if (s.length <= room) {
-      parts.push(s);
-      kept += s.length;
+    const room = Math.max(maxLineBytes - kept, 0);
+    if (b.length <= room) {
+      parts.push(b);
+      kept += b.length;
     } else {
-      if (room > 0) parts.push(s.slice(0, room));
-      kept += Math.max(room, 0);
-      cut += s.length - Math.max(room, 0);
+      if (room > 0) parts.push(b.subarray(0, room));
+      kept += room;
+      cut += b.length - room;
     }
   };
   const flush = (): void => {
-    let line = parts.join('');
-    if (cut === 0 && line.endsWith('\r')) line = line.slice(0, -1);
+    let line = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, kept);
+    if (cut === 0 && line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, -1);
     const c = cut;
     parts = [];
     kept = 0;
@@ -53,77 +54,95 @@ export function createLineSplitter(
     open = false;
     emit(line, c);
   };
-  const take = (text: string): void => {
-    let from = 0;
-    let i: number;
-    while ((i = text.indexOf('\n', from)) >= 0) {
-      append(text.slice(from, i));
-      flush();
-      from = i + 1;
-    }
-    if (from < text.length) append(text.slice(from));
-  };
   return {
-    push: (chunk) => take(decoder.write(chunk)),
+    push(chunk) {
+      let from = 0;
+      let i: number;
+      while ((i = chunk.indexOf(NL, from)) >= 0) {
+        append(chunk.subarray(from, i));
+        flush();
+        from = i + 1;
+      }
+      if (from < chunk.length) append(chunk.subarray(from));
+    },
     end() {
-      take(decoder.end());
       if (open) flush();
     },
   };
 }
 
-/** A transcript kept within bounds: its head, a ring of its tail, and the SHA-256 of every line it was given. */
+/** A transcript kept within bounds: its head, a byte ring of its tail, and the SHA-256 of every line it was given. */
 export interface BoundedTranscript {
-  add(entry: string): void;
-  /** Head and tail joined by newlines, with one marker line where lines were dropped. */
+  /** Adds one line: `prefix` (`1|`, `2|`), the line's bytes, and an optional note appended to it. */
+  add(prefix: string, line: Buffer, note?: string): void;
+  /** Head and tail joined by newlines, with one `0|` marker line where whole lines were dropped. */
   text(): string;
-  /** SHA-256 of all entries joined by newlines (what `text()` would be with nothing dropped). */
+  /** SHA-256 of all lines joined by newlines (what `text()` would be with nothing dropped). */
   sha256(): string;
-  /** Lines dropped between the head and the tail. */
-  readonly dropped: number;
 }
 
-export function createBoundedTranscript(limits: Pick<OutputLimits, 'headChars' | 'tailChars'>): BoundedTranscript {
+export function createBoundedTranscript(limits: Pick<OutputLimits, 'headBytes' | 'tailBytes'>): BoundedTranscript {
   const hash = createHash('sha256');
-  const head: string[] = [];
-  let headChars = 0;
-  let tail: string[] = [];
-  let tailStart = 0;
-  let tailChars = 0;
-  let dropped = 0;
-  let droppedChars = 0;
-  let count = 0;
+  const head: Buffer[] = [];
+  let headLen = 0;
+  let headLines = 0;
+  let headOpen = true;
+  let ring: Buffer | null = null;
+  let ringPos = 0;
+  let wrapped = false;
+  let lines = 0;
+  const sep = Buffer.from('\n');
+  const toRing = (b: Buffer): void => {
+    ring ??= Buffer.alloc(limits.tailBytes);
+    let src = b.length > ring.length ? b.subarray(b.length - ring.length) : b;
+    if (src.length < b.length) wrapped = true;
+    while (src.length > 0) {
+      const n = Math.min(src.length, ring.length - ringPos);
+      src.copy(ring, ringPos, 0, n);
+      ringPos += n;
+      src = src.subarray(n);
+      if (ringPos === ring.length) {
+        ringPos = 0;
+        wrapped = true;
+      }
+    }
+  };
   return {
-    add(entry) {
-      hash.update(count === 0 ? entry : `\n${entry}`);
-      count++;
-      if (tail.length === 0 && headChars + entry.length + 1 <= limits.headChars) {
-        head.push(entry);
-        headChars += entry.length + 1;
+    add(prefix, line, note) {
+      const parts = [...(lines > 0 ? [sep] : []), Buffer.from(prefix), line, ...(note ? [Buffer.from(note)] : [])];
+      for (const p of parts) hash.update(p);
+      lines++;
+      const size = parts.reduce((s, p) => s + p.length, 0);
+      if (headOpen && headLen + size <= limits.headBytes) {
+        // A copy: `line` may be a view of a pipe chunk that must not be kept alive.
+        head.push(Buffer.concat(parts, size));
+        headLen += size;
+        headLines++;
         return;
       }
-      tail.push(entry);
-      tailChars += entry.length + 1;
-      while (tailChars > limits.tailChars && tail.length - tailStart > 1) {
-        const old = tail[tailStart++] as string;
-        tailChars -= old.length + 1;
-        dropped++;
-        droppedChars += old.length + 1;
-      }
-      // Compact now and then so the ring's array stays proportional to what it holds (amortised linear).
-      if (tailStart > 1024 && tailStart * 2 > tail.length) {
-        tail = tail.slice(tailStart);
-        tailStart = 0;
-      }
+      headOpen = false;
+      for (const p of parts) toRing(p);
     },
     text() {
-      const rest = tail.slice(tailStart);
-      const marker = dropped > 0 ? [`0|[mso: ${dropped} lines (${droppedChars} characters) of output not kept]`] : [];
-      return [...head, ...marker, ...rest].join('\n');
+      let tail = ring
+        ? wrapped
+          ? Buffer.concat([ring.subarray(ringPos), ring.subarray(0, ringPos)])
+          : ring.subarray(0, ringPos)
+        : Buffer.alloc(0);
+      // A ring that went round starts mid-line: drop that partial line.
+      if (wrapped) {
+        const nl = tail.indexOf(NL);
+        tail = nl >= 0 ? tail.subarray(nl) : Buffer.alloc(0);
+      }
+      let tailLines = 0;
+      for (let i = tail.indexOf(NL); i >= 0; i = tail.indexOf(NL, i + 1)) tailLines++;
+      if (tail.length > 0 && tail[0] !== NL) tailLines++;
+      const dropped = lines - headLines - tailLines;
+      let out = Buffer.concat(head).toString('utf8');
+      if (dropped > 0) out += `${out ? '\n' : ''}0|[mso: ${dropped} lines of output not kept]`;
+      const t = tail.toString('utf8');
+      return out + (out === '' && t.startsWith('\n') ? t.slice(1) : t);
     },
     sha256: () => hash.copy().digest('hex'),
-    get dropped() {
-      return dropped;
-    },
   };
 }

@@ -131,10 +131,15 @@ export function superviseProcess(
     else o.signal?.addEventListener('abort', onAbort, { once: true });
 
     const splitter = (stream: 'stdout' | 'stderr') => {
-      const lines = createLineSplitter(limits.maxLineChars, (line, cut) => {
-        const note = cut > 0 ? ` [mso: ${cut} more characters of this line not kept]` : '';
-        transcript.add(`${stream === 'stdout' ? 1 : 2}|${line}${note}`);
-        emit(line);
+      // Only lines someone reads become strings: a shell command's 200 MB of stdout is copied as bytes, never decoded.
+      const wanted = stream === 'stderr' || o.onLine !== undefined || o.isTerminal !== undefined;
+      const lines = createLineSplitter(limits.maxLineBytes, (bytes, cut) => {
+        transcript.add(
+          stream === 'stdout' ? '1|' : '2|',
+          bytes,
+          cut > 0 ? ` [mso: ${cut} more bytes of this line not kept]` : '',
+        );
+        if (wanted) emit(bytes.toString('utf8'));
       });
       const emit = (line: string): void => {
         if (stream === 'stderr') {
