@@ -5,6 +5,7 @@ import { attemptResultFields } from './attempt-row.js';
 import { treeHash } from './git.js';
 import type { HumanGates } from './human-gates.js';
 import { nodeInstructions } from './instructions.js';
+import { outsideChanges, snapshotOutside } from './outside-writes.js';
 import { prepareMerge } from './merge-step.js';
 import type { RunContext } from './run-context.js';
 import type { NodeOutcome } from './scheduler.js';
@@ -158,6 +159,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         startedAt: deps.clock.now().toISOString(),
       });
       event('node.attempt', id, { attempt_id: attemptId, agents: chain.map((a) => a.name), iteration: r.iteration });
+      const outside = { repo: input.repo, runDir: input.runDir, exclude: input.ownRoots ?? [] };
+      const outsideBefore = await snapshotOutside(deps, outside);
       try {
         const out = await deps.agents.run(
           chain,
@@ -197,6 +200,29 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         if (!(isMsoError(e) && e.code === 'MSO_ALL_PROVIDERS_UNAVAILABLE')) throw e;
         errorClass = 'unavailable';
         message = e.message;
+      }
+      // A node writes only in its worktree: a change in the repository, its config or the workspace while it ran fails
+      // it (with nodes running side by side, each of them: the change cannot be told apart by process).
+      const strayPaths = outsideChanges(outsideBefore, await snapshotOutside(deps, outside));
+      if (strayPaths.length > 0) {
+        const reason = `changed outside its worktree while it ran: ${strayPaths.slice(0, 20).join(', ')}${strayPaths.length > 20 ? `, and ${strayPaths.length - 20} more` : ''}`;
+        log.recordAttempt({
+          attemptId,
+          runId,
+          ...(result ? attemptResultFields(result) : { endedAt: deps.clock.now().toISOString() }),
+          status: 'failure',
+          errorClass: 'outside_writes',
+          errorMessage: reason,
+          filesChanged: strayPaths,
+        });
+        event('node.failure', id, {
+          error_class: 'outside_writes',
+          message: reason,
+          paths: strayPaths,
+          attempt_id: attemptId,
+        });
+        ctx.snapshot(id, 'failed', { role: 'sentinel', phase: 4, metadata: { outside_writes: strayPaths } });
+        return { kind: 'failed', reason };
       }
       if (result) {
         log.recordAttempt({ attemptId, runId, ...attemptResultFields(result) });

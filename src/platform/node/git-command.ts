@@ -93,7 +93,7 @@ interface Driver {
 }
 
 /** The git directory and common directory for `cwd` (a worktree's `.git` file is followed), or null. */
-function gitDirs(cwd: string): { gitDir: string; commonDir: string } | null {
+export function gitDirs(cwd: string): { gitDir: string; commonDir: string } | null {
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     const dotGit = join(dir, '.git');
     const st = statSync(dotGit, { throwIfNoEntry: false });
