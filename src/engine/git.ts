@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { InvalidArgumentError, refNameProblem } from '../contracts/index.js';
 import { gitCommand, type Fs, type Proc } from '../platform/index.js';
 
 export interface GitResult {
@@ -119,4 +120,15 @@ export async function fileSha256(fs: Pick<Fs, 'open'>, path: string): Promise<st
     await fh.close();
   }
   return hash.digest('hex');
+}
+
+/**
+ * The branch of a node in a run, `mso/<run-id>/<node-id>`, checked by the same ref rule as the id schemas
+ * (`refComponentProblem`), so git never refuses a name mso made.
+ */
+export function nodeBranch(runId: string, nodeId: string): string {
+  const ref = `mso/${runId}/${nodeId}`;
+  const problem = refNameProblem(ref);
+  if (problem) throw new InvalidArgumentError('branch name', `${ref}: ${problem}`);
+  return ref;
 }

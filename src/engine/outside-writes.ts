@@ -1,6 +1,10 @@
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { gitDirs, type Fs } from '../platform/index.js';
+import type { AgentResult } from '../agents/index.js';
+import { attemptResultFields } from './attempt-row.js';
 import type { Git } from './git.js';
+import type { RunContext } from './run-context.js';
+import type { NodeOutcome } from './scheduler.js';
 
 /** Where a node must not write: the repository (its checkout and git directory) and the workspace around its run. */
 export interface OutsideScope {
@@ -112,4 +116,28 @@ export function outsideChanges(before: OutsideSnapshot, after: OutsideSnapshot, 
   // A directory's own entry changes whenever a file in it does: name the files, not their folders.
   const paths = [...changed].filter((p) => ![...changed].some((q) => q !== p && q.startsWith(p + sep)));
   return paths.map((p) => (base && isUnder(p, base) ? relative(base, p) || p : p)).sort();
+}
+
+/** Fails a node that changed `paths` outside its worktree: the attempt closed as failure, the event and snapshot name them. */
+export function failOutsideWrites(
+  ctx: RunContext,
+  id: string,
+  attemptId: string,
+  result: AgentResult | null,
+  paths: readonly string[],
+): NodeOutcome {
+  const shown = paths.slice(0, 20).join(', ') + (paths.length > 20 ? `, and ${paths.length - 20} more` : '');
+  const reason = `changed outside its worktree while it ran: ${shown}`;
+  ctx.deps.log.recordAttempt({
+    attemptId,
+    runId: ctx.runId,
+    ...(result ? attemptResultFields(result) : { endedAt: ctx.deps.clock.now().toISOString() }),
+    status: 'failure',
+    errorClass: 'outside_writes',
+    errorMessage: reason,
+    filesChanged: [...paths],
+  });
+  ctx.event('node.failure', id, { error_class: 'outside_writes', message: reason, paths, attempt_id: attemptId });
+  ctx.snapshot(id, 'failed', { role: 'sentinel', phase: 4, metadata: { outside_writes: paths } });
+  return { kind: 'failed', reason };
 }
