@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -102,5 +103,24 @@ describe('input limits: exit 2 with the field named, nothing written', () => {
       await file('n155.yaml', chainYaml('n155', 155)),
     ]);
     expect(r.code).toBe(0);
+  });
+
+  it('random workflows through the CLI: exit 0, or exit 2 naming a field; never 70', async () => {
+    const id = fc.constantFrom('a', 'b', 'a.', 'x.lock', 'a..b', '한', 'ok-1');
+    const node = fc.record({ id, label: fc.constantFrom('x', '', '작업'), timeout_s: fc.constantFrom(5, -1, 'x') });
+    const wfs = fc.sample(
+      fc.record({ name: fc.constantFrom('w', '한국어'), nodes: fc.array(node, { maxLength: 3 }) }),
+      { numRuns: 4, seed: 16 },
+    );
+    for (const [i, wf] of wfs.entries()) {
+      const r = await sb.json<{ error?: { message: string } }>([
+        'design',
+        'import',
+        '--workflow',
+        await file(`p${i}.yaml`, JSON.stringify(wf)),
+      ]);
+      expect([0, 2]).toContain(r.code);
+      if (r.code === 2) expect(r.body.error?.message).toMatch(/p\d\.yaml: \S+/);
+    }
   });
 });
