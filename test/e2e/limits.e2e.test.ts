@@ -63,6 +63,9 @@ describe('input limits: exit 2 with the field named, nothing written', () => {
     ]);
     expect(wf.code).toBe(2);
     expect(wf.body.error.message).toMatch(/too many YAML aliases/);
+    // Refused before the workspace was even made.
+    expect(await readdir(sb.dir)).not.toContain('workspace');
+    await mkdir(join(policyFile(), '..'), { recursive: true });
     await writeFile(policyFile(), `design:\n  default_persona: arch\nx_bomb:\n${BOMB.replace(/^/gm, '  ')}`);
     const pol = await sb.json<{ error: { code: string; message: string } }>(['status']);
     expect(pol.code).toBe(2);
