@@ -1,11 +1,9 @@
 import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { runChain } from '../agents/index.js';
 import { openAuditLog } from '../audit/index.js';
 import {
   ExecutionPlanSchema,
   InvalidArgumentError,
-  InvalidArtifactError,
   MentalModelBundleSchema,
   NotFoundError,
   WorkflowTopologySpecSchema,
@@ -47,6 +45,7 @@ import { assertAuditWritable } from './audit-ops.js';
 import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import { designKeyOf } from './observe-ops.js';
 import type { AppDeps } from './create-app.js';
+import { readWorkflowInput } from './workflow-input.js';
 import { ARTIFACT_PATHS, displayPath, loadRunArtifacts, readRunArtifact } from './run-artifacts.js';
 
 export interface TopologyRequest {
@@ -303,24 +302,14 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       if ((input.workflow === undefined) === (input.workflowText === undefined))
         throw new InvalidArgumentError('workflow', 'give a workflow file or inline workflow text, one of the two');
       const path = input.workflow !== undefined ? resolve(cwd, input.workflow) : '(inline workflow)';
-      const text = input.workflowText ?? (await readTextIfExists(deps.fs, path));
-      if (text === undefined) throw new NotFoundError('workflow file', path);
-      let raw: unknown;
-      try {
-        raw = input.workflowText !== undefined || /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
-      } catch (e) {
-        throw new InvalidArtifactError(path, [
-          { path: '(root)', message: `cannot parse: ${(e as Error).message.split('\n')[0]}` },
-        ]);
-      }
+      if (input.workflow !== undefined && !(await deps.fs.stat(path).catch(() => undefined)))
+        throw new NotFoundError('workflow file', path);
       const ws = await open(true);
-      const name =
-        typeof (raw as { name?: unknown })?.name === 'string'
-          ? (raw as { name: string }).name
-          : (path
-              .split('/')
-              .at(-1)
-              ?.replace(/\.[^.]+$/, '') ?? 'workflow');
+      const { raw, text, name, caseSlug } = await readWorkflowInput(
+        deps.fs,
+        input.workflowText !== undefined ? { text: input.workflowText, label: path } : { path },
+        ws.policy.design,
+      );
       // Parse before creating the run, so a bad file leaves nothing behind.
       const probe = importWorkflow({
         raw,
@@ -332,7 +321,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       });
       const ref = await runFor(ws, {
         runId: input.runId,
-        caseSlug: name,
+        caseSlug,
         goal: String(probe.metadata?.['goal_preview'] ?? name),
       });
       const result = await phase(ws, ref.runId, '10_topology', () =>

@@ -141,6 +141,7 @@ export async function execute(
         hitl: createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)),
         ticketOf,
         repo,
+        ownRoots: [ws.layout.root, ws.layout.observationRoot],
         baseSha,
         maxConcurrency: maxConcurrency ?? ws.policy.run_policy.max_concurrency,
         budgetUsd: budget,

@@ -1,10 +1,9 @@
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { InvalidArgumentError, NotFoundError } from '../contracts/index.js';
+import { InvalidArgumentError } from '../contracts/index.js';
 import { WorkflowFileSchema, type WorkflowFile } from '../design/index.js';
-import { readTextIfExists } from '../workspace/index.js';
 import { assertAgentsFor, choosePlanner, type PlannerChoice } from './agent-readiness.js';
 import type { RunOpsContext } from './run-support.js';
+import { readWorkflowInput } from './workflow-input.js';
 import type { RunRequest } from './run-types.js';
 
 /** What the checks before a run found: the planner that will run. */
@@ -12,14 +11,10 @@ export interface Preflight {
   readonly planner: PlannerChoice;
 }
 
-/** The workflow's nodes, if it parses; a file that does not is reported by the import, with its field paths. */
-function workflowNodes(text: string, yaml: boolean): WorkflowFile | undefined {
-  try {
-    const parsed = WorkflowFileSchema.safeParse(yaml ? parseYaml(text) : JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+/** The workflow's nodes, if they match the schema; a workflow that does not is reported by the import, with paths. */
+function workflowNodes(raw: unknown): WorkflowFile | undefined {
+  const parsed = WorkflowFileSchema.safeParse(raw);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /**
@@ -40,19 +35,23 @@ export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise
   if (input.budgetUsd !== undefined && !(input.budgetUsd >= 0))
     throw new InvalidArgumentError('--budget-usd', 'must be a number >= 0');
   let workflow: WorkflowFile | undefined;
-  if (input.workflow !== undefined) {
-    const path = resolve(cwd, input.workflow);
-    const text = await readTextIfExists(deps.fs, path);
-    if (text === undefined) throw new NotFoundError('workflow file', path);
-    workflow = workflowNodes(text, /\.ya?ml$/i.test(path));
-  } else if (input.workflowText !== undefined) workflow = workflowNodes(input.workflowText, true);
+  const ws = await open(false);
+  // Read within the policy's size, node and alias limits: an oversized or unparsable workflow is refused here.
+  if (input.workflow !== undefined)
+    workflow = workflowNodes(
+      (await readWorkflowInput(deps.fs, { path: resolve(cwd, input.workflow) }, ws.policy.design)).raw,
+    );
+  else if (input.workflowText !== undefined)
+    workflow = workflowNodes(
+      (await readWorkflowInput(deps.fs, { text: input.workflowText, label: '(inline workflow)' }, ws.policy.design))
+        .raw,
+    );
   if (input.repo !== undefined) {
     const dir = resolve(cwd, input.repo);
     const top = await c.git.run(['rev-parse', '--show-toplevel'], dir).catch(() => ({ code: 1 }));
     if (top.code !== 0) throw new InvalidArgumentError('--repo', `${dir} is not inside a git repository`);
   }
   const imported = input.workflow !== undefined || input.workflowText !== undefined;
-  const ws = await open(false);
   const planner: PlannerChoice = imported
     ? { requested: input.planner ?? ws.policy.design.planner, used: 'heuristic', reason: 'a workflow is imported' }
     : await choosePlanner(deps, ws.policy, input.planner);

@@ -35,12 +35,42 @@ export const SKILL_NAMES: Readonly<Record<string, SkillKey>> = {
 export const RUN_ID_PATTERN = /^(?<date>\d{8})-(?<skillKey>[a-z]+)-(?<caseSlug>[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?)$/;
 export const RunIdSchema = z.string().regex(RUN_ID_PATTERN, 'must match YYYYMMDD-<skill-key>-<case-slug>');
 
-/** Node, ticket and item ids: letters, digits, `_`, `-`, `.`; never a path. */
+/**
+ * Why `name` cannot be one component of a git ref (`git check-ref-format` rules), or null when git accepts it. The one
+ * check behind both the id schemas and the git layer, so an id the schema passes is never refused by git later.
+ */
+export function refComponentProblem(name: string): string | null {
+  if (name === '') return 'must not be empty';
+  if (name === '@') return 'must not be "@"';
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return 'must not contain spaces, control characters or ~ ^ : ? * [ \\';
+  if (name.includes('/')) return 'must not contain "/"';
+  if (name.includes('..')) return 'must not contain ".."';
+  if (name.includes('@{')) return 'must not contain "@{"';
+  if (name.startsWith('.')) return 'must not start with "."';
+  if (name.endsWith('.')) return 'must not end with "."';
+  if (name.toLowerCase().endsWith('.lock')) return 'must not end with ".lock"';
+  return null;
+}
+
+/** Why `ref` (slash-separated components) is not a valid git ref name, or null when git accepts it. */
+export function refNameProblem(ref: string): string | null {
+  for (const part of ref.split('/')) {
+    const problem = refComponentProblem(part);
+    if (problem) return `${JSON.stringify(part)} ${problem}`;
+  }
+  return null;
+}
+
+/** Node, ticket and item ids: letters, digits, `_`, `-`, `.`; never a path, always a valid git ref component. */
 export const SAFE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export const SafeIdSchema = z
   .string()
   .regex(SAFE_ID_PATTERN, 'must be letters, digits, "_", "-" or "." (max 128), starting with a letter or digit')
-  .refine((s) => !s.includes('..'), 'must not contain ".."');
+  .superRefine((s, ctx) => {
+    const problem = refComponentProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 /** An ISO-8601 UTC timestamp such as `2026-11-21T08:46:03.000Z`. */
 export const TimestampSchema = z.iso.datetime({ offset: true });

@@ -383,6 +383,13 @@ export const PolicySchema = z.strictObject({
         .default([]),
       /** Bound on every loop back-edge that does not set its own `max_iterations`. */
       max_iterations: z.int().min(1).default(3),
+      /** A workflow file larger than this many bytes is refused before it is read. */
+      workflow_max_bytes: z
+        .int()
+        .min(1)
+        .default(2 * 1024 * 1024),
+      /** A workflow with more nodes than this is refused before anything is written. */
+      workflow_max_nodes: z.int().min(1).default(2_000),
     })
     .prefault({}),
   /**

@@ -78,6 +78,18 @@ function bandOf(task: TaskSpec, isSource: boolean, isSink: boolean, count: numbe
   return 'moderate';
 }
 
+/**
+ * `n` equal weights summing to 1, each a whole number of units of 1/10,000 (finer when n > 10,000, so none is 0):
+ * the units left over by the division go one each to the last weights, so no weight is ever negative.
+ */
+export function splitWeights(n: number): number[] {
+  if (n <= 0) return [];
+  const scale = 10 ** Math.max(4, Math.ceil(Math.log10(n)));
+  const base = Math.floor(scale / n);
+  const extra = scale - base * n;
+  return Array.from({ length: n }, (_, i) => (base + (i >= n - extra ? 1 : 0)) / scale);
+}
+
 /** Everything a topology needs besides its graph. */
 export interface BuildInput {
   readonly runId: string;
@@ -102,13 +114,8 @@ export function buildTopology(input: BuildInput): WorkflowTopologySpec {
   const ids = input.tasks.map((t) => t.id);
   const { parents, children } = adjacency(ids, input.edges);
   const dqTasks = input.tasks.filter((t) => t.dq !== undefined);
-  const weight = dqTasks.length > 0 ? Math.round((1 / dqTasks.length) * 1e4) / 1e4 : 0;
-  const questions = dqTasks.map((t, i) => ({
-    id: t.dq as string,
-    question: t.text,
-    // The last weight absorbs rounding so the weights sum to exactly 1.
-    weight: i === dqTasks.length - 1 ? Math.round((1 - weight * (dqTasks.length - 1)) * 1e4) / 1e4 : weight,
-  }));
+  const weights = splitWeights(dqTasks.length);
+  const questions = dqTasks.map((t, i) => ({ id: t.dq as string, question: t.text, weight: weights[i] ?? 0 }));
   const weightOf = new Map(questions.map((q) => [q.id, q.weight]));
   const nodes = input.tasks.map((t) => {
     const persona = t.persona ?? assignPersona(t.text, input.policy).persona;

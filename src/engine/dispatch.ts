@@ -14,7 +14,7 @@ import {
   type TicketFrontmatter,
 } from '../contracts/index.js';
 import type { AskModel } from '../design/index.js';
-import type { Clock, Proc, Random } from '../platform/index.js';
+import { gitCommand, type Clock, type Proc, type Random } from '../platform/index.js';
 import type { TicketRef, TicketStore } from '../tickets/index.js';
 import { readTextIfExists, writeJsonAtomic, type AtomicDeps, type HitlStore } from '../workspace/index.js';
 import { attemptResultFields } from './attempt-row.js';
@@ -82,7 +82,7 @@ async function ensureWorkdir(deps: DispatchDeps, dir: string): Promise<void> {
   await deps.fs.mkdir(dir, { recursive: true });
   if (await deps.fs.stat(join(dir, '.git')).catch(() => undefined)) return;
   await new Promise<void>((resolve) => {
-    const child = deps.proc.spawn('git', ['init', '-q'], { cwd: dir, stdio: 'ignore' });
+    const child = deps.proc.spawn('git', gitCommand(['init', '-q'], { env: {} }).args, { cwd: dir, stdio: 'ignore' });
     child.on('close', () => resolve());
     child.on('error', () => resolve());
   });

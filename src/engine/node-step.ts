@@ -5,6 +5,7 @@ import { attemptResultFields } from './attempt-row.js';
 import { treeHash } from './git.js';
 import type { HumanGates } from './human-gates.js';
 import { nodeInstructions } from './instructions.js';
+import { failOutsideWrites, outsideChanges, snapshotOutside } from './outside-writes.js';
 import { prepareMerge } from './merge-step.js';
 import type { RunContext } from './run-context.js';
 import type { NodeOutcome } from './scheduler.js';
@@ -14,6 +15,9 @@ function responseOf(r: AgentResult): Omit<AgentResult, 'transcript' | 'evidence'
   const { transcript: _t, evidence: _e, ...rest } = r;
   return rest;
 }
+
+/** The largest worktree patch kept in a node's recorded response (for offline replay). */
+const MAX_PATCH_CHARS = 32 * 1024 * 1024;
 
 const FAILURE_RULE: Readonly<Record<string, string>> = {
   timeout: 'timeout',
@@ -158,6 +162,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         startedAt: deps.clock.now().toISOString(),
       });
       event('node.attempt', id, { attempt_id: attemptId, agents: chain.map((a) => a.name), iteration: r.iteration });
+      const outside = { repo: input.repo, runDir: input.runDir, exclude: input.ownRoots ?? [] };
+      const outsideBefore = await snapshotOutside(deps, outside);
       try {
         const out = await deps.agents.run(
           chain,
@@ -198,6 +204,10 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         errorClass = 'unavailable';
         message = e.message;
       }
+      // A node writes only in its worktree: a change in the repository, its config or the workspace while it ran fails
+      // it (with nodes running side by side, each of them: the change cannot be told apart by process).
+      const stray = outsideChanges(outsideBefore, await snapshotOutside(deps, outside));
+      if (stray.length > 0) return failOutsideWrites(ctx, id, attemptId, result, stray);
       if (result) {
         log.recordAttempt({ attemptId, runId, ...attemptResultFields(result) });
         if (result.status === 'cancelled') return { kind: 'cancelled' };
@@ -225,9 +235,22 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
     const commit = await git.ok(['rev-parse', 'HEAD'], wt);
     if (!manualDone) {
       // The call's full response — what the agent said and what it changed — so `mso replay --offline` can feed it back.
-      const patch = await git.ok(['diff', '--binary', before, commit], wt);
+      // A patch too large to keep (a huge binary file) is left out and said so; replay then reports the divergence.
+      const diff = await git.run(['diff', '--binary', before, commit], wt);
+      const omitted =
+        diff.code !== 0
+          ? diff.stderr.trim().slice(0, 300)
+          : diff.stdout.length > MAX_PATCH_CHARS
+            ? `the patch is ${diff.stdout.length} characters; at most ${MAX_PATCH_CHARS} are kept`
+            : null;
+      const patch = omitted === null ? diff.stdout.trim() : '';
       const blob = await log.putBlob(
-        JSON.stringify({ result: result ? responseOf(result) : null, unavailable: result ? null : message, patch }),
+        JSON.stringify({
+          result: result ? responseOf(result) : null,
+          unavailable: result ? null : message,
+          patch,
+          ...(omitted === null ? {} : { patch_omitted: omitted }),
+        }),
         'application/vnd.mso.agent-response+json',
       );
       event('agent.response', id, { attempt_id: attemptId, blob, agent: result?.agent ?? null });

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { AuditLog } from '../audit/index.js';
+import { nodeBranch } from './git.js';
 import type { RecordedNode } from './run-state.js';
 import { loadRecordedRun, recordedNode } from './run-state.js';
 import type { RunnerDeps, RunnerInput } from './runner.js';
@@ -57,7 +58,7 @@ export function createRunContext(deps: RunnerDeps, input: RunnerInput): RunConte
   };
   let worktreeLock: Promise<void> = Promise.resolve();
   const worktreeOf = (id: string): string => join(input.runDir, 'worktree', id);
-  const branchOf = (id: string): string => `mso/${runId}/${id}`;
+  const branchOf = (id: string): string => nodeBranch(runId, id);
 
   const ctx: RunContext = {
     deps,

@@ -39,6 +39,8 @@ export interface RunnerInput {
   /** Ticket id per node. */
   readonly ticketOf: ReadonlyMap<string, string>;
   readonly repo: string;
+  /** mso's own folders (workspace and observation roots): their files inside `repo` are not a node's writes. */
+  readonly ownRoots?: readonly string[] | undefined;
   readonly baseSha: string;
   readonly maxConcurrency: number;
   readonly budgetUsd: number | null;

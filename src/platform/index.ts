@@ -14,3 +14,4 @@ export type {
 } from './ports.js';
 export { openSqlite } from './node/sqlite.js';
 export { nodeClock, nodeFaults, nodePlatform, nodeProc, nodeProcessInfo, nodeRandom } from './node/node-platform.js';
+export { gitCommand, gitDirs, configuredDrivers, GIT_SAFE_CONFIG, type GitCommand } from './node/git-command.js';

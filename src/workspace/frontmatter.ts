@@ -1,5 +1,5 @@
-import { parse } from 'yaml';
 import { InvalidArtifactError } from '../contracts/index.js';
+import { parseYamlText } from './yaml.js';
 
 /** A markdown file split into its YAML frontmatter (parsed) and body. */
 export interface FrontmatterDoc {
@@ -16,9 +16,5 @@ const FENCE = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?([\s\S]*)$/;
 export function parseFrontmatter(text: string, file: string): FrontmatterDoc {
   const m = FENCE.exec(text);
   if (!m) throw new InvalidArtifactError(file, [{ path: '(root)', message: 'no YAML frontmatter between --- lines at the top' }]);
-  try {
-    return { data: parse(m[1] ?? '') as unknown, body: m[2] ?? '' };
-  } catch (e) {
-    throw new InvalidArtifactError(file, [{ path: '(frontmatter)', message: `YAML syntax: ${(e as Error).message.split('\n')[0]}` }]);
-  }
+  return { data: parseYamlText(m[1] ?? '', file, '(frontmatter)'), body: m[2] ?? '' };
 }

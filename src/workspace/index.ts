@@ -15,6 +15,7 @@ export {
 } from './atomic.js';
 export { withLock, type LockOptions } from './lock.js';
 export { parseFrontmatter, type FrontmatterDoc } from './frontmatter.js';
+export { parseYamlText, YAML_MAX_ALIAS_COUNT } from './yaml.js';
 export { loadPolicy, ensurePolicyFile } from './policy.js';
 export { WorkspaceEventType, type WorkspaceEvent } from './events.js';
 export type { AnchorCheck } from './anchors.js';

@@ -2,6 +2,7 @@ import { Document, isMap, parseDocument } from 'yaml';
 import { InvalidArtifactError, PolicySchema, parseArtifact, type Policy } from '../contracts/index.js';
 import type { Fs } from '../platform/index.js';
 import { readTextIfExists, writeFileAtomic, type AtomicDeps } from './atomic.js';
+import { YAML_MAX_ALIAS_COUNT, yamlErrorMessage } from './yaml.js';
 
 const SECTION_COMMENTS: Readonly<Record<string, string>> = {
   run_policy:
@@ -21,7 +22,12 @@ function parsePolicyText(text: string, file: string): { doc: Document; policy: P
       doc.errors.map((e) => ({ path: '(root)', message: `YAML syntax: ${e.message.split('\n')[0] ?? e.message}` })),
     );
   }
-  const raw = (doc.toJS() as unknown) ?? {};
+  let raw: unknown;
+  try {
+    raw = (doc.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT }) as unknown) ?? {};
+  } catch (e) {
+    throw new InvalidArtifactError(file, [{ path: '(root)', message: `YAML: ${yamlErrorMessage(e)}` }]);
+  }
   return { doc, policy: parseArtifact(PolicySchema, raw, file) };
 }
 

@@ -52,7 +52,7 @@ export function processEvidence(
     pid: exit.pid,
     startedAt: exit.startedAt.toISOString(),
     endedAt: exit.endedAt.toISOString(),
-    transcriptSha256: sha256(exit.transcript),
+    transcriptSha256: exit.transcriptSha256,
     stderrTail: exit.stderrTail,
     firstOutputMs: exit.firstOutputMs,
     lingerKilled: exit.stoppedBy === 'linger',

@@ -1,14 +1,21 @@
-import type { Clock, Proc } from '../../platform/index.js';
+import { gitCommand, type Clock, type Proc } from '../../platform/index.js';
 import { superviseProcess } from './supervise.js';
 
-/** Runs git in `cwd` and returns trimmed stdout, or null when it fails (not a repo, no commits). */
+/** Runs git in `cwd` (hardened by `gitCommand`) and returns its stdout, or null when it fails (not a repo, no commits). */
 async function git(
   deps: { proc: Proc; clock: Clock },
   cwd: string,
   args: readonly string[],
   env: Record<string, string>,
 ): Promise<string | null> {
-  const r = await superviseProcess(deps, { command: 'git', args, cwd, env, deadlines: { totalMs: 30_000 } });
+  const cmd = gitCommand(args, { env, cwd });
+  const r = await superviseProcess(deps, {
+    command: 'git',
+    args: cmd.args,
+    cwd,
+    env: cmd.env,
+    deadlines: { totalMs: 30_000 },
+  });
   if (r.exitCode !== 0) return null;
   return r.transcript
     .split('\n')

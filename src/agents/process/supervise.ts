@@ -1,6 +1,11 @@
-import { StringDecoder } from 'node:string_decoder';
 import type { Clock, Proc } from '../../platform/index.js';
 import type { Deadlines } from '../types.js';
+import {
+  DEFAULT_OUTPUT_LIMITS,
+  createBoundedTranscript,
+  createLineSplitter,
+  type OutputLimits,
+} from './bounded-output.js';
 
 export interface SuperviseOptions {
   readonly command: string;
@@ -21,6 +26,8 @@ export interface SuperviseOptions {
   onLine?(line: string, stream: 'stdout' | 'stderr'): void;
   /** Called once the child exists, with its pid (= its process group id). */
   onSpawn?(pid: number): void;
+  /** How much output is kept in memory (default `DEFAULT_OUTPUT_LIMITS`). */
+  readonly outputLimits?: OutputLimits | undefined;
 }
 
 export type StopReason = 'first_output' | 'inactivity' | 'total' | 'cancelled' | 'linger' | null;
@@ -36,8 +43,13 @@ export interface SupervisedExit {
   readonly startedAt: Date;
   readonly endedAt: Date;
   readonly firstOutputMs: number | null;
-  /** Every stdout and stderr line in arrival order, prefixed `1|` or `2|`. */
+  /**
+   * Stdout and stderr lines in arrival order, prefixed `1|` or `2|`: the head and the tail of the output, with one
+   * `0|` line saying how many lines between them were not kept; a line longer than the limit is cut with a note.
+   */
   readonly transcript: string;
+  /** SHA-256 of the whole transcript as it would be with every line kept. */
+  readonly transcriptSha256: string;
   readonly stderrTail: string;
 }
 
@@ -51,7 +63,8 @@ export function superviseProcess(
   o: SuperviseOptions,
 ): Promise<SupervisedExit> {
   const startedAt = deps.clock.now();
-  const transcript: string[] = [];
+  const limits = o.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
+  const transcript = createBoundedTranscript(limits);
   const stderrLines: string[] = [];
   return new Promise((resolve) => {
     let child;
@@ -74,6 +87,7 @@ export function superviseProcess(
         endedAt: deps.clock.now(),
         firstOutputMs: null,
         transcript: '',
+        transcriptSha256: transcript.sha256(),
         stderrTail: '',
       });
       return;
@@ -117,13 +131,19 @@ export function superviseProcess(
     else o.signal?.addEventListener('abort', onAbort, { once: true });
 
     const splitter = (stream: 'stdout' | 'stderr') => {
-      const decoder = new StringDecoder('utf8');
-      let buf = '';
-      const emit = (raw: string): void => {
-        const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-        transcript.push(`${stream === 'stdout' ? 1 : 2}|${line}`);
+      // Only lines someone reads become strings: a shell command's 200 MB of stdout is copied as bytes, never decoded.
+      const wanted = stream === 'stderr' || o.onLine !== undefined || o.isTerminal !== undefined;
+      const lines = createLineSplitter(limits.maxLineBytes, (bytes, cut) => {
+        transcript.add(
+          stream === 'stdout' ? '1|' : '2|',
+          bytes,
+          cut > 0 ? ` [mso: ${cut} more bytes of this line not kept]` : '',
+        );
+        if (wanted) emit(bytes.toString('utf8'));
+      });
+      const emit = (line: string): void => {
         if (stream === 'stderr') {
-          stderrLines.push(line);
+          stderrLines.push(line.slice(0, 4_000));
           if (stderrLines.length > 50) stderrLines.shift();
         }
         o.onLine?.(line, stream);
@@ -145,17 +165,10 @@ export function superviseProcess(
               idleTimer = after(d.inactivityMs, () => killGroup('inactivity'));
             }
           }
-          buf += decoder.write(chunk);
-          let i: number;
-          while ((i = buf.indexOf('\n')) >= 0) {
-            emit(buf.slice(0, i));
-            buf = buf.slice(i + 1);
-          }
+          lines.push(chunk);
         },
         end(): void {
-          buf += decoder.end();
-          if (buf !== '') emit(buf);
-          buf = '';
+          lines.end();
         },
       };
     };
@@ -191,7 +204,8 @@ export function superviseProcess(
         startedAt,
         endedAt: deps.clock.now(),
         firstOutputMs,
-        transcript: transcript.join('\n'),
+        transcript: transcript.text(),
+        transcriptSha256: transcript.sha256(),
         stderrTail: stderrLines.slice(-20).join('\n'),
       });
     });

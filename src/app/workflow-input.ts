@@ -1,0 +1,63 @@
+import { InvalidArtifactError, NotFoundError, type Policy } from '../contracts/index.js';
+import type { Fs } from '../platform/index.js';
+import { parseJsonText, parseYamlText, slugFromGoal } from '../workspace/index.js';
+
+/** A workflow file read and parsed within the policy's limits, not yet checked against its schema. */
+export interface WorkflowInput {
+  readonly text: string;
+  readonly raw: unknown;
+  /** The case slug of a run made from it: its `name` (or file name), hashed when it has no ASCII letters. */
+  readonly caseSlug: string;
+  readonly name: string;
+}
+
+/**
+ * Reads a workflow (a YAML or JSON file, or inline YAML text) within `design.workflow_max_bytes` and
+ * `design.workflow_max_nodes`: a file too large is refused before it is read, a node list too long before its nodes
+ * are checked, an alias bomb or a syntax error with the file named. Writes nothing.
+ */
+export async function readWorkflowInput(
+  fs: Pick<Fs, 'stat' | 'readFile'>,
+  source: { readonly path: string } | { readonly text: string; readonly label: string },
+  limits: Pick<Policy['design'], 'workflow_max_bytes' | 'workflow_max_nodes'>,
+): Promise<WorkflowInput> {
+  const path = 'path' in source ? source.path : source.label;
+  const tooBig = (size: number): InvalidArtifactError =>
+    new InvalidArtifactError(path, [
+      {
+        path: '(root)',
+        message: `the workflow is ${size} bytes; the limit is ${limits.workflow_max_bytes} (policy design.workflow_max_bytes)`,
+      },
+    ]);
+  let text: string;
+  if ('path' in source) {
+    const st = await fs.stat(path).catch(() => undefined);
+    if (!st?.isFile()) throw new NotFoundError('workflow file', path);
+    if (st.size > limits.workflow_max_bytes) throw tooBig(st.size);
+    text = await fs.readFile(path, 'utf8');
+  } else {
+    text = source.text;
+    const size = Buffer.byteLength(text, 'utf8');
+    if (size > limits.workflow_max_bytes) throw tooBig(size);
+  }
+  const raw = !('path' in source) || /\.ya?ml$/i.test(path) ? parseYamlText(text, path) : parseJsonText(text, path);
+  const nodes = (raw as { nodes?: unknown } | null)?.nodes;
+  if (Array.isArray(nodes) && nodes.length > limits.workflow_max_nodes)
+    throw new InvalidArtifactError(path, [
+      {
+        path: 'nodes',
+        message: `${nodes.length} nodes; the limit is ${limits.workflow_max_nodes} (policy design.workflow_max_nodes)`,
+      },
+    ]);
+  const declared = (raw as { name?: unknown } | null)?.name;
+  const name =
+    typeof declared === 'string' && declared.trim() !== ''
+      ? declared
+      : 'path' in source
+        ? (path
+            .split('/')
+            .at(-1)
+            ?.replace(/\.[^.]+$/, '') ?? 'workflow')
+        : 'workflow';
+  return { text, raw, name, caseSlug: slugFromGoal(name) };
+}

@@ -1,0 +1,143 @@
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { gitDirs, type Fs } from '../platform/index.js';
+import type { AgentResult } from '../agents/index.js';
+import { attemptResultFields } from './attempt-row.js';
+import type { Git } from './git.js';
+import type { RunContext } from './run-context.js';
+import type { NodeOutcome } from './scheduler.js';
+
+/** Where a node must not write: the repository (its checkout and git directory) and the workspace around its run. */
+export interface OutsideScope {
+  /** The repository's main checkout (`git worktree add` was run from here). */
+  readonly repo: string;
+  /** The run's folder, `<workspace>/.mso-context/active/<run-id>`. */
+  readonly runDir: string;
+  /** Folders inside the checkout whose untracked files are mso's (the workspace and observation roots). */
+  readonly exclude: readonly string[];
+}
+
+/** Files of the scope with a fingerprint (size, mtime, mode, or a link target) each. */
+export type OutsideSnapshot = ReadonlyMap<string, string>;
+
+/** Parts of the workspace no node may change: the policy (it names the programs agents run), the anchor, and the run's design. */
+const CONTEXT_WATCH = ['config', '.anchor.json'];
+const RUN_WATCH = ['00_collect', '10_topology', '20_mental-model', '30_execution', '70_governance'];
+/** Git directory entries that can make git run a program or change what it reads. */
+const GIT_DIR_WATCH = ['config', 'config.worktree', 'hooks', 'info', 'commondir'];
+/** A walk stops after this many entries, so a huge tree bounds the cost of one check. */
+const MAX_ENTRIES = 20_000;
+
+const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(dir + sep);
+
+async function fingerprint(fs: Pick<Fs, 'lstat' | 'readlink'>, path: string): Promise<string | null> {
+  const st = await fs.lstat(path).catch(() => null);
+  if (!st) return null;
+  if (st.isSymbolicLink()) return `link:${await fs.readlink(path).catch(() => '')}`;
+  return `${st.isDirectory() ? 'd' : 'f'}:${st.isDirectory() ? 0 : st.size}:${st.isDirectory() ? 0 : st.mtimeMs}:${st.mode}`;
+}
+
+async function walk(
+  fs: Pick<Fs, 'readdir' | 'lstat' | 'readlink'>,
+  dir: string,
+  into: Map<string, string>,
+): Promise<void> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    if (into.size >= MAX_ENTRIES) return;
+    const path = join(dir, e.name);
+    const fp = await fingerprint(fs, path);
+    if (fp === null) continue;
+    into.set(path, fp);
+    if (e.isDirectory()) await walk(fs, path, into);
+  }
+}
+
+/**
+ * Fingerprints what a node must leave alone: files git reports as changed or untracked in the repository's main
+ * checkout, the program-running parts of its git directory (config, hooks, info), the workspace policy and anchor,
+ * and the run's design artifacts. What mso itself writes while nodes run (the audit log, tickets, worktrees, other
+ * runs) is not watched, so concurrent runs never trip it. Taken before and after a node, `outsideChanges` names
+ * what moved.
+ */
+export async function snapshotOutside(
+  deps: { readonly fs: Pick<Fs, 'readdir' | 'lstat' | 'readlink'>; readonly git: Git },
+  scope: OutsideScope,
+): Promise<OutsideSnapshot> {
+  const out = new Map<string, string>();
+  const runDir = resolve(scope.runDir);
+  const contextDir = dirname(dirname(runDir));
+  const repo = resolve(scope.repo);
+  // The workspace may sit inside the repository: its files are the workspace walk's, not the checkout's.
+  const status = await deps.git.run(['status', '--porcelain=v1', '-z', '--untracked-files=all'], repo);
+  if (status.code === 0) {
+    const fields = status.stdout.split('\0');
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as string;
+      if (f.length < 4) continue;
+      // A rename is followed by its source path in the next field.
+      if (f[0] === 'R' || f[0] === 'C') i++;
+      const path = join(repo, f.slice(3));
+      // mso's own folders may sit inside the repository (the default ./workspace does): they are not the checkout's.
+      if (f.startsWith('??') && scope.exclude.some((x) => isUnder(path, resolve(x)))) continue;
+      out.set(path, (await fingerprint(deps.fs, path)) ?? 'deleted');
+    }
+  }
+  const dirs = gitDirs(repo);
+  if (dirs) {
+    const gitDir = dirs.commonDir;
+    for (const name of GIT_DIR_WATCH) {
+      const path = join(gitDir, name);
+      const fp = await fingerprint(deps.fs, path);
+      if (fp === null) continue;
+      out.set(path, fp);
+      if (fp.startsWith('d:')) await walk(deps.fs, path, out);
+    }
+    const wts = await deps.fs.readdir(join(gitDir, 'worktrees')).catch(() => [] as string[]);
+    for (const w of wts) {
+      const path = join(gitDir, 'worktrees', String(w), 'config.worktree');
+      const fp = await fingerprint(deps.fs, path);
+      if (fp !== null) out.set(path, fp);
+    }
+  }
+  for (const path of [...CONTEXT_WATCH.map((n) => join(contextDir, n)), ...RUN_WATCH.map((n) => join(runDir, n))]) {
+    const fp = await fingerprint(deps.fs, path);
+    if (fp === null) continue;
+    out.set(path, fp);
+    if (fp.startsWith('d:')) await walk(deps.fs, path, out);
+  }
+  return out;
+}
+
+/** Paths added, removed or changed between two snapshots, sorted, relative to `base` when under it. */
+export function outsideChanges(before: OutsideSnapshot, after: OutsideSnapshot, base?: string): string[] {
+  const changed = new Set<string>();
+  for (const [p, fp] of after) if (before.get(p) !== fp) changed.add(p);
+  for (const p of before.keys()) if (!after.has(p)) changed.add(p);
+  // A directory's own entry changes whenever a file in it does: name the files, not their folders.
+  const paths = [...changed].filter((p) => ![...changed].some((q) => q !== p && q.startsWith(p + sep)));
+  return paths.map((p) => (base && isUnder(p, base) ? relative(base, p) || p : p)).sort();
+}
+
+/** Fails a node that changed `paths` outside its worktree: the attempt closed as failure, the event and snapshot name them. */
+export function failOutsideWrites(
+  ctx: RunContext,
+  id: string,
+  attemptId: string,
+  result: AgentResult | null,
+  paths: readonly string[],
+): NodeOutcome {
+  const shown = paths.slice(0, 20).join(', ') + (paths.length > 20 ? `, and ${paths.length - 20} more` : '');
+  const reason = `changed outside its worktree while it ran: ${shown}`;
+  ctx.deps.log.recordAttempt({
+    attemptId,
+    runId: ctx.runId,
+    ...(result ? attemptResultFields(result) : { endedAt: ctx.deps.clock.now().toISOString() }),
+    status: 'failure',
+    errorClass: 'outside_writes',
+    errorMessage: reason,
+    filesChanged: [...paths],
+  });
+  ctx.event('node.failure', id, { error_class: 'outside_writes', message: reason, paths, attempt_id: attemptId });
+  ctx.snapshot(id, 'failed', { role: 'sentinel', phase: 4, metadata: { outside_writes: paths } });
+  return { kind: 'failed', reason };
+}

@@ -1,0 +1,24 @@
+import { parse } from 'yaml';
+import { InvalidArtifactError } from '../contracts/index.js';
+
+/**
+ * Aliases a YAML file may resolve (yaml's own guard against "billion laughs" expansion). An input with more is refused
+ * as invalid, never expanded.
+ */
+export const YAML_MAX_ALIAS_COUNT = 100;
+
+/** The first line of a YAML library error, for a field issue. */
+export function yamlErrorMessage(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const first = message.split('\n')[0] ?? message;
+  return /alias count/i.test(first) ? `too many YAML aliases (more than ${YAML_MAX_ALIAS_COUNT})` : first;
+}
+
+/** Parses YAML 1.2 text; a syntax error or an alias bomb throws `InvalidArtifactError` naming `file` and `where`. */
+export function parseYamlText(text: string, file: string, where = '(root)'): unknown {
+  try {
+    return parse(text, { maxAliasCount: YAML_MAX_ALIAS_COUNT }) as unknown;
+  } catch (e) {
+    throw new InvalidArtifactError(file, [{ path: where, message: `YAML: ${yamlErrorMessage(e)}` }]);
+  }
+}
