@@ -9,6 +9,7 @@ import type { Git } from './git.js';
 import type { RecordedDecision } from './decisions.js';
 import { createHumanGates } from './human-gates.js';
 import { runNode } from './node-step.js';
+import { recoverLostCommits } from './recover.js';
 import { createRunContext } from './run-context.js';
 import { runDag, type DagNode, type NodeState } from './scheduler.js';
 
@@ -87,6 +88,7 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
     };
   });
   const laneLimits = Object.fromEntries(Object.entries(input.policy.agents).map(([name, a]) => [name, a.concurrency]));
+  await recoverLostCommits(ctx);
   // A node is finished once its commit is on record, even if its coordinator died before recording `done`.
   const finished = (id: string): boolean =>
     (rec(id).state === 'done' || rec(id).committedLast) && rec(id).commit !== null;

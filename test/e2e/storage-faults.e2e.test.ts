@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { execFile, spawn } from 'node:child_process';
 import { chmod, chown, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -170,6 +171,23 @@ describe('a write-ahead log deleted during a kill', () => {
       await rm(`${db}-shm`);
       const again = await mso(sb, ['--json', 'resume', runId]);
       expect(again.code, again.stderr).toBe(0);
+      // The events of a were lost with the log, but its ticket and its commit in its worktree were not: a is
+      // recovered from them and not run again; b runs.
+      const read = new Database(db, { readonly: true });
+      try {
+        const rows = read
+          .prepare(
+            "SELECT type, node_id, json_extract(payload, '$.recovered') AS recovered FROM events WHERE run_id = ? AND type IN ('node.attempt', 'node.committed') ORDER BY seq",
+          )
+          .all(runId);
+        expect(rows).toEqual([
+          { type: 'node.committed', node_id: 'a', recovered: 1 },
+          { type: 'node.attempt', node_id: 'b', recovered: null },
+          { type: 'node.committed', node_id: 'b', recovered: null },
+        ]);
+      } finally {
+        read.close();
+      }
     } finally {
       await sb.cleanup();
     }
