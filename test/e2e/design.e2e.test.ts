@@ -39,6 +39,9 @@ const GOALS = [
   'Benchmark the JSON parser, then optimize the hot path, then benchmark again',
   'Summarize the incident and propose follow-ups',
   'Design the architecture for a multi-tenant job queue with high risk of data loss',
+  'Move the image uploads from local disk to S3: add an S3 client wrapper, switch the avatar upload and the attachment upload to it, backfill the existing files, then remove the old disk code',
+  '검색 API를 개선하고, 동시에 모바일 앱의 검색 화면을 다시 만든 다음, 두 결과를 함께 검증하라',
+  '1. Add SSO with SAML 2. Add audit logging 3. Load-test both 4. Write the admin guide',
 ];
 
 describe('mso design all → mso validate all', () => {

@@ -1,0 +1,322 @@
+/**
+ * Task extraction for the offline planner: a goal's lists, sentences and clauses become steps ("units"), each with
+ * the tasks it spreads over, its verb and stage, and how it links to the step before it. Ordering happens in
+ * task-ordering.ts; this module only reads the text.
+ */
+import {
+  COLLECTIVE_VERBS,
+  COMPARE_VERBS,
+  DECIDE_VERBS,
+  EN_JOIN,
+  EN_PAR,
+  KO_COLLECTIVE,
+  KO_COMPARE,
+  KO_DECIDE,
+  KO_FIRST,
+  KO_JOIN,
+  KO_PAR,
+  KO_SEQ_START,
+  stageOf,
+} from './goal-lexicon.js';
+import { distribute, objectOf, splitEnglish, verbOf } from './english.js';
+import { HANGUL, koDistribute, koLabel, koVerb, splitKorean, type SplitKind } from './korean.js';
+
+/** How a step relates to the one before it: decided later (auto), after it, beside it, or after every open end. */
+export type Link = 'auto' | 'seq' | 'par' | 'join';
+export type UnitKind = 'step' | 'compare' | 'collective' | 'decide' | 'item';
+
+/** One step of the goal: a clause or list item, spread over the targets it names. */
+export interface Unit {
+  readonly text: string;
+  readonly tasks: string[];
+  readonly verb: string;
+  readonly stage: number;
+  readonly kind: UnitKind;
+  /** For a comparison: the criteria step comes first ("Compare ..." asks for a frame). */
+  readonly frame?: string;
+  /** Set for list items that came as a bullet list, where steps of one stage run side by side. */
+  readonly set: boolean;
+  link: Link;
+}
+
+/** What the extractor found in a goal. */
+export interface Extraction {
+  readonly units: Unit[];
+  readonly korean: boolean;
+  /** A loop goal ("iterate until ...", "반복"): the condition to check, if one is stated. */
+  readonly loop: { readonly until: string | null } | null;
+}
+
+/** Structure is read from the first 4 KB only; a longer goal keeps its full text in the run but not more tasks. */
+export const MAX_PARSE_CHARS = 4096;
+/** At most this many tasks: a plan wider than that is not a plan a person can review. */
+export const MAX_TASKS = 16;
+
+const BULLET = /^\s*(?:([-*•·▪])|(\d{1,2}[.)]|[a-z][.)]|\(\d{1,2}\)))\s+(.+)$/i;
+const STEP_TITLE =
+  /\b(?:steps?|pipeline|in order|sequence|stages?|procedure|runbook|checklist)\b|단계|순서|절차|파이프라인/i;
+const LOOP_EN = /\b(?:iterate|iteratively|iterative|repeatedly|repeat|loop|until)\b/i;
+const LOOP_KO = /반복|루프|때까지/;
+
+function kindOfLink(kind: SplitKind): Link {
+  return kind === 'S' ? 'seq' : kind === 'P' ? 'par' : 'auto';
+}
+
+/** Inline numbered lists ("1. Add SSO 2. Add audit logging"): the title before "1." and the items, or null. */
+function inlineList(text: string): { title: string; items: string[] } | null {
+  const marks = [...text.matchAll(/(?:^|\s)\(?(\d{1,2})[.)]\s+/g)] as RegExpExecArray[];
+  const seq: RegExpExecArray[] = [];
+  for (const m of marks) if (Number(m[1]) === seq.length + 1) seq.push(m);
+  if (seq.length < 2) return null;
+  const items = seq.map((m, i) => text.slice((m.index ?? 0) + m[0].length, seq[i + 1]?.index ?? text.length).trim());
+  return { title: text.slice(0, seq[0]?.index ?? 0).trim(), items: items.filter((s) => s !== '') };
+}
+
+/** Strips loop adverbs and the "until" clause; returns the condition. */
+function stripLoop(text: string): { text: string; until: string | null } {
+  let until: string | null = null;
+  let t = text.replace(/,?\s+until\s+([^,.;]+)/i, (_, c: string) => {
+    until = c.trim();
+    return '';
+  });
+  t = t.replace(/([^\s,.;]+)\s*(?:할|될|할\s*수\s*있을)\s*때까지\s*/, (_, c: string) => {
+    until = c.trim();
+    return '';
+  });
+  t = t
+    .replace(/\b(?:iteratively|repeatedly|again and again)\s+/gi, '')
+    .replace(/반복(?:해서|하여|적으로|하며)\s*/g, '')
+    .replace(/\s+/g, ' ');
+  return { text: t.trim(), until };
+}
+
+interface Piece {
+  readonly text: string;
+  readonly kind: SplitKind;
+}
+
+function sentencesOf(paragraph: string): string[] {
+  return paragraph
+    .split(/(?<=[.!?。？！])\s+(?=\S)/)
+    .map((s) => s.trim().replace(/[.!?。？！]+$/, ''))
+    .filter((s) => s !== '');
+}
+
+function clausesOf(sentence: string): Piece[] {
+  if (HANGUL.test(sentence)) {
+    const pieces: Piece[] = [];
+    for (const p of splitKorean(sentence)) {
+      const seq = KO_SEQ_START.exec(p.text);
+      const text = p.text.replace(KO_SEQ_START, '').replace(KO_FIRST, '');
+      const prev = pieces.at(-1);
+      // "A하기 전에 B": B comes first, then A.
+      if (p.kind === 'B' && prev) pieces.splice(-1, 1, { text, kind: prev.kind }, { text: prev.text, kind: 'S' });
+      else pieces.push({ text, kind: seq ? 'S' : p.kind });
+    }
+    return pieces;
+  }
+  return splitEnglish(sentence);
+}
+
+/** Builds the unit of one clause (English or Korean), given the unit before it for "it". */
+function unitOf(piece: Piece, set: boolean, prev: Unit | undefined): Unit | null {
+  const raw = piece.text.replace(/^[\s,;:.-]+|[\s,;:.]+$/g, '');
+  if (raw.replace(/[^\p{L}\p{N}]/gu, '').length < 2) return null;
+  const link0: Link = kindOfLink(piece.kind);
+  if (HANGUL.test(raw)) return koUnit(raw, link0, set);
+  const par = EN_PAR.test(raw);
+  const join = EN_JOIN.test(raw);
+  let text = raw
+    .replace(
+      /,?\s*\b(?:in parallel|simultaneously|at the same time|concurrently|separately|independently|side by side)\b,?/gi,
+      '',
+    )
+    .replace(/^(?:and|also|please|plus)\s+/i, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const verb = verbOf(text);
+  if (prev && verb && /\bit\b/i.test(text) && prev.tasks.length === 1 && prev.verb) {
+    const obj = objectOf(prev.text, prev.verb);
+    if (obj && obj.split(' ').length <= 6) text = text.replace(/\bit\b/i, obj);
+  }
+  const first = verb.split(' ')[0] ?? '';
+  const kind: UnitKind = !verb
+    ? 'item'
+    : COMPARE_VERBS.has(first)
+      ? 'compare'
+      : COLLECTIVE_VERBS.has(first)
+        ? 'collective'
+        : DECIDE_VERBS.has(first)
+          ? 'decide'
+          : 'step';
+  const verbWords = text
+    .split(' ')
+    .slice(0, verb ? verb.split(' ').length : 0)
+    .join(' ');
+  const rest = text.slice(verbWords.length).trim();
+  const d = kind === 'decide' || kind === 'item' ? null : distribute(rest, kind === 'compare');
+  let tasks = [text];
+  let frame: string | undefined;
+  if (d && d.items.length >= 2) {
+    const shown =
+      kind === 'compare' && first === 'compare' ? (verbWords === 'Compare' ? 'Evaluate' : 'evaluate') : verbWords;
+    tasks = d.items.map((it) => [shown, d.prefix, it, d.suffix].filter((x) => x !== '').join(' '));
+    if (kind === 'compare' && first === 'compare') frame = `Define the criteria to compare ${rest}`;
+    if (kind === 'collective') tasks = [...d.items];
+  }
+  const link: Link = join ? 'join' : kind === 'decide' ? 'join' : par && tasks.length === 1 ? 'par' : link0;
+  return { text, tasks, verb, stage: stageOf(verb, text), kind, set, link, ...(frame ? { frame } : {}) };
+}
+
+function koUnit(raw: string, link0: Link, set: boolean): Unit {
+  const par = KO_PAR.test(raw);
+  const join = KO_JOIN.test(raw);
+  const label = koLabel(raw);
+  const verb = koVerb(label);
+  const is = (list: readonly string[]): boolean => list.some((w) => verb.startsWith(w));
+  const kind: UnitKind = is(KO_COMPARE)
+    ? 'compare'
+    : is(KO_COLLECTIVE)
+      ? 'collective'
+      : is(KO_DECIDE)
+        ? 'decide'
+        : 'step';
+  const d = kind === 'decide' ? null : koDistribute(raw);
+  let tasks = [label];
+  let frame: string | undefined;
+  if (d && d.items.length >= 2) {
+    tasks =
+      kind === 'compare'
+        ? d.items.map((it) => `${it} 평가`)
+        : kind === 'collective'
+          ? d.items
+          : d.clauses.map((c) => koLabel(c));
+    if (kind === 'compare') frame = `비교 기준 정의: ${label}`;
+  }
+  const link: Link = join ? 'join' : kind === 'decide' ? 'join' : par && tasks.length === 1 ? 'par' : link0;
+  return { text: label, tasks, verb, stage: stageOf(verb, label), kind, set, link, ...(frame ? { frame } : {}) };
+}
+
+/** A collective verb over a list: its items run first, then the collective step joins them. */
+function expandCollective(u: Unit): Unit[] {
+  if (u.kind !== 'collective' || u.tasks.length < 2) return [u];
+  return [
+    { ...u, kind: 'item', tasks: u.tasks },
+    { ...u, tasks: [u.text], link: 'join' },
+  ];
+}
+
+/** Units of running text (sentences and clauses), in order. */
+function paragraphUnits(text: string, set: boolean, startLink: Link): Unit[] {
+  const units: Unit[] = [];
+  for (const sentence of sentencesOf(text)) {
+    let pieces = clausesOf(sentence);
+    // "Move the uploads to S3: add ..., switch ..." — the part before the colon titles the steps after it.
+    const colon = /^([^:]{3,100}):\s+(.+)$/.exec(sentence);
+    if (colon) {
+      const after = clausesOf(colon[2] as string);
+      if (after.length >= 2) pieces = after;
+    }
+    // "A 그리고 B 그리고 C를 통합": a collective verb takes every bare noun phrase before it as its input.
+    const out: Unit[] = [];
+    for (const piece of pieces) {
+      const u = unitOf(piece, set, out.at(-1) ?? units.at(-1));
+      if (!u) continue;
+      const before = out.at(-1);
+      // "캐시 계층을 설계하고 나서 구현하고": a bare verb takes the object of the clause before it.
+      if (HANGUL.test(u.text) && !u.text.includes(' ') && u.tasks.length === 1 && before?.tasks.length === 1) {
+        const obj = /^(.*[을를])\s+\S+$/.exec(before.text)?.[1];
+        if (obj && !KO_JOIN.test(obj)) {
+          out.push({ ...u, text: `${obj} ${u.text}`, tasks: [`${obj} ${u.text}`] });
+          continue;
+        }
+      }
+      if (u.kind === 'collective' && u.tasks.length === 1 && HANGUL.test(u.text) && out.length > 0) {
+        const bare = out.every((o) => o.kind === 'step' && !/[을를]\s/.test(`${o.text} `) && o.tasks.length === 1);
+        if (bare) {
+          out.forEach((o, i) => (o.link = i === 0 ? o.link : 'par'));
+          const obj = u.text.replace(/\s*\S+$/, '').replace(/[을를]$/, '');
+          if (obj) out.push({ ...u, kind: 'item', tasks: [obj], link: 'par' });
+          out.push({ ...u, tasks: [`${out.map((o) => o.tasks[0]).join(', ')} ${koVerb(u.text)}`], link: 'join' });
+          continue;
+        }
+      }
+      out.push(...expandCollective(u));
+    }
+    if (out[0] && out[0].link === 'auto' && units.length > 0) out[0].link = 'seq';
+    units.push(...out);
+  }
+  if (units[0] && units[0].link === 'auto') units[0].link = startLink;
+  return units;
+}
+
+/** Units of a list under an optional title; a title with a verb of its own applies it to bare items. */
+function listUnits(title: string, items: string[], numbered: boolean): Unit[] {
+  const head = title.replace(/[:：]\s*$/, '').trim();
+  // A title that announces steps ("pipeline", "in order", "단계별") makes a bullet list a sequence.
+  const ordered = numbered || STEP_TITLE.test(head);
+  const headVerb = HANGUL.test(head) ? '' : verbOf(head);
+  const firstVerb = headVerb.split(' ')[0] ?? '';
+  const units: Unit[] = [];
+  for (const item of items) {
+    const bareItem = !HANGUL.test(item) && verbOf(item) === '' && headVerb !== '';
+    const text = bareItem && !COLLECTIVE_VERBS.has(firstVerb) ? `${head.split(' ')[0]} ${item}` : item;
+    const us = paragraphUnits(text, !ordered, 'auto');
+    if (us[0]) us[0].link = us[0].link === 'seq' && units.length === 0 ? 'auto' : us[0].link;
+    units.push(...us);
+  }
+  if (headVerb && COLLECTIVE_VERBS.has(firstVerb)) units.push(...paragraphUnits(head, false, 'join'));
+  const hkVerb = HANGUL.test(head) ? koVerb(koLabel(head)) : '';
+  if (hkVerb && KO_COLLECTIVE.some((w) => hkVerb.startsWith(w))) units.push(...paragraphUnits(head, false, 'join'));
+  return units;
+}
+
+/**
+ * Reads a goal into units: multi-line lists (bullets run as a set, numbers as steps) under their title line,
+ * inline numbered lists, sentences, and clauses split at the connectives of English and Korean.
+ */
+export function extractUnits(goal: string): Extraction {
+  const korean = HANGUL.test(goal);
+  // Control characters are never text (and \u0001/\u0002 mark split points below).
+  const full = Array.from(goal.slice(0, MAX_PARSE_CHARS).replace(/\r\n?/g, '\n'))
+    .map((c) => (c < ' ' && c !== '\n' ? ' ' : c))
+    .join('');
+  const loopSignal = LOOP_EN.test(full) || LOOP_KO.test(full);
+  const { text, until } = loopSignal ? stripLoop(full) : { text: full, until: null };
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const units: Unit[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i] as string;
+    const items: string[] = [];
+    let numbered = false;
+    let j = i;
+    while (j < lines.length && BULLET.test(lines[j] as string)) {
+      const m = BULLET.exec(lines[j] as string) as RegExpExecArray;
+      numbered ||= m[2] !== undefined;
+      items.push((m[3] as string).trim());
+      j++;
+    }
+    if (items.length >= 2) {
+      const prevTitle = units.length === 0 && i > 0 ? (lines[i - 1] as string) : '';
+      units.push(...listUnits(prevTitle, items, numbered));
+      i = j;
+      continue;
+    }
+    const nextIsList = i + 2 < lines.length + 1 && BULLET.test(lines[i + 1] ?? '') && BULLET.test(lines[i + 2] ?? '');
+    if (nextIsList && units.length === 0) {
+      i++;
+      continue;
+    }
+    const inline = inlineList(line);
+    if (inline && inline.items.length >= 2) units.push(...listUnits(inline.title, inline.items, true));
+    else units.push(...paragraphUnits(BULLET.exec(line)?.[3] ?? line, false, units.length ? 'seq' : 'auto'));
+    i++;
+  }
+  let count = 0;
+  const capped = units.filter((u) => (count += u.tasks.length + (u.frame ? 1 : 0)) <= MAX_TASKS);
+  return { units: capped, korean, loop: loopSignal ? { until } : null };
+}
