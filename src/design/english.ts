@@ -51,9 +51,10 @@ export function verbOf(clause: string): string {
 
 const SEQ_JOINS =
   /,?\s+(?:and\s+)?then\s+|,\s*(?:and\s+)?(?:after that|afterwards|finally|lastly|next|subsequently),?\s+|,?\s+followed by\s+|,?\s+and (?:after that|afterwards|finally|lastly)\s*,?\s+/gi;
-const PAR_JOINS = /,?\s+(?:and\s+)?(?:at the same time|meanwhile|simultaneously|in parallel),?\s+(?=[a-z])/gi;
+const PAR_JOINS =
+  /,?\s+(?:and\s+)?(?:at the same time|meanwhile|simultaneously|in parallel),?\s+(?=[a-z])|,?\s+(?:while|whilst)\s+(?=[a-z])/gi;
 const VERB_JOIN =
-  /(,\s*(?:and\s+(?:also\s+)?|as well as\s+|plus\s+)?|\s+(?:and|&)\s+(?:also\s+)?|\s+as well as\s+)([A-Za-z][\w-]*)(?=(\s+[^\s,;]+)?)/g;
+  /(,\s*(?:and\s+(?:also\s+)?|as well as\s+|plus\s+)?|\s+(?:and|&)\s+(?:also\s+)?|\s+as well as\s+)([A-Za-z][\w-]*)(?=([,;]|\s+[^\s,;]+)?)/g;
 
 /** Cuts an English sentence into clauses; each carries how it relates to the clause before it. */
 export function splitEnglish(sentence: string): Array<{ text: string; kind: SplitKind }> {
@@ -70,8 +71,9 @@ export function splitEnglish(sentence: string): Array<{ text: string; kind: Spli
   }
   let m = sentence.replace(/\s*;\s*/g, ' \u0001A ');
   m = m.replace(SEQ_JOINS, ' \u0001S ').replace(PAR_JOINS, ' \u0001P ');
+  // A word followed by "and", "or" or a comma is a list item ("the signup, profile and checkout forms"), not a verb.
   m = m.replace(VERB_JOIN, (all, _sep: string, word: string, next: string | undefined) =>
-    isVerbAt(word, next?.trim()) ? ` \u0001A ${word}` : all,
+    isVerbAt(word, next?.trim()) && !/^(?:[,;]|and|or)$/i.test(next?.trim() ?? '') ? ` \u0001A ${word}` : all,
   );
   const out: Array<{ text: string; kind: SplitKind }> = [];
   for (const part of splitMarked(m)) out.push(...subordinate(part));

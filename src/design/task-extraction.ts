@@ -18,7 +18,7 @@ import {
   KO_SEQ_START,
   stageOf,
 } from './goal-lexicon.js';
-import { distribute, objectOf, splitEnglish, verbOf } from './english.js';
+import { distribute, lemma, objectOf, splitEnglish, verbOf } from './english.js';
 import { HANGUL, koDistribute, koLabel, koVerb, splitKorean, type SplitKind } from './korean.js';
 
 /** How a step relates to the one before it: decided later (auto), after it, beside it, or after every open end. */
@@ -62,14 +62,63 @@ function kindOfLink(kind: SplitKind): Link {
   return kind === 'S' ? 'seq' : kind === 'P' ? 'par' : 'auto';
 }
 
-/** Inline numbered lists ("1. Add SSO 2. Add audit logging"): the title before "1." and the items, or null. */
-function inlineList(text: string): { title: string; items: string[] } | null {
+/**
+ * Inline lists: "1. Add SSO 2. Add audit logging" (numbered: steps) or "Clean up: • a • b" (bullets: a set).
+ * Returns the title before the first marker and the items, or null.
+ */
+function inlineList(text: string): { title: string; items: string[]; numbered: boolean } | null {
   const marks = [...text.matchAll(/(?:^|\s)\(?(\d{1,2})[.)]\s+/g)] as RegExpExecArray[];
   const seq: RegExpExecArray[] = [];
   for (const m of marks) if (Number(m[1]) === seq.length + 1) seq.push(m);
-  if (seq.length < 2) return null;
-  const items = seq.map((m, i) => text.slice((m.index ?? 0) + m[0].length, seq[i + 1]?.index ?? text.length).trim());
-  return { title: text.slice(0, seq[0]?.index ?? 0).trim(), items: items.filter((s) => s !== '') };
+  if (seq.length >= 2) {
+    const items = seq.map((m, i) => text.slice((m.index ?? 0) + m[0].length, seq[i + 1]?.index ?? text.length).trim());
+    return { title: text.slice(0, seq[0]?.index ?? 0).trim(), items: items.filter((s) => s !== ''), numbered: true };
+  }
+  const parts = text.split(/\s*[•·▪‣◦]\s+/);
+  if (parts.length >= 3) {
+    return {
+      title: (parts[0] as string).trim(),
+      items: parts
+        .slice(1)
+        .map((p) => p.trim())
+        .filter((p) => p !== ''),
+      numbered: false,
+    };
+  }
+  return null;
+}
+
+const LIST_SPLIT = /\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|및|또는)\s+/;
+
+/**
+ * A parenthesised list becomes an enumeration the distributor reads: "the three forms (signup, profile, checkout)"
+ * → "the signup, profile and checkout forms"; "세 가지 폼(가입, 프로필, 결제)에" → "가입, 프로필, 결제 폼에".
+ */
+function unparen(sentence: string): string {
+  return sentence
+    .replace(
+      /(?:\b(?:the|our|all|its|their)\s+)?(?:(?:two|three|four|five|six|seven|both|several|\d+)\s+)?([A-Za-z][\w-]*)\s*\(((?:e\.g\.|i\.e\.|such as)?[^()]+)\)/gi,
+      (all, head: string, inner: string) => {
+        const items = inner
+          .replace(/^(?:e\.g\.|i\.e\.|such as),?\s*/i, '')
+          .split(LIST_SPLIT)
+          .map((x) => x.trim())
+          .filter((x) => x !== '');
+        if (items.length < 2 || items.some((x) => x.split(' ').length > 4)) return all;
+        return `the ${items.slice(0, -1).join(', ')} and ${items.at(-1) as string} ${head}`;
+      },
+    )
+    .replace(
+      /(?:(?:두|세|네|다섯|여섯|\d+)\s*(?:가지|개의?)?\s+)?([^\s()]+?)\s*\(([^()]+)\)/g,
+      (all, head: string, inner: string) => {
+        const items = inner
+          .split(LIST_SPLIT)
+          .map((x) => x.trim())
+          .filter((x) => x !== '');
+        if (!HANGUL.test(all) || items.length < 2 || items.some((x) => x.split(' ').length > 3)) return all;
+        return `${items.join(', ')} ${head}`;
+      },
+    );
 }
 
 /** Strips loop adverbs and the "until" clause; returns the condition. */
@@ -118,6 +167,20 @@ function clausesOf(sentence: string): Piece[] {
   return splitEnglish(sentence);
 }
 
+/** "the design team builds the illustrations" → "build the illustrations": a clause with a subject keeps its work. */
+function dropSubject(text: string): string {
+  if (verbOf(text) !== '') return text;
+  const words = text.split(' ');
+  if (!/^(?:the|our|a|an|we|they|you|i|[A-Z][\w-]*)$/.test(words[0] ?? '')) return text;
+  for (let i = 1; i < Math.min(words.length - 1, 5); i++) {
+    const base = lemma(words[i] as string);
+    if (base && /s$/.test(words[i] as string) !== /^(?:we|they|you|i)$/i.test(words[0] as string))
+      return [base, ...words.slice(i + 1)].join(' ');
+    if (base && /^(?:we|they|you|i)$/i.test(words[0] as string)) return [base, ...words.slice(i + 1)].join(' ');
+  }
+  return text;
+}
+
 /** Builds the unit of one clause (English or Korean), given the unit before it for "it". */
 function unitOf(piece: Piece, set: boolean, prev: Unit | undefined): Unit | null {
   const raw = piece.text.replace(/^[\s,;:.-]+|[\s,;:.]+$/g, '');
@@ -134,6 +197,7 @@ function unitOf(piece: Piece, set: boolean, prev: Unit | undefined): Unit | null
     .replace(/^(?:and|also|please|plus)\s+/i, '')
     .replace(/\s+/g, ' ')
     .trim();
+  text = dropSubject(text);
   const verb = verbOf(text);
   if (prev && verb && /\bit\b/i.test(text) && prev.tasks.length === 1 && prev.verb) {
     const obj = objectOf(prev.text, prev.verb);
@@ -187,7 +251,7 @@ function koUnit(raw: string, link0: Link, set: boolean): Unit {
   if (d && d.items.length >= 2) {
     tasks =
       kind === 'compare'
-        ? d.items.map((it) => `${it} 평가`)
+        ? d.clauses.map((c) => koLabel(c.replace(/비교(?=[하한해]|$|\s)/, '평가')))
         : kind === 'collective'
           ? d.items
           : d.clauses.map((c) => koLabel(c));
@@ -209,7 +273,7 @@ function expandCollective(u: Unit): Unit[] {
 /** Units of running text (sentences and clauses), in order. */
 function paragraphUnits(text: string, set: boolean, startLink: Link): Unit[] {
   const units: Unit[] = [];
-  for (const sentence of sentencesOf(text)) {
+  for (const sentence of sentencesOf(unparen(text))) {
     let pieces = clausesOf(sentence);
     // "Move the uploads to S3: add ..., switch ..." — the part before the colon titles the steps after it.
     const colon = /^([^:]{3,100}):\s+(.+)$/.exec(sentence);
@@ -312,7 +376,7 @@ export function extractUnits(goal: string): Extraction {
       continue;
     }
     const inline = inlineList(line);
-    if (inline && inline.items.length >= 2) units.push(...listUnits(inline.title, inline.items, true));
+    if (inline && inline.items.length >= 2) units.push(...listUnits(inline.title, inline.items, inline.numbered));
     else units.push(...paragraphUnits(BULLET.exec(line)?.[3] ?? line, false, units.length ? 'seq' : 'auto'));
     i++;
   }
