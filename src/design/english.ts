@@ -41,10 +41,13 @@ export function lemma(word: string): string | null {
   return cands.find(known) ?? null;
 }
 
-/** The verb a clause starts with ("set up", "load-test", "add"), or '' when it starts with something else. */
+/**
+ * The verb a clause starts with ("set up", "load-test", "add"), or '' when it starts with something else. At the
+ * start of a clause (the imperative position) a word that is also a noun reads as a verb: "design rate limiting".
+ */
 export function verbOf(clause: string): string {
   const [a, b] = clause.split(/\s+/);
-  if (!a || !isVerbAt(a, b)) return '';
+  if (!a || !(isVerbAt(a, b) || WEAK_VERBS.has(a.toLowerCase()))) return '';
   const v = a.toLowerCase();
   return b && PARTICLES.has(b.toLowerCase()) ? `${v} ${b.toLowerCase()}` : v;
 }
@@ -72,9 +75,14 @@ export function splitEnglish(sentence: string): Array<{ text: string; kind: Spli
   let m = sentence.replace(/\s*;\s*/g, ' \u0001A ');
   m = m.replace(SEQ_JOINS, ' \u0001S ').replace(PAR_JOINS, ' \u0001P ');
   // A word followed by "and", "or" or a comma is a list item ("the signup, profile and checkout forms"), not a verb.
-  m = m.replace(VERB_JOIN, (all, _sep: string, word: string, next: string | undefined) =>
-    isVerbAt(word, next?.trim()) && !/^(?:[,;]|and|or)$/i.test(next?.trim() ?? '') ? ` \u0001A ${word}` : all,
-  );
+  // After a bare comma, a word that is also a noun still reads as a verb (", design rate limiting"); after "and" it
+  // needs an object start ("and test it", not "and test results").
+  m = m.replace(VERB_JOIN, (all, sep: string, word: string, next: string | undefined) => {
+    const after = next?.trim() ?? '';
+    if (/^(?:[,;]|and|or)$/i.test(after)) return all;
+    const verb = isVerbAt(word, after || undefined) || (/^,\s*$/.test(sep) && WEAK_VERBS.has(word.toLowerCase()));
+    return verb ? ` \u0001A ${word}` : all;
+  });
   const out: Array<{ text: string; kind: SplitKind }> = [];
   for (const part of splitMarked(m)) out.push(...subordinate(part));
   return out.map((p) => {

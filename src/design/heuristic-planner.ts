@@ -1,6 +1,6 @@
 import type { Policy, TopologyType, WorkflowTopologySpec } from '../contracts/index.js';
 import { adjacency, type GraphEdge } from './graph.js';
-import { extractUnits, type Extraction } from './task-extraction.js';
+import { extractUnits, MAX_PARSE_CHARS, type Extraction } from './task-extraction.js';
 import { orderUnits, sinksOf, type OrderedTask } from './task-ordering.js';
 import { keywordScore } from './text.js';
 import { buildTopology, type Risk, type TaskSpec } from './topology-builder.js';
@@ -50,7 +50,7 @@ function template(
   const main = ex.units.filter((u) => u.kind !== 'decide');
   const decide = ex.units.find((u) => u.kind === 'decide');
   if (main.length !== 1 || (main[0]?.tasks.length ?? 0) !== 1 || ex.units.length > 2) return null;
-  if (keywordScore(goal, FAN_OUT_SIGNALS).score === 0) return null;
+  if (keywordScore(goal.slice(0, MAX_PARSE_CHARS), FAN_OUT_SIGNALS).score === 0) return null;
   const subject = main[0]?.text ?? goal.trim();
   const ko = ex.korean;
   const tasks: OrderedTask[] = [

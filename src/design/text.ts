@@ -3,26 +3,45 @@ import { extractUnits } from './task-extraction.js';
 /** True when the text contains Hangul. */
 const HANGUL = /[\uac00-\ud7a3]/;
 
+const patterns = new Map<string, RegExp>();
+
+/** The whole-word pattern of a non-Korean keyword, compiled once. */
+function patternOf(k: string): RegExp {
+  let re = patterns.get(k);
+  if (!re) {
+    const escaped = k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
+    re = new RegExp(`(?<![\\p{L}\\p{N}_])${escaped}(?![\\p{L}\\p{N}_])`, 'u');
+    if (patterns.size < 10_000) patterns.set(k, re);
+  }
+  return re;
+}
+
+/** A text prepared once for many keyword tests. */
+function prepared(text: string): { lower: string; words: () => string[] } {
+  const lower = text.toLowerCase();
+  let words: string[] | undefined;
+  return { lower, words: () => (words ??= lower.split(/[\s,.;:!?()[\]{}"'`/]+/)) };
+}
+
+function matches(p: ReturnType<typeof prepared>, keyword: string): boolean {
+  const k = keyword.toLowerCase().trim();
+  if (k === '') return false;
+  if (HANGUL.test(k)) return k.includes(' ') ? p.lower.includes(k) : p.words().some((w) => w.startsWith(k));
+  return patternOf(k).test(p.lower);
+}
+
 /**
  * Whether `keyword` occurs in `text` as a whole word (English: word boundaries, so "ui" is not in "build" and
  * "again" is not in "against") or, for Korean, as the start of a word (particles attach at the end: 분석을 ⊃ 분석).
  */
 export function hasKeyword(text: string, keyword: string): boolean {
-  const t = text.toLowerCase();
-  const k = keyword.toLowerCase().trim();
-  if (k === '') return false;
-  if (HANGUL.test(k)) {
-    const words = t.split(/[\s,.;:!?()[\]{}"'`/]+/);
-    if (!k.includes(' ')) return words.some((w) => w.startsWith(k));
-    return t.includes(k);
-  }
-  const escaped = k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
-  return new RegExp(`(?<![\\p{L}\\p{N}_])${escaped}(?![\\p{L}\\p{N}_])`, 'u').test(t);
+  return matches(prepared(text), keyword);
 }
 
 /** How many of the keywords occur (each counted once), and which. */
 export function keywordScore(text: string, keywords: readonly string[]): { score: number; matched: string[] } {
-  const matched = keywords.filter((k) => hasKeyword(text, k));
+  const p = prepared(text);
+  const matched = keywords.filter((k) => matches(p, k));
   return { score: matched.length, matched };
 }
 

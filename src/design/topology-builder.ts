@@ -233,7 +233,7 @@ export function buildTopology(input: BuildInput): WorkflowTopologySpec {
       schema_version: SCHEMA_VERSION,
       created_at: input.at,
       source: input.source,
-      goal_preview: input.goal.replace(/\s+/g, ' ').slice(0, 120),
+      goal_preview: input.goal.slice(0, 480).replace(/\s+/g, ' ').slice(0, 120),
       risk: input.risk,
       planner: input.planner,
     },
