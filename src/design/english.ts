@@ -7,6 +7,7 @@ import {
   COLLECTIVE_VERBS,
   COMPARE_VERBS,
   DECIDE_VERBS,
+  DESCRIBING,
   EN_FIRST,
   EN_SEQ_START,
   OBJECT_START,
@@ -17,18 +18,21 @@ import {
 } from './goal-lexicon.js';
 
 /** Whether `word` (followed by `next`) reads as a verb that starts a clause. */
-export function isVerbAt(word: string, next: string | undefined): boolean {
+export function isVerbAt(word: string, next: string | undefined, afterAnd = false): boolean {
   const w = word.toLowerCase();
-  if (STRONG_VERBS.has(w) || COLLECTIVE_VERBS.has(w) || DECIDE_VERBS.has(w) || COMPARE_VERBS.has(w)) return true;
-  if (!WEAK_VERBS.has(w)) return false;
+  if (STRONG_VERBS.has(w) || COLLECTIVE_VERBS.has(w) || DECIDE_VERBS.has(w)) return true;
   const n = next?.toLowerCase().replace(/[,.;:]$/, '');
+  // A word we do not know, followed by a determiner, is a verb too: "and cache the top queries".
+  if (!WEAK_VERBS.has(w) && !COMPARE_VERBS.has(w))
+    return afterAnd && n !== undefined && DETERMINERS.has(n) && /^[a-z]+$/i.test(word) && !/(?:ing|ed|ly|s)$/.test(w);
   return n === undefined || n === '' || OBJECT_START.has(n) || /^[A-Z0-9]/.test(next ?? '');
 }
 
 /** The base form of a gerund or third-person verb ("migrating" → migrate, "runs" → run), if it is a known verb. */
 export function lemma(word: string): string | null {
   const w = word.toLowerCase();
-  const known = (x: string): boolean => isVerbAt(x, 'the');
+  const known = (x: string): boolean =>
+    [STRONG_VERBS, WEAK_VERBS, COLLECTIVE_VERBS, DECIDE_VERBS, COMPARE_VERBS].some((set) => set.has(x));
   if (known(w)) return w;
   const cands: string[] = [];
   if (w.endsWith('ing')) {
@@ -47,19 +51,57 @@ export function lemma(word: string): string | null {
  */
 export function verbOf(clause: string): string {
   const [a, b] = clause.split(/\s+/);
-  if (!a || !(isVerbAt(a, b) || WEAK_VERBS.has(a.toLowerCase()))) return '';
+  // An unknown word before "the", "a", "them" ... in the imperative position is a verb too: "group them", "file a ticket".
+  if (!a || !(isVerbAt(a, b, true) || WEAK_VERBS.has(a.toLowerCase()))) return '';
   const v = a.toLowerCase();
   return b && PARTICLES.has(b.toLowerCase()) ? `${v} ${b.toLowerCase()}` : v;
 }
+
+const DETERMINERS = new Set([
+  'the',
+  'a',
+  'an',
+  'this',
+  'these',
+  'those',
+  'its',
+  'their',
+  'our',
+  'all',
+  'each',
+  'every',
+  'it',
+  'them',
+]);
 
 const SEQ_JOINS =
   /,?\s+(?:and\s+)?then\s+|,\s*(?:and\s+)?(?:after that|afterwards|finally|lastly|next|subsequently),?\s+|,?\s+followed by\s+|,?\s+and (?:after that|afterwards|finally|lastly)\s*,?\s+/gi;
 const PAR_JOINS =
   /,?\s+(?:and\s+)?(?:at the same time|meanwhile|simultaneously|in parallel),?\s+(?=[a-z])|,?\s+(?:while|whilst)\s+(?=[a-z])/gi;
 const VERB_JOIN =
-  /(,\s*(?:and\s+(?:also\s+)?|as well as\s+|plus\s+)?|\s+(?:and|&)\s+(?:also\s+)?|\s+as well as\s+)([A-Za-z][\w-]*)(?=([,;]|\s+[^\s,;]+)?)/g;
+  /(,\s*(?:and\s+(?:also\s+|either\s+)?|as well as\s+|plus\s+)?|\s+(?:and|&)\s+(?:also\s+|either\s+)?|\s+as well as\s+)([A-Za-z][\w-]*)(?=([,;]|\s+[^\s,;]+)?)/g;
 
 /** Cuts an English sentence into clauses; each carries how it relates to the clause before it. */
+/** "Build, test and deploy the service" → "build the service, then test the service, then deploy the service". */
+function verbSeries(sentence: string): string {
+  const m = /^([A-Za-z-]+)((?:,\s*[A-Za-z-]+)*),?\s+(?:and|then|and then)\s+([A-Za-z-]+)\s+(.+)$/.exec(sentence);
+  if (!m) return sentence;
+  const verbs = [
+    m[1] as string,
+    ...(m[2] as string)
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+    m[3] as string,
+  ];
+  const known = (v: string): boolean =>
+    [STRONG_VERBS, WEAK_VERBS, COLLECTIVE_VERBS, DECIDE_VERBS, COMPARE_VERBS].some((set) => set.has(v.toLowerCase()));
+  if (!verbs.every(known)) return sentence;
+  const [object, ...more] = (m[4] as string).split(/,\s*(?:then\s+)?(?=[a-z])|;\s*/);
+  const series = verbs.map((v) => `${v} ${object as string}`).join(', then ');
+  return [series, ...more].join(', ');
+}
+
 export function splitEnglish(sentence: string): Array<{ text: string; kind: SplitKind }> {
   // "Before X, Y" / "After X, Y" / "Once X, Y": the clause that must come first comes first.
   const lead = /^(before|after|once|when)\s+([^,]+),\s+(.+)$/i.exec(sentence);
@@ -72,7 +114,7 @@ export function splitEnglish(sentence: string): Array<{ text: string; kind: Spli
     const [head, ...tail] = rest as [{ text: string; kind: SplitKind }];
     return [...(first ? [{ text: first, kind: 'A' as const }] : []), { ...head, kind: 'S' }, ...tail];
   }
-  let m = sentence.replace(/\s*;\s*/g, ' \u0001A ');
+  let m = verbSeries(sentence).replace(/\s*;\s*/g, ' \u0001A ');
   m = m.replace(SEQ_JOINS, ' \u0001S ').replace(PAR_JOINS, ' \u0001P ');
   // A word followed by "and", "or" or a comma is a list item ("the signup, profile and checkout forms"), not a verb.
   // After a bare comma, a word that is also a noun still reads as a verb (", design rate limiting"); after "and" it
@@ -80,7 +122,9 @@ export function splitEnglish(sentence: string): Array<{ text: string; kind: Spli
   m = m.replace(VERB_JOIN, (all, sep: string, word: string, next: string | undefined) => {
     const after = next?.trim() ?? '';
     if (/^(?:[,;]|and|or)$/i.test(after)) return all;
-    const verb = isVerbAt(word, after || undefined) || (/^,\s*$/.test(sep) && WEAK_VERBS.has(word.toLowerCase()));
+    const verb =
+      isVerbAt(word, after || undefined, /\band\b/i.test(sep)) ||
+      (/^,\s*$/.test(sep) && WEAK_VERBS.has(word.toLowerCase()));
     return verb ? ` \u0001A ${word}` : all;
   });
   const out: Array<{ text: string; kind: SplitKind }> = [];
@@ -154,6 +198,8 @@ export function distribute(rest: string, allowOr = false): { prefix: string; ite
   if (c < 0) return null;
   let start = c - 1;
   while (start > 0 && !PREPOSITIONS.has((toks[start - 1] as string).toLowerCase())) start--;
+  // "including the database, the cache and the queue" describes one thing; it is not a list of targets.
+  if (start > 0 && DESCRIBING.has((toks[start - 1] as string).toLowerCase())) return null;
   let end = c + 1;
   while (end < toks.length && toks[end] !== ',' && !PREPOSITIONS.has((toks[end] as string).toLowerCase())) end++;
   const left = toks
@@ -200,7 +246,11 @@ export function distribute(rest: string, allowOr = false): { prefix: string; ite
 /** The object of a clause (after its verb, up to the first preposition), for resolving "it" in the next clause. */
 export function objectOf(clause: string, verb: string): string {
   const words = clause.split(/\s+/).slice(verb.split(' ').length);
-  const cut = words.findIndex((w) => PREPOSITIONS.has(w.toLowerCase()) || /^(?:and|or|so|because|then)$/i.test(w));
-  const obj = (cut < 0 ? words : words.slice(0, cut)).join(' ');
+  const cut = words.findIndex(
+    (w) => PREPOSITIONS.has(w.toLowerCase()) || /^(?:and|or|so|because|then|that|which|who)$/i.test(w) || /,$/.test(w),
+  );
+  const obj = (cut < 0 ? words : words.slice(0, /,$/.test(words[cut] ?? '') ? cut + 1 : cut))
+    .join(' ')
+    .replace(/,$/, '');
   return obj.replace(/^(?:a|an)\s+/i, 'the ');
 }

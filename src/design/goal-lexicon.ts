@@ -11,24 +11,22 @@ const words = (s: string): string[] => s.trim().split(/\s+/);
  */
 export const STRONG_VERBS = new Set(
   words(`
-  add adapt adjust adopt align allow analyse analyze apply archive assess audit automate backfill bump calculate
-  capture change choose clarify clean collect compare compile configure consolidate containerize convert copy create
-  debug decide decouple define delete deprecate describe detect determine develop disable draft drop edit eliminate
-  enable enforce ensure estimate evaluate expand explain explore expose extend extract find finish fix gather generate
-  handle harden have identify implement improve include increase inspect install instrument integrate interview
-  introduce investigate isolate keep label localize lower make measure migrate minimize mock modernize modify move
-  normalize notify obtain optimize optimise outline parallelize patch pick plan polish port prepare prevent prioritize
-  produce profile propose prototype provide provision prune publish reach read rebuild recommend record reduce
-  refactor refine regenerate reimplement reject reorganize repair replace reproduce request research reset resolve
-  restore restructure rethink retry rewrite ship select send set show simplify speed split standardize start stop
-  streamline summarize summarise survey switch synthesize synthesise tidy translate trim troubleshoot tune turn
-  unify upgrade use validate verify wire write remove revise take get give put bring do reuse revert refresh
-  rotate save secure separate simulate stabilize submit support throttle trace transfer triage unblock uninstall
-  upload download wrap fetch parse encrypt compress embed render paginate sanitize retire grant revoke approve
-  rebase squash backport hotfix stub seed populate reword rephrase proofread internationalize transcribe wireframe
-  illustrate draw diagram plot contact email ask invite organize cancel shorten lengthen rerun re-run redeploy
-  reinstall recreate redesign redo reorder replan reprioritize rewire reword split-test unit-test refactor retest
-  triage verify implement containerise optimise organise prioritise visualise visualize summarize
+  add adapt adjust adopt align allow analyse analyze apply archive assess automate backfill bump calculate capture
+  choose clarify clean collect compare compile configure consolidate containerize convert create debug decide
+  decouple define delete deprecate describe detect determine develop disable drop edit eliminate enable enforce
+  ensure evaluate expand explain explore expose extend extract find finish fix gather generate handle harden have
+  identify implement improve include increase inspect install instrument integrate introduce investigate isolate
+  localize lower make measure migrate minimize modernize modify move normalize notify obtain optimize optimise
+  parallelize pick port prepare prevent prioritize produce propose prototype provide provision prune publish reach
+  read rebuild recommend reduce refactor refine regenerate reimplement reject reorganize repair replace reproduce
+  research reset resolve restore restructure rethink retry rewrite ship select send set simplify speed split
+  standardize start stop streamline summarize summarise switch synthesize synthesise tidy translate troubleshoot turn
+  unify upgrade use validate verify wire write remove revise take get give put bring do reuse revert refresh rotate
+  save secure separate simulate stabilize submit support throttle trace transfer triage unblock uninstall upload
+  download wrap fetch parse encrypt compress embed render paginate sanitize retire grant revoke approve rebase squash
+  populate reword rephrase proofread internationalize transcribe illustrate draw ask invite organize cancel shorten
+  lengthen rerun re-run redeploy reinstall recreate redesign redo reorder replan reprioritize rewire retest
+  containerise organise prioritise visualise visualize
   `),
 );
 
@@ -39,6 +37,9 @@ export const WEAK_VERBS = new Set(
   log map merge monitor package release rename report rerun review roll run scan scale schedule smoke-test sort spec
   store stress-test tag test track train update load post refund cut open close time deliver present release sync
   announce call demo share sign
+    audit draft plan profile record request survey interview mock patch label estimate outline copy change seed stub
+  email diagram plot contact wireframe hotfix backport trim split-test unit-test tune polish cache evaluate assess
+  benchmark prototype trial weigh try compare
   `),
 );
 
@@ -54,9 +55,14 @@ export const OBJECT_START = new Set(
 /** Particles of phrasal verbs: "set up", "roll out", "clean up". */
 export const PARTICLES = new Set(words('up out down off over back through'));
 
+/** Words that introduce a part of a description, not targets: an enumeration after them is not spread. */
+export const DESCRIBING = new Set(words('including like e.g. incl. as'));
+
 /** Prepositions that end an enumerated object ("... the avatar upload and the attachment upload | to it"). */
 export const PREPOSITIONS = new Set(
-  words('to for in into on onto with from by at across using via under over within without against per through as'),
+  words(
+    'to for in into on onto with from by at across using via under over within without against per through as about of between among during including like e.g. incl.',
+  ),
 );
 
 /** Verbs that take a list as one input and produce one output: the list items run first, this joins them. */

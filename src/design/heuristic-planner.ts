@@ -89,7 +89,11 @@ export function planHeuristic(input: {
   const ordering = fixed ?? orderUnits(ex.units);
   const tasks: OrderedTask[] = [...ordering.tasks];
   const edges: Array<{ from: number; to: number; back?: boolean }> = [...ordering.edges];
-  if (tasks.length === 0) tasks.push({ text: input.goal.trim().slice(0, 2000) || input.goal, role: 'item' });
+  const whole = input.goal.trim().slice(0, 2000) || input.goal;
+  if (tasks.length === 0) tasks.push({ text: whole, role: 'item' });
+  // One task read out of a longer goal: the label is the task, the description keeps the goal's context.
+  else if (tasks.length === 1 && tasks[0]?.text !== whole && !ex.loop)
+    tasks[0] = { text: whole, label: tasks[0]?.text, role: 'item' };
   const reasons =
     'reasons' in ordering ? [...ordering.reasons] : ['one question asking for alternatives: frame, angles, decision'];
   const ends = sinksOf(tasks.length, edges);

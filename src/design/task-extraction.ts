@@ -36,6 +36,8 @@ export interface Unit {
   readonly frame?: string;
   /** Set for list items that came as a bullet list, where steps of one stage run side by side. */
   readonly set: boolean;
+  /** A sentence of running text that asks for nothing ("Users complain about slow search"): context, not a task. */
+  readonly context?: boolean;
   link: Link;
 }
 
@@ -53,6 +55,8 @@ export const MAX_PARSE_CHARS = 4096;
 export const MAX_TASKS = 16;
 
 const BULLET = /^\s*(?:([-*•·▪])|(\d{1,2}[.)]|[a-z][.)]|\(\d{1,2}\)))\s+(.+)$/i;
+const PEOPLE =
+  /\b(?:we|you|they|i|team|someone|somebody|engineers?|designers?|developers?|devs?|owners?|leads?|qa|ops|devops|backend|frontend|people|everyone|reviewers?|writers?)\b/i;
 const STEP_TITLE =
   /\b(?:steps?|pipeline|in order|sequence|stages?|procedure|runbook|checklist)\b|단계|순서|절차|파이프라인/i;
 const LOOP_EN = /\b(?:iterate|iteratively|iterative|repeatedly|repeat|loop|until)\b/i;
@@ -95,9 +99,23 @@ const LIST_SPLIT = /\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|및|또는)\s+/;
  * → "the signup, profile and checkout forms"; "세 가지 폼(가입, 프로필, 결제)에" → "가입, 프로필, 결제 폼에".
  */
 function unparen(sentence: string): string {
+  // "Evaluate three options for the search backend (A, B, C)": the listed items are what gets evaluated.
+  const cmp = /^(compare|evaluate|benchmark|assess|prototype|try)\s+([^()]*?)\s*\(([^()]+)\)(.*)$/i.exec(sentence);
+  if (cmp) {
+    const items = (cmp[3] as string)
+      .replace(/^(?:e\.g\.|i\.e\.|such as),?\s*/i, '')
+      .split(LIST_SPLIT)
+      .map((x) => x.trim())
+      .filter((x) => x !== '');
+    if (items.length >= 2) {
+      const pp = /\b(?:for|in|on|as|against)\b.*$/i.exec(cmp[2] as string)?.[0] ?? '';
+      const list = `${items.slice(0, -1).join(', ')} and ${items.at(-1) as string}`;
+      return [cmp[1], list, pp].filter(Boolean).join(' ') + (cmp[4] as string);
+    }
+  }
   return sentence
     .replace(
-      /(?:\b(?:the|our|all|its|their)\s+)?(?:(?:two|three|four|five|six|seven|both|several|\d+)\s+)?([A-Za-z][\w-]*)\s*\(((?:e\.g\.|i\.e\.|such as)?[^()]+)\)/gi,
+      /\b(?:(?:the|our|all|its|their)\s+(?:(?:two|three|four|five|six|seven|both|several|\d+)\s+)?|(?:two|three|four|five|six|seven|both|several|\d+)\s+)([A-Za-z][\w-]*)\s*\(((?:e\.g\.|i\.e\.|such as)?[^()]+)\)/gi,
       (all, head: string, inner: string) => {
         const items = inner
           .replace(/^(?:e\.g\.|i\.e\.|such as),?\s*/i, '')
@@ -173,6 +191,8 @@ function dropSubject(text: string): string {
   const words = text.split(' ');
   if (!/^(?:the|our|a|an|we|they|you|i|[A-Z][\w-]*)$/.test(words[0] ?? '')) return text;
   for (let i = 1; i < Math.min(words.length - 1, 5); i++) {
+    // Only people do work: "the design team builds", "we need to migrate"; "the job keeps failing" is a report.
+    if (!PEOPLE.test(words.slice(0, i).join(' '))) continue;
     const base = lemma(words[i] as string);
     if (base && /s$/.test(words[i] as string) !== /^(?:we|they|you|i)$/i.test(words[0] as string))
       return [base, ...words.slice(i + 1)].join(' ');
@@ -229,7 +249,17 @@ function unitOf(piece: Piece, set: boolean, prev: Unit | undefined): Unit | null
     if (kind === 'collective') tasks = [...d.items];
   }
   const link: Link = join ? 'join' : kind === 'decide' ? 'join' : par && tasks.length === 1 ? 'par' : link0;
-  return { text, tasks, verb, stage: stageOf(verb, text), kind, set, link, ...(frame ? { frame } : {}) };
+  return {
+    text,
+    tasks,
+    verb,
+    stage: stageOf(verb, text),
+    kind,
+    set,
+    link,
+    ...(frame ? { frame } : {}),
+    ...(verb === '' ? { context: true } : {}),
+  };
 }
 
 function koUnit(raw: string, link0: Link, set: boolean): Unit {
@@ -325,7 +355,7 @@ function listUnits(title: string, items: string[], numbered: boolean): Unit[] {
   for (const item of items) {
     const bareItem = !HANGUL.test(item) && verbOf(item) === '' && headVerb !== '';
     const text = bareItem && !COLLECTIVE_VERBS.has(firstVerb) ? `${head.split(' ')[0]} ${item}` : item;
-    const us = paragraphUnits(text, !ordered, 'auto');
+    const us = paragraphUnits(text, !ordered, 'auto').map((u) => ({ ...u, context: false }));
     if (us[0]) us[0].link = us[0].link === 'seq' && units.length === 0 ? 'auto' : us[0].link;
     units.push(...us);
   }
@@ -380,7 +410,9 @@ export function extractUnits(goal: string): Extraction {
     else units.push(...paragraphUnits(BULLET.exec(line)?.[3] ?? line, false, units.length ? 'seq' : 'auto'));
     i++;
   }
+  // Sentences that ask for nothing are context when others ask for work.
+  const work = units.some((u) => !u.context) ? units.filter((u) => !u.context) : units;
   let count = 0;
-  const capped = units.filter((u) => (count += u.tasks.length + (u.frame ? 1 : 0)) <= MAX_TASKS);
+  const capped = work.filter((u) => (count += u.tasks.length + (u.frame ? 1 : 0)) <= MAX_TASKS);
   return { units: capped, korean, loop: loopSignal ? { until } : null };
 }
