@@ -16,11 +16,28 @@ export const HANGUL = /[\uac00-\ud7a3]/;
 /** How a split point relates the next clause to the one before it. */
 export type SplitKind = 'S' | 'P' | 'A' | 'B';
 
+/** Nouns that end in 고 (a native -고 connective otherwise ends a clause: 찾고, 만들고, 고치고). */
+const GO_NOUNS = new Set([
+  '광고',
+  '재고',
+  '최고',
+  '보고',
+  '참고',
+  '경고',
+  '사고',
+  '창고',
+  '신고',
+  '원고',
+  '수고',
+  '그리고',
+  '고',
+]);
+
 /**
  * Split points, tried in order. The verb ending stays with the clause before the marker (`koLabel` removes it later);
  * the connective words (다음, 뒤, 후, 나서, 전에, 그리고) go.
  */
-const KO_SPLITS: ReadonlyArray<readonly [RegExp, string]> = [
+const KO_SPLITS: ReadonlyArray<readonly [RegExp, string | ((all: string, stem: string) => string)]> = [
   // -기 전에: the clause before it runs after the clause that follows (B = swap).
   [/(?<=[가-힣])기\s*전에\s*,?\s+/g, '기 \u0001B '],
   [/(?<=[가-힣])고\s*(?:나서|난\s*(?:뒤|후|다음)(?:에)?)\s*,?\s*/g, '고 \u0001S '],
@@ -32,14 +49,18 @@ const KO_SPLITS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\s*,?\s*그리고\s+/g, ' \u0001A '],
   [/(?<=[가-힣])(하고|하며|되고|되며)\s*,?\s+/g, '$1 \u0001A '],
   // Native verbs: 만들고, 고치고, 바꾸고, 옮기고, 지우고, 없애고 ... (a stem of two or more syllables before 고).
-  [/(?<=[가-힣][들치꾸기우애쓰보내주리])고\s*,?\s+/g, '고\u0002 \u0001A '],
+  [
+    /([가-힣]+)고\s*,?\s+/g,
+    (all: string, stem: string) =>
+      GO_NOUNS.has(`${stem}고`) || stem.endsWith('하') || stem.endsWith('되') ? all : `${stem}고\u0002 \u0001A `,
+  ],
   [/(?<=[가-힣])(며|고)\s*,\s+/g, '$1 \u0001A '],
 ];
 
 /** Cuts a Korean sentence at its connectives; each part carries how it relates to the part before it. */
 export function splitKorean(sentence: string): Array<{ text: string; kind: SplitKind }> {
   let marked = sentence;
-  for (const [re, to] of KO_SPLITS) marked = marked.replace(re, to);
+  for (const [re, to] of KO_SPLITS) marked = typeof to === 'string' ? marked.replace(re, to) : marked.replace(re, to);
   return splitMarked(marked);
 }
 
@@ -56,7 +77,7 @@ export function splitMarked(marked: string): Array<{ text: string; kind: SplitKi
 
 const ENDINGS: ReadonlyArray<readonly [RegExp, string]> = [
   [
-    /\s*(?:해\s*주세요|해\s*주십시오|하십시오|하세요|하시오|하라|해라|합시다|하자|합니다|한다|할\s*것|하기|해야\s*한다|해야\s*함|하고|하며|하여서|하여|해서|하면서|되고|되며)$/,
+    /\s*(?:해\s*줘|해\s*주라|해\s*줄래|해\s*주면\s*좋겠다|해\s*주세요|해\s*주십시오|하십시오|하세요|하시오|하라|해라|합시다|하자|합니다|한다|할\s*것|하기|해야\s*한다|해야\s*함|하고|하며|하여서|하여|해서|하면서|되고|되며)$/,
     '',
   ],
   [/만든(?:다)?$|만들(?:어라|어|자|기)?$/, '만들기'],
@@ -80,6 +101,7 @@ export function koLabel(clause: string): string {
     const last = t.split(' ').at(-1) ?? '';
     if (/(?:한|된)$/.test(last)) return t.slice(0, -1).trim();
     if (/만든$/.test(last)) return `${t.slice(0, -2)}만들기`;
+    if (/은$/.test(last) && last.length >= 2) return `${t.slice(0, -1)}기`;
     if (/고$/.test(last)) return `${t.slice(0, -1)}기`;
     const end = last.at(-1) ?? '';
     if (N_FINAL.includes(end)) return `${t.slice(0, -1)}${String.fromCharCode(end.charCodeAt(0) - 4)}기`;

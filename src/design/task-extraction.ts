@@ -38,6 +38,8 @@ export interface Unit {
   readonly set: boolean;
   /** A sentence of running text that asks for nothing ("Users complain about slow search"): context, not a task. */
   readonly context?: boolean;
+  /** The targets run one after another ("in order", "순서대로"), not side by side. */
+  readonly chain?: boolean;
   link: Link;
 }
 
@@ -57,6 +59,12 @@ export const MAX_TASKS = 16;
 const BULLET = /^\s*(?:([-*•·▪])|(\d{1,2}[.)]|[a-z][.)]|\(\d{1,2}\)))\s+(.+)$/i;
 const PEOPLE =
   /\b(?:we|you|they|i|team|someone|somebody|engineers?|designers?|developers?|devs?|owners?|leads?|qa|ops|devops|backend|frontend|people|everyone|reviewers?|writers?)\b/i;
+/** Targets that run one after another. */
+const KO_CHAIN = /순서대로|차례대로|차례로|순차적으로/g;
+const EN_CHAIN = /,?\s*\b(?:in (?:that |this )?order|one after another|one by one|sequentially|in sequence)\b,?/gi;
+/** Verbs that only say "do": with a list, the listed items are the tasks. */
+const GENERIC_KO = /^(?:진행|수행|실행|처리|하기)$/;
+const GENERIC_EN = /^(?:do|perform|carry out|handle|complete|finish|work on|tackle)$/i;
 const STEP_TITLE =
   /\b(?:steps?|pipeline|in order|sequence|stages?|procedure|runbook|checklist)\b|단계|순서|절차|파이프라인/i;
 const LOOP_EN = /\b(?:iterate|iteratively|iterative|repeatedly|repeat|loop|until)\b/i;
@@ -207,9 +215,12 @@ function unitOf(piece: Piece, set: boolean, prev: Unit | undefined): Unit | null
   if (raw.replace(/[^\p{L}\p{N}]/gu, '').length < 2) return null;
   const link0: Link = kindOfLink(piece.kind);
   if (HANGUL.test(raw)) return koUnit(raw, link0, set);
+  const chain = EN_CHAIN.test(raw);
+  EN_CHAIN.lastIndex = 0;
   const par = EN_PAR.test(raw);
   const join = EN_JOIN.test(raw);
   let text = raw
+    .replace(EN_CHAIN, '')
     .replace(
       /,?\s*\b(?:in parallel|simultaneously|at the same time|concurrently|separately|independently|side by side)\b,?/gi,
       '',
@@ -244,7 +255,9 @@ function unitOf(piece: Piece, set: boolean, prev: Unit | undefined): Unit | null
   if (d && d.items.length >= 2) {
     const shown =
       kind === 'compare' && first === 'compare' ? (verbWords === 'Compare' ? 'Evaluate' : 'evaluate') : verbWords;
-    tasks = d.items.map((it) => [shown, d.prefix, it, d.suffix].filter((x) => x !== '').join(' '));
+    tasks = GENERIC_EN.test(verb)
+      ? [...d.items]
+      : d.items.map((it) => [shown, d.prefix, it, d.suffix].filter((x) => x !== '').join(' '));
     if (kind === 'compare' && first === 'compare') frame = `Define the criteria to compare ${rest}`;
     if (kind === 'collective') tasks = [...d.items];
   }
@@ -259,10 +272,13 @@ function unitOf(piece: Piece, set: boolean, prev: Unit | undefined): Unit | null
     link,
     ...(frame ? { frame } : {}),
     ...(verb === '' ? { context: true } : {}),
+    ...(chain && tasks.length > 1 ? { chain: true } : {}),
   };
 }
 
-function koUnit(raw: string, link0: Link, set: boolean): Unit {
+function koUnit(raw0: string, link0: Link, set: boolean): Unit {
+  const chain = KO_CHAIN.test(raw0);
+  const raw = raw0.replace(KO_CHAIN, ' ').replace(/\s+/g, ' ').trim();
   const par = KO_PAR.test(raw);
   const join = KO_JOIN.test(raw);
   const label = koLabel(raw);
@@ -284,11 +300,25 @@ function koUnit(raw: string, link0: Link, set: boolean): Unit {
         ? d.clauses.map((c) => koLabel(c.replace(/비교(?=[하한해]|$|\s)/, '평가')))
         : kind === 'collective'
           ? d.items
-          : d.clauses.map((c) => koLabel(c));
+          : GENERIC_KO.test(verb)
+            ? d.items
+            : d.clauses.map((c) => koLabel(c));
     if (kind === 'compare') frame = `비교 기준 정의: ${label}`;
   }
   const link: Link = join ? 'join' : kind === 'decide' ? 'join' : par && tasks.length === 1 ? 'par' : link0;
-  return { text: label, tasks, verb, stage: stageOf(verb, label), kind, set, link, ...(frame ? { frame } : {}) };
+  return {
+    text: label,
+    tasks,
+    verb,
+    stage: stageOf(verb, label),
+    kind,
+    set,
+    link,
+    ...(frame ? { frame } : {}),
+    ...(chain && tasks.length > 1 ? { chain: true } : {}),
+    // "결제 실패율이 높다": a statement (an ending -다 that is not an action) is context.
+    ...(/다$/.test(label) ? { context: true } : {}),
+  };
 }
 
 /** A collective verb over a list: its items run first, then the collective step joins them. */

@@ -72,8 +72,12 @@ export function orderUnits(units: readonly Unit[]): Ordering {
       prev = u;
       continue;
     }
-    const ids = add(u.tasks, 'item');
-    if (u.tasks.length > 1) reasons.add(`${u.tasks.length} targets of one verb run in parallel`);
+    const all = add(u.tasks, 'item');
+    // Targets "in order" chain one after another; the unit then links through its first and last.
+    for (let i = 1; u.chain && i < all.length; i++) connect([all[i - 1] as number], [all[i] as number]);
+    const ids = u.chain ? all.slice(0, 1) : all;
+    if (u.chain) reasons.add('targets listed in order run one after another');
+    else if (u.tasks.length > 1) reasons.add(`${u.tasks.length} targets of one verb run in parallel`);
     if (link === 'first' || !group) {
       group = { members: ids, parents: [], stage: u.stage, verb: u.verb };
     } else if (link === 'par') {
@@ -91,6 +95,7 @@ export function orderUnits(units: readonly Unit[]): Ordering {
           : 'sequence markers and clause order',
       );
     }
+    if (u.chain) group = { ...(group as Group), members: all.slice(-1) };
     prev = u;
   }
   return { tasks, edges, reasons: [...reasons] };
