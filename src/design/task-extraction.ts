@@ -402,9 +402,14 @@ function listUnits(title: string, items: string[], numbered: boolean): Unit[] {
 export function extractUnits(goal: string): Extraction {
   const korean = HANGUL.test(goal);
   // Control characters are never text (and \u0001/\u0002 mark split points below).
-  const full = Array.from(goal.slice(0, MAX_PARSE_CHARS).replace(/\r\n?/g, '\n'))
-    .map((c) => (c < ' ' && c !== '\n' ? ' ' : c))
-    .join('');
+  const head = goal.slice(0, MAX_PARSE_CHARS).replace(/\r\n?/g, '\n');
+  let control = false;
+  for (let i = 0; i < head.length && !control; i++) control = head.charCodeAt(i) < 32 && head[i] !== '\n';
+  const full = control
+    ? Array.from(head)
+        .map((c) => (c < ' ' && c !== '\n' ? ' ' : c))
+        .join('')
+    : head;
   const loopSignal = LOOP_EN.test(full) || LOOP_KO.test(full);
   const { text, until } = loopSignal ? stripLoop(full) : { text: full, until: null };
   const lines = text

@@ -27,7 +27,7 @@ function matches(p: ReturnType<typeof prepared>, keyword: string): boolean {
   const k = keyword.toLowerCase().trim();
   if (k === '') return false;
   if (HANGUL.test(k)) return k.includes(' ') ? p.lower.includes(k) : p.words().some((w) => w.startsWith(k));
-  return patternOf(k).test(p.lower);
+  return p.lower.includes(k.split(/\s/)[0] as string) && patternOf(k).test(p.lower);
 }
 
 /**
