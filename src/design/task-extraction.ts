@@ -334,6 +334,7 @@ function expandCollective(u: Unit): Unit[] {
 function paragraphUnits(text: string, set: boolean, startLink: Link): Unit[] {
   const units: Unit[] = [];
   for (const sentence of sentencesOf(unparen(text))) {
+    if (units.reduce((n, u) => n + u.tasks.length, 0) > MAX_TASKS) break;
     let pieces = clausesOf(sentence);
     // "Move the uploads to S3: add ..., switch ..." — the part before the colon titles the steps after it.
     const colon = /^([^:]{3,100}):\s+(.+)$/.exec(sentence);
@@ -418,7 +419,7 @@ export function extractUnits(goal: string): Extraction {
     .filter((l) => l !== '');
   const units: Unit[] = [];
   let i = 0;
-  while (i < lines.length) {
+  while (i < lines.length && units.reduce((n, u) => n + u.tasks.length, 0) <= MAX_TASKS) {
     const line = lines[i] as string;
     const items: string[] = [];
     let numbered = false;
