@@ -24,7 +24,14 @@ export function isVerbAt(word: string, next: string | undefined, afterAnd = fals
   const n = next?.toLowerCase().replace(/[,.;:]$/, '');
   // A word we do not know, followed by a determiner, is a verb too: "and cache the top queries".
   if (!WEAK_VERBS.has(w) && !COMPARE_VERBS.has(w))
-    return afterAnd && n !== undefined && DETERMINERS.has(n) && /^[a-z]+$/i.test(word) && !/(?:ing|ed|ly|s)$/.test(w);
+    return (
+      n !== undefined &&
+      DETERMINERS.has(n) &&
+      (afterAnd || n === 'it' || n === 'them') &&
+      /^[a-z]+$/i.test(word) &&
+      !/(?:ing|ed|ly|s)$/.test(w) &&
+      !NOT_VERBS.has(w)
+    );
   return n === undefined || n === '' || OBJECT_START.has(n) || /^[A-Z0-9]/.test(next ?? '');
 }
 
@@ -72,6 +79,30 @@ const DETERMINERS = new Set([
   'every',
   'it',
   'them',
+]);
+
+/** Words that can stand before 'the' without being verbs. */
+const NOT_VERBS = new Set([
+  'except',
+  'plus',
+  'then',
+  'both',
+  'either',
+  'not',
+  'only',
+  'even',
+  'also',
+  'just',
+  'like',
+  'unlike',
+  'such',
+  'per',
+  'via',
+  'than',
+  'all',
+  'and',
+  'or',
+  'but',
 ]);
 
 const SEQ_JOINS =
@@ -129,16 +160,25 @@ export function splitEnglish(sentence: string): Array<{ text: string; kind: Spli
   });
   const out: Array<{ text: string; kind: SplitKind }> = [];
   for (const part of splitMarked(m)) out.push(...subordinate(part));
-  return out.map((p) => {
+  // A marker alone ("Then, in parallel, build ...") passes its order to the clause after it.
+  const result: Array<{ text: string; kind: SplitKind }> = [];
+  let carry: SplitKind | null = null;
+  for (const p of out) {
     let { text, kind } = p;
     const seq = EN_SEQ_START.exec(text);
     if (seq) {
       text = text.slice(seq[0].length);
       kind = 'S';
     }
-    text = text.replace(EN_FIRST, '');
-    return { text, kind };
-  });
+    text = text.replace(EN_FIRST, '').trim();
+    if (text === '') {
+      carry = kind;
+      continue;
+    }
+    result.push({ text, kind: carry === 'S' ? 'S' : kind });
+    carry = null;
+  }
+  return result;
 }
 
 const SUBJECT_START = /^(?:the|it|this|that|these|those|they|we|you|i|our|all|everything)\b/i;
@@ -210,6 +250,19 @@ export function distribute(rest: string, allowOr = false): { prefix: string; ite
     .filter((s) => s !== '');
   const last = toks.slice(c + 1, end).join(' ');
   if (left.length === 0 || last === '') return null;
+  // "build the resolvers on the server and the queries in the web client": two whole phrases, each with its own
+  // preposition, not one phrase with a list after "on".
+  const prefix0 = toks.slice(0, start).join(' ');
+  const tail0 = toks.slice(end).join(' ');
+  if (
+    start > 1 &&
+    left.length === 1 &&
+    DET.test(toks[0] as string) &&
+    DET.test(toks[c + 1] as string) &&
+    tail0 !== '' &&
+    PREPOSITIONS.has((toks[end] as string).toLowerCase())
+  )
+    return { prefix: '', items: [`${prefix0} ${left[0] as string}`, `${last} ${tail0}`], suffix: '' };
   const items = [...left, last].map((s) => s.split(' '));
   if (items.some((it) => it.length > 6 || it.some(conj))) return null;
   const bare = (it: string[]): string[] => (DET.test(it[0] as string) ? it.slice(1) : it);

@@ -27,6 +27,7 @@ export const STRONG_VERBS = new Set(
   populate reword rephrase proofread internationalize transcribe illustrate draw ask invite organize cancel shorten
   lengthen rerun re-run redeploy reinstall recreate redesign redo reorder replan reprioritize rewire retest
   containerise organise prioritise visualise visualize
+    connect
   `),
 );
 
@@ -129,8 +130,8 @@ export const EN_JOIN =
   /\b(?:both(?!\s+(?:the\s+|of\s+the\s+)?[\w-]+(?:\s+[\w-]+)?\s+and\b)|all of them|all (?:the )?(?:results|changes|parts|findings|outputs|pieces)|the results|everything|together|each of them|the two|all three|all four)\b/i;
 
 export const KO_SEQ_START =
-  /^(?:그\s*다음(?:에|으로)?|그런\s*다음(?:에)?|그러고\s*나서|다음으로|이후(?:에)?|그\s*후(?:에)?|그\s*뒤(?:에)?|마지막으로|끝으로|최종적으로|둘째로?|셋째로?)\s*,?\s*/;
+  /^(?:완료되면|끝나면|완료\s*후(?:에)?|그러면|그\s*다음(?:에|으로)?|그런\s*다음(?:에)?|그러고\s*나서|다음으로|이후(?:에)?|그\s*후(?:에)?|그\s*뒤(?:에)?|마지막으로|끝으로|최종적으로|둘째로?|셋째로?)\s*,?\s*/;
 export const KO_FIRST = /^(?:먼저|우선|첫째로?|처음에)\s*,?\s*/;
 export const KO_PAR = /(?:동시에|병렬로|별도로|따로|각각|나란히|독립적으로)/;
 export const KO_JOIN =
-  /(?:두\s*(?:결과|작업|가지)|모든\s*(?:결과|작업)|세\s*(?:결과|작업)|둘\s*다|모두|전부|함께|결과들)/;
+  /(?:두\s*(?:결과|작업|가지|팀의\s*결과)|모든\s*(?:결과|작업)|세\s*(?:결과|작업)|둘\s*다|둘을|양쪽|모두|전부|함께|결과들)/;

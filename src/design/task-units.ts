@@ -75,6 +75,16 @@ function dropSubject(text: string): string {
   return text;
 }
 
+/** The alternatives a sentence names ("use Redis or Postgres for the queue" → Redis, Postgres), or null. */
+function alternativesOf(text: string): string[] | null {
+  const d = distribute(text, true);
+  if (!d) return null;
+  const k = (d.items.at(-1) ?? '').replace(/^(?:the|a|an)\s+/i, '').split(' ').length;
+  if (k > 3) return null;
+  const items = d.items.map((it) => it.split(' ').slice(-k).join(' '));
+  return items.length >= 2 ? items : null;
+}
+
 /** Builds the unit of one clause (English or Korean), given the unit before it for "it". */
 export function unitOf(piece: Piece, set: boolean, prev: Unit | undefined): Unit | null {
   const raw = piece.text.replace(/^[\s,;:.-]+|[\s,;:.]+$/g, '');
@@ -100,6 +110,13 @@ export function unitOf(piece: Piece, set: boolean, prev: Unit | undefined): Unit
     const obj = objectOf(prev.text, prev.verb);
     if (obj && obj.split(' ').length <= 6) text = text.replace(/\bit\b/i, obj);
   }
+  // "Should we use Redis or Postgres? Benchmark both ...": a set pronoun takes the alternatives named just before.
+  const set0 = verb && prev?.context ? alternativesOf(prev.text) : null;
+  const pron = set0
+    ? new RegExp(`^(${verb})\\s+(?:both|them all|all of them|each of them|them|all three)\\b`, 'i')
+    : null;
+  if (set0 && pron?.test(text))
+    text = text.replace(pron, `$1 ${set0.slice(0, -1).join(', ')} and ${set0.at(-1) as string}`);
   const first = verb.split(' ')[0] ?? '';
   const kind: UnitKind = !verb
     ? 'item'
