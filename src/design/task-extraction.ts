@@ -197,6 +197,7 @@ function listUnits(title: string, items: string[], numbered: boolean): Unit[] {
   const firstVerb = headVerb.split(' ')[0] ?? '';
   const units: Unit[] = [];
   for (const item of items) {
+    if (units.reduce((n, u) => n + u.tasks.length, 0) > MAX_TASKS) break;
     const bareItem = !HANGUL.test(item) && verbOf(item) === '' && headVerb !== '';
     const text = bareItem && !COLLECTIVE_VERBS.has(firstVerb) ? `${head.split(' ')[0]} ${item}` : item;
     const us = paragraphUnits(text, !ordered, 'auto').map((u) => ({ ...u, context: false }));
