@@ -239,7 +239,8 @@ export function distribute(rest: string, allowOr = false): { prefix: string; ite
   let start = c - 1;
   while (start > 0 && !PREPOSITIONS.has((toks[start - 1] as string).toLowerCase())) start--;
   // "including the database, the cache and the queue" describes one thing; it is not a list of targets.
-  if (start > 0 && DESCRIBING.has((toks[start - 1] as string).toLowerCase())) return null;
+  const before = toks.slice(Math.max(0, start - 2), start).map((t) => t.toLowerCase());
+  if (before.some((t) => DESCRIBING.has(t))) return null;
   let end = c + 1;
   while (end < toks.length && toks[end] !== ',' && !PREPOSITIONS.has((toks[end] as string).toLowerCase())) end++;
   const left = toks
@@ -252,7 +253,7 @@ export function distribute(rest: string, allowOr = false): { prefix: string; ite
   if (left.length === 0 || last === '') return null;
   // "build the resolvers on the server and the queries in the web client": two whole phrases, each with its own
   // preposition, not one phrase with a list after "on".
-  const prefix0 = toks.slice(0, start).join(' ');
+  const prefix0 = toks.slice(0, start).join(' ').replace(/\s+,/g, ',');
   const tail0 = toks.slice(end).join(' ');
   if (
     start > 1 &&
@@ -290,7 +291,7 @@ export function distribute(rest: string, allowOr = false): { prefix: string; ite
   // "X, as well as Y for Z": the phrase after the last item is that item's own.
   const own = toks[c] === '&&' && suffix !== '';
   return {
-    prefix: toks.slice(0, start).join(' '),
+    prefix: prefix0,
     items: items.map((it, i) => (own && i === items.length - 1 ? `${it.join(' ')} ${suffix}` : it.join(' '))),
     suffix: own ? '' : suffix,
   };

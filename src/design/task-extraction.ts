@@ -122,7 +122,7 @@ function stripLoop(text: string): { text: string; until: string | null } {
 
 function sentencesOf(paragraph: string): string[] {
   return paragraph
-    .split(/(?<=[.!?。？！])\s+(?=\S)/)
+    .split(/(?<![Ee]\.g\.|[Ii]\.e\.|\b(?:etc|vs|cf|approx|incl|Mr|Dr|No)\.)(?<=[.!?。？！])\s+(?=\S)/)
     .map((s) => s.trim().replace(/[.!?。？！]+$/, ''))
     .filter((s) => s !== '');
 }
@@ -227,10 +227,10 @@ export function extractUnits(goal: string): Extraction {
     : head;
   const loopSignal = LOOP_EN.test(full) || LOOP_KO.test(full);
   const { text, until } = loopSignal ? stripLoop(full) : { text: full, until: null };
-  const lines = text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '');
+  const raw = text.split('\n').filter((l) => l.trim() !== '');
+  const lines = raw.map((l) => l.trim());
+  const indent = raw.map((l) => /^\s*/.exec(l)?.[0].length ?? 0);
+  const working = (): boolean => units.some((u) => !u.context);
   const units: Unit[] = [];
   let i = 0;
   while (i < lines.length && units.reduce((n, u) => n + u.tasks.length, 0) <= MAX_TASKS) {
@@ -238,20 +238,31 @@ export function extractUnits(goal: string): Extraction {
     const items: string[] = [];
     let numbered = false;
     let j = i;
+    const base = indent[i] ?? 0;
+    const subs: string[][] = [];
     while (j < lines.length && BULLET.test(lines[j] as string)) {
       const m = BULLET.exec(lines[j] as string) as RegExpExecArray;
-      numbered ||= m[2] !== undefined;
-      items.push((m[3] as string).trim());
+      // An indented bullet belongs to the item above it: "- Port the layouts\n  - header\n  - footer".
+      if ((indent[j] ?? 0) > base && items.length > 0) (subs[items.length - 1] ??= []).push((m[3] as string).trim());
+      else {
+        numbered ||= m[2] !== undefined;
+        items.push((m[3] as string).trim());
+      }
       j++;
     }
+    items.forEach((it, k) => {
+      const sub = subs[k];
+      if (sub && sub.length >= 2) items[k] = `${it} (${sub.join(', ')})`;
+      else if (sub?.length === 1) items[k] = `${it}: ${sub[0] as string}`;
+    });
     if (items.length >= 2) {
-      const prevTitle = units.length === 0 && i > 0 ? (lines[i - 1] as string) : '';
+      const prevTitle = !working() && i > 0 ? (lines[i - 1] as string) : '';
       units.push(...listUnits(prevTitle, items, numbered));
       i = j;
       continue;
     }
     const nextIsList = i + 2 < lines.length + 1 && BULLET.test(lines[i + 1] ?? '') && BULLET.test(lines[i + 2] ?? '');
-    if (nextIsList && units.length === 0) {
+    if (nextIsList && !working()) {
       i++;
       continue;
     }

@@ -132,7 +132,11 @@ export function unitOf(piece: Piece, set: boolean, prev: Unit | undefined): Unit
     .slice(0, verb ? verb.split(' ').length : 0)
     .join(' ');
   const rest = text.slice(verbWords.length).trim();
-  const d = kind === 'decide' || kind === 'item' ? null : distribute(rest, kind === 'compare');
+  // "split utils.ts into A and B" makes two outputs of one change; it is not two changes.
+  const d =
+    kind === 'decide' || kind === 'item' || /^(?:split|divide|break|separate|partition)$/.test(first)
+      ? null
+      : distribute(rest, kind === 'compare');
   let tasks = [text];
   let frame: string | undefined;
   if (d && d.items.length >= 2) {
