@@ -27,7 +27,7 @@ export function isVerbAt(word: string, next: string | undefined, afterAnd = fals
     return (
       n !== undefined &&
       DETERMINERS.has(n) &&
-      (afterAnd || n === 'it' || n === 'them') &&
+      (afterAnd || n === 'it' || n === 'them' || n === 'the') &&
       /^[a-z]+$/i.test(word) &&
       !/(?:ing|ed|ly|s)$/.test(w) &&
       !NOT_VERBS.has(w)
@@ -82,28 +82,12 @@ const DETERMINERS = new Set([
 ]);
 
 /** Words that can stand before 'the' without being verbs. */
-const NOT_VERBS = new Set([
-  'except',
-  'plus',
-  'then',
-  'both',
-  'either',
-  'not',
-  'only',
-  'even',
-  'also',
-  'just',
-  'like',
-  'unlike',
-  'such',
-  'per',
-  'via',
-  'than',
-  'all',
-  'and',
-  'or',
-  'but',
-]);
+const NOT_VERBS = new Set(
+  (
+    'except plus then both either not only even also just like unlike such per via than all and or but so because ' +
+    'where when since as if unless until though although whereas after before once whether what how'
+  ).split(' '),
+);
 
 const SEQ_JOINS =
   /,?\s+(?:and\s+)?then\s+|,\s*(?:and\s+)?(?:after that|afterwards|finally|lastly|next|subsequently),?\s+|,?\s+followed by\s+|,?\s+and (?:after that|afterwards|finally|lastly)\s*,?\s+/gi;
@@ -131,6 +115,23 @@ function verbSeries(sentence: string): string {
   const [object, ...more] = (m[4] as string).split(/,\s*(?:then\s+)?(?=[a-z])|;\s*/);
   const series = verbs.map((v) => `${v} ${object as string}`).join(', then ');
   return [series, ...more].join(', ');
+}
+
+/**
+ * "For each of the SDKs (Python, Ruby, Java), add a retry helper": the main clause once per item, or null.
+ * The items come from the enumeration after "for each/every/all (of)".
+ */
+export function forEachClause(sentence: string): string[] | null {
+  const head = /^for (?:each|every|all)(?: one)?(?: of)?\s+/i.exec(sentence);
+  if (!head) return null;
+  const rest = sentence.slice(head[0].length);
+  // The list ends at the comma that a verb follows.
+  const cut = [...rest.matchAll(/,\s+/g)].find((c) => verbOf(rest.slice((c.index ?? 0) + c[0].length)) !== '');
+  if (!cut) return null;
+  const d = distribute(rest.slice(0, cut.index));
+  const main = rest.slice((cut.index ?? 0) + cut[0].length);
+  if (!d || d.items.length < 2) return null;
+  return d.items.map((it) => `${main} for ${[d.prefix, it, d.suffix].filter((x) => x !== '').join(' ')}`);
 }
 
 export function splitEnglish(sentence: string): Array<{ text: string; kind: SplitKind }> {
@@ -274,7 +275,7 @@ export function distribute(rest: string, allowOr = false): { prefix: string; ite
   const lower = earlier.every(
     (it, i) => /^[a-z]/.test(bare(it)[0] as string) && (i === 0 || !DET.test(it[0] as string)),
   );
-  const named = earlier.every((it) => DET.test(it[0] as string) && /[A-Z]/.test(bare(it)[0] as string));
+  const named = DET.test(items[0]?.[0] as string) && earlier.every((it) => /[A-Z]/.test(bare(it)[0] as string));
   const share = lastBare.length >= 2 && earlier.every((it) => bare(it).length === 1) && (lower || named);
   if (share) {
     const head = lastBare.at(-1) as string;

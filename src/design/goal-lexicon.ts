@@ -41,6 +41,7 @@ export const WEAK_VERBS = new Set(
     audit draft plan profile record request survey interview mock patch label estimate outline copy change seed stub
   email diagram plot contact wireframe hotfix backport trim split-test unit-test tune polish cache evaluate assess
   benchmark prototype trial weigh try compare
+    watch
   `),
 );
 

@@ -3,8 +3,8 @@
  * the tasks it spreads over, its verb and stage, and how it links to the step before it. Ordering happens in
  * task-ordering.ts; this module only reads the text.
  */
-import { COLLECTIVE_VERBS, KO_COLLECTIVE, KO_FIRST, KO_JOIN, KO_SEQ_START } from './goal-lexicon.js';
-import { splitEnglish, verbOf } from './english.js';
+import { COLLECTIVE_VERBS, EN_PAR, KO_COLLECTIVE, KO_FIRST, KO_JOIN, KO_PAR, KO_SEQ_START } from './goal-lexicon.js';
+import { forEachClause, splitEnglish, verbOf } from './english.js';
 import { HANGUL, koLabel, koVerb, splitKorean } from './korean.js';
 import { expandCollective, unitOf, type Link, type Piece, type Unit } from './task-units.js';
 
@@ -148,12 +148,21 @@ function paragraphUnits(text: string, set: boolean, startLink: Link): Unit[] {
   const units: Unit[] = [];
   for (const sentence of sentencesOf(unparen(text))) {
     if (units.reduce((n, u) => n + u.tasks.length, 0) > MAX_TASKS) break;
+    // "For each of the SDKs (A, B, C), add X": the clause once per item.
+    const each = HANGUL.test(sentence) ? null : forEachClause(sentence);
+    const eachUnit = each ? unitOf({ text: each[0] as string, kind: 'A' }, set, units.at(-1)) : null;
+    if (each && eachUnit) {
+      units.push({ ...eachUnit, tasks: each, kind: 'step', link: units.length ? 'seq' : eachUnit.link });
+      continue;
+    }
     let pieces = clausesOf(sentence);
-    // "Move the uploads to S3: add ..., switch ..." — the part before the colon titles the steps after it.
+    // "Move the uploads to S3: add ..., switch ..." — the part before the colon titles the steps after it; a title
+    // that says "independently" or "동시에" makes them run side by side.
     const colon = /^([^:]{3,100}):\s+(.+)$/.exec(sentence);
     if (colon) {
       const after = clausesOf(colon[2] as string);
-      if (after.length >= 2) pieces = after;
+      const par = EN_PAR.test(colon[1] as string) || KO_PAR.test(colon[1] as string);
+      if (after.length >= 2) pieces = par ? after.map((p, k) => (k === 0 ? p : { ...p, kind: 'P' as const })) : after;
     }
     // "A 그리고 B 그리고 C를 통합": a collective verb takes every bare noun phrase before it as its input.
     const out: Unit[] = [];
