@@ -69,6 +69,12 @@ function template(
   };
 }
 
+/** Whether the goal ends in a comparison with nothing to decide it ("Compare A and B"): its merge is a decision. */
+function comparison(ex: Extraction): boolean {
+  const last = ex.units.at(-1);
+  return last?.kind === 'compare' && last.frame !== undefined;
+}
+
 /**
  * The offline planner: reads the goal's own steps (lists, sentences, clauses; English and Korean), their order
  * (sequence markers, clause order) and parallelism (markers, enumerations, one verb over several targets, joins),
@@ -117,7 +123,13 @@ export function planHeuristic(input: {
     // Parallel ends merge into one result: the run's work lands in one commit.
     const merge =
       tasks.push({
-        text: ko ? '병렬 작업 결과 병합 및 확인' : 'Merge the parallel results and check them together',
+        text: comparison(ex)
+          ? ko
+            ? '비교 결과 종합 및 결정'
+            : 'Synthesize the comparison and decide'
+          : ko
+            ? '병렬 작업 결과 병합 및 확인'
+            : 'Merge the parallel results and check them together',
         role: 'synthesis',
       }) - 1;
     for (const e of ends) edges.push({ from: e, to: merge });
