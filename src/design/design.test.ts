@@ -30,11 +30,20 @@ describe('heuristic planner', () => {
     ['세 가지 캐시 전략을 비교하여 선택', 'fan_out'],
     ['Combine the findings:\n- the user interviews\n- the support tickets\n- the usage metrics', 'fan_in'],
     ['인터뷰 결과 그리고 지원 티켓 그리고 사용 지표를 통합', 'fan_in'],
+    // A numbered pipeline and a list titled as steps are sequences (the old planner split them into arbitrary lanes).
     [
       'Build the release pipeline:\n1. cut the branch\n2. run the tests\n3. build the images\n4. update the docs\n5. publish the release',
+      'linear',
+    ],
+    ['단계별 배포 파이프라인:\n- 브랜치 생성\n- 테스트 실행\n- 이미지 빌드\n- 문서 갱신\n- 릴리스 게시', 'linear'],
+    [
+      'Move the image uploads to S3: add an S3 client wrapper, switch the avatar upload and the attachment upload to it, backfill the existing files, then remove the old disk code',
       'dag',
     ],
-    ['단계별 배포 파이프라인:\n- 브랜치 생성\n- 테스트 실행\n- 이미지 빌드\n- 문서 갱신\n- 릴리스 게시', 'dag'],
+    [
+      '먼저 API 스키마를 설계하고, 그 다음 서버와 클라이언트를 각각 구현한 뒤, 두 작업을 함께 테스트하고 배포하라',
+      'dag',
+    ],
     ['Iteratively refine the landing page copy until the review passes', 'loop'],
     ['랜딩 페이지 문구를 반복해서 개선', 'loop'],
   ])('%j → %s, with edges that match', (goal, type) => {

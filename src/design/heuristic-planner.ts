@@ -1,126 +1,85 @@
 import type { Policy, TopologyType, WorkflowTopologySpec } from '../contracts/index.js';
-import type { GraphEdge } from './graph.js';
-import { keywordScore, splitGoal, toLabel } from './text.js';
+import { adjacency, type GraphEdge } from './graph.js';
+import { extractUnits, MAX_PARSE_CHARS, type Extraction } from './task-extraction.js';
+import { orderUnits, sinksOf, type OrderedTask } from './task-ordering.js';
+import { keywordScore } from './text.js';
 import { buildTopology, type Risk, type TaskSpec } from './topology-builder.js';
 
-/** Signals for each topology type, in English and Korean (matched as whole words / word prefixes). */
-const SIGNALS: ReadonlyArray<readonly [TopologyType, readonly string[]]> = [
-  [
-    'loop',
-    [
-      'iterate',
-      'iterative',
-      'iteratively',
-      'refine',
-      'repeat',
-      'repeatedly',
-      'until',
-      'loop',
-      'improve iteratively',
-      'polish',
-      '반복',
-      '루프',
-      '개선',
-      '개량',
-      '다듬',
-    ],
-  ],
-  [
-    'fan_in',
-    [
-      'combine',
-      'merge',
-      'synthesize',
-      'synthesise',
-      'consolidate',
-      'integrate',
-      'aggregate',
-      'summarize',
-      'summarise',
-      'unify',
-      '합치',
-      '통합',
-      '요약',
-      '종합',
-      '취합',
-    ],
-  ],
-  [
-    'fan_out',
-    [
-      'compare',
-      'alternatives',
-      'options',
-      'parallel',
-      'in parallel',
-      'each',
-      'multiple',
-      'brainstorm',
-      'explore',
-      'variants',
-      'candidates',
-      '비교',
-      '병렬',
-      '동시',
-      '각각',
-      '대안',
-      '분기',
-      '여러',
-    ],
-  ],
-  [
-    'dag',
-    [
-      'depends on',
-      'dependency',
-      'dependencies',
-      'prerequisite',
-      'requires',
-      'pipeline',
-      'stages',
-      'both',
-      '의존',
-      '선행',
-      '단계별',
-    ],
-  ],
+/** Words by which a one-question goal asks for alternatives (English and Korean). */
+const FAN_OUT_SIGNALS = [
+  'compare',
+  'alternatives',
+  'options',
+  'in parallel',
+  'brainstorm',
+  'explore',
+  'variants',
+  'candidates',
+  '비교',
+  '병렬',
+  '대안',
+  '여러',
 ];
-
-/** The topology type a goal signals, with the rationale; ties go to the earlier type above, none to linear. */
-export function inferTopologyType(goal: string, itemCount: number): { type: TopologyType; rationale: string } {
-  let best: { type: TopologyType; score: number; matched: string[] } | null = null;
-  for (const [type, words] of SIGNALS) {
-    const { score, matched } = keywordScore(goal, words);
-    if (score > 0 && (best === null || score > best.score)) best = { type, score, matched };
-  }
-  if (best) return { type: best.type, rationale: `${best.type}: goal signals ${best.matched.join(', ')}` };
-  if (itemCount >= 5)
-    return {
-      type: 'dag',
-      rationale: `dag: ${itemCount} decision questions and no ordering signal — split into parallel lanes`,
-    };
-  return { type: 'linear', rationale: `linear: ${itemCount} decision question(s) and no branching signal` };
-}
 
 const ANGLES = ['Feasibility and constraints', 'Cost and risk', 'Impact on users and maintainers'];
 const KO_ANGLES = ['실현 가능성과 제약', '비용과 위험', '사용자와 유지보수 영향'];
 
-function items(goal: string, type: TopologyType): string[] {
-  const { items: found } = splitGoal(goal);
-  const base = found.length > 0 ? found : [goal.trim()];
-  const korean = /[\uac00-\ud7a3]/.test(goal);
-  if (base.length === 1 && (type === 'fan_out' || type === 'fan_in')) {
-    const subject = base[0] as string;
-    // The angle comes first so labels, cut at 60 characters, stay distinct.
-    return (korean ? KO_ANGLES : ANGLES).map((a) => `${a}: ${subject}`);
+/** The topology type of a graph: loop (a back-edge), linear (a chain), fan_out, fan_in, or dag. */
+export function classifyTopology(ids: readonly string[], edges: readonly GraphEdge[]): TopologyType {
+  if (edges.some((e) => e.back)) return 'loop';
+  const { parents, children } = adjacency(ids, edges);
+  const p = (id: string): string[] => parents.get(id) ?? [];
+  const c = (id: string): string[] => children.get(id) ?? [];
+  if (ids.every((id) => p(id).length <= 1 && c(id).length <= 1)) return 'linear';
+  const sources = ids.filter((id) => p(id).length === 0);
+  const sinks = ids.filter((id) => c(id).length === 0);
+  if (sources.length === 1 && sinks.length === 1) {
+    const [s, t] = [sources[0] as string, sinks[0] as string];
+    const middle = ids.filter((id) => id !== s && id !== t);
+    if (middle.length >= 2 && middle.every((id) => p(id).join() === s && c(id).join() === t)) return 'fan_out';
   }
-  return base.slice(0, 8);
+  if (sources.length >= 2 && sinks.length === 1 && sources.length === ids.length - 1) return 'fan_in';
+  return 'dag';
+}
+
+/** A one-question goal that asks for alternatives: frame → three angles → decision (the template). */
+function template(
+  goal: string,
+  ex: Extraction,
+): { tasks: OrderedTask[]; edges: Array<{ from: number; to: number }> } | null {
+  const main = ex.units.filter((u) => u.kind !== 'decide');
+  const decide = ex.units.find((u) => u.kind === 'decide');
+  if (main.length !== 1 || (main[0]?.tasks.length ?? 0) !== 1 || ex.units.length > 2) return null;
+  if (keywordScore(goal.slice(0, MAX_PARSE_CHARS), FAN_OUT_SIGNALS).score === 0) return null;
+  const subject = main[0]?.text ?? goal.trim();
+  const ko = ex.korean;
+  const tasks: OrderedTask[] = [
+    { text: ko ? `문제 정의: ${subject}` : `Frame the question: ${subject}`, role: 'root' },
+    ...(ko ? KO_ANGLES : ANGLES).map((a) => ({ text: `${a}: ${subject}`, role: 'item' as const })),
+    decide
+      ? { text: decide.tasks[0] as string, role: 'synthesis' }
+      : { text: ko ? `종합 및 결정: ${subject}` : `Synthesize and decide: ${subject}`, role: 'synthesis' },
+  ];
+  return {
+    tasks,
+    edges: [1, 2, 3].flatMap((i) => [
+      { from: 0, to: i },
+      { from: i, to: 4 },
+    ]),
+  };
+}
+
+/** Whether the goal ends in a comparison with nothing to decide it ("Compare A and B"): its merge is a decision. */
+function comparison(ex: Extraction): boolean {
+  const last = ex.units.at(-1);
+  return last?.kind === 'compare' && last.frame !== undefined;
 }
 
 /**
- * The offline planner: decision questions from the goal's list items, sentences and connectors, a topology type from
- * its signals, and edges that match the type (fan_out: frame → parallel → synthesis; fan_in: parallel → synthesis;
- * dag: two lanes with a cross dependency; loop: a chain with a bounded back-edge; linear: a chain). Deterministic.
+ * The offline planner: reads the goal's own steps (lists, sentences, clauses; English and Korean), their order
+ * (sequence markers, clause order) and parallelism (markers, enumerations, one verb over several targets, joins),
+ * and builds the topology from them; its type follows the graph. A one-question goal that asks for alternatives
+ * gets the frame → angles → decision template; a loop goal a bounded back-edge from its check. Deterministic.
  */
 export function planHeuristic(input: {
   readonly runId: string;
@@ -130,89 +89,77 @@ export function planHeuristic(input: {
   readonly at: string;
   readonly planner?: Record<string, unknown>;
 }): WorkflowTopologySpec {
-  const pre = splitGoal(input.goal).items.length;
-  const { type, rationale } = inferTopologyType(input.goal, pre);
-  const found = items(input.goal, type);
-  const korean = /[\uac00-\ud7a3]/.test(input.goal);
-  const short = toLabel(input.goal.split(/\r?\n/)[0] ?? input.goal);
-  const tasks: TaskSpec[] = [];
-  const edges: Array<GraphEdge & { maxIterations?: number }> = [];
-  const item = (text: string, i: number): TaskSpec => ({ id: '', text, role: 'item', dq: `DQ${i + 1}` });
-  const chain = (ids: string[]): void => {
-    for (let i = 1; i < ids.length; i++) edges.push({ from: ids[i - 1] as string, to: ids[i] as string });
-  };
-  let ordered: TaskSpec[];
-  if (type === 'fan_out') {
-    const root: TaskSpec = {
-      id: '',
-      text: korean ? `문제 정의: ${short}` : `Frame the question: ${short}`,
-      role: 'root',
-    };
-    const synth: TaskSpec = {
-      id: '',
-      text: korean ? `종합 및 결정: ${short}` : `Synthesize and decide: ${short}`,
-      role: 'synthesis',
-    };
-    ordered = [root, ...found.map(item), synth];
-  } else if (type === 'fan_in') {
-    const synth: TaskSpec = { id: '', text: korean ? `통합: ${short}` : `Consolidate: ${short}`, role: 'synthesis' };
-    ordered = [...found.map(item), synth];
-  } else if (type === 'loop') {
-    const list = found.map(item);
-    const evaluate: TaskSpec = {
-      id: '',
-      text: korean ? `평가 후 반복 여부 결정: ${short}` : `Evaluate the result and decide whether to iterate: ${short}`,
-      role: 'evaluate',
-    };
-    ordered = [...list, evaluate];
-  } else {
-    ordered = found.map(item);
+  const ex = extractUnits(input.goal);
+  const ko = ex.korean;
+  const fixed = ex.loop ? null : template(input.goal, ex);
+  const ordering = fixed ?? orderUnits(ex.units);
+  const tasks: OrderedTask[] = [...ordering.tasks];
+  const edges: Array<{ from: number; to: number; back?: boolean }> = [...ordering.edges];
+  const whole = input.goal.trim().slice(0, 2000) || input.goal;
+  if (tasks.length === 0) tasks.push({ text: whole, role: 'item' });
+  // One task read out of a longer goal: the label is the task, the description keeps the goal's context.
+  else if (tasks.length === 1 && tasks[0]?.text !== whole && !ex.loop)
+    tasks[0] = { text: whole, label: tasks[0]?.text, role: 'item' };
+  const reasons =
+    'reasons' in ordering ? [...ordering.reasons] : ['one question asking for alternatives: frame, angles, decision'];
+  const ends = sinksOf(tasks.length, edges);
+  if (ex.loop && tasks.length >= 1) {
+    const until = ex.loop.until;
+    const check =
+      tasks.push({
+        text: ko
+          ? until
+            ? `${until} 여부 확인 후 반복 결정`
+            : '결과 평가 후 반복 여부 결정'
+          : until
+            ? `Check whether ${until}; iterate if not`
+            : 'Evaluate the result and decide whether to iterate',
+        role: 'evaluate',
+      }) - 1;
+    for (const e of ends) edges.push({ from: e, to: check });
+    edges.push({ from: check, to: 0, back: true });
+    reasons.push('a loop goal: the check sends the work back, bounded by max_iterations');
+  } else if (ends.length >= 2) {
+    // Parallel ends merge into one result: the run's work lands in one commit.
+    const merge =
+      tasks.push({
+        text: comparison(ex)
+          ? ko
+            ? '비교 결과 종합 및 결정'
+            : 'Synthesize the comparison and decide'
+          : ko
+            ? '병렬 작업 결과 병합 및 확인'
+            : 'Merge the parallel results and check them together',
+        role: 'synthesis',
+      }) - 1;
+    for (const e of ends) edges.push({ from: e, to: merge });
+    reasons.push('parallel ends merge into one result');
   }
-  ordered.forEach((t, i) => tasks.push({ ...t, id: `T${i + 1}` }));
-  const ids = tasks.map((t) => t.id);
-  if (type === 'fan_out') {
-    const [root, ...rest] = ids;
-    const synth = rest.pop() as string;
-    for (const mid of rest) edges.push({ from: root as string, to: mid }, { from: mid, to: synth });
-  } else if (type === 'fan_in') {
-    const synth = ids.at(-1) as string;
-    for (const src of ids.slice(0, -1)) edges.push({ from: src, to: synth });
-  } else if (type === 'dag' && ids.length >= 4) {
-    // First item feeds two lanes that the last item merges; lane B's second step also needs lane A's first.
-    const [first, ...rest] = ids;
-    const last = rest.pop() as string;
-    const laneA = rest.filter((_, i) => i % 2 === 0);
-    const laneB = rest.filter((_, i) => i % 2 === 1);
-    for (const lane of [laneA, laneB]) {
-      if (lane.length === 0) continue;
-      edges.push({ from: first as string, to: lane[0] as string });
-      chain(lane);
-      edges.push({ from: lane.at(-1) as string, to: last });
-    }
-    if (laneA[0] && laneB[1]) edges.push({ from: laneA[0], to: laneB[1] });
-  } else if (type === 'loop') {
-    chain(ids);
-    if (ids.length >= 2)
-      edges.push({
-        from: ids.at(-1) as string,
-        to: ids[0] as string,
-        back: true,
-        maxIterations: input.policy.design.max_iterations,
-      });
-  } else {
-    chain(ids);
-  }
-  const effective: TopologyType = type === 'dag' && ids.length < 4 ? 'linear' : type;
+  const ids = tasks.map((_, i) => `T${i + 1}`);
+  const graph = edges.map((e) => ({
+    from: ids[e.from] as string,
+    to: ids[e.to] as string,
+    ...(e.back ? { back: true, maxIterations: input.policy.design.max_iterations } : {}),
+  }));
+  const type = classifyTopology(ids, graph);
+  let dq = 0;
+  const specs: TaskSpec[] = tasks.map((t, i) => ({
+    id: ids[i] as string,
+    text: t.text,
+    ...(t.label ? { label: t.label } : {}),
+    role: t.role,
+    ...(t.role === 'item' ? { dq: `DQ${++dq}` } : {}),
+  }));
   return buildTopology({
     runId: input.runId,
     goal: input.goal,
     risk: input.risk,
-    type: effective,
-    tasks,
-    edges,
+    type,
+    tasks: specs,
+    edges: graph,
     policy: input.policy,
     at: input.at,
-    rationale: effective === type ? rationale : `${rationale}; too few questions for lanes, so linear`,
+    rationale: `${type}: ${tasks.length} task(s) read from the goal's own steps; ${reasons.join('; ') || 'one step'}`,
     source: 'heuristic-planner',
     planner: { used: 'heuristic', ...(input.planner ?? {}) },
   });

@@ -1,5 +1,5 @@
 /** Design: goal → topology ⇄ mental models → execution plan; heuristic and LLM planners; workflow import. */
-export { planHeuristic, inferTopologyType } from './heuristic-planner.js';
+export { planHeuristic, classifyTopology } from './heuristic-planner.js';
 export {
   planWithLlm,
   validateDecomposition,

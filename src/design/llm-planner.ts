@@ -3,6 +3,8 @@ import type { Policy, TopologyType, WorkflowTopologySpec } from '../contracts/in
 import { toFieldIssues } from '../contracts/index.js';
 import { adjacency, describeCycle, topoSort, type GraphEdge } from './graph.js';
 import { planHeuristic } from './heuristic-planner.js';
+import { extractUnits } from './task-extraction.js';
+import { orderUnits } from './task-ordering.js';
 import { assignPersona } from './personas.js';
 import { buildTopology, type Risk, type TaskSpec } from './topology-builder.js';
 
@@ -82,11 +84,26 @@ export function validateDecomposition(raw: unknown): { ok: true; subtasks: Subta
   return { ok: true, subtasks };
 }
 
+/**
+ * The offline planner's reading of a goal, as a hint for the model: its steps in order, with what each waits for.
+ * Empty when the goal reads as one step (nothing to add).
+ */
+export function heuristicHint(goal: string): string {
+  const { tasks, edges } = orderUnits(extractUnits(goal).units);
+  if (tasks.length < 2) return '';
+  const lines = tasks.map((t, i) => {
+    const after = edges.filter((e) => e.to === i).map((e) => `h${e.from + 1}`);
+    return `h${i + 1}: ${t.text}${after.length ? ` (after ${after.join(', ')})` : ''}`;
+  });
+  return `A first reading of the goal's own steps (a hint; fix it where it is wrong):\n${lines.join('\n')}`;
+}
+
 function promptFor(goal: string, personas: readonly string[], parent?: string): string {
   return [
     'You decompose a goal into subtasks for a team of AI agents and people.',
     parent ? `This is a part of a larger goal: ${parent}` : '',
     `Goal: ${goal}`,
+    parent ? '' : heuristicHint(goal),
     'Rules: 2 to 8 atomic, verifiable subtasks; `dependencies` lists ids of subtasks that must finish first (true dependencies only, no cycles);',
     `suggestedRole is one of: ${personas.join(', ')}; complexity is low, medium or high (high = worth decomposing further).`,
     'Answer ONLY with JSON: {"subtasks":[{"id":"t1","description":"...","dependencies":[],"suggestedRole":"arch","priority":1,"complexity":"medium","reasoning":"..."}],"reasoning":"..."}',

@@ -17,6 +17,8 @@ export type TaskRole = 'root' | 'item' | 'synthesis' | 'evaluate';
 export interface TaskSpec {
   readonly id: string;
   readonly text: string;
+  /** A short label when the text is long or generic; by default the label is the text cut at 60 characters. */
+  readonly label?: string | undefined;
   readonly role: TaskRole;
   readonly dq?: string | undefined;
   readonly persona?: string | undefined;
@@ -127,7 +129,7 @@ export function buildTopology(input: BuildInput): WorkflowTopologySpec {
     const dqs = t.dq ? [t.dq] : [];
     return {
       id: t.id,
-      label: toLabel(t.text),
+      label: toLabel(t.label ?? t.text),
       description: t.text,
       theta_gt_band: band,
       theta_gt_range: { ...range },
@@ -238,7 +240,7 @@ export function buildTopology(input: BuildInput): WorkflowTopologySpec {
       schema_version: SCHEMA_VERSION,
       created_at: input.at,
       source: input.source,
-      goal_preview: input.goal.replace(/\s+/g, ' ').slice(0, 120),
+      goal_preview: input.goal.slice(0, 480).replace(/\s+/g, ' ').slice(0, 120),
       risk: input.risk,
       planner: input.planner,
     },

@@ -33,13 +33,16 @@ describe('case slugs', () => {
     expect(slug.length).toBeLessThanOrEqual(40);
     expect(slug.endsWith('-')).toBe(false);
   });
-  it('gives Korean goals distinct hashed slugs instead of one shared default', () => {
-    const a = slugFromGoal('사용자 온보딩 프로세스 설계');
-    const b = slugFromGoal('결제 흐름 개선');
+  it('romanizes Korean goals (particles dropped) and hashes goals with no letters at all', () => {
+    expect(slugFromGoal('검색 API를 개선하고, 동시에 모바일 앱의 검색 화면을 다시 만든 다음, 두 결과를 함께 검증하라')).toBe(
+      'geomsaek-api-gaeseonhago-dongsi-mobail-a',
+    );
+    expect(slugFromGoal('사용자 온보딩 프로세스 설계')).toBe('sayongja-onboding-peuroseseu-seolgye');
+    expect(slugFromGoal('결제 흐름 개선')).toBe('gyeolje-heureum-gaeseon');
+    const a = slugFromGoal('🚀🔥');
     expect(a).toMatch(/^run-[0-9a-f]{8}$/);
-    expect(b).toMatch(/^run-[0-9a-f]{8}$/);
-    expect(a).not.toBe(b);
-    expect(slugFromGoal('사용자 온보딩 프로세스 설계')).toBe(a);
+    expect(slugFromGoal('🎉🎉')).not.toBe(a);
+    expect(slugFromGoal('🚀🔥')).toBe(a);
   });
   it('refuses a user slug that could escape', () => {
     expect(() => toCaseSlug('../etc')).toThrow(expect.objectContaining({ code: 'MSO_UNSAFE_PATH' }));

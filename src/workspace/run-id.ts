@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidArgumentError, InvalidRunIdError, RUN_ID_PATTERN, SKILL_KEYS, SKILL_NAMES, UnsafePathError } from '../contracts/index.js';
 import type { SkillKey } from '../contracts/index.js';
+import { romanizeHangul } from './romanize.js';
 
 const MAX_SLUG = 40;
 
@@ -64,11 +65,12 @@ export function sanitizeCaseSlug(input: string): string {
 }
 
 /**
- * A case slug for a goal. A goal without ASCII letters (Korean, say) gets `run-<8 hex of sha256(goal)>`, so two
- * different goals never share a run id on the same day.
+ * A case slug for a goal. Korean words are romanized (`romanizeHangul`: 검색 API를 개선하고 → geomsaek-api-gaeseonhago),
+ * like any other words. A goal with no letters left (emoji only, say) gets
+ * `run-<8 hex of sha256(goal)>`, so two different goals never share a run id on the same day.
  */
 export function slugFromGoal(goal: string): string {
-  const slug = sanitizeCaseSlug(goal);
+  const slug = sanitizeCaseSlug(romanizeHangul(goal.slice(0, 400)));
   if (/[a-z]/.test(slug)) return slug;
   return `run-${createHash('sha256').update(goal, 'utf8').digest('hex').slice(0, 8)}`;
 }

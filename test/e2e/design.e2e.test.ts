@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, type Sandbox } from '../helpers/cli.js';
@@ -39,6 +39,9 @@ const GOALS = [
   'Benchmark the JSON parser, then optimize the hot path, then benchmark again',
   'Summarize the incident and propose follow-ups',
   'Design the architecture for a multi-tenant job queue with high risk of data loss',
+  'Move the image uploads from local disk to S3: add an S3 client wrapper, switch the avatar upload and the attachment upload to it, backfill the existing files, then remove the old disk code',
+  '검색 API를 개선하고, 동시에 모바일 앱의 검색 화면을 다시 만든 다음, 두 결과를 함께 검증하라',
+  '1. Add SSO with SAML 2. Add audit logging 3. Load-test both 4. Write the admin guide',
 ];
 
 describe('mso design all → mso validate all', () => {
@@ -129,6 +132,42 @@ describe('design commands', () => {
     expect(r.code).toBe(2);
     expect(r.body.error.file).toBe(bad);
     expect(r.body.error.issues.map((i) => i.path)).toContain('nodes[0].gates[0]');
+  });
+  it('handles bad goals without a crash: blank → exit 2 and nothing written; emoji and 100 KB → a valid plan', async () => {
+    const active = join(sb.dir, 'workspace', '.mso-context', 'active');
+    const before = (await readdir(active)).length;
+    for (const blank of ['', '   \n\t  ']) {
+      const r = await sb.json<{ error: { code: string; field: string } }>(['design', 'all', '--goal', blank]);
+      expect(r.code).toBe(2);
+      expect(r.body.error).toMatchObject({ code: 'MSO_INVALID_ARGUMENT', field: 'goal' });
+    }
+    expect((await readdir(active)).length).toBe(before);
+    const emoji = await sb.json<{ run_id: string; topology: { nodes: number } }>(['design', 'all', '--goal', '🚀🔥✨']);
+    expect(emoji.code).toBe(0);
+    expect(emoji.body.run_id).toMatch(/-msowd-run-[0-9a-f]{8}$/);
+    const big = `${'Add a step to the pipeline and test it, then document the change. '.repeat(1550)}`.slice(
+      0,
+      100 * 1024,
+    );
+    const large = await sb.json<{ run_id: string }>(['design', 'all', '--goal', big]);
+    expect(large.code).toBe(0);
+    const korean = await sb.json<{ run_id: string }>([
+      'design',
+      'all',
+      '--goal',
+      '검색 API를 개선하고, 동시에 모바일 앱의 검색 화면을 다시 만든 다음, 두 결과를 함께 검증하라',
+    ]);
+    // Korean words survive romanized (a second run of the same goal today gets a -2 suffix).
+    expect(korean.body.run_id).toMatch(/-msowd-geomsaek-api-gaeseonhago-dongsi-/);
+    for (const runId of [emoji.body.run_id, large.body.run_id, korean.body.run_id]) {
+      const v = await sb.json<{ findings: unknown[] }>(['validate', 'all', '--run-id', runId]);
+      expect(v.body.findings, runId).toEqual([]);
+      const t = JSON.parse(
+        await readFile(join(active, runId, '10_topology', 'workflow_topology_spec.json'), 'utf8'),
+      ) as { nodes: Array<{ label: string }> };
+      expect(t.nodes.length).toBeGreaterThanOrEqual(1);
+      expect(t.nodes.length).toBeLessThanOrEqual(18);
+    }
   });
   it('refuses a missing goal with exit 2', async () => {
     const r = await sb.json(['design', 'topology']);

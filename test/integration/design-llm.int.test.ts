@@ -89,8 +89,13 @@ describe('LLM planner through the agents layer', () => {
       { kind: 'ok', text: 'Sure! Here is the plan: {subtasks: oops' },
       answer([task('a', 'Collect the data'), task('b', 'Analyze the data', ['a'])]),
     );
-    const t = await topologyOf(await app.design.topology({ goal: 'Analyze churn', planner: 'llm' }));
+    const goal = 'Collect the churn data, then analyze it';
+    const t = await topologyOf(await app.design.topology({ goal, planner: 'llm' }));
     expect(t.metadata?.['planner']).toMatchObject({ used: 'llm', calls: 2 });
+    // The offline planner's reading goes into the prompt as a hint.
+    const first = JSON.stringify(server.requests[0]?.body);
+    expect(first).toContain('h1: Collect the churn data');
+    expect(first).toContain('h2: analyze the churn data (after h1)');
     const second = JSON.stringify(server.requests[1]?.body);
     expect(second).toContain('Your previous answer was invalid');
   });
