@@ -84,6 +84,7 @@ export function adapterDeps(deps: AppDeps, policy: Policy): AdapterDeps {
     clock: deps.clock,
     random: deps.random,
     env: deps.env,
+    fs: deps.fs,
     prices: policy.prices,
     defaults: {
       deadlines: {
