@@ -281,3 +281,20 @@ export function decideMode(table: CliTable, requested: string | undefined, ceili
   if (!flags) return { ok: false, reason: `${table.kind} has no ${want} mode` };
   return { ok: true, mode: want, flags };
 }
+
+/**
+ * Why an agent of `kind` (with its own configured mode) cannot run a node asking for `requested`, or null when it
+ * can. Coding-agent CLIs go by their table; a shell command cannot be held to read-only; LLM agents and people
+ * write nothing by themselves, so any mode holds for them.
+ */
+export function modeRefusal(kind: string, ceiling: string | undefined, requested: string | undefined): string | null {
+  if (isCliKind(kind)) {
+    const d = decideMode(CLI_TABLES[kind], requested, ceiling);
+    return d.ok ? null : d.reason;
+  }
+  if (requested === undefined) return null;
+  const want = toNeutralMode(requested);
+  if (!want) return `permission mode "${requested}" is not a mode (use ${NEUTRAL_MODES.join(', ')})`;
+  if (kind === 'shell' && want === 'read-only') return 'a shell command cannot be held to read-only';
+  return null;
+}
