@@ -79,7 +79,7 @@ export function parseRetryAfter(value: string | null | undefined, now: Date): nu
 export function retryDelayInText(text: string): number | null {
   const m =
     /"retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s"/.exec(text) ??
-    /\b(?:retry|try again) in (\d+(?:\.\d+)?)\s*s(?:ec(?:ond)?s?)?\b/i.exec(text) ??
+    /\b(?:retry|try again) (?:in|after) (\d+(?:\.\d+)?)\s*s(?:ec(?:ond)?s?)?\b/i.exec(text) ??
     /\bretry-after:?\s*(\d+(?:\.\d+)?)\b/i.exec(text);
   return m?.[1] ? Math.round(Number(m[1]) * 1000) : null;
 }

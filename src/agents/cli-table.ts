@@ -185,7 +185,7 @@ export const CODEX_TABLE: CliTable = {
     { match: /\bstatus (401|407)\b/, cls: 'auth' },
     { match: /\bstatus 403\b/, cls: 'permission' },
     { match: /\bstatus 429\b/, cls: 'rate_limit' },
-    { match: /\bstatus 5\d\d\b/, cls: 'server_error' },
+    { match: /\bstatus 5\d\d\b|\bexperiencing high demand\b/, cls: 'server_error' },
     { match: /\bstatus 4(00|04|13|22)\b/, cls: 'bad_request' },
     { match: /\bstream disconnected\b|\berror sending request\b|\bconnection (closed|reset)\b/, cls: 'network' },
   ],
@@ -225,7 +225,7 @@ export const GEMINI_TABLE: CliTable = {
     // The relayed API error (`status: 401`, `"status": "UNAUTHENTICATED"`) and gemini's own wording.
     { match: /\bUNAUTHENTICATED\b|\bstatus: 401\b|\bAPI key not valid\b/, cls: 'auth' },
     { match: /\bPERMISSION_DENIED\b|\bstatus: 403\b/, cls: 'permission' },
-    { match: /\bRESOURCE_EXHAUSTED\b|\bstatus: 429\b/, cls: 'rate_limit' },
+    { match: /\bRESOURCE_EXHAUSTED\b|\bstatus: 429\b|\bResource has been exhausted\b/, cls: 'rate_limit' },
     { match: /\b(INTERNAL|UNAVAILABLE)\b|\bstatus: 5\d\d\b/, cls: 'server_error' },
     { match: /\bInvalid auth method selected\b|\bmust specify the GEMINI_API_KEY\b/, cls: 'auth' },
   ],

@@ -36,7 +36,8 @@ export const claudeDialect: CliDialect = {
       const status = typeof f['error_status'] === 'number' ? f['error_status'] : undefined;
       const err = typeof f['error'] === 'string' ? f['error'] : '';
       const named = classifyMessage(err, CLAUDE_TABLE.failures);
-      const cls = named !== 'unknown' || status === undefined ? named : classifyHttp(status, err);
+      // No HTTP status at all: the request never got an answer (refused, dropped, DNS).
+      const cls = named !== 'unknown' ? named : status !== undefined ? classifyHttp(status, err) : 'network';
       const message = `API error${status !== undefined ? ` ${status}` : ''}: ${err || 'unknown'} (retry ${num(f['attempt'])}/${num(f['max_retries'])})`;
       const delay = typeof f['retry_delay_ms'] === 'number' ? f['retry_delay_ms'] : null;
       const e = noteRetry(state, cls, message, delay, num(f['attempt']));

@@ -44,9 +44,12 @@ export const geminiDialect: CliDialect = {
   isProgress: (line) => PROGRESS.test(line) && !USER_ECHO.test(line),
   parseStderr(line, state) {
     // The API error gemini relays on stderr (`status: 429`, `"status": "UNAUTHENTICATED"`) while it retries.
+    // "Attempt 1 failed: Resource has been exhausted" then "Suggested retry after 7s.. Retrying after 7057ms...".
+    const delay = retryDelayInText(line) ?? (Number(/Retrying after (\d+)ms/.exec(line)?.[1]) || null);
+    if (delay !== null && state.fatal?.cls === 'rate_limit') state.retryAfterMs ??= delay;
     const cls = classify(line);
-    if (cls === 'unknown' || !/\b(status|error)\b/i.test(line)) return;
-    noteRetry(state, cls, line.trim().slice(0, 300), retryDelayInText(line), 0);
+    if (cls === 'unknown' || !/\b(status|error|failed)\b/i.test(line)) return;
+    noteRetry(state, cls, line.trim().slice(0, 300), delay, Number(/Attempt (\d+)/.exec(line)?.[1] ?? 0));
   },
   parseLine(line, state: StreamState): AgentEvent[] {
     const f = parseJsonLine(line, state);
