@@ -146,6 +146,8 @@ export const CLAUDE_TABLE: CliTable = {
     // api_retry / assistant `error` values (SDKAssistantMessageError) and the API's error types.
     { match: /\bauthentication_(failed|error)\b/, cls: 'auth' },
     { match: /\bpermission_error\b/, cls: 'permission' },
+    // `full` (bypassPermissions) as root needs IS_SANDBOX=1: the user's call, so a configuration problem.
+    { match: /cannot be used with root\/sudo privileges/, cls: 'permission' },
     { match: /\bbilling_error\b/, cls: 'quota' },
     { match: /\brate_limit(_error)?\b/, cls: 'rate_limit' },
     { match: /\b(overloaded(_error)?|api_error|server_error)\b/, cls: 'server_error' },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { CLI_TABLES, type CliKind } from '../../src/agents/index.js';
+import { adapter, tempRepo, testAdapterDeps } from './agents.js';
 import { makeSandbox, type Sandbox } from './cli.js';
 import { RETRY_AFTER_S, startProviderStub, type ProviderStub, type StubCase } from './provider-stub.js';
 import { cliEnv, CODEX_STUB_MODEL, REAL_CLI, SECRETS } from './real-clis.js';
@@ -162,3 +163,56 @@ export function interopSuite(kind: CliKind, cases: Readonly<Partial<Record<StubC
 }
 
 export { RETRY_AFTER_S };
+
+/**
+ * A read-only node of the real CLI cannot write: the stub answers with a tool call that writes a file in the
+ * worktree, and the file must be absent afterwards (and listed by git when the node may edit, so the test can fail).
+ */
+export function readOnlySuite(
+  kind: CliKind,
+  modes: readonly ('read-only' | 'edit' | 'full')[],
+  extraEnv: Readonly<Record<string, string>> = {},
+): void {
+  describe.concurrent(`${kind} ${REAL_CLI[kind].version} (real CLI): permission modes hold`, () => {
+    for (const mode of modes) {
+      it(`${mode}: the stub's write tool call ${mode === 'read-only' ? 'is refused' : 'writes the file'}`, async () => {
+        const stub = await startProviderStub(REAL_CLI[kind].protocol, 'write');
+        const repo = await tempRepo();
+        try {
+          const target = join(repo.dir, 'written.txt');
+          stub.setCase('write', target);
+          const deps = testAdapterDeps(
+            {
+              defaults: {
+                deadlines: { firstOutputMs: 90_000, inactivityMs: 30_000, totalMs: 120_000 },
+                lingerGraceMs: 2_000,
+                killGraceMs: 2_000,
+              },
+            },
+            { ...(await cliEnv(kind, stub)), ...extraEnv },
+          );
+          const r = await adapter(deps, 'real', { kind, command: REAL_CLI[kind].bin }).run({
+            runId: 'r',
+            instructions: 'write the file',
+            cwd: repo.dir,
+            permissionMode: mode,
+          });
+          expect(r.status, r.errorMessage ?? '').toBe('success');
+          expect(r.evidence.mode).toBe(mode);
+          // The CLI really asked twice: the tool call, then the answer after the tool's result.
+          expect(stub.modelRequests().length).toBeGreaterThanOrEqual(2);
+          if (mode === 'read-only') {
+            expect(existsSync(target)).toBe(false);
+            expect(r.changedFiles).toEqual([]);
+          } else {
+            expect(existsSync(target)).toBe(true);
+            expect(r.changedFiles).toEqual(['written.txt']);
+          }
+        } finally {
+          await stub.close();
+          await repo.cleanup();
+        }
+      });
+    }
+  });
+}

@@ -1,4 +1,4 @@
-import { interopSuite } from '../helpers/interop-suite.js';
+import { interopSuite, readOnlySuite } from '../helpers/interop-suite.js';
 
 // Codex 0.169.0: it reconnects by itself ("Reconnecting... n/5 (unexpected status 401 ...)"), which used to reset
 // the inactivity deadline; mso reads the status in that line. Codex does not relay a 429's Retry-After (it retried
@@ -13,3 +13,5 @@ interopSuite('codex', {
   hang: { status: 'timeout', errorClass: 'stalled_stream', breakerFailure: true, endedByNoProgress: true },
   drop: { status: ['timeout', 'failure'], errorClass: 'network', breakerFailure: true },
 });
+
+readOnlySuite('codex', ['read-only', 'edit']);

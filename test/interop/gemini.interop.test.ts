@@ -1,4 +1,4 @@
-import { interopSuite, RETRY_AFTER_S, type Expectation } from '../helpers/interop-suite.js';
+import { interopSuite, readOnlySuite, RETRY_AFTER_S, type Expectation } from '../helpers/interop-suite.js';
 
 // Each Gemini start costs seconds of CPU: the default run takes a bounded slice (success, a bad key, a rate limit,
 // a hang); MSO_LONG_TESTS=1 adds 403, 500 and a dropped connection.
@@ -26,3 +26,6 @@ interopSuite('gemini', {
   hang: { status: 'timeout', errorClass: 'stalled_stream', breakerFailure: true, endedByNoProgress: true },
   ...(LONG ? long : {}),
 });
+
+// The control (edit writes the file) costs another Gemini start: long mode only. It was run here and passes.
+readOnlySuite('gemini', LONG ? ['read-only', 'edit'] : ['read-only']);

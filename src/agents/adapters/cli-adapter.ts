@@ -1,5 +1,5 @@
-import { CONFIGURATION_CLASSES } from '../classify.js';
-import { decideMode } from '../cli-table.js';
+import { classifyMessage, CONFIGURATION_CLASSES } from '../classify.js';
+import { decideMode, type CliTable } from '../cli-table.js';
 import { costOf } from '../cost.js';
 import { buildChildEnv } from '../process/environment.js';
 import { gitChangedFiles, gitHead } from '../process/git-evidence.js';
@@ -22,6 +22,7 @@ function streamOutcome(
   outcome: DialectOutcome,
   stalled: boolean,
   ms: number | undefined,
+  failures: CliTable['failures'],
 ): Pick<DialectOutcome, 'status' | 'errorClass' | 'errorMessage'> {
   let o: Pick<DialectOutcome, 'status' | 'errorClass' | 'errorMessage'> = outcome;
   if (state.fatal) o = { status: 'failure', errorClass: state.fatal.cls, errorMessage: state.fatal.message };
@@ -31,6 +32,11 @@ function streamOutcome(
       errorClass: state.retrying.cls === 'unknown' ? outcome.errorClass : state.retrying.cls,
       errorMessage: `no progress for ${ms ?? '?'} ms while the CLI retried: ${state.retrying.message}`,
     };
+  // A CLI that exits without a final event often says why on stderr ("cannot be used with root/sudo ...").
+  if ((o.errorClass === 'process' || o.errorClass === 'protocol') && o.errorMessage) {
+    const named = classifyMessage(o.errorMessage, failures);
+    if (named !== 'unknown') o = { ...o, errorClass: named };
+  }
   if (o.errorClass && CONFIGURATION_CLASSES.has(o.errorClass))
     o = { ...o, errorMessage: `configuration problem (${o.errorClass}): ${o.errorMessage ?? ''}` };
   return o;
@@ -115,7 +121,10 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
       if (cancelled || state.terminal) state.fatal = null;
       const finalized = dialect.finalize(state, exit);
       const stalled = exit.stoppedBy === 'inactivity' || exit.stoppedBy === 'first_output';
-      const outcome = { ...finalized, ...streamOutcome(state, finalized, stalled, deadlines.inactivityMs) };
+      const outcome = {
+        ...finalized,
+        ...streamOutcome(state, finalized, stalled, deadlines.inactivityMs, table.failures),
+      };
       // Not asked after a cancel: stopping must not wait on another process.
       const ask = exit.pid !== null && !dialect.versionInStream && !cancelled;
       const cliVersion = state.cliVersion ?? (ask ? await versionOf(env, req.cwd) : null);
