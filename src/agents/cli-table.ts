@@ -83,8 +83,9 @@ export interface CliTable {
   readonly modes: Readonly<Record<NeutralMode, readonly string[] | null>>;
   /** Classes of the CLI's own failure wording, checked before the shared classifier. */
   readonly failures: readonly FailureRule[];
-  /** How to install it. */
+  /** How to install it, and how to log in without an API key. */
   readonly install: string;
+  readonly login: string;
 }
 
 export const CLAUDE_TABLE: CliTable = {
@@ -155,6 +156,7 @@ export const CLAUDE_TABLE: CliTable = {
     { match: /\binvalid_request\b/, cls: 'bad_request' },
   ],
   install: 'npm install -g @anthropic-ai/claude-code',
+  login: 'run `claude` once and /login, or set ANTHROPIC_API_KEY',
 };
 
 export const CODEX_TABLE: CliTable = {
@@ -192,6 +194,7 @@ export const CODEX_TABLE: CliTable = {
     { match: /\bstream disconnected\b|\berror sending request\b|\bconnection (closed|reset)\b/, cls: 'network' },
   ],
   install: 'npm install -g @openai/codex',
+  login: 'run `codex login`, or set CODEX_API_KEY',
 };
 
 export const GEMINI_TABLE: CliTable = {
@@ -232,6 +235,7 @@ export const GEMINI_TABLE: CliTable = {
     { match: /\bInvalid auth method selected\b|\bmust specify the GEMINI_API_KEY\b/, cls: 'auth' },
   ],
   install: 'npm install -g @google/gemini-cli',
+  login: 'run `gemini` once and sign in with Google, or set GEMINI_API_KEY',
 };
 
 export const CLI_TABLES: Readonly<Record<CliKind, CliTable>> = {

@@ -39,7 +39,10 @@ describe.runIf(root)('claude-code full mode as root without IS_SANDBOX', () => {
         cwd: repo.dir,
         permissionMode: 'full',
       });
-      expect({ status: r.status, errorClass: r.errorClass }, `${r.errorMessage} ${r.evidence.stderrTail}`).toEqual({ status: 'failure', errorClass: 'permission' });
+      expect({ status: r.status, errorClass: r.errorClass }, `${r.errorMessage} ${r.evidence.stderrTail}`).toEqual({
+        status: 'failure',
+        errorClass: 'permission',
+      });
       expect(r.errorMessage).toMatch(/configuration problem .*root\/sudo/);
     } finally {
       await stub.close();
