@@ -11,7 +11,7 @@ import { RETRY_AFTER_S, startProviderStub, type ProviderStub, type StubCase } fr
 import { cliEnv, CODEX_STUB_MODEL, REAL_CLI, SECRETS } from './real-clis.js';
 
 /** Inactivity ("no progress") deadline of the interop runs: small, so a hang ends in seconds. */
-export const NO_PROGRESS_MS = 5_000;
+export const NO_PROGRESS_MS = 8_000;
 
 /** What one provider answer must become, per CLI (the CLIs differ: each row says how and why). */
 export interface Expectation {
