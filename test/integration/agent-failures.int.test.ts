@@ -58,6 +58,22 @@ describe('failures read from the stream', () => {
       expect(breaker(`p-${kind}/default`).metrics().failures).toBe(0);
     },
   );
+  it('codex offline: an unresolvable host ends the call at once as network, not after minutes of reconnects', async () => {
+    const deps = testAdapterDeps({
+      defaults: {
+        deadlines: { firstOutputMs: 20_000, inactivityMs: 20_000, totalMs: 60_000 },
+        lingerGraceMs: 300,
+        killGraceMs: 300,
+      },
+    });
+    const r = await adapter(deps, 'x', { kind: 'codex', command: FAKE_AGENT }).run({
+      runId: 'r',
+      instructions: '#scenario:offline',
+      cwd: repo.dir,
+    });
+    expect(r).toMatchObject({ status: 'failure', errorClass: 'network' });
+    expect(r.errorMessage).toMatch(/failed to lookup address/);
+  });
   it('retry chatter does not reset the no-progress deadline', async () => {
     const deps = testAdapterDeps({
       defaults: {

@@ -138,6 +138,8 @@ export function outcomeWithoutTerminal(
 
 /** Failures no retry by the CLI itself can cure: the call is ended at once and reported. */
 const END_NOW: ReadonlySet<ErrorClass> = new Set<ErrorClass>(['auth', 'permission', 'quota', 'rate_limit']);
+const UNREACHABLE =
+  /\b(name does not resolve|failed to lookup address|ENOTFOUND|EAI_AGAIN|getaddrinfo|ECONNREFUSED|connection refused)\b/i;
 
 /**
  * Notes a failure the CLI reported while retrying by itself. A bad key, missing rights, an exhausted quota or a rate
@@ -151,6 +153,12 @@ export function noteRetry(
   delayMs: number | null,
   attempt: number,
 ): AgentEvent | null {
+  // A host that does not resolve or refuses connections will not within the CLI's retries (offline: Codex
+  // reconnects for minutes); mso's own retry and fallback take over.
+  if (cls === 'network' && UNREACHABLE.test(message)) {
+    state.fatal ??= { cls, message };
+    return null;
+  }
   if (END_NOW.has(cls)) {
     state.fatal ??= { cls, message };
     if (cls === 'rate_limit' && delayMs !== null) state.retryAfterMs ??= delayMs;
