@@ -17,7 +17,19 @@ export type { AdapterDeps, AgentSpec } from './adapters/common.js';
 export { notStartedResult } from './adapters/common.js';
 export { runChain, breakerKeyOf, type ChainResult, type ChainStep, type ResilienceDeps } from './resilient.js';
 export { costOf, type Price } from './cost.js';
-export { classifyHttp, classifyMessage, parseRetryAfter } from './classify.js';
+export { classifyHttp, classifyMessage, parseRetryAfter, CONFIGURATION_CLASSES } from './classify.js';
+export {
+  CLI_TABLES,
+  NEUTRAL_MODES,
+  credentialEnvNames,
+  decideMode,
+  isCliKind,
+  modeRefusal,
+  toNeutralMode,
+  type CliKind,
+  type CliTable,
+  type NeutralMode,
+} from './cli-table.js';
 export { superviseProcess, type SupervisedExit, type SuperviseOptions } from './process/supervise.js';
 export { buildChildEnv } from './process/environment.js';
 export { endProcessGroup, type GroupEnd } from './process/end-group.js';

@@ -8,6 +8,7 @@ import {
   type RetryBudget,
   type RetryPolicy,
 } from '../resilience/index.js';
+import { CONFIGURATION_CLASSES } from './classify.js';
 import {
   FALLBACK_CLASSES,
   RETRYABLE_CLASSES,
@@ -34,6 +35,7 @@ const MOVE_ON_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
   'quota',
   'timeout',
   'auth',
+  'permission',
   'unavailable',
 ]);
 
@@ -54,6 +56,8 @@ export interface ChainStep {
   readonly reason: string;
   readonly errorClass: ErrorClass | null;
   readonly breaker: string | null;
+  /** `configuration` when the failure is the agent's setup (a key, a login, an account's rights), not its health. */
+  readonly problem?: 'configuration' | undefined;
 }
 
 export interface ChainResult {
@@ -73,7 +77,15 @@ async function recordCall(deps: ResilienceDeps, req: AgentRequest, r: AgentResul
   const log = deps.audit;
   if (!log) return;
   const requestBlob = await log.putBlob(
-    JSON.stringify({ agent: r.agent, instructions: req.instructions, command: req.command ?? null, model: r.model }),
+    JSON.stringify({
+      agent: r.agent,
+      instructions: req.instructions,
+      command: req.command ?? null,
+      model: r.model,
+      // What the process was given: its permission mode and the names (never the values) of its variables.
+      ...(r.evidence.mode !== undefined ? { mode: r.evidence.mode } : {}),
+      ...(r.evidence.envNames !== undefined ? { env_names: r.evidence.envNames } : {}),
+    }),
     'application/json',
   );
   const transcriptBlob = r.transcript ? await log.putBlob(r.transcript, 'text/plain') : null;
@@ -211,6 +223,7 @@ export async function runChain(
         reason: result.errorMessage ?? cls,
         errorClass: cls,
         breaker: key,
+        ...(CONFIGURATION_CLASSES.has(cls) ? { problem: 'configuration' as const } : {}),
       });
       states.push({
         agent: adapter.name,

@@ -58,6 +58,7 @@ export const FALLBACK_CLASSES: ReadonlySet<ErrorClass> = new Set<ErrorClass>([
   'breaker_open',
   'unavailable',
   'auth',
+  'permission',
   'process',
   'protocol',
 ]);
@@ -122,6 +123,10 @@ export interface AgentEvidence {
   readonly lingerKilled: boolean;
   /** The agent CLI's version (from its stream, or `--version` once per process); null for non-CLI agents. */
   readonly cliVersion: string | null;
+  /** The neutral permission mode a coding-agent CLI ran in. */
+  readonly mode?: string | undefined;
+  /** Names (never values) of the environment variables the process was given. */
+  readonly envNames?: readonly string[] | undefined;
 }
 
 /** What an adapter returns. `changedFiles` comes from git status, never from the agent's word. */

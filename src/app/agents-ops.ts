@@ -21,6 +21,7 @@ import {
 } from '../resilience/index.js';
 import type { Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
+import { detectAgents, type DoctorReport } from './doctor.js';
 
 /** One row of `mso agents list`. */
 export interface AgentInfo {
@@ -51,6 +52,8 @@ export interface AgentsOps {
     command?: string | undefined;
   }): Promise<TryResult>;
   health(reset?: string): Promise<{ breakers: BreakerMetrics[]; reset: string | null }>;
+  /** `mso doctor`: the coding-agent CLIs on PATH, their versions, whether each can log in, a policy snippet. */
+  detect(): Promise<DoctorReport>;
 }
 
 function envInt(env: AppDeps['env'], names: readonly string[], min: number): number | undefined {
@@ -84,6 +87,7 @@ export function adapterDeps(deps: AppDeps, policy: Policy): AdapterDeps {
     clock: deps.clock,
     random: deps.random,
     env: deps.env,
+    fs: deps.fs,
     prices: policy.prices,
     defaults: {
       deadlines: {
@@ -189,6 +193,7 @@ export function createAgentsOps(deps: AppDeps, cwd: string, open: (create?: bool
         rt.close();
       }
     },
+    detect: () => detectAgents(deps, cwd),
     async health(reset) {
       const ws = await open(true);
       const rt = openAgentRuntime(deps, ws);

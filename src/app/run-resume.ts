@@ -20,7 +20,7 @@ export async function resumeRun(c: RunOpsContext, runId: string, options: Resume
   // Refused before anything is written when the audit log cannot take it (read-only, lost WAL).
   assertAuditWritable(c.deps, ws);
   if ((await finishDesign(c, ref)) || !(await gatePassed(c, ref))) {
-    const { refused } = await governanceGate(c, ws, ref);
+    const { refused } = await governanceGate(c, ws, ref, options.agent);
     if (refused) return refused;
   }
   let summary: RunSummary;

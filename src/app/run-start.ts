@@ -2,6 +2,7 @@ import { isMsoError } from '../contracts/index.js';
 import { toText } from '../design/index.js';
 import type { RunRef, Workspace } from '../workspace/index.js';
 import type { ValidationReport } from './design-ops.js';
+import { assertModesHonoured } from './mode-gate.js';
 import { execute } from './run-execute.js';
 import { preflightRun } from './run-preflight.js';
 import { readRunArtifact } from './run-artifacts.js';
@@ -36,7 +37,7 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
         ? { applied: [] as string[], skipped: [] }
         : await observe.applyAccepted(designed.run_id);
     const ref = await ws.runs.get(designed.run_id);
-    const { gate, planText, refused } = await governanceGate(c, ws, ref);
+    const { gate, planText, refused } = await governanceGate(c, ws, ref, input.agent);
     if (refused) return refused;
     if (input.dryRun) {
       await ws.runs.setStatus(ref.runId, 'completed', { tags: ['dry-run'] });
@@ -80,18 +81,32 @@ export async function recordFailure(c: RunOpsContext, runId: string, e: unknown,
 
 /**
  * The governance gate before execution: validates every artifact and contract; a failing gate marks the run failed
- * (with the report's path) and returns its summary as `refused`.
+ * (with the report's path) and returns its summary as `refused`. A node whose permission mode an agent that may run
+ * it cannot honour (`agent`: the `--agent` override) marks the run failed and throws (exit 2), naming node and agent.
  */
 export async function governanceGate(
   c: RunOpsContext,
   ws: Workspace,
   ref: RunRef,
+  agent?: string,
 ): Promise<{ gate: ValidationReport; planText: string; refused: RunSummary | null }> {
   const gate = await c.design.validate(ref.runId, 'all');
   const topology = await readRunArtifact(c.deps, ref.dir, 'topology');
   const plan = await readRunArtifact(c.deps, ref.dir, 'plan');
   const planText = toText(topology, plan);
-  if (gate.status !== 'fail') return { gate, planText, refused: null };
+  if (gate.status !== 'fail') {
+    try {
+      // A mode an agent cannot honour stops the run here; it is never widened at dispatch.
+      assertModesHonoured(ws.policy, plan, agent);
+    } catch (e) {
+      await ws.runs.setStatus(ref.runId, 'failed', {
+        error: { message: (e as Error).message, phase: '70_governance' },
+      });
+      await ws.sync(ref.runId);
+      throw e;
+    }
+    return { gate, planText, refused: null };
+  }
   await ws.runs.setStatus(ref.runId, 'failed', {
     error: {
       message: `governance gate failed: ${gate.errors} errors (see ${gate.report})`,

@@ -13,6 +13,7 @@ import type { CliContext, CommandOutcome } from './context.js';
 import { registerAgents } from './commands/agents.js';
 import { registerAudit } from './commands/audit.js';
 import { registerDesign, registerValidate } from './commands/design.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerEngine } from './commands/engine.js';
 import { registerObserve } from './commands/observe.js';
 import { registerReplay } from './commands/replay.js';
@@ -65,6 +66,7 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
   registerWorkspace(program, ctx);
   registerAudit(program, ctx);
   registerAgents(program, ctx);
+  registerDoctor(program, ctx);
   registerDesign(program, ctx);
   registerValidate(program, ctx);
   registerTickets(program, ctx);

@@ -110,6 +110,23 @@ export const RunStatusSchema = z.enum([
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
 export const NodeTypeSchema = z.enum(['commit', 'branch', 'merge']);
+
+/**
+ * A node's permission mode: the neutral `read-only`, `edit`, `full` (each agent CLI maps them to its own flags), or
+ * an older Claude-style name kept for existing plans (mapped onto the neutral ones; `experimental` is refused at the
+ * gate because no CLI honours it).
+ */
+export const PermissionModeSchema = z.enum([
+  'read-only',
+  'edit',
+  'full',
+  'plan',
+  'default',
+  'acceptEdits',
+  'dontAsk',
+  'bypassPermissions',
+  'experimental',
+]);
 export type NodeType = z.infer<typeof NodeTypeSchema>;
 
 export const ThetaBandSchema = z.enum(['narrow', 'moderate', 'wide']);

@@ -2,15 +2,6 @@ import { z } from 'zod';
 import { NodeTypeSchema, RunIdSchema, TimestampSchema } from './common.js';
 import { ExplicitOutputSchema, NodeHintsShape } from './topology.js';
 
-export const PermissionModeSchema = z.enum([
-  'plan',
-  'default',
-  'acceptEdits',
-  'dontAsk',
-  'bypassPermissions',
-  'experimental',
-]);
-
 export const HandoffContractSchema = z.looseObject({
   target: z.string().default('next_node'),
   required_keys: z.array(z.string()).default(['output', 'status', 'evidence']),
@@ -29,7 +20,6 @@ export const ExecutionNodeSchema = z.looseObject({
   label: z.string().optional(),
   model_selection: z.string().optional(),
   chart_ids: z.array(z.string()).default([]),
-  mode: PermissionModeSchema.optional(),
   handoff_contract: HandoffContractSchema.optional(),
   ...NodeHintsShape,
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PermissionModeSchema } from './common.js';
 
 export const OnPeerMissingSchema = z.enum(['warn', 'warn_and_continue', 'block', 'silent']);
 
@@ -33,7 +34,8 @@ export const AgentConfigSchema = z.strictObject({
   env: z.record(z.string(), z.string()).default({}),
   /** Names of parent environment variables the process may see, beyond PATH, HOME, LANG and the like. */
   env_allow: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
-  permission_mode: z.string().min(1).optional(),
+  /** The most this agent may do (read-only, edit or full): a ceiling no node's mode can raise. */
+  permission_mode: PermissionModeSchema.optional(),
   max_turns: z.int().min(1).optional(),
   /** Most calls of this agent at once. */
   concurrency: z.int().min(1).default(4),
@@ -357,12 +359,12 @@ export const PolicySchema = z.strictObject({
       planner_chain: z.array(z.string().min(1)).default(['openai-compatible', 'openai', 'anthropic', 'google']),
       /** Persona for nodes no keyword matches. */
       default_persona: z.string().default('arch'),
-      /** Permission mode per θ band (passed to coding agents). */
+      /** Permission mode per θ band (read-only, edit or full; each coding agent maps it to its own flags). */
       permission_modes: z
         .strictObject({
-          wide: z.string().default('acceptEdits'),
-          moderate: z.string().default('acceptEdits'),
-          narrow: z.string().default('acceptEdits'),
+          wide: PermissionModeSchema.default('edit'),
+          moderate: PermissionModeSchema.default('edit'),
+          narrow: PermissionModeSchema.default('edit'),
         })
         .prefault({}),
       /** Model per θ band; unset means the agent's own default. No model names are built in. */

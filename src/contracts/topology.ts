@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RunIdSchema, SafeIdSchema, ThetaBandSchema, TimestampSchema } from './common.js';
+import { PermissionModeSchema, RunIdSchema, SafeIdSchema, ThetaBandSchema, TimestampSchema } from './common.js';
 
 export const OutputTypeSchema = z.enum([
   'memo',
@@ -47,6 +47,8 @@ export const NodeHintsShape = {
   command: z.string().min(1).optional(),
   persona: z.string().min(1).optional(),
   agent: z.string().min(1).optional(),
+  /** The node's permission mode (default: the policy's `design.permission_modes` for its band). */
+  mode: PermissionModeSchema.optional(),
   instructions: z.string().optional(),
   gates: z.array(z.string().min(1)).optional(),
   timeout_s: z.number().positive().optional(),

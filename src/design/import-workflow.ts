@@ -101,6 +101,7 @@ export function importWorkflow(input: {
     for (const k of [
       'command',
       'agent',
+      'mode',
       'instructions',
       'gates',
       'timeout_s',

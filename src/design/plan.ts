@@ -81,7 +81,7 @@ export function buildPlan(
       tree_hash_type: 'sha256',
       tree_hash_ref: null,
       chart_ids: bundle.node_chart_map[n.id] ?? [],
-      mode: policy.design.permission_modes[n.theta_gt_band] as ExecutionNode['mode'],
+      mode: n.mode ?? (policy.design.permission_modes[n.theta_gt_band] as ExecutionNode['mode']),
       ...(model ? { model_selection: model } : {}),
       handoff_contract: {
         target: kids.length ? kids.join(',') : 'run_output',

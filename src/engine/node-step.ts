@@ -25,6 +25,10 @@ const FAILURE_RULE: Readonly<Record<string, string>> = {
   manual_required: 'hitl_block',
   unavailable: 'hitl_block',
   budget: 'hitl_block',
+  // A bad key, missing rights or an exhausted quota repeat on every try: a person fixes the configuration.
+  auth: 'hitl_block',
+  permission: 'hitl_block',
+  quota: 'hitl_block',
   outputs_missing: 'schema_validation_error',
   gate_failed: 'schema_validation_error',
 };

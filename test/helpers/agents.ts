@@ -20,6 +20,7 @@ export function testAdapterDeps(
     proc: platform.proc,
     clock: platform.clock,
     random: platform.random,
+    fs: platform.fs,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
     prices: {
       'fake-1': { input_per_mtok: 3, output_per_mtok: 15, cache_read_per_mtok: 0.3 },

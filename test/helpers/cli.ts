@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -42,10 +42,23 @@ export function runMso(
   });
 }
 
+/**
+ * The test's PATH without this checkout's `node_modules/.bin`, where the real agent CLIs are installed for the interop
+ * suite (an e2e run must not reach a real `claude` through a default fallback chain), plus `bin` holding only the
+ * test's Node as `node` (for scripts such as the fake agent).
+ */
+export async function hermeticPath(bin: string): Promise<string> {
+  await mkdir(bin, { recursive: true });
+  await symlink(process.execPath, join(bin, 'node'));
+  const devBin = join(REPO_ROOT, 'node_modules', '.bin');
+  const rest = (process.env['PATH'] ?? '/usr/bin:/bin').split(':').filter((p) => p !== '' && resolve(p) !== devBin);
+  return [bin, ...rest].join(':');
+}
+
 export async function makeSandbox(prefix = 'mso-e2e-'): Promise<Sandbox> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const env: Record<string, string> = {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    PATH: await hermeticPath(join(dir, 'bin')),
     HOME: join(dir, 'home'),
     MSO_WORKSPACE_ROOT: join(dir, 'workspace'),
     MSO_OBSERVATION_ROOT: join(dir, 'observation'),

@@ -91,7 +91,8 @@ describe('CLI adapters against the fake agent CLI', () => {
       command: FAKE_AGENT,
       env: { FAKE_AGENT_PIDFILE: pidfile },
     });
-    const r = await a.run(req('#scenario:hang', { deadlines: { firstOutputMs: 300 } }));
+    // Long enough for node to start the fake and its child on a loaded machine.
+    const r = await a.run(req('#scenario:hang', { deadlines: { firstOutputMs: 2_000 } }));
     expect(r).toMatchObject({ status: 'timeout', errorClass: 'timeout' });
     const pids = await pidsIn(pidfile);
     expect(pids.length).toBe(2);
@@ -164,12 +165,19 @@ describe('CLI adapters against the fake agent CLI', () => {
     async (kind) => {
       const pidfile = join(repo.dir, 'pids');
       const ctl = new AbortController();
-      setTimeout(() => ctl.abort(), 300);
+      // Cancelled once the agent and its child are both running (not after a fixed delay: a loaded machine starts
+      // node slowly).
+      const cancelWhenRunning = async (): Promise<void> => {
+        while ((await pidsIn(pidfile)).length < 2) await new Promise((res) => setTimeout(res, 25));
+        ctl.abort();
+      };
       const r = await adapter(testAdapterDeps(), 'c', {
         kind,
         command: FAKE_AGENT,
         env: { FAKE_AGENT_PIDFILE: pidfile },
-      }).run(req('#scenario:hang', { signal: ctl.signal }));
+      }).run(req('#scenario:hang', { signal: ctl.signal }), (e) => {
+        if (e.type === 'started') void cancelWhenRunning();
+      });
       expect(r).toMatchObject({ status: 'cancelled', errorClass: 'cancelled' });
       await new Promise((res) => setTimeout(res, 100));
       const pids = await pidsIn(pidfile);

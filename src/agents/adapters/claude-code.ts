@@ -1,40 +1,48 @@
 import { classifyHttp, classifyMessage } from '../classify.js';
+import { CLAUDE_TABLE } from '../cli-table.js';
 import type { AgentEvent, ErrorClass } from '../types.js';
-import { outcomeWithoutTerminal, parseJsonLine, type CliDialect, type StreamState } from './dialect.js';
-
-const API_ERRORS: Readonly<Record<string, ErrorClass>> = {
-  authentication_failed: 'auth',
-  billing_error: 'quota',
-  rate_limit: 'rate_limit',
-  overloaded: 'server_error',
-  server_error: 'server_error',
-  invalid_request: 'bad_request',
-  model_not_found: 'bad_request',
-  max_output_tokens: 'unknown',
-};
+import {
+  mainModel,
+  noteRetry,
+  outcomeWithoutTerminal,
+  parseJsonLine,
+  type CliDialect,
+  type StreamState,
+} from './dialect.js';
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const PROGRESS = /"type"\s*:\s*"(assistant|user|result|stream_event)"/;
 
 /** Claude Code headless: `claude -p --output-format stream-json --verbose`, prompt on stdin, session id set first. */
 export const claudeDialect: CliDialect = {
-  defaultCommand: 'claude',
-  provider: 'anthropic',
+  table: CLAUDE_TABLE,
   versionInStream: true,
-  args(req, cfg, sessionId) {
-    const args = ['-p', '--output-format', 'stream-json', '--verbose', '--session-id', sessionId];
-    args.push('--permission-mode', req.permissionMode ?? cfg.permissionMode ?? 'acceptEdits');
+  args(req, cfg, sessionId, modeFlags) {
+    const args = ['-p', '--output-format', 'stream-json', '--verbose', '--session-id', sessionId, ...modeFlags];
     args.push('--max-turns', String(req.maxTurns ?? cfg.maxTurns ?? 50));
     if (req.budgetUsd !== undefined) args.push('--max-budget-usd', String(req.budgetUsd));
     const model = req.model ?? cfg.model;
     if (model) args.push('--model', model);
-    return { args: [...args, ...cfg.args], stdinText: req.instructions };
+    return [...args, ...cfg.args];
   },
   isTerminal: (line) => line.includes('"type":"result"') || line.includes('"type": "result"'),
+  isProgress: (line) => PROGRESS.test(line),
   parseLine(line, state: StreamState): AgentEvent[] {
     const f = parseJsonLine(line, state);
     if (!f) return [];
     const events: AgentEvent[] = [];
-    if (f['type'] === 'system' && f['subtype'] === 'init') {
+    if (f['type'] === 'system' && f['subtype'] === 'api_retry') {
+      // Claude retries by itself, even a bad key (10 tries over minutes): a certain failure ends the call now.
+      const status = typeof f['error_status'] === 'number' ? f['error_status'] : undefined;
+      const err = typeof f['error'] === 'string' ? f['error'] : '';
+      const named = classifyMessage(err, CLAUDE_TABLE.failures);
+      // No HTTP status at all: the request never got an answer (refused, dropped, DNS).
+      const cls = named !== 'unknown' ? named : status !== undefined ? classifyHttp(status, err) : 'network';
+      const message = `API error${status !== undefined ? ` ${status}` : ''}: ${err || 'unknown'} (retry ${num(f['attempt'])}/${num(f['max_retries'])})`;
+      const delay = typeof f['retry_delay_ms'] === 'number' ? f['retry_delay_ms'] : null;
+      const e = noteRetry(state, cls, message, delay, num(f['attempt']));
+      if (e) events.push(e);
+    } else if (f['type'] === 'system' && f['subtype'] === 'init') {
       state.sessionId = typeof f['session_id'] === 'string' ? f['session_id'] : state.sessionId;
       state.model = typeof f['model'] === 'string' ? f['model'] : state.model;
       if (typeof f['claude_code_version'] === 'string') state.cliVersion = f['claude_code_version'];
@@ -49,12 +57,15 @@ export const claudeDialect: CliDialect = {
         }
       }
       if (typeof f['error'] === 'string') {
-        state.errorClass = API_ERRORS[f['error']] ?? 'unknown';
+        state.errorClass = classifyMessage(f['error'], CLAUDE_TABLE.failures);
         state.errors.push(f['error']);
       }
     } else if (f['type'] === 'rate_limit_event') {
       const info = (f['rate_limit_info'] ?? {}) as { status?: string };
-      if (info.status === 'rejected') state.errorClass = 'rate_limit';
+      if (info.status === 'rejected') {
+        state.errorClass = 'rate_limit';
+        state.fatal ??= { cls: 'rate_limit', message: 'the rate limit was rejected' };
+      }
     } else if (f['type'] === 'result') {
       state.terminal = f;
       if (typeof f['session_id'] === 'string') state.sessionId = f['session_id'];
@@ -64,12 +75,13 @@ export const claudeDialect: CliDialect = {
         let input = 0;
         let output = 0;
         let cache = 0;
-        for (const [m, u] of Object.entries(modelUsage)) {
+        for (const u of Object.values(modelUsage)) {
           input += num(u['inputTokens']) + num(u['cacheReadInputTokens']) + num(u['cacheCreationInputTokens']);
           output += num(u['outputTokens']);
           cache += num(u['cacheReadInputTokens']);
-          state.model ??= m;
         }
+        // The model that did the work (the init frame may name an alias).
+        state.model = mainModel(modelUsage, (u) => num(u['outputTokens']) + num(u['inputTokens'])) ?? state.model;
         state.usage = { input, output, cacheRead: cache };
       } else {
         const u = (f['usage'] ?? {}) as Record<string, unknown>;
@@ -104,7 +116,7 @@ export const claudeDialect: CliDialect = {
     if (r['subtype'] === 'error_max_turns') cls = 'max_turns';
     else if (r['subtype'] === 'error_max_budget_usd') cls = 'budget';
     else if (typeof r['api_error_status'] === 'number') cls = classifyHttp(r['api_error_status'], message);
-    else cls = state.errorClass ?? classifyMessage(message);
+    else cls = state.errorClass ?? classifyMessage(message, CLAUDE_TABLE.failures);
     return {
       ...base,
       output: text,

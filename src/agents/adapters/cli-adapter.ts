@@ -1,3 +1,5 @@
+import { classifyMessage, CONFIGURATION_CLASSES } from '../classify.js';
+import { decideMode, type CliTable } from '../cli-table.js';
 import { costOf } from '../cost.js';
 import { buildChildEnv } from '../process/environment.js';
 import { gitChangedFiles, gitHead } from '../process/git-evidence.js';
@@ -12,13 +14,40 @@ import {
   type AdapterDeps,
   type AgentSpec,
 } from './common.js';
-import { newStreamState, type CliDialect } from './dialect.js';
+import { newStreamState, type CliDialect, type DialectOutcome, type StreamState } from './dialect.js';
+
+/** The outcome when the stream made a failure certain (mso ended the call), or when a stall followed CLI retries. */
+function streamOutcome(
+  state: StreamState,
+  outcome: DialectOutcome,
+  stalled: boolean,
+  ms: number | undefined,
+  failures: CliTable['failures'],
+): Pick<DialectOutcome, 'status' | 'errorClass' | 'errorMessage'> {
+  let o: Pick<DialectOutcome, 'status' | 'errorClass' | 'errorMessage'> = outcome;
+  if (state.fatal) o = { status: 'failure', errorClass: state.fatal.cls, errorMessage: state.fatal.message };
+  else if (stalled && state.retrying)
+    o = {
+      status: 'timeout',
+      errorClass: state.retrying.cls === 'unknown' ? outcome.errorClass : state.retrying.cls,
+      errorMessage: `no progress for ${ms ?? '?'} ms while the CLI retried: ${state.retrying.message}`,
+    };
+  // A CLI that exits without a final event often says why on stderr ("cannot be used with root/sudo ...").
+  if ((o.errorClass === 'process' || o.errorClass === 'protocol') && o.errorMessage) {
+    const named = classifyMessage(o.errorMessage, failures);
+    if (named !== 'unknown') o = { ...o, errorClass: named };
+  }
+  if (o.errorClass && CONFIGURATION_CLASSES.has(o.errorClass))
+    o = { ...o, errorMessage: `configuration problem (${o.errorClass}): ${o.errorMessage ?? ''}` };
+  return o;
+}
 
 /** An adapter for a coding-agent CLI speaking `dialect`, supervised as its own process group in the worktree. */
 export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: CliDialect): AgentAdapter {
   const cfg = spec.config;
-  const command = cfg.command ?? dialect.defaultCommand;
-  const provider = cfg.provider ?? dialect.provider;
+  const table = dialect.table;
+  const command = cfg.command ?? table.command;
+  const provider = cfg.provider ?? table.provider;
   const kind = cfg.kind as AgentKind;
   const identity = { name: spec.name, kind, provider, model: cfg.model ?? null };
   // For the record (provenance, `mso diff`): asked once per process, and only of CLIs whose stream does not say it.
@@ -36,56 +65,72 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
         x.exitCode === 0 ? x.transcript.split('\n').find((l) => l.startsWith('1|') && l.trim() !== '1|') : undefined;
       return line ? line.slice(2).trim().slice(0, 120) : null;
     }));
+  const read = (path: string): Promise<string | null> =>
+    deps.fs ? deps.fs.readFile(path, 'utf8').catch(() => null) : Promise.resolve(null);
   return {
     ...identity,
     availability: () => commandAvailability(deps, command, 'found'),
     async run(req, onEvent) {
+      const at = deps.clock.now().toISOString();
       if (req.signal?.aborted)
-        return notStartedResult(
-          identity,
-          deps.clock.now().toISOString(),
-          'cancelled',
-          'cancelled',
-          'cancelled before start',
-        );
+        return notStartedResult(identity, at, 'cancelled', 'cancelled', 'cancelled before start');
+      const mode = decideMode(table, req.permissionMode, cfg.permission_mode);
+      if (!mode.ok) return notStartedResult(identity, at, 'failure', 'bad_request', `${spec.name}: ${mode.reason}`);
       const sessionId = req.sessionId ?? deps.random.uuid();
-      const built = dialect.args(
+      const args = dialect.args(
         req,
-        { args: cfg.args, model: cfg.model, permissionMode: cfg.permission_mode, maxTurns: cfg.max_turns },
+        { args: cfg.args, model: cfg.model, maxTurns: cfg.max_turns },
         sessionId,
+        mode.flags,
       );
-      const env = buildChildEnv(deps.env, [...cfg.env_allow, ...(cfg.api_key_env ? [cfg.api_key_env] : [])], {
-        ...cfg.env,
-        ...built.env,
-        ...req.env,
-      });
+      const env = buildChildEnv(
+        deps.env,
+        [...table.env, ...cfg.env_allow, ...(cfg.api_key_env ? [cfg.api_key_env] : [])],
+        {
+          ...table.fixedEnv,
+          ...cfg.env,
+          ...req.env,
+        },
+      );
       const headBefore = await gitHead(deps, req.cwd, env);
       const state = newStreamState();
       state.sessionId = sessionId;
+      // A failure the stream makes certain (a bad key, a rate limit) ends the call now, not at a deadline.
+      const stop = new AbortController();
+      const deadlines = effectiveDeadlines(deps, req.deadlines);
       const exit = await superviseProcess(deps, {
         command,
-        args: built.args,
+        args,
         cwd: req.cwd,
         env,
-        stdinText: built.stdinText,
-        deadlines: effectiveDeadlines(deps, req.deadlines),
+        stdinText: req.instructions,
+        deadlines,
         lingerGraceMs: deps.defaults.lingerGraceMs,
         killGraceMs: deps.defaults.killGraceMs,
-        signal: req.signal,
+        signal: req.signal ? AbortSignal.any([req.signal, stop.signal]) : stop.signal,
         onSpawn: (pid) => onEvent?.({ type: 'started', pid, sessionId }),
         isTerminal: (line) => dialect.isTerminal(line),
+        isProgress: (line) => dialect.isProgress(line),
         onLine(line, stream) {
-          if (stream !== 'stdout') return;
-          for (const e of dialect.parseLine(line, state)) onEvent?.(e);
+          if (stream === 'stdout') for (const e of dialect.parseLine(line, state)) onEvent?.(e);
+          else dialect.parseStderr?.(line, state);
+          if (state.fatal && !stop.signal.aborted && !state.terminal) stop.abort();
         },
       });
-      const outcome = dialect.finalize(state, exit);
+      const cancelled = req.signal?.aborted === true;
+      if (cancelled || state.terminal) state.fatal = null;
+      const finalized = dialect.finalize(state, exit);
+      const stalled = exit.stoppedBy === 'inactivity' || exit.stoppedBy === 'first_output';
+      const outcome = {
+        ...finalized,
+        ...streamOutcome(state, finalized, stalled, deadlines.inactivityMs, table.failures),
+      };
       // Not asked after a cancel: stopping must not wait on another process.
-      const ask = exit.pid !== null && !dialect.versionInStream && !req.signal?.aborted;
+      const ask = exit.pid !== null && !dialect.versionInStream && !cancelled;
       const cliVersion = state.cliVersion ?? (ask ? await versionOf(env, req.cwd) : null);
       const headAfter = await gitHead(deps, req.cwd, env);
       const changedFiles = await gitChangedFiles(deps, req.cwd, env, headBefore, headAfter);
-      const model = outcome.model ?? req.model ?? cfg.model ?? null;
+      const model = outcome.model ?? req.model ?? cfg.model ?? (await dialect.configuredModel?.(env, read)) ?? null;
       if (outcome.errorClass)
         onEvent?.({ type: 'error', message: outcome.errorMessage ?? '', errorClass: outcome.errorClass });
       return {
@@ -106,9 +151,13 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
         exitCode: exit.exitCode,
         errorClass: outcome.errorClass,
         errorMessage: outcome.errorMessage,
-        retryAfterMs: null,
+        retryAfterMs: outcome.errorClass === 'rate_limit' ? state.retryAfterMs : null,
         requiresManualConfirmation: false,
-        evidence: processEvidence(exit, { headBefore, headAfter, garbageLines: state.garbage, cliVersion }),
+        evidence: {
+          ...processEvidence(exit, { headBefore, headAfter, garbageLines: state.garbage, cliVersion }),
+          mode: mode.mode,
+          envNames: Object.keys(env).sort(),
+        },
         transcript: exit.transcript,
       };
     },

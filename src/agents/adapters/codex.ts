@@ -1,20 +1,43 @@
-import { classifyMessage } from '../classify.js';
+import { classifyMessage, retryDelayInText } from '../classify.js';
+import { CODEX_TABLE } from '../cli-table.js';
 import type { AgentEvent } from '../types.js';
-import { outcomeWithoutTerminal, parseJsonLine, type CliDialect, type StreamState } from './dialect.js';
+import { noteRetry, outcomeWithoutTerminal, parseJsonLine, type CliDialect, type StreamState } from './dialect.js';
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const PROGRESS = /"type"\s*:\s*"(item\.(started|updated|completed)|turn\.(completed|failed))"/;
+const ERROR_ITEM = /"item"\s*:\s*\{[^{}]*"type"\s*:\s*"error"/;
+const RECONNECTING = /^Reconnecting\.\.\.\s*(\d+)\/(\d+)\s*\((.*)\)\s*$/s;
+
+const classify = (message: string) => classifyMessage(message, CODEX_TABLE.failures);
+
+/** The top-level `model` of a Codex config.toml (keys before the first table), or null. */
+export function topLevelTomlString(toml: string, key: string): string | null {
+  for (const raw of toml.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('[')) return null;
+    const m = new RegExp(`^${key}\\s*=\\s*("([^"\\\\]*)"|'([^']*)')\\s*(#.*)?$`).exec(line);
+    if (m) return m[2] ?? m[3] ?? null;
+  }
+  return null;
+}
 
 /** Codex CLI: `codex exec --json ... -`, prompt on stdin; only `turn.completed` counts as success. */
 export const codexDialect: CliDialect = {
-  defaultCommand: 'codex',
-  provider: 'openai',
-  args(req, cfg) {
-    const args = ['exec', '--json', '--skip-git-repo-check', '--sandbox', 'workspace-write', '-C', req.cwd];
+  table: CODEX_TABLE,
+  args(req, cfg, _sessionId, modeFlags) {
+    const args = ['exec', '--json', '--skip-git-repo-check', ...modeFlags, '-C', req.cwd];
     const model = req.model ?? cfg.model;
     if (model) args.push('-m', model);
-    return { args: [...args, ...cfg.args, '-'], stdinText: req.instructions };
+    return [...args, ...cfg.args, '-'];
+  },
+  async configuredModel(env, read) {
+    // Codex's events never name the model: it is the one its config selects.
+    const home = env['CODEX_HOME'] ?? (env['HOME'] ? `${env['HOME']}/.codex` : undefined);
+    const text = home ? await read(`${home}/config.toml`) : null;
+    return text ? topLevelTomlString(text, 'model') : null;
   },
   isTerminal: (line) => /"type"\s*:\s*"turn\.(completed|failed)"/.test(line),
+  isProgress: (line) => PROGRESS.test(line) && !ERROR_ITEM.test(line),
   parseLine(line, state: StreamState): AgentEvent[] {
     const f = parseJsonLine(line, state);
     if (!f) return [];
@@ -55,10 +78,17 @@ export const codexDialect: CliDialect = {
         state.errors.push(msg);
         break;
       }
-      case 'error':
-        // Top-level errors such as "Reconnecting..." are transient unless no terminal event follows.
-        state.errors.push(String(f['message'] ?? 'error'));
+      case 'error': {
+        // "Reconnecting... 2/5 (unexpected status 401 Unauthorized: ...)": Codex retrying by itself.
+        const message = String(f['message'] ?? 'error');
+        state.errors.push(message);
+        const r = RECONNECTING.exec(message);
+        if (r) {
+          const e = noteRetry(state, classify(r[3] ?? ''), message, retryDelayInText(message), Number(r[1]));
+          if (e) events.push(e);
+        }
         break;
+      }
       default:
         break;
     }
@@ -72,7 +102,8 @@ export const codexDialect: CliDialect = {
       return { ...base, output, status: 'success', errorClass: null, errorMessage: null };
     if (t?.['type'] === 'turn.failed') {
       const message = state.errors.at(-1) ?? 'turn failed';
-      const cls = classifyMessage(message);
+      const cls = classify(message);
+      if (cls === 'rate_limit') state.retryAfterMs ??= retryDelayInText(message);
       return {
         ...base,
         output,
@@ -81,7 +112,7 @@ export const codexDialect: CliDialect = {
         errorMessage: message,
       };
     }
-    if (state.errors.length > 0) state.errorClass = classifyMessage(state.errors.at(-1) ?? '');
+    if (state.errors.length > 0) state.errorClass = classify(state.errors.at(-1) ?? '');
     if (state.errorClass === 'unknown') state.errorClass = null;
     return { ...base, output, ...outcomeWithoutTerminal(state, exit) };
   },

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AgentConfig } from '../../contracts/index.js';
-import type { Clock, Proc, Random } from '../../platform/index.js';
+import type { Clock, Fs, Proc, Random } from '../../platform/index.js';
 import type { Price } from '../cost.js';
 import type { SupervisedExit } from '../process/supervise.js';
 import type { AgentEvidence, AgentKind, AgentResult, Availability, Deadlines } from '../types.js';
@@ -16,6 +16,8 @@ export interface AdapterDeps {
   readonly defaults: { readonly deadlines: Deadlines; readonly lingerGraceMs: number; readonly killGraceMs: number };
   /** fetch for HTTP adapters (injected so tests can count sockets). */
   readonly fetch?: typeof globalThis.fetch;
+  /** Reads a CLI's own config (the model Codex's config.toml selects); optional for library use. */
+  readonly fs?: Pick<Fs, 'readFile'> | undefined;
 }
 
 /** An agent's name and configuration as resolved from policy (built-in or declared). */

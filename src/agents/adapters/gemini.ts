@@ -1,6 +1,14 @@
-import { classifyMessage } from '../classify.js';
+import { classifyMessage, retryDelayInText } from '../classify.js';
+import { GEMINI_TABLE } from '../cli-table.js';
 import type { AgentEvent, ErrorClass } from '../types.js';
-import { outcomeWithoutTerminal, parseJsonLine, type CliDialect, type StreamState } from './dialect.js';
+import {
+  mainModel,
+  noteRetry,
+  outcomeWithoutTerminal,
+  parseJsonLine,
+  type CliDialect,
+  type StreamState,
+} from './dialect.js';
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
@@ -16,26 +24,33 @@ const EXIT_CLASSES: Readonly<Record<number, ErrorClass>> = {
   130: 'cancelled',
 };
 
-/** Gemini CLI: `gemini -p PROMPT -o stream-json`; an `error{severity:error}` fails the run whatever `result` says. */
+const PROGRESS = /"type"\s*:\s*"(message|tool_use|tool_result|result)"/;
+const USER_ECHO = /"role"\s*:\s*"user"/;
+const classify = (message: string) => classifyMessage(message, GEMINI_TABLE.failures);
+
+/**
+ * Gemini CLI: `gemini -o stream-json` with the prompt on stdin (headless when stdin is not a terminal; no argv
+ * limit, a leading `-` is safe); an `error{severity:error}` fails the run whatever `result` says.
+ */
 export const geminiDialect: CliDialect = {
-  defaultCommand: 'gemini',
-  provider: 'google',
-  args(req, cfg, sessionId) {
-    const args = [
-      '-p',
-      req.instructions,
-      '-o',
-      'stream-json',
-      '--approval-mode',
-      req.permissionMode ?? cfg.permissionMode ?? 'yolo',
-      '--session-id',
-      sessionId,
-    ];
+  table: GEMINI_TABLE,
+  args(req, cfg, sessionId, modeFlags) {
+    const args = ['-o', 'stream-json', ...modeFlags, '--session-id', sessionId];
     const model = req.model ?? cfg.model;
     if (model) args.push('-m', model);
-    return { args: [...args, ...cfg.args], stdinText: undefined, env: { GEMINI_CLI_TRUST_WORKSPACE: 'true' } };
+    return [...args, ...cfg.args];
   },
   isTerminal: (line) => /"type"\s*:\s*"result"/.test(line),
+  isProgress: (line) => PROGRESS.test(line) && !USER_ECHO.test(line),
+  parseStderr(line, state) {
+    // The API error gemini relays on stderr (`status: 429`, `"status": "UNAUTHENTICATED"`) while it retries.
+    // "Attempt 1 failed: Resource has been exhausted" then "Suggested retry after 7s.. Retrying after 7057ms...".
+    const delay = retryDelayInText(line) ?? (Number(/Retrying after (\d+)ms/.exec(line)?.[1]) || null);
+    if (delay !== null && state.fatal?.cls === 'rate_limit') state.retryAfterMs ??= delay;
+    const cls = classify(line);
+    if (cls === 'unknown' || !/\b(status|error|failed)\b/i.test(line)) return;
+    noteRetry(state, cls, line.trim().slice(0, 300), delay, Number(/Attempt (\d+)/.exec(line)?.[1] ?? 0));
+  },
   parseLine(line, state: StreamState): AgentEvent[] {
     const f = parseJsonLine(line, state);
     if (!f) return [];
@@ -43,7 +58,8 @@ export const geminiDialect: CliDialect = {
     switch (f['type']) {
       case 'init':
         state.sessionId = typeof f['session_id'] === 'string' ? f['session_id'] : state.sessionId;
-        state.model = typeof f['model'] === 'string' ? f['model'] : state.model;
+        // `auto` is a routing choice, not a model: the real one is in the result's stats.
+        if (typeof f['model'] === 'string' && f['model'] !== 'auto') state.model = f['model'];
         break;
       case 'message':
         if (f['role'] === 'assistant' && typeof f['content'] === 'string') {
@@ -59,13 +75,17 @@ export const geminiDialect: CliDialect = {
       case 'error':
         if (f['severity'] === 'error') {
           state.errors.push(String(f['message'] ?? 'error'));
-          state.errorClass = classifyMessage(String(f['message'] ?? ''));
+          state.errorClass = classify(String(f['message'] ?? ''));
         }
         break;
       case 'result': {
         state.terminal = f;
         const s = (f['stats'] ?? {}) as Record<string, unknown>;
         state.usage = { input: num(s['input_tokens']), output: num(s['output_tokens']), cacheRead: num(s['cached']) };
+        const models = s['models'];
+        if (models && typeof models === 'object')
+          state.model =
+            mainModel(models as Record<string, Record<string, unknown>>, (u) => num(u['total_tokens'])) ?? state.model;
         events.push({ type: 'usage', usage: state.usage });
         break;
       }
@@ -83,7 +103,7 @@ export const geminiDialect: CliDialect = {
         return { ...base, output, status: 'success', errorClass: null, errorMessage: null };
       const err = (t['error'] ?? {}) as { message?: unknown };
       const message = state.errors.at(-1) ?? String(err.message ?? 'gemini reported an error');
-      const cls = state.errorClass && state.errorClass !== 'unknown' ? state.errorClass : classifyMessage(message);
+      const cls = state.errorClass && state.errorClass !== 'unknown' ? state.errorClass : classify(message);
       return {
         ...base,
         output,

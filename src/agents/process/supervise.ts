@@ -24,6 +24,12 @@ export interface SuperviseOptions {
   /** True for the line that ends the agent's turn (a `result` frame, `turn.completed`, ...). */
   isTerminal?(line: string): boolean;
   onLine?(line: string, stream: 'stdout' | 'stderr'): void;
+  /**
+   * True for a stdout line that shows the agent progressing (a model or tool event). When given, only such lines
+   * reset the inactivity deadline, so a CLI's retry chatter cannot keep a stuck call alive; without it, any stdout
+   * output does.
+   */
+  isProgress?(line: string): boolean;
   /** Called once the child exists, with its pid (= its process group id). */
   onSpawn?(pid: number): void;
   /** How much output is kept in memory (default `DEFAULT_OUTPUT_LIMITS`). */
@@ -125,6 +131,11 @@ export function superviseProcess(
     const d = o.deadlines ?? {};
     let firstTimer = d.firstOutputMs ? after(d.firstOutputMs, () => killGroup('first_output')) : undefined;
     let idleTimer: NodeJS.Timeout | undefined;
+    const resetIdle = (): void => {
+      if (!d.inactivityMs) return;
+      clear(idleTimer);
+      idleTimer = after(d.inactivityMs, () => killGroup('inactivity'));
+    };
     if (d.totalMs) after(d.totalMs, () => killGroup('total'));
     const onAbort = (): void => killGroup('cancelled');
     if (o.signal?.aborted) onAbort();
@@ -147,6 +158,7 @@ export function superviseProcess(
           if (stderrLines.length > 50) stderrLines.shift();
         }
         o.onLine?.(line, stream);
+        if (stream === 'stdout' && o.isProgress?.(line)) resetIdle();
         if (stream === 'stdout' && !terminalSeen && o.isTerminal?.(line)) {
           terminalSeen = true;
           after(o.lingerGraceMs ?? 5_000, () => killGroup('linger'));
@@ -160,10 +172,8 @@ export function superviseProcess(
               clear(firstTimer);
               firstTimer = undefined;
             }
-            if (d.inactivityMs) {
-              clear(idleTimer);
-              idleTimer = after(d.inactivityMs, () => killGroup('inactivity'));
-            }
+            // With a progress hook the deadline starts at the first output and only progress lines reset it.
+            if (!o.isProgress || idleTimer === undefined) resetIdle();
           }
           lines.push(chunk);
         },

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { EXIT_WAITING_FOR_HUMAN, InvalidArgumentError } from '../../contracts/index.js';
 import type { CliContext } from '../context.js';
+import { addDetect } from './doctor.js';
 
-/** `mso agents list|try|health`. */
+/** `mso agents list|try|health|detect`. */
 export function registerAgents(program: Command, ctx: CliContext): void {
   const agents = program
     .command('agents')
@@ -46,6 +47,10 @@ export function registerAgents(program: Command, ctx: CliContext): void {
         exitCode: res.status === 'success' ? 0 : res.requiresManualConfirmation ? EXIT_WAITING_FOR_HUMAN : 1,
       });
     });
+  addDetect(
+    agents.command('detect').description('same as `mso doctor`: which agent CLIs are installed and can log in'),
+    ctx,
+  );
   agents
     .command('health')
     .description('circuit breakers: state, counters, last change, next attempt')
