@@ -1,3 +1,4 @@
+import { credentialEnvNames } from '../agents/index.js';
 import { createRedactor, isCredentialEnvName } from '../audit/index.js';
 import type { Policy } from '../contracts/index.js';
 import type { Redactor } from '../platform/index.js';
@@ -7,7 +8,11 @@ import type { Redactor } from '../platform/index.js';
  * policy adds its own (`withPolicySecrets`) once it is read.
  */
 export function createAppRedactor(env: Readonly<Record<string, string | undefined>>): Redactor {
-  return createRedactor({ env });
+  const redactor = createRedactor({ env });
+  // Every variable an agent CLI table marks as a credential, whatever its name looks like (AWS_SESSION_TOKEN is
+  // caught by name; GOOGLE_APPLICATION_CREDENTIALS-style names are caught only because the table says so).
+  redactor.add({ env, envNames: credentialEnvNames() });
+  return redactor;
 }
 
 /**
@@ -22,7 +27,10 @@ export function withPolicySecrets(
   const agents = Object.values(policy.agents);
   redactor.add({
     env,
-    envNames: [...policy.redaction.env, ...agents.flatMap((a) => (a.api_key_env ? [a.api_key_env] : []))],
+    envNames: credentialEnvNames([
+      ...policy.redaction.env,
+      ...agents.flatMap((a) => (a.api_key_env ? [a.api_key_env] : [])),
+    ]),
     values: [
       ...policy.redaction.values,
       ...agents.flatMap((a) => Object.entries(a.env).flatMap(([k, v]) => (isCredentialEnvName(k) ? [v] : []))),
