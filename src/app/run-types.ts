@@ -3,6 +3,7 @@ import type { Risk } from '../design/index.js';
 import type { Divergence, RunnerResult } from '../engine/index.js';
 import type { PlannerChoice } from './agent-readiness.js';
 import type { ValidationReport } from './design-ops.js';
+import type { ProgressListener } from './run-progress.js';
 
 export interface RunRequest {
   readonly goal?: string | undefined;
@@ -28,6 +29,8 @@ export interface RunRequest {
   readonly applyProposals?: boolean | undefined;
   /** Aborted on Ctrl-C. */
   readonly signal?: AbortSignal | undefined;
+  /** Receives the run's progress (node states, agent calls and their cost, human items) as it happens. */
+  readonly onProgress?: ProgressListener | undefined;
 }
 
 /** The summary `mso run`, `resume` and `status` print. */
@@ -107,6 +110,7 @@ export interface ResumeOptions {
   readonly maxConcurrency?: number | undefined;
   readonly agent?: string | undefined;
   readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ProgressListener | undefined;
 }
 
 export interface CancelResult {

@@ -115,6 +115,8 @@ export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<num
   let program: Command | undefined;
   const ctx: CliContext = {
     io,
+    json,
+    quiet,
     app() {
       if (!app) {
         const g = (program?.opts() ?? {}) as GlobalOptions;

@@ -17,7 +17,14 @@ export {
   type SchedulerOptions,
   type SchedulerResult,
 } from './scheduler.js';
-export { executePlan, type RunnerDeps, type RunnerInput, type RunnerResult, type RunOutcome } from './runner.js';
+export {
+  executePlan,
+  type ProgressEvent,
+  type RunnerDeps,
+  type RunnerInput,
+  type RunnerResult,
+  type RunOutcome,
+} from './runner.js';
 export { recordHumanDecision, recordedDecisions, type RecordedDecision } from './decisions.js';
 export { loadRecordedRun, type RecordedRun, type RecordedNode } from './run-state.js';
 export { createGit, treeHash, type Git, type GitResult } from './git.js';

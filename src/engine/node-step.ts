@@ -214,6 +214,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       if (stray.length > 0) return failOutsideWrites(ctx, id, attemptId, result, stray);
       if (result) {
         log.recordAttempt({ attemptId, runId, ...attemptResultFields(result) });
+        ctx.notify('attempt.cost', id, { attempt_id: attemptId, agent: result.agent, cost_usd: result.cost.usd });
         if (result.status === 'cancelled') return { kind: 'cancelled' };
         if (result.requiresManualConfirmation) {
           const g = await human.gate(

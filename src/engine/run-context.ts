@@ -26,6 +26,8 @@ export interface RunContext {
   /** Buffers a node state change; it is committed with the next event or flush. */
   bufferState(e: AuditEvent): void;
   flushStates(): void;
+  /** Tells the progress hook something that is not an audit event (e.g. an agent call's cost). */
+  notify(type: string, nodeId: string | null, payload: Record<string, unknown>): void;
   /** Runs worktree changes of the shared repository one at a time (git's own locks are not enough). */
   serial<T>(fn: () => Promise<T>): Promise<T>;
   /** Cost so far of the run's attempts. */
@@ -53,6 +55,7 @@ export function createRunContext(deps: RunnerDeps, input: RunnerInput): RunConte
   const graph = input.plan.execution_graph;
   const recorded = loadRecordedRun(log, runId);
   const buffered: AuditEvent[] = [];
+  const progress = input.onProgress;
   const flushStates = (): void => {
     if (buffered.length) log.appendEvents(buffered.splice(0));
   };
@@ -71,9 +74,16 @@ export function createRunContext(deps: RunnerDeps, input: RunnerInput): RunConte
     event(type, nodeId, payload) {
       buffered.push({ runId, type, nodeId, payload });
       flushStates();
+      progress?.({ type, nodeId, payload });
     },
-    bufferState: (e) => void buffered.push(e),
+    bufferState(e) {
+      buffered.push(e);
+      progress?.({ type: e.type, nodeId: e.nodeId ?? null, payload: e.payload ?? {} });
+    },
     flushStates,
+    notify(type, nodeId, payload) {
+      progress?.({ type, nodeId, payload });
+    },
     serial(fn) {
       const next = worktreeLock.then(fn, fn);
       worktreeLock = next.then(

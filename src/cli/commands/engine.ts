@@ -1,8 +1,27 @@
 import { Option, type Command } from 'commander';
-import type { RunSummary } from '../../app/index.js';
+import type { RunRequest, RunSummary } from '../../app/index.js';
 import { EXIT_WAITING_FOR_HUMAN, InvalidArgumentError } from '../../contracts/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT_INTERRUPTED } from '../io.js';
+import { createProgressRenderer, progressMode } from '../progress.js';
+
+/** Runs `fn` with a progress renderer for the CLI's mode; the live view ends before the summary prints. */
+async function withProgress(
+  ctx: CliContext,
+  events: boolean | undefined,
+  fn: (onProgress: RunRequest['onProgress']) => Promise<RunSummary>,
+): Promise<{ summary: RunSummary; streamed: boolean }> {
+  const mode = progressMode(ctx.io, { json: ctx.json, quiet: ctx.quiet, events: events === true });
+  const view = createProgressRenderer(ctx.io, mode);
+  try {
+    const summary = await fn(view.listener);
+    if (mode === 'events')
+      ctx.io.stdout(`${JSON.stringify({ type: 'run.summary', run_id: summary.run_id, summary })}\n`);
+    return { summary, streamed: mode === 'events' };
+  } finally {
+    view.stop();
+  }
+}
 
 const num =
   (flag: string) =>
@@ -39,6 +58,9 @@ function render(s: RunSummary): string[] {
       ? s.governance.findings.map((f) => `  ${f.level} ${f.rule} ${f.file ?? ''} ${f.path ?? ''}: ${f.message}`)
       : []),
     `readme    ${s.observation_readme}`,
+    ...(s.status === 'cancelled' || s.status === 'interrupted' || s.status === 'awaiting_human'
+      ? [`next      mso resume ${s.run_id}`]
+      : []),
   ];
 }
 
@@ -77,6 +99,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       'let nodes no agent can do go to a person (by default such a run is refused before it starts)',
     )
     .option('--no-apply-proposals', 'do not apply the accepted proposals for this goal or workflow')
+    .option('--events', 'stream progress as NDJSON events on stdout (the last line is the run summary)')
     .action(
       async (o: {
         goal?: string;
@@ -94,13 +117,18 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         repo?: string;
         dryRun?: boolean;
         applyProposals?: boolean;
+        events?: boolean;
       }) => {
-        const s = await ctx.app().engine.run({ ...o, signal: ctx.io.signal });
+        const { events, ...input } = o;
+        const { summary: s, streamed } = await withProgress(ctx, events, (onProgress) =>
+          ctx.app().engine.run({ ...input, signal: ctx.io.signal, onProgress }),
+        );
         const failedGate = s.governance?.status === 'fail';
         ctx.done({
           data: s,
           human: render(s),
           exitCode: s.reason?.startsWith('dry run') ? 0 : failedGate ? 1 : exitOf(s),
+          streamed,
         });
       },
     );
@@ -111,10 +139,16 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     .option('--budget-usd <x>', 'raise the budget', num('--budget-usd'))
     .option('--max-concurrency <n>', 'nodes running at once', num('--max-concurrency'))
     .option('--agent <name>')
-    .action(async (runId: string, o: { budgetUsd?: number; maxConcurrency?: number; agent?: string }) => {
-      const s = await ctx.app().engine.resume(runId, { ...o, signal: ctx.io.signal });
-      ctx.done({ data: s, human: render(s), exitCode: exitOf(s) });
-    });
+    .option('--events', 'stream progress as NDJSON events on stdout (the last line is the run summary)')
+    .action(
+      async (runId: string, o: { budgetUsd?: number; maxConcurrency?: number; agent?: string; events?: boolean }) => {
+        const { events, ...options } = o;
+        const { summary: s, streamed } = await withProgress(ctx, events, (onProgress) =>
+          ctx.app().engine.resume(runId, { ...options, signal: ctx.io.signal, onProgress }),
+        );
+        ctx.done({ data: s, human: render(s), exitCode: exitOf(s), streamed });
+      },
+    );
   program
     .command('cancel')
     .description('stop dispatching, end running agents; the run stays resumable')

@@ -1,0 +1,128 @@
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { spawn as ptySpawn } from '@lydell/node-pty';
+import { stringify } from 'yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+
+let sb: Sandbox;
+let repo: string;
+beforeEach(async () => {
+  sb = await makeSandbox('mso-term-');
+  repo = join(sb.dir, 'repo');
+  execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'base'], {
+    cwd: repo,
+  });
+  await sb.run(['init']);
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+/** a → b, where b sleeps until the marker file exists (so a test can watch it run and stop it). */
+async function waitingWorkflow(): Promise<{ file: string; marker: string }> {
+  const marker = join(sb.dir, 'go');
+  const file = join(sb.dir, 'wf.yaml');
+  await writeFile(
+    file,
+    stringify({
+      name: 'watch',
+      nodes: [
+        { id: 'a', label: 'a', command: 'echo a > a.md' },
+        {
+          id: 'b',
+          label: 'b',
+          command: `i=0; while [ ! -f ${marker} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo b > b.md`,
+        },
+      ],
+      edges: [{ from: 'a', to: 'b' }],
+    }),
+  );
+  return { file, marker };
+}
+
+/** Waits until the terminal output matches, or fails with what it showed. */
+function until(read: () => string, re: RegExp, what: string): Promise<RegExpMatchArray> {
+  return new Promise((done, fail) => {
+    const deadline = setTimeout(() => {
+      clearInterval(poll);
+      fail(new Error(`terminal never showed ${what}; it showed:\n${read()}`));
+    }, 60_000);
+    const poll = setInterval(() => {
+      const m = read().match(re);
+      if (m) {
+        clearInterval(poll);
+        clearTimeout(deadline);
+        done(m);
+      }
+    }, 50);
+  });
+}
+
+describe('progress on the terminal', () => {
+  it('shows a live view on a TTY, cancels on Ctrl-C, and the printed resume command finishes the run', async () => {
+    const { file, marker } = await waitingWorkflow();
+    const term = ptySpawn(process.execPath, [MSO_BIN, 'run', '--workflow', file, '--repo', repo], {
+      cols: 120,
+      rows: 30,
+      cwd: sb.dir,
+      env: sb.env,
+    });
+    let screen = '';
+    term.onData((d) => (screen += d));
+    const exited = new Promise<number>((done) => term.onExit((e) => done(e.exitCode)));
+    // The finished node scrolls above; the running one is in the live frame with its agent and elapsed time.
+    await until(() => screen, /✓ a done \(shell\)/, 'node a done');
+    await until(() => screen, /▶ b\s+shell\s+\d+\.\d s/, 'node b running with its agent and elapsed time');
+    await until(() => screen, /1\/2 done · 1 running/, 'the counts');
+    // The live frame is redrawn in place (log-update), not appended line by line.
+    const ESC = String.fromCharCode(27);
+    expect(screen.includes(`${ESC}[2K`) || screen.includes(`${ESC}[1A`)).toBe(true);
+    term.write('\x03');
+    const code = await exited;
+    expect(code, screen).toBe(130);
+    const runId = (screen.match(/run\s+(\d{8}-\S+)/) as RegExpMatchArray)[1] as string;
+    expect(screen).toContain('status    cancelled');
+    expect(screen).toContain(`next      mso resume ${runId}`);
+
+    await writeFile(marker, 'go');
+    const resumed = await sb.run(['resume', runId]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('status    completed');
+    // Off a TTY: one plain line per state change on stderr; a finished node is not run again.
+    const lines = resumed.stderr.split('\n').filter((l) => l.startsWith('mso: '));
+    expect(lines).toEqual([
+      `mso: run ${runId}: 2 node(s), 1 already done`,
+      'mso: b running (shell)  [1/2 done]',
+      expect.stringMatching(/^mso: b done \(shell\) in \d+\.\d s {2}\[2\/2 done\]$/),
+    ]);
+  });
+
+  it('--events streams NDJSON on stdout ending with the summary; --json stays one object; --quiet stays silent', async () => {
+    const { file, marker } = await waitingWorkflow();
+    await writeFile(marker, 'go');
+    const ev = await sb.run(['run', '--workflow', file, '--repo', repo, '--events']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const events = ev.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; node: string | null; payload: Record<string, unknown> });
+    expect(events[0]?.type).toBe('run.started');
+    expect(events.at(-1)?.type).toBe('run.summary');
+    const states = events.filter((e) => e.type === 'node.state').map((e) => `${e.node}:${String(e.payload['state'])}`);
+    expect(states).toEqual(['a:running', 'a:done', 'b:running', 'b:done']);
+    expect(events.filter((e) => e.type === 'attempt.cost').length).toBe(2);
+    expect(ev.stderr).not.toMatch(/^mso: a running/m);
+
+    const json = await sb.run(['--json', 'run', '--workflow', file, '--repo', repo]);
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as { status: string }).status).toBe('completed');
+    expect(json.stderr).not.toContain('running (shell)');
+
+    const quiet = await sb.run(['--quiet', 'run', '--workflow', file, '--repo', repo]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+  });
+});
