@@ -38,3 +38,4 @@ export {
   type ProgressView,
   type RunProgress,
 } from './run-progress.js';
+export type { LogEntry, LogsResult } from './run-logs.js';

@@ -9,6 +9,7 @@ import { replayRun } from './run-replay.js';
 import { resumeRun } from './run-resume.js';
 import { preflightRun } from './run-preflight.js';
 import { startRun } from './run-start.js';
+import { runLogs } from './run-logs.js';
 import { runReadme, runStatus } from './run-status.js';
 import type { RunOpsContext } from './run-support.js';
 import type { RunOps } from './run-types.js';
@@ -41,6 +42,7 @@ export function createRunOps(
     cancel: (runId, reason) => cancelRun(c, runId, reason),
     replay: (runId, options) => replayRun(c, runId, options),
     status: (runId) => runStatus(c, runId),
+    logs: (runId, node) => runLogs(c, runId, node),
     readme: (runId) => runReadme(c, runId),
     decide: (runId, item, decision, note, options) => decideItem(c, runId, item, decision, note, options),
   };

@@ -4,6 +4,7 @@ import type { Divergence, RunnerResult } from '../engine/index.js';
 import type { PlannerChoice } from './agent-readiness.js';
 import type { ValidationReport } from './design-ops.js';
 import type { ProgressListener } from './run-progress.js';
+import type { LogsResult } from './run-logs.js';
 
 export interface RunRequest {
   readonly goal?: string | undefined;
@@ -68,6 +69,8 @@ export interface RunOps {
    */
   replay(runId: string, options: ReplayOptions): Promise<ReplayReport>;
   status(runId?: string): Promise<RunStatusResult>;
+  /** What the run's agents said and did (text, tool calls, commands, output, errors), per attempt; live while running. */
+  logs(runId: string, node?: string): Promise<LogsResult>;
   /** The run's observation readme (Markdown), or null before the run was first mirrored. */
   readme(runId: string): Promise<string | null>;
   /** A person's decision; approving a `manual_work` item (a node done by hand) needs `done: true`. */

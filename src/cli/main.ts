@@ -19,6 +19,7 @@ import { registerObserve } from './commands/observe.js';
 import { registerReplay } from './commands/replay.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerInit } from './commands/init.js';
+import { registerLogs } from './commands/logs.js';
 import { registerRuns } from './commands/runs.js';
 import { registerTickets } from './commands/tickets.js';
 import { registerSchema } from './commands/schema.js';
@@ -73,6 +74,7 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
   registerEngine(program, ctx);
   registerObserve(program, ctx);
   registerReplay(program, ctx);
+  registerLogs(program, ctx);
   registerMcp(program, ctx, VERSION);
   registerUi(program, ctx, VERSION);
   for (const cmd of allCommands(program)) {

@@ -193,6 +193,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
                 // Tells this process group apart from a later process that reuses the pid (resume ends only ours).
                 start: deps.processInfo.startId(e.pid),
               });
+            else if (e.type === 'message' || e.type === 'tool_use' || e.type === 'error')
+              ctx.liveOutput(id, attemptId, e);
           },
         );
         result = out.result;

@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn as ptySpawn } from '@lydell/node-pty';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FAKE_AGENT } from '../helpers/agents.js';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
 
 let sb: Sandbox;
@@ -124,5 +125,68 @@ describe('progress on the terminal', () => {
     const quiet = await sb.run(['--quiet', 'run', '--workflow', file, '--repo', repo]);
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).toBe('');
+  });
+});
+
+describe('mso logs', () => {
+  it('shows what the agent said and ran, live while it runs (--follow) and from the stored transcript after', async () => {
+    const scenario = join(sb.dir, 'talk.json');
+    await writeFile(
+      scenario,
+      JSON.stringify({
+        name: 'talk',
+        steps: [
+          { text: 'Reading the code first.' },
+          { tool: 'Bash', input: { command: 'npm test' }, output: '1 passed' },
+          { writeFile: { path: 'outputs/work.md', content: 'done\n' } },
+          { sleep: 2500 },
+          { result: { text: 'All done.', costUsd: 0.002 } },
+        ],
+      }),
+    );
+    await writeFile(
+      join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
+      stringify({
+        agents: { talker: { kind: 'claude-code', command: FAKE_AGENT, env: { FAKE_AGENT_SCENARIO: scenario } } },
+        resilience: { retry: { max_retries: 0 } },
+      }),
+    );
+    const wf = join(sb.dir, 'wf.yaml');
+    await writeFile(
+      wf,
+      stringify({ name: 'talk', nodes: [{ id: 'work', label: 'work', agent: 'talker' }], edges: [] }),
+    );
+    const child = spawn(process.execPath, [MSO_BIN, 'run', '--workflow', wf, '--repo', repo, '--events'], {
+      cwd: sb.dir,
+      env: sb.env,
+    });
+    let events = '';
+    child.stdout.on('data', (d: Buffer) => (events += d.toString()));
+    const ended = new Promise<number | null>((done) => child.on('close', done));
+    const runId = (await until(() => events, /"run_id":"([^"]+)"/, 'the run id'))[1] as string;
+    // While the agent runs, another process follows its words and tool calls.
+    const follow = spawn(process.execPath, [MSO_BIN, 'logs', runId, '--follow'], { cwd: sb.dir, env: sb.env });
+    let followed = '';
+    follow.stdout.on('data', (d: Buffer) => (followed += d.toString()));
+    const followEnded = new Promise<number | null>((done) => follow.on('close', done));
+    let runEnded = false;
+    void ended.then(() => (runEnded = true));
+    await until(() => followed, /Reading the code first\.[\s\S]*⚙ \$ npm test/, 'the live text and tool call');
+    expect(runEnded).toBe(false);
+    expect(await ended, events.split('\n').at(-2)).toBe(0);
+    // --follow stops by itself once the run ends, after printing the attempt's end.
+    expect(await followEnded).toBe(0);
+    expect(followed).toMatch(/── success/);
+    const after = await sb.run(['logs', runId, 'work']);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toContain('[work#1 talker] ── attempt 1');
+    expect(after.stdout).toContain('Reading the code first.');
+    expect(after.stdout).toContain('⚙ $ npm test');
+    expect(after.stdout).toMatch(/── success \(\$0\.0020\)/);
+    const raw = await sb.json<{ entries: Array<{ kind: string; live: boolean }> }>(['logs', runId]);
+    expect(raw.body.entries.map((e) => e.kind)).toEqual(['start', 'text', 'tool', 'tool', 'end']);
+    expect(raw.body.entries.every((e) => !e.live)).toBe(true);
+    const unknown = await sb.run(['logs', runId, 'nosuch']);
+    expect(unknown.code).toBe(2);
   });
 });
