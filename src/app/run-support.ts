@@ -70,11 +70,18 @@ export async function summarize(
   );
   let recorded = null;
   let status: ShownRunStatus = ref.manifest.status;
+  let span: { first: string | null; last: string | null } = { first: null, last: null };
   if (exists) {
     const reader = openAuditReader(deps, ws.layout.auditDb);
     try {
       recorded = loadRecordedRun({ db: reader.raw }, runId);
       status = shownStatus(c, { db: reader.raw }, runId, ref.manifest.status);
+      span = reader.raw
+        .prepare(
+          `SELECT (SELECT at FROM events WHERE run_id = ? ORDER BY seq LIMIT 1) AS first,
+                  (SELECT at FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1) AS last`,
+        )
+        .get(runId, runId) as { first: string | null; last: string | null };
     } finally {
       await reader.close();
     }
@@ -95,11 +102,13 @@ export async function summarize(
     nodes: count(nodeStates),
     tickets: count(tickets.map((t) => t.doc.frontmatter.status)),
     cost_usd: Math.round((recorded?.cost ?? 0) * 1e6) / 1e6,
-    // A run being coordinated right now has lasted until now; any other, until its last change.
+    // From its creation to its last recorded event; a run being coordinated right now has lasted until now.
     duration_ms: Math.max(
       0,
-      (status === 'active' ? deps.clock.now().getTime() : Date.parse(m.completed_at ?? m.updated_at)) -
-        Date.parse(m.created_at),
+      (status === 'active'
+        ? deps.clock.now().getTime()
+        : Math.max(Date.parse(span.last ?? m.updated_at), Date.parse(m.completed_at ?? m.created_at))) -
+        Date.parse(span.first && span.first < m.created_at ? span.first : m.created_at),
     ),
     observation_readme: join(ws.layout.observationRunDir(runId), README),
     pending_human: hitl.filter((h) => h.status === 'pending').map((h) => `${h.id}: ${h.title}`),

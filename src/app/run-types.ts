@@ -50,6 +50,20 @@ export interface RunSummary {
   readonly proposals_applied?: readonly string[];
   readonly findings?: number;
   readonly node_details?: RunnerResult['nodes'];
+  /** Per node (`mso status RUN`): state, agent, attempts, duration, cost and the branch holding its commit. */
+  readonly node_table?: readonly NodeStatusRow[];
+}
+
+export interface NodeStatusRow {
+  readonly node: string;
+  readonly state: string;
+  readonly agent: string | null;
+  readonly attempts: number;
+  readonly duration_ms: number | null;
+  readonly cost_usd: number;
+  /** `mso/<run>/<node>` once the node committed, else null. */
+  readonly branch: string | null;
+  readonly commit: string | null;
 }
 
 export interface RunOps {

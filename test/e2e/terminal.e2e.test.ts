@@ -116,6 +116,13 @@ describe('progress on the terminal', () => {
     expect(states).toEqual(['a:running', 'a:done', 'b:running', 'b:done']);
     expect(events.filter((e) => e.type === 'attempt.cost').length).toBe(2);
     expect(ev.stderr).not.toMatch(/^mso: a running/m);
+    const runId = (events[0] as unknown as { run_id: string }).run_id;
+    const st = await sb.run(['status', runId]);
+    expect(st.code).toBe(0);
+    expect(st.stdout).toMatch(/^NODE\s+STATE\s+AGENT\s+TRIES\s+DURATION\s+COST\s+BRANCH$/m);
+    expect(st.stdout).toMatch(
+      new RegExp(`^b\\s+done\\s+shell\\s+1\\s+\\d+\\.\\d s\\s+\\$0\\.0000\\s+mso/${runId}/b$`, 'm'),
+    );
 
     const json = await sb.run(['--json', 'run', '--workflow', file, '--repo', repo]);
     expect(json.code).toBe(0);

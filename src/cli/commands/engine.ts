@@ -64,6 +64,65 @@ function render(s: RunSummary): string[] {
   ];
 }
 
+/** The per-node table of `mso status RUN`. */
+function nodeTable(s: RunSummary): string[] {
+  const rows = s.node_table ?? [];
+  if (rows.length === 0) return [];
+  const cells = rows.map((r) => [
+    r.node,
+    r.state,
+    r.agent ?? '-',
+    String(r.attempts),
+    r.duration_ms === null ? '-' : `${(r.duration_ms / 1000).toFixed(1)} s`,
+    `$${r.cost_usd.toFixed(4)}`,
+    r.branch ?? '-',
+  ]);
+  const head = ['NODE', 'STATE', 'AGENT', 'TRIES', 'DURATION', 'COST', 'BRANCH'];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+  const line = (c: readonly string[]): string =>
+    c
+      .map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...cells.map(line)];
+}
+
+/** `mso status RUN --watch`: the summary and node table, redrawn in place (TTY) or reprinted when they change. */
+async function watchStatus(ctx: CliContext, runId: string, first: RunSummary): Promise<void> {
+  const { createLogUpdate } = await import('log-update');
+  const tty = ctx.io.isTTY;
+  const live = tty
+    ? createLogUpdate(
+        {
+          isTTY: true,
+          columns: ctx.io.columns ?? 80,
+          rows: ctx.io.rows ?? 24,
+          write: (t: string) => (ctx.io.stdout(t), true),
+        } as unknown as NodeJS.WriteStream,
+        { showCursor: true },
+      )
+    : undefined;
+  let last = '';
+  let s = first;
+  for (;;) {
+    const frame = [...render(s), '', ...nodeTable(s)].join('\n');
+    const stable = frame.replace(/duration\s+\S+ s|\d+\.\d s/g, '');
+    if (live) live(frame);
+    else if (stable !== last) ctx.io.stdout(`${frame}\n\n`);
+    last = stable;
+    if (s.status !== 'active' || ctx.io.signal?.aborted) break;
+    await new Promise<void>((done) => {
+      const t = setTimeout(done, 1000);
+      ctx.io.signal?.addEventListener('abort', () => (clearTimeout(t), done()), { once: true });
+    });
+    const next = await ctx.app().engine.status(runId);
+    if ('runs' in next) break;
+    s = next;
+  }
+  live?.done();
+  ctx.done({ data: s, human: [], streamed: true, exitCode: 0 });
+}
+
 /** `mso run | resume | cancel | status | approve | reject`. */
 export function registerEngine(program: Command, ctx: CliContext): void {
   program
@@ -168,7 +227,8 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     )
     .argument('[run-id]')
     .option('--portfolio', 'every run: status, tickets, cost, failures, pending proposals and human items')
-    .action(async (runId: string | undefined, o: { portfolio?: boolean }) => {
+    .option('--watch', 'redraw the node table every second until the run stops')
+    .action(async (runId: string | undefined, o: { portfolio?: boolean; watch?: boolean }) => {
       if (o.portfolio) {
         const rows = await ctx.app().observe.portfolio();
         ctx.done({
@@ -187,12 +247,18 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         return;
       }
       const s = await ctx.app().engine.status(runId);
-      if ('runs' in s)
+      if ('runs' in s) {
         ctx.done({
           data: s,
           human: s.runs.length ? s.runs.map((r) => `${r.run_id.padEnd(50)} ${r.status}`) : ['(no unfinished runs)'],
         });
-      else ctx.done({ data: s, human: render(s) });
+        return;
+      }
+      if (o.watch && runId !== undefined && !ctx.json) {
+        await watchStatus(ctx, runId, s);
+        return;
+      }
+      ctx.done({ data: s, human: [...render(s), '', ...nodeTable(s)] });
     });
   for (const [name, decision] of [
     ['approve', 'approved'],
