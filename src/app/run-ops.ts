@@ -3,6 +3,7 @@ import type { Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
+import { applyRun } from './run-apply.js';
 import { cancelRun } from './run-cancel.js';
 import { decideItem } from './run-decide.js';
 import { replayRun } from './run-replay.js';
@@ -43,6 +44,7 @@ export function createRunOps(
     replay: (runId, options) => replayRun(c, runId, options),
     status: (runId) => runStatus(c, runId),
     logs: (runId, node) => runLogs(c, runId, node),
+    apply: (runId, options) => applyRun(c, runId, options),
     readme: (runId) => runReadme(c, runId),
     decide: (runId, item, decision, note, options) => decideItem(c, runId, item, decision, note, options),
   };

@@ -2,12 +2,12 @@ import { join } from 'node:path';
 import { holderIsDead, openAuditReader, readRunLease, type AuditLog } from '../audit/index.js';
 import type { RunStatus } from '../contracts/index.js';
 import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
-import { loadRecordedRun, type Git } from '../engine/index.js';
+import { loadRecordedRun, type Git, type RecordedRun } from '../engine/index.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
 import { readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
-import type { RunSummary, ShownRunStatus } from './run-types.js';
+import type { RunResultRef, RunSummary, ShownRunStatus } from './run-types.js';
 
 /** The run's readme in its observation folder. */
 export const README = 'readme.md';
@@ -95,6 +95,7 @@ export async function summarize(
     ? Object.keys(plan.execution_graph).map((id) => recorded?.nodes.get(id)?.state ?? 'pending')
     : [];
   const m = ref.manifest;
+  const result = plan ? resultRefs(runId, plan.execution_graph, recorded) : [];
   return {
     run_id: runId,
     status,
@@ -112,8 +113,25 @@ export async function summarize(
     ),
     observation_readme: join(ws.layout.observationRunDir(runId), README),
     pending_human: hitl.filter((h) => h.status === 'pending').map((h) => `${h.id}: ${h.title}`),
+    result,
+    repo: recorded.repo,
     ...extra,
   };
+}
+
+/** The final nodes (no node lists them as a parent) that committed: where the run's work is. */
+export function resultRefs(
+  runId: string,
+  graph: Record<string, { parent_refs: readonly string[] }>,
+  recorded: RecordedRun,
+): RunResultRef[] {
+  const parents = new Set(Object.values(graph).flatMap((n) => n.parent_refs));
+  return Object.keys(graph)
+    .filter((id) => !parents.has(id))
+    .flatMap((id) => {
+      const commit = recorded.nodes.get(id)?.commit;
+      return commit ? [{ node: id, branch: `mso/${runId}/${id}`, commit }] : [];
+    });
 }
 
 /** The run's own observability pass (mode event); it never fails the run. */

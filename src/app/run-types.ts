@@ -50,8 +50,41 @@ export interface RunSummary {
   readonly proposals_applied?: readonly string[];
   readonly findings?: number;
   readonly node_details?: RunnerResult['nodes'];
+  /**
+   * Where the run's work is: each final node's (no children) branch `mso/<run>/<node>` and commit, in the repository
+   * the run branched from; empty until a final node committed.
+   */
+  readonly result?: readonly RunResultRef[];
+  readonly repo?: string | null;
   /** Per node (`mso status RUN`): state, agent, attempts, duration, cost and the branch holding its commit. */
   readonly node_table?: readonly NodeStatusRow[];
+}
+
+export interface RunResultRef {
+  readonly node: string;
+  readonly branch: string;
+  readonly commit: string;
+}
+
+export interface ApplyOptions {
+  /** Merge into this branch (checked out first); default the repository's current branch. */
+  readonly onto?: string | undefined;
+  /** Write the result as a patch (git diff from the run's base) to this file instead of merging. */
+  readonly patch?: string | undefined;
+  /** The final node whose result to apply, when the run has several. */
+  readonly node?: string | undefined;
+}
+
+export interface ApplyResult {
+  readonly run_id: string;
+  readonly node: string;
+  readonly commit: string;
+  readonly repo: string;
+  readonly mode: 'merge' | 'patch';
+  /** The merge commit (merge), or the patch file (patch). */
+  readonly merged: string | null;
+  readonly onto: string | null;
+  readonly patch: string | null;
 }
 
 export interface NodeStatusRow {
@@ -85,6 +118,8 @@ export interface RunOps {
   status(runId?: string): Promise<RunStatusResult>;
   /** What the run's agents said and did (text, tool calls, commands, output, errors), per attempt; live while running. */
   logs(runId: string, node?: string): Promise<LogsResult>;
+  /** Brings a finished run's result into the user's branch (a merge), or writes it as a patch file. */
+  apply(runId: string, options?: ApplyOptions): Promise<ApplyResult>;
   /** The run's observation readme (Markdown), or null before the run was first mirrored. */
   readme(runId: string): Promise<string | null>;
   /** A person's decision; approving a `manual_work` item (a node done by hand) needs `done: true`. */

@@ -20,6 +20,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerInit } from './commands/init.js';
 import { registerLogs } from './commands/logs.js';
+import { registerResults } from './commands/results.js';
 import { registerRuns } from './commands/runs.js';
 import { registerTickets } from './commands/tickets.js';
 import { registerSchema } from './commands/schema.js';
@@ -75,6 +76,7 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
   registerObserve(program, ctx);
   registerReplay(program, ctx);
   registerLogs(program, ctx);
+  registerResults(program, ctx);
   registerMcp(program, ctx, VERSION);
   registerUi(program, ctx, VERSION);
   for (const cmd of allCommands(program)) {

@@ -101,7 +101,7 @@ describe('progress on the terminal', () => {
     ]);
   });
 
-  it('--events streams NDJSON on stdout ending with the summary; --json stays one object; --quiet stays silent', async () => {
+  it('--events streams NDJSON; --json stays one object; --quiet is silent; status table; the end names the result; mso apply', async () => {
     const { file, marker } = await waitingWorkflow();
     await writeFile(marker, 'go');
     const ev = await sb.run(['run', '--workflow', file, '--repo', repo, '--events']);
@@ -132,6 +132,35 @@ describe('progress on the terminal', () => {
     const quiet = await sb.run(['--quiet', 'run', '--workflow', file, '--repo', repo]);
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).toBe('');
+    // The end names the result branch and the next command.
+    const quietId = (quiet.stdout.match(/^run\s+(\S+)$/m) as RegExpMatchArray)[1] as string;
+    expect(quiet.stdout).toMatch(new RegExp(`^result    mso/${quietId}/b @ [0-9a-f]{12} in `, 'm'));
+    expect(quiet.stdout).toContain(`next      mso apply ${quietId}`);
+
+    // mso apply: refused on a dirty tree (nothing changes), a patch file, then a real merge into the branch.
+    const git = (...args: string[]): string =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, encoding: 'utf8' });
+    await writeFile(join(repo, 'notes.txt'), 'mine\n');
+    git('add', 'notes.txt');
+    git('commit', '-q', '-m', 'notes');
+    await writeFile(join(repo, 'notes.txt'), 'changed\n');
+    const head = git('rev-parse', 'HEAD');
+    const dirty = await sb.run(['apply', quietId]);
+    expect(dirty.code).toBe(1);
+    expect(dirty.stderr).toMatch(/uncommitted changes/);
+    expect(git('rev-parse', 'HEAD')).toBe(head);
+    const patch = await sb.run(['apply', quietId, '--patch', 'result.patch']);
+    expect(patch.code, patch.stderr).toBe(0);
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(join(sb.dir, 'result.patch'), 'utf8');
+    expect(text).toContain('+++ b/a.md');
+    expect(text).toContain('+++ b/b.md');
+    git('checkout', '-q', '--', 'notes.txt');
+    const merged = await sb.json<{ mode: string; onto: string; merged: string }>(['apply', quietId]);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(merged.body).toMatchObject({ mode: 'merge', onto: 'main' });
+    expect(git('rev-parse', 'HEAD').trim()).toBe(merged.body.merged);
+    expect(git('ls-files').split('\n')).toEqual(expect.arrayContaining(['a.md', 'b.md', 'notes.txt']));
   });
 });
 

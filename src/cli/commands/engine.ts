@@ -57,7 +57,13 @@ function render(s: RunSummary): string[] {
     ...(s.governance && s.governance.status === 'fail'
       ? s.governance.findings.map((f) => `  ${f.level} ${f.rule} ${f.file ?? ''} ${f.path ?? ''}: ${f.message}`)
       : []),
+    ...(s.result ?? []).map((r) => `result    ${r.branch} @ ${r.commit.slice(0, 12)}${s.repo ? ` in ${s.repo}` : ''}`),
     `readme    ${s.observation_readme}`,
+    ...(s.status === 'completed' && s.result?.length
+      ? [
+          `next      mso apply ${s.run_id}${s.result.length > 1 ? ` --node ${s.result[0]?.node}` : ''}   (or: mso apply ${s.run_id} --patch result.patch)`,
+        ]
+      : []),
     ...(s.status === 'cancelled' || s.status === 'interrupted' || s.status === 'awaiting_human'
       ? [`next      mso resume ${s.run_id}`]
       : []),
