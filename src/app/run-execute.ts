@@ -283,6 +283,11 @@ async function provision(
     const head = await git.run(['rev-parse', '--verify', 'HEAD'], repo);
     if (head.code !== 0) throw new InvalidArgumentError('--repo', `${repo} has no commit to start from`);
     const baseSha = head.stdout.trim();
+    const dirty = await git.run(['status', '--porcelain', '--untracked-files=no'], repo);
+    if (dirty.code === 0 && dirty.stdout.trim() !== '')
+      deps.logger.warn(
+        `${repo} has uncommitted changes: nodes start from HEAD ${baseSha.slice(0, 12)} and do not see them (commit them first if they should)`,
+      );
     log.appendEvent({ runId: ref.runId, type: 'run.provisioned', payload: { repo, base_sha: baseSha } });
     log.recordSnapshot({
       runId: ref.runId,

@@ -1,4 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn as ptySpawn } from '@lydell/node-pty';
@@ -224,5 +226,69 @@ describe('mso logs', () => {
     expect(raw.body.entries.every((e) => !e.live)).toBe(true);
     const unknown = await sb.run(['logs', runId, 'nosuch']);
     expect(unknown.code).toBe(2);
+  });
+});
+
+/** Every file under a folder with its bytes' hash: to prove a refusal wrote nothing. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[p] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('inputs that fail cleanly', () => {
+  it('refuses a bad --repo, an unknown --agent and the --run-id of a finished run before writing anything', async () => {
+    const wf = join(sb.dir, 'wf.yaml');
+    await writeFile(
+      wf,
+      stringify({ name: 'one', nodes: [{ id: 'a', label: 'a', command: 'echo a > a.md' }], edges: [] }),
+    );
+    const done = await sb.json<{ run_id: string }>([
+      'run',
+      '--workflow',
+      wf,
+      '--repo',
+      repo,
+      '--run-id',
+      '20261127-msowd-done',
+    ]);
+    expect(done.code).toBe(0);
+    const refs = (): string => execFileSync('git', ['show-ref'], { cwd: repo, encoding: 'utf8' });
+    const before = { ws: tree(join(sb.dir, 'workspace')), refs: refs() };
+    const cases: Array<[string[], RegExp]> = [
+      [['--repo', join(sb.dir, 'nowhere')], /--repo.*not inside a git repository/],
+      [['--repo', sb.dir], /--repo.*not inside a git repository/],
+      [['--repo', repo, '--agent', 'nosuch'], /--agent.*unknown agent nosuch \(known: .*shell/],
+      [['--repo', repo, '--run-id', '20261127-msowd-done'], /--run-id.*already exists \(completed\)/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await sb.run(['run', '--workflow', wf, ...args]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(tree(join(sb.dir, 'workspace'))).toEqual(before.ws);
+      expect(refs()).toBe(before.refs);
+    }
+  });
+
+  it('warns that nodes start from HEAD when the working tree has uncommitted changes', async () => {
+    await writeFile(join(repo, 'f.txt'), 'one\n');
+    execFileSync('git', ['add', 'f.txt'], { cwd: repo });
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'f'], { cwd: repo });
+    await writeFile(join(repo, 'f.txt'), 'two\n');
+    const wf = join(sb.dir, 'wf.yaml');
+    await writeFile(
+      wf,
+      stringify({ name: 'one', nodes: [{ id: 'a', label: 'a', command: 'cat f.txt > a.md' }], edges: [] }),
+    );
+    const r = await sb.run(['run', '--workflow', wf, '--repo', repo]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/uncommitted changes: nodes start from HEAD [0-9a-f]{12} and do not see them/);
   });
 });
