@@ -4,6 +4,7 @@ import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
 import { applyRun } from './run-apply.js';
+import { pruneRuns } from './run-prune.js';
 import { cancelRun } from './run-cancel.js';
 import { decideItem } from './run-decide.js';
 import { replayRun } from './run-replay.js';
@@ -45,6 +46,7 @@ export function createRunOps(
     status: (runId) => runStatus(c, runId),
     logs: (runId, node) => runLogs(c, runId, node),
     apply: (runId, options) => applyRun(c, runId, options),
+    prune: (options) => pruneRuns(c, options),
     readme: (runId) => runReadme(c, runId),
     decide: (runId, item, decision, note, options) => decideItem(c, runId, item, decision, note, options),
   };

@@ -9,6 +9,9 @@ import type { ObserveOps } from './observe-ops.js';
 import { readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
 import type { RunResultRef, RunSummary, ShownRunStatus } from './run-types.js';
 
+/** The statuses `mso runs prune` cleans up after. */
+export const FINISHED_STATUSES_FOR_PRUNE: readonly string[] = ['completed', 'failed', 'cancelled', 'archived'];
+
 /** The run's readme in its observation folder. */
 export const README = 'readme.md';
 

@@ -5,6 +5,7 @@ import type { PlannerChoice } from './agent-readiness.js';
 import type { ValidationReport } from './design-ops.js';
 import type { ProgressListener } from './run-progress.js';
 import type { LogsResult } from './run-logs.js';
+import type { PrunedRun, PruneOptions } from './run-prune.js';
 
 export interface RunRequest {
   readonly goal?: string | undefined;
@@ -118,6 +119,8 @@ export interface RunOps {
   status(runId?: string): Promise<RunStatusResult>;
   /** What the run's agents said and did (text, tool calls, commands, output, errors), per attempt; live while running. */
   logs(runId: string, node?: string): Promise<LogsResult>;
+  /** Removes the worktrees and `mso/<run>/*` branches of finished runs; their audit stays. */
+  prune(options?: PruneOptions): Promise<PrunedRun[]>;
   /** Brings a finished run's result into the user's branch (a merge), or writes it as a patch file. */
   apply(runId: string, options?: ApplyOptions): Promise<ApplyResult>;
   /** The run's observation readme (Markdown), or null before the run was first mirrored. */

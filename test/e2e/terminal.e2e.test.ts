@@ -163,6 +163,21 @@ describe('progress on the terminal', () => {
     expect(merged.body).toMatchObject({ mode: 'merge', onto: 'main' });
     expect(git('rev-parse', 'HEAD').trim()).toBe(merged.body.merged);
     expect(git('ls-files').split('\n')).toEqual(expect.arrayContaining(['a.md', 'b.md', 'notes.txt']));
+
+    // mso runs prune: the finished runs' mso/* branches go; their audit stays readable.
+    expect((await sb.run(['runs', 'prune', '--older-than', 'soon'])).code).toBe(2);
+    expect(git('for-each-ref', '--format=%(refname:short)', 'refs/heads/mso/')).toContain(`mso/${quietId}/b`);
+    const pruned = await sb.json<{ count: number; pruned: Array<{ run_id: string; branches_deleted: string[] }> }>([
+      'runs',
+      'prune',
+      '--status',
+      'completed',
+    ]);
+    expect(pruned.code).toBe(0);
+    expect(pruned.body.count).toBe(3);
+    expect(git('for-each-ref', '--format=%(refname:short)', 'refs/heads/mso/')).toBe('');
+    expect((await sb.run(['logs', quietId])).stdout).toContain('[b#1 shell]');
+    expect((await sb.json<{ count: number }>(['runs', 'prune'])).body.count).toBe(0);
   });
 });
 
