@@ -7,7 +7,7 @@ import { applyRun } from './run-apply.js';
 import { pruneRuns } from './run-prune.js';
 import { cancelRun } from './run-cancel.js';
 import { decideItem } from './run-decide.js';
-import { replayRun } from './run-replay.js';
+import { replayRun, rerunRun } from './run-replay.js';
 import { resumeRun } from './run-resume.js';
 import { preflightRun } from './run-preflight.js';
 import { startRun } from './run-start.js';
@@ -43,6 +43,7 @@ export function createRunOps(
     resume: (runId, options) => resumeRun(c, runId, options),
     cancel: (runId, reason) => cancelRun(c, runId, reason),
     replay: (runId, options) => replayRun(c, runId, options),
+    rerun: (runId, options) => rerunRun(c, runId, options),
     status: (runId) => runStatus(c, runId),
     logs: (runId, node) => runLogs(c, runId, node),
     apply: (runId, options) => applyRun(c, runId, options),

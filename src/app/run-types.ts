@@ -119,6 +119,11 @@ export interface RunOps {
   status(runId?: string): Promise<RunStatusResult>;
   /** What the run's agents said and did (text, tool calls, commands, output, errors), per attempt; live while running. */
   logs(runId: string, node?: string): Promise<LogsResult>;
+  /**
+   * Runs a recorded run's failed nodes (or the given ones) and their descendants again as a new linked run, reusing
+   * every other node's commit (inputs changed since, e.g. a fixed policy, are allowed and reported).
+   */
+  rerun(runId: string, options: RerunOptions): Promise<ReplayReport>;
   /** Removes the worktrees and `mso/<run>/*` branches of finished runs; their audit stays. */
   prune(options?: PruneOptions): Promise<PrunedRun[]>;
   /** Brings a finished run's result into the user's branch (a merge), or writes it as a patch file. */
@@ -141,6 +146,18 @@ export interface ReplayOptions {
   readonly as?: string | undefined;
   readonly allowChanged?: boolean | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Run these nodes and their descendants again (`mso rerun`), reusing the rest; instead of `from`. */
+  readonly fromNodes?: readonly string[] | undefined;
+  readonly onProgress?: ProgressListener | undefined;
+}
+
+export interface RerunOptions {
+  /** Every node that failed (its blocked descendants follow). */
+  readonly failed?: boolean | undefined;
+  /** These nodes. */
+  readonly nodes?: readonly string[] | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ProgressListener | undefined;
 }
 
 export interface ReplayReport {

@@ -1,5 +1,12 @@
 import { createLogUpdate } from 'log-update';
-import { createProgressView, type ProgressListener, type ProgressNode, type RunProgress } from '../app/index.js';
+import {
+  createProgressView,
+  type ProgressListener,
+  type ProgressNode,
+  type RunProgress,
+  type RunSummary,
+} from '../app/index.js';
+import type { CliContext } from './context.js';
 import type { CliIo } from './io.js';
 
 /** How `mso run`/`resume` show progress: a live view (TTY), one line per change, NDJSON events, or nothing. */
@@ -123,4 +130,23 @@ export function createProgressRenderer(io: CliIo, mode: ProgressMode): ProgressR
       live.done();
     },
   };
+}
+
+/** Runs `fn` with a progress renderer for the CLI's mode; the live view ends before the summary prints. */
+export async function withProgress<T>(
+  ctx: CliContext,
+  events: boolean | undefined,
+  fn: (onProgress: ProgressListener | undefined) => Promise<T>,
+  summaryOf: (r: T) => RunSummary = (r) => r as unknown as RunSummary,
+): Promise<{ summary: T; streamed: boolean }> {
+  const mode = progressMode(ctx.io, { json: ctx.json, quiet: ctx.quiet, events: events === true });
+  const view = createProgressRenderer(ctx.io, mode);
+  try {
+    const summary = await fn(view.listener);
+    const s = summaryOf(summary);
+    if (mode === 'events') ctx.io.stdout(`${JSON.stringify({ type: 'run.summary', run_id: s.run_id, summary: s })}\n`);
+    return { summary, streamed: mode === 'events' };
+  } finally {
+    view.stop();
+  }
 }

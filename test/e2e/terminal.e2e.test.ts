@@ -307,3 +307,49 @@ describe('inputs that fail cleanly', () => {
     expect(r.stderr).toMatch(/uncommitted changes: nodes start from HEAD [0-9a-f]{12} and do not see them/);
   });
 });
+
+describe('mso rerun', () => {
+  it('runs only the failed node and its descendants again, reusing the rest; a failed replay exits 1', async () => {
+    const marker = join(sb.dir, 'fixed');
+    const wf = join(sb.dir, 'wf.yaml');
+    await writeFile(
+      wf,
+      stringify({
+        name: 'flaky',
+        nodes: [
+          { id: 'a', label: 'a', command: 'echo a > a.md' },
+          { id: 'b', label: 'b', command: `test -f ${marker} && echo b > b.md`, max_retry: 0 },
+          { id: 'c', label: 'c', command: 'echo c > c.md' },
+        ],
+        edges: [
+          { from: 'a', to: 'b' },
+          { from: 'b', to: 'c' },
+        ],
+      }),
+    );
+    const first = await sb.json<{ run_id: string; status: string }>(['run', '--workflow', wf, '--repo', repo]);
+    expect(first.code).toBe(1);
+    expect(first.body.status).toBe('failed');
+    const replay = await sb.run(['replay', first.body.run_id, '--from', 'b']);
+    expect(replay.code, replay.stdout).toBe(1);
+    expect((await sb.run(['rerun', first.body.run_id])).code).toBe(2);
+    await writeFile(marker, 'yes');
+    const again = await sb.json<{
+      run_id: string;
+      reused: string[];
+      summary: { status: string; result: Array<{ node: string; branch: string }> };
+    }>(['rerun', first.body.run_id, '--failed']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.body.reused).toEqual(['a']);
+    expect(again.body.summary.status).toBe('completed');
+    expect(again.body.summary.result).toEqual([
+      expect.objectContaining({ node: 'c', branch: `mso/${again.body.run_id}/c` }),
+    ]);
+    const attempts = await sb.json<{ rows: Array<{ node_id: string }> }>([
+      'audit',
+      'query',
+      `SELECT node_id FROM attempts WHERE run_id = '${again.body.run_id}' ORDER BY node_id`,
+    ]);
+    expect(attempts.body.rows.map((r) => r.node_id)).toEqual(['b', 'c']);
+  });
+});

@@ -1,27 +1,9 @@
 import { Option, type Command } from 'commander';
-import type { RunRequest, RunSummary } from '../../app/index.js';
+import type { RunSummary } from '../../app/index.js';
 import { EXIT_WAITING_FOR_HUMAN, InvalidArgumentError } from '../../contracts/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT_INTERRUPTED } from '../io.js';
-import { createProgressRenderer, progressMode } from '../progress.js';
-
-/** Runs `fn` with a progress renderer for the CLI's mode; the live view ends before the summary prints. */
-async function withProgress(
-  ctx: CliContext,
-  events: boolean | undefined,
-  fn: (onProgress: RunRequest['onProgress']) => Promise<RunSummary>,
-): Promise<{ summary: RunSummary; streamed: boolean }> {
-  const mode = progressMode(ctx.io, { json: ctx.json, quiet: ctx.quiet, events: events === true });
-  const view = createProgressRenderer(ctx.io, mode);
-  try {
-    const summary = await fn(view.listener);
-    if (mode === 'events')
-      ctx.io.stdout(`${JSON.stringify({ type: 'run.summary', run_id: summary.run_id, summary })}\n`);
-    return { summary, streamed: mode === 'events' };
-  } finally {
-    view.stop();
-  }
-}
+import { withProgress } from '../progress.js';
 
 const num =
   (flag: string) =>
