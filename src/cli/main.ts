@@ -89,6 +89,13 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
   return program;
 }
 
+/** Every command's full name and one-line purpose, for `--help --json`. */
+function commandList(program: Command | undefined): Array<{ command: string; description: string }> {
+  if (!program) return [];
+  const name = (c: Command): string => (c.parent && c.parent !== program ? `${name(c.parent)} ${c.name()}` : c.name());
+  return allCommands(program).map((c) => ({ command: name(c), description: c.description() }));
+}
+
 function allCommands(cmd: Command): Command[] {
   return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
 }
@@ -155,8 +162,11 @@ export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<num
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) {
-        // --help or --version: commander wrote them to the buffer.
-        io.stdout(buffered.stdout.join(''));
+        // --help or --version: commander wrote them to the buffer (with --json: one object).
+        const text = buffered.stdout.join('');
+        if (!json) io.stdout(text);
+        else if (e.code === 'commander.version') io.stdout(`${JSON.stringify({ version: VERSION })}\n`);
+        else io.stdout(`${JSON.stringify({ help: text, commands: commandList(program) })}\n`);
         return 0;
       }
       const usage = new UsageError(e.message.replace(/^error: /, ''));

@@ -353,3 +353,18 @@ describe('mso rerun', () => {
     expect(attempts.body.rows.map((r) => r.node_id)).toEqual(['b', 'c']);
   });
 });
+
+describe('--json everywhere', () => {
+  it('gives --version and --help as one JSON object', async () => {
+    const v = await sb.run(['--json', '--version']);
+    expect(v.code).toBe(0);
+    expect(JSON.parse(v.stdout)).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    const h = await sb.run(['--help', '--json']);
+    expect(h.code).toBe(0);
+    const body = JSON.parse(h.stdout) as { help: string; commands: Array<{ command: string; description: string }> };
+    expect(body.help).toContain('Usage: mso');
+    expect(body.commands.map((c) => c.command)).toEqual(
+      expect.arrayContaining(['run', 'logs', 'apply', 'rerun', 'runs prune', 'status']),
+    );
+  });
+});
