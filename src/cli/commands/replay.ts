@@ -75,11 +75,12 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .option('--allow-changed', 'replay even when the plan or policy changed since the record')
     .action(async (runId: string, o: { offline?: boolean; from?: string; as?: string; allowChanged?: boolean }) => {
       const r = await ctx.app().engine.replay(runId, { ...o, signal: ctx.io.signal });
-      // A replay that diverged, or whose run did not complete, is not a success.
+      // Offline, success is reproducing the record (a failed run replayed identically is a success); live
+      // (--from), the replayed run must complete.
       ctx.done({
         data: r,
         human: renderReplay(r),
-        exitCode: r.identical === false ? 1 : runExit(r.summary.status),
+        exitCode: r.identical !== null ? (r.identical ? 0 : 1) : runExit(r.summary.status),
       });
     });
   program
