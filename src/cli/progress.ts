@@ -1,4 +1,4 @@
-import { createLogUpdate } from 'log-update';
+import type { createLogUpdate as CreateLogUpdate } from 'log-update';
 import {
   createProgressView,
   type ProgressListener,
@@ -38,7 +38,11 @@ const MARK: Record<string, string> = {
 };
 
 /** Renders a run's progress on the CLI's streams in the given mode. */
-export function createProgressRenderer(io: CliIo, mode: ProgressMode): ProgressRenderer {
+export function createProgressRenderer(
+  io: CliIo,
+  mode: ProgressMode,
+  createLogUpdate?: typeof CreateLogUpdate,
+): ProgressRenderer {
   if (mode === 'none') return { listener: undefined, stop: () => undefined };
   if (mode === 'events') return { listener: (e) => io.stdout(`${JSON.stringify(e)}\n`), stop: () => undefined };
   let fold: ReturnType<typeof createProgressView> | undefined;
@@ -59,7 +63,7 @@ export function createProgressRenderer(io: CliIo, mode: ProgressMode): ProgressR
     return null;
   };
 
-  if (mode === 'lines') {
+  if (mode === 'lines' || !createLogUpdate) {
     return {
       listener(e) {
         if (!model(e).apply(e)) return;
@@ -140,7 +144,12 @@ export async function withProgress<T>(
   summaryOf: (r: T) => RunSummary = (r) => r as unknown as RunSummary,
 ): Promise<{ summary: T; streamed: boolean }> {
   const mode = progressMode(ctx.io, { json: ctx.json, quiet: ctx.quiet, events: events === true });
-  const view = createProgressRenderer(ctx.io, mode);
+  // log-update is loaded only for the live view (the CLI's start stays light).
+  const view = createProgressRenderer(
+    ctx.io,
+    mode,
+    mode === 'live' ? (await import('log-update')).createLogUpdate : undefined,
+  );
   try {
     const summary = await fn(view.listener);
     const s = summaryOf(summary);
