@@ -368,3 +368,25 @@ describe('--json everywhere', () => {
     );
   });
 });
+
+describe('mso validate --workflow and mso schema workflow|policy', () => {
+  it('checks a workflow file without a run, naming each field path, and prints the editor schemas', async () => {
+    const bad = join(sb.dir, 'bad.yaml');
+    await writeFile(
+      bad,
+      stringify({ name: 'x', nodes: [{ id: 'a', label: 'a', command: 'true', max_retry: 99999 }], edges: [] }),
+    );
+    const r = await sb.run(['validate', '--workflow', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/nodes\[0\]\.max_retry: .*at most 100/);
+    const good = join(sb.dir, 'good.yaml');
+    await writeFile(good, stringify({ name: 'x', nodes: [{ id: 'end', label: 'a', command: 'true' }], edges: [] }));
+    const ok = await sb.json<{ valid: boolean; nodes: number }>(['validate', '--workflow', good]);
+    expect(ok.body).toMatchObject({ valid: true, nodes: 1 });
+    const wf = await sb.json<{ $id: string; properties: Record<string, unknown> }>(['schema', 'workflow']);
+    expect(wf.body.$id).toBe('https://mso.dev/schemas/workflow.schema.json');
+    expect(Object.keys(wf.body.properties)).toEqual(expect.arrayContaining(['nodes', 'edges']));
+    const policy = await sb.json<{ properties: Record<string, unknown> }>(['schema', 'policy']);
+    expect(Object.keys(policy.body.properties)).toEqual(expect.arrayContaining(['agents', 'run_policy']));
+  });
+});
