@@ -43,7 +43,9 @@ export const loopEdges = (plan: RunContext['input']['plan']): readonly LoopEdge[
   (plan as { loop_edges?: LoopEdge[] }).loop_edges ?? [];
 
 function ruleFor(plan: RunContext['input']['plan'], errorClass: string): FallbackRule {
-  const name = FAILURE_RULE[errorClass] ?? 'hallucination';
+  // A failure the classes above do not name (an exit code, a crash, an API error) is an agent error: what the
+  // agent meant to do is not known, so it is never called a hallucination.
+  const name = FAILURE_RULE[errorClass] ?? 'agent_error';
   return (
     plan.fallback_rules.find((r) => r.error_type === name) ?? {
       error_type: name,
