@@ -340,6 +340,21 @@ export class ApplyRefusedError extends MsoError {
   }
 }
 
+/** Sending an export to a collector failed (unreachable, refused, or it answered an error): nothing was sent. */
+export class ExportFailedError extends MsoError {
+  readonly code = ErrorCode.ExportFailed;
+  readonly category = ErrorCategory.Failed;
+  constructor(
+    readonly endpoint: string,
+    readonly reason: string,
+  ) {
+    super(`export to ${endpoint} failed: ${reason}`);
+  }
+  override get details(): Record<string, unknown> {
+    return { endpoint: this.endpoint, reason: this.reason };
+  }
+}
+
 export class InternalError extends MsoError {
   readonly code = ErrorCode.Internal;
   readonly category = ErrorCategory.Internal;

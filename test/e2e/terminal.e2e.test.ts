@@ -390,3 +390,29 @@ describe('mso validate --workflow and mso schema workflow|policy', () => {
     expect(Object.keys(policy.body.properties)).toEqual(expect.arrayContaining(['agents', 'run_policy']));
   });
 });
+
+describe('OTLP export failures', () => {
+  it('exits 1 naming the endpoint when the collector is unreachable', async () => {
+    const created = await sb.json<{ run_id: string }>(['runs', 'create', '--goal', 'export me']);
+    // A port that was free a moment ago: nothing listens there.
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((done) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => done(p));
+      });
+    });
+    const r = await sb.run([
+      'audit',
+      'export',
+      '--run-id',
+      created.body.run_id,
+      '--format',
+      'otlp',
+      '--endpoint',
+      `http://127.0.0.1:${port}`,
+    ]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`export to http://127.0.0.1:${port}/v1/traces failed: ECONNREFUSED`);
+  });
+});
