@@ -98,7 +98,7 @@ export async function summarize(
     ? Object.keys(plan.execution_graph).map((id) => recorded?.nodes.get(id)?.state ?? 'pending')
     : [];
   const m = ref.manifest;
-  const result = plan ? resultRefs(runId, plan.execution_graph, recorded) : [];
+  const result = plan && recorded ? resultRefs(runId, plan.execution_graph, recorded) : [];
   return {
     run_id: runId,
     status,
@@ -117,7 +117,7 @@ export async function summarize(
     observation_readme: join(ws.layout.observationRunDir(runId), README),
     pending_human: hitl.filter((h) => h.status === 'pending').map((h) => `${h.id}: ${h.title}`),
     result,
-    repo: recorded.repo,
+    repo: recorded?.repo ?? null,
     ...extra,
   };
 }
