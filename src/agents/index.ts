@@ -33,3 +33,4 @@ export {
 export { superviseProcess, type SupervisedExit, type SuperviseOptions } from './process/supervise.js';
 export { buildChildEnv } from './process/environment.js';
 export { endProcessGroup, type GroupEnd } from './process/end-group.js';
+export { readTranscript, toolText, type TranscriptEntry } from './transcript.js';

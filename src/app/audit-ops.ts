@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ErrorCode, InvalidArgumentError, NotFoundError, isMsoError } from '../contracts/index.js';
+import { ErrorCode, ExportFailedError, InvalidArgumentError, NotFoundError, isMsoError } from '../contracts/index.js';
 import {
   auditStats,
   exportRunOtlp,
@@ -131,12 +131,19 @@ export function createAuditOps(
           throw new InvalidArgumentError('endpoint', `${options.endpoint} is not a URL`);
         }
         if (!url.pathname.endsWith('/v1/traces')) url = new URL(`${url.pathname.replace(/\/$/, '')}/v1/traces`, url);
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: content,
-        });
-        if (!res.ok) throw new InvalidArgumentError('endpoint', `collector at ${url.href} answered HTTP ${res.status}`);
+        let res: Response;
+        try {
+          res = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: content,
+            signal: AbortSignal.timeout(30_000),
+          });
+        } catch (e) {
+          const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+          throw new ExportFailedError(url.href, cause?.code ?? cause?.message ?? (e as Error).message);
+        }
+        if (!res.ok) throw new ExportFailedError(url.href, `the collector answered HTTP ${res.status}`);
         return { ...base, out: null, endpoint: url.href, http_status: res.status };
       }
       if (options.out !== undefined) {

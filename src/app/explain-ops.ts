@@ -121,7 +121,7 @@ function describe(type: string, p: Record<string, unknown>): { kind: string; tex
     case 'node.failure':
       return {
         kind: 'failure',
-        text: `${str(p['error_class'])}: ${str(p['message'])} → rule ${str(p['rule'])}, action ${str(p['action'])} (${str(p['attempt'])} of ${str(p['max_retry'])})`.slice(
+        text: `${str(p['error_class'])}: ${str(p['message'])} → rule ${str(p['rule'])}, action ${str(p['action'])} (${failureTail(p)})`.slice(
           0,
           400,
         ),
@@ -421,4 +421,13 @@ function environmentDiff(
   return [...new Set([...a.keys(), ...b.keys()])]
     .filter((k) => JSON.stringify(a.get(k) ?? null) !== JSON.stringify(b.get(k) ?? null))
     .map((k) => ({ field: k, a: a.get(k) ?? null, b: b.get(k) ?? null }));
+}
+
+/** What a failure led to, in exact words: the retry it starts (n of max), no retry left, or a person asked. */
+function failureTail(p: Record<string, unknown>): string {
+  const failures = Number(p['attempt']);
+  const max = Number(p['max_retry']);
+  if (p['action'] === 'escalate') return 'escalated to a person';
+  if (Number.isFinite(failures) && Number.isFinite(max) && failures <= max) return `retry ${failures} of ${max}`;
+  return `no retry left: ${Number.isFinite(max) ? max : '?'} allowed`;
 }

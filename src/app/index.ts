@@ -31,3 +31,11 @@ export type { ExplainOps, RunDiff, TimelineEntry } from './explain-ops.js';
 export type { Provenance } from './provenance.js';
 export type { ObserveOps, ObserveResult } from './observe-ops.js';
 export type { DashboardOps, EventFeed } from './dashboard-ops.js';
+export {
+  createProgressView,
+  type ProgressListener,
+  type ProgressNode,
+  type ProgressView,
+  type RunProgress,
+} from './run-progress.js';
+export type { LogEntry, LogsResult } from './run-logs.js';

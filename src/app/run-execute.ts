@@ -8,6 +8,7 @@ import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import { recordProvenance } from './provenance.js';
 import { CANCEL_REQUEST } from './run-cancel.js';
 import { readRunArtifact, runTicketStore } from './run-artifacts.js';
+import { progressHook, runStartedEvent, type ProgressListener } from './run-progress.js';
 import { ensureTickets, summarize, type RunOpsContext } from './run-support.js';
 import type { RunSummary } from './run-types.js';
 
@@ -32,6 +33,8 @@ export async function execute(
     agents?: RunnerDeps['agents'] | undefined;
     /** Answers human gates with an earlier run's decisions (offline replay). */
     decisions?: ReadonlyMap<string, RecordedDecision> | undefined;
+    /** Receives the run's progress as it happens. */
+    onProgress?: ProgressListener | undefined;
   },
 ): Promise<RunSummary> {
   const { deps, git } = c;
@@ -105,6 +108,12 @@ export async function execute(
     const plan = await readRunArtifact(deps, ref.dir, 'plan', 'execution plan');
     const topology = await readRunArtifact(deps, ref.dir, 'topology');
     const bundle = await readRunArtifact(deps, ref.dir, 'bundle');
+    const now = (): Date => deps.clock.now();
+    const onProgress = progressHook(ref.runId, now, options.onProgress, (v) => rt.log.redactor.value(v));
+    if (onProgress) {
+      const started = runStartedEvent(ref.runId, now, plan, loadRecordedRun(rt.log, ref.runId), agentOverride);
+      onProgress({ type: started.type, nodeId: null, payload: started.payload });
+    }
     const resilience = {
       clock: deps.clock,
       random: deps.random,
@@ -148,6 +157,7 @@ export async function execute(
         agentOverride,
         signal: controller.signal,
         recordedDecisions: options.decisions,
+        onProgress,
       },
     );
     const status: RunStatus = result.status;
@@ -273,6 +283,11 @@ async function provision(
     const head = await git.run(['rev-parse', '--verify', 'HEAD'], repo);
     if (head.code !== 0) throw new InvalidArgumentError('--repo', `${repo} has no commit to start from`);
     const baseSha = head.stdout.trim();
+    const dirty = await git.run(['status', '--porcelain', '--untracked-files=no'], repo);
+    if (dirty.code === 0 && dirty.stdout.trim() !== '')
+      deps.logger.warn(
+        `${repo} has uncommitted changes: nodes start from HEAD ${baseSha.slice(0, 12)} and do not see them (commit them first if they should)`,
+      );
     log.appendEvent({ runId: ref.runId, type: 'run.provisioned', payload: { repo, base_sha: baseSha } });
     log.recordSnapshot({
       runId: ref.runId,

@@ -3,12 +3,15 @@ import type { Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
+import { applyRun } from './run-apply.js';
+import { pruneRuns } from './run-prune.js';
 import { cancelRun } from './run-cancel.js';
 import { decideItem } from './run-decide.js';
-import { replayRun } from './run-replay.js';
+import { replayRun, rerunRun } from './run-replay.js';
 import { resumeRun } from './run-resume.js';
 import { preflightRun } from './run-preflight.js';
 import { startRun } from './run-start.js';
+import { runLogs } from './run-logs.js';
 import { runReadme, runStatus } from './run-status.js';
 import type { RunOpsContext } from './run-support.js';
 import type { RunOps } from './run-types.js';
@@ -40,7 +43,11 @@ export function createRunOps(
     resume: (runId, options) => resumeRun(c, runId, options),
     cancel: (runId, reason) => cancelRun(c, runId, reason),
     replay: (runId, options) => replayRun(c, runId, options),
+    rerun: (runId, options) => rerunRun(c, runId, options),
     status: (runId) => runStatus(c, runId),
+    logs: (runId, node) => runLogs(c, runId, node),
+    apply: (runId, options) => applyRun(c, runId, options),
+    prune: (options) => pruneRuns(c, options),
     readme: (runId) => runReadme(c, runId),
     decide: (runId, item, decision, note, options) => decideItem(c, runId, item, decision, note, options),
   };

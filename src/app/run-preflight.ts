@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { resolveAgentSpecs } from '../agents/index.js';
 import { InvalidArgumentError } from '../contracts/index.js';
 import { WorkflowFileSchema, type WorkflowFile } from '../design/index.js';
 import { assertAgentsFor, choosePlanner, type PlannerChoice } from './agent-readiness.js';
@@ -48,10 +49,28 @@ export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise
     );
   if (input.repo !== undefined) {
     const dir = resolve(cwd, input.repo);
-    const top = await c.git.run(['rev-parse', '--show-toplevel'], dir).catch(() => ({ code: 1 }));
+    const top = (await deps.fs.stat(dir).catch(() => undefined))
+      ? await c.git.run(['rev-parse', '--show-toplevel'], dir).catch(() => ({ code: 1, stdout: '' }))
+      : { code: 1, stdout: '' };
     if (top.code !== 0) throw new InvalidArgumentError('--repo', `${dir} is not inside a git repository`);
+    const head = await c.git.run(['rev-parse', '--verify', 'HEAD'], top.stdout.trim());
+    if (head.code !== 0) throw new InvalidArgumentError('--repo', `${top.stdout.trim()} has no commit to start from`);
   }
   const imported = input.workflow !== undefined || input.workflowText !== undefined;
+  if (input.agent !== undefined) {
+    const known = [...resolveAgentSpecs(ws.policy).keys()];
+    if (!known.includes(input.agent))
+      throw new InvalidArgumentError('--agent', `unknown agent ${input.agent} (known: ${known.join(', ')})`);
+  }
+  if (input.runId !== undefined) {
+    // Reusing the id of a run that went past design would rewrite its artifacts (and break its replay).
+    const existing = await ws.runs.get(input.runId).catch(() => undefined);
+    if (existing && existing.manifest.status !== 'created')
+      throw new InvalidArgumentError(
+        '--run-id',
+        `run ${input.runId} already exists (${existing.manifest.status}); choose another id, or mso resume / mso replay it`,
+      );
+  }
   const planner: PlannerChoice = imported
     ? { requested: input.planner ?? ws.policy.design.planner, used: 'heuristic', reason: 'a workflow is imported' }
     : await choosePlanner(deps, ws.policy, input.planner);

@@ -15,7 +15,30 @@ import { currentHashes, readProvenance } from './provenance.js';
 import { ARTIFACT_PATHS, readRunArtifact, runTicketStore } from './run-artifacts.js';
 import { execute, recordedRunOptions } from './run-execute.js';
 import { ensureTickets, ticketStatusByNode, type RunOpsContext } from './run-support.js';
-import type { ReplayOptions, ReplayReport } from './run-types.js';
+import type { RerunOptions, ReplayOptions, ReplayReport } from './run-types.js';
+
+/** `mso rerun`: the failed nodes (or the given ones) and their descendants again, as a new linked run. */
+export async function rerunRun(c: RunOpsContext, runId: string, o: RerunOptions): Promise<ReplayReport> {
+  if (Boolean(o.failed) === Boolean(o.nodes?.length)) throw new UsageError('give --failed or --node ID, not both');
+  let nodes = o.nodes ?? [];
+  if (o.failed) {
+    const ws = await c.open(false);
+    await ws.runs.get(runId);
+    const log = openAuditLog(c.deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: c.deps.env });
+    try {
+      nodes = [...loadRecordedRun(log, runId).nodes].filter(([, n]) => n.state === 'failed').map(([id]) => id);
+    } finally {
+      log.close();
+    }
+    if (nodes.length === 0) throw new InvalidArgumentError('--failed', `${runId} has no failed node to run again`);
+  }
+  return replayRun(c, runId, {
+    fromNodes: nodes,
+    allowChanged: true,
+    signal: o.signal,
+    onProgress: o.onProgress,
+  });
+}
 
 /**
  * `mso replay`: a new run linked to the recorded one. Offline, every agent call, gate and human decision is answered
@@ -24,7 +47,8 @@ import type { ReplayOptions, ReplayReport } from './run-types.js';
  */
 export async function replayRun(c: RunOpsContext, runId: string, o: ReplayOptions): Promise<ReplayReport> {
   const { deps, git, open } = c;
-  if (!o.offline && o.from === undefined) throw new UsageError('give --offline, --from NODE, or both');
+  const starts = o.fromNodes ?? (o.from !== undefined ? [o.from] : []);
+  if (!o.offline && starts.length === 0) throw new UsageError('give --offline, --from NODE, or both');
   const ws = await open(true);
   const orig = await ws.runs.get(runId);
   const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
@@ -52,11 +76,12 @@ export async function replayRun(c: RunOpsContext, runId: string, o: ReplayOption
       );
     const plan = await readRunArtifact(deps, orig.dir, 'plan');
     const graph = plan.execution_graph;
-    if (o.from !== undefined && !graph[o.from])
-      throw new InvalidArgumentError(
-        '--from',
-        `${o.from} is not a node of ${runId} (nodes: ${Object.keys(graph).join(', ')})`,
-      );
+    for (const start of starts)
+      if (!graph[start])
+        throw new InvalidArgumentError(
+          o.fromNodes ? '--node' : '--from',
+          `${start} is not a node of ${runId} (nodes: ${Object.keys(graph).join(', ')})`,
+        );
     const recorded = loadRecordedRun(log, runId);
     const rows = log.db
       .prepare('SELECT type, node_id, payload FROM events WHERE run_id = ? ORDER BY seq')
@@ -82,9 +107,12 @@ export async function replayRun(c: RunOpsContext, runId: string, o: ReplayOption
     );
     const { skillKey, caseSlug } = parseRunId(runId);
     newRef = await ws.runs.create({
-      id: o.as !== undefined ? { runId: o.as } : { skillKey, caseSlug: `${caseSlug.slice(0, 40)}-replay` },
+      id:
+        o.as !== undefined
+          ? { runId: o.as }
+          : { skillKey, caseSlug: `${caseSlug.slice(0, 40)}-${o.fromNodes ? 'rerun' : 'replay'}` },
       ...(orig.manifest.goal ? { goal: orig.manifest.goal } : {}),
-      tags: ['replay'],
+      tags: [o.fromNodes ? 'rerun' : 'replay'],
       parentRunId: runId,
     });
     for (const f of [ARTIFACT_PATHS.topology, ARTIFACT_PATHS.bundle, ARTIFACT_PATHS.plan]) {
@@ -96,16 +124,22 @@ export async function replayRun(c: RunOpsContext, runId: string, o: ReplayOption
     log.appendEvent({
       runId: newId,
       type: 'run.replay_of',
-      payload: { of: runId, offline: Boolean(o.offline), from: o.from ?? null, changed_inputs: changed },
+      payload: {
+        of: runId,
+        offline: Boolean(o.offline),
+        from: o.from ?? null,
+        ...(o.fromNodes ? { rerun: o.fromNodes } : {}),
+        changed_inputs: changed,
+      },
     });
     log.appendEvent({
       runId: newId,
       type: 'run.provisioned',
       payload: { repo: prov.repo, base_sha: prov.base_sha },
     });
-    if (o.from !== undefined) {
+    if (starts.length > 0) {
       // Reuse every node that is not `from` or one of its descendants, exactly as recorded.
-      const rerun = new Set([o.from]);
+      const rerun = new Set(starts);
       for (let grew = true; grew;) {
         grew = false;
         for (const [id, n] of Object.entries(graph))
@@ -151,6 +185,7 @@ export async function replayRun(c: RunOpsContext, runId: string, o: ReplayOption
   // The replay runs with the options the record ran with (budget, --agent, --max-concurrency).
   const summary = await execute(c, ws, newRef, {
     signal: o.signal,
+    onProgress: o.onProgress,
     budgetUsd: runOptions.budgetUsd ?? undefined,
     agent: runOptions.agent,
     maxConcurrency: runOptions.maxConcurrency,
@@ -186,7 +221,7 @@ export async function replayRun(c: RunOpsContext, runId: string, o: ReplayOption
     run_id: newRef.runId,
     replay_of: runId,
     mode: o.offline ? 'offline' : 'live',
-    from: o.from ?? null,
+    from: o.from ?? (o.fromNodes ? o.fromNodes.join(',') : null),
     reused,
     answered: replayed?.notes.answered ?? 0,
     identical: replayed ? divergences.length === 0 : null,

@@ -55,6 +55,7 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
       agent: input.agent,
       repo: input.repo,
       signal: input.signal,
+      onProgress: input.onProgress,
     });
     return { ...summary, ...(await observeAfter(c, ref.runId)), proposals_applied: shaped.applied };
   } catch (e) {

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
-import { readTextIfExists } from '../workspace/index.js';
+import { loadRecordedRun } from '../engine/index.js';
+import { readTextIfExists, type Workspace } from '../workspace/index.js';
+import { readRunArtifact } from './run-artifacts.js';
 import { openAuditLog } from '../audit/index.js';
 import { README, shownStatus, summarize, type RunOpsContext } from './run-support.js';
-import type { RunStatusResult } from './run-types.js';
+import type { NodeStatusRow, RunStatusResult } from './run-types.js';
 
 /** `mso status`: one run's summary, or the runs still open. */
 export async function runStatus(c: RunOpsContext, runId?: string): Promise<RunStatusResult> {
@@ -18,7 +20,56 @@ export async function runStatus(c: RunOpsContext, runId?: string): Promise<RunSt
       log.close();
     }
   }
-  return summarize(c, ws, runId);
+  const summary = await summarize(c, ws, runId);
+  return { ...summary, node_table: await nodeTable(c, ws, runId, summary.status === 'active') };
+}
+
+/** One row per plan node: its recorded state and commit, and its attempts' agent, count, span and cost. */
+async function nodeTable(c: RunOpsContext, ws: Workspace, runId: string, live: boolean): Promise<NodeStatusRow[]> {
+  const ref = await ws.runs.get(runId);
+  const plan = await readRunArtifact(c.deps, ref.dir, 'plan').catch(() => null);
+  if (!plan) return [];
+  const log = openAuditLog(c.deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: c.deps.env });
+  try {
+    const recorded = loadRecordedRun(log, runId);
+    const rows = log.db
+      .prepare(
+        `SELECT node_id, COUNT(*) AS n, COALESCE(SUM(cost_usd), 0) AS cost, MIN(started_at) AS first,
+                MAX(COALESCE(ended_at, '')) AS last, SUM(status = 'running') AS running,
+                (SELECT agent FROM attempts b WHERE b.run_id = a.run_id AND b.node_id = a.node_id AND b.agent IS NOT NULL
+                 ORDER BY b.started_at DESC LIMIT 1) AS agent
+         FROM attempts a WHERE run_id = ? AND node_id IS NOT NULL GROUP BY node_id`,
+      )
+      .all(runId) as Array<{
+      node_id: string;
+      n: number;
+      cost: number;
+      first: string | null;
+      last: string;
+      running: number;
+      agent: string | null;
+    }>;
+    const byNode = new Map(rows.map((r) => [r.node_id, r]));
+    const now = c.deps.clock.now().getTime();
+    return Object.entries(plan.execution_graph).map(([id, n]) => {
+      const r = byNode.get(id);
+      const rec = recorded.nodes.get(id);
+      const commit = rec?.commit ?? null;
+      const end = r && r.running > 0 && live ? now : r?.last ? Date.parse(r.last) : null;
+      return {
+        node: id,
+        state: rec?.state ?? 'pending',
+        agent: r?.agent ?? (n.command ? 'shell' : (n.agent ?? null)),
+        attempts: r?.n ?? 0,
+        duration_ms: r?.first && end !== null ? Math.max(0, end - Date.parse(r.first)) : null,
+        cost_usd: Math.round((r?.cost ?? 0) * 1e6) / 1e6,
+        branch: commit ? `mso/${runId}/${id}` : null,
+        commit,
+      };
+    });
+  } finally {
+    log.close();
+  }
 }
 
 /** The run's observation readme (Markdown), or null before the run was first mirrored. */

@@ -2,12 +2,15 @@ import { join } from 'node:path';
 import { holderIsDead, openAuditReader, readRunLease, type AuditLog } from '../audit/index.js';
 import type { RunStatus } from '../contracts/index.js';
 import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
-import { loadRecordedRun, type Git } from '../engine/index.js';
+import { loadRecordedRun, type Git, type RecordedRun } from '../engine/index.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
 import { readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
-import type { RunSummary, ShownRunStatus } from './run-types.js';
+import type { RunResultRef, RunSummary, ShownRunStatus } from './run-types.js';
+
+/** The statuses `mso runs prune` cleans up after. */
+export const FINISHED_STATUSES_FOR_PRUNE: readonly string[] = ['completed', 'failed', 'cancelled', 'archived'];
 
 /** The run's readme in its observation folder. */
 export const README = 'readme.md';
@@ -70,11 +73,18 @@ export async function summarize(
   );
   let recorded = null;
   let status: ShownRunStatus = ref.manifest.status;
+  let span: { first: string | null; last: string | null } = { first: null, last: null };
   if (exists) {
     const reader = openAuditReader(deps, ws.layout.auditDb);
     try {
       recorded = loadRecordedRun({ db: reader.raw }, runId);
       status = shownStatus(c, { db: reader.raw }, runId, ref.manifest.status);
+      span = reader.raw
+        .prepare(
+          `SELECT (SELECT at FROM events WHERE run_id = ? ORDER BY seq LIMIT 1) AS first,
+                  (SELECT at FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1) AS last`,
+        )
+        .get(runId, runId) as { first: string | null; last: string | null };
     } finally {
       await reader.close();
     }
@@ -88,6 +98,7 @@ export async function summarize(
     ? Object.keys(plan.execution_graph).map((id) => recorded?.nodes.get(id)?.state ?? 'pending')
     : [];
   const m = ref.manifest;
+  const result = plan && recorded ? resultRefs(runId, plan.execution_graph, recorded) : [];
   return {
     run_id: runId,
     status,
@@ -95,16 +106,35 @@ export async function summarize(
     nodes: count(nodeStates),
     tickets: count(tickets.map((t) => t.doc.frontmatter.status)),
     cost_usd: Math.round((recorded?.cost ?? 0) * 1e6) / 1e6,
-    // A run being coordinated right now has lasted until now; any other, until its last change.
+    // From its creation to its last recorded event; a run being coordinated right now has lasted until now.
     duration_ms: Math.max(
       0,
-      (status === 'active' ? deps.clock.now().getTime() : Date.parse(m.completed_at ?? m.updated_at)) -
-        Date.parse(m.created_at),
+      (status === 'active'
+        ? deps.clock.now().getTime()
+        : Math.max(Date.parse(span.last ?? m.updated_at), Date.parse(m.completed_at ?? m.created_at))) -
+        Date.parse(span.first && span.first < m.created_at ? span.first : m.created_at),
     ),
     observation_readme: join(ws.layout.observationRunDir(runId), README),
     pending_human: hitl.filter((h) => h.status === 'pending').map((h) => `${h.id}: ${h.title}`),
+    result,
+    repo: recorded?.repo ?? null,
     ...extra,
   };
+}
+
+/** The final nodes (no node lists them as a parent) that committed: where the run's work is. */
+export function resultRefs(
+  runId: string,
+  graph: Record<string, { parent_refs: readonly string[] }>,
+  recorded: RecordedRun,
+): RunResultRef[] {
+  const parents = new Set(Object.values(graph).flatMap((n) => n.parent_refs));
+  return Object.keys(graph)
+    .filter((id) => !parents.has(id))
+    .flatMap((id) => {
+      const commit = recorded.nodes.get(id)?.commit;
+      return commit ? [{ node: id, branch: `mso/${runId}/${id}`, commit }] : [];
+    });
 }
 
 /** The run's own observability pass (mode event); it never fails the run. */

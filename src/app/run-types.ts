@@ -3,6 +3,9 @@ import type { Risk } from '../design/index.js';
 import type { Divergence, RunnerResult } from '../engine/index.js';
 import type { PlannerChoice } from './agent-readiness.js';
 import type { ValidationReport } from './design-ops.js';
+import type { ProgressListener } from './run-progress.js';
+import type { LogsResult } from './run-logs.js';
+import type { PrunedRun, PruneOptions } from './run-prune.js';
 
 export interface RunRequest {
   readonly goal?: string | undefined;
@@ -28,6 +31,8 @@ export interface RunRequest {
   readonly applyProposals?: boolean | undefined;
   /** Aborted on Ctrl-C. */
   readonly signal?: AbortSignal | undefined;
+  /** Receives the run's progress (node states, agent calls and their cost, human items) as it happens. */
+  readonly onProgress?: ProgressListener | undefined;
 }
 
 /** The summary `mso run`, `resume` and `status` print. */
@@ -46,6 +51,53 @@ export interface RunSummary {
   readonly proposals_applied?: readonly string[];
   readonly findings?: number;
   readonly node_details?: RunnerResult['nodes'];
+  /**
+   * Where the run's work is: each final node's (no children) branch `mso/<run>/<node>` and commit, in the repository
+   * the run branched from; empty until a final node committed.
+   */
+  readonly result?: readonly RunResultRef[];
+  readonly repo?: string | null;
+  /** Per node (`mso status RUN`): state, agent, attempts, duration, cost and the branch holding its commit. */
+  readonly node_table?: readonly NodeStatusRow[];
+}
+
+export interface RunResultRef {
+  readonly node: string;
+  readonly branch: string;
+  readonly commit: string;
+}
+
+export interface ApplyOptions {
+  /** Merge into this branch (checked out first); default the repository's current branch. */
+  readonly onto?: string | undefined;
+  /** Write the result as a patch (git diff from the run's base) to this file instead of merging. */
+  readonly patch?: string | undefined;
+  /** The final node whose result to apply, when the run has several. */
+  readonly node?: string | undefined;
+}
+
+export interface ApplyResult {
+  readonly run_id: string;
+  readonly node: string;
+  readonly commit: string;
+  readonly repo: string;
+  readonly mode: 'merge' | 'patch';
+  /** The merge commit (merge), or the patch file (patch). */
+  readonly merged: string | null;
+  readonly onto: string | null;
+  readonly patch: string | null;
+}
+
+export interface NodeStatusRow {
+  readonly node: string;
+  readonly state: string;
+  readonly agent: string | null;
+  readonly attempts: number;
+  readonly duration_ms: number | null;
+  readonly cost_usd: number;
+  /** `mso/<run>/<node>` once the node committed, else null. */
+  readonly branch: string | null;
+  readonly commit: string | null;
 }
 
 export interface RunOps {
@@ -65,6 +117,17 @@ export interface RunOps {
    */
   replay(runId: string, options: ReplayOptions): Promise<ReplayReport>;
   status(runId?: string): Promise<RunStatusResult>;
+  /** What the run's agents said and did (text, tool calls, commands, output, errors), per attempt; live while running. */
+  logs(runId: string, node?: string): Promise<LogsResult>;
+  /**
+   * Runs a recorded run's failed nodes (or the given ones) and their descendants again as a new linked run, reusing
+   * every other node's commit (inputs changed since, e.g. a fixed policy, are allowed and reported).
+   */
+  rerun(runId: string, options: RerunOptions): Promise<ReplayReport>;
+  /** Removes the worktrees and `mso/<run>/*` branches of finished runs; their audit stays. */
+  prune(options?: PruneOptions): Promise<PrunedRun[]>;
+  /** Brings a finished run's result into the user's branch (a merge), or writes it as a patch file. */
+  apply(runId: string, options?: ApplyOptions): Promise<ApplyResult>;
   /** The run's observation readme (Markdown), or null before the run was first mirrored. */
   readme(runId: string): Promise<string | null>;
   /** A person's decision; approving a `manual_work` item (a node done by hand) needs `done: true`. */
@@ -83,6 +146,18 @@ export interface ReplayOptions {
   readonly as?: string | undefined;
   readonly allowChanged?: boolean | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Run these nodes and their descendants again (`mso rerun`), reusing the rest; instead of `from`. */
+  readonly fromNodes?: readonly string[] | undefined;
+  readonly onProgress?: ProgressListener | undefined;
+}
+
+export interface RerunOptions {
+  /** Every node that failed (its blocked descendants follow). */
+  readonly failed?: boolean | undefined;
+  /** These nodes. */
+  readonly nodes?: readonly string[] | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ProgressListener | undefined;
 }
 
 export interface ReplayReport {
@@ -107,6 +182,7 @@ export interface ResumeOptions {
   readonly maxConcurrency?: number | undefined;
   readonly agent?: string | undefined;
   readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ProgressListener | undefined;
 }
 
 export interface CancelResult {

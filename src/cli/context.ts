@@ -13,6 +13,9 @@ export interface CommandOutcome {
 /** Shared state of one CLI invocation, handed to every command's registration. */
 export interface CliContext {
   readonly io: CliIo;
+  /** The global `--json` and `--quiet` flags. */
+  readonly json: boolean;
+  readonly quiet: boolean;
   /** The app, built from the global options on first use. */
   app(): MsoApp;
   /** Records the outcome of the command that ran. */

@@ -7,6 +7,9 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   readonly isTTY: boolean;
+  /** The terminal's size, for the live progress view (TTY only). */
+  readonly columns?: number | undefined;
+  readonly rows?: number | undefined;
   /** Aborted on SIGINT/SIGTERM, for commands that run until stopped (`--follow`). */
   readonly signal?: AbortSignal;
   /** How this installation is started (absolute Node binary and `bin/mso.js`), for `mso mcp install`. */
@@ -47,5 +50,7 @@ export function nodeIo(): CliIo {
     isTTY: Boolean(process.stderr.isTTY),
     // dist/cli/io.js → bin/mso.js of the same installation.
     launcher: { node: process.execPath, entry: fileURLToPath(new URL('../../bin/mso.js', import.meta.url)) },
+    columns: process.stderr.columns,
+    rows: process.stderr.rows,
   };
 }

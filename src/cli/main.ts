@@ -19,6 +19,8 @@ import { registerObserve } from './commands/observe.js';
 import { registerReplay } from './commands/replay.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerInit } from './commands/init.js';
+import { registerLogs } from './commands/logs.js';
+import { registerResults } from './commands/results.js';
 import { registerRuns } from './commands/runs.js';
 import { registerTickets } from './commands/tickets.js';
 import { registerSchema } from './commands/schema.js';
@@ -73,6 +75,8 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
   registerEngine(program, ctx);
   registerObserve(program, ctx);
   registerReplay(program, ctx);
+  registerLogs(program, ctx);
+  registerResults(program, ctx);
   registerMcp(program, ctx, VERSION);
   registerUi(program, ctx, VERSION);
   for (const cmd of allCommands(program)) {
@@ -83,6 +87,13 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
     });
   }
   return program;
+}
+
+/** Every command's full name and one-line purpose, for `--help --json`. */
+function commandList(program: Command | undefined): Array<{ command: string; description: string }> {
+  if (!program) return [];
+  const name = (c: Command): string => (c.parent && c.parent !== program ? `${name(c.parent)} ${c.name()}` : c.name());
+  return allCommands(program).map((c) => ({ command: name(c), description: c.description() }));
 }
 
 function allCommands(cmd: Command): Command[] {
@@ -115,6 +126,8 @@ export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<num
   let program: Command | undefined;
   const ctx: CliContext = {
     io,
+    json,
+    quiet,
     app() {
       if (!app) {
         const g = (program?.opts() ?? {}) as GlobalOptions;
@@ -149,8 +162,11 @@ export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<num
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) {
-        // --help or --version: commander wrote them to the buffer.
-        io.stdout(buffered.stdout.join(''));
+        // --help or --version: commander wrote them to the buffer (with --json: one object).
+        const text = buffered.stdout.join('');
+        if (!json) io.stdout(text);
+        else if (e.code === 'commander.version') io.stdout(`${JSON.stringify({ version: VERSION })}\n`);
+        else io.stdout(`${JSON.stringify({ help: text, commands: commandList(program) })}\n`);
         return 0;
       }
       const usage = new UsageError(e.message.replace(/^error: /, ''));

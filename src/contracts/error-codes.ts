@@ -32,6 +32,8 @@ export const ErrorCode = {
   AuditBusy: 'MSO_AUDIT_BUSY',
   AuditWalLost: 'MSO_AUDIT_WAL_LOST',
   BlobCorrupt: 'MSO_BLOB_CORRUPT',
+  ApplyRefused: 'MSO_APPLY_REFUSED',
+  ExportFailed: 'MSO_EXPORT_FAILED',
   Internal: 'MSO_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

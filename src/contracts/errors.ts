@@ -154,7 +154,9 @@ export class MaxActiveRunsError extends MsoError {
     readonly active: number,
     readonly limit: number,
   ) {
-    super(`max_active_runs exceeded: ${active}/${limit} runs are active; finalize or archive one first`);
+    super(
+      `max_active_runs exceeded: ${active}/${limit} runs are active; cancel (mso cancel RUN) or finish one, archive finished ones (mso runs archive --auto), or raise run_policy.max_active_runs`,
+    );
   }
   override get details(): Record<string, unknown> {
     return { active: this.active, limit: this.limit };
@@ -320,6 +322,36 @@ export class OrphanSurvivedError extends MsoError {
   }
   override get details(): Record<string, unknown> {
     return { run_id: this.runId, pids: this.pids };
+  }
+}
+
+/** `mso apply` cannot bring a run's result into the repository as asked (dirty tree, no result, a conflict). */
+export class ApplyRefusedError extends MsoError {
+  readonly code = ErrorCode.ApplyRefused;
+  readonly category = ErrorCategory.Conflict;
+  constructor(
+    readonly runId: string,
+    readonly reason: string,
+  ) {
+    super(`cannot apply ${runId}: ${reason}`);
+  }
+  override get details(): Record<string, unknown> {
+    return { run_id: this.runId, reason: this.reason };
+  }
+}
+
+/** Sending an export to a collector failed (unreachable, refused, or it answered an error): nothing was sent. */
+export class ExportFailedError extends MsoError {
+  readonly code = ErrorCode.ExportFailed;
+  readonly category = ErrorCategory.Failed;
+  constructor(
+    readonly endpoint: string,
+    readonly reason: string,
+  ) {
+    super(`export to ${endpoint} failed: ${reason}`);
+  }
+  override get details(): Record<string, unknown> {
+    return { endpoint: this.endpoint, reason: this.reason };
   }
 }
 

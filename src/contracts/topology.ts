@@ -51,8 +51,8 @@ export const NodeHintsShape = {
   mode: PermissionModeSchema.optional(),
   instructions: z.string().optional(),
   gates: z.array(z.string().min(1)).optional(),
-  timeout_s: z.number().positive().optional(),
-  max_retry: z.int().min(0).optional(),
+  timeout_s: z.number().positive().max(604_800, 'at most 604800 (7 days)').optional(),
+  max_retry: z.int().min(0).max(100, 'at most 100').optional(),
   budget_usd: z.number().min(0).optional(),
   merge_policy: MergePolicySchema.optional(),
 };

@@ -135,6 +135,7 @@ describe('mental models and plan', () => {
     expect(p.fallback_rules.map((r) => r.error_type)).toEqual([
       'schema_validation_error',
       'hallucination',
+      'agent_error',
       'timeout',
       'hitl_block',
     ]);

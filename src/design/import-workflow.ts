@@ -43,7 +43,7 @@ export const WorkflowFileSchema = z.strictObject({
         to: SafeIdSchema,
         type: z.enum(['data', 'control', 'hitl']).optional(),
         /** Makes this a loop back-edge, taken at most this many times. */
-        max_iterations: z.int().min(1).optional(),
+        max_iterations: z.int().min(1).max(1000, 'at most 1000').optional(),
       }),
     )
     .default([]),

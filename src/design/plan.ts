@@ -28,6 +28,14 @@ export const DEFAULT_FALLBACK_RULES: readonly FallbackRule[] = [
     max_retry: 1,
     requires_human: false,
   },
+  {
+    error_type: 'agent_error',
+    severity: 'medium',
+    action: 'retry',
+    target_commit: null,
+    max_retry: 1,
+    requires_human: false,
+  },
   { error_type: 'timeout', severity: 'low', action: 'retry', target_commit: null, max_retry: 3, requires_human: false },
   {
     error_type: 'hitl_block',

@@ -1,27 +1,50 @@
 import type { ExecutionPlan, WorkflowTopologySpec } from '../contracts/index.js';
 
-const safe = (s: string): string => s.replace(/["\n]/g, ' ').replace(/[<>]/g, '');
+/**
+ * Text as Mermaid reads it inside a quoted label: its own entity codes for the characters that end or break a label
+ * (`#quot;`, `#lt;`, ...), so nothing is deleted; `#` first, as it starts every code.
+ */
+export function mermaidText(s: string): string {
+  return s
+    .replace(/#/g, '#35;')
+    .replace(/"/g, '#quot;')
+    .replace(/</g, '#lt;')
+    .replace(/>/g, '#gt;')
+    .replace(/&/g, '#amp;')
+    .replace(/`/g, '#96;')
+    .replace(/[|]/g, '#124;')
+    .replace(/\r?\n/g, ' ');
+}
 
-/** The topology (with plan node types, when known) as a Mermaid `flowchart LR`. */
+/**
+ * The topology (with plan node types, when known) as a Mermaid `flowchart LR`. Node ids are Mermaid ids of their
+ * own (`n0`, `n1`, ...: a node called `end`, `style` or `a-b` would otherwise break the chart); the real id is in the
+ * label.
+ */
 export function toMermaid(topology: WorkflowTopologySpec, plan?: ExecutionPlan): string {
   const lines = ['flowchart LR'];
+  const key = new Map(topology.nodes.map((n, i) => [n.id, `n${i}`]));
+  const idOf = (id: string): string => {
+    let k = key.get(id);
+    if (k === undefined) key.set(id, (k = `n${key.size}`));
+    return k;
+  };
   for (const n of topology.nodes) {
     const type = plan?.execution_graph[n.id]?.type;
-    const text = `${n.id}: ${safe(n.label)}<br/>${n.persona ?? ''} · θ ${n.theta_gt_band}${type ? ` · ${type}` : ''}`;
+    const text = `${mermaidText(n.id)}: ${mermaidText(n.label)}<br/>${mermaidText(n.persona ?? '')} · θ ${mermaidText(n.theta_gt_band)}${type ? ` · ${type}` : ''}`;
+    const id = idOf(n.id);
     lines.push(
-      type === 'merge'
-        ? `  ${n.id}{{"${text}"}}`
-        : type === 'branch'
-          ? `  ${n.id}[/"${text}"/]`
-          : `  ${n.id}["${text}"]`,
+      type === 'merge' ? `  ${id}{{"${text}"}}` : type === 'branch' ? `  ${id}[/"${text}"/]` : `  ${id}["${text}"]`,
     );
   }
   for (const e of topology.edges) {
-    if (e.max_iterations !== undefined) lines.push(`  ${e.from} -.->|"loop ≤${e.max_iterations}"| ${e.to}`);
-    else if (e.type === 'hitl') lines.push(`  ${e.from} -.->|HITL| ${e.to}`);
-    else lines.push(`  ${e.from} --> ${e.to}`);
+    const [from, to] = [idOf(e.from), idOf(e.to)];
+    if (e.max_iterations !== undefined) lines.push(`  ${from} -.->|"loop ≤${e.max_iterations}"| ${to}`);
+    else if (e.type === 'hitl') lines.push(`  ${from} -.->|HITL| ${to}`);
+    else lines.push(`  ${from} --> ${to}`);
   }
-  for (const g of topology.execution_policy?.human_gate_nodes ?? []) lines.push(`  style ${g} stroke-dasharray: 5 5`);
+  for (const g of topology.execution_policy?.human_gate_nodes ?? [])
+    lines.push(`  style ${idOf(g)} stroke-dasharray: 5 5`);
   return lines.join('\n');
 }
 

@@ -43,7 +43,9 @@ export const loopEdges = (plan: RunContext['input']['plan']): readonly LoopEdge[
   (plan as { loop_edges?: LoopEdge[] }).loop_edges ?? [];
 
 function ruleFor(plan: RunContext['input']['plan'], errorClass: string): FallbackRule {
-  const name = FAILURE_RULE[errorClass] ?? 'hallucination';
+  // A failure the classes above do not name (an exit code, a crash, an API error) is an agent error: what the
+  // agent meant to do is not known, so it is never called a hallucination.
+  const name = FAILURE_RULE[errorClass] ?? 'agent_error';
   return (
     plan.fallback_rules.find((r) => r.error_type === name) ?? {
       error_type: name,
@@ -193,6 +195,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
                 // Tells this process group apart from a later process that reuses the pid (resume ends only ours).
                 start: deps.processInfo.startId(e.pid),
               });
+            else if (e.type === 'message' || e.type === 'tool_use' || e.type === 'error')
+              ctx.liveOutput(id, attemptId, e);
           },
         );
         result = out.result;
@@ -214,6 +218,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       if (stray.length > 0) return failOutsideWrites(ctx, id, attemptId, result, stray);
       if (result) {
         log.recordAttempt({ attemptId, runId, ...attemptResultFields(result) });
+        ctx.notify('attempt.cost', id, { attempt_id: attemptId, agent: result.agent, cost_usd: result.cost.usd });
         if (result.status === 'cancelled') return { kind: 'cancelled' };
         if (result.requiresManualConfirmation) {
           const g = await human.gate(

@@ -26,6 +26,13 @@ export interface RunContext {
   /** Buffers a node state change; it is committed with the next event or flush. */
   bufferState(e: AuditEvent): void;
   flushStates(): void;
+  /**
+   * Appends what an agent says or does while it runs (text, tool calls, errors) to the node's live log
+   * ({@link liveLogPath}), redacted, so `mso logs --follow` can show it before the call's transcript is stored.
+   */
+  liveOutput(id: string, attemptId: string, e: Record<string, unknown>): void;
+  /** Tells the progress hook something that is not an audit event (e.g. an agent call's cost). */
+  notify(type: string, nodeId: string | null, payload: Record<string, unknown>): void;
   /** Runs worktree changes of the shared repository one at a time (git's own locks are not enough). */
   serial<T>(fn: () => Promise<T>): Promise<T>;
   /** Cost so far of the run's attempts. */
@@ -47,16 +54,23 @@ export interface RunContext {
   moveTicket(id: string, to: 'in_progress' | 'done' | 'blocked', reason: string): Promise<void>;
 }
 
+/** A node's live log: NDJSON `{ at, attempt_id, type, text|name|input|message }` lines, one per agent event. */
+export const liveLogPath = (runDir: string, nodeId: string): string =>
+  join(runDir, '40_collaboration', 'live', `${nodeId}.ndjson`);
+
 export function createRunContext(deps: RunnerDeps, input: RunnerInput): RunContext {
   const { log, git } = deps;
   const { runId } = input;
   const graph = input.plan.execution_graph;
   const recorded = loadRecordedRun(log, runId);
   const buffered: AuditEvent[] = [];
+  const progress = input.onProgress;
   const flushStates = (): void => {
     if (buffered.length) log.appendEvents(buffered.splice(0));
   };
   let worktreeLock: Promise<void> = Promise.resolve();
+  let liveWrites: Promise<unknown> = Promise.resolve();
+  let liveDirMade = false;
   const worktreeOf = (id: string): string => join(input.runDir, 'worktree', id);
   const branchOf = (id: string): string => nodeBranch(runId, id);
 
@@ -71,9 +85,27 @@ export function createRunContext(deps: RunnerDeps, input: RunnerInput): RunConte
     event(type, nodeId, payload) {
       buffered.push({ runId, type, nodeId, payload });
       flushStates();
+      progress?.({ type, nodeId, payload });
     },
-    bufferState: (e) => void buffered.push(e),
+    bufferState(e) {
+      buffered.push(e);
+      progress?.({ type: e.type, nodeId: e.nodeId ?? null, payload: e.payload ?? {} });
+    },
     flushStates,
+    liveOutput(id, attemptId, e) {
+      const line = `${JSON.stringify(log.redactor.value({ at: deps.clock.now().toISOString(), attempt_id: attemptId, ...e }))}\n`;
+      const file = liveLogPath(input.runDir, id);
+      liveWrites = liveWrites
+        .then(async () => {
+          if (!liveDirMade) await deps.fs.mkdir(join(input.runDir, '40_collaboration', 'live'), { recursive: true });
+          liveDirMade = true;
+          await deps.fs.appendFile(file, line);
+        })
+        .catch(() => undefined); // a live log is a view: losing a line never stops the node
+    },
+    notify(type, nodeId, payload) {
+      progress?.({ type, nodeId, payload });
+    },
     serial(fn) {
       const next = worktreeLock.then(fn, fn);
       worktreeLock = next.then(

@@ -54,6 +54,19 @@ export interface RunnerInput {
    * item is created and decided at once, attributed to the recorded item, instead of waiting for a person.
    */
   readonly recordedDecisions?: ReadonlyMap<string, RecordedDecision> | undefined;
+  /**
+   * Called with every audit event of the run as it is buffered or written (node states, attempts, human items,
+   * the outcome), and with `attempt.cost` after each agent call: how interfaces show progress. It must be cheap and
+   * must not throw.
+   */
+  readonly onProgress?: ((e: ProgressEvent) => void) | undefined;
+}
+
+/** One step of a run's progress, as the engine records it. */
+export interface ProgressEvent {
+  readonly type: string;
+  readonly nodeId: string | null;
+  readonly payload: Record<string, unknown>;
 }
 
 export type RunOutcome = 'completed' | 'failed' | 'awaiting_human' | 'cancelled';

@@ -90,10 +90,13 @@ function chainWithout(
 function repeatedFailures(i: DetectorInput, attempts: readonly AttemptRow[]): Finding[] {
   const out: Finding[] = [];
   const mine = new Map<string, AttemptRow>();
-  for (const a of attempts) if (a.error_fingerprint) mine.set(a.error_fingerprint, a);
+  // A cancelled attempt (a person or Ctrl-C stopped it) did not fail.
+  for (const a of attempts) if (a.error_fingerprint && a.status !== 'cancelled') mine.set(a.error_fingerprint, a);
   for (const [fp, a] of mine) {
     const rows = i.db
-      .prepare('SELECT attempt_id, run_id FROM attempts WHERE error_fingerprint = ? ORDER BY started_at')
+      .prepare(
+        "SELECT attempt_id, run_id FROM attempts WHERE error_fingerprint = ? AND status != 'cancelled' ORDER BY started_at",
+      )
       .all(fp) as Array<{ attempt_id: string; run_id: string }>;
     if (rows.length < i.policy.observability.repeated_failure_min) continue;
     const runs = new Set(rows.map((r) => r.run_id));
@@ -170,31 +173,42 @@ function repeatedFailures(i: DetectorInput, attempts: readonly AttemptRow[]): Fi
   return out;
 }
 
+/** The fewest finished attempts a retry share is judged on: below it, one retry is not a spike. */
+export const RETRY_SPIKE_MIN_ATTEMPTS = 5;
+/** Failure classes a longer backoff helps (the provider recovers); a bad request or a crash does not. */
+const BACKOFF_CLASSES = new Set(['rate_limit', 'server_error', 'network', 'overloaded', 'timeout', 'stalled_stream']);
+
 function retrySpike(i: DetectorInput, attempts: readonly AttemptRow[]): Finding[] {
-  const finished = attempts.filter((a) => a.status !== 'running' && a.status !== 'queued');
-  if (finished.length === 0) return [];
+  const finished = attempts.filter((a) => a.status !== 'running' && a.status !== 'queued' && a.status !== 'cancelled');
+  if (finished.length < RETRY_SPIKE_MIN_ATTEMPTS) return [];
   const retries = finished.filter((a) => a.is_retry);
   const share = retries.length / finished.length;
   const o = i.policy.observability;
   if (share < o.retry_spike_warning) return [];
   const delay = i.policy.resilience.retry.initial_delay_ms;
+  // Backoff is proposed only when the failures it would wait out happened on an agent (not a shell command).
+  const backoffWorthy = finished.some(
+    (a) => a.agent !== 'shell' && a.error_class !== null && BACKOFF_CLASSES.has(a.error_class),
+  );
   return [
     {
       kind: 'retry_spike',
       severity: share >= o.retry_spike_critical ? 'critical' : 'warning',
-      message: `${retries.length} of ${finished.length} attempts (${Math.round(share * 100)}%) were retries`,
+      message: `${retries.length} of ${finished.length} finished attempts (${Math.round(share * 100)}%) were retries (judged from ${RETRY_SPIKE_MIN_ATTEMPTS} attempts up; cancelled ones not counted)`,
       node_id: null,
       evidence: retries.map((a) => `attempts:${a.attempt_id}`),
       target_skills: ['execution-design', 'agent-collaboration'],
       pattern: 'retry_spike',
-      proposal: {
-        target: 'policy',
-        summary: `back off longer before retrying (initial delay ${delay} ms -> ${delay * 2} ms)`,
-        patch: [{ op: 'replace', path: pointer('resilience', 'retry', 'initial_delay_ms'), value: delay * 2 }],
-        expected_effect: 'fewer retries that fail again because the provider has not recovered yet',
-        rollback_rule: 'revert if the retry share does not fall below the warning threshold in 3 runs',
-        scope: { design_key: null, node_id: null },
-      },
+      proposal: !backoffWorthy
+        ? null
+        : {
+            target: 'policy',
+            summary: `back off longer before retrying (initial delay ${delay} ms -> ${delay * 2} ms)`,
+            patch: [{ op: 'replace', path: pointer('resilience', 'retry', 'initial_delay_ms'), value: delay * 2 }],
+            expected_effect: 'fewer retries that fail again because the provider has not recovered yet',
+            rollback_rule: 'revert if the retry share does not fall below the warning threshold in 3 runs',
+            scope: { design_key: null, node_id: null },
+          },
     },
   ];
 }

@@ -27,8 +27,11 @@ export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> 
   archived: [],
 };
 
-/** Statuses that count against `max_active_runs`. */
-export const LIVE_RUN_STATUSES: readonly RunStatus[] = ['created', 'active', 'awaiting_human'];
+/**
+ * Statuses that count against `max_active_runs`: runs being executed or waiting for a person. A run only designed
+ * (`created`, e.g. by `mso design`) or a dry run (completed) does not hold a slot.
+ */
+export const LIVE_RUN_STATUSES: readonly RunStatus[] = ['active', 'awaiting_human'];
 /** Statuses a run can be archived from. */
 export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
 

@@ -236,7 +236,7 @@ describe('mso run', () => {
     const wf = await workflow(
       'fallbacks',
       [
-        // hallucination rule (retry): fails the first time only.
+        // agent_error rule (retry): exits 1 the first time only.
         {
           id: 'flaky',
           command: `n=$(cat ${counter} 2>/dev/null || echo 0); echo $((n+1)) > ${counter}; ${out('flaky')}; [ "$n" -ge 1 ]`,
@@ -261,7 +261,7 @@ describe('mso run', () => {
       `SELECT node_id, json_extract(payload, '$.rule') AS rule, json_extract(payload, '$.action') AS action FROM events WHERE run_id = '${r.body.run_id}' AND type = 'node.retry' ORDER BY seq`,
     );
     expect(rules).toEqual([
-      { node_id: 'flaky', rule: 'hallucination', action: 'retry' },
+      { node_id: 'flaky', rule: 'agent_error', action: 'retry' },
       { node_id: 'late', rule: 'schema_validation_error', action: 'checkout' },
     ]);
     const checkout = await q(

@@ -281,33 +281,25 @@ describe('detectors on seeded histories', () => {
     const f = run(healthyRun(1, { failB: true }));
     expect(f.find((x) => x.kind === 'error_hotspot')?.message).toBe('src/flaky.ts was touched by 2 failed attempts');
   });
-  it('retry spike: 20% of attempts retried is a warning, 50% critical', () => {
+  it('retry spike: judged from 5 finished attempts, cancellations not counted; 20% warning, 50% critical', () => {
     const id = healthyRun(2);
-    log.recordAttempt({
-      attemptId: 'att-retry-1',
-      runId: id,
-      nodeId: 'b',
-      status: 'success',
-      isRetry: true,
-      attemptNo: 2,
-    });
-    expect(run(id).find((x) => x.kind === 'retry_spike')?.severity).toBe('warning');
-    log.recordAttempt({
-      attemptId: 'att-retry-2',
-      runId: id,
-      nodeId: 'b',
-      status: 'success',
-      isRetry: true,
-      attemptNo: 3,
-    });
-    log.recordAttempt({
-      attemptId: 'att-retry-3',
-      runId: id,
-      nodeId: 'c',
-      status: 'success',
-      isRetry: true,
-      attemptNo: 2,
-    });
-    expect(run(id).find((x) => x.kind === 'retry_spike')?.severity).toBe('critical');
+    const attempt = (attemptId: string, extra: Partial<Parameters<typeof log.recordAttempt>[0]> = {}): void =>
+      void log.recordAttempt({ attemptId, runId: id, nodeId: 'b', status: 'success', ...extra });
+    const spike = () => run(id).find((x) => x.kind === 'retry_spike');
+    attempt('att-retry-1', { isRetry: true, attemptNo: 2 });
+    // 1 of 4: too few attempts to call it a spike, and a cancelled attempt is no evidence either way.
+    expect(spike()).toBeUndefined();
+    attempt('att-cancelled', { status: 'cancelled', errorClass: 'interrupted' });
+    expect(spike()).toBeUndefined();
+    attempt('att-extra', { nodeId: 'c' });
+    const warning = spike();
+    expect(warning?.severity).toBe('warning');
+    expect(warning?.message).toMatch(/1 of 5 finished attempts .*from 5 attempts up/);
+    // The retries followed no failure a longer backoff would wait out: no backoff proposal.
+    expect(warning?.proposal).toBeNull();
+    for (const n of [2, 3, 4]) attempt(`att-retry-${n}`, { isRetry: true, attemptNo: n + 1 });
+    expect(spike()?.severity).toBe('critical');
+    attempt('att-limited', { status: 'failure', errorClass: 'rate_limit', agent: 'fake-claude', isRetry: true });
+    expect(spike()?.proposal?.summary).toMatch(/back off longer/);
   });
 });

@@ -94,7 +94,13 @@ describe('runs', () => {
     await writeFile(join(dir, 'ws', '.mso-context', 'config', 'policy.yaml'), 'run_policy:\n  max_active_runs: 2\n');
     const ws = await open();
     const a = await ws.runs.create({ id: { skillKey: 'msowd', caseSlug: 'a' } });
-    await ws.runs.create({ id: { skillKey: 'msowd', caseSlug: 'b' } });
+    const b = await ws.runs.create({ id: { skillKey: 'msowd', caseSlug: 'b' } });
+    // Only designed (created): no slot held yet.
+    const designed = await ws.runs.create({ id: { skillKey: 'msowd', caseSlug: 'designed' } });
+    expect(designed.manifest.status).toBe('created');
+    await ws.runs.setStatus(designed.runId, 'cancelled');
+    await ws.runs.setStatus(a.runId, 'active');
+    await ws.runs.setStatus(b.runId, 'active');
     await expect(ws.runs.create({ id: { skillKey: 'msowd', caseSlug: 'c' } })).rejects.toMatchObject({
       code: 'MSO_MAX_ACTIVE_RUNS',
     });

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { InvalidArgumentError } from '../../contracts/index.js';
+import { InvalidArgumentError, UsageError } from '../../contracts/index.js';
 import type { CliContext } from '../context.js';
 
 const intArg =
@@ -119,7 +119,22 @@ export function registerDesign(program: Command, ctx: CliContext): void {
 export function registerValidate(program: Command, ctx: CliContext): void {
   const validate = program
     .command('validate')
-    .description('governance: schemas, contracts CC-01..CC-06, structure; exit 1 on any failure');
+    .description(
+      'governance: schemas, contracts CC-01..CC-06, structure; exit 1 on any failure (--workflow FILE: check a workflow file)',
+    )
+    .option('--workflow <file>', 'check a workflow file as mso run --workflow would, without creating a run')
+    .action(async (o: { workflow?: string }) => {
+      if (o.workflow === undefined)
+        throw new UsageError('give a check (schemas, contracts, structure, all) or --workflow FILE');
+      const r = await ctx.app().schema.validateWorkflow(o.workflow);
+      ctx.done({
+        data: r,
+        human: r.valid
+          ? [`VALID workflow ${r.file} (${r.nodes} nodes)`]
+          : [`INVALID workflow ${r.file}`, ...r.issues.map((i) => `  ${i.path}: ${i.message}`)],
+        exitCode: r.valid ? 0 : 1,
+      });
+    });
   for (const check of ['schemas', 'contracts', 'structure', 'all'] as const) {
     validate
       .command(check)

@@ -3,6 +3,7 @@ import type { RunSummary } from '../../app/index.js';
 import { EXIT_WAITING_FOR_HUMAN, InvalidArgumentError } from '../../contracts/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT_INTERRUPTED } from '../io.js';
+import { withProgress } from '../progress.js';
 
 const num =
   (flag: string) =>
@@ -38,8 +39,76 @@ function render(s: RunSummary): string[] {
     ...(s.governance && s.governance.status === 'fail'
       ? s.governance.findings.map((f) => `  ${f.level} ${f.rule} ${f.file ?? ''} ${f.path ?? ''}: ${f.message}`)
       : []),
+    ...(s.result ?? []).map((r) => `result    ${r.branch} @ ${r.commit.slice(0, 12)}${s.repo ? ` in ${s.repo}` : ''}`),
     `readme    ${s.observation_readme}`,
+    ...(s.status === 'completed' && s.result?.length
+      ? [
+          `next      mso apply ${s.run_id}${s.result.length > 1 ? ` --node ${s.result[0]?.node}` : ''}   (or: mso apply ${s.run_id} --patch result.patch)`,
+        ]
+      : []),
+    ...(s.status === 'cancelled' || s.status === 'interrupted' || s.status === 'awaiting_human'
+      ? [`next      mso resume ${s.run_id}`]
+      : []),
   ];
+}
+
+/** The per-node table of `mso status RUN`. */
+function nodeTable(s: RunSummary): string[] {
+  const rows = s.node_table ?? [];
+  if (rows.length === 0) return [];
+  const cells = rows.map((r) => [
+    r.node,
+    r.state,
+    r.agent ?? '-',
+    String(r.attempts),
+    r.duration_ms === null ? '-' : `${(r.duration_ms / 1000).toFixed(1)} s`,
+    `$${r.cost_usd.toFixed(4)}`,
+    r.branch ?? '-',
+  ]);
+  const head = ['NODE', 'STATE', 'AGENT', 'TRIES', 'DURATION', 'COST', 'BRANCH'];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+  const line = (c: readonly string[]): string =>
+    c
+      .map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...cells.map(line)];
+}
+
+/** `mso status RUN --watch`: the summary and node table, redrawn in place (TTY) or reprinted when they change. */
+async function watchStatus(ctx: CliContext, runId: string, first: RunSummary): Promise<void> {
+  const { createLogUpdate } = await import('log-update');
+  const tty = ctx.io.isTTY;
+  const live = tty
+    ? createLogUpdate(
+        {
+          isTTY: true,
+          columns: ctx.io.columns ?? 80,
+          rows: ctx.io.rows ?? 24,
+          write: (t: string) => (ctx.io.stdout(t), true),
+        } as unknown as NodeJS.WriteStream,
+        { showCursor: true },
+      )
+    : undefined;
+  let last = '';
+  let s = first;
+  for (;;) {
+    const frame = [...render(s), '', ...nodeTable(s)].join('\n');
+    const stable = frame.replace(/duration\s+\S+ s|\d+\.\d s/g, '');
+    if (live) live(frame);
+    else if (stable !== last) ctx.io.stdout(`${frame}\n\n`);
+    last = stable;
+    if (s.status !== 'active' || ctx.io.signal?.aborted) break;
+    await new Promise<void>((done) => {
+      const t = setTimeout(done, 1000);
+      ctx.io.signal?.addEventListener('abort', () => (clearTimeout(t), done()), { once: true });
+    });
+    const next = await ctx.app().engine.status(runId);
+    if ('runs' in next) break;
+    s = next;
+  }
+  live?.done();
+  ctx.done({ data: s, human: [], streamed: true, exitCode: 0 });
 }
 
 /** `mso run | resume | cancel | status | approve | reject`. */
@@ -77,6 +146,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       'let nodes no agent can do go to a person (by default such a run is refused before it starts)',
     )
     .option('--no-apply-proposals', 'do not apply the accepted proposals for this goal or workflow')
+    .option('--events', 'stream progress as NDJSON events on stdout (the last line is the run summary)')
     .action(
       async (o: {
         goal?: string;
@@ -94,13 +164,18 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         repo?: string;
         dryRun?: boolean;
         applyProposals?: boolean;
+        events?: boolean;
       }) => {
-        const s = await ctx.app().engine.run({ ...o, signal: ctx.io.signal });
+        const { events, ...input } = o;
+        const { summary: s, streamed } = await withProgress(ctx, events, (onProgress) =>
+          ctx.app().engine.run({ ...input, signal: ctx.io.signal, onProgress }),
+        );
         const failedGate = s.governance?.status === 'fail';
         ctx.done({
           data: s,
           human: render(s),
           exitCode: s.reason?.startsWith('dry run') ? 0 : failedGate ? 1 : exitOf(s),
+          streamed,
         });
       },
     );
@@ -111,10 +186,16 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     .option('--budget-usd <x>', 'raise the budget', num('--budget-usd'))
     .option('--max-concurrency <n>', 'nodes running at once', num('--max-concurrency'))
     .option('--agent <name>')
-    .action(async (runId: string, o: { budgetUsd?: number; maxConcurrency?: number; agent?: string }) => {
-      const s = await ctx.app().engine.resume(runId, { ...o, signal: ctx.io.signal });
-      ctx.done({ data: s, human: render(s), exitCode: exitOf(s) });
-    });
+    .option('--events', 'stream progress as NDJSON events on stdout (the last line is the run summary)')
+    .action(
+      async (runId: string, o: { budgetUsd?: number; maxConcurrency?: number; agent?: string; events?: boolean }) => {
+        const { events, ...options } = o;
+        const { summary: s, streamed } = await withProgress(ctx, events, (onProgress) =>
+          ctx.app().engine.resume(runId, { ...options, signal: ctx.io.signal, onProgress }),
+        );
+        ctx.done({ data: s, human: render(s), exitCode: exitOf(s), streamed });
+      },
+    );
   program
     .command('cancel')
     .description('stop dispatching, end running agents; the run stays resumable')
@@ -134,7 +215,8 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     )
     .argument('[run-id]')
     .option('--portfolio', 'every run: status, tickets, cost, failures, pending proposals and human items')
-    .action(async (runId: string | undefined, o: { portfolio?: boolean }) => {
+    .option('--watch', 'redraw the node table every second until the run stops')
+    .action(async (runId: string | undefined, o: { portfolio?: boolean; watch?: boolean }) => {
       if (o.portfolio) {
         const rows = await ctx.app().observe.portfolio();
         ctx.done({
@@ -153,12 +235,18 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         return;
       }
       const s = await ctx.app().engine.status(runId);
-      if ('runs' in s)
+      if ('runs' in s) {
         ctx.done({
           data: s,
           human: s.runs.length ? s.runs.map((r) => `${r.run_id.padEnd(50)} ${r.status}`) : ['(no unfinished runs)'],
         });
-      else ctx.done({ data: s, human: render(s) });
+        return;
+      }
+      if (o.watch && runId !== undefined && !ctx.json) {
+        await watchStatus(ctx, runId, s);
+        return;
+      }
+      ctx.done({ data: s, human: [...render(s), '', ...nodeTable(s)] });
     });
   for (const [name, decision] of [
     ['approve', 'approved'],

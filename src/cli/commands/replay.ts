@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ReplayReport, RunDiff } from '../../app/index.js';
 import type { CliContext } from '../context.js';
+import { runExit } from './results.js';
 
 function renderReplay(r: ReplayReport): string[] {
   const lines = [
@@ -74,7 +75,13 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .option('--allow-changed', 'replay even when the plan or policy changed since the record')
     .action(async (runId: string, o: { offline?: boolean; from?: string; as?: string; allowChanged?: boolean }) => {
       const r = await ctx.app().engine.replay(runId, { ...o, signal: ctx.io.signal });
-      ctx.done({ data: r, human: renderReplay(r), exitCode: r.identical === false ? 1 : 0 });
+      // Offline, success is reproducing the record (a failed run replayed identically is a success); live
+      // (--from), the replayed run must complete.
+      ctx.done({
+        data: r,
+        human: renderReplay(r),
+        exitCode: r.identical !== null ? (r.identical ? 0 : 1) : runExit(r.summary.status),
+      });
     });
   program
     .command('diff')

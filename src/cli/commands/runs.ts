@@ -16,7 +16,7 @@ function compact(v: RunView): Record<string, unknown> {
 
 /** `mso runs create|list|show|finalize|archive`. */
 export function registerRuns(program: Command, ctx: CliContext): void {
-  const runs = program.command('runs').description('run folders: create, list, show, finalize, archive');
+  const runs = program.command('runs').description('run folders: create, list, show, finalize, archive, prune');
   runs
     .command('create')
     .description('scaffold a run (manifest, phase folders, observation mirror) and print its id')
@@ -94,5 +94,22 @@ export function registerRuns(program: Command, ctx: CliContext): void {
       if (runId === undefined) throw new UsageError('give a run id, or --auto');
       const v = await app.runs.archive(runId);
       ctx.done({ data: compact(v), human: `ARCHIVED ${v.run_id} -> ${v.dir}` });
+    });
+  runs
+    .command('prune')
+    .description('remove the worktrees and mso/<run>/* branches of finished runs (their audit and run folder stay)')
+    .option('--older-than <age>', 'only runs finished longer ago than this: 30m, 12h, 7d, 2w')
+    .option('--status <a,b>', 'only these statuses (default completed,failed,cancelled,archived)')
+    .action(async (o: { olderThan?: string; status?: string }) => {
+      const list = await ctx.app().engine.prune({ olderThan: o.olderThan, statuses: splitList(o.status) });
+      ctx.done({
+        data: { pruned: list, count: list.length },
+        human: list.length
+          ? list.map(
+              (p) =>
+                `PRUNED ${p.run_id} (${p.status}): ${p.worktrees_removed} worktree(s), ${p.branches_deleted.length} branch(es)`,
+            )
+          : ['nothing to prune'],
+      });
     });
 }

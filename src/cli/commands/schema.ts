@@ -36,4 +36,14 @@ export function registerSchema(program: Command, ctx: CliContext): void {
         exitCode: r.valid ? 0 : 1,
       });
     });
+  for (const kind of ['workflow', 'policy'] as const)
+    schema
+      .command(kind)
+      .description(
+        `print the JSON Schema of ${kind === 'workflow' ? 'a workflow file' : 'policy.yaml'} (for editors: yaml-language-server $schema)`,
+      )
+      .action(() => {
+        const s = ctx.app().schema.editor(kind);
+        ctx.done({ data: s, human: JSON.stringify(s, null, 2) });
+      });
 }

@@ -1,0 +1,76 @@
+import { resolve } from 'node:path';
+import { openAuditLog } from '../audit/index.js';
+import { ApplyRefusedError } from '../contracts/index.js';
+import { loadRecordedRun } from '../engine/index.js';
+import { writeFileAtomic } from '../workspace/index.js';
+import { readRunArtifact } from './run-artifacts.js';
+import { resultRefs, type RunOpsContext } from './run-support.js';
+import type { ApplyOptions, ApplyResult } from './run-types.js';
+
+/**
+ * `mso apply`: merges a run's result commit (its final node's branch) into the user's branch — refusing on a dirty
+ * working tree and aborting a conflicting merge — or writes the result as a patch from the run's base commit.
+ */
+export async function applyRun(c: RunOpsContext, runId: string, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const { deps, git } = c;
+  const ws = await c.open(false);
+  const ref = await ws.runs.get(runId);
+  const plan = await readRunArtifact(deps, ref.dir, 'plan', 'execution plan');
+  const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  let recorded;
+  try {
+    recorded = loadRecordedRun(log, runId);
+  } finally {
+    log.close();
+  }
+  const { repo, baseSha } = recorded;
+  if (!repo || !baseSha) throw new ApplyRefusedError(runId, 'it never reached execution (no repository recorded)');
+  const results = resultRefs(runId, plan.execution_graph, recorded);
+  const pick =
+    options.node !== undefined
+      ? results.find((r) => r.node === options.node)
+      : results.length === 1
+        ? results[0]
+        : undefined;
+  if (!pick)
+    throw new ApplyRefusedError(
+      runId,
+      results.length === 0
+        ? `no final node committed yet (status ${ref.manifest.status})`
+        : options.node !== undefined
+          ? `${options.node} is not a final node with a commit (final: ${results.map((r) => r.node).join(', ')})`
+          : `it has ${results.length} final nodes; choose one with --node (${results.map((r) => r.node).join(', ')})`,
+    );
+  const base = { run_id: runId, node: pick.node, commit: pick.commit, repo };
+  if (options.patch !== undefined) {
+    const file = resolve(c.cwd, options.patch);
+    const diff = await git.ok(['diff', '--binary', baseSha, pick.commit], repo);
+    await writeFileAtomic(deps, file, diff.endsWith('\n') || diff === '' ? diff : `${diff}\n`);
+    return { ...base, mode: 'patch', merged: null, onto: null, patch: file };
+  }
+  const dirty = (await git.ok(['status', '--porcelain', '--untracked-files=no'], repo)).trim();
+  if (dirty)
+    throw new ApplyRefusedError(
+      runId,
+      `the working tree of ${repo} has uncommitted changes; commit or stash them first (or use --patch FILE)`,
+    );
+  if (options.onto !== undefined) {
+    const exists = await git.run(['rev-parse', '--verify', '--quiet', `refs/heads/${options.onto}`], repo);
+    if (exists.code !== 0) throw new ApplyRefusedError(runId, `no branch ${options.onto} in ${repo}`);
+    await git.ok(['checkout', '-q', options.onto], repo);
+  }
+  const onto = (await git.run(['symbolic-ref', '--short', 'HEAD'], repo)).stdout.trim() || null;
+  const merge = await git.run(
+    ['merge', '--no-ff', '--no-edit', '-m', `mso: apply ${runId} (${pick.branch})`, pick.commit],
+    repo,
+  );
+  if (merge.code !== 0) {
+    await git.run(['merge', '--abort'], repo);
+    throw new ApplyRefusedError(
+      runId,
+      `merging ${pick.branch} into ${onto ?? 'HEAD'} conflicts; the merge was aborted (use --patch FILE to apply by hand): ${(merge.stdout + merge.stderr).trim().split('\n').slice(-3).join(' | ')}`,
+    );
+  }
+  const merged = await git.ok(['rev-parse', 'HEAD'], repo);
+  return { ...base, mode: 'merge', merged: merged.trim(), onto, patch: null };
+}

@@ -1,0 +1,134 @@
+import { readTranscript, toolText, type TranscriptEntry } from '../agents/index.js';
+import { openAuditLog } from '../audit/index.js';
+import { NotFoundError } from '../contracts/index.js';
+import { liveLogPath } from '../engine/index.js';
+import { readTextIfExists } from '../workspace/index.js';
+import { shownStatus, type RunOpsContext } from './run-support.js';
+import type { ShownRunStatus } from './run-types.js';
+
+/** One line of a node's log: what its agent said, the tools and commands it ran, its output and errors. */
+export interface LogEntry {
+  readonly node: string;
+  readonly attempt_id: string;
+  readonly attempt: number;
+  readonly agent: string | null;
+  readonly kind: TranscriptEntry['kind'] | 'start' | 'end';
+  readonly text: string;
+  /** True while the attempt runs: the line comes from the live log, not yet from the stored transcript. */
+  readonly live: boolean;
+}
+
+export interface LogsResult {
+  readonly run_id: string;
+  readonly node: string | null;
+  readonly status: ShownRunStatus;
+  readonly entries: readonly LogEntry[];
+}
+
+interface AttemptRow {
+  attempt_id: string;
+  node_id: string;
+  attempt_no: number;
+  agent: string | null;
+  status: string;
+  error_message: string | null;
+  cost_usd: number | null;
+}
+interface CallRow {
+  attempt_id: string;
+  agent: string;
+  kind: string;
+  transcript_blob: string | null;
+  request_blob: string | null;
+  status: string;
+}
+
+/** `mso logs`: each attempt's transcript (stored once its agent call ended, live before), in the order they ran. */
+export async function runLogs(c: RunOpsContext, runId: string, node?: string): Promise<LogsResult> {
+  const ws = await c.open(false);
+  const ref = await ws.runs.get(runId);
+  const log = openAuditLog(c.deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: c.deps.env });
+  try {
+    const attempts = log.db
+      .prepare(
+        `SELECT attempt_id, node_id, attempt_no, agent, status, error_message, cost_usd FROM attempts
+         WHERE run_id = ? AND node_id IS NOT NULL ${node !== undefined ? 'AND node_id = ?' : ''}
+         ORDER BY started_at, rowid`,
+      )
+      .all(...(node !== undefined ? [runId, node] : [runId])) as AttemptRow[];
+    if (node !== undefined && attempts.length === 0) {
+      const known = log.db
+        .prepare("SELECT 1 FROM events WHERE run_id = ? AND node_id = ? AND type = 'node.state' LIMIT 1")
+        .get(runId, node);
+      if (!known) throw new NotFoundError('node', `${runId}/${node}`);
+    }
+    const calls = log.db
+      .prepare(
+        `SELECT attempt_id, agent, kind, transcript_blob, request_blob, status FROM agent_calls
+         WHERE run_id = ? AND attempt_id IS NOT NULL ORDER BY started_at, rowid`,
+      )
+      .all(runId) as CallRow[];
+    const callsOf = new Map<string, CallRow[]>();
+    for (const r of calls) callsOf.set(r.attempt_id, [...(callsOf.get(r.attempt_id) ?? []), r]);
+    const liveCache = new Map<string, string>();
+    const entries: LogEntry[] = [];
+    for (const a of attempts) {
+      const base = { node: a.node_id, attempt_id: a.attempt_id, attempt: a.attempt_no, agent: a.agent };
+      const stored = callsOf.get(a.attempt_id) ?? [];
+      entries.push({ ...base, kind: 'start', text: `attempt ${a.attempt_no}`, live: false });
+      if (stored.length === 0 && a.status === 'running') {
+        let text = liveCache.get(a.node_id);
+        if (text === undefined) {
+          text = (await readTextIfExists(c.deps.fs, liveLogPath(ref.dir, a.node_id))) ?? '';
+          liveCache.set(a.node_id, text);
+        }
+        for (const e of liveEntries(text, a.attempt_id)) entries.push({ ...base, ...e, live: true });
+        continue;
+      }
+      for (const call of stored) {
+        const kind = ws.policy.agents[call.agent]?.kind ?? call.agent;
+        if (call.request_blob && kind === 'shell') {
+          const req = JSON.parse((await log.getBlob(call.request_blob)).toString('utf8')) as { command?: unknown };
+          if (typeof req.command === 'string')
+            entries.push({ ...base, kind: 'tool', text: `$ ${req.command}`, live: false });
+        }
+        const transcript = call.transcript_blob ? (await log.getBlob(call.transcript_blob)).toString('utf8') : '';
+        for (const e of readTranscript(kind, transcript))
+          entries.push({ ...base, agent: call.agent, ...e, live: false });
+      }
+      if (a.status !== 'running')
+        entries.push({
+          ...base,
+          kind: 'end',
+          text: `${a.status}${a.error_message ? `: ${a.error_message}` : ''}${a.cost_usd ? ` ($${a.cost_usd.toFixed(4)})` : ''}`,
+          live: false,
+        });
+    }
+    return { run_id: runId, node: node ?? null, status: shownStatus(c, log, runId, ref.manifest.status), entries };
+  } finally {
+    log.close();
+  }
+}
+
+function liveEntries(text: string, attemptId: string): TranscriptEntry[] {
+  const out: TranscriptEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    let e: Record<string, unknown>;
+    try {
+      e = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue; // a line being written
+    }
+    if (e['attempt_id'] !== attemptId) continue;
+    const last = out.at(-1);
+    // An LLM streams its answer in pieces: one text entry per run of pieces.
+    if (e['type'] === 'message' && last?.kind === 'text')
+      out[out.length - 1] = { kind: 'text', text: last.text + String(e['text'] ?? '') };
+    else if (e['type'] === 'message') out.push({ kind: 'text', text: String(e['text'] ?? '') });
+    else if (e['type'] === 'tool_use')
+      out.push({ kind: 'tool', text: toolText(String(e['name'] ?? 'tool'), e['input']) });
+    else if (e['type'] === 'error') out.push({ kind: 'error', text: String(e['message'] ?? '') });
+  }
+  return out;
+}

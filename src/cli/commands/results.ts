@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { splitList, type CliContext } from '../context.js';
+import { EXIT_INTERRUPTED } from '../io.js';
+import { withProgress } from '../progress.js';
+
+/** Exit code of a run-like outcome: 0 completed, 3 waiting for a person, 130 cancelled, 1 otherwise. */
+export function runExit(status: string): number {
+  return status === 'completed' ? 0 : status === 'awaiting_human' ? 3 : status === 'cancelled' ? EXIT_INTERRUPTED : 1;
+}
+
+/** `mso apply` and `mso rerun`: use a run's result, or run its failed part again. */
+export function registerResults(program: Command, ctx: CliContext): void {
+  program
+    .command('apply')
+    .description("bring a run's result (its final node's branch) into your branch by a merge, or write it as a patch")
+    .argument('<run-id>')
+    .option('--onto <branch>', 'merge into this branch (checked out first; default: the current branch)')
+    .option('--patch <file>', 'write the result as a patch (git diff from the run base) instead of merging')
+    .option('--node <id>', 'the final node to apply when the run has several')
+    .action(async (runId: string, o: { onto?: string; patch?: string; node?: string }) => {
+      const r = await ctx.app().engine.apply(runId, o);
+      ctx.done({
+        data: r,
+        human:
+          r.mode === 'patch'
+            ? `PATCH ${r.patch} (${r.node} @ ${r.commit.slice(0, 12)}); apply it with: git apply ${r.patch}`
+            : `MERGED ${r.node} @ ${r.commit.slice(0, 12)} into ${r.onto ?? 'HEAD'} of ${r.repo} (merge commit ${r.merged?.slice(0, 12)})`,
+      });
+    });
+  program
+    .command('rerun')
+    .description(
+      'run the failed nodes (or --node ID) and their descendants again as a new linked run, reusing the rest',
+    )
+    .argument('<run-id>')
+    .option('--failed', 'every node that failed')
+    .option('--node <a,b>', 'these nodes')
+    .option('--events', 'stream progress as NDJSON events on stdout (the last line is the run summary)')
+    .action(async (runId: string, o: { failed?: boolean; node?: string; events?: boolean }) => {
+      const { summary: r, streamed } = await withProgress(
+        ctx,
+        o.events,
+        (onProgress) =>
+          ctx
+            .app()
+            .engine.rerun(runId, { failed: o.failed, nodes: splitList(o.node), signal: ctx.io.signal, onProgress }),
+        (x) => x.summary,
+      );
+      const s = r.summary;
+      ctx.done({
+        data: r,
+        human: [
+          `rerun     ${r.run_id} (of ${runId}: ${r.from ?? '-'} and descendants; reused ${r.reused.join(', ') || 'none'})`,
+          `status    ${s.status}${s.reason ? ` (${s.reason})` : ''}`,
+          ...(s.result ?? []).map((x) => `result    ${x.branch} @ ${x.commit.slice(0, 12)}`),
+          ...(s.status === 'completed' && s.result?.length ? [`next      mso apply ${r.run_id}`] : []),
+        ],
+        exitCode: runExit(s.status),
+        streamed,
+      });
+    });
+}

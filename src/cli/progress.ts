@@ -1,0 +1,161 @@
+import type { createLogUpdate as CreateLogUpdate } from 'log-update';
+import {
+  createProgressView,
+  type ProgressListener,
+  type ProgressNode,
+  type RunProgress,
+  type RunSummary,
+} from '../app/index.js';
+import type { CliContext } from './context.js';
+import type { CliIo } from './io.js';
+
+/** How `mso run`/`resume` show progress: a live view (TTY), one line per change, NDJSON events, or nothing. */
+export type ProgressMode = 'live' | 'lines' | 'events' | 'none';
+
+export function progressMode(io: CliIo, o: { json: boolean; quiet: boolean; events: boolean }): ProgressMode {
+  if (o.events) return 'events';
+  if (o.json || o.quiet) return 'none';
+  return io.isTTY ? 'live' : 'lines';
+}
+
+export interface ProgressRenderer {
+  /** Undefined when nothing is shown (the run gets no hook at all). */
+  readonly listener: ProgressListener | undefined;
+  /** Ends the live view (leaves its last frame) before the summary is printed. */
+  stop(): void;
+}
+
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const usd = (x: number): string => `$${x.toFixed(4)}`;
+const MARK: Record<string, string> = {
+  running: '▶',
+  done: '✓',
+  failed: '✗',
+  waiting: '⏸',
+  blocked: '·',
+  cancelled: '⊘',
+  pending: '·',
+};
+
+/** Renders a run's progress on the CLI's streams in the given mode. */
+export function createProgressRenderer(
+  io: CliIo,
+  mode: ProgressMode,
+  createLogUpdate?: typeof CreateLogUpdate,
+): ProgressRenderer {
+  if (mode === 'none') return { listener: undefined, stop: () => undefined };
+  if (mode === 'events') return { listener: (e) => io.stdout(`${JSON.stringify(e)}\n`), stop: () => undefined };
+  let fold: ReturnType<typeof createProgressView> | undefined;
+  const model = (e: RunProgress): ReturnType<typeof createProgressView> => (fold ??= createProgressView(e.run_id));
+  const agentOf = (n: ProgressNode | undefined): string => (n?.agent ? ` (${n.agent})` : '');
+  const nodeLine = (e: RunProgress): string | null => {
+    const v = model(e).view();
+    const n = e.node ? v.nodes.get(e.node) : undefined;
+    if (e.type === 'node.state' && n) {
+      const took = n.startedAt !== null && n.endedAt !== null ? ` in ${secs(n.endedAt - n.startedAt)}` : '';
+      const cost = n.costUsd > 0 ? ` ${usd(n.costUsd)}` : '';
+      const why = n.state !== 'running' && n.state !== 'done' && n.detail ? `: ${n.detail}` : '';
+      return `${n.id} ${n.state}${agentOf(n)}${took}${cost}${why}  [${v.done}/${v.total} done]`;
+    }
+    if (e.type === 'hitl.created')
+      return `waiting for a person: ${String(e.payload['item'])} ${String(e.payload['title'] ?? '')} (mso approve|reject ${e.run_id} ${String(e.payload['item'])})`;
+    if (e.type === 'run.started') return `run ${e.run_id}: ${v.total} node(s), ${v.done} already done`;
+    return null;
+  };
+
+  if (mode === 'lines' || !createLogUpdate) {
+    return {
+      listener(e) {
+        if (!model(e).apply(e)) return;
+        const line = nodeLine(e);
+        if (line) io.stderr(`mso: ${line}\n`);
+      },
+      stop: () => undefined,
+    };
+  }
+
+  // The live view: finished nodes and human items scroll above; running nodes, counts and cost stay below.
+  const stream = {
+    isTTY: true,
+    columns: io.columns ?? 80,
+    rows: io.rows ?? 24,
+    write: (s: string): boolean => (io.stderr(s), true),
+  } as unknown as NodeJS.WriteStream;
+  const live = createLogUpdate(stream, { showCursor: true });
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let cancelling = false;
+  const onAbort = (): void => {
+    cancelling = true;
+    draw();
+  };
+  io.signal?.addEventListener('abort', onAbort, { once: true });
+  const draw = (): void => {
+    if (!fold || stopped) return;
+    const v = fold.view();
+    const now = Date.now();
+    const running = [...v.nodes.values()].filter((n) => n.state === 'running');
+    const lines = [
+      `mso ${v.runId}  ${v.done}/${v.total} done${v.failed ? ` · ${v.failed} failed` : ''}${
+        running.length ? ` · ${running.length} running` : ''
+      } · ${usd(v.costUsd)}`,
+      ...running.map(
+        (n) =>
+          `  ▶ ${n.id.padEnd(24)} ${(n.agent ?? '-').padEnd(14)} ${secs(now - (n.startedAt ?? now)).padStart(8)}  ${usd(n.costUsd)}`,
+      ),
+      ...v.waiting.map((w) => `  ⏸ ${w}`),
+      ...(cancelling ? ['  cancelling: ending the running agents (Ctrl-C again to exit at once)'] : []),
+    ];
+    live(lines.join('\n'));
+  };
+  return {
+    listener(e) {
+      const m = model(e);
+      if (!m.apply(e)) return;
+      if (e.type === 'node.state' || e.type === 'hitl.created') {
+        const n = e.node ? m.view().nodes.get(e.node) : undefined;
+        if (e.type === 'hitl.created' || (n && n.state !== 'running' && n.state !== 'pending')) {
+          const line = nodeLine(e);
+          if (line) live.persist(`${MARK[n?.state ?? 'waiting'] ?? '·'} ${line}`);
+        }
+      }
+      if (!timer) {
+        timer = setInterval(draw, 1000);
+        timer.unref();
+      }
+      draw();
+    },
+    stop() {
+      if (stopped) return;
+      draw();
+      stopped = true;
+      if (timer) clearInterval(timer);
+      io.signal?.removeEventListener('abort', onAbort);
+      live.done();
+    },
+  };
+}
+
+/** Runs `fn` with a progress renderer for the CLI's mode; the live view ends before the summary prints. */
+export async function withProgress<T>(
+  ctx: CliContext,
+  events: boolean | undefined,
+  fn: (onProgress: ProgressListener | undefined) => Promise<T>,
+  summaryOf: (r: T) => RunSummary = (r) => r as unknown as RunSummary,
+): Promise<{ summary: T; streamed: boolean }> {
+  const mode = progressMode(ctx.io, { json: ctx.json, quiet: ctx.quiet, events: events === true });
+  // log-update is loaded only for the live view (the CLI's start stays light).
+  const view = createProgressRenderer(
+    ctx.io,
+    mode,
+    mode === 'live' ? (await import('log-update')).createLogUpdate : undefined,
+  );
+  try {
+    const summary = await fn(view.listener);
+    const s = summaryOf(summary);
+    if (mode === 'events') ctx.io.stdout(`${JSON.stringify({ type: 'run.summary', run_id: s.run_id, summary: s })}\n`);
+    return { summary, streamed: mode === 'events' };
+  } finally {
+    view.stop();
+  }
+}
