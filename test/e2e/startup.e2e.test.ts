@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
+
+// Start-up budget: the modules `mso` loads to answer, counted (not timed) by a loader hook. The pattern that keeps
+// this small is described at the top of src/cli/main.ts. Raise a budget only with a reason in the commit message.
+const BUDGET = { version: 45, help: 45 } as const;
+const HEAVY =
+  /node_modules\/(zod|yaml|better-sqlite3|kysely|ai|@ai-sdk|@modelcontextprotocol)\/|\/dist\/(app|engine)\//;
+
+let sb: Sandbox;
+beforeAll(async () => {
+  sb = await makeSandbox('mso-startup-');
+});
+afterAll(async () => {
+  await sb.cleanup();
+});
+
+/** The URLs of the modules `mso args` loaded. */
+async function modulesLoadedBy(args: readonly string[]): Promise<string[]> {
+  const list = join(sb.dir, `modules-${args.join('-').replace(/[^a-z0-9-]/gi, '')}.txt`);
+  const hook = join(REPO_ROOT, 'test/fixtures/count-modules.mjs');
+  await new Promise<void>((done, fail) =>
+    execFile(
+      process.execPath,
+      ['--import', hook, MSO_BIN, ...args],
+      { cwd: sb.dir, env: { ...sb.env, MSO_MODULE_LIST: list } },
+      (error, _stdout, stderr) => (error ? fail(new Error(`mso ${args.join(' ')}: ${stderr}`)) : done()),
+    ),
+  );
+  return (await readFile(list, 'utf8')).split('\n').filter(Boolean);
+}
+
+describe('mso start-up', () => {
+  it('answers --version and --help without the app, zod, yaml, SQLite or any SDK', async () => {
+    for (const [args, budget] of [
+      [['--version'], BUDGET.version],
+      [['--help'], BUDGET.help],
+    ] as const) {
+      const loaded = await modulesLoadedBy(args);
+      expect(
+        loaded.filter((u) => HEAVY.test(u)),
+        `mso ${args.join(' ')}`,
+      ).toEqual([]);
+      expect(loaded.length, `modules loaded by mso ${args.join(' ')}:\n${loaded.join('\n')}`).toBeLessThanOrEqual(
+        budget,
+      );
+      // The hook sees the CLI itself: a count of zero would mean it counted nothing.
+      expect(loaded.some((u) => u.endsWith('/dist/cli/main.js'))).toBe(true);
+    }
+  });
+});
