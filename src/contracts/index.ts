@@ -1,6 +1,5 @@
 /** Contracts: zod schemas of every artifact, the error hierarchy and the stable error codes. Imports only zod. */
 export * from './common.js';
-export * from './enums.js';
 export * from './error-codes.js';
 export * from './errors.js';
 export * from './storage-errors.js';

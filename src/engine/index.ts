@@ -19,7 +19,7 @@ export {
 } from './scheduler.js';
 export { executePlan, type RunnerDeps, type RunnerInput, type RunnerResult, type RunOutcome } from './runner.js';
 export { recordHumanDecision, recordedDecisions, type RecordedDecision } from './decisions.js';
-export { loadRecordedRun, type RecordedRun, type RecordedNode } from './run-state.js';
+export * from './read.js';
 export { createGit, treeHash, type Git, type GitResult } from './git.js';
 export { nodeInstructions } from './instructions.js';
 export {

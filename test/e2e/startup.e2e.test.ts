@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
 
 // Start-up budget: the modules `mso` loads to answer, counted (not timed) by a loader hook. The pattern that keeps
 // this small is described at the top of src/cli/main.ts. Raise a budget only with a reason in the commit message.
-const BUDGET = { version: 45, help: 45 } as const;
+const BUDGET = { version: 45, help: 45, status: 300 } as const;
 const HEAVY =
   /node_modules\/(zod|yaml|better-sqlite3|kysely|ai|@ai-sdk|@modelcontextprotocol)\/|\/dist\/(app|engine)\//;
 
@@ -50,5 +50,23 @@ describe('mso start-up', () => {
       // The hook sees the CLI itself: a count of zero would mean it counted nothing.
       expect(loaded.some((u) => u.endsWith('/dist/cli/main.js'))).toBe(true);
     }
+  });
+
+  it('reads a run for mso status without the scheduler, git, kysely or any SDK', async () => {
+    await writeFile(
+      join(sb.dir, 'two.yaml'),
+      'name: two\ngoal: two steps\nnodes:\n  - { id: a, label: A, command: "echo a > a.txt" }\n  - { id: b, label: B, command: "echo b > b.txt" }\nedges:\n  - { from: a, to: b }\n',
+    );
+    const run = await sb.json<{ run_id: string; status: string }>(['run', '--workflow', 'two.yaml']);
+    expect(run.body.status, run.stderr).toBe('completed');
+    const loaded = await modulesLoadedBy(['status', run.body.run_id]);
+    const engine = loaded.filter((u) => u.includes('/dist/engine/')).map((u) => u.replace(/.*\/dist\//, ''));
+    expect(engine.sort()).toEqual(['engine/read.js', 'engine/run-state.js']);
+    expect(
+      loaded.filter((u) =>
+        /node_modules\/(kysely|ai|@ai-sdk|@modelcontextprotocol)\/|\/dist\/(agents|design|mcp)\//.test(u),
+      ),
+    ).toEqual([]);
+    expect(loaded.length, loaded.join('\n')).toBeLessThanOrEqual(BUDGET.status);
   });
 });
