@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { AgentAdapter, AgentResult } from '../agents/index.js';
 import { isMsoError, type FallbackRule } from '../contracts/index.js';
 import { attemptResultFields } from './attempt-row.js';
-import { treeHash } from './git.js';
+import { commitAll, treeHash } from './git.js';
 import type { HumanGates } from './human-gates.js';
 import { nodeInstructions } from './instructions.js';
 import { failOutsideWrites, outsideChanges, snapshotOutside } from './outside-writes.js';
@@ -111,6 +111,9 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
   }
   const manualDone = (await human.latest(id, 'manual_work'))?.status === 'approved';
   let wt: string;
+  // The commit the node starts from. A worktree just prepared has its base checked out (a full id: the run's base or
+  // a parent's commit); a merge or a kept manual worktree is asked.
+  let startCommit: string | undefined;
   const parentBase =
     r.baseOverride ?? (n.parent_refs.length ? rec(n.parent_refs[0] as string).commit : input.baseSha) ?? input.baseSha;
   if (manualDone && (await deps.fs.stat(join(ctx.worktreeOf(id), '.git')).catch(() => undefined)))
@@ -119,8 +122,11 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
     const m = await prepareMerge(ctx, human, id);
     if (!('wt' in m)) return m;
     wt = m.wt;
-  } else wt = await ctx.prepareWorktree(id, parentBase);
-  const startCommit = await git.ok(['rev-parse', 'HEAD'], wt);
+  } else {
+    wt = await ctx.prepareWorktree(id, parentBase);
+    if (/^[0-9a-f]{40,64}$/.test(parentBase)) startCommit = parentBase;
+  }
+  startCommit ??= await git.ok(['rev-parse', 'HEAD'], wt);
   await ctx.moveTicket(id, 'in_progress', 'engine started the node');
   deps.faults?.point('node.started');
   ctx.snapshot(id, 'active');
@@ -233,21 +239,12 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
     }
     deps.faults?.point('node.agent_done');
     // Commit whatever the node produced, then judge it by evidence.
-    const before = await git.ok(['rev-parse', 'HEAD'], wt);
-    await git.ok(['add', '-A'], wt);
-    await git.ok(['commit', '--allow-empty', '-q', '-m', `mso: ${id} ${n.label ?? ''}`.trim()], wt);
-    const commit = await git.ok(['rev-parse', 'HEAD'], wt);
+    const made = await commitAll(git, wt, `mso: ${id} ${n.label ?? ''}`.trim(), MAX_PATCH_CHARS);
+    const { commit, patch } = made;
     if (!manualDone) {
       // The call's full response — what the agent said and what it changed — so `mso replay --offline` can feed it back.
       // A patch too large to keep (a huge binary file) is left out and said so; replay then reports the divergence.
-      const diff = await git.run(['diff', '--binary', before, commit], wt);
-      const omitted =
-        diff.code !== 0
-          ? diff.stderr.trim().slice(0, 300)
-          : diff.stdout.length > MAX_PATCH_CHARS
-            ? `the patch is ${diff.stdout.length} characters; at most ${MAX_PATCH_CHARS} are kept`
-            : null;
-      const patch = omitted === null ? diff.stdout.trim() : '';
+      const omitted = made.patchOmitted;
       const blob = await log.putBlob(
         JSON.stringify({
           result: result ? responseOf(result) : null,
@@ -276,8 +273,12 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       }
     }
     if (!errorClass) {
-      const th = await treeHash(git, deps.fs, wt, commit);
-      const files = (await git.ok(['diff', '--name-only', startCommit, commit], wt)).split('\n').filter(Boolean);
+      const th = await treeHash(git, deps.fs, wt, commit, ctx.contentHashes);
+      // What changed since the node started: this commit's own paths, unless retries or the agent committed too.
+      const files =
+        made.parent === startCommit
+          ? [...made.files]
+          : (await git.ok(['diff', '--name-only', startCommit, commit], wt)).split('\n').filter(Boolean);
       event('node.committed', id, {
         commit,
         tree_hash: th,
@@ -360,7 +361,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       if (g === 'approved') {
         event('node.committed', id, {
           commit,
-          tree_hash: await treeHash(git, deps.fs, wt, commit),
+          tree_hash: await treeHash(git, deps.fs, wt, commit, ctx.contentHashes),
           summary: 'accepted by a person',
           files: [],
           agent: 'human',
