@@ -56,14 +56,20 @@ function ruleFor(plan: RunContext['input']['plan'], errorClass: string): Fallbac
   );
 }
 
+/** A commit id the engine knows HEAD to be at, when it is a full id (a configured target may be a short one). */
+const fullId = (commit: string | null | undefined): string | undefined =>
+  commit && /^[0-9a-f]{40,64}$/.test(commit) ? commit : undefined;
+
 async function gatesPass(
   ctx: RunContext,
   id: string,
   wt: string,
+  commit: string,
 ): Promise<{ passed: number; total: number; failures: string[] }> {
   const { deps, runId } = ctx;
   const gates = ctx.graph[id]?.gates ?? [];
   const failures: string[] = [];
+  let head = fullId(commit);
   for (const g of gates) {
     const r = await deps.agents.run([deps.agents.adapter('shell')], {
       runId,
@@ -72,8 +78,10 @@ async function gatesPass(
       command: g,
       purpose: 'gate',
       cwd: wt,
+      headBefore: head,
       deadlines: { totalMs: 10 * 60_000 },
     });
+    head = fullId(r.result.evidence.headAfter);
     ctx.event('gate.result', id, {
       command: g,
       status: r.result.status,
@@ -124,9 +132,11 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
     wt = m.wt;
   } else {
     wt = await ctx.prepareWorktree(id, parentBase);
-    if (/^[0-9a-f]{40,64}$/.test(parentBase)) startCommit = parentBase;
+    startCommit = fullId(parentBase);
   }
   startCommit ??= await git.ok(['rev-parse', 'HEAD'], wt);
+  // Where HEAD is, as far as the engine knows: handed to the agent so it need not ask git again.
+  let head = fullId(startCommit);
   await ctx.moveTicket(id, 'in_progress', 'engine started the node');
   deps.faults?.point('node.started');
   ctx.snapshot(id, 'active');
@@ -186,6 +196,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
             instructions,
             command: n.command,
             cwd: wt,
+            // A shell step is one process; an agent chain may commit between its tries, so it asks git itself.
+            headBefore: n.command ? head : undefined,
             signal: input.signal,
             ...(n.timeout_s ? { deadlines: { totalMs: n.timeout_s * 1000 } } : {}),
             ...(n.budget_usd !== undefined ? { budgetUsd: n.budget_usd } : {}),
@@ -241,6 +253,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
     // Commit whatever the node produced, then judge it by evidence.
     const made = await commitAll(git, wt, `mso: ${id} ${n.label ?? ''}`.trim(), MAX_PATCH_CHARS);
     const { commit, patch } = made;
+    head = commit;
     if (!manualDone) {
       // The call's full response — what the agent said and what it changed — so `mso replay --offline` can feed it back.
       // A patch too large to keep (a huge binary file) is left out and said so; replay then reports the divergence.
@@ -265,7 +278,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         errorClass = 'outputs_missing';
         message = `required outputs missing: ${required.filter((f) => !present.includes(f)).join(', ')}`;
       } else {
-        gates = await gatesPass(ctx, id, wt);
+        gates = await gatesPass(ctx, id, wt, commit);
         if (gates.failures.length) {
           errorClass = 'gate_failed';
           message = gates.failures.join('; ');
@@ -325,6 +338,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         const target = rule.target_commit ?? startCommit;
         await git.ok(['reset', '--hard', target], wt);
         await git.ok(['clean', '-fdx'], wt);
+        head = fullId(target);
         event('node.checkout', id, { target_commit: target, rule: rule.error_type });
         ctx.snapshot(id, 'rolled_back', { fallbackTarget: target, role: 'sentinel', phase: 4 });
       }

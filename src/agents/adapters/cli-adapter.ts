@@ -92,7 +92,7 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
           ...req.env,
         },
       );
-      const headBefore = await gitHead(deps, req.cwd, env);
+      const headBefore = req.headBefore ?? (await gitHead(deps, req.cwd, env));
       const state = newStreamState();
       state.sessionId = sessionId;
       // A failure the stream makes certain (a bad key, a rate limit) ends the call now, not at a deadline.

@@ -34,7 +34,7 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
       if (req.signal?.aborted)
         return notStartedResult(identity, at, 'cancelled', 'cancelled', 'cancelled before start');
       const env = buildChildEnv(deps.env, cfg.env_allow, { ...cfg.env, ...req.env });
-      const headBefore = await gitHead(deps, req.cwd, env);
+      const headBefore = req.headBefore ?? (await gitHead(deps, req.cwd, env));
       const d = effectiveDeadlines(deps, req.deadlines);
       // A quiet build is not a hang: shell commands get only the total deadline unless the request sets others.
       const exit = await superviseProcess(deps, {
