@@ -2,8 +2,9 @@
 // (bench/git-floor.sh: worktree add + the step + add + commit per node, in plain git) on the same shapes, in the same
 // process run: a chain of 30 shell nodes, and a wide workflow of 42 (one root, 41 children, 8 at a time). Every
 // node writes one file. The mso figure is the whole `mso run` (start-up, design, governance, tickets, the nodes,
-// finalize) divided by the node count. Wall time and CPU time (user + system of the process tree, less sensitive to
-// other load on the machine) are medians over the rounds, the runs interleaved round by round.
+// finalize) divided by the node count; the second line takes out the fixed cost of a run (a one-node run). Wall
+// time and CPU time (user + system of the process tree, less sensitive to other load on the machine) are medians
+// over the rounds, the runs interleaved round by round.
 // Run: npm run bench:e2e (builds dist/ first: bin/mso.js runs it).
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -113,16 +114,25 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
+const ONE: Shape = {
+  name: 'one',
+  nodes: 1,
+  concurrency: 1,
+  floorArgs: ['chain', '1'],
+  workflow: workflow('one', ['n1'], []),
+};
+
 async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], LANG: 'C', TMPDIR: process.env['TMPDIR'] };
   const runs = new Map<string, Figure[]>();
   const add = (k: string, f: Figure): void => void runs.set(k, [...(runs.get(k) ?? []), f]);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const s of SHAPES) {
+    for (const s of [...SHAPES, ONE]) {
       add(`floor ${s.name}`, timed(FLOOR, s.floorArgs, ROOT, env));
       add(`mso ${s.name}`, await msoRun(s, env));
     }
   }
+  const fixed = (k: string, f: (x: Figure) => number): number => median((runs.get(k) ?? []).map(f));
   console.log(
     `e2e bench (node ${process.versions.node}, ${ROUNDS} rounds, medians; per node = whole run ÷ nodes; shell nodes writing one file each)`,
   );
@@ -133,10 +143,19 @@ async function main(): Promise<void> {
     const msoWall = per(`mso ${s.name}`, (x) => x.wallMs);
     const msoCpu = per(`mso ${s.name}`, (x) => x.cpuMs);
     const label = `${s.name} (${s.nodes} nodes, concurrency ${s.concurrency})`;
+    // Without the fixed cost of a run (start-up, design, gate, finalize: a one-node run of the same step).
+    const marginal = (k: string, f: (x: Figure) => number): number =>
+      (median((runs.get(`${k} ${s.name}`) ?? []).map(f)) - fixed(`${k} one`, f)) / (s.nodes - 1);
     console.log(
       `${label.padEnd(32)}: mso ${msoWall.toFixed(0).padStart(4)} ms/node wall, ${msoCpu.toFixed(0).padStart(3)} ms CPU | git floor ${floorWall.toFixed(0).padStart(3)} ms wall, ${floorCpu.toFixed(0).padStart(3)} ms CPU | ratio ${(msoWall / floorWall).toFixed(2)} wall, ${(msoCpu / floorCpu).toFixed(2)} CPU (target <= 2)`,
     );
+    console.log(
+      `${''.padEnd(32)}  each node after the first: mso ${marginal('mso', (x) => x.wallMs).toFixed(0)} ms wall, ${marginal('mso', (x) => x.cpuMs).toFixed(0)} ms CPU | git floor ${marginal('floor', (x) => x.wallMs).toFixed(0)} ms wall, ${marginal('floor', (x) => x.cpuMs).toFixed(0)} ms CPU | ratio ${(marginal('mso', (x) => x.wallMs) / marginal('floor', (x) => x.wallMs)).toFixed(2)} wall, ${(marginal('mso', (x) => x.cpuMs) / marginal('floor', (x) => x.cpuMs)).toFixed(2)} CPU`,
+    );
   }
+  console.log(
+    `one-node run (the fixed cost)  : mso ${fixed('mso one', (x) => x.wallMs).toFixed(0)} ms wall, ${fixed('mso one', (x) => x.cpuMs).toFixed(0)} ms CPU | git floor ${fixed('floor one', (x) => x.wallMs).toFixed(0)} ms wall`,
+  );
 }
 
 await main();
