@@ -5,6 +5,7 @@
 // finalize) divided by the node count; the second line takes out the fixed cost of a run (a one-node run). Wall
 // time and CPU time (user + system of the process tree, less sensitive to other load on the machine) are medians
 // over the rounds, the runs interleaved round by round.
+// MSO_BENCH_BASELINE=<another built checkout> adds the same runs with its bin/mso.js (e.g. main).
 // Run: npm run bench:e2e (builds dist/ first: bin/mso.js runs it).
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const BIN = join(ROOT, 'bin/mso.js');
 const FLOOR = join(ROOT, 'bench/git-floor.sh');
+const BASELINE = process.env['MSO_BENCH_BASELINE'];
 
 interface Shape {
   readonly name: string;
@@ -80,7 +82,7 @@ function timed(cmd: string, args: readonly string[], cwd: string, env: NodeJS.Pr
   return { wallMs: Number(line[1]) * 1000, cpuMs: (Number(line[2]) + Number(line[3])) * 1000 };
 }
 
-async function msoRun(shape: Shape, env: NodeJS.ProcessEnv): Promise<Figure> {
+async function msoRun(shape: Shape, env: NodeJS.ProcessEnv, bin = BIN): Promise<Figure> {
   const dir = await mkdtemp(join(tmpdir(), `mso-bench-e2e-${shape.name}-`));
   try {
     const repo = join(dir, 'repo');
@@ -101,7 +103,7 @@ async function msoRun(shape: Shape, env: NodeJS.ProcessEnv): Promise<Figure> {
     git('-C', repo, 'commit', '-q', '--allow-empty', '-m', 'base');
     await writeFile(join(dir, 'workflow.yaml'), shape.workflow);
     const runEnv = { ...env, HOME: dir, MSO_WORKSPACE_ROOT: join(dir, 'ws'), MSO_OBSERVATION_ROOT: join(dir, 'obs') };
-    const args = [BIN, '--quiet', 'run', '--workflow', 'workflow.yaml', '--repo', repo];
+    const args = [bin, '--quiet', 'run', '--workflow', 'workflow.yaml', '--repo', repo];
     return timed(process.execPath, [...args, '--max-concurrency', String(shape.concurrency)], dir, runEnv);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -130,6 +132,7 @@ async function main(): Promise<void> {
     for (const s of [...SHAPES, ONE]) {
       add(`floor ${s.name}`, timed(FLOOR, s.floorArgs, ROOT, env));
       add(`mso ${s.name}`, await msoRun(s, env));
+      if (BASELINE) add(`baseline ${s.name}`, await msoRun(s, env, join(BASELINE, 'bin/mso.js')));
     }
   }
   const fixed = (k: string, f: (x: Figure) => number): number => median((runs.get(k) ?? []).map(f));
@@ -153,6 +156,13 @@ async function main(): Promise<void> {
       `${''.padEnd(32)}  each node after the first: mso ${marginal('mso', (x) => x.wallMs).toFixed(0)} ms wall, ${marginal('mso', (x) => x.cpuMs).toFixed(0)} ms CPU | git floor ${marginal('floor', (x) => x.wallMs).toFixed(0)} ms wall, ${marginal('floor', (x) => x.cpuMs).toFixed(0)} ms CPU | ratio ${(marginal('mso', (x) => x.wallMs) / marginal('floor', (x) => x.wallMs)).toFixed(2)} wall, ${(marginal('mso', (x) => x.cpuMs) / marginal('floor', (x) => x.cpuMs)).toFixed(2)} CPU`,
     );
   }
+  if (BASELINE)
+    for (const s of [...SHAPES, ONE]) {
+      const b = (f: (x: Figure) => number): number => median((runs.get(`baseline ${s.name}`) ?? []).map(f)) / s.nodes;
+      console.log(
+        `baseline ${s.name.padEnd(23)}: ${b((x) => x.wallMs).toFixed(0)} ms/node wall, ${b((x) => x.cpuMs).toFixed(0)} ms CPU (${BASELINE})`,
+      );
+    }
   console.log(
     `one-node run (the fixed cost)  : mso ${fixed('mso one', (x) => x.wallMs).toFixed(0)} ms wall, ${fixed('mso one', (x) => x.cpuMs).toFixed(0)} ms CPU | git floor ${fixed('floor one', (x) => x.wallMs).toFixed(0)} ms wall`,
   );

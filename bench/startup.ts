@@ -2,7 +2,8 @@
 // runs them (a fresh `node bin/mso.js` process each time), against `node -e 0` measured in the same rounds. The
 // commands are interleaved round by round so a burst of load on a shared machine falls on all of them alike; the
 // figures are medians. Each mso figure is also taken with NODE_DISABLE_COMPILE_CACHE=1 to show what V8's compile
-// cache (enabled by bin/mso.js) buys. Run: npm run bench:startup (builds dist/ first: bin/mso.js runs it).
+// cache (enabled by bin/mso.js) buys. MSO_BENCH_BASELINE=<another built checkout> adds its figures (e.g. main).
+// Run: npm run bench:startup (builds dist/ first: bin/mso.js runs it).
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 15);
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const BIN = join(ROOT, 'bin/mso.js');
+const BASELINE = process.env['MSO_BENCH_BASELINE'];
 
 const WORKFLOW = `name: startup-bench
 goal: A small run for mso status to read.
@@ -84,6 +86,13 @@ async function main(): Promise<void> {
       { name: 'mso status RUN', args: [BIN, 'status', runId] },
       { name: 'mso --version (no compile cache)', args: [BIN, '--version'], env: off },
       { name: 'mso status RUN (no compile cache)', args: [BIN, 'status', runId], env: off },
+      ...(BASELINE
+        ? [
+            { name: 'baseline --version', args: [join(BASELINE, 'bin/mso.js'), '--version'] },
+            { name: 'baseline --help', args: [join(BASELINE, 'bin/mso.js'), '--help'] },
+            { name: 'baseline status RUN', args: [join(BASELINE, 'bin/mso.js'), 'status', runId] },
+          ]
+        : []),
     ];
     const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
     for (const c of cases) timeOnce(c, dir, env); // warm the page cache and the compile cache
@@ -92,7 +101,7 @@ async function main(): Promise<void> {
     const base = median(times.get('node -e 0') ?? []);
     const target: Record<string, number> = { 'mso --version': 120, 'mso --help': 120, 'mso status RUN': 200 };
     console.log(
-      `start-up bench (node ${process.versions.node}, ${ROUNDS} interleaved rounds, medians; status reads an 8-node run)`,
+      `start-up bench (node ${process.versions.node}, ${ROUNDS} interleaved rounds, medians; status reads an 8-node run${BASELINE ? `; baseline = ${BASELINE}` : ''})`,
     );
     for (const c of cases) {
       const m = median(times.get(c.name) ?? []);
