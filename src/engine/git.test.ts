@@ -37,7 +37,7 @@ describe('the git layer of a node', () => {
     // The staged rename counts by its new path, as in porcelain v1 (`old -> new`).
     expect(evidence.changedFiles).toEqual(['bin.dat', 'gone.txt', 'link', 'new name.txt', 'ünïcode.txt']);
 
-    const made = await commitAll(git, repo, 'mso: n1');
+    const made = await commitAll(git, repo, 'mso: n1', 1 << 20);
     expect(made.parent).toBe(before);
     expect(made.commit).toBe(await git.ok(['rev-parse', 'HEAD'], repo));
     expect(made.patch).toBe(await git.ok(['diff', '--binary', before, made.commit], repo));
@@ -46,8 +46,10 @@ describe('the git layer of a node', () => {
     expect(made.files).toContain('ünïcode.txt');
     expect(made.files).not.toContain('old name.txt'); // a rename counts by its new path, as diff --name-only says
 
-    const empty = await commitAll(git, repo, 'mso: n2');
-    expect(empty).toMatchObject({ parent: made.commit, files: [], patch: '' });
+    const empty = await commitAll(git, repo, 'mso: n2', 1 << 20);
+    expect(empty).toMatchObject({ parent: made.commit, files: [], patch: '', patchOmitted: null });
+    const small = await commitAll(git, repo, 'mso: n3', 0);
+    expect(small.patchOmitted).toBeNull(); // an empty patch fits any limit
   });
 
   it('gives the same tree hash with and without the run’s content hashes', async () => {

@@ -181,12 +181,17 @@ export async function treeHash(
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const outer = createHash('sha256');
   for (const e of entries) {
-    const inner =
-      e.mode === '120000'
-        ? createHash('sha256')
-            .update(Buffer.from(await fs.readlink(join(worktree, e.path))))
-            .digest('hex')
-        : await fileSha256(fs, join(worktree, e.path));
+    const key = `${e.mode} ${e.oid}`;
+    let inner = contentHashes.get(key);
+    if (inner === undefined) {
+      inner =
+        e.mode === '120000'
+          ? createHash('sha256')
+              .update(Buffer.from(await fs.readlink(join(worktree, e.path))))
+              .digest('hex')
+          : await fileSha256(fs, join(worktree, e.path));
+      contentHashes.set(key, inner);
+    }
     outer.update(`${e.path}\0${e.mode}\0${inner}\n`);
   }
   return outer.digest('hex');
