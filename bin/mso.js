@@ -8,5 +8,10 @@ if (major < 22 || (major === 22 && minor < 12)) {
   );
   process.exit(2);
 }
+// V8's compile cache (Node >= 22.1) keeps the compiled code of mso's modules in the OS temp dir
+// (NODE_COMPILE_CACHE overrides the place, NODE_DISABLE_COMPILE_CACHE=1 turns it off); it saves about a fifth of the
+// start-up time (npm run bench:startup).
+const { enableCompileCache } = await import('node:module');
+enableCompileCache?.();
 const { runCli, nodeIo } = await import('../dist/cli/main.js');
 process.exitCode = await runCli(process.argv.slice(2), nodeIo());

@@ -12,6 +12,14 @@ describe('public surfaces', () => {
       expect(text, f).not.toMatch(/from ['"]node:/);
     }
   });
+  // Second entries that load less than their domain's index.ts, for start-up (see the top of src/cli/main.ts).
+  const LIGHT_ENTRIES = new Set([
+    'contracts/light.js',
+    'engine/read.js',
+    'audit/light.js',
+    'app/light.js',
+    'agents/light.js',
+  ]);
   it('imports other domains only through their index.ts', async () => {
     const entries = await readdir(SRC, { recursive: true, withFileTypes: true });
     const offenders: string[] = [];
@@ -23,7 +31,12 @@ describe('public surfaces', () => {
         const spec = m[1] ?? '';
         const target = join(e.parentPath, spec).slice(SRC.length + 1);
         const targetDomain = target.split('/')[0];
-        if (targetDomain !== domain && !/^[a-z-]+\/index\.js$/.test(target) && !target.startsWith('platform/testing/'))
+        if (
+          targetDomain !== domain &&
+          !/^[a-z-]+\/index\.js$/.test(target) &&
+          !LIGHT_ENTRIES.has(target) &&
+          !target.startsWith('platform/testing/')
+        )
           offenders.push(`${file}: ${spec}`);
       }
     }

@@ -87,6 +87,8 @@ export interface AgentRequest {
   readonly purpose?: 'work' | 'gate' | undefined;
   /** Absolute working directory (a worktree). */
   readonly cwd: string;
+  /** The commit HEAD points at as the call starts, when the caller knows it (the engine does): saves a git call. */
+  readonly headBefore?: string | undefined;
   /** Extra environment for this call, on top of the allow-list. */
   readonly env?: Readonly<Record<string, string>> | undefined;
   readonly deadlines?: Deadlines | undefined;

@@ -1,12 +1,5 @@
-import { createExplainOps, type ExplainOps } from './explain-ops.js';
-import {
-  installMcpEntry,
-  uninstallMcpEntry,
-  type McpInstallRequest,
-  type McpInstallResult,
-  type McpUninstallRequest,
-  type McpUninstallResult,
-} from './mcp-install.js';
+import type { ExplainOps } from './explain-ops.js';
+import type { McpInstallRequest, McpInstallResult, McpUninstallRequest, McpUninstallResult } from './mcp-install.js';
 import type { Policy, RunStatus } from '../contracts/index.js';
 import { InvalidArgumentError } from '../contracts/index.js';
 import type { PlatformDeps, Redactor } from '../platform/index.js';
@@ -21,15 +14,16 @@ import {
   type Workspace,
   type WorkspaceStatus,
 } from '../workspace/index.js';
-import { createAgentsOps, type AgentsOps } from './agents-ops.js';
-import { assertAuditWritable, createAuditOps, recordRunStatus, type AuditOps } from './audit-ops.js';
-import { createDesignOps, type DesignOps } from './design-ops.js';
-import { createTicketOps, type TicketOps } from './ticket-ops.js';
-import { runSamplePipeline, type PipelineResult } from './pipeline-ops.js';
+import type { AgentsOps } from './agents-ops.js';
+import { assertAuditWritable, type AuditOps } from './audit-ops.js';
+import type { DesignOps } from './design-ops.js';
+import { lazyOps } from './lazy-ops.js';
+import type { TicketOps } from './ticket-ops.js';
+import type { PipelineResult } from './pipeline-ops.js';
 import { createRunOps, type RunOps } from './run-ops.js';
-import { createObserveOps, type ObserveOps } from './observe-ops.js';
+import type { ObserveOps } from './observe-ops.js';
 import { createSchemaOps, type SchemaOps } from './schema-ops.js';
-import { createDashboardOps, type DashboardOps } from './dashboard-ops.js';
+import type { DashboardOps } from './dashboard-ops.js';
 import { createAppRedactor, withPolicySecrets } from './redaction.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -201,6 +195,7 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
 
   async function view(ws: Workspace, ref: RunRef, sync = true): Promise<RunView> {
     if (sync) {
+      const { recordRunStatus } = await import('./audit-ops.js');
       await recordRunStatus(deps, ws, {
         runId: ref.runId,
         status: ref.manifest.status,
@@ -222,25 +217,38 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
     };
   }
 
-  const design = createDesignOps(deps, settings.cwd, open);
-  const tickets = createTicketOps(deps, settings.cwd, open);
-  const observe = createObserveOps(deps, open);
-  const engine = createRunOps(deps, settings.cwd, open, design, observe);
+  // Every domain's ops are imported on first use (lazy-ops.ts): a command loads only the modules it calls.
+  const { cwd } = settings;
+  const design = lazyOps<DesignOps>(async () => (await import('./design-ops.js')).createDesignOps(deps, cwd, open));
+  const tickets = lazyOps<TicketOps>(async () => (await import('./ticket-ops.js')).createTicketOps(deps, cwd, open));
+  const observe = lazyOps<ObserveOps>(
+    async () => (await import('./observe-ops.js')).createObserveOps(deps, open),
+    ['proposals'],
+  );
+  const engine = createRunOps(deps, cwd, open, design, observe);
   return {
     settings,
     redactor,
-    schema: createSchemaOps(deps, settings.cwd),
+    schema: createSchemaOps(deps, cwd),
     pipeline: {
-      sample: (input) => runSamplePipeline({ design, tickets, open, log: (l) => deps.logger.info(l) }, input),
+      sample: async (input) =>
+        (await import('./pipeline-ops.js')).runSamplePipeline(
+          { design, tickets, open, log: (l) => deps.logger.info(l) },
+          input,
+        ),
     },
     engine,
-    dashboard: createDashboardOps(deps, open, engine, observe),
-    explain: createExplainOps(deps, open),
-    installMcp: (req) => installMcpEntry(deps, settings, req),
-    uninstallMcp: (req) => uninstallMcpEntry(deps, settings, req),
+    dashboard: lazyOps<DashboardOps>(async () =>
+      (await import('./dashboard-ops.js')).createDashboardOps(deps, open, engine, observe),
+    ),
+    explain: lazyOps<ExplainOps>(async () => (await import('./explain-ops.js')).createExplainOps(deps, open)),
+    installMcp: async (req) => (await import('./mcp-install.js')).installMcpEntry(deps, settings, req),
+    uninstallMcp: async (req) => (await import('./mcp-install.js')).uninstallMcpEntry(deps, settings, req),
     observe,
-    audit: createAuditOps(deps, settings.cwd, open, deps.version),
-    agents: createAgentsOps(deps, settings.cwd, open),
+    audit: lazyOps<AuditOps>(async () =>
+      (await import('./audit-ops.js')).createAuditOps(deps, cwd, open, deps.version),
+    ),
+    agents: lazyOps<AgentsOps>(async () => (await import('./agents-ops.js')).createAgentsOps(deps, cwd, open)),
     design,
     tickets,
     open,

@@ -1,5 +1,5 @@
-import { credentialEnvNames } from '../agents/index.js';
-import { createRedactor, isCredentialEnvName } from '../audit/index.js';
+import { credentialEnvNames } from '../agents/light.js';
+import { createRedactor, isCredentialEnvName } from '../audit/light.js';
 import type { Policy } from '../contracts/index.js';
 import type { Redactor } from '../platform/index.js';
 

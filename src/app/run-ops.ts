@@ -1,18 +1,9 @@
-import { createGit } from '../engine/index.js';
+import type { Git } from '../engine/index.js';
 import type { Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
-import { applyRun } from './run-apply.js';
-import { pruneRuns } from './run-prune.js';
-import { cancelRun } from './run-cancel.js';
-import { decideItem } from './run-decide.js';
-import { replayRun, rerunRun } from './run-replay.js';
-import { resumeRun } from './run-resume.js';
-import { preflightRun } from './run-preflight.js';
-import { startRun } from './run-start.js';
-import { runLogs } from './run-logs.js';
-import { runReadme, runStatus } from './run-status.js';
+import { lazyOps } from './lazy-ops.js';
 import type { RunOpsContext } from './run-support.js';
 import type { RunOps } from './run-types.js';
 
@@ -28,7 +19,11 @@ export type {
   RunSummary,
 } from './run-types.js';
 
-/** The engine's use cases: run a goal or workflow, resume, cancel, replay, watch, decide human items. */
+/**
+ * The engine's use cases: run a goal or workflow, resume, cancel, replay, watch, decide human items. Each use case's
+ * module is imported on its first call, so `mso status` does not load what `mso run` needs (the scheduler, the
+ * agent adapters, the designer).
+ */
 export function createRunOps(
   deps: AppDeps,
   cwd: string,
@@ -36,19 +31,23 @@ export function createRunOps(
   design: DesignOps,
   observe: ObserveOps,
 ): RunOps {
-  const c: RunOpsContext = { deps, cwd, open, git: createGit({ proc: deps.proc, env: deps.env }), design, observe };
+  const git = lazyOps<Git>(async () =>
+    (await import('../engine/index.js')).createGit({ proc: deps.proc, env: deps.env }),
+  );
+  const c: RunOpsContext = { deps, cwd, open, git, design, observe };
   return {
-    run: (input) => startRun(c, input),
-    preflight: (input) => preflightRun(c, input),
-    resume: (runId, options) => resumeRun(c, runId, options),
-    cancel: (runId, reason) => cancelRun(c, runId, reason),
-    replay: (runId, options) => replayRun(c, runId, options),
-    rerun: (runId, options) => rerunRun(c, runId, options),
-    status: (runId) => runStatus(c, runId),
-    logs: (runId, node) => runLogs(c, runId, node),
-    apply: (runId, options) => applyRun(c, runId, options),
-    prune: (options) => pruneRuns(c, options),
-    readme: (runId) => runReadme(c, runId),
-    decide: (runId, item, decision, note, options) => decideItem(c, runId, item, decision, note, options),
+    run: async (input) => (await import('./run-start.js')).startRun(c, input),
+    preflight: async (input) => (await import('./run-preflight.js')).preflightRun(c, input),
+    resume: async (runId, options) => (await import('./run-resume.js')).resumeRun(c, runId, options),
+    cancel: async (runId, reason) => (await import('./run-cancel.js')).cancelRun(c, runId, reason),
+    replay: async (runId, options) => (await import('./run-replay.js')).replayRun(c, runId, options),
+    rerun: async (runId, options) => (await import('./run-replay.js')).rerunRun(c, runId, options),
+    status: async (runId) => (await import('./run-status.js')).runStatus(c, runId),
+    logs: async (runId, node) => (await import('./run-logs.js')).runLogs(c, runId, node),
+    apply: async (runId, options) => (await import('./run-apply.js')).applyRun(c, runId, options),
+    prune: async (options) => (await import('./run-prune.js')).pruneRuns(c, options),
+    readme: async (runId) => (await import('./run-status.js')).runReadme(c, runId),
+    decide: async (runId, item, decision, note, options) =>
+      (await import('./run-decide.js')).decideItem(c, runId, item, decision, note, options),
   };
 }

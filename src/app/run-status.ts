@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { loadRecordedRun } from '../engine/index.js';
+import { loadRecordedRun } from '../engine/read.js';
 import { readTextIfExists, type Workspace } from '../workspace/index.js';
 import { readRunArtifact } from './run-artifacts.js';
-import { openAuditLog } from '../audit/index.js';
+import { openAuditReader } from '../audit/index.js';
 import { README, shownStatus, summarize, type RunOpsContext } from './run-support.js';
 import type { NodeStatusRow, RunStatusResult } from './run-types.js';
 
@@ -13,11 +13,14 @@ export async function runStatus(c: RunOpsContext, runId?: string): Promise<RunSt
     const unfinished = (await ws.runs.list()).filter((r) =>
       ['created', 'active', 'awaiting_human', 'cancelled'].includes(r.status),
     );
-    const log = openAuditLog(c.deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: c.deps.env });
+    if (!unfinished.length) return { runs: [] };
+    // Read-only: a status never writes, and still answers when the audit database cannot be written.
+    const reader = openAuditReader(c.deps, ws.layout.auditDb);
     try {
+      const log = { db: reader.raw };
       return { runs: unfinished.map((r) => ({ run_id: r.run_id, status: shownStatus(c, log, r.run_id, r.status) })) };
     } finally {
-      log.close();
+      await reader.close();
     }
   }
   const summary = await summarize(c, ws, runId);
@@ -29,8 +32,9 @@ async function nodeTable(c: RunOpsContext, ws: Workspace, runId: string, live: b
   const ref = await ws.runs.get(runId);
   const plan = await readRunArtifact(c.deps, ref.dir, 'plan').catch(() => null);
   if (!plan) return [];
-  const log = openAuditLog(c.deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: c.deps.env });
+  const reader = openAuditReader(c.deps, ws.layout.auditDb);
   try {
+    const log = { db: reader.raw };
     const recorded = loadRecordedRun(log, runId);
     const rows = log.db
       .prepare(
@@ -68,7 +72,7 @@ async function nodeTable(c: RunOpsContext, ws: Workspace, runId: string, live: b
       };
     });
   } finally {
-    log.close();
+    await reader.close();
   }
 }
 

@@ -2,9 +2,7 @@ import { extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
   InvalidArgumentError,
-  InvalidArtifactError,
   NotFoundError,
-  PolicySchema,
   SCHEMA_CATALOG,
   SCHEMA_KINDS,
   isSchemaKind,
@@ -13,8 +11,6 @@ import {
   type FieldIssue,
   type SchemaKind,
 } from '../contracts/index.js';
-import { z } from 'zod';
-import { importWorkflow, WorkflowFileSchema } from '../design/index.js';
 import type { PlatformDeps } from '../platform/index.js';
 import { parseFrontmatter, readTextIfExists, writeJsonAtomic } from '../workspace/index.js';
 
@@ -63,9 +59,12 @@ function parseByFormat(kind: SchemaKind, text: string, file: string): { values: 
 export function createSchemaOps(deps: PlatformDeps, cwd: string) {
   return {
     /** The JSON Schema of a workflow file or `policy.yaml`, for editors. */
-    editor: (kind: 'workflow' | 'policy'): Record<string, unknown> => editorSchema(kind),
+    // The workflow checks need the designer: loaded on use, so `mso status` and friends start without it.
+    editor: async (kind: 'workflow' | 'policy'): Promise<Record<string, unknown>> =>
+      (await import('./workflow-check.js')).editorSchema(kind),
     /** Checks a workflow file as `mso run --workflow` would, without a run. */
-    validateWorkflow: (file: string) => validateWorkflowFile(deps, cwd, file),
+    validateWorkflow: async (file: string) =>
+      (await import('./workflow-check.js')).validateWorkflowFile(deps, cwd, file),
     list(): SchemaInfo[] {
       return SCHEMA_KINDS.map((kind) => ({
         kind,
@@ -106,43 +105,3 @@ export function createSchemaOps(deps: PlatformDeps, cwd: string) {
 }
 
 export type SchemaOps = ReturnType<typeof createSchemaOps>;
-
-/** The JSON Schema (draft 2020-12) an editor uses for a file people write: a workflow or `policy.yaml`. */
-export function editorSchema(kind: 'workflow' | 'policy'): Record<string, unknown> {
-  if (kind === 'policy') return toJsonSchema('policy');
-  const json = z.toJSONSchema(WorkflowFileSchema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
-  return { ...json, $id: 'https://mso.dev/schemas/workflow.schema.json', title: 'MSO workflow file' };
-}
-
-/**
- * `mso validate --workflow FILE`: the checks `mso run --workflow` makes before anything is written (schema, ids,
- * edges, cycles), without a run: every failing field path, or the node count.
- */
-export async function validateWorkflowFile(
-  deps: PlatformDeps,
-  cwd: string,
-  file: string,
-): Promise<{ file: string; valid: boolean; nodes: number; issues: FieldIssue[] }> {
-  const path = resolve(cwd, file);
-  const text = await readTextIfExists(deps.fs, path);
-  if (text === undefined) throw new NotFoundError('workflow file', path);
-  let raw: unknown;
-  try {
-    raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
-  } catch (e) {
-    return { file: path, valid: false, nodes: 0, issues: [{ path: '(file)', message: (e as Error).message }] };
-  }
-  try {
-    const t = importWorkflow({
-      raw,
-      file: path,
-      runId: '19700101-msowd-validate',
-      policy: PolicySchema.parse({}),
-      at: deps.clock.now().toISOString(),
-    });
-    return { file: path, valid: true, nodes: t.nodes.length, issues: [] };
-  } catch (e) {
-    if (e instanceof InvalidArtifactError) return { file: path, valid: false, nodes: 0, issues: [...e.issues] };
-    throw e;
-  }
-}

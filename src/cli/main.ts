@@ -1,6 +1,22 @@
+/**
+ * The `mso` CLI. Start-up pattern (every command follows it; `test/e2e/startup.e2e.test.ts` holds the budget):
+ *
+ * - `mso --version`, `--help` and a command's `--help` load only this file, commander, `./context.js`, `./io.js`,
+ *   `../contracts/light.js` (errors, exit codes, enum values; no zod), `../app/light.js` (the redactor) and the
+ *   `register*` modules in `./commands/`.
+ * - A command module registers its name, options and arguments at top level and imports nothing heavier than that:
+ *   values from `../../contracts/light.js`, types (`import type`) from anywhere else. Choices come from the plain
+ *   arrays in `contracts/enums.ts`, not from zod schemas.
+ * - The work happens in the action, through `ctx.app()`. The app (`../app/index.js`, and with it zod, yaml, SQLite)
+ *   is imported by the `preAction` hook below, so only a command that runs pays for it. Anything heavier that only
+ *   one command needs (the MCP SDK, the AI SDK, kysely, an HTTP server) is imported with `await import()` inside
+ *   that command's action or the app function it calls, as `mso mcp` does.
+ * - A new command: write `commands/<name>.ts` with `register<Name>(program, ctx)` and call it in `buildProgram`.
+ */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { createAppRedactor, createNodeApp, type MsoApp } from '../app/index.js';
+import type { MsoApp, createNodeApp as CreateNodeAppFn } from '../app/index.js';
+import { createAppRedactor } from '../app/light.js';
 import {
   EXIT_CODES,
   InternalError,
@@ -8,7 +24,7 @@ import {
   isMsoError,
   storageErrorOf,
   type MsoError,
-} from '../contracts/index.js';
+} from '../contracts/light.js';
 import type { CliContext, CommandOutcome } from './context.js';
 import { registerAgents } from './commands/agents.js';
 import { registerAudit } from './commands/audit.js';
@@ -42,7 +58,13 @@ interface GlobalOptions {
   debug?: boolean;
 }
 
-function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[] }): Command {
+type CreateNodeApp = typeof CreateNodeAppFn;
+
+function buildProgram(
+  ctx: CliContext,
+  out: { stdout: string[]; stderr: string[] },
+  loadApp: () => Promise<void>,
+): Command {
   const program = new Command('mso')
     .description(
       'Multi-Swarm Orchestrator: goal -> schema-checked workflow -> agents in git worktrees, audited and improved',
@@ -55,6 +77,7 @@ function buildProgram(ctx: CliContext, out: { stdout: string[]; stderr: string[]
     .option('--quiet', 'no human logs on stderr')
     .option('--debug', 'print stack traces of internal errors')
     .showSuggestionAfterError(true)
+    .hook('preAction', loadApp)
     .exitOverride()
     .configureOutput({
       writeOut: (s) => out.stdout.push(s),
@@ -122,6 +145,7 @@ export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<num
   const debug = argv.includes('--debug');
   let outcome: CommandOutcome | undefined;
   let app: MsoApp | undefined;
+  let createNodeApp: CreateNodeApp | undefined;
   const buffered = { stdout: [] as string[], stderr: [] as string[] };
   let program: Command | undefined;
   const ctx: CliContext = {
@@ -130,6 +154,7 @@ export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<num
     quiet,
     app() {
       if (!app) {
+        if (!createNodeApp) throw new InternalError('the app was used before the preAction hook loaded it');
         const g = (program?.opts() ?? {}) as GlobalOptions;
         app = createNodeApp(
           { workspace: g.workspace, observation: g.observation, observer: g.observer },
@@ -157,7 +182,9 @@ export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<num
     },
   };
   try {
-    program = buildProgram(ctx, buffered);
+    program = buildProgram(ctx, buffered, async () => {
+      createNodeApp ??= (await import('../app/index.js')).createNodeApp;
+    });
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {

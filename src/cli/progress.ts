@@ -1,11 +1,7 @@
 import type { createLogUpdate as CreateLogUpdate } from 'log-update';
-import {
-  createProgressView,
-  type ProgressListener,
-  type ProgressNode,
-  type RunProgress,
-  type RunSummary,
-} from '../app/index.js';
+import type { ProgressListener, ProgressNode, RunProgress, RunSummary } from '../app/index.js';
+// The view's fold has no imports of its own: loading it here keeps the CLI's start light (see main.ts).
+import { createProgressView } from '../app/run-progress.js';
 import type { CliContext } from './context.js';
 import type { CliIo } from './io.js';
 

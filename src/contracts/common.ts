@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RUN_STATUSES } from './enums.js';
 
 /** Version written into every artifact mso produces (`metadata.schema_version` or `schema_version`). */
 export const SCHEMA_VERSION = '1.0.0';
@@ -98,15 +99,7 @@ export const PhaseDirSchema = z.enum(PHASE_DIRS as [PhaseDir, ...PhaseDir[]]);
 export const PhaseStatusSchema = z.enum(['pending', 'active', 'completed', 'skipped', 'failed']);
 export type PhaseStatus = z.infer<typeof PhaseStatusSchema>;
 
-export const RunStatusSchema = z.enum([
-  'created',
-  'active',
-  'awaiting_human',
-  'completed',
-  'failed',
-  'cancelled',
-  'archived',
-]);
+export const RunStatusSchema = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
 export const NodeTypeSchema = z.enum(['commit', 'branch', 'merge']);

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { DateSchema, RunIdSchema } from './common.js';
+import { TICKET_PRIORITIES, TICKET_STATUSES } from './enums.js';
 
-export const TicketStatusSchema = z.enum(['todo', 'in_progress', 'blocked', 'done', 'cancelled']);
+export const TicketStatusSchema = z.enum(TICKET_STATUSES);
 export type TicketStatus = z.infer<typeof TicketStatusSchema>;
 
-export const TicketPrioritySchema = z.enum(['low', 'medium', 'high', 'critical']);
+export const TicketPrioritySchema = z.enum(TICKET_PRIORITIES);
 export type TicketPriority = z.infer<typeof TicketPrioritySchema>;
 
 export const TICKET_ID_PATTERN = /^TKT-[0-9]{4,}$/;

@@ -76,28 +76,122 @@ export function createGit(deps: {
   };
 }
 
+/** A node's commit as `commitAll` made it. */
+export interface NodeCommit {
+  readonly commit: string;
+  /** HEAD before the commit (the commit's only parent). */
+  readonly parent: string;
+  /** The paths the commit changed against its parent (renames and copies by their new path), verbatim. */
+  readonly files: readonly string[];
+  /** `git diff --binary parent commit`, trimmed; empty when it was too large to keep (see patchOmitted). */
+  readonly patch: string;
+  /** Why the patch was left out (larger than `maxPatchChars`, or than git's output limit), or null. */
+  readonly patchOmitted: string | null;
+}
+
+const logArgs = (patch: boolean): string[] => [
+  'log',
+  '-1',
+  '--no-color',
+  '--format=%H %P',
+  '--raw',
+  '-z',
+  ...(patch ? ['-p', '--binary'] : []),
+  'HEAD',
+];
+
+/**
+ * Stages everything in the worktree and commits it (empty commits too), then reads the commit, its parent, the
+ * changed paths and the binary patch back in one `git log` call: three git processes where `add`, `commit`,
+ * `rev-parse` twice, `diff --binary` and `diff --name-only` took six. A patch over `maxPatchChars` (or over git's
+ * output limit, then read again without it) is left out and the reason given.
+ */
+export async function commitAll(
+  git: Git,
+  worktree: string,
+  message: string,
+  maxPatchChars: number,
+): Promise<NodeCommit> {
+  await git.ok(['add', '-A'], worktree);
+  await git.ok(['commit', '--allow-empty', '-q', '-m', message], worktree);
+  const r = await git.run(logArgs(true), worktree);
+  if (r.code === 0) {
+    const c = parseCommitLog(r.stdout);
+    if (c.patch.length <= maxPatchChars) return c;
+    const why = `the patch is ${c.patch.length} characters; at most ${maxPatchChars} are kept`;
+    return { ...c, patch: '', patchOmitted: why };
+  }
+  const without = await git.run(logArgs(false), worktree);
+  if (without.code !== 0)
+    throw new Error(`git ${logArgs(false).join(' ')} failed in ${worktree}: ${without.stderr.trim()}`);
+  return { ...parseCommitLog(without.stdout), patch: '', patchOmitted: r.stderr.trim().slice(0, 300) };
+}
+
+/**
+ * Parses `git log -1 --format='%H %P' --raw -z -p --binary`: `<commit> <parent>\0`, then (when the commit changed
+ * anything) `\n`, one raw record per path (`:<modes> <ids> <status>\0<path>\0`, two paths for renames and copies),
+ * `\0` and the patch.
+ */
+export function parseCommitLog(out: string): NodeCommit {
+  const end = out.indexOf('\0');
+  const [commit = '', parent = ''] = out.slice(0, end).trim().split(' ');
+  if (!/^[0-9a-f]{40,64}$/.test(commit) || !/^[0-9a-f]{40,64}$/.test(parent))
+    throw new Error(`unexpected git log output: ${out.slice(0, 200)}`);
+  const files: string[] = [];
+  let i = end + 1;
+  if (out[i] === '\n') i++;
+  while (out[i] === ':') {
+    const meta = out.slice(i, out.indexOf('\0', i));
+    i += meta.length + 1;
+    const status = meta.slice(meta.lastIndexOf(' ') + 1);
+    let path = '';
+    for (let k = status.startsWith('R') || status.startsWith('C') ? 2 : 1; k > 0; k--) {
+      const next = out.indexOf('\0', i);
+      path = out.slice(i, next);
+      i = next + 1;
+    }
+    files.push(path);
+  }
+  if (out[i] === '\0') i++;
+  return { commit, parent, files, patch: out.slice(i).trim(), patchOmitted: null };
+}
+
 /**
  * tree_hash_ref: SHA-256 over the sorted list of (path, mode, SHA-256 of content) of a committed tree, read from the
- * worktree that has that commit checked out (clean after the commit).
+ * worktree that has that commit checked out (clean after the commit). `contentHashes` (git object id and mode ->
+ * SHA-256 of the content) carries the hashes of the files a run has already read, so a node hashes only the files
+ * that are new to the run instead of the whole tree again; the result is the same with or without it.
  */
-export async function treeHash(git: Git, fs: Fs, worktree: string, commit: string): Promise<string> {
+export async function treeHash(
+  git: Git,
+  fs: Fs,
+  worktree: string,
+  commit: string,
+  contentHashes: Map<string, string> = new Map(),
+): Promise<string> {
   const listing = await git.ok(['ls-tree', '-r', '-z', '--full-tree', commit], worktree);
   const entries = listing
     .split('\0')
     .filter(Boolean)
     .map((line) => {
       const [meta, path] = line.split('\t') as [string, string];
-      return { mode: meta.split(' ')[0] as string, path };
+      const [mode = '', , oid = ''] = meta.split(' ');
+      return { mode, oid, path };
     })
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const outer = createHash('sha256');
   for (const e of entries) {
-    const inner =
-      e.mode === '120000'
-        ? createHash('sha256')
-            .update(Buffer.from(await fs.readlink(join(worktree, e.path))))
-            .digest('hex')
-        : await fileSha256(fs, join(worktree, e.path));
+    const key = `${e.mode} ${e.oid}`;
+    let inner = contentHashes.get(key);
+    if (inner === undefined) {
+      inner =
+        e.mode === '120000'
+          ? createHash('sha256')
+              .update(Buffer.from(await fs.readlink(join(worktree, e.path))))
+              .digest('hex')
+          : await fileSha256(fs, join(worktree, e.path));
+      contentHashes.set(key, inner);
+    }
     outer.update(`${e.path}\0${e.mode}\0${inner}\n`);
   }
   return outer.digest('hex');

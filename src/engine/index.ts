@@ -26,7 +26,7 @@ export {
   type RunOutcome,
 } from './runner.js';
 export { recordHumanDecision, recordedDecisions, type RecordedDecision } from './decisions.js';
-export { loadRecordedRun, type RecordedRun, type RecordedNode } from './run-state.js';
+export * from './read.js';
 export { liveLogPath } from './run-context.js';
 export { createGit, treeHash, type Git, type GitResult } from './git.js';
 export { nodeInstructions } from './instructions.js';

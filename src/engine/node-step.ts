@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { AgentAdapter, AgentResult } from '../agents/index.js';
 import { isMsoError, type FallbackRule } from '../contracts/index.js';
 import { attemptResultFields } from './attempt-row.js';
-import { treeHash } from './git.js';
+import { commitAll, treeHash } from './git.js';
 import type { HumanGates } from './human-gates.js';
 import { nodeInstructions } from './instructions.js';
 import { failOutsideWrites, outsideChanges, snapshotOutside } from './outside-writes.js';
@@ -58,14 +58,20 @@ function ruleFor(plan: RunContext['input']['plan'], errorClass: string): Fallbac
   );
 }
 
+/** A commit id the engine knows HEAD to be at, when it is a full id (a configured target may be a short one). */
+const fullId = (commit: string | null | undefined): string | undefined =>
+  commit && /^[0-9a-f]{40,64}$/.test(commit) ? commit : undefined;
+
 async function gatesPass(
   ctx: RunContext,
   id: string,
   wt: string,
+  commit: string,
 ): Promise<{ passed: number; total: number; failures: string[] }> {
   const { deps, runId } = ctx;
   const gates = ctx.graph[id]?.gates ?? [];
   const failures: string[] = [];
+  let head = fullId(commit);
   for (const g of gates) {
     const r = await deps.agents.run([deps.agents.adapter('shell')], {
       runId,
@@ -74,8 +80,10 @@ async function gatesPass(
       command: g,
       purpose: 'gate',
       cwd: wt,
+      headBefore: head,
       deadlines: { totalMs: 10 * 60_000 },
     });
+    head = fullId(r.result.evidence.headAfter);
     ctx.event('gate.result', id, {
       command: g,
       status: r.result.status,
@@ -113,6 +121,9 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
   }
   const manualDone = (await human.latest(id, 'manual_work'))?.status === 'approved';
   let wt: string;
+  // The commit the node starts from. A worktree just prepared has its base checked out (a full id: the run's base or
+  // a parent's commit); a merge or a kept manual worktree is asked.
+  let startCommit: string | undefined;
   const parentBase =
     r.baseOverride ?? (n.parent_refs.length ? rec(n.parent_refs[0] as string).commit : input.baseSha) ?? input.baseSha;
   if (manualDone && (await deps.fs.stat(join(ctx.worktreeOf(id), '.git')).catch(() => undefined)))
@@ -121,8 +132,13 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
     const m = await prepareMerge(ctx, human, id);
     if (!('wt' in m)) return m;
     wt = m.wt;
-  } else wt = await ctx.prepareWorktree(id, parentBase);
-  const startCommit = await git.ok(['rev-parse', 'HEAD'], wt);
+  } else {
+    wt = await ctx.prepareWorktree(id, parentBase);
+    startCommit = fullId(parentBase);
+  }
+  startCommit ??= await git.ok(['rev-parse', 'HEAD'], wt);
+  // Where HEAD is, as far as the engine knows: handed to the agent so it need not ask git again.
+  let head = fullId(startCommit);
   await ctx.moveTicket(id, 'in_progress', 'engine started the node');
   deps.faults?.point('node.started');
   ctx.snapshot(id, 'active');
@@ -182,6 +198,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
             instructions,
             command: n.command,
             cwd: wt,
+            // A shell step is one process; an agent chain may commit between its tries, so it asks git itself.
+            headBefore: n.command ? head : undefined,
             signal: input.signal,
             ...(n.timeout_s ? { deadlines: { totalMs: n.timeout_s * 1000 } } : {}),
             ...(n.budget_usd !== undefined ? { budgetUsd: n.budget_usd } : {}),
@@ -238,21 +256,13 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
     }
     deps.faults?.point('node.agent_done');
     // Commit whatever the node produced, then judge it by evidence.
-    const before = await git.ok(['rev-parse', 'HEAD'], wt);
-    await git.ok(['add', '-A'], wt);
-    await git.ok(['commit', '--allow-empty', '-q', '-m', `mso: ${id} ${n.label ?? ''}`.trim()], wt);
-    const commit = await git.ok(['rev-parse', 'HEAD'], wt);
+    const made = await commitAll(git, wt, `mso: ${id} ${n.label ?? ''}`.trim(), MAX_PATCH_CHARS);
+    const { commit, patch } = made;
+    head = commit;
     if (!manualDone) {
       // The call's full response — what the agent said and what it changed — so `mso replay --offline` can feed it back.
       // A patch too large to keep (a huge binary file) is left out and said so; replay then reports the divergence.
-      const diff = await git.run(['diff', '--binary', before, commit], wt);
-      const omitted =
-        diff.code !== 0
-          ? diff.stderr.trim().slice(0, 300)
-          : diff.stdout.length > MAX_PATCH_CHARS
-            ? `the patch is ${diff.stdout.length} characters; at most ${MAX_PATCH_CHARS} are kept`
-            : null;
-      const patch = omitted === null ? diff.stdout.trim() : '';
+      const omitted = made.patchOmitted;
       const blob = await log.putBlob(
         JSON.stringify({
           result: result ? responseOf(result) : null,
@@ -273,7 +283,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         errorClass = 'outputs_missing';
         message = `required outputs missing: ${required.filter((f) => !present.includes(f)).join(', ')}`;
       } else {
-        gates = await gatesPass(ctx, id, wt);
+        gates = await gatesPass(ctx, id, wt, commit);
         if (gates.failures.length) {
           errorClass = 'gate_failed';
           message = gates.failures.join('; ');
@@ -281,8 +291,12 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       }
     }
     if (!errorClass) {
-      const th = await treeHash(git, deps.fs, wt, commit);
-      const files = (await git.ok(['diff', '--name-only', startCommit, commit], wt)).split('\n').filter(Boolean);
+      const th = await treeHash(git, deps.fs, wt, commit, ctx.contentHashes);
+      // What changed since the node started: this commit's own paths, unless retries or the agent committed too.
+      const files =
+        made.parent === startCommit
+          ? [...made.files]
+          : (await git.ok(['diff', '--name-only', startCommit, commit], wt)).split('\n').filter(Boolean);
       event('node.committed', id, {
         commit,
         tree_hash: th,
@@ -329,6 +343,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         const target = rule.target_commit ?? startCommit;
         await git.ok(['reset', '--hard', target], wt);
         await git.ok(['clean', '-fdx'], wt);
+        head = fullId(target);
         event('node.checkout', id, { target_commit: target, rule: rule.error_type });
         ctx.snapshot(id, 'rolled_back', { fallbackTarget: target, role: 'sentinel', phase: 4 });
       }
@@ -365,7 +380,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       if (g === 'approved') {
         event('node.committed', id, {
           commit,
-          tree_hash: await treeHash(git, deps.fs, wt, commit),
+          tree_hash: await treeHash(git, deps.fs, wt, commit, ctx.contentHashes),
           summary: 'accepted by a person',
           files: [],
           agent: 'human',

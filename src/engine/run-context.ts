@@ -39,7 +39,10 @@ export interface RunContext {
   spent(): number;
   worktreeOf(id: string): string;
   branchOf(id: string): string;
+  /** Checks out `base` in the node's worktree (made on first use); HEAD is then `base`. */
   prepareWorktree(id: string, base: string): Promise<string>;
+  /** SHA-256 of file contents the run has hashed, by git mode and object id (see treeHash). */
+  readonly contentHashes: Map<string, string>;
   snapshot(
     id: string,
     status: 'pending' | 'active' | 'committed' | 'merged' | 'rolled_back' | 'failed',
@@ -122,6 +125,7 @@ export function createRunContext(deps: RunnerDeps, input: RunnerInput): RunConte
       ).c,
     worktreeOf,
     branchOf,
+    contentHashes: new Map(),
     prepareWorktree(id, base) {
       const wt = worktreeOf(id);
       return ctx.serial(async () => {

@@ -2,7 +2,7 @@ import { classifyMessage, CONFIGURATION_CLASSES } from '../classify.js';
 import { decideMode, type CliTable } from '../cli-table.js';
 import { costOf } from '../cost.js';
 import { buildChildEnv } from '../process/environment.js';
-import { gitChangedFiles, gitHead } from '../process/git-evidence.js';
+import { gitAfter, gitHead } from '../process/git-evidence.js';
 import { superviseProcess } from '../process/supervise.js';
 import type { AgentAdapter, AgentKind } from '../types.js';
 import {
@@ -92,7 +92,7 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
           ...req.env,
         },
       );
-      const headBefore = await gitHead(deps, req.cwd, env);
+      const headBefore = req.headBefore ?? (await gitHead(deps, req.cwd, env));
       const state = newStreamState();
       state.sessionId = sessionId;
       // A failure the stream makes certain (a bad key, a rate limit) ends the call now, not at a deadline.
@@ -128,8 +128,7 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
       // Not asked after a cancel: stopping must not wait on another process.
       const ask = exit.pid !== null && !dialect.versionInStream && !cancelled;
       const cliVersion = state.cliVersion ?? (ask ? await versionOf(env, req.cwd) : null);
-      const headAfter = await gitHead(deps, req.cwd, env);
-      const changedFiles = await gitChangedFiles(deps, req.cwd, env, headBefore, headAfter);
+      const { headAfter, changedFiles } = await gitAfter(deps, req.cwd, env, headBefore);
       const model = outcome.model ?? req.model ?? cfg.model ?? (await dialect.configuredModel?.(env, read)) ?? null;
       if (outcome.errorClass)
         onEvent?.({ type: 'error', message: outcome.errorMessage ?? '', errorClass: outcome.errorClass });

@@ -1,5 +1,5 @@
 import { buildChildEnv } from '../process/environment.js';
-import { gitChangedFiles, gitHead } from '../process/git-evidence.js';
+import { gitAfter, gitHead } from '../process/git-evidence.js';
 import { superviseProcess } from '../process/supervise.js';
 import type { AgentAdapter } from '../types.js';
 import {
@@ -34,7 +34,7 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
       if (req.signal?.aborted)
         return notStartedResult(identity, at, 'cancelled', 'cancelled', 'cancelled before start');
       const env = buildChildEnv(deps.env, cfg.env_allow, { ...cfg.env, ...req.env });
-      const headBefore = await gitHead(deps, req.cwd, env);
+      const headBefore = req.headBefore ?? (await gitHead(deps, req.cwd, env));
       const d = effectiveDeadlines(deps, req.deadlines);
       // A quiet build is not a hang: shell commands get only the total deadline unless the request sets others.
       const exit = await superviseProcess(deps, {
@@ -56,8 +56,7 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
         .filter((l) => l.startsWith('1|'))
         .map((l) => l.slice(2))
         .join('\n');
-      const headAfter = await gitHead(deps, req.cwd, env);
-      const changedFiles = await gitChangedFiles(deps, req.cwd, env, headBefore, headAfter);
+      const { headAfter, changedFiles } = await gitAfter(deps, req.cwd, env, headBefore);
       let status: 'success' | 'failure' | 'timeout' | 'cancelled' = exit.exitCode === 0 ? 'success' : 'failure';
       let errorClass: 'timeout' | 'stalled_stream' | 'cancelled' | 'unavailable' | 'process' | null =
         exit.exitCode === 0 ? null : 'process';

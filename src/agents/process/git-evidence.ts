@@ -33,24 +33,42 @@ export async function gitHead(
   return (await git(deps, cwd, ['rev-parse', '--verify', '-q', 'HEAD'], env))?.trim() || null;
 }
 
-/** Files changed in the work tree (modified, added, deleted, untracked) and between two commits, from git itself. */
-export async function gitChangedFiles(
+/** Fields before the path in a `git status --porcelain=v2` record, by record type. */
+const V2_FIELDS: Readonly<Record<string, number>> = { '1': 8, '2': 9, u: 10, '?': 1, '!': 1 };
+
+/**
+ * After an agent ran: the commit HEAD points at and the files changed in the work tree (modified, added, deleted,
+ * untracked), from one `git status --porcelain=v2 --branch -z`, plus the files of any commits the agent made since
+ * `headBefore` (one more git call, only then). Paths come verbatim (no C-style quoting).
+ */
+export async function gitAfter(
   deps: { proc: Proc; clock: Clock },
   cwd: string,
   env: Record<string, string>,
   headBefore: string | null,
-  headAfter: string | null,
-): Promise<string[]> {
+): Promise<{ headAfter: string | null; changedFiles: string[] }> {
+  const out = await git(deps, cwd, ['status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all'], env);
+  if (out === null) return { headAfter: null, changedFiles: [] };
+  let headAfter: string | null = null;
   const files = new Set<string>();
-  const status = await git(deps, cwd, ['status', '--porcelain=v1', '--untracked-files=all'], env);
-  for (const line of (status ?? '').split('\n')) {
-    if (line.length < 4) continue;
-    const path = line.slice(3);
-    files.add(path.includes(' -> ') ? (path.split(' -> ')[1] ?? path) : path);
+  const records = out.split('\0');
+  for (let i = 0; i < records.length; i++) {
+    const rec = records[i] as string;
+    if (rec.startsWith('# branch.oid ')) {
+      const oid = rec.slice('# branch.oid '.length).trim();
+      headAfter = /^[0-9a-f]{40,64}$/.test(oid) ? oid : null;
+      continue;
+    }
+    const fields = V2_FIELDS[rec[0] ?? ''];
+    if (fields === undefined) continue;
+    let at = 0;
+    for (let k = 0; k < fields; k++) at = rec.indexOf(' ', at) + 1;
+    files.add(rec.slice(at));
+    if (rec[0] === '2') i++; // a rename's original path follows in its own record
   }
   if (headBefore && headAfter && headBefore !== headAfter) {
-    const diff = await git(deps, cwd, ['diff', '--name-only', headBefore, headAfter], env);
-    for (const f of (diff ?? '').split('\n')) if (f) files.add(f);
+    const diff = await git(deps, cwd, ['diff', '--name-only', '-z', headBefore, headAfter], env);
+    for (const f of (diff ?? '').split('\0')) if (f) files.add(f);
   }
-  return [...files].sort();
+  return { headAfter, changedFiles: [...files].sort() };
 }

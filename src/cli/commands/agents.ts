@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXIT_WAITING_FOR_HUMAN, InvalidArgumentError } from '../../contracts/index.js';
+import { EXIT_WAITING_FOR_HUMAN, InvalidArgumentError } from '../../contracts/light.js';
 import type { CliContext } from '../context.js';
 import { addDetect } from './doctor.js';
 

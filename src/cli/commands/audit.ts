@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { InvalidArgumentError } from '../../contracts/index.js';
+import { InvalidArgumentError } from '../../contracts/light.js';
 import type { CliContext } from '../context.js';
 import { EXIT_INTERRUPTED } from '../io.js';
 

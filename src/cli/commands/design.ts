@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { InvalidArgumentError, UsageError } from '../../contracts/index.js';
+import { InvalidArgumentError, UsageError } from '../../contracts/light.js';
 import type { CliContext } from '../context.js';
 
 const intArg =

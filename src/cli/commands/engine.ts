@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { RunSummary } from '../../app/index.js';
-import { EXIT_WAITING_FOR_HUMAN, InvalidArgumentError } from '../../contracts/index.js';
+import { EXIT_WAITING_FOR_HUMAN, InvalidArgumentError } from '../../contracts/light.js';
 import type { CliContext } from '../context.js';
 import { EXIT_INTERRUPTED } from '../io.js';
 import { withProgress } from '../progress.js';

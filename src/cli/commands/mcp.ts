@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { InternalError, UsageError } from '../../contracts/index.js';
+import { InternalError, UsageError } from '../../contracts/light.js';
 import type { CliContext } from '../context.js';
 
 interface HostOptions {

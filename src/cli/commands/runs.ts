@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { RunView } from '../../app/index.js';
-import { RunStatusSchema, UsageError, type RunStatus } from '../../contracts/index.js';
+import { RUN_STATUSES, UsageError } from '../../contracts/light.js';
+import type { RunStatus } from '../../contracts/index.js';
 import { splitList, type CliContext } from '../context.js';
 
 function compact(v: RunView): Record<string, unknown> {
@@ -38,7 +39,7 @@ export function registerRuns(program: Command, ctx: CliContext): void {
   runs
     .command('list')
     .description('list runs with their latest status (from the manifest index)')
-    .addOption(new Option('--status <status>', 'only runs with this status').choices(RunStatusSchema.options))
+    .addOption(new Option('--status <status>', 'only runs with this status').choices(RUN_STATUSES))
     .action(async (opts: { status?: RunStatus }) => {
       const list = await ctx.app().runs.list(opts.status);
       ctx.done({

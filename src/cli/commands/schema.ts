@@ -42,8 +42,8 @@ export function registerSchema(program: Command, ctx: CliContext): void {
       .description(
         `print the JSON Schema of ${kind === 'workflow' ? 'a workflow file' : 'policy.yaml'} (for editors: yaml-language-server $schema)`,
       )
-      .action(() => {
-        const s = ctx.app().schema.editor(kind);
+      .action(async () => {
+        const s = await ctx.app().schema.editor(kind);
         ctx.done({ data: s, human: JSON.stringify(s, null, 2) });
       });
 }

@@ -1,12 +1,6 @@
 import { Option, type Command } from 'commander';
-import {
-  InvalidArgumentError,
-  TicketPrioritySchema,
-  TicketStatusSchema,
-  type DispatchMode,
-  type TicketPriority,
-  type TicketStatus,
-} from '../../contracts/index.js';
+import { InvalidArgumentError, TICKET_PRIORITIES, TICKET_STATUSES } from '../../contracts/light.js';
+import type { DispatchMode, TicketPriority, TicketStatus } from '../../contracts/index.js';
 import { splitList, type CliContext } from '../context.js';
 
 interface CtxFlags {
@@ -17,6 +11,7 @@ const withCtx = (cmd: Command): Command =>
   cmd
     .option('--run-id <id>', 'the run whose task context to use')
     .option('--path <dir>', 'a task-context folder instead of a run');
+const isTicketStatus = (s: string): s is TicketStatus => (TICKET_STATUSES as readonly string[]).includes(s);
 const ctxOf = (o: CtxFlags) => ({ runId: o.runId, path: o.path });
 
 /** `mso ticket create|list|show|move|validate|archive` and `mso dispatch`, `mso pipeline sample`. */
@@ -30,7 +25,7 @@ export function registerTickets(program: Command, ctx: CliContext): void {
       .description('create TKT-NNNN-<slug>.md (ids are never reused) and print its path')
       .argument('<title>'),
   )
-    .addOption(new Option('--priority <p>').choices(TicketPrioritySchema.options))
+    .addOption(new Option('--priority <p>').choices(TICKET_PRIORITIES))
     .option('--owner <owner>', 'default agent')
     .option('--due-by <date>', 'YYYY-MM-DD (default in 7 days)')
     .option('--tags <a,b>')
@@ -61,7 +56,7 @@ export function registerTickets(program: Command, ctx: CliContext): void {
       },
     );
   withCtx(ticket.command('list').description('list tickets'))
-    .addOption(new Option('--status <s>').choices(TicketStatusSchema.options))
+    .addOption(new Option('--status <s>').choices(TICKET_STATUSES))
     .action(async (o: CtxFlags & { status?: TicketStatus }) => {
       const list = await ctx.app().tickets.list(ctxOf(o), o.status);
       ctx.done({
@@ -88,10 +83,9 @@ export function registerTickets(program: Command, ctx: CliContext): void {
   )
     .option('--reason <text>')
     .action(async (t: string, status: string, o: CtxFlags & { reason?: string }) => {
-      const parsed = TicketStatusSchema.safeParse(status);
-      if (!parsed.success)
-        throw new InvalidArgumentError('status', `${status} is not one of ${TicketStatusSchema.options.join(', ')}`);
-      const r = await ctx.app().tickets.move(ctxOf(o), t, parsed.data, o.reason);
+      if (!isTicketStatus(status))
+        throw new InvalidArgumentError('status', `${status} is not one of ${TICKET_STATUSES.join(', ')}`);
+      const r = await ctx.app().tickets.move(ctxOf(o), t, status, o.reason);
       ctx.done({ data: r, human: `${r.id} ${r.from} -> ${r.to}${r.changed ? '' : ' (no change)'}` });
     });
   withCtx(

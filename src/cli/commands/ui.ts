@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '../../contracts/index.js';
+import { InvalidArgumentError } from '../../contracts/light.js';
 import type { CliContext } from '../context.js';
 import { EXIT_INTERRUPTED } from '../io.js';
 

@@ -1,0 +1,171 @@
+// End-to-end benchmark (not a test): what `mso run` costs per node in a real git repository, against the git floor
+// (bench/git-floor.sh: worktree add + the step + add + commit per node, in plain git) on the same shapes, in the same
+// process run: a chain of 30 shell nodes, and a wide workflow of 42 (one root, 41 children, 8 at a time). Every
+// node writes one file. The mso figure is the whole `mso run` (start-up, design, governance, tickets, the nodes,
+// finalize) divided by the node count; the second line takes out the fixed cost of a run (a one-node run). Wall
+// time and CPU time (user + system of the process tree, less sensitive to other load on the machine) are medians
+// over the rounds, the runs interleaved round by round.
+// MSO_BENCH_BASELINE=<another built checkout> adds the same runs with its bin/mso.js (e.g. main).
+// Run: npm run bench:e2e (builds dist/ first: bin/mso.js runs it).
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+const BIN = join(ROOT, 'bin/mso.js');
+const FLOOR = join(ROOT, 'bench/git-floor.sh');
+const BASELINE = process.env['MSO_BENCH_BASELINE'];
+
+interface Shape {
+  readonly name: string;
+  readonly nodes: number;
+  readonly concurrency: number;
+  readonly floorArgs: readonly string[];
+  readonly workflow: string;
+}
+
+function workflow(name: string, ids: readonly string[], edges: ReadonlyArray<readonly [string, string]>): string {
+  return [
+    `name: ${name}`,
+    `goal: bench ${name}`,
+    'nodes:',
+    ...ids.map((id) => `  - id: ${id}\n    label: ${id}\n    command: printf '${id}\\n' > out-${id}.txt`),
+    ...(edges.length ? ['edges:', ...edges.map(([a, b]) => `  - { from: ${a}, to: ${b} }`)] : []),
+    '',
+  ].join('\n');
+}
+
+const chainIds = Array.from({ length: 30 }, (_, i) => `n${i + 1}`);
+const wideIds = ['root', ...Array.from({ length: 41 }, (_, i) => `w${i + 1}`)];
+const SHAPES: readonly Shape[] = [
+  {
+    name: 'chain',
+    nodes: 30,
+    concurrency: 1,
+    floorArgs: ['chain', '30'],
+    workflow: workflow(
+      'chain',
+      chainIds,
+      chainIds.slice(1).map((id, i) => [chainIds[i] as string, id] as const),
+    ),
+  },
+  {
+    name: 'wide',
+    nodes: 42,
+    concurrency: 8,
+    floorArgs: ['wide', '42', '8'],
+    workflow: workflow(
+      'wide',
+      wideIds,
+      wideIds.slice(1).map((id) => ['root', id] as const),
+    ),
+  },
+];
+
+interface Figure {
+  readonly wallMs: number;
+  readonly cpuMs: number;
+}
+
+/** Runs a command under /usr/bin/time and returns its wall and CPU time. */
+function timed(cmd: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Figure {
+  const r = spawnSync('/usr/bin/time', ['-f', 'MSO-BENCH-TIME %e %U %S', cmd, ...args], {
+    cwd,
+    env,
+    maxBuffer: 1 << 26,
+  });
+  const line = /MSO-BENCH-TIME (\S+) (\S+) (\S+)/.exec(r.stderr.toString());
+  if (r.status !== 0 || !line) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
+  return { wallMs: Number(line[1]) * 1000, cpuMs: (Number(line[2]) + Number(line[3])) * 1000 };
+}
+
+async function msoRun(shape: Shape, env: NodeJS.ProcessEnv, bin = BIN): Promise<Figure> {
+  const dir = await mkdtemp(join(tmpdir(), `mso-bench-e2e-${shape.name}-`));
+  try {
+    const repo = join(dir, 'repo');
+    const git = (...a: string[]): void => {
+      const r = spawnSync('git', a, {
+        cwd: dir,
+        env: {
+          ...env,
+          GIT_AUTHOR_NAME: 'b',
+          GIT_AUTHOR_EMAIL: 'b@b',
+          GIT_COMMITTER_NAME: 'b',
+          GIT_COMMITTER_EMAIL: 'b@b',
+        },
+      });
+      if (r.status !== 0) throw new Error(`git ${a.join(' ')}: ${r.stderr.toString()}`);
+    };
+    git('init', '-q', '-b', 'main', repo);
+    git('-C', repo, 'commit', '-q', '--allow-empty', '-m', 'base');
+    await writeFile(join(dir, 'workflow.yaml'), shape.workflow);
+    const runEnv = { ...env, HOME: dir, MSO_WORKSPACE_ROOT: join(dir, 'ws'), MSO_OBSERVATION_ROOT: join(dir, 'obs') };
+    const args = [bin, '--quiet', 'run', '--workflow', 'workflow.yaml', '--repo', repo];
+    return timed(process.execPath, [...args, '--max-concurrency', String(shape.concurrency)], dir, runEnv);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+const ONE: Shape = {
+  name: 'one',
+  nodes: 1,
+  concurrency: 1,
+  floorArgs: ['chain', '1'],
+  workflow: workflow('one', ['n1'], []),
+};
+
+async function main(): Promise<void> {
+  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], LANG: 'C', TMPDIR: process.env['TMPDIR'] };
+  const runs = new Map<string, Figure[]>();
+  const add = (k: string, f: Figure): void => void runs.set(k, [...(runs.get(k) ?? []), f]);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const s of [...SHAPES, ONE]) {
+      add(`floor ${s.name}`, timed(FLOOR, s.floorArgs, ROOT, env));
+      add(`mso ${s.name}`, await msoRun(s, env));
+      if (BASELINE) add(`baseline ${s.name}`, await msoRun(s, env, join(BASELINE, 'bin/mso.js')));
+    }
+  }
+  const fixed = (k: string, f: (x: Figure) => number): number => median((runs.get(k) ?? []).map(f));
+  console.log(
+    `e2e bench (node ${process.versions.node}, ${ROUNDS} rounds, medians; per node = whole run ÷ nodes; shell nodes writing one file each)`,
+  );
+  for (const s of SHAPES) {
+    const per = (k: string, f: (x: Figure) => number): number => median((runs.get(k) ?? []).map(f)) / s.nodes;
+    const floorWall = per(`floor ${s.name}`, (x) => x.wallMs);
+    const floorCpu = per(`floor ${s.name}`, (x) => x.cpuMs);
+    const msoWall = per(`mso ${s.name}`, (x) => x.wallMs);
+    const msoCpu = per(`mso ${s.name}`, (x) => x.cpuMs);
+    const label = `${s.name} (${s.nodes} nodes, concurrency ${s.concurrency})`;
+    // Without the fixed cost of a run (start-up, design, gate, finalize: a one-node run of the same step).
+    const marginal = (k: string, f: (x: Figure) => number): number =>
+      (median((runs.get(`${k} ${s.name}`) ?? []).map(f)) - fixed(`${k} one`, f)) / (s.nodes - 1);
+    console.log(
+      `${label.padEnd(32)}: mso ${msoWall.toFixed(0).padStart(4)} ms/node wall, ${msoCpu.toFixed(0).padStart(3)} ms CPU | git floor ${floorWall.toFixed(0).padStart(3)} ms wall, ${floorCpu.toFixed(0).padStart(3)} ms CPU | ratio ${(msoWall / floorWall).toFixed(2)} wall, ${(msoCpu / floorCpu).toFixed(2)} CPU (target <= 2)`,
+    );
+    console.log(
+      `${''.padEnd(32)}  each node after the first: mso ${marginal('mso', (x) => x.wallMs).toFixed(0)} ms wall, ${marginal('mso', (x) => x.cpuMs).toFixed(0)} ms CPU | git floor ${marginal('floor', (x) => x.wallMs).toFixed(0)} ms wall, ${marginal('floor', (x) => x.cpuMs).toFixed(0)} ms CPU | ratio ${(marginal('mso', (x) => x.wallMs) / marginal('floor', (x) => x.wallMs)).toFixed(2)} wall, ${(marginal('mso', (x) => x.cpuMs) / marginal('floor', (x) => x.cpuMs)).toFixed(2)} CPU`,
+    );
+  }
+  if (BASELINE)
+    for (const s of [...SHAPES, ONE]) {
+      const b = (f: (x: Figure) => number): number => median((runs.get(`baseline ${s.name}`) ?? []).map(f)) / s.nodes;
+      console.log(
+        `baseline ${s.name.padEnd(23)}: ${b((x) => x.wallMs).toFixed(0)} ms/node wall, ${b((x) => x.cpuMs).toFixed(0)} ms CPU (${BASELINE})`,
+      );
+    }
+  console.log(
+    `one-node run (the fixed cost)  : mso ${fixed('mso one', (x) => x.wallMs).toFixed(0)} ms wall, ${fixed('mso one', (x) => x.cpuMs).toFixed(0)} ms CPU | git floor ${fixed('floor one', (x) => x.wallMs).toFixed(0)} ms wall`,
+  );
+}
+
+await main();

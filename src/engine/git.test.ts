@@ -1,0 +1,63 @@
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gitAfter, gitHead } from '../agents/process/git-evidence.js';
+import { nodePlatform } from '../platform/index.js';
+import { commitAll, createGit, treeHash } from './git.js';
+
+const platform = nodePlatform();
+const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmpdir() };
+const git = createGit({ proc: platform.proc, env });
+let repo: string;
+
+beforeAll(async () => {
+  repo = await mkdtemp(join(tmpdir(), 'mso-git-test-'));
+  await git.ok(['init', '-q', '-b', 'main'], repo);
+  await writeFile(join(repo, 'old name.txt'), 'a file that will be renamed\n'.repeat(20));
+  await writeFile(join(repo, 'gone.txt'), 'deleted later\n');
+  await git.ok(['add', '-A'], repo);
+  await git.ok(['commit', '-q', '-m', 'base'], repo);
+});
+afterAll(async () => {
+  await rm(repo, { recursive: true, force: true });
+});
+
+describe('the git layer of a node', () => {
+  it('commits everything and reads back what diff --binary and diff --name-only say, in one call', async () => {
+    const before = await git.ok(['rev-parse', 'HEAD'], repo);
+    const evidenceBefore = await gitHead({ proc: platform.proc, clock: platform.clock }, repo, env);
+    await git.ok(['mv', 'old name.txt', 'new name.txt'], repo);
+    await rm(join(repo, 'gone.txt'));
+    await writeFile(join(repo, 'ünïcode.txt'), 'ü\n');
+    await writeFile(join(repo, 'bin.dat'), Buffer.from([0, 1, 2, 255]));
+    await symlink('new name.txt', join(repo, 'link'));
+    const evidence = await gitAfter({ proc: platform.proc, clock: platform.clock }, repo, env, evidenceBefore);
+    expect(evidence.headAfter).toBe(before);
+    // The staged rename counts by its new path, as in porcelain v1 (`old -> new`).
+    expect(evidence.changedFiles).toEqual(['bin.dat', 'gone.txt', 'link', 'new name.txt', 'ünïcode.txt']);
+
+    const made = await commitAll(git, repo, 'mso: n1', 1 << 20);
+    expect(made.parent).toBe(before);
+    expect(made.commit).toBe(await git.ok(['rev-parse', 'HEAD'], repo));
+    expect(made.patch).toBe(await git.ok(['diff', '--binary', before, made.commit], repo));
+    const names = (await git.run(['diff', '--name-only', '-z', before, made.commit], repo)).stdout;
+    expect(made.files).toEqual(names.split('\0').filter(Boolean));
+    expect(made.files).toContain('ünïcode.txt');
+    expect(made.files).not.toContain('old name.txt'); // a rename counts by its new path, as diff --name-only says
+
+    const empty = await commitAll(git, repo, 'mso: n2', 1 << 20);
+    expect(empty).toMatchObject({ parent: made.commit, files: [], patch: '', patchOmitted: null });
+    const small = await commitAll(git, repo, 'mso: n3', 0);
+    expect(small.patchOmitted).toBeNull(); // an empty patch fits any limit
+  });
+
+  it('gives the same tree hash with and without the run’s content hashes', async () => {
+    const head = await git.ok(['rev-parse', 'HEAD'], repo);
+    const cache = new Map<string, string>();
+    const cold = await treeHash(git, platform.fs, repo, head, cache);
+    expect(cache.size).toBeGreaterThan(0);
+    expect(await treeHash(git, platform.fs, repo, head, cache)).toBe(cold);
+    expect(await treeHash(git, platform.fs, repo, head)).toBe(cold);
+  });
+});

@@ -1,0 +1,6 @@
+/**
+ * The engine's read side: what the audit log says about a run. Use cases that only read a run (`mso status`)
+ * import this entry instead of index.ts, which loads the scheduler, the agent adapters and the designer with it.
+ * index.ts re-exports everything here.
+ */
+export { loadRecordedRun, type RecordedRun, type RecordedNode } from './run-state.js';

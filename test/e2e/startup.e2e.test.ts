@@ -1,0 +1,76 @@
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
+
+// Start-up budget: the modules `mso` loads to answer, counted (not timed) by a loader hook. The pattern that keeps
+// this small is described at the top of src/cli/main.ts. Raise a budget only with a reason in the commit message.
+// 47 modules at the merge of the terminal commands (logs, results, the progress view); a few to spare, no more.
+const BUDGET = { version: 50, help: 50, status: 300 } as const;
+// The app's light entry (the redactor the CLI prints through) is allowed; the rest of app/ and engine/ are not.
+const HEAVY =
+  /node_modules\/(zod|yaml|better-sqlite3|kysely|ai|@ai-sdk|@modelcontextprotocol|hono)\/|\/dist\/engine\/|\/dist\/app\/(?!light\.js$|redaction\.js$|run-progress\.js$)/;
+
+let sb: Sandbox;
+beforeAll(async () => {
+  sb = await makeSandbox('mso-startup-');
+});
+afterAll(async () => {
+  await sb.cleanup();
+});
+
+/** The URLs of the modules `mso args` loaded. */
+async function modulesLoadedBy(args: readonly string[]): Promise<string[]> {
+  const list = join(sb.dir, `modules-${args.join('-').replace(/[^a-z0-9-]/gi, '')}.txt`);
+  const hook = join(REPO_ROOT, 'test/fixtures/count-modules.mjs');
+  await new Promise<void>((done, fail) =>
+    execFile(
+      process.execPath,
+      ['--import', hook, MSO_BIN, ...args],
+      { cwd: sb.dir, env: { ...sb.env, MSO_MODULE_LIST: list } },
+      (error, _stdout, stderr) => (error ? fail(new Error(`mso ${args.join(' ')}: ${stderr}`)) : done()),
+    ),
+  );
+  return (await readFile(list, 'utf8')).split('\n').filter(Boolean);
+}
+
+describe('mso start-up', () => {
+  it('answers --version and --help without the app, zod, yaml, SQLite or any SDK', async () => {
+    for (const [args, budget] of [
+      [['--version'], BUDGET.version],
+      [['--help'], BUDGET.help],
+    ] as const) {
+      const loaded = await modulesLoadedBy(args);
+      expect(
+        loaded.filter((u) => HEAVY.test(u)),
+        `mso ${args.join(' ')}`,
+      ).toEqual([]);
+      expect(loaded.length, `modules loaded by mso ${args.join(' ')}:\n${loaded.join('\n')}`).toBeLessThanOrEqual(
+        budget,
+      );
+      // The hook sees the CLI itself: a count of zero would mean it counted nothing.
+      expect(loaded.some((u) => u.endsWith('/dist/cli/main.js'))).toBe(true);
+    }
+  });
+
+  it('reads a run for mso status without the scheduler, git, kysely or any SDK', async () => {
+    await writeFile(
+      join(sb.dir, 'two.yaml'),
+      'name: two\ngoal: two steps\nnodes:\n  - { id: a, label: A, command: "echo a > a.txt" }\n  - { id: b, label: B, command: "echo b > b.txt" }\nedges:\n  - { from: a, to: b }\n',
+    );
+    const run = await sb.json<{ run_id: string; status: string }>(['run', '--workflow', 'two.yaml']);
+    expect(run.body.status, run.stderr).toBe('completed');
+    const loaded = await modulesLoadedBy(['status', run.body.run_id]);
+    const engine = loaded.filter((u) => u.includes('/dist/engine/')).map((u) => u.replace(/.*\/dist\//, ''));
+    expect(engine.sort()).toEqual(['engine/read.js', 'engine/run-state.js']);
+    expect(
+      loaded.filter((u) =>
+        /node_modules\/(kysely|ai|@ai-sdk|@modelcontextprotocol)\/|\/dist\/(agents\/(?!light\.js$|cli-table\.js$)|design\/|mcp\/)/.test(
+          u,
+        ),
+      ),
+    ).toEqual([]);
+    expect(loaded.length, loaded.join('\n')).toBeLessThanOrEqual(BUDGET.status);
+  });
+});
