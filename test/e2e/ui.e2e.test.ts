@@ -27,7 +27,7 @@ function startUi(): Promise<string> {
     let err = '';
     server.stdout?.on('data', (b: Buffer) => {
       out += b.toString();
-      const m = /mso ui: (http:\/\/\S+#token=[0-9a-f]+)/.exec(out);
+      const m = /mso ui: (http:\/\/\S+#access=[0-9a-f]+)/.exec(out);
       if (m?.[1]) done(m[1]);
     });
     server.stderr?.on('data', (b: Buffer) => (err += b.toString()));
@@ -77,7 +77,7 @@ describe.skipIf(!haveChromium)('mso ui in a real browser', () => {
     await page.goto(link);
     await page.getByText('No runs').waitFor();
     // The token left the address bar once the page took it.
-    expect(page.url()).not.toContain('token=');
+    expect(page.url()).not.toContain('access=');
     await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42));
 
     // Another process runs the workflow: its merge misses its quorum and asks a person (exit 3).

@@ -34,7 +34,7 @@ function TokenForm(): React.JSX.Element {
     <div className="token-form card">
       <h2>Access token</h2>
       <p>
-        Open the link <code>mso ui</code> printed, or paste its token (the part after <code>#token=</code>).
+        Open the link <code>mso ui</code> printed, or paste its token (the part after <code>#access=</code>).
       </p>
       <form
         onSubmit={(e) => {

@@ -1,10 +1,10 @@
 import type { FeedEvent } from '../../src/contracts/dashboard.js';
 
-/** The access token: from the link `mso ui` printed (#token=...), kept for this tab only. */
+/** The access token: from the link `mso ui` printed (#access=..., or #token=...), kept for this tab only. */
 const KEY = 'mso-ui-token';
 
 export function takeTokenFromUrl(): void {
-  const m = /(?:^#|&)token=([0-9A-Za-z_.~-]+)/.exec(location.hash);
+  const m = /(?:^#|&)(?:access|token)=([0-9A-Za-z_.~-]+)/.exec(location.hash);
   if (m?.[1]) {
     sessionStorage.setItem(KEY, m[1]);
     history.replaceState(null, '', `${location.pathname}${location.search}#/`);

