@@ -1,7 +1,7 @@
 import type { createLogUpdate as CreateLogUpdate } from 'log-update';
 import type { ProgressListener, ProgressNode, RunProgress, RunSummary } from '../app/index.js';
-// The view's fold has no imports of its own: loading it here keeps the CLI's start light (see main.ts).
-import { createProgressView } from '../app/run-progress.js';
+// The view's fold has no imports of its own: taking it from the light entry keeps the CLI's start light (main.ts).
+import { createProgressView } from '../app/light.js';
 import type { CliContext } from './context.js';
 import type { CliIo } from './io.js';
 

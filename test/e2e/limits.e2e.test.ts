@@ -85,17 +85,25 @@ describe('input limits: exit 2 with the field named, nothing written', () => {
     expect(await runsOnDisk()).toEqual([]);
   });
 
-  it('hashes a workflow name without ASCII letters into run-<8 hex>, as the README says', async () => {
-    const name = '한국어 작업 흐름';
-    const r = await sb.json<{ run_id: string }>([
+  it('names a run after a Korean workflow name (romanized, as the README says) and hashes one with no letters', async () => {
+    const korean = await sb.json<{ run_id: string }>([
       'design',
       'import',
       '--workflow',
-      await file('ko.yaml', `name: ${name}\nnodes:\n  - {id: a, label: 가, command: "true"}\n`),
+      await file('ko.yaml', 'name: 한국어 작업 흐름\nnodes:\n  - {id: a, label: 가, command: "true"}\n'),
     ]);
-    expect(r.code).toBe(0);
+    expect(korean.code).toBe(0);
+    expect(korean.body.run_id).toMatch(/^\d{8}-msowd-hangukeo-jakeop-heureum$/);
+    const name = '🚀🚀';
+    const emoji = await sb.json<{ run_id: string }>([
+      'design',
+      'import',
+      '--workflow',
+      await file('emoji.yaml', `name: "${name}"\nnodes:\n  - {id: a, label: x, command: "true"}\n`),
+    ]);
+    expect(emoji.code).toBe(0);
     const hash = createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 8);
-    expect(r.body.run_id).toMatch(new RegExp(`^\\d{8}-msowd-run-${hash}$`));
+    expect(emoji.body.run_id).toMatch(new RegExp(`^\\d{8}-msowd-run-${hash}$`));
   });
 
   it('designs and gates a 155-node workflow (once exit 70: a negative DQ weight)', async () => {
