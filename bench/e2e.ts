@@ -12,6 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { initBenchRepo } from './bench-repo.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -85,22 +86,7 @@ function timed(cmd: string, args: readonly string[], cwd: string, env: NodeJS.Pr
 async function msoRun(shape: Shape, env: NodeJS.ProcessEnv, bin = BIN): Promise<Figure> {
   const dir = await mkdtemp(join(tmpdir(), `mso-bench-e2e-${shape.name}-`));
   try {
-    const repo = join(dir, 'repo');
-    const git = (...a: string[]): void => {
-      const r = spawnSync('git', a, {
-        cwd: dir,
-        env: {
-          ...env,
-          GIT_AUTHOR_NAME: 'b',
-          GIT_AUTHOR_EMAIL: 'b@b',
-          GIT_COMMITTER_NAME: 'b',
-          GIT_COMMITTER_EMAIL: 'b@b',
-        },
-      });
-      if (r.status !== 0) throw new Error(`git ${a.join(' ')}: ${r.stderr.toString()}`);
-    };
-    git('init', '-q', '-b', 'main', repo);
-    git('-C', repo, 'commit', '-q', '--allow-empty', '-m', 'base');
+    const repo = initBenchRepo(dir, env);
     await writeFile(join(dir, 'workflow.yaml'), shape.workflow);
     const runEnv = { ...env, HOME: dir, MSO_WORKSPACE_ROOT: join(dir, 'ws'), MSO_OBSERVATION_ROOT: join(dir, 'obs') };
     const args = [bin, '--quiet', 'run', '--workflow', 'workflow.yaml', '--repo', repo];

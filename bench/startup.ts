@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { initBenchRepo } from './bench-repo.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 15);
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -53,22 +54,7 @@ async function main(): Promise<void> {
     NODE_COMPILE_CACHE: join(dir, 'compile-cache'),
   };
   try {
-    const repo = join(dir, 'repo');
-    const git = (...a: string[]): void => {
-      const r = spawnSync('git', a, {
-        cwd: dir,
-        env: {
-          ...env,
-          GIT_AUTHOR_NAME: 'b',
-          GIT_AUTHOR_EMAIL: 'b@b',
-          GIT_COMMITTER_NAME: 'b',
-          GIT_COMMITTER_EMAIL: 'b@b',
-        },
-      });
-      if (r.status !== 0) throw new Error(`git ${a.join(' ')}: ${r.stderr.toString()}`);
-    };
-    git('init', '-q', '-b', 'main', repo);
-    git('-C', repo, 'commit', '-q', '--allow-empty', '-m', 'base');
+    const repo = initBenchRepo(dir, env);
     await writeFile(join(dir, 'workflow.yaml'), WORKFLOW);
     const run = spawnSync(
       process.execPath,
