@@ -10,19 +10,11 @@ import { createNodeApp, type MsoApp } from '../src/app/index.js';
 import { openAuditLog } from '../src/audit/index.js';
 import { nodePlatform } from '../src/platform/index.js';
 import { startUi } from '../src/ui/index.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/helpers/ui.js';
 
 const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 5);
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 20);
 const TOKEN = 'b'.repeat(48);
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -145,7 +137,7 @@ async function main(): Promise<void> {
   const small = await design(app, dir, 10);
   const big = await design(app, dir, 1000);
   const ui = await startUi(app, { port: 0, token: TOKEN, version: 'bench', log: () => undefined });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
     const fmt = (xs: number[]): string => `median ${pct(xs, 50).toFixed(0)} ms, p95 ${pct(xs, 95).toFixed(0)} ms`;
     const p10 = await firstPaint(browser, ui.url, small.runId, 10, false);

@@ -3,6 +3,7 @@ import { CLAUDE_TABLE } from '../cli-table.js';
 import type { AgentEvent, ErrorClass } from '../types.js';
 import {
   mainModel,
+  num,
   noteRetry,
   outcomeWithoutTerminal,
   parseJsonLine,
@@ -10,7 +11,6 @@ import {
   type StreamState,
 } from './dialect.js';
 
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const PROGRESS = /"type"\s*:\s*"(assistant|user|result|stream_event)"/;
 
 /** Claude Code headless: `claude -p --output-format stream-json --verbose`, prompt on stdin, session id set first. */

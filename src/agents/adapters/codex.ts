@@ -1,9 +1,8 @@
 import { classifyMessage, retryDelayInText } from '../classify.js';
 import { CODEX_TABLE } from '../cli-table.js';
 import type { AgentEvent } from '../types.js';
-import { noteRetry, outcomeWithoutTerminal, parseJsonLine, type CliDialect, type StreamState } from './dialect.js';
+import { noteRetry, num, outcomeWithoutTerminal, parseJsonLine, type CliDialect, type StreamState } from './dialect.js';
 
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const PROGRESS = /"type"\s*:\s*"(item\.(started|updated|completed)|turn\.(completed|failed))"/;
 const ERROR_ITEM = /"item"\s*:\s*\{[^{}]*"type"\s*:\s*"error"/;
 const RECONNECTING = /^Reconnecting\.\.\.\s*(\d+)\/(\d+)\s*\((.*)\)\s*$/s;

@@ -3,6 +3,9 @@ import type { SupervisedExit } from '../process/supervise.js';
 import type { AgentEvent, AgentRequest, AgentStatus, ErrorClass, TokenUsage } from '../types.js';
 
 /** What a dialect concluded from the stream and the exit. */
+/** A number a CLI's JSON reported, or 0 when it is missing or not a finite number (token counts, costs). */
+export const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
 export interface DialectOutcome {
   readonly status: AgentStatus;
   readonly errorClass: ErrorClass | null;

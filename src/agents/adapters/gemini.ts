@@ -3,14 +3,13 @@ import { GEMINI_TABLE } from '../cli-table.js';
 import type { AgentEvent, ErrorClass } from '../types.js';
 import {
   mainModel,
+  num,
   noteRetry,
   outcomeWithoutTerminal,
   parseJsonLine,
   type CliDialect,
   type StreamState,
 } from './dialect.js';
-
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /** Gemini CLI exit codes (packages/core/src/utils/errors.ts). */
 const EXIT_CLASSES: Readonly<Record<number, ErrorClass>> = {
