@@ -1,11 +1,4 @@
-import {
-  holderIsDead,
-  openAuditLog,
-  openAuditReader,
-  readRunLease,
-  type AuditLog,
-  type AuditReader,
-} from '../audit/index.js';
+import { openAuditLog, openAuditReader, liveRunHolder, type AuditLog, type AuditReader } from '../audit/index.js';
 import {
   InvalidArgumentError,
   NotFoundError,
@@ -29,6 +22,7 @@ import type { ObserveOps } from './observe-ops.js';
 import { previewProposal } from './proposal-preview.js';
 import type { RunOps } from './run-ops.js';
 import { readRunArtifact, ticketsByNode } from './run-artifacts.js';
+import { leaseDeps } from './run-support.js';
 
 /** A node's diff is cut here: the page shows diffs to read, not to download. */
 const MAX_DIFF_BYTES = 512 * 1024;
@@ -99,8 +93,7 @@ export function createDashboardOps(
 
   /** True while a live process holds the run's coordinator lease. */
   function coordinated(log: AuditLog, runId: string): boolean {
-    const holder = readRunLease(log, runId);
-    return holder !== null && !holderIsDead({ processInfo: deps.processInfo, now: () => deps.clock.now() }, holder);
+    return liveRunHolder(log, leaseDeps(deps), runId) !== null;
   }
 
   const pendingOf = async (ws: Workspace, ref: RunRef): Promise<HitlItem[]> =>

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { holderIsDead, openAuditLog, readRunLease } from '../audit/index.js';
+import { liveRunHolder, openAuditLog } from '../audit/index.js';
 import { RunTransitionError } from '../contracts/index.js';
 import { writeFileAtomic } from '../workspace/index.js';
-import type { RunOpsContext } from './run-support.js';
+import { leaseDeps, type RunOpsContext } from './run-support.js';
 import type { CancelResult } from './run-types.js';
 
 /** The file a live coordinator polls for a cancel request: JSON `{ at, by, reason }`. */
@@ -22,11 +22,9 @@ export async function cancelRun(c: RunOpsContext, runId: string, reason?: string
     throw new RunTransitionError(runId, status, 'cancelled');
   const why = reason ?? `cancelled by ${ws.layout.observerId}`;
   const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
-  let coordinator: number | null = null;
+  let coordinator: number | null;
   try {
-    const holder = readRunLease(log, runId);
-    if (holder && !holderIsDead({ processInfo: deps.processInfo, now: () => deps.clock.now() }, holder))
-      coordinator = holder.pid;
+    coordinator = liveRunHolder(log, leaseDeps(deps), runId)?.pid ?? null;
     await writeFileAtomic(
       deps,
       join(ref.dir, CANCEL_REQUEST),

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { holderIsDead, openAuditReader, readRunLease, type AuditLog } from '../audit/index.js';
+import { liveRunHolder, openAuditReader, type AuditLog, type LeaseDeps } from '../audit/index.js';
 import type { RunStatus } from '../contracts/index.js';
 import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
 import type { Git } from '../engine/index.js';
@@ -160,8 +160,8 @@ export function shownStatus(
   status: RunStatus,
 ): ShownRunStatus {
   if (status !== 'active') return status;
-  const holder = readRunLease(log, runId);
-  const alive =
-    holder !== null && !holderIsDead({ processInfo: c.deps.processInfo, now: () => c.deps.clock.now() }, holder);
-  return alive ? 'active' : 'interrupted';
+  return liveRunHolder(log, leaseDeps(c.deps), runId) ? 'active' : 'interrupted';
 }
+
+/** What the lease checks need from the app: this process and the clock. */
+export const leaseDeps = (deps: AppDeps): LeaseDeps => ({ processInfo: deps.processInfo, now: () => deps.clock.now() });

@@ -28,6 +28,7 @@ export type { AuditDatabase } from './db-types.js';
 export {
   acquireRunLease,
   readRunLease,
+  liveRunHolder,
   holderIsDead,
   LEASE_RENEW_MS,
   LEASE_REMOTE_EXPIRY_MS,

@@ -69,6 +69,12 @@ export function holderIsDead(deps: LeaseDeps, h: LeaseHolder): boolean {
   return deps.now().getTime() - Date.parse(h.renewedAt) > LEASE_REMOTE_EXPIRY_MS;
 }
 
+/** The run's lease holder while it is alive (the run has a live coordinator), else null. */
+export function liveRunHolder(log: Pick<AuditLog, 'db'>, deps: LeaseDeps, runId: string): LeaseHolder | null {
+  const holder = readRunLease(log, runId);
+  return holder && !holderIsDead(deps, holder) ? holder : null;
+}
+
 /**
  * Takes the run's lease atomically (one immediate transaction): free, already ours, or held by a dead process.
  * A live holder makes it throw {@link RunBusyError} naming that holder; nothing is written then.

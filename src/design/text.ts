@@ -1,7 +1,5 @@
+import { HANGUL } from './korean.js';
 import { extractUnits } from './task-extraction.js';
-
-/** True when the text contains Hangul. */
-const HANGUL = /[\uac00-\ud7a3]/;
 
 const patterns = new Map<string, RegExp>();
 

@@ -23,7 +23,7 @@ export async function recoverLostCommits(ctx: RunContext): Promise<string[]> {
     const commit = head.stdout.trim();
     const subject = await deps.git.run(['log', '-1', '--format=%s', commit], wt);
     if (subject.code !== 0 || !subject.stdout.startsWith(`mso: ${id}`)) continue;
-    const th = await treeHash(deps.git, deps.fs, wt, commit);
+    const th = await treeHash(deps.git, deps.fs, wt, commit, ctx.contentHashes);
     ctx.event('node.committed', id, {
       commit,
       tree_hash: th,
