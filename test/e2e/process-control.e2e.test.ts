@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { alive } from '../helpers/agents.js';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
 
 // Process control (issue 16): one coordinator per run, orphans that ignore SIGTERM, interrupted runs, ticket cancel.
@@ -61,15 +62,6 @@ async function waitFor(sql: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for: ${sql}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('process control', () => {

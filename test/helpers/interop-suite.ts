@@ -115,12 +115,12 @@ export function interopSuite(kind: CliKind, cases: Readonly<Partial<Record<StubC
         expect(r.errorClass, r.errorMessage ?? '').toBe(want.errorClass);
 
         // How it ended: at once from the stream, or at the no-progress deadline (never the 30-minute cap).
-        const ended = Date.parse(r.evidence.endedAt);
-        const firstCall = stub.modelRequests()[0]?.at;
         if (want.endedByStream) {
-          expect(firstCall, 'the CLI called the provider').toBeDefined();
-          // Seconds, not the CLI's own retry schedule (Claude retries a bad key 10 times over minutes).
-          expect(ended - (firstCall ?? 0)).toBeLessThan(10_000);
+          expect(stub.modelRequests().length, 'the CLI called the provider').toBeGreaterThan(0);
+          // Ended by what the stream said, not by the CLI's own retry schedule (Claude retries a bad key 10 times
+          // over minutes) nor by our no-progress deadline: counted, not timed.
+          expect(stub.modelRequests().length).toBeLessThan(10);
+          expect(r.errorMessage ?? '').not.toMatch(/no progress|inactivity deadline/);
         }
         if (want.endedByNoProgress) expect(r.errorMessage).toMatch(/no progress|inactivity deadline/);
         if (want.retryAfterAtLeastMs !== undefined)

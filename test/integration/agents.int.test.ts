@@ -126,7 +126,6 @@ describe('CLI adapters against the fake agent CLI', () => {
   });
   it('ends an agent that lingers after its result and still counts the result', async () => {
     const pidfile = join(repo.dir, 'pids');
-    const t = Date.now();
     const r = await adapter(testAdapterDeps(), 'c', {
       kind: 'claude-code',
       command: FAKE_AGENT,
@@ -134,7 +133,6 @@ describe('CLI adapters against the fake agent CLI', () => {
     }).run(req('#scenario:linger'));
     expect(r.status).toBe('success');
     expect(r.evidence.lingerKilled).toBe(true);
-    expect(Date.now() - t).toBeLessThan(20_000);
     expect((await pidsIn(pidfile)).filter(alive)).toEqual([]);
   });
   it('classifies a rejected rate limit from the result frame', async () => {
