@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { EXIT_WAITING_FOR_HUMAN } from '../contracts/light.js';
 
 /** What the CLI touches of the outside world; `nodeIo()` gives the real process, tests give buffers. */
 export interface CliIo {
@@ -18,6 +19,14 @@ export interface CliIo {
 
 /** Exit code of a command stopped by SIGINT. */
 export const EXIT_INTERRUPTED = 130;
+
+/** Exit code of a run-like outcome: 0 completed, 3 waiting for a person, 130 cancelled, 1 otherwise. */
+export function runExit(status: string): number {
+  if (status === 'completed') return 0;
+  if (status === 'awaiting_human') return EXIT_WAITING_FOR_HUMAN;
+  if (status === 'cancelled') return EXIT_INTERRUPTED;
+  return 1;
+}
 
 /**
  * A process stream that goes quiet once its reader is gone: `mso audit export | head` closes the pipe, and the

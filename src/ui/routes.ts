@@ -1,9 +1,7 @@
 import type { Hono } from 'hono';
 import type { MsoApp } from '../app/index.js';
-import { InvalidArgumentError, RunStatusSchema, type RunStatus } from '../contracts/index.js';
+import { InvalidArgumentError, RunStatusSchema, SAFE_ID_PATTERN, type RunStatus } from '../contracts/index.js';
 import type { Jobs } from './jobs.js';
-
-const PROPOSAL_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 async function body(req: { json(): Promise<unknown> }): Promise<Record<string, unknown>> {
   const raw = await req.json().catch(() => {
@@ -96,7 +94,8 @@ export function registerRoutes(api: Hono, app: MsoApp, jobs: Jobs, version: stri
   for (const verb of ['accept', 'reject'] as const) {
     api.post(`/api/proposals/:id/${verb}`, async (c) => {
       const id = c.req.param('id');
-      if (!PROPOSAL_ID.test(id)) throw new InvalidArgumentError('proposal id', `${JSON.stringify(id)} is not valid`);
+      if (!SAFE_ID_PATTERN.test(id))
+        throw new InvalidArgumentError('proposal id', `${JSON.stringify(id)} is not valid`);
       const reason = optionalString(await body(c.req), 'reason');
       return c.json(
         verb === 'accept' ? await app.observe.proposals.accept(id) : await app.observe.proposals.reject(id, reason),

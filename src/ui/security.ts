@@ -31,7 +31,16 @@ export function guard(options: { readonly token: string; readonly loopback: bool
   return async (c, next) => {
     if (options.loopback) {
       const host = (c.req.header('host') ?? '').replace(/:\d+$/, '');
-      if (!isLoopbackHost(host)) return c.json({ error: { code: 'MSO_UI_HOST', message: 'host not allowed' } }, 403);
+      if (!isLoopbackHost(host))
+        return c.json(
+          {
+            error: {
+              code: 'MSO_UI_HOST',
+              message: `Host ${host} is not served (DNS-rebinding guard): open the dashboard at 127.0.0.1 or localhost, or bind another address with --host and --token`,
+            },
+          },
+          403,
+        );
     }
     if (c.req.path.startsWith('/api/')) {
       const given = c.req.header(TOKEN_HEADER) ?? '';

@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
 import type { RunSummary } from '../../app/index.js';
-import { EXIT_WAITING_FOR_HUMAN, InvalidArgumentError } from '../../contracts/light.js';
+import { InvalidArgumentError } from '../../contracts/light.js';
 import type { CliContext } from '../context.js';
-import { EXIT_INTERRUPTED } from '../io.js';
+import { runExit } from '../io.js';
 import { withProgress } from '../progress.js';
 
 const num =
@@ -12,13 +12,6 @@ const num =
     if (!Number.isFinite(n)) throw new InvalidArgumentError(flag, `${v} is not a number`);
     return n;
   };
-
-function exitOf(s: RunSummary): number {
-  if (s.status === 'completed') return 0;
-  if (s.status === 'awaiting_human') return EXIT_WAITING_FOR_HUMAN;
-  if (s.status === 'cancelled') return EXIT_INTERRUPTED;
-  return 1;
-}
 
 function render(s: RunSummary): string[] {
   const kv = (m: Record<string, number>): string =>
@@ -174,7 +167,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         ctx.done({
           data: s,
           human: render(s),
-          exitCode: s.reason?.startsWith('dry run') ? 0 : failedGate ? 1 : exitOf(s),
+          exitCode: s.reason?.startsWith('dry run') ? 0 : failedGate ? 1 : runExit(s.status),
           streamed,
         });
       },
@@ -193,7 +186,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         const { summary: s, streamed } = await withProgress(ctx, events, (onProgress) =>
           ctx.app().engine.resume(runId, { ...options, signal: ctx.io.signal, onProgress }),
         );
-        ctx.done({ data: s, human: render(s), exitCode: exitOf(s), streamed });
+        ctx.done({ data: s, human: render(s), exitCode: runExit(s.status), streamed });
       },
     );
   program

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ReplayReport, RunDiff } from '../../app/index.js';
 import type { CliContext } from '../context.js';
-import { runExit } from './results.js';
+import { runExit } from '../io.js';
 
 function renderReplay(r: ReplayReport): string[] {
   const lines = [

@@ -1,12 +1,7 @@
 import type { Command } from 'commander';
 import { splitList, type CliContext } from '../context.js';
-import { EXIT_INTERRUPTED } from '../io.js';
+import { runExit } from '../io.js';
 import { withProgress } from '../progress.js';
-
-/** Exit code of a run-like outcome: 0 completed, 3 waiting for a person, 130 cancelled, 1 otherwise. */
-export function runExit(status: string): number {
-  return status === 'completed' ? 0 : status === 'awaiting_human' ? 3 : status === 'cancelled' ? EXIT_INTERRUPTED : 1;
-}
 
 /** `mso apply` and `mso rerun`: use a run's result, or run its failed part again. */
 export function registerResults(program: Command, ctx: CliContext): void {
