@@ -46,19 +46,32 @@ async function workflow(name: string, nodes: Array<{ id: string; command: string
   return file;
 }
 
-function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; exit: Promise<number> } {
+interface Started {
+  child: ChildProcess;
+  exit: Promise<number>;
+  /** What the process wrote to stderr so far. */
+  stderr: () => string;
+}
+
+function start(args: string[], env: Record<string, string> = {}): Started {
   const child = spawn(process.execPath, [MSO_BIN, ...args], {
     cwd: sb.dir,
     env: { ...sb.env, ...env },
-    stdio: ['ignore', 'ignore', 'ignore'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const exit = new Promise<number>((r) => child.once('exit', (code, sig) => r(code ?? (sig === 'SIGKILL' ? 137 : 1))));
-  return { child, exit };
+  return { child, exit, stderr: () => stderr };
 }
 
-async function waitFor(sql: string): Promise<void> {
+/** Polls until `sql` counts a row; fails at once, with its stderr, when `run` ends first. */
+async function waitFor(sql: string, run?: Started): Promise<void> {
+  let ended: number | undefined;
+  void run?.exit.then((code) => (ended = code));
   for (let i = 0; i < 300; i++) {
     if ((await count(sql).catch(() => 0)) > 0) return;
+    if (ended !== undefined) throw new Error(`the run exited ${ended} before: ${sql}\n${run?.stderr()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for: ${sql}`);
@@ -75,8 +88,9 @@ describe('process control', () => {
       },
     ]);
     const id = '20261127-msoorch-orphan';
-    const { child, exit } = start(['run', '--workflow', wf, '--run-id', id]);
-    await waitFor(`SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'agent.spawned'`);
+    const started = start(['run', '--workflow', wf, '--run-id', id]);
+    const { child, exit } = started;
+    await waitFor(`SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'agent.spawned'`, started);
     const pid = Number(
       (
         await q(
@@ -119,6 +133,7 @@ describe('process control', () => {
     const first = start(['run', '--workflow', wf, '--run-id', id]);
     await waitFor(
       `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'agent.spawned' AND node_id = 'b'`,
+      first,
     );
     first.child.kill('SIGKILL');
     await first.exit;
@@ -161,9 +176,11 @@ describe('process control', () => {
       }),
     );
     const id = '20261127-msoorch-ticket-cancel';
-    const { exit } = start(['run', '--workflow', file, '--run-id', id]);
+    const started = start(['run', '--workflow', file, '--run-id', id]);
+    const { exit } = started;
     await waitFor(
       `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'agent.spawned' AND node_id = 'slow'`,
+      started,
     );
     const tickets = await sb.json<{ tickets: Array<{ id: string; node_id?: string; title: string }> }>([
       'ticket',

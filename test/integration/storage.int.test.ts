@@ -89,6 +89,33 @@ describe('storage faults', () => {
     }
   });
 
+  it('does not mistake another process closing the log for a lost WAL (4 processes open, write and close at once)', async () => {
+    const file = join(dir, 'audit.db');
+    openAuditLog(platform, { file, blobsDir: join(dir, 'blobs') }).close();
+    const churn = (tag: string) =>
+      new Promise<{ committed: number; errors: Record<string, number> }>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [join(REPO_ROOT, 'test', 'fixtures', 'audit-churn.mjs'), file, join(dir, 'blobs'), '150', tag],
+          { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PAD: '4000' } },
+        );
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        child.once('error', reject);
+        child.once('exit', () => resolve(JSON.parse(out)));
+      });
+    const results = await Promise.all(['a', 'b', 'c', 'd'].map(churn));
+    expect(results).toEqual(Array(4).fill({ committed: 150, errors: {} }));
+    const log = openAuditLog(platform, { file, blobsDir: join(dir, 'blobs') });
+    try {
+      expect((log.db.prepare("SELECT count(*) AS n FROM events WHERE type = 'tick'").get() as { n: number }).n).toBe(
+        600,
+      );
+    } finally {
+      log.close();
+    }
+  });
+
   it('opens an audit DB after a kill that left its WAL in place, losing nothing', async () => {
     const file = join(dir, 'audit.db');
     openAuditLog(platform, { file, blobsDir: join(dir, 'blobs') }).close();

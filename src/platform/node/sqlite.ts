@@ -10,18 +10,19 @@ const WAL_FRAME_HEADER_BYTES = 24;
 
 /**
  * Pages committed to the write-ahead log but not yet copied into the database, as the shared-memory index
- * (`-shm`) records them; 0 when the index is absent, uninitialized or unreadable.
+ * (`-shm`) records them, with the bytes read; 0 when the index is absent, uninitialized or unreadable.
  * Layout (sqlite.org/walformat.html): two copies of the 48-byte index header (iVersion u32, unused u32, iChange u32,
  * isInit u8, bigEndCksum u8, szPage u16, mxFrame u32, ...), then the checkpoint info whose first field is nBackfill.
  */
-function unsavedWalPages(shm: string): { pages: number; pageSize: number } {
+function unsavedWalPages(shm: string): { pages: number; pageSize: number; index: string } {
   const buf = Buffer.alloc(100);
+  const none = { pages: 0, pageSize: 0, index: '' };
   let fd: number | undefined;
   try {
     fd = openSync(shm, 'r');
-    if (readSync(fd, buf, 0, buf.length, 0) < buf.length) return { pages: 0, pageSize: 0 };
+    if (readSync(fd, buf, 0, buf.length, 0) < buf.length) return none;
   } catch {
-    return { pages: 0, pageSize: 0 };
+    return none;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -30,28 +31,57 @@ function unsavedWalPages(shm: string): { pages: number; pageSize: number } {
   const u32 = (o: number): number => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
   const u16 = (o: number): number => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
   // A header whose two copies differ is being rewritten by a live writer right now: not evidence of a loss.
-  if (u32(0) !== WAL_INDEX_VERSION || buf[12] !== 1 || !buf.subarray(0, 48).equals(buf.subarray(48, 96)))
-    return { pages: 0, pageSize: 0 };
+  if (u32(0) !== WAL_INDEX_VERSION || buf[12] !== 1 || !buf.subarray(0, 48).equals(buf.subarray(48, 96))) return none;
   const rawSize = u16(14);
   const pageSize = rawSize === 1 ? 65536 : rawSize;
   const mxFrame = u32(16);
   const nBackfill = u32(96);
-  return { pages: Math.max(0, mxFrame - nBackfill), pageSize };
+  return { pages: Math.max(0, mxFrame - nBackfill), pageSize, index: buf.toString('hex') };
+}
+
+/** Bytes of the WAL file, or -1 when there is none. */
+function walBytes(wal: string): number {
+  try {
+    return statSync(wal).size;
+  } catch {
+    return -1;
+  }
 }
 
 /**
+ * One look at the log and its index: the committed pages the index records that the log does not hold (0 when it
+ * holds them all), with the index bytes it judged by. The log is looked at before and after the index: a log that
+ * changed in between belongs to a live connection (`lost` 0).
+ */
+function walLook(file: string): { lost: number; index: string } {
+  const wal = `${file}-wal`;
+  const before = walBytes(wal);
+  const { pages, pageSize, index } = unsavedWalPages(`${file}-shm`);
+  const after = walBytes(wal);
+  if (pages === 0 || before !== after) return { lost: 0, index };
+  return { lost: after >= WAL_HEADER_BYTES + pages * (WAL_FRAME_HEADER_BYTES + pageSize) ? 0 : pages, index };
+}
+
+const LOOKS = 5;
+const LOOK_PAUSE_MS = 20;
+
+/**
  * Refuses a database whose write-ahead log was deleted (or cut short) while its index still records committed
- * pages: SQLite would open it without complaint and those transactions would be gone.
+ * pages: SQLite would open it without complaint and those transactions would be gone. The files are read without
+ * SQLite's locks, so a connection closing in another process (checkpoint, then unlink of index and log) can show a
+ * moment that looks like a loss; a loss is only declared when several looks a little apart all see the same index
+ * and no log.
  */
 function assertWalIntact(file: string): void {
-  const shm = `${file}-shm`;
-  if (!existsSync(shm)) return;
-  const { pages, pageSize } = unsavedWalPages(shm);
-  if (pages === 0) return;
-  const wal = `${file}-wal`;
-  const walSize = existsSync(wal) ? statSync(wal).size : -1;
-  const needed = WAL_HEADER_BYTES + pages * (WAL_FRAME_HEADER_BYTES + pageSize);
-  if (walSize < 0 || walSize < needed) throw new AuditWalLostError(file, pages);
+  if (!existsSync(`${file}-shm`)) return;
+  let seen = walLook(file);
+  for (let look = 1; seen.lost > 0 && look < LOOKS; look++) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, LOOK_PAUSE_MS);
+    const next = walLook(file);
+    if (next.index !== seen.index) return;
+    seen = next;
+  }
+  if (seen.lost > 0) throw new AuditWalLostError(file, seen.lost);
 }
 
 /**
