@@ -2,7 +2,13 @@ import { join, resolve } from 'node:path';
 import { endProcessGroup, runChain } from '../agents/index.js';
 import { acquireRunLease, LEASE_RENEW_MS, openAuditLog, type AuditLog, type RunLease } from '../audit/index.js';
 import { InvalidArgumentError, OrphanSurvivedError, type RunStatus } from '../contracts/index.js';
-import { executePlan, loadRecordedRun, type RecordedDecision, type RunnerDeps } from '../engine/index.js';
+import {
+  executePlan,
+  loadRecordedRun,
+  runBranchPrefix,
+  type RecordedDecision,
+  type RunnerDeps,
+} from '../engine/index.js';
 import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
 import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import { recordProvenance } from './provenance.js';
@@ -326,7 +332,7 @@ async function cleanup(
   log.appendEvent({
     runId: ref.runId,
     type: 'run.cleanup',
-    payload: { removed_worktrees: removed, kept_branches: `mso/${ref.runId}/*` },
+    payload: { removed_worktrees: removed, kept_branches: `${runBranchPrefix(ref.runId)}*` },
   });
 }
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { openAuditLog } from '../audit/index.js';
 import { InvalidArgumentError, type RunStatus } from '../contracts/index.js';
-import { loadRecordedRun } from '../engine/index.js';
+import { loadRecordedRun, runBranchPrefix } from '../engine/index.js';
 import { FINISHED_STATUSES_FOR_PRUNE, type RunOpsContext } from './run-support.js';
 
 export interface PruneOptions {
@@ -66,7 +66,7 @@ export async function pruneRuns(c: RunOpsContext, options: PruneOptions = {}): P
         }
         await git.run(['worktree', 'prune'], repo);
         const branches = await git.run(
-          ['for-each-ref', '--format=%(refname:short)', `refs/heads/mso/${r.run_id}/`],
+          ['for-each-ref', '--format=%(refname:short)', `refs/heads/${runBranchPrefix(r.run_id)}`],
           repo,
         );
         for (const b of branches.stdout.split('\n').filter(Boolean))

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadRecordedRun } from '../engine/read.js';
+import { loadRecordedRun, nodeBranchName } from '../engine/read.js';
 import { readTextIfExists, type Workspace } from '../workspace/index.js';
 import { readRunArtifact } from './run-artifacts.js';
 import { openAuditReader } from '../audit/index.js';
@@ -67,7 +67,7 @@ async function nodeTable(c: RunOpsContext, ws: Workspace, runId: string, live: b
         attempts: r?.n ?? 0,
         duration_ms: r?.first && end !== null ? Math.max(0, end - Date.parse(r.first)) : null,
         cost_usd: Math.round((r?.cost ?? 0) * 1e6) / 1e6,
-        branch: commit ? `mso/${runId}/${id}` : null,
+        branch: commit ? nodeBranchName(runId, id) : null,
         commit,
       };
     });

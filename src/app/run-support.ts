@@ -3,7 +3,7 @@ import { liveRunHolder, openAuditReader, type AuditLog, type LeaseDeps } from '.
 import type { RunStatus } from '../contracts/index.js';
 import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
 import type { Git } from '../engine/index.js';
-import { loadRecordedRun, type RecordedRun } from '../engine/read.js';
+import { loadRecordedRun, nodeBranchName, type RecordedRun } from '../engine/read.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
@@ -134,7 +134,7 @@ export function resultRefs(
     .filter((id) => !parents.has(id))
     .flatMap((id) => {
       const commit = recorded.nodes.get(id)?.commit;
-      return commit ? [{ node: id, branch: `mso/${runId}/${id}`, commit }] : [];
+      return commit ? [{ node: id, branch: nodeBranchName(runId, id), commit }] : [];
     });
 }
 

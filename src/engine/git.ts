@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { InvalidArgumentError, refNameProblem } from '../contracts/index.js';
 import { gitCommand, type Fs, type Proc } from '../platform/index.js';
+import { nodeBranchName } from './branches.js';
 
 export interface GitResult {
   readonly code: number;
@@ -221,7 +222,7 @@ export async function fileSha256(fs: Pick<Fs, 'open'>, path: string): Promise<st
  * (`refComponentProblem`), so git never refuses a name mso made.
  */
 export function nodeBranch(runId: string, nodeId: string): string {
-  const ref = `mso/${runId}/${nodeId}`;
+  const ref = nodeBranchName(runId, nodeId);
   const problem = refNameProblem(ref);
   if (problem) throw new InvalidArgumentError('branch name', `${ref}: ${problem}`);
   return ref;

@@ -3,4 +3,5 @@
  * import this entry instead of index.ts, which loads the scheduler, the agent adapters and the designer with it.
  * index.ts re-exports everything here.
  */
+export { nodeBranchName, runBranchPrefix } from './branches.js';
 export { loadRecordedRun, type RecordedRun, type RecordedNode } from './run-state.js';
