@@ -32,6 +32,7 @@ import {
 } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
 import { ARTIFACT_PATHS, readDesign, readRunArtifact } from './run-artifacts.js';
+import { isDesignProposal, patchYamlDocument, proposalArtifactPath } from './patch-targets.js';
 
 export interface ObserveResult {
   readonly run_id: string;
@@ -207,15 +208,7 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
       const patched = applyPatch(current, ops);
       if (!patched.ok) throw new InvalidArgumentError('patch', patched.reason);
       parseArtifact(PolicySchema, patched.doc, ws.layout.policyFile);
-      for (const op of ops) {
-        if (op.op === 'test') continue;
-        const path = op.path
-          .split('/')
-          .slice(1)
-          .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-        if (op.op === 'remove') doc.deleteIn(path);
-        else doc.setIn(path, doc.createNode(op.value));
-      }
+      patchYamlDocument(doc, ops);
       await writeFileAtomic(deps, ws.layout.policyFile, doc.toString(), { verbatim: true });
     });
   }
@@ -367,17 +360,11 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
         if (!key) return { applied, skipped };
         const order = { topology: 0, mental_model: 1, plan: 2, policy: 3 } as const;
         const accepted = (await store.list('accepted'))
-          .filter((p) => p.target !== 'policy' && p.scope.design_key === key)
+          .filter(isDesignProposal)
+          .filter((p) => p.scope.design_key === key)
           .sort((a, b) => order[a.target] - order[b.target] || a.id.localeCompare(b.id));
         for (const p of accepted) {
-          const file = join(
-            ref.dir,
-            p.target === 'topology'
-              ? ARTIFACT_PATHS.topology
-              : p.target === 'mental_model'
-                ? ARTIFACT_PATHS.bundle
-                : ARTIFACT_PATHS.plan,
-          );
+          const file = join(ref.dir, proposalArtifactPath(p.target));
           const schema =
             p.target === 'topology'
               ? WorkflowTopologySpecSchema

@@ -4,9 +4,7 @@ import type { ProposalPreview } from '../contracts/index.js';
 import { applyPatch, type Proposal } from '../observe/index.js';
 import { readTextIfExists, type Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
-import { ARTIFACT_PATHS } from './run-artifacts.js';
-
-const ARTIFACT = { topology: 'topology', mental_model: 'bundle', plan: 'plan' } as const;
+import { patchYamlDocument, proposalArtifactPath } from './patch-targets.js';
 
 /**
  * The file a proposal changes, before and after its patch: policy.yaml as it is now (comments kept, as accepting it
@@ -18,19 +16,11 @@ export async function previewProposal(deps: AppDeps, ws: Workspace, p: Proposal)
     const doc = parseDocument(before);
     const patched = applyPatch(doc.toJS() ?? {}, p.patch);
     if (!patched.ok) return { file: ws.layout.policyFile, before, after: null, reason: patched.reason };
-    for (const op of p.patch) {
-      if (op.op === 'test') continue;
-      const path = op.path
-        .split('/')
-        .slice(1)
-        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-      if (op.op === 'remove') doc.deleteIn(path);
-      else doc.setIn(path, doc.createNode(op.value));
-    }
+    patchYamlDocument(doc, p.patch);
     return { file: ws.layout.policyFile, before, after: doc.toString(), reason: null };
   }
   const ref = await ws.runs.get(p.run_id);
-  const file = join(ref.dir, ARTIFACT_PATHS[ARTIFACT[p.target]]);
+  const file = join(ref.dir, proposalArtifactPath(p.target));
   const text = await readTextIfExists(deps.fs, file);
   if (text === undefined) return { file, before: '', after: null, reason: 'the run has no such artifact' };
   const current = JSON.parse(text) as unknown;
