@@ -180,5 +180,6 @@ describe('the feedback loop', () => {
       "SELECT SUM(rejected_weight) AS w FROM suggestion_history WHERE suggestion_type = 'policy_change'",
     ]);
     expect(weight.body.rows[0]?.w).toBe(3);
-  });
+    // Sixteen runs and observes one after another: minutes on a loaded 2-core machine.
+  }, 240_000);
 });
