@@ -50,10 +50,18 @@ async function design(app: MsoApp, dir: string, n: number): Promise<{ runId: str
 }
 
 /**
- * Page loads until the DAG's first nodes are painted. Cold: a fresh browser profile per load (the layout is computed);
- * warm: one profile that has shown the run before (its layout is cached in local storage).
+ * Page loads until the DAG's first nodes are painted. Cold: a fresh browser profile per load; warm: one profile that
+ * has shown the run before (its assets cached). The server lays a topology out once and keeps it: the first cold load
+ * after the server started pays for the layout, the later ones do not.
  */
-async function firstPaint(browser: Browser, url: string, runId: string, n: number, warm: boolean): Promise<number[]> {
+async function firstPaint(
+  browser: Browser,
+  url: string,
+  runId: string,
+  n: number,
+  warm: boolean,
+  extra = 0,
+): Promise<number[]> {
   const out: number[] = [];
   const open = async (): Promise<BrowserContext> => {
     const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, bypassCSP: true });
@@ -61,7 +69,7 @@ async function firstPaint(browser: Browser, url: string, runId: string, n: numbe
     return ctx;
   };
   const shared = warm ? await open() : null;
-  for (let i = 0; i < SAMPLES + (warm ? 1 : 0); i++) {
+  for (let i = 0; i < SAMPLES + extra + (warm ? 1 : 0); i++) {
     const ctx = shared ?? (await open());
     const page = await ctx.newPage();
     await page.goto(`${url}#/run/${runId}`);
@@ -141,16 +149,21 @@ async function main(): Promise<void> {
   try {
     const fmt = (xs: number[]): string => `median ${pct(xs, 50).toFixed(0)} ms, p95 ${pct(xs, 95).toFixed(0)} ms`;
     const p10 = await firstPaint(browser, ui.url, small.runId, 10, false);
-    const p1k = await firstPaint(browser, ui.url, big.runId, 1000, false);
+    const [first1k = NaN, ...p1k] = await firstPaint(browser, ui.url, big.runId, 1000, false, 1);
     const w1k = await firstPaint(browser, ui.url, big.runId, 1000, true);
     const x = (a: number[]): string => `${(pct(a, 50) / pct(p10, 50)).toFixed(1)}x the baseline`;
     console.log(`first paint of the DAG (${SAMPLES} page loads each)`);
     console.log(`  10 nodes, cold     ${fmt(p10)}   (baseline)`);
     console.log(`  1,000 nodes, cold  ${fmt(p1k)}   ${x(p1k)}; goal < 1500 ms`);
-    console.log(`  1,000 nodes, warm  ${fmt(w1k)}   ${x(w1k)} (layout cached by the browser)`);
+    console.log(`  1,000 nodes, warm  ${fmt(w1k)}   ${x(w1k)} (the browser has the page's assets)`);
+    console.log(
+      `  1,000 nodes, the first load after the server started: ${first1k.toFixed(0)} ms (it lays the DAG out)`,
+    );
     const e10 = await eventLatency(browser, app, ui.url, small.runId, small.ids);
     const e1k = await eventLatency(browser, app, ui.url, big.runId, big.ids);
-    console.log(`audit event -> node state in the page (another connection appends; the server polls every 200 ms)`);
+    console.log(
+      'audit event -> node state in the page (another connection appends; the server reads the log on its change notice)',
+    );
     console.log(`  10 nodes     ${fmt(e10)}   (${e10.length} events, baseline)`);
     console.log(`  1,000 nodes  ${fmt(e1k)}   (${e1k.length} events); goal p95 < 500 ms`);
   } finally {

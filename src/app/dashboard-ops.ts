@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { openAuditLog, openAuditReader, liveRunHolder, type AuditLog, type AuditReader } from '../audit/index.js';
 import {
   InvalidArgumentError,
+  NodeRunStateSchema,
   NotFoundError,
   RUN_ID_PATTERN,
   SAFE_ID_PATTERN,
@@ -31,8 +33,10 @@ const MAX_DIFF_BYTES = 512 * 1024;
 export interface EventFeed {
   /** The highest sequence number recorded so far (0 for an empty log). */
   head(): number;
-  /** Events after `seq`, oldest first, at most `limit`. */
+  /** Events after `seq`, oldest first, at most `limit`; a `node.state` event carries the node's new state. */
   after(seq: number, limit?: number): FeedEvent[];
+  /** The database file the events are read from (a watcher of its folder learns of new events without polling). */
+  readonly file: string;
   close(): void;
 }
 
@@ -126,10 +130,16 @@ export function createDashboardOps(
       cost_usd: Math.round(rec.cost * 1e6) / 1e6,
       pending_human: (await pendingOf(ws, ref)).length,
       tags: [...m.tags],
+      started:
+        log.db
+          .prepare("SELECT 1 FROM events WHERE run_id = ? AND type IN ('run.coordinator', 'node.state') LIMIT 1")
+          .get(ref.runId) !== undefined,
     };
   }
 
   async function graphOf(ws: Workspace, ref: RunRef, log: AuditLog): Promise<RunGraph> {
+    // Read first: every event after it is newer than what follows, so a page can apply those on top.
+    const seq = (log.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events').get() as { s: number }).s;
     const rec = loadRecordedRun(log, ref.runId);
     const plan = await readRunArtifact(deps, ref.dir, 'plan').catch(() => null);
     const graph = plan?.execution_graph ?? {};
@@ -164,14 +174,21 @@ export function createDashboardOps(
         waiting_on_human: pending.some((h) => h.source.node_id === id),
       };
     });
+    const edges = Object.entries(graph).flatMap(([id, n]) => n.parent_refs.map((p) => ({ from: p, to: id })));
+    const topology = createHash('sha256')
+      .update(JSON.stringify([nodes.map((n) => n.id), edges.map((e) => [e.from, e.to])]))
+      .digest('hex')
+      .slice(0, 24);
     return {
+      seq,
       run: await card(ws, ref, log, rec),
       reason: ref.manifest.error?.message ?? null,
       budget_usd: typeof budgetUsd === 'number' ? budgetUsd : null,
       coordinator_alive: coordinated(log, ref.runId),
       nodes,
-      edges: Object.entries(graph).flatMap(([id, n]) => n.parent_refs.map((p) => ({ from: p, to: id }))),
+      edges,
       pending,
+      topology,
     };
   }
 
@@ -297,11 +314,20 @@ export function createDashboardOps(
       const reader: AuditReader = openAuditReader(deps, ws.layout.auditDb);
       const head = reader.raw.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events');
       const after = reader.raw.prepare(
-        'SELECT seq, at, run_id, type, node_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
+        `SELECT seq, at, run_id, type, node_id, CASE WHEN type = 'node.state' THEN payload END AS payload
+           FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
       );
+      type Row = Omit<FeedEvent, 'state' | 'detail'> & { payload: string | null };
+      const toEvent = ({ payload, ...e }: Row): FeedEvent => {
+        if (payload === null) return e;
+        const p = JSON.parse(payload) as { state?: unknown; detail?: unknown };
+        const state = NodeRunStateSchema.safeParse(p.state);
+        return state.success ? { ...e, state: state.data, detail: typeof p.detail === 'string' ? p.detail : null } : e;
+      };
       return {
         head: () => (head.get() as { s: number }).s,
-        after: (seq, limit = 500) => after.all(seq, limit) as FeedEvent[],
+        after: (seq, limit = 500) => (after.all(seq, limit) as Row[]).map(toEvent),
+        file: ws.layout.auditDb,
         close: () => void reader.close(),
       };
     },

@@ -27,6 +27,8 @@ export const RunCardSchema = z.object({
   cost_usd: z.number(),
   pending_human: z.number(),
   tags: z.array(z.string()),
+  /** A coordinator took the run at least once; false for a run only designed (`mso design all`, the page's New run). */
+  started: z.boolean(),
 });
 export type RunCard = z.infer<typeof RunCardSchema>;
 
@@ -48,8 +50,23 @@ export const GraphNodeSchema = z.object({
 });
 export type GraphNode = z.infer<typeof GraphNodeSchema>;
 
+/**
+ * Where the page draws each node of a DAG (top-left corner, in layout units), laid out once per topology: `key` is
+ * the topology's hash, so a page that holds the layout of `key` never asks for it again.
+ */
+export const RunLayoutSchema = z.object({
+  key: z.string(),
+  width: z.number(),
+  height: z.number(),
+  /** `[node id, x, y]` per node. */
+  positions: z.array(z.tuple([z.string(), z.number(), z.number()])),
+});
+export type RunLayout = z.infer<typeof RunLayoutSchema>;
+
 /** A run with its DAG: nodes, parent → child edges, totals, and its pending human items. */
 export const RunGraphSchema = z.object({
+  /** The audit log's last sequence number before this was read: live events after it are newer than this graph. */
+  seq: z.number(),
   run: RunCardSchema,
   reason: z.string().nullable(),
   budget_usd: z.number().nullable(),
@@ -57,6 +74,10 @@ export const RunGraphSchema = z.object({
   nodes: z.array(GraphNodeSchema),
   edges: z.array(z.object({ from: z.string(), to: z.string() })),
   pending: z.array(HitlItemSchema),
+  /** The topology's hash (the key of its layout). */
+  topology: z.string(),
+  /** The laid-out DAG, when asked for (`?layout=1`) and the page does not hold it yet. */
+  layout: RunLayoutSchema.optional(),
 });
 export type RunGraph = z.infer<typeof RunGraphSchema>;
 
@@ -121,13 +142,18 @@ export type NodeDetail = z.infer<typeof NodeDetailSchema>;
 export const InboxItemSchema = HitlItemSchema.and(z.object({ run_status: ShownRunStatusSchema }));
 export type InboxItem = z.infer<typeof InboxItemSchema>;
 
-/** One audit event as the live stream sends it (no payload: the page re-reads what changed). */
+/**
+ * One audit event as the live stream sends it. No payload, except a node's new state (`node.state` events): the page
+ * applies it at once, and re-reads the rest of what changed.
+ */
 export const FeedEventSchema = z.object({
   seq: z.number(),
   at: z.string(),
   run_id: z.string(),
   type: z.string(),
   node_id: z.string().nullable(),
+  state: NodeRunStateSchema.optional(),
+  detail: z.string().nullable().optional(),
 });
 export type FeedEvent = z.infer<typeof FeedEventSchema>;
 

@@ -2,12 +2,27 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { MsoApp } from '../app/index.js';
 import { InvalidArgumentError } from '../contracts/index.js';
 
+/** A new run's source, as the page sends it. */
+export interface RunSource {
+  readonly goal?: string | undefined;
+  readonly workflow?: string | undefined;
+}
+
 /** Runs the dashboard started in this process (resumes after a decision, new runs), ended when the server closes. */
 export interface Jobs {
   /** Resumes a run in the background unless this server already runs it; true when it started. */
   resume(runId: string): boolean;
   /** Starts a new run from a goal or a workflow file (inside the working directory) in the background. */
-  start(input: { goal?: string | undefined; workflow?: string | undefined }): Promise<{ started: boolean }>;
+  start(input: RunSource): Promise<{ started: boolean }>;
+  /** Designs a run (as `mso design all`) without starting it: the page shows its DAG for review, then starts it. */
+  design(input: RunSource): Promise<{ run_id: string }>;
+  /**
+   * Runs a run's failed nodes again (as `mso rerun RUN --failed`) in the background; resolves with the new run's id
+   * once it exists, or rejects with the refusal (e.g. no failed node).
+   */
+  rerunFailed(runId: string): Promise<{ run_id: string; rerun_of: string }>;
+  /** Jobs running now. */
+  readonly running: number;
   /** Stops every job (their runs stay resumable) and waits for them to end. */
   close(): Promise<void>;
 }
@@ -24,6 +39,16 @@ export function createJobs(app: MsoApp, log: (line: string) => void): Jobs {
       .finally(() => running.delete(key));
     running.set(key, p);
   };
+  /** The workflow file, refused unless it is a .yaml/.yml/.json file inside the server's working directory. */
+  const workflowPath = (given: string | undefined): string | undefined => {
+    if (given === undefined) return undefined;
+    const cwd = app.settings.cwd;
+    const workflow = resolve(cwd, given);
+    const rel = relative(cwd, workflow);
+    if (rel.startsWith('..') || isAbsolute(rel) || !/\.(ya?ml|json)$/i.test(workflow))
+      throw new InvalidArgumentError('workflow', `${given} must be a .yaml, .yml or .json file inside ${cwd}`);
+    return workflow;
+  };
   let seq = 0;
   return {
     resume(runId) {
@@ -32,19 +57,39 @@ export function createJobs(app: MsoApp, log: (line: string) => void): Jobs {
       return true;
     },
     async start(input) {
-      let workflow: string | undefined;
-      if (input.workflow !== undefined) {
-        const cwd = app.settings.cwd;
-        workflow = resolve(cwd, input.workflow);
-        const rel = relative(cwd, workflow);
-        if (rel.startsWith('..') || isAbsolute(rel) || !/\.(ya?ml|json)$/i.test(workflow))
-          throw new InvalidArgumentError(
-            'workflow',
-            `${input.workflow} must be a .yaml, .yml or .json file inside ${cwd}`,
-          );
-      }
+      const workflow = workflowPath(input.workflow);
       track(`new run ${++seq}`, app.engine.run({ goal: input.goal, workflow, signal: controller.signal }));
       return { started: true };
+    },
+    async design(input) {
+      const r = await app.design.all({ goal: input.goal, workflow: workflowPath(input.workflow) });
+      return { run_id: r.run_id };
+    },
+    rerunFailed(runId) {
+      return new Promise((done, fail) => {
+        let told = false;
+        const tell = (id: string): void => {
+          if (told || id === runId) return;
+          told = true;
+          done({ run_id: id, rerun_of: runId });
+        };
+        const work = app.engine.rerun(runId, {
+          failed: true,
+          signal: controller.signal,
+          // The new run's first progress names it: the page can open it while it runs.
+          onProgress: (e) => tell(e.run_id),
+        });
+        work.then(
+          (r) => tell(r.run_id),
+          (e: unknown) => {
+            if (!told) fail(e);
+          },
+        );
+        track(`rerun of ${runId} ${++seq}`, work);
+      });
+    },
+    get running() {
+      return running.size;
     },
     async close() {
       controller.abort();

@@ -1,7 +1,14 @@
 import type { Hono } from 'hono';
 import type { MsoApp } from '../app/index.js';
-import { InvalidArgumentError, RunStatusSchema, SAFE_ID_PATTERN, type RunStatus } from '../contracts/index.js';
+import {
+  InvalidArgumentError,
+  isMsoError,
+  RunStatusSchema,
+  SAFE_ID_PATTERN,
+  type RunStatus,
+} from '../contracts/index.js';
 import type { Jobs } from './jobs.js';
+import type { LayoutCache } from './layout.js';
 
 async function body(req: { json(): Promise<unknown> }): Promise<Record<string, unknown>> {
   const raw = await req.json().catch(() => {
@@ -28,13 +35,17 @@ function statusParam(v: string | undefined): RunStatus | undefined {
 }
 
 /** The JSON API: each route parses its input, calls one app function and returns its result. */
-export function registerRoutes(api: Hono, app: MsoApp, jobs: Jobs, version: string): void {
+export function registerRoutes(api: Hono, app: MsoApp, jobs: Jobs, layouts: LayoutCache, version: string): void {
   const d = app.dashboard;
   api.get('/api/session', (c) =>
     c.json({ version, observer: app.settings.observerId, workspace: app.settings.workspaceRoot }),
   );
   api.get('/api/runs', async (c) => c.json({ runs: await d.runs(statusParam(c.req.query('status'))) }));
-  api.get('/api/runs/:run', async (c) => c.json(await d.graph(c.req.param('run'))));
+  api.get('/api/runs/:run', async (c) => {
+    const g = await d.graph(c.req.param('run'));
+    // The layout goes only to a page that asks (its first load, or a topology it has not laid out).
+    return c.json(c.req.query('layout') === '1' ? { ...g, layout: layouts.get(g) } : g);
+  });
   api.get('/api/runs/:run/nodes/:node', async (c) => c.json(await d.node(c.req.param('run'), c.req.param('node'))));
   api.get('/api/runs/:run/timeline', async (c) => {
     await d.graph(c.req.param('run')); // validates the id and that the run exists
@@ -53,6 +64,20 @@ export function registerRoutes(api: Hono, app: MsoApp, jobs: Jobs, version: stri
         priority: t.ticket.priority ?? null,
       })),
     });
+  });
+  api.get('/api/runs/:run/nodes/:node/logs', async (c) => {
+    const run = c.req.param('run');
+    const node = c.req.param('node');
+    await d.node(run, node); // validates both ids and that the node exists
+    // The same read `mso logs RUN NODE --follow` repeats: stored transcripts, or the live log while it runs.
+    const none = { run_id: run, node, status: null, entries: [] };
+    return c.json(
+      await app.engine.logs(run, node).catch((e: unknown) => {
+        // A node that has not started yet has no log.
+        if (isMsoError(e) && e.category === 'not_found') return none;
+        throw e;
+      }),
+    );
   });
   api.get('/api/inbox', async (c) => c.json({ items: await d.inbox() }));
   api.get('/api/proposals', async (c) => {
@@ -82,14 +107,30 @@ export function registerRoutes(api: Hono, app: MsoApp, jobs: Jobs, version: stri
     await d.graph(c.req.param('run'));
     return c.json({ run_id: c.req.param('run'), started: jobs.resume(c.req.param('run')) }, 202);
   });
-  api.post('/api/runs', async (c) => {
-    const b = await body(c.req);
+  api.post('/api/runs/:run/start', async (c) => {
+    // A designed run starts as `mso resume` starts it: the governance gate, then the nodes.
+    const g = await d.graph(c.req.param('run'));
+    if (g.run.started || g.coordinator_alive || !['created', 'active', 'interrupted'].includes(g.run.status))
+      throw new InvalidArgumentError(
+        'run',
+        `${g.run.run_id} is ${g.run.started ? 'already started' : g.run.status}: only a run designed and not started can be started`,
+      );
+    return c.json({ run_id: g.run.run_id, started: jobs.resume(g.run.run_id) }, 202);
+  });
+  api.post('/api/runs/:run/rerun', async (c) => {
+    await d.graph(c.req.param('run'));
+    return c.json(await jobs.rerunFailed(c.req.param('run')), 202);
+  });
+  const source = async (req: { json(): Promise<unknown> }): Promise<{ goal?: string; workflow?: string }> => {
+    const b = await body(req);
     const goal = optionalString(b, 'goal');
     const workflow = optionalString(b, 'workflow', 1000);
     if ((goal === undefined) === (workflow === undefined))
       throw new InvalidArgumentError('body', 'give exactly one of goal or workflow');
-    return c.json(await jobs.start({ goal, workflow }), 202);
-  });
+    return goal !== undefined ? { goal } : { workflow: workflow as string };
+  };
+  api.post('/api/runs', async (c) => c.json(await jobs.start(await source(c.req)), 202));
+  api.post('/api/designs', async (c) => c.json(await jobs.design(await source(c.req)), 201));
   api.get('/api/proposals/:id', async (c) => c.json(await d.proposal(c.req.param('id'))));
   for (const verb of ['accept', 'reject'] as const) {
     api.post(`/api/proposals/:id/${verb}`, async (c) => {

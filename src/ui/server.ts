@@ -1,9 +1,10 @@
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import type { MsoApp } from '../app/index.js';
-import { UsageError, isMsoError, type ErrorCategory, type FeedEvent, type MsoError } from '../contracts/index.js';
+import { UsageError, isMsoError, type ErrorCategory, type MsoError } from '../contracts/index.js';
+import { registerEvents, type StreamStats } from './events.js';
 import { createJobs, type Jobs } from './jobs.js';
+import { createLayoutCache } from './layout.js';
 import { startLiveHub, type LiveHub } from './live.js';
 import { registerRoutes } from './routes.js';
 import { guard, isLoopbackHost, newToken } from './security.js';
@@ -38,6 +39,8 @@ export interface UiHandler {
   readonly fetch: (req: Request) => Response | Promise<Response>;
   readonly token: string;
   readonly jobs: Jobs;
+  /** What the event streams hold open now (also served at `GET /api/health`). */
+  streams(): StreamStats;
   close(): Promise<void>;
 }
 
@@ -61,21 +64,9 @@ export async function createUiHandler(app: MsoApp, options: UiOptions): Promise<
     options.log(`internal error: ${(e as Error).stack ?? String(e)}`);
     return c.json({ error: { code: 'MSO_INTERNAL', message: 'internal error (see the server log)' } }, 500);
   });
-  registerRoutes(api, app, jobs, options.version);
-  api.get('/api/events', (c) =>
-    streamSSE(c, async (stream) => {
-      let queue: Promise<void> = Promise.resolve();
-      const send = (event: string, data: unknown): void => {
-        queue = queue.then(() => stream.writeSSE({ event, data: JSON.stringify(data) })).catch(() => undefined);
-      };
-      const unsubscribe = hub.subscribe((events: readonly FeedEvent[]) => send('audit', events));
-      send('hello', { seq: hub.seq });
-      const beat = setInterval(() => send('ping', {}), 15_000);
-      await new Promise<void>((done) => stream.onAbort(done));
-      clearInterval(beat);
-      unsubscribe();
-    }),
-  );
+  registerRoutes(api, app, jobs, createLayoutCache(), options.version);
+  const streams = registerEvents(api, hub);
+  api.get('/api/health', (c) => c.json({ ok: true, seq: hub.seq, jobs: jobs.running, ...streams() }));
   api.all('/api/*', (c) => c.json({ error: { code: 'MSO_NOT_FOUND', message: 'no such endpoint' } }, 404));
   api.get('*', (c) => {
     const asset = assets.get(c.req.path);
@@ -90,6 +81,7 @@ export async function createUiHandler(app: MsoApp, options: UiOptions): Promise<
     fetch: (req) => api.fetch(req),
     token,
     jobs,
+    streams,
     async close() {
       hub.close();
       await jobs.close();

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { followEvents, get, getToken, setToken } from './api.js';
 import { Inbox } from './Inbox.js';
-import { LiveContext, useLiveData, type LiveTick } from './live.js';
+import { LiveContext, useLiveData, withEvents, type LiveTick } from './live.js';
 import { Proposals } from './Proposals.js';
 import { RunsList } from './RunsList.js';
 import { RunView } from './RunView.js';
@@ -58,16 +58,15 @@ function InboxBadge(): React.JSX.Element | null {
 
 export function App(): React.JSX.Element {
   const route = useRoute();
-  const [tick, setTick] = useState<LiveTick>({ n: 0, runs: new Set(['*']), connected: false });
+  const [tick, setTick] = useState<LiveTick>({ n: 0, opened: 0, events: [], connected: false });
   const [authError, setAuthError] = useState<string | null>(null);
   const token = getToken();
   useEffect(() => {
     if (!token) return;
     get('/api/session').catch((e: Error) => setAuthError(e.message));
     return followEvents({
-      onOpen: () => setTick((t) => ({ n: t.n + 1, runs: new Set(['*']), connected: true })),
-      onEvents: (events) =>
-        setTick((t) => ({ n: t.n + 1, runs: new Set(events.map((e) => e.run_id)), connected: true })),
+      onOpen: () => setTick((t) => ({ ...t, n: t.n + 1, opened: t.opened + 1, connected: true })),
+      onEvents: (events) => setTick((t) => withEvents(t, events)),
       onState: (connected) => setTick((t) => (t.connected === connected ? t : { ...t, connected })),
     });
   }, [token]);

@@ -1,9 +1,9 @@
-import { Graph, layout } from '@dagrejs/dagre';
 import {
   Background,
   Controls,
   Handle,
   MiniMap,
+  Panel,
   Position,
   ReactFlow,
   ReactFlowProvider,
@@ -13,71 +13,19 @@ import {
   type NodeProps,
 } from '@xyflow/react';
 import { memo, useEffect, useMemo, useRef } from 'react';
+import { CanvasMiniMap } from './CanvasMiniMap.js';
 import { usd } from './format.js';
-import type { GraphNode, RunGraph } from '../../src/contracts/dashboard.js';
-
-const W = 210;
-const H = 78;
+import type { GraphNode, RunGraph, RunLayout } from '../../src/contracts/dashboard.js';
 
 type Positions = Map<string, { x: number; y: number }>;
 
-/** FNV-1a of a string, as a short cache key. */
-function hash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(36);
-}
-
-function computeLayout(nodes: readonly GraphNode[], edges: RunGraph['edges']): Positions {
-  const g = new Graph();
-  // network-simplex ranks best but is slow on big graphs; longest-path keeps a 1,000-node layout well under a second.
-  g.setGraph({
-    rankdir: 'TB',
-    nodesep: 36,
-    ranksep: 64,
-    marginx: 20,
-    marginy: 20,
-    ranker: nodes.length > 300 ? 'longest-path' : 'network-simplex',
-  });
-  g.setDefaultEdgeLabel(() => ({}));
-  for (const n of nodes) g.setNode(n.id, { width: W, height: H });
-  for (const e of edges) g.setEdge(e.from, e.to);
-  layout(g);
-  return new Map(
-    nodes.map((n) => {
-      const p = g.node(n.id);
-      return [n.id, { x: (p?.x ?? 0) - W / 2, y: (p?.y ?? 0) - H / 2 }];
-    }),
-  );
-}
-
-/**
- * Positions of the nodes, laid out once per topology: not on state changes, and not again on a later visit (the
- * positions of a topology are kept in this browser's local storage).
- */
-function useLayout(nodes: readonly GraphNode[], edges: RunGraph['edges']): Positions {
-  const key = `${nodes.map((n) => n.id).join(',')}|${edges.map((e) => `${e.from}>${e.to}`).join(',')}`;
-  return useMemo(() => {
-    const store = `mso-layout:${nodes.length}:${hash(key)}`;
-    try {
-      const saved = localStorage.getItem(store);
-      if (saved) {
-        const rows = JSON.parse(saved) as Array<[string, number, number]>;
-        if (rows.length === nodes.length) return new Map(rows.map(([id, x, y]) => [id, { x, y }]));
-      }
-    } catch {
-      // unreadable: lay out again
-    }
-    const pos = computeLayout(nodes, edges);
-    if (nodes.length > 50) {
-      try {
-        localStorage.setItem(store, JSON.stringify([...pos].map(([id, p]) => [id, Math.round(p.x), Math.round(p.y)])));
-      } catch {
-        // full or disabled: the layout is recomputed next time
-      }
-    }
-    return pos;
-  }, [key]);
+/** The two handles of a node box (6 px, centred on its top and bottom edges), as React Flow would measure them. */
+function handlesOf(layout: RunLayout): NonNullable<Node['handles']> {
+  const x = layout.width / 2 - 3;
+  return [
+    { type: 'target', position: Position.Top, x, y: -3, width: 6, height: 6 },
+    { type: 'source', position: Position.Bottom, x, y: layout.height - 3, width: 6, height: 6 },
+  ];
 }
 
 type FlowNode = Node<{ n: GraphNode; selected: boolean }, 'mso'>;
@@ -136,7 +84,7 @@ function FitOnResize(): React.JSX.Element {
 }
 
 /** The viewport that shows the top of the layout, centred, at a readable zoom. */
-function topView(pos: ReadonlyMap<string, { x: number; y: number }>): { x: number; y: number; zoom: number } {
+function topView(pos: Positions, W: number): { x: number; y: number; zoom: number } {
   let minX = Infinity;
   let maxX = -Infinity;
   let minY = Infinity;
@@ -152,31 +100,36 @@ function topView(pos: ReadonlyMap<string, { x: number; y: number }>): { x: numbe
 
 export function DagView(props: {
   graph: RunGraph;
+  layout: RunLayout;
   selected: string | null;
   onSelect(id: string | null): void;
 }): React.JSX.Element {
-  const { graph, selected, onSelect } = props;
-  const pos = useLayout(graph.nodes, graph.edges);
+  const { graph, layout, selected, onSelect } = props;
+  const pos: Positions = useMemo(() => new Map(layout.positions.map(([id, x, y]) => [id, { x, y }])), [layout]);
   const byId = useMemo(() => new Map(graph.nodes.map((n) => [n.id, n])), [graph.nodes]);
-  // Unchanged nodes and edges keep their object identity, so React Flow re-renders only what an event changed.
-  const cache = useRef(new Map<string, { key: string; value: FlowNode | Edge }>());
-  const keep = <T extends FlowNode | Edge>(id: string, key: string, make: () => T): T => {
+  // Unchanged nodes and edges keep their object identity (the server's graph and the live updates keep the identity
+  // of nodes that did not change), so React Flow re-renders only what an event changed.
+  const cache = useRef(new Map<string, { of: unknown[]; value: FlowNode | Edge }>());
+  const keep = <T extends FlowNode | Edge>(id: string, of: unknown[], make: () => T): T => {
     const hit = cache.current.get(id);
-    if (hit && hit.key === key) return hit.value as T;
+    if (hit && hit.of.length === of.length && hit.of.every((v, i) => v === of[i])) return hit.value as T;
     const value = make();
-    cache.current.set(id, { key, value });
+    cache.current.set(id, { of, value });
     return value;
   };
   const nodes: FlowNode[] = graph.nodes.map((n) => {
     const p = pos.get(n.id) ?? { x: 0, y: 0 };
     const sel = n.id === selected;
-    return keep(`n:${n.id}`, `${JSON.stringify(n)}|${sel}|${p.x},${p.y}`, () => ({
+    return keep(`n:${n.id}`, [n, sel, p], () => ({
       id: n.id,
       type: 'mso' as const,
       position: p,
       data: { n, selected: sel },
-      width: W,
-      height: H,
+      width: layout.width,
+      height: layout.height,
+      // Where the handles are, told up front: React Flow otherwise renders every node once to measure them, which
+      // puts all 1,000 nodes of a big run in the page before it shows the few on screen.
+      handles: handlesOf(layout),
       draggable: false,
       connectable: false,
     }));
@@ -185,7 +138,7 @@ export function DagView(props: {
     const animated = byId.get(e.to)?.state === 'running';
     const from = byId.get(e.from)?.state;
     const className = from === 'done' ? 'edge-done' : from === 'failed' ? 'edge-failed' : '';
-    return keep(`e:${e.from}>${e.to}`, `${animated}|${className}`, () => ({
+    return keep(`e:${e.from}>${e.to}`, [animated, className], () => ({
       id: `${e.from}>${e.to}`,
       source: e.from,
       target: e.to,
@@ -204,7 +157,7 @@ export function DagView(props: {
           nodeTypes={nodeTypes}
           // A big graph opens readable at its top (only the visible nodes render); the minimap shows all of it.
           {...(many
-            ? { defaultViewport: topView(pos) }
+            ? { defaultViewport: topView(pos, layout.width) }
             : { fitView: true, fitViewOptions: { padding: 0.15, maxZoom: 1.2 } })}
           minZoom={0.05}
           onlyRenderVisibleElements={many}
@@ -214,8 +167,13 @@ export function DagView(props: {
         >
           <Background gap={20} size={1} />
           <Controls showInteractive={false} />
-          {graph.nodes.length > 40 && (
+          {graph.nodes.length > 40 && !many && (
             <MiniMap pannable zoomable nodeClassName={(n) => `mm-${(n as FlowNode).data.n.state}`} />
+          )}
+          {many && (
+            <Panel position="bottom-right">
+              <CanvasMiniMap nodes={graph.nodes} layout={layout} />
+            </Panel>
           )}
         </ReactFlow>
       </ReactFlowProvider>

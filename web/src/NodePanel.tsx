@@ -1,20 +1,71 @@
 import { html as diffHtml } from 'diff2html';
-import { useMemo } from 'react';
+import { useEffect, useMemo, useRef } from 'react';
 import { enc, get } from './api.js';
 import { duration, STATE_LABEL, usd } from './format.js';
 import { useLiveData } from './live.js';
 import type { NodeDetail } from '../../src/contracts/dashboard.js';
 
+const DIFF_OPTIONS = { drawFileList: true, matching: 'lines', outputFormat: 'line-by-line' } as const;
+
 function Diff({ diff, truncated }: { diff: string; truncated: boolean }): React.JSX.Element {
   // diff2html escapes file names and lines itself; its output is the only HTML we inject.
-  const markup = useMemo(
-    () => diffHtml(diff, { drawFileList: true, matching: 'lines', outputFormat: 'line-by-line' }),
-    [diff],
-  );
+  const markup = useMemo(() => diffHtml(diff, DIFF_OPTIONS), [diff]);
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    // The highlighter (highlight.js) loads on the first diff shown, then colours each file by its language.
+    let live = true;
+    void import('./highlight.js').then(({ highlightDiff }) => {
+      if (live && ref.current) highlightDiff(ref.current, DIFF_OPTIONS);
+    });
+    return () => {
+      live = false;
+    };
+  }, [markup]);
   return (
     <div className="diff">
       {truncated && <div className="muted">(diff cut at 512 KB)</div>}
-      <div dangerouslySetInnerHTML={{ __html: markup }} />
+      <div ref={ref} dangerouslySetInnerHTML={{ __html: markup }} />
+    </div>
+  );
+}
+
+interface LogEntry {
+  attempt: number;
+  kind: string;
+  text: string;
+  live: boolean;
+}
+
+/** What the node's agent says and does: live while it runs (as `mso logs --follow` shows it), stored after. */
+function Transcript(props: { runId: string; nodeId: string; running: boolean }): React.JSX.Element {
+  const { runId, nodeId, running } = props;
+  const { data, reload } = useLiveData(
+    () => get<{ entries: LogEntry[] }>(`/api/runs/${enc(runId)}/nodes/${enc(nodeId)}/logs`),
+    [runId, nodeId],
+    runId,
+    300,
+  );
+  // Lines of a running agent are not audit events: read them again every second while it runs.
+  useEffect(() => {
+    if (!running) return;
+    const t = setInterval(reload, 1000);
+    return () => clearInterval(t);
+  }, [running, reload]);
+  const entries = (data?.entries ?? []).filter((e) => e.kind !== 'start' && e.kind !== 'end');
+  const end = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    // Braces: in current Chromium scrollIntoView returns a promise, which an effect must not return.
+    void end.current?.scrollIntoView({ block: 'nearest' });
+  }, [entries.length]);
+  return (
+    <div className="transcript" data-transcript={running ? 'live' : 'stored'}>
+      {entries.length === 0 && <div className="muted">{running ? 'waiting for output…' : 'nothing recorded'}</div>}
+      {entries.map((e, i) => (
+        <div key={i} className={`tr-line tr-${e.kind}${e.live ? ' tr-live' : ''}`}>
+          <span className="tr-kind">{e.kind}</span> <span className="tr-text">{e.text}</span>
+        </div>
+      ))}
+      <div ref={end} />
     </div>
   );
 }
@@ -27,6 +78,7 @@ export function NodePanel(props: { runId: string; nodeId: string; onClose(): voi
     () => get<NodeDetail>(`/api/runs/${enc(runId)}/nodes/${enc(nodeId)}`),
     [runId, nodeId],
     runId,
+    150,
   );
   return (
     <aside className="panel" data-panel={nodeId}>
@@ -143,6 +195,10 @@ export function NodePanel(props: { runId: string; nodeId: string; onClose(): voi
                 ))}
               </div>
             )}
+          </section>
+          <section>
+            <h3>Transcript {d.node.state === 'running' && <span className="pill a-running">live</span>}</h3>
+            <Transcript runId={runId} nodeId={nodeId} running={d.node.state === 'running'} />
           </section>
           {d.summary && (
             <section>

@@ -6,6 +6,10 @@ import type { RunCard } from '../../src/contracts/dashboard.js';
 
 const FILTERS = ['all', 'active', 'awaiting_human', 'interrupted', 'failed', 'completed', 'cancelled'] as const;
 
+/** A run designed and not started yet (no coordinator ever took it): it waits for a person to review and start it. */
+export const isDesigned = (r: RunCard): boolean =>
+  !r.started && (r.status === 'created' || r.status === 'active' || r.status === 'interrupted');
+
 export function StatusPill({ status }: { status: string }): React.JSX.Element {
   return <span className={`pill s-${status}`}>{status.replace('_', ' ')}</span>;
 }
@@ -34,11 +38,12 @@ function NewRun(): React.JSX.Element {
       className="new-run"
       onSubmit={(e) => {
         e.preventDefault();
-        setMsg('starting…');
-        post('/api/runs', { [kind]: text }).then(
-          () => {
-            setMsg('started: it appears below as soon as it is designed');
+        setMsg('designing…');
+        // Designed first, not started: the run opens with its DAG for review and a Start button.
+        post<{ run_id: string }>('/api/designs', { [kind]: text }).then(
+          (r) => {
             setText('');
+            location.hash = `#/run/${encodeURIComponent(r.run_id)}`;
           },
           (err: Error) => setMsg(err.message),
         );
@@ -57,7 +62,7 @@ function NewRun(): React.JSX.Element {
         onChange={(e) => setText(e.target.value)}
       />
       <button type="submit" disabled={!text.trim()}>
-        Start run
+        Design run
       </button>
       {msg && <span className="muted">{msg}</span>}
     </form>
@@ -115,7 +120,7 @@ export function RunsList(): React.JSX.Element {
               onClick={() => (location.hash = `#/run/${encodeURIComponent(r.run_id)}`)}
             >
               <td>
-                <StatusPill status={r.status} />
+                <StatusPill status={isDesigned(r) ? 'designed' : r.status} />
               </td>
               <td>
                 <a className="run-id" href={`#/run/${encodeURIComponent(r.run_id)}`}>

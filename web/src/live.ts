@@ -1,12 +1,48 @@
 import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
+import type { FeedEvent } from '../../src/contracts/dashboard.js';
 
-/** The last batch of audit events: which runs moved (`*`: everything may have, after a (re)connect). */
+/**
+ * The live stream as views see it: the latest audit events (a window, oldest first; a view takes those past the last
+ * sequence number it handled, so batches React renders together are not lost), and `opened`, which grows on each
+ * (re)connection, after which everything may have changed.
+ */
 export interface LiveTick {
   readonly n: number;
-  readonly runs: ReadonlySet<string>;
+  readonly opened: number;
+  readonly events: readonly FeedEvent[];
   readonly connected: boolean;
 }
-export const LiveContext = createContext<LiveTick>({ n: 0, runs: new Set(['*']), connected: false });
+export const LiveContext = createContext<LiveTick>({ n: 0, opened: 0, events: [], connected: false });
+
+/** How many of the latest events the tick keeps. */
+const WINDOW = 4000;
+
+/** The tick after a batch of events. */
+export function withEvents(t: LiveTick, events: readonly FeedEvent[]): LiveTick {
+  const all =
+    t.events.length + events.length > WINDOW ? [...t.events, ...events].slice(-WINDOW) : [...t.events, ...events];
+  return { ...t, n: t.n + 1, events: all, connected: true };
+}
+
+/**
+ * Calls `on` with the events of each tick that this caller has not seen yet (`reset` true after a (re)connection,
+ * when it may have missed some).
+ */
+export function useLiveEvents(on: (events: readonly FeedEvent[], reset: boolean) => void): void {
+  const tick = useContext(LiveContext);
+  const seen = useRef({ seq: -1, opened: -1 });
+  const onRef = useRef(on);
+  onRef.current = on;
+  useEffect(() => {
+    if (tick.n === 0) return;
+    const s = seen.current;
+    const reset = s.opened !== -1 && tick.opened !== s.opened;
+    const fresh = s.seq < 0 ? [] : tick.events.filter((e) => e.seq > s.seq);
+    s.opened = tick.opened;
+    s.seq = Math.max(s.seq, tick.events.at(-1)?.seq ?? 0);
+    if (reset || fresh.length > 0) onRef.current(fresh, reset);
+  }, [tick]);
+}
 
 /**
  * Loads data and loads it again whenever the live stream reports events of `runId` (any run when undefined).
@@ -16,8 +52,9 @@ export function useLiveData<T>(
   load: () => Promise<T>,
   deps: readonly unknown[],
   runId?: string,
+  /** Wait this long after an event before reloading (events during the wait cause no further load). */
+  settleMs = 0,
 ): { data: T | null; error: string | null; reload: () => void } {
-  const tick = useContext(LiveContext);
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
   const busy = useRef(false);
@@ -51,9 +88,16 @@ export function useLiveData<T>(
     setData(null);
     reload();
   }, deps);
-  useEffect(() => {
-    if (tick.n === 0) return;
-    if (runId === undefined || tick.runs.has('*') || tick.runs.has(runId)) reload();
-  }, [tick, runId, reload]);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
+  useLiveEvents((events, reset) => {
+    if (!reset && runId !== undefined && !events.some((e) => e.run_id === runId)) return;
+    if (settleMs <= 0) reload();
+    else
+      timer.current ??= setTimeout(() => {
+        timer.current = null;
+        reload();
+      }, settleMs);
+  });
   return { data, error, reload };
 }

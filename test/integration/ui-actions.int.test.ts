@@ -1,0 +1,218 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeApp, type MsoApp } from '../../src/app/index.js';
+import { openAuditLog } from '../../src/audit/index.js';
+import { RunGraphSchema, type RunGraph } from '../../src/contracts/index.js';
+import { nodePlatform } from '../../src/platform/index.js';
+import { startUi, type UiServer } from '../../src/ui/index.js';
+
+// The dashboard's actions and live plumbing over a real HTTP server: designed runs started from the page, failed
+// nodes run again, a node's transcript, layouts, and event streams that release everything when clients go away.
+const TOKEN = 'c'.repeat(40);
+let dir: string;
+let app: MsoApp;
+let ui: UiServer;
+
+const call = (path: string, init: RequestInit = {}): Promise<Response> =>
+  fetch(new URL(path, ui.url), { ...init, headers: { 'x-mso-token': TOKEN, ...(init.headers ?? {}) } });
+const post = (path: string, body: unknown = {}): Promise<Response> =>
+  call(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+const json = async <T>(r: Response | Promise<Response>): Promise<T> => (await (await r).json()) as T;
+const graph = async (runId: string, q = ''): Promise<RunGraph> =>
+  RunGraphSchema.parse(await json(call(`/api/runs/${runId}${q}`)));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 300; i++) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+const ended = (runId: string): Promise<RunGraph> =>
+  until(`${runId} to end`, async () => {
+    const g = await graph(runId);
+    return ['completed', 'failed', 'awaiting_human', 'cancelled'].includes(g.run.status) ? g : undefined;
+  });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mso-ui-actions-'));
+  app = createNodeApp(
+    { workspace: join(dir, 'workspace'), observation: join(dir, 'observation'), observer: 'tester' },
+    { PATH: process.env['PATH'], HOME: join(dir, 'home') },
+    dir,
+    { warn: () => undefined, info: () => undefined },
+    '0.0.0-test',
+  );
+  await app.workspace.init();
+  ui = await startUi(app, { port: 0, token: TOKEN, version: '0.0.0-test', log: () => undefined, pollMs: 50 });
+}, 60_000);
+afterAll(async () => {
+  await ui?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('mso ui API: a designed run is reviewed, then started', () => {
+  it('designs without starting, lays the DAG out on request, and starts it as mso resume does', async () => {
+    await writeFile(
+      join(dir, 'pair.yaml'),
+      stringify({
+        name: 'pair',
+        nodes: [
+          { id: 'a', label: 'a', command: 'echo a > a.md' },
+          { id: 'b', label: 'b', command: 'echo b > b.md', gates: ['test -f b.md'] },
+        ],
+        edges: [{ from: 'a', to: 'b' }],
+      }),
+    );
+    const r = await post('/api/designs', { workflow: 'pair.yaml' });
+    expect(r.status).toBe(201);
+    const { run_id } = await json<{ run_id: string }>(r);
+    const designed = await graph(run_id);
+    expect(designed.run.started).toBe(false);
+    expect(designed.nodes.map((n) => [n.id, n.state, n.gates])).toEqual([
+      ['a', 'pending', 0],
+      ['b', 'pending', 1],
+    ]);
+    expect(designed.layout).toBeUndefined();
+    const laid = await graph(run_id, '?layout=1');
+    expect(laid.layout?.key).toBe(laid.topology);
+    const [a, b] = laid.layout?.positions ?? [];
+    expect(a?.[0]).toBe('a');
+    // Top to bottom: the child is below its parent.
+    expect((b?.[2] ?? 0) > (a?.[2] ?? 0)).toBe(true);
+    // Nothing ran yet: no attempt, no worktree.
+    expect((await app.audit.query(`SELECT count(*) AS n FROM attempts WHERE run_id = '${run_id}'`)).rows).toEqual([
+      { n: 0 },
+    ]);
+
+    expect((await post(`/api/runs/${run_id}/start`)).status).toBe(202);
+    const done = await ended(run_id);
+    expect(done.run.status).toBe('completed');
+    expect(done.nodes.map((n) => n.state)).toEqual(['done', 'done']);
+    // Only a designed run starts; a bad workflow path is refused before anything is written.
+    const again = await post(`/api/runs/${run_id}/start`);
+    expect(again.status).toBe(400);
+    expect((await post('/api/designs', { workflow: '../outside.yaml' })).status).toBe(400);
+  }, 60_000);
+});
+
+describe('mso ui API: re-run failed nodes', () => {
+  it('runs the failed node and its descendants again as a new linked run, as mso rerun --failed does', async () => {
+    const fixed = join(dir, 'fixed');
+    await writeFile(
+      join(dir, 'flaky.yaml'),
+      stringify({
+        name: 'flaky',
+        nodes: [
+          { id: 'base', label: 'base', command: 'echo base > base.md' },
+          { id: 'shaky', label: 'shaky', command: `test -f '${fixed}' && echo ok > shaky.md`, max_retry: 0 },
+          { id: 'after', label: 'after', command: 'echo after > after.md' },
+        ],
+        edges: [
+          { from: 'base', to: 'shaky' },
+          { from: 'shaky', to: 'after' },
+        ],
+      }),
+    );
+    const first = await app.engine.run({ workflow: join(dir, 'flaky.yaml') });
+    expect(first.status).toBe('failed');
+    await writeFile(fixed, 'yes');
+    const r = await post(`/api/runs/${first.run_id}/rerun`);
+    expect(r.status).toBe(202);
+    const { run_id, rerun_of } = await json<{ run_id: string; rerun_of: string }>(r);
+    expect(rerun_of).toBe(first.run_id);
+    expect(run_id).not.toBe(first.run_id);
+    const second = await ended(run_id);
+    expect(second.run.status).toBe('completed');
+    expect(second.run.tags).toContain('rerun');
+    const link = await app.audit.query(
+      `SELECT payload FROM events WHERE run_id = '${run_id}' AND type = 'run.replay_of'`,
+    );
+    expect(JSON.parse((link.rows[0] as { payload: string }).payload)).toMatchObject({
+      of: first.run_id,
+      rerun: ['shaky'],
+    });
+    // `base` was reused, not run again.
+    const attempts = await app.audit.query(`SELECT node_id FROM attempts WHERE run_id = '${run_id}' ORDER BY node_id`);
+    expect(attempts.rows).toEqual([{ node_id: 'after' }, { node_id: 'shaky' }]);
+    // A run with no failed node is refused, with the reason.
+    const none = await post(`/api/runs/${run_id}/rerun`);
+    expect(none.status).toBe(400);
+    expect((await json<{ error: { message: string } }>(none)).error.message).toContain('no failed node');
+  }, 60_000);
+});
+
+describe('mso ui API: transcript and live deltas', () => {
+  it("gives a node's log as mso logs does, and nothing for a node that has not run", async () => {
+    await writeFile(
+      join(dir, 'say.yaml'),
+      stringify({ name: 'say', nodes: [{ id: 'say', label: 'say', command: 'echo hi > hi.md' }], edges: [] }),
+    );
+    const s = await app.engine.run({ workflow: join(dir, 'say.yaml') });
+    const logs = await json<{ entries: Array<{ kind: string; text: string }> }>(
+      call(`/api/runs/${s.run_id}/nodes/say/logs`),
+    );
+    expect(logs.entries.map((e) => e.kind)).toContain('start');
+    expect(logs.entries.at(-1)).toMatchObject({ kind: 'end', text: 'success' });
+    expect((await call(`/api/runs/${s.run_id}/nodes/nope/logs`)).status).toBe(404);
+    expect((await call(`/api/runs/${s.run_id}/nodes/..%2F..%2Fx/logs`)).status).toBe(400);
+  });
+  it("streams a node's new state with its event, newer than the graph's sequence number", async () => {
+    const runs = await json<{ runs: Array<{ run_id: string }> }>(call('/api/runs'));
+    const runId = runs.runs[0]?.run_id as string;
+    const before = await graph(runId);
+    const controller = new AbortController();
+    const res = await call('/api/events', { signal: controller.signal });
+    const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('event: hello')) text += (await reader.read()).value ?? '';
+    const ws = await app.open(false);
+    const other = openAuditLog(nodePlatform(), { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir });
+    const node = before.nodes[0]?.id as string;
+    const seq = other.appendEvent({
+      runId,
+      type: 'node.state',
+      nodeId: node,
+      payload: { state: 'running', detail: 'again' },
+    });
+    other.close();
+    while (!text.includes(`"seq":${seq}`)) text += (await reader.read()).value ?? '';
+    const line = text.split('\n').find((l) => l.includes(`"seq":${seq}`)) as string;
+    const events = JSON.parse(line.replace(/^data: /, '')) as Array<Record<string, unknown>>;
+    expect(events.find((e) => e['seq'] === seq)).toMatchObject({ node_id: node, state: 'running', detail: 'again' });
+    expect(seq).toBeGreaterThan(before.seq);
+    controller.abort();
+  });
+});
+
+describe('mso ui API: event streams end with their clients', () => {
+  it('holds no subscription or timer once the clients of N streams have disconnected', async () => {
+    const health = (): Promise<{ streams: number; subscribers: number; timers: number }> => json(call('/api/health'));
+    await until('no stream from earlier tests', async () => ((await health()).streams === 0 ? true : undefined));
+    const open = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const controller = new AbortController();
+        const res = await call('/api/events', { signal: controller.signal });
+        const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+        let text = '';
+        while (!text.includes('event: hello')) text += (await reader.read()).value ?? '';
+        return { controller, reader };
+      }),
+    );
+    expect(await health()).toMatchObject({ streams: 6, subscribers: 6, timers: 6 });
+    // Half go away by dropping the connection, half by cancelling the body they read.
+    for (const [i, s] of open.entries()) {
+      if (i % 2 === 0) s.controller.abort();
+      else await s.reader.cancel();
+    }
+    const after = await until('the streams to end', async () => {
+      const h = await health();
+      return h.streams === 0 ? h : undefined;
+    });
+    expect(after).toMatchObject({ streams: 0, subscribers: 0, timers: 0 });
+  }, 30_000);
+});
