@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     console.log(`  1,000 nodes, cold  ${fmt(p1k)}   ${x(p1k)}; goal < 1500 ms`);
     console.log(`  1,000 nodes, warm  ${fmt(w1k)}   ${x(w1k)} (the browser has the page's assets)`);
     console.log(
-      `  1,000 nodes, the first load after the server started: ${first1k.toFixed(0)} ms (it lays the DAG out)`,
+      `  1,000 nodes, the first load after the server started: ${first1k.toFixed(0)} ms (the server lays big runs out in a worker from its start)`,
     );
     const e10 = await eventLatency(browser, app, ui.url, small.runId, small.ids);
     const e1k = await eventLatency(browser, app, ui.url, big.runId, big.ids);

@@ -5,10 +5,15 @@ import {
   isMsoError,
   RunStatusSchema,
   SAFE_ID_PATTERN,
+  type RunCard,
   type RunStatus,
 } from '../contracts/index.js';
 import type { Jobs } from './jobs.js';
 import type { LayoutCache } from './layout.js';
+
+/** Runs laid out ahead of time: the newest this many of a list, from this many nodes. */
+const WARM_RUNS = 10;
+const WARM_FROM = 150;
 
 async function body(req: { json(): Promise<unknown> }): Promise<Record<string, unknown>> {
   const raw = await req.json().catch(() => {
@@ -35,16 +40,36 @@ function statusParam(v: string | undefined): RunStatus | undefined {
 }
 
 /** The JSON API: each route parses its input, calls one app function and returns its result. */
-export function registerRoutes(api: Hono, app: MsoApp, jobs: Jobs, layouts: LayoutCache, version: string): void {
+export function registerRoutes(
+  api: Hono,
+  app: MsoApp,
+  jobs: Jobs,
+  layouts: LayoutCache,
+  version: string,
+): { warm(runs: readonly RunCard[]): void } {
   const d = app.dashboard;
+  // Big runs in a list a person looks at are laid out in the background, before they open one.
+  const warmed = new Set<string>();
+  let warming: Promise<unknown> = Promise.resolve();
+  const warm = (runs: readonly RunCard[]): void => {
+    for (const r of runs.slice(0, WARM_RUNS)) {
+      if (r.nodes_total < WARM_FROM || warmed.has(r.run_id)) continue;
+      warmed.add(r.run_id);
+      warming = warming.then(async () => layouts.get(await d.graph(r.run_id))).catch(() => undefined);
+    }
+  };
   api.get('/api/session', (c) =>
     c.json({ version, observer: app.settings.observerId, workspace: app.settings.workspaceRoot }),
   );
-  api.get('/api/runs', async (c) => c.json({ runs: await d.runs(statusParam(c.req.query('status'))) }));
+  api.get('/api/runs', async (c) => {
+    const runs = await d.runs(statusParam(c.req.query('status')));
+    warm(runs);
+    return c.json({ runs });
+  });
   api.get('/api/runs/:run', async (c) => {
     const g = await d.graph(c.req.param('run'));
     // The layout goes only to a page that asks (its first load, or a topology it has not laid out).
-    return c.json(c.req.query('layout') === '1' ? { ...g, layout: layouts.get(g) } : g);
+    return c.json(c.req.query('layout') === '1' ? { ...g, layout: await layouts.get(g) } : g);
   });
   api.get('/api/runs/:run/nodes/:node', async (c) => c.json(await d.node(c.req.param('run'), c.req.param('node'))));
   api.get('/api/runs/:run/timeline', async (c) => {
@@ -143,4 +168,5 @@ export function registerRoutes(api: Hono, app: MsoApp, jobs: Jobs, layouts: Layo
       );
     });
   }
+  return { warm };
 }

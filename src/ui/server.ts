@@ -64,7 +64,10 @@ export async function createUiHandler(app: MsoApp, options: UiOptions): Promise<
     options.log(`internal error: ${(e as Error).stack ?? String(e)}`);
     return c.json({ error: { code: 'MSO_INTERNAL', message: 'internal error (see the server log)' } }, 500);
   });
-  registerRoutes(api, app, jobs, createLayoutCache(), options.version);
+  const layouts = createLayoutCache();
+  const { warm } = registerRoutes(api, app, jobs, layouts, options.version);
+  // The newest big runs are laid out while the server waits for its first page.
+  void app.dashboard.runs().then(warm, () => undefined);
   const streams = registerEvents(api, hub);
   api.get('/api/health', (c) => c.json({ ok: true, seq: hub.seq, jobs: jobs.running, ...streams() }));
   api.all('/api/*', (c) => c.json({ error: { code: 'MSO_NOT_FOUND', message: 'no such endpoint' } }, 404));
@@ -85,6 +88,7 @@ export async function createUiHandler(app: MsoApp, options: UiOptions): Promise<
     async close() {
       hub.close();
       await jobs.close();
+      await layouts.close();
     },
   };
 }

@@ -143,6 +143,9 @@ describe('mso ui API: re-run failed nodes', () => {
     const none = await post(`/api/runs/${run_id}/rerun`);
     expect(none.status).toBe(400);
     expect((await json<{ error: { message: string } }>(none)).error.message).toContain('no failed node');
+    // Crafted ids are refused before anything reads a path.
+    expect((await post('/api/runs/..%2F..%2Fx/rerun')).status).toBe(400);
+    expect((await post('/api/runs/..%2F..%2Fx/start')).status).toBe(400);
   }, 60_000);
 });
 

@@ -87,6 +87,11 @@ describe('mso ui API: security', () => {
     ['POST', '/api/runs/RUN/resume'],
     ['POST', '/api/runs'],
     ['POST', '/api/proposals/P-1/accept'],
+    ['GET', '/api/runs/RUN/nodes/ok/logs'],
+    ['GET', '/api/health'],
+    ['POST', '/api/runs/RUN/rerun'],
+    ['POST', '/api/runs/RUN/start'],
+    ['POST', '/api/designs'],
   ])('refuses %s %s without the token, and with a wrong one (401), changing nothing', async (method, path) => {
     const url = path.replace('RUN', runId);
     for (const token of [null, 'b'.repeat(40), TOKEN.slice(1)]) {
