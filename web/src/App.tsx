@@ -51,7 +51,7 @@ function TokenForm(): React.JSX.Element {
 }
 
 function InboxBadge(): React.JSX.Element | null {
-  const { data } = useLiveData(() => get<{ items: InboxItem[] }>('/api/inbox'), []);
+  const { data } = useLiveData(() => get<{ items: InboxItem[] }>('/api/inbox'), [], undefined, 500);
   const n = data?.items.length ?? 0;
   return n > 0 ? <span className="badge attention">{n}</span> : null;
 }

@@ -71,7 +71,7 @@ export function HitlCard({
 }
 
 export function Inbox(): React.JSX.Element {
-  const { data, error } = useLiveData(() => get<{ items: InboxItem[] }>('/api/inbox'), []);
+  const { data, error } = useLiveData(() => get<{ items: InboxItem[] }>('/api/inbox'), [], undefined, 250);
   // Items decided on this page stay in view with their outcome after they leave the pending list.
   const [decided, setDecided] = useState<ReadonlyArray<{ item: InboxItem; text: string }>>([]);
   const key = (h: InboxItem): string => `${h.run_id}/${h.id}`;

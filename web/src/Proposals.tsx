@@ -110,7 +110,7 @@ function ProposalCard({ p }: { p: Proposal }): React.JSX.Element {
 }
 
 export function Proposals(): React.JSX.Element {
-  const { data, error } = useLiveData(() => get<{ proposals: Proposal[] }>('/api/proposals'), []);
+  const { data, error } = useLiveData(() => get<{ proposals: Proposal[] }>('/api/proposals'), [], undefined, 500);
   const list = [...(data?.proposals ?? [])].sort(
     (a, b) => (a.status === 'pending' ? -1 : 0) - (b.status === 'pending' ? -1 : 0),
   );

@@ -23,6 +23,7 @@ export function Timeline({ runId, onNode }: { runId: string; onNode(id: string):
     () => get<{ entries: TimelineEntry[] }>(`/api/runs/${enc(runId)}/timeline`),
     [runId],
     runId,
+    300,
   );
   return (
     <ol className="timeline">
@@ -48,7 +49,12 @@ export function Timeline({ runId, onNode }: { runId: string; onNode(id: string):
 const COLUMNS = ['todo', 'in_progress', 'blocked', 'done', 'cancelled'] as const;
 
 export function Tickets({ runId, onNode }: { runId: string; onNode(id: string): void }): React.JSX.Element {
-  const { data } = useLiveData(() => get<{ tickets: TicketRow[] }>(`/api/runs/${enc(runId)}/tickets`), [runId], runId);
+  const { data } = useLiveData(
+    () => get<{ tickets: TicketRow[] }>(`/api/runs/${enc(runId)}/tickets`),
+    [runId],
+    runId,
+    300,
+  );
   const tickets = data?.tickets ?? [];
   return (
     <div className="board">

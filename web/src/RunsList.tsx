@@ -72,7 +72,7 @@ function NewRun(): React.JSX.Element {
 export function RunsList(): React.JSX.Element {
   const [filter, setFilter] = useState<(typeof FILTERS)[number]>('all');
   const [q, setQ] = useState('');
-  const { data, error } = useLiveData(() => get<{ runs: RunCard[] }>('/api/runs'), []);
+  const { data, error } = useLiveData(() => get<{ runs: RunCard[] }>('/api/runs'), [], undefined, 300);
   const runs = (data?.runs ?? []).filter(
     (r) =>
       (filter === 'all' || r.status === filter) &&
