@@ -21,6 +21,7 @@ import { createHitlStore, type RunRef, type Workspace } from '../workspace/index
 import type { AppDeps } from './create-app.js';
 import type { Proposal } from '../observe/index.js';
 import type { ObserveOps } from './observe-ops.js';
+import { estimatePlanCost } from './cost-estimate.js';
 import { previewProposal } from './proposal-preview.js';
 import type { RunOps } from './run-ops.js';
 import { readRunArtifact, ticketsByNode } from './run-artifacts.js';
@@ -179,15 +180,17 @@ export function createDashboardOps(
       .update(JSON.stringify([nodes.map((n) => n.id), edges.map((e) => [e.from, e.to])]))
       .digest('hex')
       .slice(0, 24);
+    const run = await card(ws, ref, log, rec);
     return {
       seq,
-      run: await card(ws, ref, log, rec),
+      run,
       reason: ref.manifest.error?.message ?? null,
       budget_usd: typeof budgetUsd === 'number' ? budgetUsd : null,
       coordinator_alive: coordinated(log, ref.runId),
       nodes,
       edges,
       pending,
+      estimate: run.started || !plan ? null : estimatePlanCost(log, plan, ws.policy),
       topology,
     };
   }

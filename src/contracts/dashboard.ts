@@ -74,6 +74,11 @@ export const RunGraphSchema = z.object({
   nodes: z.array(GraphNodeSchema),
   edges: z.array(z.object({ from: z.string(), to: z.string() })),
   pending: z.array(HitlItemSchema),
+  /**
+   * For a run not started yet: what it should cost, from its agents' average successful attempt in this workspace
+   * (shell commands and people cost nothing), and how many nodes have no such history. Null once started.
+   */
+  estimate: z.object({ usd: z.number(), nodes_without_history: z.number() }).nullable(),
   /** The topology's hash (the key of its layout). */
   topology: z.string(),
   /** The laid-out DAG, when asked for (`?layout=1`) and the page does not hold it yet. */

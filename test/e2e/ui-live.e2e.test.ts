@@ -146,8 +146,13 @@ describe.skipIf(!haveChromium)('mso ui live, in a real browser', () => {
         nodes: [
           { id: 'first', label: 'first', command: 'echo a > a.md' },
           { id: 'second', label: 'second', command: 'echo b > b.md', gates: ['test -f b.md'] },
+          // The talker writes outputs/work.md, the output a node named work must leave.
+          { id: 'work', label: 'work', agent: 'talker' },
         ],
-        edges: [{ from: 'first', to: 'second' }],
+        edges: [
+          { from: 'first', to: 'second' },
+          { from: 'second', to: 'work' },
+        ],
       }),
     );
     await goto('#/');
@@ -156,9 +161,11 @@ describe.skipIf(!haveChromium)('mso ui live, in a real browser', () => {
     await page.getByRole('button', { name: 'Design run' }).click();
     const review = page.locator('[data-review]');
     await review.waitFor();
-    expect(await review.textContent()).toContain('2 nodes, 1 edges, 0 merges, 1 gates');
+    expect(await review.textContent()).toContain('3 nodes, 2 edges, 0 merges, 1 gates');
+    // The talker agent cost $0.0010 in the run before: that is the estimate (the shell nodes cost nothing).
+    expect(await review.locator('[data-estimate]').textContent()).toBe('; estimated cost $0.0010');
     await page.locator('.run-title .pill', { hasText: 'designed' }).waitFor();
-    expect(await page.locator('.dag-node[data-state="pending"]').count()).toBe(2);
+    expect(await page.locator('.dag-node[data-state="pending"]').count()).toBe(3);
     const runId = decodeURIComponent(/#\/run\/([^/]+)/.exec(page.url())?.[1] ?? '');
     const before = await sb.json<{ rows: Array<{ n: number }> }>([
       'audit',
@@ -169,8 +176,12 @@ describe.skipIf(!haveChromium)('mso ui live, in a real browser', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'run-review.png') });
 
     await page.getByRole('button', { name: 'Start' }).click();
-    await page.locator('.run-title .pill', { hasText: 'completed' }).waitFor({ timeout: 30_000 });
-    await page.locator('.dag-node[data-node="second"][data-state="done"]').waitFor();
+    await page.locator('.run-title .pill', { hasText: 'active' }).waitFor();
+    await page.locator('.run-title .pill:not(.s-active)').waitFor({ timeout: 40_000 });
+    const end = await sb.json<{ status: string; reason: string | null }>(['status', runId]);
+    expect(end.body.status, end.body.reason ?? '').toBe('completed');
+    await page.locator('.run-title .pill', { hasText: 'completed' }).waitFor();
+    await page.locator('.dag-node[data-node="work"][data-state="done"]').waitFor();
     expect(await page.locator('[data-review]').count()).toBe(0);
   }, 60_000);
 

@@ -78,6 +78,8 @@ describe('mso ui API: a designed run is reviewed, then started', () => {
       ['b', 'pending', 1],
     ]);
     expect(designed.layout).toBeUndefined();
+    // Shell commands cost nothing: the estimate is known and zero.
+    expect(designed.estimate).toEqual({ usd: 0, nodes_without_history: 0 });
     const laid = await graph(run_id, '?layout=1');
     expect(laid.layout?.key).toBe(laid.topology);
     const [a, b] = laid.layout?.positions ?? [];
@@ -97,7 +99,23 @@ describe('mso ui API: a designed run is reviewed, then started', () => {
     const again = await post(`/api/runs/${run_id}/start`);
     expect(again.status).toBe(400);
     expect((await post('/api/designs', { workflow: '../outside.yaml' })).status).toBe(400);
+    expect(done.estimate).toBeNull();
   }, 60_000);
+  it('estimates nothing for an agent that never ran here, and says so', async () => {
+    await writeFile(
+      join(dir, 'agentic.yaml'),
+      stringify({
+        name: 'agentic',
+        nodes: [
+          { id: 'plan', label: 'plan', command: 'echo p > p.md' },
+          { id: 'write', label: 'write', agent: 'claude-code' },
+        ],
+        edges: [{ from: 'plan', to: 'write' }],
+      }),
+    );
+    const { run_id } = await json<{ run_id: string }>(post('/api/designs', { workflow: 'agentic.yaml' }));
+    expect((await graph(run_id)).estimate).toEqual({ usd: 0, nodes_without_history: 1 });
+  });
 });
 
 describe('mso ui API: re-run failed nodes', () => {

@@ -27,7 +27,15 @@ function Review({ graph }: { graph: RunGraph }): React.JSX.Element {
       <b>Designed, not started.</b> Review the DAG below, then Start (as <code>mso resume</code> does: the governance
       gate, then the nodes). {graph.nodes.length} nodes, {graph.edges.length} edges, {merges} merges, {gates} gates;
       agents: {[...agents].map(([a, n]) => `${a} ×${n}`).join(', ')}
-      {graph.budget_usd !== null && <>; budget {usd(graph.budget_usd)}</>}.
+      {graph.budget_usd !== null && <>; budget {usd(graph.budget_usd)}</>}
+      {graph.estimate && (
+        <span data-estimate>
+          ; estimated cost {usd(graph.estimate.usd)}
+          {graph.estimate.nodes_without_history > 0 &&
+            ` (+ ${graph.estimate.nodes_without_history} nodes whose agent has no history here)`}
+        </span>
+      )}
+      .
     </div>
   );
 }
