@@ -7,7 +7,7 @@ import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js
 // Start-up budget: the modules `mso` loads to answer, counted (not timed) by a loader hook. The pattern that keeps
 // this small is described at the top of src/cli/main.ts. Raise a budget only with a reason in the commit message.
 // 47 modules at the merge of the terminal commands (logs, results, the progress view); a few to spare, no more.
-const BUDGET = { version: 50, help: 50, status: 300 } as const;
+const BUDGET = { version: 50, help: 50, status: 301 } as const;
 // The app's light entry (the redactor the CLI prints through) is allowed; the rest of app/ and engine/ are not.
 const HEAVY =
   /node_modules\/(zod|yaml|better-sqlite3|kysely|ai|@ai-sdk|@modelcontextprotocol|hono)\/|\/dist\/engine\/|\/dist\/app\/(?!light\.js$|redaction\.js$|run-progress\.js$)/;
@@ -63,7 +63,8 @@ describe('mso start-up', () => {
     expect(run.body.status, run.stderr).toBe('completed');
     const loaded = await modulesLoadedBy(['status', run.body.run_id]);
     const engine = loaded.filter((u) => u.includes('/dist/engine/')).map((u) => u.replace(/.*\/dist\//, ''));
-    expect(engine.sort()).toEqual(['engine/read.js', 'engine/run-state.js']);
+    // branches.js: the branch names, pure functions with no imports (engine/read re-exports them).
+    expect(engine.sort()).toEqual(['engine/branches.js', 'engine/read.js', 'engine/run-state.js']);
     expect(
       loaded.filter((u) =>
         /node_modules\/(kysely|ai|@ai-sdk|@modelcontextprotocol)\/|\/dist\/(agents\/(?!light\.js$|cli-table\.js$)|design\/|mcp\/)/.test(
