@@ -72,13 +72,19 @@ function Transcript(props: { runId: string; nodeId: string; running: boolean }):
 
 const short = (s: string | null, n = 12): string => (s ? s.slice(0, n) : '–');
 
-export function NodePanel(props: { runId: string; nodeId: string; onClose(): void }): React.JSX.Element {
+export function NodePanel(props: {
+  runId: string;
+  nodeId: string;
+  /** Nodes in the run: a node's details are read with its whole run, so a big run's panel re-reads less often. */
+  size: number;
+  onClose(): void;
+}): React.JSX.Element {
   const { runId, nodeId } = props;
   const { data: d, error } = useLiveData(
     () => get<NodeDetail>(`/api/runs/${enc(runId)}/nodes/${enc(nodeId)}`),
     [runId, nodeId],
     runId,
-    150,
+    props.size > 300 ? 1000 : 150,
   );
   return (
     <aside className="panel" data-panel={nodeId}>

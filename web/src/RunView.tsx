@@ -140,7 +140,7 @@ export function RunView({ runId, node }: { runId: string; node: string | null })
         {tab === 'cost' && <Cost graph={g} />}
         {tab === 'graph' && node && (
           <Suspense fallback={<aside className="panel muted">loading…</aside>}>
-            <NodePanel runId={runId} nodeId={node} onClose={() => select(null)} />
+            <NodePanel runId={runId} nodeId={node} size={g.nodes.length} onClose={() => select(null)} />
           </Suspense>
         )}
       </div>
