@@ -16,7 +16,8 @@ import { CANCEL_REQUEST } from './run-cancel.js';
 import { readRunArtifact, runTicketStore } from './run-artifacts.js';
 import { progressHook, runStartedEvent, type ProgressListener } from './run-progress.js';
 import { ensureTickets, summarize, type RunOpsContext } from './run-support.js';
-import type { RunSummary } from './run-types.js';
+import type { ExecutionChoice, RunSummary } from './run-types.js';
+import type { OpenedNodeQueue } from './distributed/node-queue.js';
 
 /** How long an earlier coordinator's agent group gets between SIGTERM and SIGKILL. */
 const ORPHAN_GRACE_MS = 3_000;
@@ -35,6 +36,10 @@ export async function execute(
     agent?: string | undefined;
     repo?: string | undefined;
     signal?: AbortSignal | undefined;
+    backend?: ExecutionChoice['backend'];
+    redis?: string | undefined;
+    remote?: string | undefined;
+    queuePrefix?: string | undefined;
     /** Answers agent calls instead of the configured agents (replay). */
     agents?: RunnerDeps['agents'] | undefined;
     /** Answers human gates with an earlier run's decisions (offline replay). */
@@ -58,7 +63,11 @@ export async function execute(
     stop(typeof options.signal?.reason === 'string' ? options.signal.reason : 'interrupted (Ctrl-C)');
   const timers: NodeJS.Timeout[] = [];
   let lease: RunLease | undefined;
+  let queue: OpenedNodeQueue | undefined;
   try {
+    // The distributed backend's Redis is reached before the lease and the first write: unreachable, nothing changes.
+    const chosen = await chooseBackend(c, ws, rt.log, ref.runId, options);
+    queue = chosen.queue;
     // One coordinator per run: a live holder refuses us here, before anything is written.
     lease = acquireRunLease(rt.log, { processInfo: deps.processInfo, now: () => deps.clock.now() }, ref.runId);
     if (lease.stolenFrom)
@@ -103,6 +112,7 @@ export async function execute(
       type: 'run.coordinator',
       payload: {
         pid: deps.processInfo.pid,
+        ...chosen.record,
         budget_usd: budget,
         agent: agentOverride ?? null,
         max_concurrency: maxConcurrency ?? null,
@@ -132,6 +142,7 @@ export async function execute(
         ...deps,
         git,
         log: rt.log,
+        backend: queue ? { queue, remote: chosen.remote ?? repo } : undefined,
         agents: options.agents ?? {
           chain: rt.chain,
           adapter: rt.adapter,
@@ -201,6 +212,7 @@ export async function execute(
     for (const t of timers) clearInterval(t);
     options.signal?.removeEventListener('abort', onAbort);
     lease?.release();
+    await queue?.close();
     rt.close();
   }
 }
@@ -344,4 +356,49 @@ function cancelRequestReason(text: string): string {
   } catch {
     return 'cancel requested';
   }
+}
+
+/**
+ * The run's execution backend: the option, else what the run's last coordinator used (a resume keeps it), else
+ * policy `execution.backend`. For `distributed`, the queue is opened (Redis reached) here, and the remote named.
+ */
+async function chooseBackend(
+  c: RunOpsContext,
+  ws: Workspace,
+  log: AuditLog,
+  runId: string,
+  o: ExecutionChoice,
+): Promise<{ queue?: OpenedNodeQueue; remote?: string | undefined; record: Record<string, unknown> }> {
+  const row = log.db
+    .prepare("SELECT payload FROM events WHERE run_id = ? AND type = 'run.coordinator' ORDER BY seq DESC LIMIT 1")
+    .get(runId) as { payload: string } | undefined;
+  const before = row ? (JSON.parse(row.payload) as Record<string, unknown>) : {};
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const backend = o.backend ?? (str(before['backend']) as ExecutionChoice['backend']) ?? ws.policy.execution.backend;
+  if (backend !== 'distributed') return { record: { backend: 'local' } };
+  const { resolveQueueSettings } = await import('./distributed/settings.js');
+  const q = resolveQueueSettings(ws.policy, c.deps.env, {
+    redis: o.redis,
+    prefix: o.queuePrefix ?? str(before['queue_prefix']),
+  });
+  const given = o.remote ?? str(before['remote']) ?? ws.policy.execution.remote;
+  // A path is taken from where mso runs; a URL (scheme://, or scp-like host:path) as it is.
+  const remote = given === undefined || /^[a-z][a-z0-9+.-]*:\/\/|^[^/]+:/.test(given) ? given : resolve(c.cwd, given);
+  if (remote !== undefined) {
+    const probe = await c.git.run(['ls-remote', '-q', remote, 'HEAD'], c.cwd);
+    if (probe.code !== 0)
+      throw new InvalidArgumentError(
+        '--remote',
+        `${remote} is not a git repository this machine can reach: ${probe.stderr.trim()}`,
+      );
+  }
+  const { openNodeQueue } = await import('./distributed/node-queue.js');
+  const queue = await openNodeQueue({
+    url: q.url,
+    prefix: q.prefix,
+    noWorkerTimeoutMs: ws.policy.execution.no_worker_timeout_s * 1000,
+    now: () => c.deps.clock.now().getTime(),
+    info: (line) => c.deps.logger.info(line),
+  });
+  return { queue, remote, record: { backend, queue_prefix: q.prefix, ...(remote ? { remote } : {}) } };
 }

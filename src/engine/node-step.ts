@@ -7,7 +7,7 @@ import type { HumanGates } from './human-gates.js';
 import { nodeInstructions } from './instructions.js';
 import { failOutsideWrites, outsideChanges, snapshotOutside } from './outside-writes.js';
 import { prepareMerge } from './merge-step.js';
-import type { RunContext } from './run-context.js';
+import type { PlanNode, RunContext } from './run-context.js';
 import type { NodeOutcome } from './scheduler.js';
 
 /** The recorded part of an agent result (the transcript and process evidence are stored elsewhere). */
@@ -95,14 +95,15 @@ async function gatesPass(
   return { passed: gates.length - failures.length, total: gates.length, failures };
 }
 
-export async function runNode(ctx: RunContext, human: HumanGates, id: string): Promise<NodeOutcome> {
-  const { deps, input, runId, rec, event } = ctx;
-  const { git, log } = deps;
-  const loops = loopEdges(input.plan);
+/**
+ * What is checked before a node's work starts, wherever it runs: not cancelled (the run, or the node's ticket by a
+ * person), and its human gate (if the plan puts one on it) approved. An outcome means the node does not start.
+ */
+export async function nodePreamble(ctx: RunContext, human: HumanGates, id: string): Promise<NodeOutcome | null> {
+  const { input } = ctx;
   const humanGates = new Set((input.plan as { human_gate_nodes?: string[] }).human_gate_nodes ?? []);
   ctx.flushStates(); // write-ahead: this start, and the parents' completion, are on record before anything acts on them
   const n = ctx.node(id);
-  const r = rec(id);
   if (input.signal.aborted) return { kind: 'cancelled' };
   // A person cancelled this node's ticket (`mso tickets cancel`) before it started: it does not run.
   const ticket = input.ticketOf.get(id);
@@ -119,6 +120,21 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
     );
     if (g !== 'approved') return g;
   }
+  return null;
+}
+
+/** The agent lane a node runs in: `shell` for a command, else its agent (or the run's `--agent`), else its persona's chain. */
+export const laneOf = (n: PlanNode, agentOverride: string | undefined): string | undefined =>
+  n.command ? 'shell' : (n.agent ?? agentOverride);
+
+export async function runNode(ctx: RunContext, human: HumanGates, id: string): Promise<NodeOutcome> {
+  const { deps, input, runId, rec, event } = ctx;
+  const { git, log } = deps;
+  const loops = loopEdges(input.plan);
+  const stop = await nodePreamble(ctx, human, id);
+  if (stop) return stop;
+  const n = ctx.node(id);
+  const r = rec(id);
   const manualDone = (await human.latest(id, 'manual_work'))?.status === 'approved';
   let wt: string;
   // The commit the node starts from. A worktree just prepared has its base checked out (a full id: the run's base or
@@ -164,7 +180,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
           files: rec(p).files,
         })),
       });
-      const agentName = n.command ? 'shell' : (n.agent ?? input.agentOverride);
+      const agentName = laneOf(n, input.agentOverride);
       let chain: AgentAdapter[];
       try {
         chain = agentName ? [deps.agents.adapter(agentName)] : deps.agents.chain(n.persona);
