@@ -377,8 +377,10 @@ async function chooseBackend(
   const backend = o.backend ?? (str(before['backend']) as ExecutionChoice['backend']) ?? ws.policy.execution.backend;
   if (backend !== 'distributed') return { record: { backend: 'local' } };
   const { resolveQueueSettings } = await import('./distributed/settings.js');
+  // A resume goes back to the Redis its run's jobs are in (unless it held a password, which is never recorded).
+  const recordedRedis = str(before['redis']);
   const q = resolveQueueSettings(ws.policy, c.deps.env, {
-    redis: o.redis,
+    redis: o.redis ?? (recordedRedis?.includes('***') ? undefined : recordedRedis),
     prefix: o.queuePrefix ?? str(before['queue_prefix']),
   });
   const given = o.remote ?? str(before['remote']) ?? ws.policy.execution.remote;
@@ -400,5 +402,10 @@ async function chooseBackend(
     now: () => c.deps.clock.now().getTime(),
     info: (line) => c.deps.logger.info(line),
   });
-  return { queue, remote, record: { backend, queue_prefix: q.prefix, ...(remote ? { remote } : {}) } };
+  const { shownUrl } = await import('./distributed/redis.js');
+  return {
+    queue,
+    remote,
+    record: { backend, redis: shownUrl(q.url), queue_prefix: q.prefix, ...(remote ? { remote } : {}) },
+  };
 }
