@@ -126,7 +126,7 @@ const refused = (what: string) => (): never => {
   throw new Error(`${what} is the coordinator's: a worker never touches it`);
 };
 
-/** Work of one job that must not overlap in one clone (fetches, worktree changes). */
+/** Work that must not overlap: in one clone (fetches, worktree changes), or on one node of a run. */
 const cloneLocks = new Map<string, Promise<unknown>>();
 function inClone<T>(repo: string, fn: () => Promise<T>): Promise<T> {
   const prev = cloneLocks.get(repo) ?? Promise.resolve();
@@ -144,7 +144,13 @@ function inClone<T>(repo: string, fn: () => Promise<T>): Promise<T> {
  * commit the node starts from, and after the node committed pushes its commit to a job ref of the remote. A human
  * gate the node reaches is handed back as an `ask` for the coordinator to open.
  */
-export async function runNodeJob(env: NodeJobEnv, job: NodeJob, signal: AbortSignal): Promise<NodeJobResult> {
+export function runNodeJob(env: NodeJobEnv, job: NodeJob, signal: AbortSignal): Promise<NodeJobResult> {
+  // A job this worker lost to the stalled-job check (a busy event loop missed a lock renewal) can come back to it
+  // while the first copy still runs: the copies of one node take turns in the node's worktree.
+  return inClone(`${env.home}\0${job.runId}\0${job.nodeId}`, () => runJob(env, job, signal));
+}
+
+async function runJob(env: NodeJobEnv, job: NodeJob, signal: AbortSignal): Promise<NodeJobResult> {
   const now = (): Date => new Date();
   const { log, take } = createRecordingLog(env.redactor, now);
   const deps = env.deps(log);

@@ -47,7 +47,7 @@ async function startWorker(name: string, extra: readonly string[] = []): Promise
   const ws = join(sb.dir, `ws-${name}`);
   const proc = spawn(
     process.execPath,
-    [MSO_BIN, 'worker', '--redis', REDIS, '--queue-prefix', prefix, '--name', name, '--lock-ms', '2000', ...extra],
+    [MSO_BIN, 'worker', '--redis', REDIS, '--queue-prefix', prefix, '--name', name, ...extra],
     {
       env: { ...sb.env, MSO_WORKSPACE_ROOT: ws, MSO_OBSERVATION_ROOT: join(ws, 'obs') },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -234,7 +234,8 @@ describe.skipIf(unreachable !== null)(
         ],
         [{ from: 'first', to: 'slow' }],
       );
-      const victim = await startWorker('victim');
+      // A short lock: the stalled-job check hands a silent worker's job on after 2 s.
+      const victim = await startWorker('victim', ['--lock-ms', '2000']);
       const repo = join(sb.dir, 'repo');
       const run = sb.json<{ run_id: string; status: string }>(['run', '--workflow', wf, ...distributed()], {
         cwd: repo,
@@ -242,7 +243,7 @@ describe.skipIf(unreachable !== null)(
       await until(() => victim.log().includes('.slow.1 ('), 'the victim to take the slow node');
       victim.proc.kill('SIGKILL');
       await victim.exited;
-      const rescuer = await startWorker('rescuer');
+      const rescuer = await startWorker('rescuer', ['--lock-ms', '2000']);
       const r = await run;
       expect(r.body.status, r.stderr).toBe('completed');
       expect(rescuer.log()).toContain('.slow.1 (');
