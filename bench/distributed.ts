@@ -86,8 +86,9 @@ async function configuration(dir: string, workers: number): Promise<Figures> {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   for (const w of procs) w.kill('SIGTERM');
   await Promise.all(procs.map((w) => new Promise((done) => (w.exitCode !== null ? done(null) : w.on('exit', done)))));
-  const out = JSON.parse(r.stdout.toString()) as { run_id: string; status: string };
-  if (out.status !== 'completed') throw new Error(`${name}: run ${out.status}: ${r.stderr.toString().slice(-2000)}`);
+  const out = JSON.parse(r.stdout.toString()) as { run_id: string; status: string; reason: string | null };
+  if (out.status !== 'completed')
+    throw new Error(`${name}: run ${out.status}: ${out.reason ?? ''} ${r.stderr.toString().slice(-2000)}`);
   const db = new Database(join(base, 'ws', '.mso-context', 'audit.db'), { readonly: true });
   const start = workers
     ? "type = 'node.enqueued'"

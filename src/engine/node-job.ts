@@ -103,7 +103,8 @@ export function buildNodeJob(
     plan: { ...input.plan, execution_graph: graph },
     topology: { ...input.topology, nodes: input.topology.nodes.filter((t) => keep.has(t.id)) },
     bundle: { ...input.bundle, local_charts: input.bundle.local_charts.filter((c) => n.chart_ids.includes(c.id)) },
-    policy: input.policy,
+    // The literal secrets the coordinator redacts stay with it: a worker redacts with its own.
+    policy: { ...input.policy, redaction: { values: [], env: [] } },
     agentOverride: input.agentOverride ?? null,
     records,
     decisions,

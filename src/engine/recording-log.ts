@@ -39,7 +39,10 @@ export interface Recording {
  * refused: a node step run on a worker is given what it needs to know in its job.
  */
 export function createRecordingLog(redactor: Redactor, now: () => Date): { log: AuditLog; take(): Recording } {
-  const writes: RecordedWrite[] = [];
+  const kept: RecordedWrite[] = [];
+  // Redacted here already, with the worker's secrets: the records travel through Redis before the coordinator
+  // redacts them again with its own.
+  const writes = { push: (w: RecordedWrite): number => kept.push(redactor.value(w)) };
   const blobs = new Map<string, RecordedBlob>();
   const at = (): string => now().toISOString();
   const noDb = (): never => {
@@ -97,7 +100,7 @@ export function createRecordingLog(redactor: Redactor, now: () => Date): { log: 
     transaction: (fn) => fn(),
     close: () => undefined,
   };
-  return { log, take: () => ({ writes: writes.splice(0), blobs: [...blobs.values()] }) };
+  return { log, take: () => ({ writes: kept.splice(0), blobs: [...blobs.values()] }) };
 }
 
 /**

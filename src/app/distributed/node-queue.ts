@@ -135,7 +135,11 @@ export async function openNodeQueue(o: NodeQueueOptions): Promise<OpenedNodeQueu
     const j = await Job.fromId<NodeJob, NodeJobResult>(queue, job.jobId);
     if (!j) return { failed: `job ${job.jobId} is no longer in the queue (removed from Redis)` };
     const state = await j.getState();
-    if (state === 'completed') return j.returnvalue;
+    if (state === 'completed') {
+      // Read after the state: a job read just before it completed carries no return value yet.
+      const done = await Job.fromId<NodeJob, NodeJobResult>(queue, job.jobId);
+      return done?.returnvalue ?? 'wait';
+    }
     if (state === 'failed') return { failed: `job ${job.jobId} failed on its worker: ${j.failedReason}` };
     if (signal.aborted) {
       // A job no worker took yet is withdrawn; one already running finishes on its worker, unapplied.
