@@ -3,8 +3,8 @@
 // nodes/s over the whole `mso run` (start-up, design, gate, nodes, finalize), and dispatch latency p50/p99: for the
 // distributed backend, from a node's `node.enqueued` (committed before the job is added) to the first record its
 // worker made (the attempt), for the local backend from the node's `running` state to its attempt. Each worker runs
-// 2 jobs at once; the coordinator keeps up to 16 nodes in flight (the local backend 8). Every configuration runs in
-// the same process run, on the same shape, so the local backend is the baseline.
+// 2 jobs at once and the coordinator keeps as many nodes in flight as the workers have slots (the local backend 8).
+// Every configuration runs in the same process run, on the same shape, so the local backend is the baseline.
 // MSO_BENCH_NODES (default 100), MSO_TEST_REDIS_URL (default redis://127.0.0.1:6379).
 // Run: npm run bench:distributed (builds dist/ first: bin/mso.js runs it).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -79,7 +79,17 @@ async function configuration(dir: string, workers: number): Promise<Figures> {
       w.on('exit', () => failed(new Error(`worker b${i} exited: ${text}`)));
     });
   }
-  const args = ['--json', 'run', '--workflow', wf, '--repo', repo, '--max-concurrency', workers ? '16' : '8'];
+  // As many nodes in flight as the workers have slots, so the latency is dispatch, not a wait for a free slot.
+  const args = [
+    '--json',
+    'run',
+    '--workflow',
+    wf,
+    '--repo',
+    repo,
+    '--max-concurrency',
+    String(workers ? 2 * workers : 8),
+  ];
   if (workers) args.push('--backend', 'distributed', '--redis', REDIS, '--queue-prefix', prefix);
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: repo, env, maxBuffer: 64 * 1024 * 1024 });
