@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,6 +14,8 @@ import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
 const REDIS = process.env['MSO_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 // The issue's 30-node shape (28 branches) with MSO_LONG_TESTS=1; 10 nodes by default.
 const BRANCHES = process.env['MSO_LONG_TESTS'] === '1' ? 28 : 8;
+/** A redis-server binary for the restart test (it runs a private one it can kill), if this machine has one. */
+const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
 
 async function redisReachable(): Promise<string | null> {
   const r = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
@@ -45,11 +48,11 @@ interface Worker {
 }
 
 /** Starts `mso worker` with its own workspace (its own machine, as far as mso can tell) and waits until it is ready. */
-async function startWorker(name: string, extra: readonly string[] = []): Promise<Worker> {
+async function startWorker(name: string, extra: readonly string[] = [], redis = REDIS): Promise<Worker> {
   const ws = join(sb.dir, `ws-${name}`);
   const proc = spawn(
     process.execPath,
-    [MSO_BIN, 'worker', '--redis', REDIS, '--queue-prefix', prefix, '--name', name, ...extra],
+    [MSO_BIN, 'worker', '--redis', redis, '--queue-prefix', prefix, '--name', name, ...extra],
     {
       env: { ...sb.env, MSO_WORKSPACE_ROOT: ws, MSO_OBSERVATION_ROOT: join(ws, 'obs') },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -191,8 +194,8 @@ describe.skipIf(unreachable !== null)(
         d.body.run_id,
       );
       expect(applied.map((a) => a['node_id']).sort()).toEqual(
-      ['root', ...Array.from({ length: BRANCHES }, (_, i) => `b${i + 1}`)].sort(),
-    );
+        ['root', ...Array.from({ length: BRANCHES }, (_, i) => `b${i + 1}`)].sort(),
+      );
       for (const a of applied) expect(['w1', 'w2', 'w3']).toContain(a['w']);
       // The node branches hold exactly the recorded commits; no job ref is left behind.
       const refs = execFileSync('git', ['for-each-ref', '--format=%(refname) %(objectname)'], { cwd: repo }).toString();
@@ -316,5 +319,81 @@ describe.skipIf(unreachable !== null)(
       expect(w.log().match(/took \S+\.slow\./g)).toHaveLength(1);
       expect(w.log().match(/took \S+\.first\./g)).toHaveLength(1);
     });
+
+    it.skipIf(!REDIS_SERVER)(
+      'Redis restarted mid-run (private redis-server with an AOF): workers and coordinator reconnect, nothing lost or doubled',
+      async () => {
+        const port = 20000 + Math.floor(Math.random() * 20000);
+        const dataDir = join(sb.dir, 'redis');
+        await mkdir(dataDir);
+        const startRedis = async (): Promise<ChildProcess> => {
+          const r = spawn(
+            REDIS_SERVER as string,
+            [
+              '--port',
+              String(port),
+              '--bind',
+              '127.0.0.1',
+              '--dir',
+              dataDir,
+              '--appendonly',
+              'yes',
+              '--appendfsync',
+              'always',
+              '--save',
+              '',
+            ],
+            { stdio: 'ignore' },
+          );
+          children.push(r);
+          for (let i = 0; ; i++) {
+            const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => null });
+            probe.on('error', () => undefined);
+            const up = await probe.connect().then(
+              () => probe.ping().then(() => true),
+              () => false,
+            );
+            probe.disconnect();
+            if (up) break;
+            if (i > 100) throw new Error(`redis-server on port ${port} did not start`);
+            await new Promise((done) => setTimeout(done, 100));
+          }
+          return r;
+        };
+        let redis = await startRedis();
+        const url = `redis://127.0.0.1:${port}`;
+        const wf = await workflow(
+          'restart',
+          [
+            { id: 'first', label: 'first', command: 'echo 1 > one.txt' },
+            { id: 'slow', label: 'slow', command: 'sleep 3 && echo 2 > two.txt' },
+            { id: 'last', label: 'last', command: 'cat one.txt two.txt > both.txt' },
+          ],
+          [
+            { from: 'first', to: 'slow' },
+            { from: 'slow', to: 'last' },
+          ],
+        );
+        const w = await startWorker('survivor', ['--lock-ms', '5000'], url);
+        const run = sb.json<{ run_id: string; status: string }>(
+          ['run', '--workflow', wf, '--backend', 'distributed', '--redis', url, '--queue-prefix', prefix],
+          { cwd: join(sb.dir, 'repo') },
+        );
+        await until(() => w.log().includes('.slow.1 ('), 'the slow node to be taken');
+        redis.kill('SIGKILL');
+        await new Promise((done) => redis.on('exit', done));
+        await new Promise((done) => setTimeout(done, 1_000));
+        redis = await startRedis();
+        const r = await run;
+        expect(r.body, r.stderr).toMatchObject({ status: 'completed' });
+        const done = committed(r.body.run_id);
+        expect(Object.fromEntries(Object.entries(done).map(([k, v]) => [k, v.length]))).toEqual({
+          first: 1,
+          slow: 1,
+          last: 1,
+        });
+        redis.kill('SIGKILL');
+      },
+    );
   },
 );
