@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { Redis } from 'ioredis';
 import { initBenchRepo } from './bench-repo.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -96,6 +97,10 @@ async function configuration(dir: string, workers: number): Promise<Figures> {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   for (const w of procs) w.kill('SIGTERM');
   await Promise.all(procs.map((w) => new Promise((done) => (w.exitCode !== null ? done(null) : w.on('exit', done)))));
+  const redis = new Redis(REDIS);
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
   const out = JSON.parse(r.stdout.toString()) as { run_id: string; status: string; reason: string | null };
   if (out.status !== 'completed')
     throw new Error(`${name}: run ${out.status}: ${out.reason ?? ''} ${r.stderr.toString().slice(-2000)}`);
