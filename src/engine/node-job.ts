@@ -39,7 +39,8 @@ export interface NodeJob {
   readonly plan: ExecutionPlan;
   readonly topology: WorkflowTopologySpec;
   readonly bundle: MentalModelBundle;
-  readonly policy: Policy;
+  /** The run's personas (what a node's instructions say of its role); everything else is the worker's own policy. */
+  readonly personas: Policy['personas'];
   readonly agentOverride: string | null;
   /** The recorded state of the node and of its parents. */
   readonly records: Readonly<Record<string, RecordedNode>>;
@@ -91,6 +92,7 @@ export function buildNodeJob(
   const keep = loops.some((l) => l.from === id) ? new Set(ctx.ids) : new Set([id, ...n.parent_refs]);
   const graph = Object.fromEntries(Object.entries(input.plan.execution_graph).filter(([k]) => keep.has(k)));
   const records = Object.fromEntries([...keep].map((k) => [k, { ...ctx.rec(k) }]));
+  const personas = new Set([n.persona, input.topology.nodes.find((t) => t.id === id)?.persona].filter(Boolean));
   return {
     v: 1,
     jobId,
@@ -103,8 +105,8 @@ export function buildNodeJob(
     plan: { ...input.plan, execution_graph: graph },
     topology: { ...input.topology, nodes: input.topology.nodes.filter((t) => keep.has(t.id)) },
     bundle: { ...input.bundle, local_charts: input.bundle.local_charts.filter((c) => n.chart_ids.includes(c.id)) },
-    // The literal secrets the coordinator redacts stay with it: a worker redacts with its own.
-    policy: { ...input.policy, redaction: { values: [], env: [] } },
+    // Only the node's persona: the rest of the policy (agents, redaction secrets, prices) is each machine's own.
+    personas: Object.fromEntries(Object.entries(input.policy.personas).filter(([k]) => personas.has(k))),
     agentOverride: input.agentOverride ?? null,
     records,
     decisions,
@@ -121,6 +123,8 @@ export interface NodeJobEnv {
   /** Runner dependencies whose audit writes go to `log` (the job's recording). */
   deps(log: AuditLog): RunnerDeps;
   readonly redactor: AuditLog['redactor'];
+  /** The worker's own policy (its workspace's). */
+  readonly policy: Policy;
 }
 
 const refused = (what: string) => (): never => {
@@ -191,7 +195,7 @@ async function runJob(env: NodeJobEnv, job: NodeJob, signal: AbortSignal): Promi
       plan: job.plan,
       topology: job.topology,
       bundle: job.bundle,
-      policy: job.policy,
+      policy: { ...env.policy, personas: { ...env.policy.personas, ...job.personas } },
       tickets: { get: refused('the ticket store'), move: refused('the ticket store') } as unknown as TicketStore,
       hitl: { list: () => Promise.resolve([]) } as unknown as HitlStore,
       ticketOf: new Map(),

@@ -72,6 +72,7 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
       home: join(ws.layout.context, 'worker', name),
       ownRoots: [ws.layout.root, ws.layout.observationRoot],
       redactor: rt.log.redactor,
+      policy: ws.policy,
       deps: (log) => ({
         ...deps,
         git,
