@@ -320,6 +320,35 @@ describe.skipIf(unreachable !== null)(
       expect(w.log().match(/took \S+\.first\./g)).toHaveLength(1);
     });
 
+    it('mso cancel reaches the worker running a node: its agent ends, the run is cancelled, resume finishes it', async () => {
+      const marker = join(sb.dir, 'go');
+      const wf = await workflow(
+        'cancel',
+        [
+          { id: 'first', label: 'first', command: 'echo 1 > one.txt' },
+          { id: 'slow', label: 'slow', command: `if [ ! -f ${marker} ]; then sleep 60; fi; echo 2 > two.txt` },
+        ],
+        [{ from: 'first', to: 'slow' }],
+      );
+      const w = await startWorker('busy');
+      const repo = join(sb.dir, 'repo');
+      const id = '20261127-msowd-dist-cancel';
+      const run = sb.json<{ status: string; reason: string }>(
+        ['run', '--workflow', wf, '--run-id', id, ...distributed()],
+        { cwd: repo },
+      );
+      await until(() => w.log().includes('.slow.1 ('), 'the slow node to be taken');
+      await sb.run(['cancel', id, '--reason', 'test stops it']);
+      const r = await run;
+      expect(r.body.status).toBe('cancelled');
+      await until(() => /finished \S+\.slow\.1: cancelled/.test(w.log()), 'the worker to end the node', 30_000);
+      expect(w.log()).toContain(`cancelling ${id}.slow.1`);
+      await writeFile(marker, 'go');
+      const resumed = await sb.json<{ status: string }>(['resume', id], { cwd: repo });
+      expect(resumed.body.status, resumed.stderr).toBe('completed');
+      expect(committed(id)['slow']).toHaveLength(1);
+    });
+
     it.skipIf(!REDIS_SERVER)(
       'Redis restarted mid-run (private redis-server with an AOF): workers and coordinator reconnect, nothing lost or doubled',
       async () => {

@@ -1,6 +1,6 @@
 import type { Queue, QueueEvents } from 'bullmq';
 import type { NodeJob, NodeJobResult, NodeQueue } from '../../engine/index.js';
-import { connectRedis, laneQueue, liveWorkers, shownUrl, type WorkerBeat } from './redis.js';
+import { cancelChannel, connectRedis, laneQueue, liveWorkers, shownUrl, type WorkerBeat } from './redis.js';
 
 /** A coordinator's side of the queues; close() ends its Redis connections. */
 export interface OpenedNodeQueue extends NodeQueue {
@@ -142,8 +142,10 @@ export async function openNodeQueue(o: NodeQueueOptions): Promise<OpenedNodeQueu
     }
     if (state === 'failed') return { failed: `job ${job.jobId} failed on its worker: ${j.failedReason}` };
     if (signal.aborted) {
-      // A job no worker took yet is withdrawn; one already running finishes on its worker, unapplied.
-      if (state !== 'active') await j.remove().catch(() => undefined);
+      // A job no worker took yet is withdrawn; the worker running one is told to end its agent (its result is not
+      // applied either way).
+      if (state === 'active') await redis.publish(cancelChannel(o.prefix), job.jobId).catch(() => undefined);
+      else await j.remove().catch(() => undefined);
       return { failed: 'cancelled' };
     }
     return state === 'active' || hasLane(await alive(), job.lane) ? 'wait' : 'idle';

@@ -68,6 +68,9 @@ export const laneQueue = (lane: string): string => `node-${lane}`;
 /** The heartbeat key of a worker (a JSON {@link WorkerBeat} that expires unless renewed). */
 export const beatKey = (prefix: string, name: string): string => `${prefix}:mso-workers:${name}`;
 
+/** The channel a coordinator names a cancelled job on; the worker running it ends its agent. */
+export const cancelChannel = (prefix: string): string => `${prefix}:mso-cancel`;
+
 /** What a live worker says about itself, renewed every few seconds. */
 export interface WorkerBeat {
   readonly name: string;

@@ -6,7 +6,7 @@ import { createGit, runNodeJob, type NodeJob, type NodeJobEnv, type NodeJobResul
 import type { Workspace } from '../../workspace/index.js';
 import { openAgentRuntime, retryPolicy } from '../agents-ops.js';
 import type { AppDeps } from '../create-app.js';
-import { beatKey, connectRedis, laneQueue, shownUrl, type WorkerBeat } from './redis.js';
+import { beatKey, cancelChannel, connectRedis, laneQueue, shownUrl, type WorkerBeat } from './redis.js';
 
 export interface ServeWorkerOptions {
   readonly redis: string;
@@ -48,6 +48,7 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
     throw new InvalidArgumentError('--concurrency', `${o.concurrency} is not an integer >= 1`);
   const rt = openAgentRuntime(deps, ws);
   let redis: Awaited<ReturnType<typeof connectRedis>> | undefined;
+  let sub: Awaited<ReturnType<typeof connectRedis>> | undefined;
   const workers: BullWorker[] = [];
   const timers: NodeJS.Timeout[] = [];
   try {
@@ -97,6 +98,18 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
       }),
     };
     const running = new Map<string, WorkerBeat['running'][number]>();
+    // `mso cancel` of a run reaches the jobs it has here: their node step sees its signal aborted and ends its agent.
+    const cancels = new Map<string, AbortController>();
+    sub = conn.duplicate();
+    sub.on('error', () => undefined);
+    sub.on('message', (_channel: string, jobId: string) => {
+      const c = cancels.get(jobId);
+      if (c && !c.signal.aborted) {
+        line(`cancelling ${jobId} (its run was cancelled)`);
+        c.abort('cancelled by the coordinator');
+      }
+    });
+    await sub.subscribe(cancelChannel(o.prefix));
     let stopping = false;
     let processed = 0;
     let failed = 0;
@@ -138,7 +151,9 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
           void beat();
           line(`took ${d.jobId} (${d.runId} ${d.nodeId}, ${lane})`);
           try {
-            const r = await runNodeJob(env, d, new AbortController().signal);
+            const cancel = new AbortController();
+            cancels.set(d.jobId, cancel);
+            const r = await runNodeJob(env, d, cancel.signal);
             processed++;
             line(`finished ${d.jobId}: ${r.outcome.kind}${r.commit ? ` ${r.commit.slice(0, 12)}` : ''}`);
             return r;
@@ -147,6 +162,7 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
             line(`failed ${d.jobId}: ${(e as Error).message}`);
             throw e;
           } finally {
+            cancels.delete(d.jobId);
             running.delete(d.jobId);
             void beat();
           }
@@ -181,6 +197,7 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
   } finally {
     for (const t of timers) clearInterval(t);
     await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+    sub?.disconnect();
     redis?.disconnect();
     rt.close();
   }
