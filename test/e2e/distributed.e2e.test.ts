@@ -212,6 +212,29 @@ describe.skipIf(unreachable !== null)(
       expect(after.body.workers).toEqual([]);
     });
 
+    it('refuses bad input with exit 2 before anything is written, and an unreachable Redis with its URL', async () => {
+      const wf = await workflow('bad', [{ id: 'a', label: 'a', command: 'true' }], []);
+      const badUrl = await sb.json<{ error: { code: string; message: string } }>(
+        ['run', '--workflow', wf, '--backend', 'distributed', '--redis', 'http://127.0.0.1:6379'],
+        { cwd: join(sb.dir, 'repo') },
+      );
+      expect(badUrl.code).toBe(2);
+      expect(badUrl.body.error.message).toContain('--redis');
+      expect((await sb.json<{ runs: unknown[] }>(['status'])).body.runs).toEqual([]);
+      const badAgent = await sb.json<{ error: { message: string } }>(['worker', '--redis', REDIS, '--agents', 'nope']);
+      expect(badAgent.code).toBe(2);
+      expect(badAgent.body.error.message).toContain('nope is not an agent of this workspace');
+      const down = await sb.json<{ error: { code: string; message: string } }>([
+        'workers',
+        '--redis',
+        'redis://:hunter2@127.0.0.1:1',
+      ]);
+      expect(down.code).toBe(1);
+      expect(down.body.error.code).toBe('MSO_QUEUE_UNAVAILABLE');
+      expect(down.body.error.message).toContain('127.0.0.1:1');
+      expect(JSON.stringify(down.body)).not.toContain('hunter2');
+    });
+
     it('a job for an agent no live worker has fails the node naming the agent; a worker never takes it', async () => {
       const wf = await workflow(
         'lanes',
