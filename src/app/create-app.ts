@@ -15,6 +15,7 @@ import {
   type WorkspaceStatus,
 } from '../workspace/index.js';
 import type { AgentsOps } from './agents-ops.js';
+import type { WorkerOps } from './distributed/worker-ops.js';
 import { assertAuditWritable, type AuditOps } from './audit-ops.js';
 import type { DesignOps } from './design-ops.js';
 import { lazyOps } from './lazy-ops.js';
@@ -92,6 +93,11 @@ export interface MsoApp {
    * @example const { result } = await app.agents.try({ name: 'shell', prompt: 'echo hi' })
    */
   readonly agents: AgentsOps;
+  /**
+   * Scale-out: serve node jobs of distributed runs (`mso worker`), list the live workers (`mso workers`).
+   * @example const { workers } = await app.workers.list({ redis: 'redis://127.0.0.1:6379' })
+   */
+  readonly workers: WorkerOps;
   /**
    * Design (topology, mental models, plan) and the governance checks.
    * @example const { run_id } = await app.design.all({ goal: 'Compare three caching strategies' })
@@ -249,6 +255,7 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
       (await import('./audit-ops.js')).createAuditOps(deps, cwd, open, deps.version),
     ),
     agents: lazyOps<AgentsOps>(async () => (await import('./agents-ops.js')).createAgentsOps(deps, cwd, open)),
+    workers: lazyOps<WorkerOps>(async () => (await import('./distributed/worker-ops.js')).createWorkerOps(deps, open)),
     design,
     tickets,
     open,

@@ -14,6 +14,9 @@ export { resolveSettings, type ResolvedSettings, type SettingsInput } from './se
 export type { SchemaInfo, SchemaValidation } from './schema-ops.js';
 export type { AuditOps, ExportResult } from './audit-ops.js';
 export type { AgentsOps, AgentInfo, TryResult } from './agents-ops.js';
+export type { WorkerOps, WorkersList } from './distributed/worker-ops.js';
+export type { WorkerReport } from './distributed/worker-serve.js';
+export type { WorkerBeat } from './distributed/redis.js';
 export type { CliCheck, DoctorReport } from './doctor.js';
 export type { DesignOps, TopologyRequest, TopologyResult, ValidationReport } from './design-ops.js';
 export type { TicketOps, TicketContext, TicketView } from './ticket-ops.js';

@@ -16,7 +16,9 @@ import { CANCEL_REQUEST } from './run-cancel.js';
 import { readRunArtifact, runTicketStore } from './run-artifacts.js';
 import { progressHook, runStartedEvent, type ProgressListener } from './run-progress.js';
 import { ensureTickets, summarize, type RunOpsContext } from './run-support.js';
-import type { RunSummary } from './run-types.js';
+import type { ExecutionChoice, RunSummary } from './run-types.js';
+import type { OpenedNodeQueue } from './distributed/node-queue.js';
+import { chooseBackend } from './distributed/backend-choice.js';
 
 /** How long an earlier coordinator's agent group gets between SIGTERM and SIGKILL. */
 const ORPHAN_GRACE_MS = 3_000;
@@ -35,6 +37,10 @@ export async function execute(
     agent?: string | undefined;
     repo?: string | undefined;
     signal?: AbortSignal | undefined;
+    backend?: ExecutionChoice['backend'];
+    redis?: string | undefined;
+    remote?: string | undefined;
+    queuePrefix?: string | undefined;
     /** Answers agent calls instead of the configured agents (replay). */
     agents?: RunnerDeps['agents'] | undefined;
     /** Answers human gates with an earlier run's decisions (offline replay). */
@@ -58,7 +64,11 @@ export async function execute(
     stop(typeof options.signal?.reason === 'string' ? options.signal.reason : 'interrupted (Ctrl-C)');
   const timers: NodeJS.Timeout[] = [];
   let lease: RunLease | undefined;
+  let queue: OpenedNodeQueue | undefined;
   try {
+    // The distributed backend's Redis is reached before the lease and the first write: unreachable, nothing changes.
+    const chosen = await chooseBackend(c, ws, rt.log, ref.runId, options);
+    queue = chosen.queue;
     // One coordinator per run: a live holder refuses us here, before anything is written.
     lease = acquireRunLease(rt.log, { processInfo: deps.processInfo, now: () => deps.clock.now() }, ref.runId);
     if (lease.stolenFrom)
@@ -103,6 +113,7 @@ export async function execute(
       type: 'run.coordinator',
       payload: {
         pid: deps.processInfo.pid,
+        ...chosen.record,
         budget_usd: budget,
         agent: agentOverride ?? null,
         max_concurrency: maxConcurrency ?? null,
@@ -132,6 +143,7 @@ export async function execute(
         ...deps,
         git,
         log: rt.log,
+        backend: queue ? { queue, remote: chosen.remote ?? repo } : undefined,
         agents: options.agents ?? {
           chain: rt.chain,
           adapter: rt.adapter,
@@ -201,6 +213,7 @@ export async function execute(
     for (const t of timers) clearInterval(t);
     options.signal?.removeEventListener('abort', onAbort);
     lease?.release();
+    await queue?.close();
     rt.close();
   }
 }

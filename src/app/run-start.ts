@@ -13,6 +13,14 @@ import type { RunRequest, RunSummary } from './run-types.js';
 export async function startRun(c: RunOpsContext, input: RunRequest): Promise<RunSummary> {
   const { deps, open, design, observe } = c;
   const checked = await preflightRun(c, input);
+  if (input.backend === 'distributed' || input.redis !== undefined) {
+    // A Redis URL that cannot be one is refused before the run exists (reaching it is checked when it executes).
+    const ws = await open(true);
+    (await import('./distributed/settings.js')).resolveQueueSettings(ws.policy, deps.env, {
+      redis: input.redis,
+      prefix: input.queuePrefix,
+    });
+  }
   // Once the run exists (designed, or created by the caller), a throw is recorded as its failure, never left `created`.
   let runId = input.runId;
   try {
@@ -54,6 +62,10 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
       maxConcurrency: input.maxConcurrency,
       agent: input.agent,
       repo: input.repo,
+      backend: input.backend,
+      redis: input.redis,
+      remote: input.remote,
+      queuePrefix: input.queuePrefix,
       signal: input.signal,
       onProgress: input.onProgress,
     });

@@ -7,7 +7,19 @@ import type { ProgressListener } from './run-progress.js';
 import type { LogsResult } from './run-logs.js';
 import type { PrunedRun, PruneOptions } from './run-prune.js';
 
-export interface RunRequest {
+/** Where a run's nodes execute (`mso run|resume --backend/--redis/--remote/--queue-prefix`; policy `execution`). */
+export interface ExecutionChoice {
+  /** `local` (this process) or `distributed` (jobs for `mso worker` processes); default policy `execution.backend`. */
+  readonly backend?: 'local' | 'distributed' | undefined;
+  /** Redis of the distributed backend (else MSO_REDIS_URL, else `execution.redis_url`). */
+  readonly redis?: string | undefined;
+  /** The git remote workers use (else `execution.remote`, else the run's repository). */
+  readonly remote?: string | undefined;
+  /** Key prefix in Redis (else MSO_QUEUE_PREFIX, else `execution.queue_prefix`). */
+  readonly queuePrefix?: string | undefined;
+}
+
+export interface RunRequest extends ExecutionChoice {
   readonly goal?: string | undefined;
   readonly goalFile?: string | undefined;
   readonly workflow?: string | undefined;
@@ -177,7 +189,7 @@ export interface ReplayReport {
   readonly summary: RunSummary;
 }
 
-export interface ResumeOptions {
+export interface ResumeOptions extends ExecutionChoice {
   readonly budgetUsd?: number | undefined;
   readonly maxConcurrency?: number | undefined;
   readonly agent?: string | undefined;

@@ -42,6 +42,7 @@ import { registerTickets } from './commands/tickets.js';
 import { registerSchema } from './commands/schema.js';
 import { registerWorkspace } from './commands/workspace.js';
 import { registerUi } from './commands/ui.js';
+import { registerWorker } from './commands/worker.js';
 import { nodeIo, type CliIo } from './io.js';
 
 export { nodeIo, type CliIo };
@@ -102,6 +103,7 @@ function buildProgram(
   registerResults(program, ctx);
   registerMcp(program, ctx, VERSION);
   registerUi(program, ctx, VERSION);
+  registerWorker(program, ctx);
   for (const cmd of allCommands(program)) {
     cmd.exitOverride().configureOutput({
       writeOut: (s) => out.stdout.push(s),

@@ -26,6 +26,7 @@ export const ErrorCode = {
   NoUsableAgent: 'MSO_NO_USABLE_AGENT',
   PlannerUnavailable: 'MSO_PLANNER_UNAVAILABLE',
   ServerStopping: 'MSO_SERVER_STOPPING',
+  QueueUnavailable: 'MSO_QUEUE_UNAVAILABLE',
   StorageReadOnly: 'MSO_STORAGE_READONLY',
   StorageFull: 'MSO_STORAGE_FULL',
   StorageIo: 'MSO_STORAGE_IO',

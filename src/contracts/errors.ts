@@ -410,3 +410,18 @@ export class ServerStoppingError extends MsoError {
     super(`the server is stopping (${reason}): start a new one and call run_resume`);
   }
 }
+
+/** The distributed backend's Redis cannot be reached (down, wrong URL, refused): nothing was enqueued or written. */
+export class QueueUnavailableError extends MsoError {
+  readonly code = ErrorCode.QueueUnavailable;
+  readonly category = ErrorCategory.Unavailable;
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`cannot reach Redis at ${url}: ${reason}`);
+  }
+  override get details(): Record<string, unknown> {
+    return { url: this.url };
+  }
+}

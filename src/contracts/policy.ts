@@ -230,6 +230,32 @@ export const PolicySchema = z.strictObject({
       auto_archive_after_days: z.int().min(0).default(7),
     })
     .prefault({}),
+  /**
+   * Where a run's nodes execute: `local` (in the coordinator's process, the default) or `distributed` (BullMQ jobs
+   * taken by `mso worker` processes on any machine; the coordinator keeps the DAG and the audit log).
+   */
+  execution: z
+    .strictObject({
+      backend: z.enum(['local', 'distributed']).default('local'),
+      /** The Redis of the distributed backend (`mso run --redis` overrides; MSO_REDIS_URL too). */
+      redis_url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+        .optional(),
+      /**
+       * The git remote workers fetch parents from and push node branches to (a URL or a bare repository path);
+       * default the run's repository itself (workers on this machine or on a shared file system).
+       */
+      remote: z.string().min(1).optional(),
+      /** Key prefix of the queues and worker heartbeats in Redis: runs and workers meet only under one prefix. */
+      queue_prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+        .default('mso'),
+      /** How long a node waits for a live worker that has its agent before it fails saying so. */
+      no_worker_timeout_s: z.int().min(1).default(60),
+    })
+    .prefault({}),
   observation_policy: z
     .strictObject({
       auto_sync: z.boolean().default(true),

@@ -41,3 +41,14 @@ export {
   type RecordedResponse,
   type ReplayNotes,
 } from './replay.js';
+export { runDistributedNode, type DistributedBackend, type NodeQueue } from './distributed-step.js';
+export {
+  runNodeJob,
+  nodeJobId,
+  type NodeJob,
+  type NodeJobEnv,
+  type NodeJobResult,
+  type HumanAsk,
+  type KnownDecision,
+} from './node-job.js';
+export type { Recording, RecordedWrite, RecordedBlob } from './recording-log.js';

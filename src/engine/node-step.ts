@@ -4,6 +4,7 @@ import { isMsoError, type FallbackRule } from '../contracts/index.js';
 import { attemptResultFields } from './attempt-row.js';
 import { commitAll, treeHash } from './git.js';
 import type { HumanGates } from './human-gates.js';
+import { laneOf, nodePreamble } from './node-preamble.js';
 import { nodeInstructions } from './instructions.js';
 import { failOutsideWrites, outsideChanges, snapshotOutside } from './outside-writes.js';
 import { prepareMerge } from './merge-step.js';
@@ -99,26 +100,10 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
   const { deps, input, runId, rec, event } = ctx;
   const { git, log } = deps;
   const loops = loopEdges(input.plan);
-  const humanGates = new Set((input.plan as { human_gate_nodes?: string[] }).human_gate_nodes ?? []);
-  ctx.flushStates(); // write-ahead: this start, and the parents' completion, are on record before anything acts on them
+  const stop = await nodePreamble(ctx, human, id);
+  if (stop) return stop;
   const n = ctx.node(id);
   const r = rec(id);
-  if (input.signal.aborted) return { kind: 'cancelled' };
-  // A person cancelled this node's ticket (`mso tickets cancel`) before it started: it does not run.
-  const ticket = input.ticketOf.get(id);
-  if (ticket && (await input.tickets.get(ticket)).doc.frontmatter.status === 'cancelled')
-    return { kind: 'cancelled', reason: `ticket ${ticket} was cancelled` };
-  if (humanGates.has(id)) {
-    const g = await human.gate(
-      id,
-      'human_gate',
-      `approve ${id} before it runs`,
-      `The plan puts a human gate (risk high) on ${id}: ${n.label ?? id}.`,
-      [`plan node ${id}`],
-      'high',
-    );
-    if (g !== 'approved') return g;
-  }
   const manualDone = (await human.latest(id, 'manual_work'))?.status === 'approved';
   let wt: string;
   // The commit the node starts from. A worktree just prepared has its base checked out (a full id: the run's base or
@@ -164,7 +149,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
           files: rec(p).files,
         })),
       });
-      const agentName = n.command ? 'shell' : (n.agent ?? input.agentOverride);
+      const agentName = laneOf(n, input.agentOverride);
       let chain: AgentAdapter[];
       try {
         chain = agentName ? [deps.agents.adapter(agentName)] : deps.agents.chain(n.persona);

@@ -21,6 +21,8 @@ export interface RunContext {
   readonly ids: readonly string[];
   node(id: string): PlanNode;
   rec(id: string): RecordedNode;
+  /** Every node's recorded state (the nodes asked for so far). */
+  readonly recorded: Map<string, RecordedNode>;
   /** Records an event now, with every state change buffered before it (write-ahead). */
   event(type: string, nodeId: string | null, payload: Record<string, unknown>): void;
   /** Buffers a node state change; it is committed with the next event or flush. */
@@ -61,11 +63,19 @@ export interface RunContext {
 export const liveLogPath = (runDir: string, nodeId: string): string =>
   join(runDir, '40_collaboration', 'live', `${nodeId}.ndjson`);
 
-export function createRunContext(deps: RunnerDeps, input: RunnerInput): RunContext {
+/**
+ * `known` gives the recorded nodes instead of reading them from the audit log (a worker, which has no audit log, gets
+ * them in its job).
+ */
+export function createRunContext(
+  deps: RunnerDeps,
+  input: RunnerInput,
+  known?: Map<string, RecordedNode> | undefined,
+): RunContext {
   const { log, git } = deps;
   const { runId } = input;
   const graph = input.plan.execution_graph;
-  const recorded = loadRecordedRun(log, runId);
+  const recorded = known ? { nodes: known } : loadRecordedRun(log, runId);
   const buffered: AuditEvent[] = [];
   const progress = input.onProgress;
   const flushStates = (): void => {
@@ -85,6 +95,7 @@ export function createRunContext(deps: RunnerDeps, input: RunnerInput): RunConte
     ids: Object.keys(graph),
     node: (id) => graph[id] as PlanNode,
     rec: (id) => recordedNode(recorded.nodes, id),
+    recorded: recorded.nodes,
     event(type, nodeId, payload) {
       buffered.push({ runId, type, nodeId, payload });
       flushStates();

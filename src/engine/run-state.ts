@@ -17,6 +17,10 @@ export interface RecordedNode {
   gatesTotal: number;
   /** The node committed after its last state change: its coordinator stopped between the commit and `done`. */
   committedLast: boolean;
+  /** The distributed job enqueued for the node and not yet applied (a resumed coordinator adopts it), or null. */
+  jobId: string | null;
+  /** How many jobs were enqueued for the node (the next job's id counts on from it). */
+  dispatches: number;
 }
 
 /** The run as recorded: provisioning, node states, live agent pids, the coordinator. */
@@ -44,6 +48,8 @@ const fresh = (): RecordedNode => ({
   gatesPassed: 0,
   gatesTotal: 0,
   committedLast: false,
+  jobId: null,
+  dispatches: 0,
 });
 
 /** The recorded state of one node, created pending (and kept in the run) the first time it is asked for. */
@@ -63,7 +69,6 @@ export function loadRecordedRun(log: Pick<AuditLog, 'db'>, runId: string): Recor
   let repo: string | null = null;
   let baseSha: string | null = null;
   let coordinatorPid: number | null = null;
-  const get = (id: string): RecordedNode => recordedNode(nodes, id);
   for (const r of rows) {
     const p = JSON.parse(r.payload) as Record<string, unknown>;
     switch (r.type) {
@@ -74,35 +79,6 @@ export function loadRecordedRun(log: Pick<AuditLog, 'db'>, runId: string): Recor
       case 'run.coordinator':
         coordinatorPid = typeof p['pid'] === 'number' ? p['pid'] : null;
         break;
-      case 'node.state':
-        if (r.node_id) {
-          const n = get(r.node_id);
-          n.state = p['state'] as NodeState;
-          n.committedLast = false;
-          n.detail = (p['detail'] as string | null) ?? null;
-        }
-        break;
-      case 'node.committed':
-        if (r.node_id) {
-          const n = get(r.node_id);
-          n.commit = String(p['commit']);
-          n.treeHash = String(p['tree_hash']);
-          n.summary = String(p['summary'] ?? '');
-          n.files = (p['files'] as string[] | undefined) ?? [];
-          n.requiredPresent = Number(p['required_present'] ?? 0);
-          n.requiredTotal = Number(p['required_total'] ?? 0);
-          n.gatesPassed = Number(p['gates_passed'] ?? 0);
-          n.gatesTotal = Number(p['gates_total'] ?? 0);
-          n.committedLast = true;
-        }
-        break;
-      case 'loop.iterate':
-        for (const id of (p['nodes'] as string[] | undefined) ?? []) {
-          const n = get(id);
-          n.iteration = Number(p['iteration'] ?? n.iteration + 1);
-          if (id === p['to']) n.baseOverride = String(p['base'] ?? '') || null;
-        }
-        break;
       case 'agent.spawned':
         livePids.set(Number(p['pid']), typeof p['start'] === 'string' ? p['start'] : null);
         break;
@@ -110,6 +86,7 @@ export function loadRecordedRun(log: Pick<AuditLog, 'db'>, runId: string): Recor
         livePids.delete(Number(p['pid']));
         break;
       default:
+        foldNodeEvent(nodes, r.type, r.node_id, p);
         break;
     }
   }
@@ -117,4 +94,61 @@ export function loadRecordedRun(log: Pick<AuditLog, 'db'>, runId: string): Recor
     log.db.prepare('SELECT COALESCE(SUM(cost_usd), 0) AS c FROM attempts WHERE run_id = ?').get(runId) as { c: number }
   ).c;
   return { repo, baseSha, nodes, livePids, coordinatorPid, cost };
+}
+
+/**
+ * Folds one event into the recorded state of a run's nodes: states, commits, loop iterations and distributed jobs.
+ * `loadRecordedRun` folds the whole log with it; a coordinator folds a worker's events with it as it applies them.
+ */
+export function foldNodeEvent(
+  nodes: Map<string, RecordedNode>,
+  type: string,
+  nodeId: string | null,
+  p: Record<string, unknown>,
+): void {
+  const get = (id: string): RecordedNode => recordedNode(nodes, id);
+  switch (type) {
+    case 'node.state':
+      if (nodeId) {
+        const n = get(nodeId);
+        n.state = p['state'] as NodeState;
+        n.committedLast = false;
+        n.detail = (p['detail'] as string | null) ?? null;
+      }
+      break;
+    case 'node.committed':
+      if (nodeId) {
+        const n = get(nodeId);
+        n.commit = String(p['commit']);
+        n.treeHash = String(p['tree_hash']);
+        n.summary = String(p['summary'] ?? '');
+        n.files = (p['files'] as string[] | undefined) ?? [];
+        n.requiredPresent = Number(p['required_present'] ?? 0);
+        n.requiredTotal = Number(p['required_total'] ?? 0);
+        n.gatesPassed = Number(p['gates_passed'] ?? 0);
+        n.gatesTotal = Number(p['gates_total'] ?? 0);
+        n.committedLast = true;
+      }
+      break;
+    case 'loop.iterate':
+      for (const id of (p['nodes'] as string[] | undefined) ?? []) {
+        const n = get(id);
+        n.iteration = Number(p['iteration'] ?? n.iteration + 1);
+        if (id === p['to']) n.baseOverride = String(p['base'] ?? '') || null;
+      }
+      break;
+    case 'node.enqueued':
+      if (nodeId) {
+        const n = get(nodeId);
+        n.jobId = String(p['job_id']);
+        n.dispatches += 1;
+      }
+      break;
+    case 'node.job_applied':
+    case 'node.job_failed':
+      if (nodeId && get(nodeId).jobId === p['job_id']) get(nodeId).jobId = null;
+      break;
+    default:
+      break;
+  }
 }

@@ -8,6 +8,8 @@ import type { AtomicDeps, HitlStore } from '../workspace/index.js';
 import type { Git } from './git.js';
 import type { RecordedDecision } from './decisions.js';
 import { createHumanGates } from './human-gates.js';
+import { runDistributedNode, type DistributedBackend } from './distributed-step.js';
+import { laneOf } from './node-preamble.js';
 import { runNode } from './node-step.js';
 import { recoverLostCommits } from './recover.js';
 import { createRunContext } from './run-context.js';
@@ -21,6 +23,8 @@ export interface RunnerDeps extends AtomicDeps {
   readonly git: Git;
   readonly log: AuditLog;
   readonly faults?: Faults | undefined;
+  /** Runs agent nodes as jobs on `mso worker` processes instead of in this process (the distributed backend). */
+  readonly backend?: DistributedBackend | undefined;
   readonly agents: {
     chain(persona: string | undefined): AgentAdapter[];
     adapter(name: string): AgentAdapter;
@@ -96,7 +100,7 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
     return {
       id,
       parents: n.parent_refs,
-      lane: n.command ? 'shell' : (n.agent ?? input.agentOverride),
+      lane: laneOf(n, input.agentOverride),
       settle: n.type === 'merge',
     };
   });
@@ -119,7 +123,7 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
   const result = await runDag(
     dag,
     {
-      execute: (id) => runNode(ctx, gates, id),
+      execute: (id) => (deps.backend ? runDistributedNode(ctx, gates, id, deps.backend) : runNode(ctx, gates, id)),
       admit(id) {
         if (input.signal.aborted) return 'stop';
         if (input.budgetUsd !== null) {

@@ -7,6 +7,8 @@ import { YAML_MAX_ALIAS_COUNT, yamlErrorMessage } from './yaml.js';
 const SECTION_COMMENTS: Readonly<Record<string, string>> = {
   run_policy:
     ' Runs: how many may be active at once, how many nodes of a run execute at once (--max-concurrency overrides),\n and when finished runs are archived (mso runs archive --auto).',
+  execution:
+    ' Where nodes run: local (this process) or distributed (mso worker processes through Redis/BullMQ; see README).',
   observation_policy: ' Observation workspace: whether runs are mirrored there, and which phase folders.',
   relocation_policy:
     ' Anchors: how a moved workspace or observation root is found again; on_peer_missing: warn | warn_and_continue | block | silent.',

@@ -10,7 +10,7 @@ import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js
 const BUDGET = { version: 50, help: 50, status: 301 } as const;
 // The app's light entry (the redactor the CLI prints through) is allowed; the rest of app/ and engine/ are not.
 const HEAVY =
-  /node_modules\/(zod|yaml|better-sqlite3|kysely|ai|@ai-sdk|@modelcontextprotocol|hono)\/|\/dist\/engine\/|\/dist\/app\/(?!light\.js$|redaction\.js$|run-progress\.js$)/;
+  /node_modules\/(zod|yaml|better-sqlite3|kysely|ai|@ai-sdk|@modelcontextprotocol|hono|bullmq|ioredis)\/|\/dist\/engine\/|\/dist\/app\/(?!light\.js$|redaction\.js$|run-progress\.js$)/;
 
 let sb: Sandbox;
 beforeAll(async () => {

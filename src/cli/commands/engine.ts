@@ -104,9 +104,23 @@ async function watchStatus(ctx: CliContext, runId: string, first: RunSummary): P
   ctx.done({ data: s, human: [], streamed: true, exitCode: 0 });
 }
 
+/** The options of `run` and `resume` that choose where nodes execute. */
+function executionOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--backend <backend>', 'where nodes run (default execution.backend in policy.yaml, local)').choices([
+        'local',
+        'distributed',
+      ]),
+    )
+    .option('--redis <url>', 'Redis of the distributed backend (default $MSO_REDIS_URL or execution.redis_url)')
+    .option('--remote <url|path>', 'git remote the workers fetch from and push to (default the run repository)')
+    .option('--queue-prefix <p>', 'key prefix in Redis (default $MSO_QUEUE_PREFIX or execution.queue_prefix)');
+}
+
 /** `mso run | resume | cancel | status | approve | reject`. */
 export function registerEngine(program: Command, ctx: CliContext): void {
-  program
+  const run = program
     .command('run')
     .description('design (or import) → governance gate → tickets → execution in git worktrees → finalize')
     .option('--goal <text>')
@@ -139,56 +153,72 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       'let nodes no agent can do go to a person (by default such a run is refused before it starts)',
     )
     .option('--no-apply-proposals', 'do not apply the accepted proposals for this goal or workflow')
-    .option('--events', 'stream progress as NDJSON events on stdout (the last line is the run summary)')
-    .action(
-      async (o: {
-        goal?: string;
-        goalFile?: string;
-        workflow?: string;
-        runId?: string;
-        risk?: 'low' | 'medium' | 'high';
-        planner?: 'heuristic' | 'llm' | 'auto';
-        allowManual?: boolean;
-        pattern?: 'parallel' | 'hierarchical';
-        maxDepth?: number;
-        agent?: string;
-        maxConcurrency?: number;
-        budgetUsd?: number;
-        repo?: string;
-        dryRun?: boolean;
-        applyProposals?: boolean;
-        events?: boolean;
-      }) => {
-        const { events, ...input } = o;
-        const { summary: s, streamed } = await withProgress(ctx, events, (onProgress) =>
-          ctx.app().engine.run({ ...input, signal: ctx.io.signal, onProgress }),
-        );
-        const failedGate = s.governance?.status === 'fail';
-        ctx.done({
-          data: s,
-          human: render(s),
-          exitCode: s.reason?.startsWith('dry run') ? 0 : failedGate ? 1 : runExit(s.status),
-          streamed,
-        });
-      },
-    );
-  program
+    .option('--events', 'stream progress as NDJSON events on stdout (the last line is the run summary)');
+  executionOptions(run).action(
+    async (o: {
+      backend?: 'local' | 'distributed';
+      redis?: string;
+      remote?: string;
+      queuePrefix?: string;
+      goal?: string;
+      goalFile?: string;
+      workflow?: string;
+      runId?: string;
+      risk?: 'low' | 'medium' | 'high';
+      planner?: 'heuristic' | 'llm' | 'auto';
+      allowManual?: boolean;
+      pattern?: 'parallel' | 'hierarchical';
+      maxDepth?: number;
+      agent?: string;
+      maxConcurrency?: number;
+      budgetUsd?: number;
+      repo?: string;
+      dryRun?: boolean;
+      applyProposals?: boolean;
+      events?: boolean;
+    }) => {
+      const { events, ...input } = o;
+      const { summary: s, streamed } = await withProgress(ctx, events, (onProgress) =>
+        ctx.app().engine.run({ ...input, signal: ctx.io.signal, onProgress }),
+      );
+      const failedGate = s.governance?.status === 'fail';
+      ctx.done({
+        data: s,
+        human: render(s),
+        exitCode: s.reason?.startsWith('dry run') ? 0 : failedGate ? 1 : runExit(s.status),
+        streamed,
+      });
+    },
+  );
+  const resume = program
     .command('resume')
     .description('continue a run: done nodes are never run again; interrupted ones restart from their parent commit')
     .argument('<run-id>')
     .option('--budget-usd <x>', 'raise the budget', num('--budget-usd'))
     .option('--max-concurrency <n>', 'nodes running at once', num('--max-concurrency'))
     .option('--agent <name>')
-    .option('--events', 'stream progress as NDJSON events on stdout (the last line is the run summary)')
-    .action(
-      async (runId: string, o: { budgetUsd?: number; maxConcurrency?: number; agent?: string; events?: boolean }) => {
-        const { events, ...options } = o;
-        const { summary: s, streamed } = await withProgress(ctx, events, (onProgress) =>
-          ctx.app().engine.resume(runId, { ...options, signal: ctx.io.signal, onProgress }),
-        );
-        ctx.done({ data: s, human: render(s), exitCode: runExit(s.status), streamed });
+    .option('--events', 'stream progress as NDJSON events on stdout (the last line is the run summary)');
+  executionOptions(resume).action(
+    async (
+      runId: string,
+      o: {
+        budgetUsd?: number;
+        maxConcurrency?: number;
+        agent?: string;
+        events?: boolean;
+        backend?: 'local' | 'distributed';
+        redis?: string;
+        remote?: string;
+        queuePrefix?: string;
       },
-    );
+    ) => {
+      const { events, ...options } = o;
+      const { summary: s, streamed } = await withProgress(ctx, events, (onProgress) =>
+        ctx.app().engine.resume(runId, { ...options, signal: ctx.io.signal, onProgress }),
+      );
+      ctx.done({ data: s, human: render(s), exitCode: runExit(s.status), streamed });
+    },
+  );
   program
     .command('cancel')
     .description('stop dispatching, end running agents; the run stays resumable')

@@ -1,0 +1,204 @@
+import { join } from 'node:path';
+import type { Worker as BullWorker } from 'bullmq';
+import { runChain } from '../../agents/index.js';
+import { InvalidArgumentError } from '../../contracts/index.js';
+import { createGit, runNodeJob, type NodeJob, type NodeJobEnv, type NodeJobResult } from '../../engine/index.js';
+import type { Workspace } from '../../workspace/index.js';
+import { openAgentRuntime, retryPolicy } from '../agents-ops.js';
+import type { AppDeps } from '../create-app.js';
+import { beatKey, cancelChannel, connectRedis, laneQueue, shownUrl, type WorkerBeat } from './redis.js';
+
+export interface ServeWorkerOptions {
+  readonly redis: string;
+  readonly prefix: string;
+  /** Jobs run at once per agent lane. */
+  readonly concurrency: number;
+  /** The agents this worker takes jobs for (default: every agent the workspace declares but `manual`). */
+  readonly agents?: readonly string[] | undefined;
+  readonly name?: string | undefined;
+  /** How long a job stays locked to a worker that stopped renewing it before another worker takes it over. */
+  readonly lockMs: number;
+  /** Stop: finish the jobs in hand, take no new one. */
+  readonly signal?: AbortSignal | undefined;
+  /** One line per job taken and finished, for the person watching the worker. */
+  readonly onLine?: ((line: string) => void) | undefined;
+}
+
+export interface WorkerReport {
+  readonly name: string;
+  readonly agents: readonly string[];
+  readonly processed: number;
+  readonly failed: number;
+  readonly stopped: string;
+}
+
+/** A worker's heartbeat is renewed this often and expires after three missed beats. */
+const BEAT_MS = 3_000;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+/**
+ * `mso worker`: takes node jobs from the queues of the agents it has and runs each with the engine's node step
+ * (`runNodeJob`), until its signal stops it; then it finishes the jobs in hand and takes no new one. Its heartbeat
+ * (a Redis key with a TTL) says who it is and what it runs, for `mso workers` and for coordinators waiting on an agent.
+ */
+export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOptions): Promise<WorkerReport> {
+  const name = o.name ?? `${deps.processInfo.hostname}-${deps.processInfo.pid}`;
+  if (!NAME.test(name)) throw new InvalidArgumentError('--name', `${name}: letters, digits, _ . - only (up to 100)`);
+  if (!Number.isInteger(o.concurrency) || o.concurrency < 1)
+    throw new InvalidArgumentError('--concurrency', `${o.concurrency} is not an integer >= 1`);
+  const rt = openAgentRuntime(deps, ws);
+  let redis: Awaited<ReturnType<typeof connectRedis>> | undefined;
+  let sub: Awaited<ReturnType<typeof connectRedis>> | undefined;
+  const workers: BullWorker[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    const agents = o.agents ?? [...rt.adapters.keys()].filter((a) => a !== 'manual');
+    for (const a of agents)
+      if (!rt.adapters.has(a))
+        throw new InvalidArgumentError(
+          '--agents',
+          `${a} is not an agent of this workspace (known: ${[...rt.adapters.keys()].join(', ')})`,
+        );
+    if (agents.includes('manual'))
+      throw new InvalidArgumentError(
+        '--agents',
+        'manual nodes need a person at the coordinator: a worker cannot take them',
+      );
+    const { Worker } = await import('bullmq');
+    redis = await connectRedis(o.redis);
+    const conn = redis;
+    const git = createGit({ proc: deps.proc, env: deps.env });
+    const env: NodeJobEnv = {
+      worker: name,
+      home: join(ws.layout.context, 'worker', name),
+      ownRoots: [ws.layout.root, ws.layout.observationRoot],
+      redactor: rt.log.redactor,
+      policy: ws.policy,
+      deps: (log) => ({
+        ...deps,
+        git,
+        log,
+        agents: {
+          chain: rt.chain,
+          adapter: rt.adapter,
+          run: (chain, req, onEvent) =>
+            runChain(
+              {
+                clock: deps.clock,
+                random: deps.random,
+                breaker: rt.breaker,
+                retry: retryPolicy(ws.policy),
+                audit: log,
+              },
+              chain,
+              req,
+              onEvent,
+            ),
+        },
+      }),
+    };
+    const running = new Map<string, WorkerBeat['running'][number]>();
+    // `mso cancel` of a run reaches the jobs it has here: their node step sees its signal aborted and ends its agent.
+    const cancels = new Map<string, AbortController>();
+    sub = conn.duplicate();
+    sub.on('error', () => undefined);
+    sub.on('message', (_channel: string, jobId: string) => {
+      const c = cancels.get(jobId);
+      if (c && !c.signal.aborted) {
+        line(`cancelling ${jobId} (its run was cancelled)`);
+        c.abort('cancelled by the coordinator');
+      }
+    });
+    await sub.subscribe(cancelChannel(o.prefix));
+    let stopping = false;
+    let processed = 0;
+    let failed = 0;
+    const started = deps.clock.now().toISOString();
+    const beat = (): Promise<unknown> =>
+      conn
+        .set(
+          beatKey(o.prefix, name),
+          JSON.stringify({
+            name,
+            host: deps.processInfo.hostname,
+            pid: deps.processInfo.pid,
+            agents,
+            concurrency: o.concurrency,
+            started_at: started,
+            at: deps.clock.now().toISOString(),
+            stopping,
+            running: [...running.values()],
+          } satisfies WorkerBeat),
+          'PX',
+          BEAT_MS * 3,
+        )
+        .catch(() => undefined);
+    await beat();
+    timers.push(setInterval(() => void beat(), BEAT_MS));
+    const line = (s: string): void => o.onLine?.(s);
+    for (const lane of agents) {
+      const w = new Worker<NodeJob, NodeJobResult>(
+        laneQueue(lane),
+        async (job) => {
+          const d = job.data;
+          running.set(d.jobId, {
+            job_id: d.jobId,
+            run_id: d.runId,
+            node_id: d.nodeId,
+            lane,
+            since: deps.clock.now().toISOString(),
+          });
+          void beat();
+          line(`took ${d.jobId} (${d.runId} ${d.nodeId}, ${lane})`);
+          try {
+            const cancel = new AbortController();
+            cancels.set(d.jobId, cancel);
+            const r = await runNodeJob(env, d, cancel.signal);
+            processed++;
+            line(`finished ${d.jobId}: ${r.outcome.kind}${r.commit ? ` ${r.commit.slice(0, 12)}` : ''}`);
+            return r;
+          } catch (e) {
+            failed++;
+            line(`failed ${d.jobId}: ${(e as Error).message}`);
+            throw e;
+          } finally {
+            cancels.delete(d.jobId);
+            running.delete(d.jobId);
+            void beat();
+          }
+        },
+        {
+          connection: conn,
+          prefix: o.prefix,
+          concurrency: o.concurrency,
+          lockDuration: o.lockMs,
+          stalledInterval: o.lockMs,
+          maxStalledCount: 3,
+        },
+      );
+      w.on('error', () => undefined);
+      workers.push(w);
+    }
+    line(
+      `worker ${name} ready: agents ${agents.join(', ')}; ${o.concurrency} at once per agent; ${shownUrl(o.redis)} prefix ${o.prefix}`,
+    );
+    const why = await new Promise<string>((resolve) => {
+      if (o.signal?.aborted) resolve(String(o.signal.reason ?? 'stopped'));
+      o.signal?.addEventListener('abort', () => resolve(String(o.signal?.reason ?? 'stopped')), { once: true });
+    });
+    stopping = true;
+    await beat();
+    if (running.size) line(`stopping (${why}): finishing ${[...running.keys()].join(', ')}`);
+    // close() waits for the jobs in hand and takes no new one.
+    await Promise.all(workers.map((w) => w.close()));
+    workers.length = 0;
+    await conn.del(beatKey(o.prefix, name)).catch(() => undefined);
+    return { name, agents, processed, failed, stopped: why };
+  } finally {
+    for (const t of timers) clearInterval(t);
+    await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+    sub?.disconnect();
+    redis?.disconnect();
+    rt.close();
+  }
+}

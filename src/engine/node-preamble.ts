@@ -1,0 +1,35 @@
+import type { HumanGates } from './human-gates.js';
+import type { PlanNode, RunContext } from './run-context.js';
+import type { NodeOutcome } from './scheduler.js';
+
+/**
+ * What is checked before a node's work starts, wherever it runs: not cancelled (the run, or the node's ticket by a
+ * person), and its human gate (if the plan puts one on it) approved. An outcome means the node does not start.
+ */
+export async function nodePreamble(ctx: RunContext, human: HumanGates, id: string): Promise<NodeOutcome | null> {
+  const { input } = ctx;
+  const humanGates = new Set((input.plan as { human_gate_nodes?: string[] }).human_gate_nodes ?? []);
+  ctx.flushStates(); // write-ahead: this start, and the parents' completion, are on record before anything acts on them
+  const n = ctx.node(id);
+  if (input.signal.aborted) return { kind: 'cancelled' };
+  // A person cancelled this node's ticket (`mso tickets cancel`) before it started: it does not run.
+  const ticket = input.ticketOf.get(id);
+  if (ticket && (await input.tickets.get(ticket)).doc.frontmatter.status === 'cancelled')
+    return { kind: 'cancelled', reason: `ticket ${ticket} was cancelled` };
+  if (humanGates.has(id)) {
+    const g = await human.gate(
+      id,
+      'human_gate',
+      `approve ${id} before it runs`,
+      `The plan puts a human gate (risk high) on ${id}: ${n.label ?? id}.`,
+      [`plan node ${id}`],
+      'high',
+    );
+    if (g !== 'approved') return g;
+  }
+  return null;
+}
+
+/** The agent lane a node runs in: `shell` for a command, else its agent (or the run's `--agent`), else its persona's chain. */
+export const laneOf = (n: PlanNode, agentOverride: string | undefined): string | undefined =>
+  n.command ? 'shell' : (n.agent ?? agentOverride);
