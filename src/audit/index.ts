@@ -14,7 +14,9 @@ export { exportRunRows, exportRunOtlp, type OtlpTraces } from './export.js';
 export { migrate, AUDIT_SCHEMA_VERSION, type MigrationReport } from './migrate.js';
 export { errorFingerprint, normalizeErrorMessage, type FingerprintInput } from './fingerprint.js';
 export { createRedactor, isCredentialEnvName, type Redactor, type RedactorOptions } from './redact.js';
-export { blobPath, sha256Hex } from './blobs.js';
+export { blobPath, readBlob, sha256Hex, streamBlob } from './blobs.js';
+export { openBlobStream, type BlobStream, type StreamedBlob } from './blob-stream.js';
+export { createStreamRedactor, type StreamRedactor, type StreamRedactionLimits } from './redact-stream.js';
 export type {
   EventInput,
   RunRow,

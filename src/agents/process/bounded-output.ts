@@ -59,8 +59,14 @@ export function createLineSplitter(
       let from = 0;
       let i: number;
       while ((i = chunk.indexOf(NL, from)) >= 0) {
-        append(chunk.subarray(from, i));
-        flush();
+        if (!open && i - from <= maxLineBytes) {
+          // The common case, a whole line inside one chunk: no arrays, no copies.
+          const end = i > from && chunk[i - 1] === CR ? i - 1 : i;
+          emit(chunk.subarray(from, end), 0);
+        } else {
+          append(chunk.subarray(from, i));
+          flush();
+        }
         from = i + 1;
       }
       if (from < chunk.length) append(chunk.subarray(from));
@@ -79,7 +85,16 @@ export interface BoundedTranscript {
   text(): string;
   /** SHA-256 of all lines joined by newlines (what `text()` would be with nothing dropped). */
   sha256(): string;
+  /** True while `text()` holds every line given (the tail ring never went round). */
+  complete(): boolean;
 }
+
+const prefixes = new Map<string, Buffer>();
+const prefixBytes = (p: string): Buffer => {
+  let b = prefixes.get(p);
+  if (!b) prefixes.set(p, (b = Buffer.from(p)));
+  return b;
+};
 
 export function createBoundedTranscript(limits: Pick<OutputLimits, 'headBytes' | 'tailBytes'>): BoundedTranscript {
   const hash = createHash('sha256');
@@ -109,19 +124,28 @@ export function createBoundedTranscript(limits: Pick<OutputLimits, 'headBytes' |
   };
   return {
     add(prefix, line, note) {
-      const parts = [...(lines > 0 ? [sep] : []), Buffer.from(prefix), line, ...(note ? [Buffer.from(note)] : [])];
-      for (const p of parts) hash.update(p);
+      // No allocation per line beyond what is kept: output of millions of short lines must not churn the heap.
+      const pre = prefixBytes(prefix);
+      const noteBytes = note ? Buffer.from(note) : null;
+      const first = lines === 0;
+      if (!first) hash.update(sep);
+      hash.update(pre);
+      hash.update(line);
+      if (noteBytes) hash.update(noteBytes);
       lines++;
-      const size = parts.reduce((s, p) => s + p.length, 0);
+      const size = (first ? 0 : 1) + pre.length + line.length + (noteBytes?.length ?? 0);
       if (headOpen && headLen + size <= limits.headBytes) {
         // A copy: `line` may be a view of a pipe chunk that must not be kept alive.
-        head.push(Buffer.concat(parts, size));
+        head.push(Buffer.concat([...(first ? [] : [sep]), pre, line, ...(noteBytes ? [noteBytes] : [])], size));
         headLen += size;
         headLines++;
         return;
       }
       headOpen = false;
-      for (const p of parts) toRing(p);
+      if (!first) toRing(sep);
+      toRing(pre);
+      toRing(line);
+      if (noteBytes) toRing(noteBytes);
     },
     text() {
       let tail = ring
@@ -144,5 +168,6 @@ export function createBoundedTranscript(limits: Pick<OutputLimits, 'headBytes' |
       return out + (out === '' && t.startsWith('\n') ? t.slice(1) : t);
     },
     sha256: () => hash.copy().digest('hex'),
+    complete: () => !wrapped,
   };
 }
