@@ -1,11 +1,10 @@
 import { resolve } from 'node:path';
-import { ErrorCode, ExportFailedError, InvalidArgumentError, NotFoundError, isMsoError } from '../contracts/index.js';
+import { ExportFailedError, InvalidArgumentError, NotFoundError } from '../contracts/index.js';
 import {
   auditStats,
   exportRunOtlp,
   exportRunRows,
   openAuditLog,
-  openAuditReader,
   readEvents,
   runReadOnlyQuery,
   type AppendResult,
@@ -17,6 +16,7 @@ import {
   type QueryResult,
 } from '../audit/index.js';
 import { parseJsonText, readTextIfExists, writeFileAtomic, type Workspace } from '../workspace/index.js';
+import { withAuditReader } from './audit-read.js';
 import type { AppDeps } from './create-app.js';
 
 /** The outcome of `mso audit export`. */
@@ -49,12 +49,6 @@ export interface AuditOps {
   }): Promise<ExportResult>;
 }
 
-const READ_ONLY_FALLBACK: ReadonlySet<string> = new Set([
-  ErrorCode.StorageReadOnly,
-  ErrorCode.StorageFull,
-  ErrorCode.AuditBusy,
-]);
-
 /** Audit use cases over the workspace's `audit.db`. */
 export function createAuditOps(
   deps: AppDeps,
@@ -72,25 +66,8 @@ export function createAuditOps(
     }
   }
   async function withReader<T>(fn: (r: AuditReader) => Promise<T> | T): Promise<T> {
-    // Opening the writer once creates and migrates the file; readers then see the current schema. Storage that
-    // cannot be written (read-only, full, locked) still serves reads of an existing file.
-    try {
-      await withLog(() => undefined);
-    } catch (e) {
-      const ws = await open(false);
-      const readable = await deps.fs.stat(ws.layout.auditDb).then(
-        () => true,
-        () => false,
-      );
-      if (!(readable && isMsoError(e) && READ_ONLY_FALLBACK.has(e.code))) throw e;
-    }
-    const ws = await open(false);
-    const reader = openAuditReader(deps, ws.layout.auditDb);
-    try {
-      return await fn(reader);
-    } finally {
-      await reader.close();
-    }
+    // A workspace that cannot be written (read-only folder) is still read.
+    return withAuditReader(deps, await open(true).catch(() => open(false)), fn);
   }
   return {
     init: () => withLog((log) => ({ file: log.file, schema: log.schema })),
