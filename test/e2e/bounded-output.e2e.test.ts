@@ -148,4 +148,37 @@ describe('agent output is read in bounded memory and linear time', () => {
     );
     expect(logs.stdout).not.toContain(sample.secret);
   }, 240_000);
+
+  // 500 MB with MSO_LONG_TESTS=1 (~25 s here); a 64 MB slice by default.
+  const bigMb = process.env['MSO_LONG_TESTS'] === '1' ? 500 : 64;
+  it(`a node that writes a ${bigMb} MB file: committed and hashed as a stream, mso stays under 200 MB RSS`, async () => {
+    const wf = join(sb.dir, 'big.yaml');
+    await writeFile(
+      wf,
+      stringify({
+        name: 'big',
+        nodes: [
+          {
+            id: 'big',
+            label: 'big',
+            // Not all zeros: a file git cannot compress to nothing, still cheap to make.
+            command: `yes 'mso big file line 0123456789abcdef' | head -c ${bigMb * 1024 * 1024} > big.bin`,
+          },
+        ],
+        edges: [],
+      }),
+    );
+    const r = await runMeasured(['--json', 'run', '--workflow', wf]);
+    const body = JSON.parse(r.stdout) as { status: string; repo: string; result: Array<{ commit: string }> };
+    expect(body.status).toBe('completed');
+    console.info(`a ${bigMb} MB file in a worktree: peak RSS of mso ${Math.round(r.maxRssKb / 1024)} MB`);
+    expect(r.maxRssKb).toBeGreaterThan(0);
+    expect(r.maxRssKb).toBeLessThan(200 * 1024);
+    // The node's commit holds the whole file.
+    const size = execFileSync('git', ['cat-file', '-s', `${body.result[0]?.commit ?? ''}:big.bin`], {
+      cwd: body.repo,
+      encoding: 'utf8',
+    });
+    expect(Number(size)).toBe(bigMb * 1024 * 1024);
+  }, 600_000);
 });
