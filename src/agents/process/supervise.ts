@@ -221,9 +221,9 @@ export function superviseProcess(
       o.signal?.removeEventListener('abort', onAbort);
       // The leader is gone; make sure nothing of its group survives it.
       if (pid !== null) deps.proc.killGroup(pid, 'SIGKILL');
-      void finish(code, sig);
+      void finish(code, sig, deps.clock.now());
     });
-    const finish = async (code: number | null, sig: NodeJS.Signals | null): Promise<void> => {
+    const finish = async (code: number | null, sig: NodeJS.Signals | null, endedAt: Date): Promise<void> => {
       const keep = !transcript.complete() || cutSeen;
       const spilled: { stdout?: SpilledOutput; stderr?: SpilledOutput } = {};
       let spillError: string | null = null;
@@ -246,7 +246,7 @@ export function superviseProcess(
         spawnError,
         terminalSeen,
         startedAt,
-        endedAt: deps.clock.now(),
+        endedAt,
         firstOutputMs,
         transcript: transcript.text(),
         transcriptSha256: transcript.sha256(),
