@@ -1,12 +1,14 @@
 import { resolve } from 'node:path';
-import { ExportFailedError, InvalidArgumentError, NotFoundError } from '../contracts/index.js';
+import { ErrorCode, ExportFailedError, InvalidArgumentError, NotFoundError, isMsoError } from '../contracts/index.js';
 import {
   auditStats,
   exportRunOtlp,
   exportRunRows,
   openAuditLog,
+  openAuditReader,
   readEvents,
   runReadOnlyQuery,
+  schemaIsCurrent,
   type AppendResult,
   type AuditLog,
   type AuditReader,
@@ -16,7 +18,6 @@ import {
   type QueryResult,
 } from '../audit/index.js';
 import { parseJsonText, readTextIfExists, writeFileAtomic, type Workspace } from '../workspace/index.js';
-import { withAuditReader } from './audit-read.js';
 import type { AppDeps } from './create-app.js';
 
 /** The outcome of `mso audit export`. */
@@ -184,5 +185,51 @@ export async function recordRunStatus(
     });
   } finally {
     log.close();
+  }
+}
+
+/** Storage failures after which an existing audit database is still read (it just cannot be migrated or written). */
+export const READ_ONLY_FALLBACK: ReadonlySet<string> = new Set([
+  ErrorCode.StorageReadOnly,
+  ErrorCode.StorageFull,
+  ErrorCode.AuditBusy,
+]);
+
+/**
+ * Runs `fn` over a read-only handle on the workspace's audit database, for commands that only read (status, logs,
+ * timeline, diff, provenance, exports, reports): they answer from a database or folder they cannot write. The writer
+ * is opened only to create a missing file or migrate an old one, and a read-only, full or locked store skips that.
+ */
+export async function withAuditReader<T>(
+  deps: AppDeps,
+  ws: Workspace,
+  fn: (reader: AuditReader) => T | Promise<T>,
+): Promise<T> {
+  const file = ws.layout.auditDb;
+  const exists = await deps.fs.stat(file).then(
+    () => true,
+    () => false,
+  );
+  let current = false;
+  if (exists) {
+    const probe = openAuditReader(deps, file);
+    try {
+      current = schemaIsCurrent(probe.raw);
+    } finally {
+      await probe.close();
+    }
+  }
+  if (!current) {
+    try {
+      openAuditLog(deps, { file, blobsDir: ws.layout.blobsDir, env: deps.env }).close();
+    } catch (e) {
+      if (!(exists && isMsoError(e) && READ_ONLY_FALLBACK.has(e.code))) throw e;
+    }
+  }
+  const reader = openAuditReader(deps, file);
+  try {
+    return await fn(reader);
+  } finally {
+    await reader.close();
   }
 }

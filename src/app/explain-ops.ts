@@ -3,7 +3,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { ExecutionPlan, MentalModelBundle } from '../contracts/index.js';
 import { loadRecordedRun } from '../engine/index.js';
 import { createHitlStore, type Workspace } from '../workspace/index.js';
-import { withAuditReader } from './audit-read.js';
+import { withAuditReader } from './audit-ops.js';
 import type { AppDeps } from './create-app.js';
 import { provenanceOf, provenanceUsed, readProvenance, type Provenance, type ProvenanceUsed } from './provenance.js';
 import { readDesign, ticketsByNode } from './run-artifacts.js';

@@ -30,7 +30,7 @@ import {
   type RunRef,
   type Workspace,
 } from '../workspace/index.js';
-import { withAuditReader } from './audit-read.js';
+import { withAuditReader } from './audit-ops.js';
 import type { AppDeps } from './create-app.js';
 import { ARTIFACT_PATHS, readDesign, readRunArtifact } from './run-artifacts.js';
 import { isDesignProposal, patchYamlDocument, proposalArtifactPath } from './patch-targets.js';

@@ -10,7 +10,7 @@ import {
 } from '../contracts/index.js';
 import type { PlatformDeps, SqliteDb } from '../platform/index.js';
 import { inspectBlob, readBlob, sha256Hex, writeBlob } from './blobs.js';
-import { openBlobStream, type BlobStream } from './blob-stream.js';
+import type { BlobStream, StreamedBlob } from './blob-stream.js';
 import { errorFingerprint } from './fingerprint.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import {
@@ -539,16 +539,33 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
       return hash;
     },
     openBlobStream(mediaType) {
-      const stream = openBlobStream(deps, options.blobsDir, redactor);
+      // Loaded on first use: only a call whose output outgrows its transcript needs it, and start-up stays light.
+      const real = import('./blob-stream.js').then((m) => m.openBlobStream(deps, options.blobsDir, redactor));
+      let stream: BlobStream | null = null;
+      let early: Uint8Array[] = [];
+      let earlyBytes = 0;
+      const ready = real.then((st) => {
+        stream = st;
+        for (const c of early) st.write(c);
+        early = [];
+        earlyBytes = 0;
+        return st;
+      });
       return {
-        write: (chunk) => stream.write(chunk),
-        get backlog() {
-          return stream.backlog;
+        write(chunk) {
+          if (stream) stream.write(chunk);
+          else {
+            early.push(chunk);
+            earlyBytes += chunk.length;
+          }
         },
-        drained: (below) => stream.drained(below),
-        abort: () => stream.abort(),
-        async end() {
-          const b = await stream.end();
+        get backlog() {
+          return stream ? stream.backlog : earlyBytes;
+        },
+        drained: async (below) => (await ready).drained(below),
+        abort: async () => (await ready).abort(),
+        async end(): Promise<StreamedBlob> {
+          const b = await (await ready).end();
           db.prepare(
             'INSERT INTO blobs (hash, size, media_type, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',
           ).run(b.hash, b.size, mediaType ?? null, now());

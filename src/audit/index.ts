@@ -15,8 +15,7 @@ export { migrate, schemaIsCurrent, AUDIT_SCHEMA_VERSION, type MigrationReport } 
 export { errorFingerprint, normalizeErrorMessage, type FingerprintInput } from './fingerprint.js';
 export { createRedactor, isCredentialEnvName, type Redactor, type RedactorOptions } from './redact.js';
 export { blobPath, readBlob, sha256Hex, streamBlob } from './blobs.js';
-export { openBlobStream, type BlobStream, type StreamedBlob } from './blob-stream.js';
-export { createStreamRedactor, type StreamRedactor, type StreamRedactionLimits } from './redact-stream.js';
+export type { BlobStream, StreamedBlob } from './blob-stream.js';
 export type {
   EventInput,
   RunRow,

@@ -3,7 +3,8 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { blobPath, createRedactor, openBlobStream } from '../../src/audit/index.js';
+import { openBlobStream } from '../../src/audit/blob-stream.js';
+import { blobPath, createRedactor } from '../../src/audit/index.js';
 import { nodePlatform, type Fs } from '../../src/platform/index.js';
 
 // Blob streams on real files: what `mso logs --full` reads back, and what a failing disk leaves behind (nothing).
