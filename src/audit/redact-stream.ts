@@ -77,6 +77,8 @@ export function createStreamRedactor(
     const y = buf.subarray(c, c + M);
     const sy = enc === 'utf8' ? y.toString('utf8') : y.toString('latin1');
     const a = redactor.text(s);
+    // Nothing to redact (the usual case): the bytes go on as they are, with no copy made.
+    if (a === s) return buf.subarray(0, c);
     const ry = redactor.text(sy);
     if (!a.endsWith(ry)) return null;
     return Buffer.from(a.slice(0, a.length - ry.length), enc);

@@ -96,7 +96,8 @@ describe('agent output is read in bounded memory and linear time', () => {
       `head -c 25000000 /dev/zero | tr '\\0' ${ch}${fold ? ' | fold -w 199' : ''}`;
     const lines = (f: string): string => `${half('x', true)}; cat ${f}; echo; ${half('x', true)}`;
     const oneline = (f: string): string => `${half('y', false)}; cat ${f}; ${half('y', false)}`;
-    const plain = "head -c 50000000 /dev/zero | tr '\\0' p | fold -w 99";
+    // Six million short lines (47 MB): a per-line cost in memory would show here.
+    const plain = 'seq 1 6000000';
     const wf = join(sb.dir, 'spill.yaml');
     await writeFile(
       wf,

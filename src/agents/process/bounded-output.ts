@@ -98,7 +98,9 @@ const prefixBytes = (p: string): Buffer => {
 
 export function createBoundedTranscript(limits: Pick<OutputLimits, 'headBytes' | 'tailBytes'>): BoundedTranscript {
   const hash = createHash('sha256');
-  const head: Buffer[] = [];
+  // One buffer each for the head and the tail ring, bytes copied in: a list of a Buffer per line would cost about
+  // 180 bytes of heap per line (a megabyte of 8-byte lines kept 25 MB alive).
+  let head: Buffer | null = null;
   let headLen = 0;
   let headLines = 0;
   let headOpen = true;
@@ -109,18 +111,25 @@ export function createBoundedTranscript(limits: Pick<OutputLimits, 'headBytes' |
   const sep = Buffer.from('\n');
   const toRing = (b: Buffer): void => {
     ring ??= Buffer.alloc(limits.tailBytes);
-    let src = b.length > ring.length ? b.subarray(b.length - ring.length) : b;
-    if (src.length < b.length) wrapped = true;
-    while (src.length > 0) {
-      const n = Math.min(src.length, ring.length - ringPos);
-      src.copy(ring, ringPos, 0, n);
+    let from = 0;
+    if (b.length > ring.length) {
+      from = b.length - ring.length;
+      wrapped = true;
+    }
+    while (from < b.length) {
+      const n = Math.min(b.length - from, ring.length - ringPos);
+      b.copy(ring, ringPos, from, from + n);
       ringPos += n;
-      src = src.subarray(n);
+      from += n;
       if (ringPos === ring.length) {
         ringPos = 0;
         wrapped = true;
       }
     }
+  };
+  const toHead = (b: Buffer): void => {
+    head ??= Buffer.alloc(limits.headBytes);
+    headLen += b.copy(head, headLen);
   };
   return {
     add(prefix, line, note) {
@@ -134,18 +143,13 @@ export function createBoundedTranscript(limits: Pick<OutputLimits, 'headBytes' |
       if (noteBytes) hash.update(noteBytes);
       lines++;
       const size = (first ? 0 : 1) + pre.length + line.length + (noteBytes?.length ?? 0);
-      if (headOpen && headLen + size <= limits.headBytes) {
-        // A copy: `line` may be a view of a pipe chunk that must not be kept alive.
-        head.push(Buffer.concat([...(first ? [] : [sep]), pre, line, ...(noteBytes ? [noteBytes] : [])], size));
-        headLen += size;
-        headLines++;
-        return;
-      }
-      headOpen = false;
-      if (!first) toRing(sep);
-      toRing(pre);
-      toRing(line);
-      if (noteBytes) toRing(noteBytes);
+      const put = headOpen && headLen + size <= limits.headBytes ? toHead : toRing;
+      if (put === toRing) headOpen = false;
+      else headLines++;
+      if (!first) put(sep);
+      put(pre);
+      put(line);
+      if (noteBytes) put(noteBytes);
     },
     text() {
       let tail = ring
@@ -162,7 +166,7 @@ export function createBoundedTranscript(limits: Pick<OutputLimits, 'headBytes' |
       for (let i = tail.indexOf(NL); i >= 0; i = tail.indexOf(NL, i + 1)) tailLines++;
       if (tail.length > 0 && tail[0] !== NL) tailLines++;
       const dropped = lines - headLines - tailLines;
-      let out = Buffer.concat(head).toString('utf8');
+      let out = head ? head.toString('utf8', 0, headLen) : '';
       if (dropped > 0) out += `${out ? '\n' : ''}0|[mso: ${dropped} lines of output not kept]`;
       const t = tail.toString('utf8');
       return out + (out === '' && t.startsWith('\n') ? t.slice(1) : t);
