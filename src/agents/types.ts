@@ -1,3 +1,5 @@
+import type { SpilledOutput } from './process/output-spill.js';
+
 /** Kinds of agent adapters; an agent in `policy.yaml` names one. */
 export const AgentKind = {
   Manual: 'manual',
@@ -129,6 +131,13 @@ export interface AgentEvidence {
   readonly mode?: string | undefined;
   /** Names (never values) of the environment variables the process was given. */
   readonly envNames?: readonly string[] | undefined;
+  /**
+   * Where each output stream went whole when the transcript could keep only its head and tail: a blob per stream
+   * (`mso logs RUN NODE --full`), with the byte count and SHA-256 of what the process printed.
+   */
+  readonly fullOutput?: { readonly stdout?: SpilledOutput; readonly stderr?: SpilledOutput } | undefined;
+  /** Why the whole output could not be kept (a storage failure), when it could not. */
+  readonly fullOutputError?: string | undefined;
 }
 
 /** What an adapter returns. `changedFiles` comes from git status, never from the agent's word. */

@@ -114,7 +114,11 @@ export interface AgentRuntime {
 export function openAgentRuntime(deps: AppDeps, ws: Workspace): AgentRuntime {
   const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
   const specs = resolveAgentSpecs(ws.policy);
-  const ad = adapterDeps(deps, ws.policy);
+  // Output past the transcript's head and tail goes whole to blobs, so `mso logs --full` can show all of it.
+  const ad: AdapterDeps = {
+    ...adapterDeps(deps, ws.policy),
+    spill: () => log.openBlobStream('application/octet-stream'),
+  };
   const adapters = new Map([...specs.values()].map((s) => [s.name, createAdapter(ad, s)]));
   const breaker = createBreakerFactory(log, deps.clock, resolveBreakerConfig(ws.policy, deps.env));
   const adapter = (name: string): AgentAdapter => {

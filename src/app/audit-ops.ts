@@ -8,6 +8,7 @@ import {
   openAuditReader,
   readEvents,
   runReadOnlyQuery,
+  schemaIsCurrent,
   type AppendResult,
   type AuditLog,
   type AuditReader,
@@ -49,12 +50,6 @@ export interface AuditOps {
   }): Promise<ExportResult>;
 }
 
-const READ_ONLY_FALLBACK: ReadonlySet<string> = new Set([
-  ErrorCode.StorageReadOnly,
-  ErrorCode.StorageFull,
-  ErrorCode.AuditBusy,
-]);
-
 /** Audit use cases over the workspace's `audit.db`. */
 export function createAuditOps(
   deps: AppDeps,
@@ -72,25 +67,8 @@ export function createAuditOps(
     }
   }
   async function withReader<T>(fn: (r: AuditReader) => Promise<T> | T): Promise<T> {
-    // Opening the writer once creates and migrates the file; readers then see the current schema. Storage that
-    // cannot be written (read-only, full, locked) still serves reads of an existing file.
-    try {
-      await withLog(() => undefined);
-    } catch (e) {
-      const ws = await open(false);
-      const readable = await deps.fs.stat(ws.layout.auditDb).then(
-        () => true,
-        () => false,
-      );
-      if (!(readable && isMsoError(e) && READ_ONLY_FALLBACK.has(e.code))) throw e;
-    }
-    const ws = await open(false);
-    const reader = openAuditReader(deps, ws.layout.auditDb);
-    try {
-      return await fn(reader);
-    } finally {
-      await reader.close();
-    }
+    // A workspace that cannot be written (read-only folder) is still read.
+    return withAuditReader(deps, await open(true).catch(() => open(false)), fn);
   }
   return {
     init: () => withLog((log) => ({ file: log.file, schema: log.schema })),
@@ -207,5 +185,51 @@ export async function recordRunStatus(
     });
   } finally {
     log.close();
+  }
+}
+
+/** Storage failures after which an existing audit database is still read (it just cannot be migrated or written). */
+export const READ_ONLY_FALLBACK: ReadonlySet<string> = new Set([
+  ErrorCode.StorageReadOnly,
+  ErrorCode.StorageFull,
+  ErrorCode.AuditBusy,
+]);
+
+/**
+ * Runs `fn` over a read-only handle on the workspace's audit database, for commands that only read (status, logs,
+ * timeline, diff, provenance, exports, reports): they answer from a database or folder they cannot write. The writer
+ * is opened only to create a missing file or migrate an old one, and a read-only, full or locked store skips that.
+ */
+export async function withAuditReader<T>(
+  deps: AppDeps,
+  ws: Workspace,
+  fn: (reader: AuditReader) => T | Promise<T>,
+): Promise<T> {
+  const file = ws.layout.auditDb;
+  const exists = await deps.fs.stat(file).then(
+    () => true,
+    () => false,
+  );
+  let current = false;
+  if (exists) {
+    const probe = openAuditReader(deps, file);
+    try {
+      current = schemaIsCurrent(probe.raw);
+    } finally {
+      await probe.close();
+    }
+  }
+  if (!current) {
+    try {
+      openAuditLog(deps, { file, blobsDir: ws.layout.blobsDir, env: deps.env }).close();
+    } catch (e) {
+      if (!(exists && isMsoError(e) && READ_ONLY_FALLBACK.has(e.code))) throw e;
+    }
+  }
+  const reader = openAuditReader(deps, file);
+  try {
+    return await fn(reader);
+  } finally {
+    await reader.close();
   }
 }

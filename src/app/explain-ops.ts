@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { openAuditLog, type AuditLog } from '../audit/index.js';
+import type { AuditLog } from '../audit/index.js';
 import type { ExecutionPlan, MentalModelBundle } from '../contracts/index.js';
 import { loadRecordedRun } from '../engine/index.js';
 import { createHitlStore, type Workspace } from '../workspace/index.js';
+import { withAuditReader } from './audit-ops.js';
 import type { AppDeps } from './create-app.js';
 import { provenanceOf, provenanceUsed, readProvenance, type Provenance, type ProvenanceUsed } from './provenance.js';
 import { readDesign, ticketsByNode } from './run-artifacts.js';
@@ -199,22 +200,21 @@ function describe(type: string, p: Record<string, unknown>): { kind: string; tex
   }
 }
 
+/** What these reads need of the audit log: its database handle (read-only). */
+type AuditRead = Pick<AuditLog, 'db'>;
+
 export function createExplainOps(deps: AppDeps, open: (create?: boolean) => Promise<Workspace>): ExplainOps {
-  async function withLog<T>(fn: (ws: Workspace, log: AuditLog) => Promise<T>): Promise<T> {
+  // Read-only: provenance, timeline and diff answer from an audit database (or folder) they cannot write.
+  async function withLog<T>(fn: (ws: Workspace, log: AuditRead) => Promise<T>): Promise<T> {
     const ws = await open(false);
-    const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
-    try {
-      return await fn(ws, log);
-    } finally {
-      log.close();
-    }
+    return withAuditReader(deps, ws, (reader) => fn(ws, { db: reader.raw }));
   }
-  const rowsOf = (log: AuditLog, runId: string): Row[] =>
+  const rowsOf = (log: AuditRead, runId: string): Row[] =>
     log.db
       .prepare('SELECT seq, at, type, node_id, ticket_id, payload FROM events WHERE run_id = ? ORDER BY seq')
       .all(runId) as Row[];
 
-  async function figures(ws: Workspace, log: AuditLog, runId: string) {
+  async function figures(ws: Workspace, log: AuditRead, runId: string) {
     const ref = await ws.runs.get(runId);
     const { plan, bundle } = await readDesign(deps, ref.dir);
     const rec = loadRecordedRun(log, runId);
@@ -384,7 +384,7 @@ export function createExplainOps(deps: AppDeps, open: (create?: boolean) => Prom
 }
 
 /** The facts of a run's environment `mso diff` compares, flattened to `field → value`; empty without provenance. */
-function environmentOf(log: AuditLog, runId: string): Map<string, unknown> {
+function environmentOf(log: AuditRead, runId: string): Map<string, unknown> {
   const recorded = readProvenance(log, runId);
   if (!recorded) return new Map();
   const p = { ...recorded, ...provenanceUsed(log, runId) };

@@ -41,4 +41,4 @@ export {
   type ProgressView,
   type RunProgress,
 } from './run-progress.js';
-export type { LogEntry, LogsResult } from './run-logs.js';
+export type { FullOutput, LogEntry, LogsResult } from './run-logs.js';

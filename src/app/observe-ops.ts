@@ -30,6 +30,7 @@ import {
   type RunRef,
   type Workspace,
 } from '../workspace/index.js';
+import { withAuditReader } from './audit-ops.js';
 import type { AppDeps } from './create-app.js';
 import { ARTIFACT_PATHS, readDesign, readRunArtifact } from './run-artifacts.js';
 import { isDesignProposal, patchYamlDocument, proposalArtifactPath } from './patch-targets.js';
@@ -307,8 +308,9 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
       const { store, close } = storeOf(ws);
       try {
         const proposals = await store.list('pending');
-        const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
-        try {
+        // Read-only: the portfolio answers from an audit database (or folder) it cannot write.
+        return await withAuditReader(deps, ws, async (reader) => {
+          const log = { db: reader.raw };
           const out = [];
           for (const r of await ws.runs.list()) {
             const ref = await ws.runs.get(r.run_id).catch(() => null);
@@ -341,9 +343,7 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
             });
           }
           return out;
-        } finally {
-          log.close();
-        }
+        });
       } finally {
         close();
       }

@@ -71,7 +71,7 @@ export async function recordProvenance(
   log.appendEvent({ runId: ref.runId, type: 'run.provenance', payload: p as unknown as Record<string, unknown> });
 }
 
-export function readProvenance(log: AuditLog, runId: string): Provenance | null {
+export function readProvenance(log: Pick<AuditLog, 'db'>, runId: string): Provenance | null {
   const row = log.db
     .prepare("SELECT payload FROM events WHERE run_id = ? AND type = 'run.provenance' ORDER BY seq LIMIT 1")
     .get(runId) as { payload: string } | undefined;
@@ -85,14 +85,14 @@ export interface ProvenanceUsed {
 }
 
 /** The provenance of a run with the models and CLI versions its agent calls actually reported, or NotFound. */
-export function provenanceOf(log: AuditLog, runId: string): Provenance & ProvenanceUsed {
+export function provenanceOf(log: Pick<AuditLog, 'db'>, runId: string): Provenance & ProvenanceUsed {
   const p = readProvenance(log, runId);
   if (!p) throw new NotFoundError('provenance of run', runId);
   return { ...p, ...provenanceUsed(log, runId) };
 }
 
 /** The models and CLI versions a run's agent calls reported. */
-export function provenanceUsed(log: AuditLog, runId: string): ProvenanceUsed {
+export function provenanceUsed(log: Pick<AuditLog, 'db'>, runId: string): ProvenanceUsed {
   const models = log.db
     .prepare(
       'SELECT agent, model, count(*) AS calls FROM attempts WHERE run_id = ? AND agent IS NOT NULL GROUP BY agent, model ORDER BY agent',

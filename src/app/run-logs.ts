@@ -1,6 +1,6 @@
 import { readTranscript, toolText, type TranscriptEntry } from '../agents/index.js';
-import { openAuditLog } from '../audit/index.js';
-import { NotFoundError } from '../contracts/index.js';
+import { openAuditReader, readBlob, streamBlob } from '../audit/index.js';
+import { InvalidArgumentError, NotFoundError } from '../contracts/index.js';
 import { liveLogPath } from '../engine/index.js';
 import { readTextIfExists } from '../workspace/index.js';
 import { shownStatus, type RunOpsContext } from './run-support.js';
@@ -33,7 +33,23 @@ interface AttemptRow {
   status: string;
   error_message: string | null;
   cost_usd: number | null;
+  evidence: string | null;
 }
+
+/** Where an attempt's output was kept whole (`evidence.fullOutput`, set when it outgrew the transcript). */
+interface FullOutputRef {
+  readonly blob: string;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+const fullOutputOf = (evidence: string | null): { stdout?: FullOutputRef; stderr?: FullOutputRef } => {
+  try {
+    const e = JSON.parse(evidence ?? '{}') as { fullOutput?: { stdout?: FullOutputRef; stderr?: FullOutputRef } };
+    return e.fullOutput ?? {};
+  } catch {
+    return {};
+  }
+};
 interface CallRow {
   attempt_id: string;
   agent: string;
@@ -43,15 +59,19 @@ interface CallRow {
   status: string;
 }
 
-/** `mso logs`: each attempt's transcript (stored once its agent call ended, live before), in the order they ran. */
+/**
+ * `mso logs`: each attempt's transcript (stored once its agent call ended, live before), in the order they ran.
+ * Read-only: it answers from a database it cannot write.
+ */
 export async function runLogs(c: RunOpsContext, runId: string, node?: string): Promise<LogsResult> {
   const ws = await c.open(false);
   const ref = await ws.runs.get(runId);
-  const log = openAuditLog(c.deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: c.deps.env });
+  const reader = openAuditReader(c.deps, ws.layout.auditDb);
+  const log = { db: reader.raw, getBlob: (hash: string) => readBlob(c.deps, ws.layout.blobsDir, hash) };
   try {
     const attempts = log.db
       .prepare(
-        `SELECT attempt_id, node_id, attempt_no, agent, status, error_message, cost_usd FROM attempts
+        `SELECT attempt_id, node_id, attempt_no, agent, status, error_message, cost_usd, evidence FROM attempts
          WHERE run_id = ? AND node_id IS NOT NULL ${node !== undefined ? 'AND node_id = ?' : ''}
          ORDER BY started_at, rowid`,
       )
@@ -96,6 +116,13 @@ export async function runLogs(c: RunOpsContext, runId: string, node?: string): P
         for (const e of readTranscript(kind, transcript))
           entries.push({ ...base, agent: call.agent, ...e, live: false });
       }
+      for (const [stream, full] of Object.entries(fullOutputOf(a.evidence)))
+        entries.push({
+          ...base,
+          kind: 'output',
+          text: `[mso: the whole ${stream} (${full.bytes} bytes) is kept: mso logs ${runId} ${a.node_id} --full${stream === 'stderr' ? ' --stderr' : ''} --attempt ${a.attempt_no}]`,
+          live: false,
+        });
       if (a.status !== 'running')
         entries.push({
           ...base,
@@ -106,8 +133,74 @@ export async function runLogs(c: RunOpsContext, runId: string, node?: string): P
     }
     return { run_id: runId, node: node ?? null, status: shownStatus(c, log, runId, ref.manifest.status), entries };
   } finally {
-    log.close();
+    await reader.close();
   }
+}
+
+/** The whole output of one attempt of a node, as `mso logs RUN NODE --full` streams it. */
+export interface FullOutput {
+  readonly run_id: string;
+  readonly node: string;
+  readonly attempt: number;
+  readonly stream: 'stdout' | 'stderr';
+  /** Bytes the process printed and their SHA-256 (before redaction). */
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly blob: string;
+  /** The blob's file, and its size (differs from `bytes` where secrets were replaced). */
+  readonly path: string;
+  readonly stored_bytes: number;
+  /** The stored bytes in 1 MB pieces (the blob's hash was checked first). */
+  chunks(): AsyncGenerator<Buffer>;
+}
+
+/**
+ * `mso logs RUN NODE --full`: the whole stdout (or stderr) of a node's attempt — the last one that kept its output
+ * whole, or attempt `attempt` — read from its blob in constant memory. Exit 2 when no attempt kept it (its output fit
+ * the transcript: plain `mso logs` shows all of it).
+ */
+export async function runFullOutput(
+  c: RunOpsContext,
+  runId: string,
+  node: string,
+  o: { readonly stream?: 'stdout' | 'stderr'; readonly attempt?: number | undefined } = {},
+): Promise<FullOutput> {
+  const stream = o.stream ?? 'stdout';
+  const ws = await c.open(false);
+  await ws.runs.get(runId);
+  const reader = openAuditReader(c.deps, ws.layout.auditDb);
+  let rows: Array<{ attempt_no: number; evidence: string | null }>;
+  try {
+    rows = reader.raw
+      .prepare(
+        `SELECT attempt_no, evidence FROM attempts WHERE run_id = ? AND node_id = ? ${o.attempt !== undefined ? 'AND attempt_no = ?' : ''}
+         ORDER BY started_at DESC, rowid DESC`,
+      )
+      .all(...[runId, node, ...(o.attempt !== undefined ? [o.attempt] : [])]) as typeof rows;
+  } finally {
+    await reader.close();
+  }
+  if (rows.length === 0)
+    throw new NotFoundError('attempt', `${runId}/${node}${o.attempt !== undefined ? `#${o.attempt}` : ''}`);
+  const hit = rows.map((r) => ({ no: r.attempt_no, full: fullOutputOf(r.evidence)[stream] })).find((r) => r.full);
+  if (!hit?.full)
+    throw new InvalidArgumentError(
+      '--full',
+      `no attempt of ${node} kept its ${stream} apart: it fit the transcript, which mso logs ${runId} ${node} shows whole`,
+    );
+  const b = await streamBlob(c.deps, ws.layout.blobsDir, hit.full.blob);
+  return {
+    run_id: runId,
+    node,
+    attempt: hit.no,
+    stream,
+    bytes: hit.full.bytes,
+    sha256: hit.full.sha256,
+    blob: hit.full.blob,
+    path: b.path,
+    stored_bytes: b.size,
+    chunks: b.chunks,
+  };
 }
 
 function liveEntries(text: string, attemptId: string): TranscriptEntry[] {

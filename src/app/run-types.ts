@@ -4,7 +4,7 @@ import type { Divergence, RunnerResult } from '../engine/index.js';
 import type { PlannerChoice } from './agent-readiness.js';
 import type { ValidationReport } from './design-ops.js';
 import type { ProgressListener } from './run-progress.js';
-import type { LogsResult } from './run-logs.js';
+import type { FullOutput, LogsResult } from './run-logs.js';
 import type { PrunedRun, PruneOptions } from './run-prune.js';
 
 /** Where a run's nodes execute (`mso run|resume --backend/--redis/--remote/--queue-prefix`; policy `execution`). */
@@ -131,6 +131,12 @@ export interface RunOps {
   status(runId?: string): Promise<RunStatusResult>;
   /** What the run's agents said and did (text, tool calls, commands, output, errors), per attempt; live while running. */
   logs(runId: string, node?: string): Promise<LogsResult>;
+  /** `mso logs RUN NODE --full`: the whole output an attempt kept in a blob once it outgrew the transcript. */
+  fullOutput(
+    runId: string,
+    node: string,
+    o?: { readonly stream?: 'stdout' | 'stderr'; readonly attempt?: number | undefined },
+  ): Promise<FullOutput>;
   /**
    * Runs a recorded run's failed nodes (or the given ones) and their descendants again as a new linked run, reusing
    * every other node's commit (inputs changed since, e.g. a fixed policy, are allowed and reported).

@@ -10,6 +10,7 @@ import {
 } from '../contracts/index.js';
 import type { PlatformDeps, SqliteDb } from '../platform/index.js';
 import { inspectBlob, readBlob, sha256Hex, writeBlob } from './blobs.js';
+import type { BlobStream, StreamedBlob } from './blob-stream.js';
 import { errorFingerprint } from './fingerprint.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import {
@@ -64,6 +65,8 @@ export interface AuditLog {
   /** Validates and stores a CC-05 payload as an `audit_logs` row; an identical payload returns the same id. */
   appendPayload(payload: unknown, source?: string): AppendResult;
   putBlob(data: string | Uint8Array, mediaType?: string): Promise<string>;
+  /** A blob too big to hold in memory, written as a stream (redacted, hashed on the way); recorded when it ends. */
+  openBlobStream(mediaType?: string): BlobStream;
   getBlob(hash: string): Promise<Buffer>;
   /** The stored bytes of a blob and whether they still match its hash (for replay, which reports alterations). */
   inspectBlob(hash: string): Promise<{ bytes: Buffer; intact: boolean; path: string }>;
@@ -534,6 +537,41 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
         'INSERT INTO blobs (hash, size, media_type, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',
       ).run(hash, bytes.length, mediaType ?? null, now());
       return hash;
+    },
+    openBlobStream(mediaType) {
+      // Loaded on first use: only a call whose output outgrows its transcript needs it, and start-up stays light.
+      const real = import('./blob-stream.js').then((m) => m.openBlobStream(deps, options.blobsDir, redactor));
+      let stream: BlobStream | null = null;
+      let early: Uint8Array[] = [];
+      let earlyBytes = 0;
+      const ready = real.then((st) => {
+        stream = st;
+        for (const c of early) st.write(c);
+        early = [];
+        earlyBytes = 0;
+        return st;
+      });
+      return {
+        write(chunk) {
+          if (stream) stream.write(chunk);
+          else {
+            early.push(chunk);
+            earlyBytes += chunk.length;
+          }
+        },
+        get backlog() {
+          return stream ? stream.backlog : earlyBytes;
+        },
+        drained: async (below) => (await ready).drained(below),
+        abort: async () => (await ready).abort(),
+        async end(): Promise<StreamedBlob> {
+          const b = await (await ready).end();
+          db.prepare(
+            'INSERT INTO blobs (hash, size, media_type, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',
+          ).run(b.hash, b.size, mediaType ?? null, now());
+          return b;
+        },
+      };
     },
     getBlob: (hash) => readBlob(deps, options.blobsDir, hash),
     inspectBlob: (hash) => inspectBlob(deps, options.blobsDir, hash),

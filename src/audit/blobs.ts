@@ -46,3 +46,38 @@ export async function readBlob(deps: AtomicDeps, blobsDir: string, hash: string)
     throw new BlobCorruptError(hash, null, 'its bytes no longer match its sha256 (edited or truncated)', path);
   return bytes;
 }
+
+/** Reads a file in 1 MB pieces (constant memory, whatever its size). */
+async function* pieces(deps: Pick<AtomicDeps, 'fs'>, path: string): AsyncGenerator<Buffer> {
+  const h = await deps.fs.open(path, 'r');
+  try {
+    const buf = Buffer.alloc(1024 * 1024);
+    for (;;) {
+      const { bytesRead } = await h.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return;
+      yield Buffer.from(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await h.close();
+  }
+}
+
+/**
+ * A blob too big to read whole (an agent's full output): its whole hash is checked first, in pieces, then `chunks()`
+ * reads it again piece by piece. An altered or cut blob is `MSO_BLOB_CORRUPT`, a missing one `MSO_NOT_FOUND`.
+ */
+export async function streamBlob(
+  deps: Pick<AtomicDeps, 'fs'>,
+  blobsDir: string,
+  hash: string,
+): Promise<{ path: string; size: number; chunks(): AsyncGenerator<Buffer> }> {
+  const path = blobPath(blobsDir, hash);
+  const st = await deps.fs.stat(path).catch(() => {
+    throw new NotFoundError('blob', hash);
+  });
+  const h = createHash('sha256');
+  for await (const p of pieces(deps, path)) h.update(p);
+  if (h.digest('hex') !== hash)
+    throw new BlobCorruptError(hash, null, 'its bytes no longer match its sha256 (edited or truncated)', path);
+  return { path, size: st.size, chunks: () => pieces(deps, path) };
+}

@@ -11,10 +11,11 @@ export {
   type AuditStats,
 } from './queries.js';
 export { exportRunRows, exportRunOtlp, type OtlpTraces } from './export.js';
-export { migrate, AUDIT_SCHEMA_VERSION, type MigrationReport } from './migrate.js';
+export { migrate, schemaIsCurrent, AUDIT_SCHEMA_VERSION, type MigrationReport } from './migrate.js';
 export { errorFingerprint, normalizeErrorMessage, type FingerprintInput } from './fingerprint.js';
 export { createRedactor, isCredentialEnvName, type Redactor, type RedactorOptions } from './redact.js';
-export { blobPath, sha256Hex } from './blobs.js';
+export { blobPath, readBlob, sha256Hex, streamBlob } from './blobs.js';
+export type { BlobStream, StreamedBlob } from './blob-stream.js';
 export type {
   EventInput,
   RunRow,

@@ -184,3 +184,15 @@ export function migrate(db: SqliteDb, at: string): MigrationReport {
     throw e;
   }
 }
+
+/** True when every migration of this build is recorded in `db` (a reader can use it without migrating first). */
+export function schemaIsCurrent(db: SqliteDb): boolean {
+  try {
+    const done = new Set(
+      (db.prepare('SELECT name FROM _mso_migrations').all() as Array<{ name: string }>).map((r) => r.name),
+    );
+    return MIGRATIONS.every((m) => done.has(m.name));
+  } catch {
+    return false;
+  }
+}

@@ -47,6 +47,26 @@ interface Pattern {
   readonly re: RegExp;
   /** Extra check on the matched secret, for shapes a regex alone cannot tell apart cheaply. */
   readonly accept?: (secret: string) => boolean;
+  /**
+   * Text every match contains, checked first: a pattern that opens with a look-behind is tried at every position,
+   * while a plain literal is found by a fast scan (a megabyte of agent output is read in ~1 ms instead of ~30 ms).
+   */
+  readonly hint: RegExp | ((text: string) => boolean);
+}
+
+const isB64 = (c: number): boolean =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47;
+/** A run of exactly 40 base64 characters (41 after a JSON escape's `\`): what an AWS secret key can be. */
+function hasRun40(text: string): boolean {
+  let run = 0;
+  for (let i = 0; i <= text.length; i++) {
+    if (i < text.length && isB64(text.charCodeAt(i))) run++;
+    else {
+      if (run === 40 || run === 41) return true;
+      run = 0;
+    }
+  }
+  return false;
 }
 
 /** At least two upper, two lower and two digits: a random 40-character AWS secret, never a git SHA or a word path. */
@@ -73,47 +93,74 @@ const B = String.raw`(?:(?<![A-Za-z0-9_])|(?<=\\[nrt]))`;
 /** Like B, for base64 runs: `/`, `+` and `=` continue a token. */
 const B64 = String.raw`(?:(?<![A-Za-z0-9/+=])|(?<=\\[nrt]))`;
 const g = (source: string, flags = 'g'): RegExp => new RegExp(source, flags);
+const ASSIGNED_HINT = new RegExp(ASSIGNED_NAME, 'i');
 
 /** Secret-looking substrings, whatever their source. The order matters: whole blocks and prefixed keys first. */
 const PATTERNS: readonly Pattern[] = [
   {
     kind: 'private-key',
     re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:(?!-----BEGIN )[\s\S]){0,20000}?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----/g,
+    hint: /-----BEGIN /,
   },
   // A block cut short (no END line): its base64 lines, with literal or JSON-escaped line breaks.
-  { kind: 'private-key', re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\r\n \t]|\\[rn])*/g },
-  { kind: 'jwt', re: g(String.raw`${B}eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*`) },
-  { kind: 'anthropic', re: g(String.raw`${B}sk-ant-[A-Za-z0-9_-]{20,}`) },
-  { kind: 'openai', re: g(String.raw`${B}sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}`) },
-  { kind: 'stripe', re: g(String.raw`${B}(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})`) },
-  { kind: 'github', re: g(String.raw`${B}(?:(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})`) },
-  { kind: 'gitlab', re: g(String.raw`${B}glpat-[A-Za-z0-9_-]{20,}`) },
-  { kind: 'npm', re: g(String.raw`${B}npm_[A-Za-z0-9]{30,}`) },
-  { kind: 'huggingface', re: g(String.raw`${B}hf_[A-Za-z0-9]{30,}`) },
-  { kind: 'slack', re: g(String.raw`${B}xox[abposrce]-[A-Za-z0-9-]{10,}`) },
-  { kind: 'slack-webhook', re: /(?<pre>hooks\.slack\.com\/services\/)[A-Za-z0-9/]{20,}/g },
-  { kind: 'google', re: g(String.raw`${B}(?:AIza[0-9A-Za-z_-]{30,}|ya29\.[0-9A-Za-z_-]{20,})`) },
+  {
+    kind: 'private-key',
+    re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\r\n \t]|\\[rn])*/g,
+    hint: /-----BEGIN /,
+  },
+  { kind: 'jwt', re: g(String.raw`${B}eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*`), hint: /eyJ/ },
+  { kind: 'anthropic', re: g(String.raw`${B}sk-ant-[A-Za-z0-9_-]{20,}`), hint: /sk-ant-/ },
+  { kind: 'openai', re: g(String.raw`${B}sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}`), hint: /sk-/ },
+  {
+    kind: 'stripe',
+    re: g(String.raw`${B}(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,})`),
+    hint: /k_live_|k_test_|whsec_/,
+  },
+  {
+    kind: 'github',
+    re: g(String.raw`${B}(?:(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})`),
+    hint: /gh[opusr]_|github_pat_/,
+  },
+  { kind: 'gitlab', re: g(String.raw`${B}glpat-[A-Za-z0-9_-]{20,}`), hint: /glpat-/ },
+  { kind: 'npm', re: g(String.raw`${B}npm_[A-Za-z0-9]{30,}`), hint: /npm_/ },
+  { kind: 'huggingface', re: g(String.raw`${B}hf_[A-Za-z0-9]{30,}`), hint: /hf_/ },
+  { kind: 'slack', re: g(String.raw`${B}xox[abposrce]-[A-Za-z0-9-]{10,}`), hint: /xox/ },
+  { kind: 'slack-webhook', re: /(?<pre>hooks\.slack\.com\/services\/)[A-Za-z0-9/]{20,}/g, hint: /hooks\.slack\.com/ },
+  { kind: 'google', re: g(String.raw`${B}(?:AIza[0-9A-Za-z_-]{30,}|ya29\.[0-9A-Za-z_-]{20,})`), hint: /AIza|ya29\./ },
   {
     kind: 'aws-access-key',
     re: g(String.raw`${B}(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])`),
+    hint: /A(?:KIA|SIA|GPA|IDA|ROA|IPA|NPA|NVA|BIA|CCA)/,
   },
-  { kind: 'aws-secret-key', re: g(String.raw`${B64}[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])`), accept: mixedCase },
+  {
+    kind: 'aws-secret-key',
+    re: g(String.raw`${B64}[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])`),
+    accept: mixedCase,
+    hint: hasRun40,
+  },
   // The scheme word stays (`Bearer [REDACTED:bearer]`); the token needs a digit, so prose ("Bearer authentication") is kept.
   {
     kind: 'bearer',
     re: g(String.raw`(?<pre>${B}(?:Bearer|Token)\s+)(?=[A-Za-z0-9._~+/-]*\d)[A-Za-z0-9._~+/-]{12,}=*`, 'gi'),
+    hint: /bearer|token/i,
   },
-  { kind: 'basic-auth', re: g(String.raw`(?<pre>${B}Authorization\s*:\s*Basic\s+)[A-Za-z0-9+/]{8,}=*`, 'gi') },
+  {
+    kind: 'basic-auth',
+    re: g(String.raw`(?<pre>${B}Authorization\s*:\s*Basic\s+)[A-Za-z0-9+/]{8,}=*`, 'gi'),
+    hint: /authorization/i,
+  },
   {
     kind: 'url-password',
     re: g(String.raw`(?<pre>${B}[a-z][a-z0-9+.-]*:\/\/[^\s:/@"'<>\\]+:)(?!\[REDACTED)[^\s/@"'<>\\]+(?=@)`, 'gi'),
+    hint: /:\/\//,
   },
-  { kind: 'password', re: g(String.raw`(?<pre>--${ASSIGNED_NAME}[ =]["']?)${VALUE}`, 'gi') },
+  { kind: 'password', re: g(String.raw`(?<pre>--${ASSIGNED_NAME}[ =]["']?)${VALUE}`, 'gi'), hint: ASSIGNED_HINT },
   {
     kind: 'password',
     re: g(String.raw`(?<pre>${B}(?:[A-Za-z0-9_.-]*[_.-])?${ASSIGNED_NAME}["']?\s*[:=]\s*["']?)${VALUE}`, 'gi'),
     // A count or a port (`token: 4096`) is not a secret; a long number may be.
     accept: (s) => !/^\d{1,5}$/.test(s),
+    hint: ASSIGNED_HINT,
   },
 ];
 
@@ -166,6 +213,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     let out = s;
     for (const [v, kind] of sorted) if (out.includes(v)) out = out.split(v).join(marker(kind));
     for (const p of PATTERNS) {
+      if (!(typeof p.hint === 'function' ? p.hint(out) : p.hint.test(out))) continue;
       p.re.lastIndex = 0;
       if (!p.re.test(out)) continue;
       p.re.lastIndex = 0;

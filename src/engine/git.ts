@@ -12,7 +12,13 @@ export interface GitResult {
 
 /** Git through its CLI (no JS library supports worktrees), with a fixed identity and no user config side effects. */
 export interface Git {
-  run(args: readonly string[], cwd: string, input?: string): Promise<GitResult>;
+  /** `maxOutput` (default 256 MB): past this many bytes of output git is ended and the call fails (code 1). */
+  run(
+    args: readonly string[],
+    cwd: string,
+    input?: string,
+    options?: { readonly maxOutput?: number },
+  ): Promise<GitResult>;
   /** Like run, but throws with git's stderr on a non-zero exit. */
   ok(args: readonly string[], cwd: string): Promise<string>;
 }
@@ -32,8 +38,14 @@ export function createGit(deps: {
     GIT_COMMITTER_EMAIL: 'mso@localhost',
   };
   for (const k of ENV_KEEP) if (deps.env[k]) env[k] = deps.env[k] as string;
-  const run = (args: readonly string[], cwd: string, input?: string): Promise<GitResult> =>
+  const run = (
+    args: readonly string[],
+    cwd: string,
+    input?: string,
+    options: { readonly maxOutput?: number } = {},
+  ): Promise<GitResult> =>
     new Promise((resolve) => {
+      const limit = options.maxOutput ?? MAX_GIT_OUTPUT;
       const cmd = gitCommand(args, { env, cwd });
       const child = deps.proc.spawn('git', cmd.args, {
         cwd,
@@ -46,7 +58,7 @@ export function createGit(deps: {
       let overflow = false;
       const collect = (into: Buffer[]) => (c: Buffer) => {
         size += c.length;
-        if (size > MAX_GIT_OUTPUT) {
+        if (size > limit) {
           if (!overflow) child.kill('SIGKILL');
           overflow = true;
           return;
@@ -60,7 +72,7 @@ export function createGit(deps: {
       child.on('close', (code) =>
         resolve(
           overflow
-            ? { code: 1, stdout: '', stderr: `git ${args[0] ?? ''} printed more than ${MAX_GIT_OUTPUT} bytes` }
+            ? { code: 1, stdout: '', stderr: `git ${args[0] ?? ''} printed more than ${limit} bytes` }
             : { code: code ?? 1, stdout: text(out), stderr: text(err) },
         ),
       );
@@ -115,7 +127,8 @@ export async function commitAll(
 ): Promise<NodeCommit> {
   await git.ok(['add', '-A'], worktree);
   await git.ok(['commit', '--allow-empty', '-q', '-m', message], worktree);
-  const r = await git.run(logArgs(true), worktree);
+  // A patch past the limit is never held: git is stopped once its output passes it (a 500 MB file is not read in).
+  const r = await git.run(logArgs(true), worktree, undefined, { maxOutput: maxPatchChars + 4 * 1024 * 1024 });
   if (r.code === 0) {
     const c = parseCommitLog(r.stdout);
     if (c.patch.length <= maxPatchChars) return c;
@@ -125,7 +138,10 @@ export async function commitAll(
   const without = await git.run(logArgs(false), worktree);
   if (without.code !== 0)
     throw new Error(`git ${logArgs(false).join(' ')} failed in ${worktree}: ${without.stderr.trim()}`);
-  return { ...parseCommitLog(without.stdout), patch: '', patchOmitted: r.stderr.trim().slice(0, 300) };
+  const omitted = /printed more than/.test(r.stderr)
+    ? `the patch is larger than ${maxPatchChars} characters, the most that is kept`
+    : r.stderr.trim().slice(0, 300);
+  return { ...parseCommitLog(without.stdout), patch: '', patchOmitted: omitted };
 }
 
 /**

@@ -6,7 +6,13 @@ import { commitAll, treeHash } from './git.js';
 import type { HumanGates } from './human-gates.js';
 import { laneOf, nodePreamble } from './node-preamble.js';
 import { nodeInstructions } from './instructions.js';
-import { failOutsideWrites, outsideChanges, snapshotOutside } from './outside-writes.js';
+import {
+  failOutsideWrites,
+  outsideChanges,
+  ownStrayWrites,
+  snapshotOutside,
+  type AgentWindow,
+} from './outside-writes.js';
 import { prepareMerge } from './merge-step.js';
 import type { RunContext } from './run-context.js';
 import type { NodeOutcome } from './scheduler.js';
@@ -171,6 +177,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       event('node.attempt', id, { attempt_id: attemptId, agents: chain.map((a) => a.name), iteration: r.iteration });
       const outside = { repo: input.repo, runDir: input.runDir, exclude: input.ownRoots ?? [] };
       const outsideBefore = await snapshotOutside(deps, outside);
+      const window: AgentWindow = { node: id, from: deps.clock.now().getTime(), to: null };
+      ctx.agentWindows.push(window);
       try {
         const out = await deps.agents.run(
           chain,
@@ -215,10 +223,12 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         errorClass = 'unavailable';
         message = e.message;
       }
+      window.to = deps.clock.now().getTime();
       // A node writes only in its worktree: a change in the repository, its config or the workspace while it ran fails
-      // it (with nodes running side by side, each of them: the change cannot be told apart by process).
+      // it — or the node whose agents were running when it happened (see ownStrayWrites).
       const stray = outsideChanges(outsideBefore, await snapshotOutside(deps, outside));
-      if (stray.length > 0) return failOutsideWrites(ctx, id, attemptId, result, stray);
+      const own = stray.length > 0 ? await ownStrayWrites(ctx, id, stray) : { paths: [], note: '' };
+      if (own.paths.length > 0) return failOutsideWrites(ctx, id, attemptId, result, own.paths, own.note);
       if (result) {
         log.recordAttempt({ attemptId, runId, ...attemptResultFields(result) });
         ctx.notify('attempt.cost', id, { attempt_id: attemptId, agent: result.agent, cost_usd: result.cost.usd });

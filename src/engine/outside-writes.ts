@@ -118,6 +118,67 @@ export function outsideChanges(before: OutsideSnapshot, after: OutsideSnapshot, 
   return paths.map((p) => (base && isUnder(p, base) ? relative(base, p) || p : p)).sort();
 }
 
+/** When one node's agents ran, in epoch milliseconds of the run's clock; `to` is null while they run. */
+export interface AgentWindow {
+  readonly node: string;
+  readonly from: number;
+  to: number | null;
+}
+
+/** File times come from the kernel's coarse clock, a few milliseconds behind the one windows are read from. */
+const SLACK_MS = 50;
+
+/** The change time of `path`, or of its nearest folder that still exists (a deletion changes its folder). */
+async function changeTime(fs: Pick<Fs, 'lstat'>, path: string): Promise<number | null> {
+  for (let p = path; ; p = dirname(p)) {
+    const st = await fs.lstat(p).catch(() => null);
+    if (st) return st.ctimeMs;
+    if (dirname(p) === p) return null;
+  }
+}
+
+/**
+ * Which of the stray `paths` node `id` saw are its own. A path's change time (ctime: set by the kernel on every
+ * change, and no process can set it back) is matched against the windows in which each node's agents ran: a change
+ * inside other nodes' windows only is theirs (each of them sees it too, since it fell between their own before and
+ * after looks, and fails for it); a change inside this node's window is this node's, shared with every other node
+ * running then (they cannot be told apart); a change inside no window (a process that escaped its group, or someone
+ * else) is kept by every node that saw it, as before.
+ */
+export async function ownStrayWrites(
+  ctx: Pick<RunContext, 'agentWindows' | 'event'> & { readonly deps: { readonly fs: Pick<Fs, 'lstat'> } },
+  id: string,
+  paths: readonly string[],
+): Promise<{ paths: string[]; note: string }> {
+  const mine: string[] = [];
+  const shared = new Set<string>();
+  let unattributed = false;
+  const elsewhere: Array<{ path: string; nodes: string[] }> = [];
+  for (const path of paths) {
+    const t = await changeTime(ctx.deps.fs, path);
+    const running =
+      t === null
+        ? []
+        : ctx.agentWindows.filter((w) => w.from - SLACK_MS <= t && (w.to === null || t <= w.to + SLACK_MS));
+    const nodes = [...new Set(running.map((w) => w.node))];
+    if (nodes.length === 0) {
+      mine.push(path);
+      unattributed = true;
+    } else if (nodes.includes(id)) {
+      mine.push(path);
+      for (const n of nodes) if (n !== id) shared.add(n);
+    } else elsewhere.push({ path, nodes });
+  }
+  if (elsewhere.length > 0) ctx.event('node.outside_writes_elsewhere', id, { writes: elsewhere });
+  const notes = [
+    ...(shared.size > 0
+      ? [`${[...shared].sort().join(', ')} ran at the same moment and cannot be told apart from it`]
+      : []),
+    ...(unattributed ? ['some changed while no agent of the run was running'] : []),
+  ];
+  return { paths: mine, note: notes.length > 0 ? ` (${notes.join('; ')})` : '' };
+}
+
 /** Fails a node that changed `paths` outside its worktree: the attempt closed as failure, the event and snapshot name them. */
 export function failOutsideWrites(
   ctx: RunContext,
@@ -125,9 +186,10 @@ export function failOutsideWrites(
   attemptId: string,
   result: AgentResult | null,
   paths: readonly string[],
+  note = '',
 ): NodeOutcome {
   const shown = paths.slice(0, 20).join(', ') + (paths.length > 20 ? `, and ${paths.length - 20} more` : '');
-  const reason = `changed outside its worktree while it ran: ${shown}`;
+  const reason = `changed outside its worktree while it ran: ${shown}${note}`;
   ctx.deps.log.recordAttempt({
     attemptId,
     runId: ctx.runId,

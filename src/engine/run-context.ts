@@ -1,3 +1,4 @@
+import type { AgentWindow } from './outside-writes.js';
 import { join } from 'node:path';
 import type { AuditLog } from '../audit/index.js';
 import { nodeBranch } from './git.js';
@@ -45,6 +46,8 @@ export interface RunContext {
   prepareWorktree(id: string, base: string): Promise<string>;
   /** SHA-256 of file contents the run has hashed, by git mode and object id (see treeHash). */
   readonly contentHashes: Map<string, string>;
+  /** When each node's agents ran (epoch ms; `to` null while running), to tell whose a stray write was. */
+  readonly agentWindows: AgentWindow[];
   snapshot(
     id: string,
     status: 'pending' | 'active' | 'committed' | 'merged' | 'rolled_back' | 'failed',
@@ -137,6 +140,7 @@ export function createRunContext(
     worktreeOf,
     branchOf,
     contentHashes: new Map(),
+    agentWindows: [],
     prepareWorktree(id, base) {
       const wt = worktreeOf(id);
       return ctx.serial(async () => {

@@ -75,4 +75,26 @@ describe('a node cannot reach outside its worktree', () => {
     expect(r.body.node_details['policy']?.detail).toMatch(/changed outside its worktree while it ran: .*policy\.yaml/);
     expect(r.body.node_details['fine']?.state).toBe('done');
   });
+
+  it('two nodes running side by side when one writes outside: each failure names the other, which cannot be told apart', async () => {
+    const started = join(sb.dir, 'quiet-started');
+    const stray = join(repo, 'stray.txt');
+    const r = await runWorkflow(
+      [
+        // quiet's agent is running before writer writes and after: the write's change time falls in both agents'
+        // windows, so no observation can say whose it was (see ownStrayWrites), and both fail naming each other.
+        {
+          id: 'quiet',
+          command: `touch ${started}; while [ ! -f ${stray} ]; do sleep 0.1; done; sleep 0.3; echo ok > ok.txt`,
+        },
+        { id: 'writer', command: `while [ ! -f ${started} ]; do sleep 0.1; done; echo stray > ${stray}` },
+      ],
+      ['--max-concurrency', '2'],
+    );
+    expect(r.code).toBe(1);
+    expect(r.body.node_details['writer']?.detail).toMatch(
+      /changed outside its worktree while it ran: .*stray\.txt \(quiet ran at the same moment and cannot be told apart from it\)/,
+    );
+    expect(r.body.node_details['quiet']?.detail).toMatch(/stray\.txt \(writer ran at the same moment/);
+  });
 });

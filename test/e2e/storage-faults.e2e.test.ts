@@ -244,3 +244,47 @@ describe('a full disk (2 MB tmpfs)', () => {
     }
   }, 120_000);
 });
+
+describe('commands that only read, on a read-only audit database in a read-only folder', () => {
+  // Needs another user for the permissions to apply (tests run as root here and in CI).
+  it.runIf(ROOT)(
+    'status, logs, timeline, diff, provenance, portfolio, audit query/export all answer, and nothing is written',
+    async () => {
+      const sb = await makeSandbox('mso-readonly-');
+      try {
+        const ok = await workflow(sb, 'ok', [{ id: 'a', command: out('a') }]);
+        const a = (await sb.json<{ run_id: string }>(['run', '--workflow', ok])).body.run_id;
+        const b = (await sb.json<{ run_id: string }>(['run', '--workflow', ok])).body.run_id;
+        const context = join(sb.dir, 'workspace', '.mso-context');
+        const dbFile = join(context, 'audit.db');
+        await chownTree(sb.dir, NOBODY);
+        await chmod(dbFile, 0o444);
+        await chmod(context, 0o555);
+        const before = (await readdir(context)).sort();
+        const dbBefore = await stat(dbFile);
+        const reads: Array<[readonly string[], (stdout: string) => void]> = [
+          [['status', a], (o) => expect(o).toContain('"status":"completed"')],
+          [['logs', a, 'a'], (o) => expect(o).toContain('"kind":"end"')],
+          [['timeline', a], (o) => expect(o).toContain('"entries":[{')],
+          [['diff', a, b], (o) => expect(o).toContain('"nodes_changed":[]')],
+          [['runs', 'show', a, '--provenance'], (o) => expect(o).toContain('"base_sha"')],
+          [['status', '--portfolio'], (o) => expect(o).toContain(b)],
+          [['audit', 'query', 'SELECT count(*) AS n FROM events'], (o) => expect(o).toMatch(/"n":[1-9]/)],
+          [['audit', 'export', '--run-id', a], (o) => expect(o).toContain('node.committed')],
+        ];
+        for (const [args, check] of reads) {
+          const r = await mso(sb, ['--json', ...args], { asNobody: true });
+          expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(0);
+          check(r.stdout);
+        }
+        // No -wal or -shm appeared, and the database file is untouched.
+        expect((await readdir(context)).sort()).toEqual(before);
+        expect((await stat(dbFile)).mtimeMs).toBe(dbBefore.mtimeMs);
+      } finally {
+        await chmod(join(sb.dir, 'workspace', '.mso-context'), 0o755).catch(() => undefined);
+        await sb.cleanup();
+      }
+    },
+    120_000,
+  );
+});

@@ -109,6 +109,7 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
         killGraceMs: deps.defaults.killGraceMs,
         signal: req.signal ? AbortSignal.any([req.signal, stop.signal]) : stop.signal,
         onSpawn: (pid) => onEvent?.({ type: 'started', pid, sessionId }),
+        spill: deps.spill,
         isTerminal: (line) => dialect.isTerminal(line),
         isProgress: (line) => dialect.isProgress(line),
         onLine(line, stream) {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AgentConfig } from '../../contracts/index.js';
 import type { Clock, Fs, Proc, Random } from '../../platform/index.js';
 import type { Price } from '../cost.js';
+import type { OpenOutputSpill } from '../process/output-spill.js';
 import type { SupervisedExit } from '../process/supervise.js';
 import type { AgentEvidence, AgentKind, AgentResult, Availability, Deadlines } from '../types.js';
 
@@ -18,6 +19,8 @@ export interface AdapterDeps {
   readonly fetch?: typeof globalThis.fetch;
   /** Reads a CLI's own config (the model Codex's config.toml selects); optional for library use. */
   readonly fs?: Pick<Fs, 'readFile'> | undefined;
+  /** Where an agent's output goes whole once it outgrows the transcript (the audit log's blob streams). */
+  readonly spill?: OpenOutputSpill | undefined;
 }
 
 /** An agent's name and configuration as resolved from policy (built-in or declared). */
@@ -58,6 +61,8 @@ export function processEvidence(
     stderrTail: exit.stderrTail,
     firstOutputMs: exit.firstOutputMs,
     lingerKilled: exit.stoppedBy === 'linger',
+    ...(Object.keys(exit.spilled).length > 0 ? { fullOutput: exit.spilled } : {}),
+    ...(exit.spillError !== null ? { fullOutputError: exit.spillError } : {}),
     ...more,
   };
 }

@@ -50,8 +50,12 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
         killGraceMs: deps.defaults.killGraceMs,
         signal: req.signal,
         onSpawn: (pid) => onEvent?.({ type: 'started', pid, sessionId: null }),
+        spill: deps.spill,
       });
+      // Only the end is kept as the output (64,000 chars): read it from the transcript's end, not by splitting all of
+      // it (a transcript of short lines is hundreds of thousands of strings).
       const stdout = exit.transcript
+        .slice(-256_000)
         .split('\n')
         .filter((l) => l.startsWith('1|'))
         .map((l) => l.slice(2))

@@ -59,8 +59,14 @@ export function createLineSplitter(
       let from = 0;
       let i: number;
       while ((i = chunk.indexOf(NL, from)) >= 0) {
-        append(chunk.subarray(from, i));
-        flush();
+        if (!open && i - from <= maxLineBytes) {
+          // The common case, a whole line inside one chunk: no arrays, no copies.
+          const end = i > from && chunk[i - 1] === CR ? i - 1 : i;
+          emit(chunk.subarray(from, end), 0);
+        } else {
+          append(chunk.subarray(from, i));
+          flush();
+        }
         from = i + 1;
       }
       if (from < chunk.length) append(chunk.subarray(from));
@@ -79,11 +85,22 @@ export interface BoundedTranscript {
   text(): string;
   /** SHA-256 of all lines joined by newlines (what `text()` would be with nothing dropped). */
   sha256(): string;
+  /** True while `text()` holds every line given (the tail ring never went round). */
+  complete(): boolean;
 }
+
+const prefixes = new Map<string, Buffer>();
+const prefixBytes = (p: string): Buffer => {
+  let b = prefixes.get(p);
+  if (!b) prefixes.set(p, (b = Buffer.from(p)));
+  return b;
+};
 
 export function createBoundedTranscript(limits: Pick<OutputLimits, 'headBytes' | 'tailBytes'>): BoundedTranscript {
   const hash = createHash('sha256');
-  const head: Buffer[] = [];
+  // One buffer each for the head and the tail ring, bytes copied in: a list of a Buffer per line would cost about
+  // 180 bytes of heap per line (a megabyte of 8-byte lines kept 25 MB alive).
+  let head: Buffer | null = null;
   let headLen = 0;
   let headLines = 0;
   let headOpen = true;
@@ -94,34 +111,45 @@ export function createBoundedTranscript(limits: Pick<OutputLimits, 'headBytes' |
   const sep = Buffer.from('\n');
   const toRing = (b: Buffer): void => {
     ring ??= Buffer.alloc(limits.tailBytes);
-    let src = b.length > ring.length ? b.subarray(b.length - ring.length) : b;
-    if (src.length < b.length) wrapped = true;
-    while (src.length > 0) {
-      const n = Math.min(src.length, ring.length - ringPos);
-      src.copy(ring, ringPos, 0, n);
+    let from = 0;
+    if (b.length > ring.length) {
+      from = b.length - ring.length;
+      wrapped = true;
+    }
+    while (from < b.length) {
+      const n = Math.min(b.length - from, ring.length - ringPos);
+      b.copy(ring, ringPos, from, from + n);
       ringPos += n;
-      src = src.subarray(n);
+      from += n;
       if (ringPos === ring.length) {
         ringPos = 0;
         wrapped = true;
       }
     }
   };
+  const toHead = (b: Buffer): void => {
+    head ??= Buffer.alloc(limits.headBytes);
+    headLen += b.copy(head, headLen);
+  };
   return {
     add(prefix, line, note) {
-      const parts = [...(lines > 0 ? [sep] : []), Buffer.from(prefix), line, ...(note ? [Buffer.from(note)] : [])];
-      for (const p of parts) hash.update(p);
+      // No allocation per line beyond what is kept: output of millions of short lines must not churn the heap.
+      const pre = prefixBytes(prefix);
+      const noteBytes = note ? Buffer.from(note) : null;
+      const first = lines === 0;
+      if (!first) hash.update(sep);
+      hash.update(pre);
+      hash.update(line);
+      if (noteBytes) hash.update(noteBytes);
       lines++;
-      const size = parts.reduce((s, p) => s + p.length, 0);
-      if (headOpen && headLen + size <= limits.headBytes) {
-        // A copy: `line` may be a view of a pipe chunk that must not be kept alive.
-        head.push(Buffer.concat(parts, size));
-        headLen += size;
-        headLines++;
-        return;
-      }
-      headOpen = false;
-      for (const p of parts) toRing(p);
+      const size = (first ? 0 : 1) + pre.length + line.length + (noteBytes?.length ?? 0);
+      const put = headOpen && headLen + size <= limits.headBytes ? toHead : toRing;
+      if (put === toRing) headOpen = false;
+      else headLines++;
+      if (!first) put(sep);
+      put(pre);
+      put(line);
+      if (noteBytes) put(noteBytes);
     },
     text() {
       let tail = ring
@@ -138,11 +166,12 @@ export function createBoundedTranscript(limits: Pick<OutputLimits, 'headBytes' |
       for (let i = tail.indexOf(NL); i >= 0; i = tail.indexOf(NL, i + 1)) tailLines++;
       if (tail.length > 0 && tail[0] !== NL) tailLines++;
       const dropped = lines - headLines - tailLines;
-      let out = Buffer.concat(head).toString('utf8');
+      let out = head ? head.toString('utf8', 0, headLen) : '';
       if (dropped > 0) out += `${out ? '\n' : ''}0|[mso: ${dropped} lines of output not kept]`;
       const t = tail.toString('utf8');
       return out + (out === '' && t.startsWith('\n') ? t.slice(1) : t);
     },
     sha256: () => hash.copy().digest('hex'),
+    complete: () => !wrapped,
   };
 }

@@ -6,6 +6,7 @@ import {
   createLineSplitter,
   type OutputLimits,
 } from './bounded-output.js';
+import { createOutputSpill, type OpenOutputSpill, type SpilledOutput } from './output-spill.js';
 
 export interface SuperviseOptions {
   readonly command: string;
@@ -34,6 +35,11 @@ export interface SuperviseOptions {
   onSpawn?(pid: number): void;
   /** How much output is kept in memory (default `DEFAULT_OUTPUT_LIMITS`). */
   readonly outputLimits?: OutputLimits | undefined;
+  /**
+   * Where the whole of an output stream goes once it outgrows the head kept in memory (a blob stream, redacted and
+   * hashed as it is written). Kept only when the transcript lost something; without it, the middle is dropped.
+   */
+  readonly spill?: OpenOutputSpill | undefined;
 }
 
 export type StopReason = 'first_output' | 'inactivity' | 'total' | 'cancelled' | 'linger' | null;
@@ -57,6 +63,10 @@ export interface SupervisedExit {
   /** SHA-256 of the whole transcript as it would be with every line kept. */
   readonly transcriptSha256: string;
   readonly stderrTail: string;
+  /** Each output stream that did not fit the transcript, kept whole in a blob. */
+  readonly spilled: { readonly stdout?: SpilledOutput; readonly stderr?: SpilledOutput };
+  /** Why the whole output could not be kept (a storage failure); the transcript is still complete in head and tail. */
+  readonly spillError: string | null;
 }
 
 /**
@@ -95,6 +105,8 @@ export function superviseProcess(
         transcript: '',
         transcriptSha256: transcript.sha256(),
         stderrTail: '',
+        spilled: {},
+        spillError: null,
       });
       return;
     }
@@ -141,10 +153,13 @@ export function superviseProcess(
     if (o.signal?.aborted) onAbort();
     else o.signal?.addEventListener('abort', onAbort, { once: true });
 
+    let cutSeen = false;
     const splitter = (stream: 'stdout' | 'stderr') => {
+      const spill = createOutputSpill(o.spill, stream, limits.headBytes, child[stream]);
       // Only lines someone reads become strings: a shell command's 200 MB of stdout is copied as bytes, never decoded.
       const wanted = stream === 'stderr' || o.onLine !== undefined || o.isTerminal !== undefined;
       const lines = createLineSplitter(limits.maxLineBytes, (bytes, cut) => {
+        if (cut > 0) cutSeen = true;
         transcript.add(
           stream === 'stdout' ? '1|' : '2|',
           bytes,
@@ -176,10 +191,12 @@ export function superviseProcess(
             if (!o.isProgress || idleTimer === undefined) resetIdle();
           }
           lines.push(chunk);
+          spill.push(chunk);
         },
         end(): void {
           lines.end();
         },
+        spill,
       };
     };
     const out = splitter('stdout');
@@ -204,6 +221,23 @@ export function superviseProcess(
       o.signal?.removeEventListener('abort', onAbort);
       // The leader is gone; make sure nothing of its group survives it.
       if (pid !== null) deps.proc.killGroup(pid, 'SIGKILL');
+      void finish(code, sig, deps.clock.now());
+    });
+    const finish = async (code: number | null, sig: NodeJS.Signals | null, endedAt: Date): Promise<void> => {
+      const keep = !transcript.complete() || cutSeen;
+      const spilled: { stdout?: SpilledOutput; stderr?: SpilledOutput } = {};
+      let spillError: string | null = null;
+      for (const [name, s] of [
+        ['stdout', out.spill],
+        ['stderr', err.spill],
+      ] as const) {
+        try {
+          const kept = await s.finish(keep && spillError === null);
+          if (kept) spilled[name] = kept;
+        } catch (e) {
+          spillError = `the whole ${name} could not be kept: ${(e as Error).message}`;
+        }
+      }
       resolve({
         pid,
         exitCode: code,
@@ -212,12 +246,14 @@ export function superviseProcess(
         spawnError,
         terminalSeen,
         startedAt,
-        endedAt: deps.clock.now(),
+        endedAt,
         firstOutputMs,
         transcript: transcript.text(),
         transcriptSha256: transcript.sha256(),
         stderrTail: stderrLines.slice(-20).join('\n'),
+        spilled,
+        spillError,
       });
-    });
+    };
   });
 }

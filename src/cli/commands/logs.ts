@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { InvalidArgumentError, UsageError } from '../../contracts/light.js';
 import type { LogEntry } from '../../app/index.js';
 import type { CliContext } from '../context.js';
 
@@ -42,31 +43,63 @@ export function registerLogs(program: Command, ctx: CliContext): void {
     .argument('<run-id>')
     .argument('[node]', 'only this node')
     .option('--follow', 'keep printing as the agents work, until the run stops')
-    .action(async (runId: string, node: string | undefined, o: { follow?: boolean }) => {
-      const app = ctx.app();
-      const first = await app.engine.logs(runId, node);
-      if (!o.follow) {
-        ctx.done({
-          data: first,
-          human: first.entries.length ? first.entries.map(renderLogEntry) : ['(no agent calls yet)'],
-        });
-        return;
-      }
-      // --follow: print as it comes (NDJSON entries with --json), poll until the run is no longer running.
-      const print = (list: readonly LogEntry[]): void => {
-        for (const e of list) ctx.io.stdout(ctx.json ? `${JSON.stringify(e)}\n` : `${renderLogEntry(e)}\n`);
-      };
-      const shown = new Map<string, number>();
-      let r = first;
-      print(unseen(r.entries, shown));
-      while (r.status === 'active' && !ctx.io.signal?.aborted) {
-        await new Promise<void>((done) => {
-          const t = setTimeout(done, 500);
-          ctx.io.signal?.addEventListener('abort', () => (clearTimeout(t), done()), { once: true });
-        });
-        r = await app.engine.logs(runId, node);
+    .option('--full', "a node's whole output, kept apart when it outgrew the transcript (--json: where it is)")
+    .option('--stderr', 'with --full: the whole stderr instead of stdout')
+    .option('--attempt <n>', 'with --full: this attempt (default: the last one that kept its output)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('--attempt', `${v} is not a positive integer`);
+      return n;
+    })
+    .action(
+      async (
+        runId: string,
+        node: string | undefined,
+        o: { follow?: boolean; full?: boolean; stderr?: boolean; attempt?: number },
+      ) => {
+        const app = ctx.app();
+        if (o.full) {
+          if (node === undefined) throw new UsageError('mso logs RUN NODE --full needs the node');
+          const full = await app.engine.fullOutput(runId, node, {
+            stream: o.stderr ? 'stderr' : 'stdout',
+            attempt: o.attempt,
+          });
+          const { chunks: _c, ...about } = full;
+          if (ctx.json) {
+            ctx.done({ data: about, human: [] });
+            return;
+          }
+          // The stored bytes, piece by piece (they were redacted when stored; invalid UTF-8 shows as U+FFFD here,
+          // the blob at `--json`'s path holds the bytes as they are).
+          const decoder = new TextDecoder();
+          for await (const piece of full.chunks()) ctx.io.stdout(decoder.decode(piece, { stream: true }));
+          ctx.io.stdout(decoder.decode());
+          ctx.done({ data: null, human: [], streamed: true });
+          return;
+        }
+        const first = await app.engine.logs(runId, node);
+        if (!o.follow) {
+          ctx.done({
+            data: first,
+            human: first.entries.length ? first.entries.map(renderLogEntry) : ['(no agent calls yet)'],
+          });
+          return;
+        }
+        // --follow: print as it comes (NDJSON entries with --json), poll until the run is no longer running.
+        const print = (list: readonly LogEntry[]): void => {
+          for (const e of list) ctx.io.stdout(ctx.json ? `${JSON.stringify(e)}\n` : `${renderLogEntry(e)}\n`);
+        };
+        const shown = new Map<string, number>();
+        let r = first;
         print(unseen(r.entries, shown));
-      }
-      ctx.done({ data: null, human: [], streamed: true });
-    });
+        while (r.status === 'active' && !ctx.io.signal?.aborted) {
+          await new Promise<void>((done) => {
+            const t = setTimeout(done, 500);
+            ctx.io.signal?.addEventListener('abort', () => (clearTimeout(t), done()), { once: true });
+          });
+          r = await app.engine.logs(runId, node);
+          print(unseen(r.entries, shown));
+        }
+        ctx.done({ data: null, human: [], streamed: true });
+      },
+    );
 }

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { AuditWalLostError, withStorageErrors } from '../../contracts/index.js';
 import type { OpenSqlite, SqliteDb } from '../ports.js';
@@ -94,5 +94,40 @@ export const openSqlite: OpenSqlite = (file, options = {}) => {
     file,
     () => new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false }),
   );
+  if (options.readonly) return readableImage(db, file) as unknown as SqliteDb;
   return db as unknown as SqliteDb;
+};
+
+/**
+ * A read-only handle that can read. A WAL database needs its `-shm` index to be read, and SQLite cannot create it in a
+ * folder it may not write (`SQLITE_READONLY_DIRECTORY`). With no `-wal` file beside it, every committed page is in the
+ * database file itself, so an in-memory copy of the file (its header switched to the rollback journal) reads the same.
+ * The copy costs the file's size in memory, only in that case.
+ */
+function readableImage(db: Database.Database, file: string): Database.Database {
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db;
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    if (!['SQLITE_READONLY_DIRECTORY', 'SQLITE_CANTOPEN'].includes(code) || walBytes(`${file}-wal`) >= 0) {
+      db.close();
+      throw withStorageErrorsOf(e, file);
+    }
+    db.close();
+  }
+  const image = withStorageErrors(file, () => readFileSync(file));
+  // Bytes 18 and 19 are the file format's write and read versions: 2 is WAL, 1 the rollback journal.
+  if (image.length >= 20 && image[18] === 2 && image[19] === 2) image[18] = image[19] = 1;
+  return withStorageErrors(file, () => new Database(image, { readonly: true }));
+}
+
+const withStorageErrorsOf = (e: unknown, file: string): unknown => {
+  try {
+    return withStorageErrors(file, () => {
+      throw e;
+    });
+  } catch (typed) {
+    return typed;
+  }
 };
