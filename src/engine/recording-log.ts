@@ -3,6 +3,7 @@ import type {
   AgentCallRow,
   AttemptRow,
   AuditLog,
+  BlobStream,
   BreakerEventInput,
   DecisionInput,
   EventInput,
@@ -25,6 +26,12 @@ export interface RecordedBlob {
   readonly mediaType: string | null;
   readonly base64: string;
 }
+
+/**
+ * Output spilled past a transcript's bounds that a worker keeps per stream: it travels to the coordinator through
+ * Redis in the job's result, so it is capped; bytes past the cap are counted and hashed, not kept.
+ */
+export const WORKER_SPILL_MAX_BYTES = 16 * 1024 * 1024;
 
 /** What a node step wrote while it ran away from the audit log. */
 export interface Recording {
@@ -92,6 +99,9 @@ export function createRecordingLog(redactor: Redactor, now: () => Date): { log: 
         blobs.set(hash, { hash, mediaType: mediaType ?? null, base64: Buffer.from(bytes).toString('base64') });
       return Promise.resolve(hash);
     },
+    openBlobStream(mediaType) {
+      return recordingBlobStream(redactor, (bytes) => log.putBlob(bytes, mediaType));
+    },
     getBlob(hash) {
       const b = blobs.get(hash);
       return b ? Promise.resolve(Buffer.from(b.base64, 'base64')) : Promise.reject(new Error(`no blob ${hash}`));
@@ -101,6 +111,37 @@ export function createRecordingLog(redactor: Redactor, now: () => Date): { log: 
     close: () => undefined,
   };
   return { log, take: () => ({ writes: kept.splice(0), blobs: [...blobs.values()] }) };
+}
+
+/**
+ * A blob stream kept in memory up to {@link WORKER_SPILL_MAX_BYTES}, redacted whole at the end and stored through
+ * `put` (the recording's blobs). The raw hash and size cover every byte written, kept or not, so a blob cut at the
+ * cap shows as `rawSize` above what it holds.
+ */
+function recordingBlobStream(redactor: Redactor, put: (bytes: Buffer) => Promise<string>): BlobStream {
+  const raw = createHash('sha256');
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  let rawSize = 0;
+  return {
+    write(chunk) {
+      raw.update(chunk);
+      rawSize += chunk.length;
+      const room = WORKER_SPILL_MAX_BYTES - keptBytes;
+      if (room <= 0) return;
+      const part = Buffer.from(chunk.subarray(0, room));
+      kept.push(part);
+      keptBytes += part.length;
+    },
+    backlog: 0,
+    drained: () => Promise.resolve(),
+    async end() {
+      const bytes = redactor.bytes(Buffer.concat(kept, keptBytes));
+      const hash = await put(Buffer.from(bytes));
+      return { hash, size: bytes.length, rawSha256: raw.digest('hex'), rawSize, forcedCuts: 0 };
+    },
+    abort: () => Promise.resolve(),
+  };
 }
 
 /**
