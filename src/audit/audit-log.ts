@@ -3,13 +3,17 @@ import {
   withStorageErrors,
   AuditKeyConflictError,
   AuditPayloadSchema,
+  BlobCorruptError,
+  InvalidArgumentError,
   InvalidArtifactError,
+  NotFoundError,
+  redactUrl,
   parseArtifact,
   toFieldIssues,
   type AuditPayload,
 } from '../contracts/index.js';
 import type { PlatformDeps, SqliteDb } from '../platform/index.js';
-import { inspectBlob, readBlob, sha256Hex, writeBlob } from './blobs.js';
+import { blobPath, inspectBlob, readBlob, sha256Hex, writeBlob } from './blobs.js';
 import type { BlobStream, StreamedBlob } from './blob-stream.js';
 import { errorFingerprint } from './fingerprint.js';
 import { migrate, type MigrationReport } from './migrate.js';
@@ -34,6 +38,11 @@ import { auditDbEdge } from './db-edge.js';
 
 export interface OpenAuditOptions {
   readonly file: string;
+  /**
+   * A `postgres://` URL: the log (blobs included) lives in that PostgreSQL database instead of `file` (audit.url in
+   * policy.yaml, or MSO_AUDIT_URL). Absent: the embedded SQLite file.
+   */
+  readonly url?: string | undefined;
   readonly blobsDir: string;
   /** Environment whose secret-named values are redacted from everything stored (when `deps.redactor` is absent). */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -75,6 +84,20 @@ export interface AuditLog {
   close(): void;
 }
 
+/** Opens the PostgreSQL store through the platform's driver. */
+function openStore(deps: PlatformDeps, url: string): SqliteDb {
+  if (!deps.openPostgres) throw new InvalidArgumentError('audit.url', 'this build has no PostgreSQL driver');
+  return deps.openPostgres(url);
+}
+
+/** A blob kept in the PostgreSQL store, with whether its bytes still match its hash. */
+function storedBlob(db: SqliteDb, where: string, hash: string): { bytes: Buffer; intact: boolean; path: string } {
+  const row = db.prepare('SELECT data FROM blobs WHERE hash = ?').get(hash) as { data: Buffer | null } | undefined;
+  if (!row?.data) throw new NotFoundError('blob', hash);
+  const bytes = Buffer.from(row.data);
+  return { bytes, intact: sha256Hex(bytes) === hash, path: `${where}#blobs/${hash}` };
+}
+
 function parseRecord<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const r = schema.safeParse(input);
   if (!r.success) throw new InvalidArtifactError(what, toFieldIssues(r.error));
@@ -103,11 +126,13 @@ function canonical(v: unknown): string {
  */
 export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): AuditLog {
   const redactor = deps.redactor ?? createRedactor({ env: options.env ?? {} });
+  const where = options.url ? redactUrl(options.url) : options.file;
   const db = auditDbEdge(
-    withStorageErrors(options.file, () => deps.openSqlite(options.file)),
+    withStorageErrors(where, () => (options.url ? openStore(deps, options.url) : deps.openSqlite(options.file))),
     redactor,
-    options.file,
+    where,
   );
+  const pg = db.dialect === 'postgres';
   const now = (): string => deps.clock.now().toISOString();
   let schema: MigrationReport;
   try {
@@ -418,7 +443,7 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
   }
 
   return {
-    file: options.file,
+    file: where,
     db,
     schema,
     redactor,
@@ -532,6 +557,13 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
     async putBlob(data, mediaType) {
       // Redacted before hashing: a blob's hash is of the bytes stored, so replay can verify them.
       const bytes = redactor.bytes(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      if (pg) {
+        const hash = sha256Hex(bytes);
+        db.prepare(
+          'INSERT INTO blobs (hash, size, media_type, created_at, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',
+        ).run(hash, bytes.length, mediaType ?? null, now(), Buffer.from(bytes));
+        return hash;
+      }
       const { hash } = await writeBlob(deps, options.blobsDir, bytes);
       db.prepare(
         'INSERT INTO blobs (hash, size, media_type, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',
@@ -566,6 +598,14 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
         abort: async () => (await ready).abort(),
         async end(): Promise<StreamedBlob> {
           const b = await (await ready).end();
+          if (pg) {
+            // The shared store keeps the bytes itself (other machines read them): the spilled file, as written.
+            const bytes = await deps.fs.readFile(blobPath(options.blobsDir, b.hash));
+            db.prepare(
+              'INSERT INTO blobs (hash, size, media_type, created_at, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',
+            ).run(b.hash, b.size, mediaType ?? null, now(), bytes);
+            return b;
+          }
           db.prepare(
             'INSERT INTO blobs (hash, size, media_type, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',
           ).run(b.hash, b.size, mediaType ?? null, now());
@@ -573,8 +613,13 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
         },
       };
     },
-    getBlob: (hash) => readBlob(deps, options.blobsDir, hash),
-    inspectBlob: (hash) => inspectBlob(deps, options.blobsDir, hash),
+    getBlob: async (hash) => {
+      if (!pg) return readBlob(deps, options.blobsDir, hash);
+      const b = storedBlob(db, where, hash);
+      if (!b.intact) throw new BlobCorruptError(hash, null, 'its bytes no longer match its sha256 (edited)', b.path);
+      return b.bytes;
+    },
+    inspectBlob: async (hash) => (pg ? storedBlob(db, where, hash) : inspectBlob(deps, options.blobsDir, hash)),
     close: () => db.close(),
   };
 }

@@ -1,5 +1,6 @@
 import type { SqliteDb } from '../platform/index.js';
 import { EXEC_TABLES_SQL } from './schema-exec.js';
+import { PG_BLOB_BYTES, PG_EVENTS_APPEND_ONLY, toPgColumn, toPgDdl } from './schema-pg.js';
 import {
   AUDIT_LOGS_MSO_COLUMNS,
   AUDIT_LOGS_V15_COLUMNS,
@@ -18,8 +19,17 @@ interface Migration {
   up(db: SqliteDb): void;
 }
 
+const isPg = (db: SqliteDb): boolean => db.dialect === 'postgres';
+
 function columns(db: SqliteDb, table: string): Set<string> {
-  return new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
+  const rows = isPg(db)
+    ? db
+        .prepare(
+          'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?',
+        )
+        .all(table)
+    : db.prepare(`PRAGMA table_info(${table})`).all();
+  return new Set((rows as Array<{ name: string }>).map((c) => c.name));
 }
 
 function tableSql(db: SqliteDb, name: string): string | undefined {
@@ -28,14 +38,27 @@ function tableSql(db: SqliteDb, name: string): string | undefined {
 
 function addMissingColumns(db: SqliteDb, table: string, wanted: ReadonlyArray<readonly [string, string]>): void {
   const have = columns(db, table);
-  for (const [name, decl] of wanted) if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${decl}`);
+  for (const [name, decl] of wanted) {
+    if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${isPg(db) ? toPgColumn(decl) : decl}`);
+  }
 }
 
-/** Forward-only, in order; each runs once and is recorded in `_mso_migrations`. */
+/**
+ * Forward-only, in order; each runs once and is recorded in `_mso_migrations`. One list for both dialects: the
+ * table texts are SQLite's, turned into PostgreSQL's types by `toPgDdl`; where a step only concerns SQLite's file
+ * format (FTS5, rebuilding a table without AUTOINCREMENT) PostgreSQL records it without work.
+ */
 const MIGRATIONS: readonly Migration[] = [
   {
     name: '001_mso_compat_1_5',
     up(db) {
+      if (isPg(db)) {
+        db.exec(toPgDdl(MSO_TABLES_SQL));
+        addMissingColumns(db, 'audit_logs', AUDIT_LOGS_V15_COLUMNS);
+        addMissingColumns(db, 'audit_logs', AUDIT_LOGS_MSO_COLUMNS);
+        db.exec(toPgDdl(MSO_INDEXES_SQL));
+        return;
+      }
       db.exec(MSO_TABLES_SQL);
       // A 1.4.0 database lacks the v1.5 columns: add them before any index or view uses them.
       addMissingColumns(db, 'audit_logs', AUDIT_LOGS_V15_COLUMNS);
@@ -61,13 +84,21 @@ const MIGRATIONS: readonly Migration[] = [
   {
     name: '002_execution_tables',
     up(db) {
+      if (isPg(db)) {
+        db.exec(toPgDdl(EXEC_TABLES_SQL));
+        db.exec(PG_EVENTS_APPEND_ONLY);
+        db.exec(PG_BLOB_BYTES);
+        return;
+      }
       db.exec(EXEC_TABLES_SQL);
     },
   },
   {
     name: '003_breaker_state',
     up(db) {
-      db.exec(`CREATE TABLE IF NOT EXISTS breaker_state (
+      const ddl = (sql: string): string => (isPg(db) ? toPgDdl(sql) : sql);
+      db.exec(
+        ddl(`CREATE TABLE IF NOT EXISTS breaker_state (
         breaker TEXT PRIMARY KEY,
         state TEXT NOT NULL CHECK (state IN ('closed','open','half_open')),
         consecutive_failures INTEGER NOT NULL DEFAULT 0,
@@ -80,7 +111,8 @@ const MIGRATIONS: readonly Migration[] = [
         next_attempt_at INTEGER,
         last_change_at INTEGER,
         updated_at INTEGER NOT NULL
-      )`);
+      )`),
+      );
     },
   },
   {
@@ -95,6 +127,7 @@ const MIGRATIONS: readonly Migration[] = [
     // are append-only (no row is ever deleted), so the plain rowid already never reuses a seq: same guarantee.
     name: '005_events_plain_rowid',
     up(db) {
+      if (isPg(db)) return;
       db.exec(`CREATE TABLE events_v5 (
   seq INTEGER PRIMARY KEY,
   event_key TEXT NOT NULL UNIQUE,
@@ -123,14 +156,16 @@ END;`);
     // One coordinator per run: the holder's pid, host and process start time, renewed while it runs.
     name: '006_run_leases',
     up(db) {
-      db.exec(`CREATE TABLE IF NOT EXISTS run_leases (
+      db.exec(
+        (isPg(db) ? toPgDdl : (s: string) => s)(`CREATE TABLE IF NOT EXISTS run_leases (
   run_id TEXT PRIMARY KEY CHECK (length(trim(run_id)) > 0),
   holder_pid INTEGER NOT NULL,
   holder_host TEXT NOT NULL,
   holder_start TEXT,
   acquired_at TEXT NOT NULL,
   renewed_at TEXT NOT NULL
-)`);
+)`),
+      );
     },
   },
 ];

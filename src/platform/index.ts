@@ -4,14 +4,17 @@ export type {
   Faults,
   Fs,
   OpenSqlite,
+  OpenPostgres,
   PlatformDeps,
   Proc,
   ProcessInfo,
   Random,
   Redactor,
   SqliteDb,
+  SqlDialect,
   SqliteStatement,
 } from './ports.js';
 export { openSqlite } from './node/sqlite.js';
+export { openPostgres } from './node/postgres.js';
 export { nodeClock, nodeFaults, nodePlatform, nodeProc, nodeProcessInfo, nodeRandom } from './node/node-platform.js';
 export { gitCommand, gitDirs, configuredDrivers, GIT_SAFE_CONFIG, type GitCommand } from './node/git-command.js';

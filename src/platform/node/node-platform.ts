@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock, Faults, PlatformDeps, Proc, ProcessInfo, Random } from '../ports.js';
+import { openPostgres } from './postgres.js';
 import { openSqlite } from './sqlite.js';
 
 /** The real clock. */
@@ -107,6 +108,7 @@ export function nodePlatform(env: Readonly<Record<string, string | undefined>> =
     fs: fsp,
     processInfo: nodeProcessInfo(),
     openSqlite,
+    openPostgres,
     proc: nodeProc(),
     faults: nodeFaults(env['MSO_FAULT_KILL_AT']),
   };
