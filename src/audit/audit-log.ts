@@ -90,6 +90,16 @@ function openStore(deps: PlatformDeps, url: string): SqliteDb {
   return deps.openPostgres(url);
 }
 
+/**
+ * A blob whose bytes the shared (PostgreSQL) store keeps, verified against its hash: `MSO_NOT_FOUND` when absent,
+ * `MSO_BLOB_CORRUPT` when altered. For readers that hold only the database handle.
+ */
+export function readStoredBlob(db: SqliteDb, hash: string): Buffer {
+  const b = storedBlob(db, db.name, hash);
+  if (!b.intact) throw new BlobCorruptError(hash, null, 'its bytes no longer match its sha256 (edited)', b.path);
+  return b.bytes;
+}
+
 /** A blob kept in the PostgreSQL store, with whether its bytes still match its hash. */
 function storedBlob(db: SqliteDb, where: string, hash: string): { bytes: Buffer; intact: boolean; path: string } {
   const row = db.prepare('SELECT data FROM blobs WHERE hash = ?').get(hash) as { data: Buffer | null } | undefined;

@@ -15,6 +15,5 @@ export type {
   SqliteStatement,
 } from './ports.js';
 export { openSqlite } from './node/sqlite.js';
-export { openPostgres } from './node/postgres.js';
 export { nodeClock, nodeFaults, nodePlatform, nodeProc, nodeProcessInfo, nodeRandom } from './node/node-platform.js';
 export { gitCommand, gitDirs, configuredDrivers, GIT_SAFE_CONFIG, type GitCommand } from './node/git-command.js';

@@ -61,8 +61,13 @@ export interface PlatformDeps {
   readonly fs: Fs;
   readonly processInfo: ProcessInfo;
   readonly openSqlite: OpenSqlite;
-  /** Opens a PostgreSQL audit store through the same synchronous port (absent where only SQLite is available). */
+  /**
+   * Opens a PostgreSQL audit store through the same synchronous port (absent where only SQLite is available). The
+   * driver is loaded by {@link PlatformDeps.preparePostgres} first, so processes that never use it never load it.
+   */
   readonly openPostgres?: OpenPostgres;
+  /** Loads the PostgreSQL driver (once); call before `openPostgres` when a store URL is configured. */
+  readonly preparePostgres?: () => Promise<void>;
   readonly proc: Proc;
   /** Crash points for fault tests; absent (or inert) outside them. */
   readonly faults?: Faults | undefined;

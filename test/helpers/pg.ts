@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { openPostgres } from '../../src/platform/index.js';
+import { openPostgres } from '../../src/platform/node/postgres.js';
 
 /** The PostgreSQL the store tests use (CI and the development machines run one). */
 export const PG_URL = process.env['MSO_TEST_PG_URL'] ?? 'postgres://root@127.0.0.1:5432/test';

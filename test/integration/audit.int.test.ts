@@ -158,8 +158,11 @@ describe('schema and migrations', () => {
 
 describe.each(auditStores())('writes (%s)', (store) => {
   let schema: ReturnType<typeof pgSchema> | null = null;
-  beforeEach(() => {
-    if (store === 'postgres') pgUrl = (schema = pgSchema()).url;
+  beforeEach(async () => {
+    if (store === 'postgres') {
+      await deps.preparePostgres?.();
+      pgUrl = (schema = pgSchema()).url;
+    }
   });
   afterEach(() => {
     pgUrl = undefined;

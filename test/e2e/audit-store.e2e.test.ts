@@ -1,0 +1,189 @@
+import { spawn } from 'node:child_process';
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { auditStores, pgSchema } from '../helpers/pg.js';
+
+// The same CLI session against either audit store: the embedded SQLite file, or PostgreSQL through MSO_AUDIT_URL.
+interface Summary {
+  run_id: string;
+  status: string;
+  nodes: Record<string, number>;
+  pending_human: string[];
+  node_details: Record<string, { state: string; commit: string | null; tree_hash: string | null }>;
+}
+type Node = { id: string; command: string; max_retry?: number; merge_policy?: Record<string, unknown> };
+
+const out = (id: string) => `mkdir -p outputs && echo ${id} > outputs/${id}.md`;
+const DIAMOND = {
+  nodes: ['a', 'b', 'c', 'd'].map((id) => ({ id, command: out(id) })),
+  edges: [
+    { from: 'a', to: 'b' },
+    { from: 'a', to: 'c' },
+    { from: 'b', to: 'd' },
+    { from: 'c', to: 'd' },
+  ],
+};
+
+async function workflow(sb: Sandbox, name: string, nodes: Node[], edges: Array<{ from: string; to: string }>) {
+  const file = join(sb.dir, `${name}.yaml`);
+  await writeFile(file, stringify({ name, nodes: nodes.map((n) => ({ label: n.id, ...n })), edges }));
+  return file;
+}
+
+describe.each(auditStores())('the CLI on the %s audit store', (store) => {
+  let sb: Sandbox;
+  let schema: ReturnType<typeof pgSchema> | null = null;
+  const env = (): Record<string, string> => (schema ? { MSO_AUDIT_URL: schema.url } : {});
+  const json = <T>(args: string[]) => sb.json<T>(args, { env: env() });
+  const q = async (sql: string) =>
+    (await json<{ rows: Array<Record<string, unknown>> }>(['audit', 'query', sql])).body.rows;
+  beforeEach(async () => {
+    sb = await makeSandbox();
+    if (store === 'postgres') schema = pgSchema('mso_e2e');
+    expect((await sb.run(['init'], { env: env() })).code).toBe(0);
+  });
+  afterEach(async () => {
+    schema?.drop();
+    schema = null;
+    await sb.cleanup();
+  });
+
+  it('runs shell nodes and answers status, timeline, logs, audit, observe, replay and diff from it', async () => {
+    const wf = await workflow(sb, 'diamond', DIAMOND.nodes, DIAMOND.edges);
+    const r = await json<Summary>(['run', '--workflow', wf]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.body).toMatchObject({ status: 'completed', nodes: { done: 4 } });
+    const auditDb = join(sb.dir, 'workspace', '.mso-context', 'audit.db');
+    expect(
+      await stat(auditDb).then(
+        () => 'file',
+        () => 'none',
+      ),
+    ).toBe(store === 'sqlite' ? 'file' : 'none');
+    const id = r.body.run_id;
+
+    const status = await json<{ node_table: Array<{ node: string; state: string; agent: string; commit: string }> }>([
+      'status',
+      id,
+    ]);
+    expect(status.body.node_table.map((n) => [n.node, n.state, n.agent, n.commit])).toEqual(
+      ['a', 'b', 'c', 'd'].map((n) => [n, 'done', 'shell', r.body.node_details[n]?.commit]),
+    );
+    const timeline = await json<{ entries: Array<{ kind: string; node: string | null }> }>(['timeline', id]);
+    expect(timeline.body.entries.filter((e) => e.kind === 'commit').map((e) => e.node)).toEqual(
+      expect.arrayContaining(['a', 'b', 'c', 'd']),
+    );
+    const logs = await json<{ entries: Array<{ node: string }> }>(['logs', id]);
+    expect(new Set(logs.body.entries.map((e) => e.node))).toEqual(new Set(['a', 'b', 'c', 'd']));
+    const stats = await json<{ events: { by_type: Record<string, number> }; attempts: { total: number } }>([
+      'audit',
+      'stats',
+      '--run-id',
+      id,
+    ]);
+    expect(stats.body.attempts.total).toBe(4);
+    expect(stats.body.events.by_type['node.committed']).toBe(4);
+    const tail = await json<{ events: Array<{ seq: number; type: string }> }>(['audit', 'tail', '--run-id', id]);
+    expect(tail.body.events.map((e) => e.type)).toContain('run.cleanup');
+    expect(await q(`SELECT count(*) AS n FROM attempts WHERE run_id = '${id}' AND status = 'success'`)).toEqual([
+      { n: 4 },
+    ]);
+    const jsonl = await json<{ records: number }>(['audit', 'export', '--run-id', id, '--format', 'jsonl']);
+    expect(jsonl.body.records).toBeGreaterThan(40);
+
+    const observed = await json<{ results: Array<{ run_id: string; findings: unknown[] }> }>([
+      'observe',
+      '--run-id',
+      id,
+    ]);
+    expect(observed.body.results[0]?.run_id).toBe(id);
+    // Offline replay reads every recorded transcript back from the store's blobs.
+    const replay = await json<{ identical: boolean; answered: number }>(['replay', id, '--offline']);
+    expect(replay.body).toMatchObject({ identical: true, answered: 4 });
+    const diff = await json<{ nodes: Array<{ node: string; a: { output_hash: string }; b: { output_hash: string } }> }>(
+      ['diff', id, `${id}-replay`],
+    );
+    expect(diff.code).toBe(0);
+    for (const n of diff.body.nodes) expect(n.a.output_hash, n.node).toBe(n.b.output_hash);
+  }, 180_000);
+
+  it('asks a person at a missed quorum, records the decision, and finishes on resume', async () => {
+    const wf = await workflow(
+      sb,
+      'quorum',
+      [
+        { id: 'root', command: out('root') },
+        { id: 'ok', command: out('ok') },
+        { id: 'broken', command: 'exit 1', max_retry: 0 },
+        { id: 'join', command: out('join'), merge_policy: { strategy: 'score_weighted', quorum: 2 } },
+      ],
+      [
+        { from: 'root', to: 'ok' },
+        { from: 'root', to: 'broken' },
+        { from: 'ok', to: 'join' },
+        { from: 'broken', to: 'join' },
+      ],
+    );
+    const r = await json<Summary>(['run', '--workflow', wf]);
+    expect(r.code).toBe(3);
+    expect(r.body.pending_human[0]).toMatch(/^HITL-0001: merge join/);
+    const approve = await sb.run(['approve', r.body.run_id, 'HITL-0001', '--note', 'one branch is enough'], {
+      env: env(),
+    });
+    expect(approve.code, approve.stderr).toBe(0);
+    const resumed = await json<Summary>(['resume', r.body.run_id]);
+    expect(resumed.body.node_details['join']?.state).toBe('done');
+    expect(
+      await q("SELECT approved_by, decision_content FROM decisions WHERE title LIKE 'HITL-0001 approved%'"),
+    ).toEqual([{ approved_by: 'tester', decision_content: 'one branch is enough' }]);
+  });
+
+  it('refuses a second coordinator and resumes after the first is killed, never running a done node twice', async () => {
+    const marker = join(sb.dir, 'release');
+    const wf = await workflow(
+      sb,
+      'crash',
+      [
+        { id: 'first', command: out('first') },
+        { id: 'middle', command: `while [ ! -f ${marker} ]; do sleep 0.1; done; ${out('middle')}` },
+        { id: 'last', command: out('last') },
+      ],
+      [
+        { from: 'first', to: 'middle' },
+        { from: 'middle', to: 'last' },
+      ],
+    );
+    const id = '20261127-msoorch-store-crash';
+    const child = spawn(process.execPath, [MSO_BIN, 'run', '--workflow', wf, '--run-id', id], {
+      cwd: sb.dir,
+      env: { ...sb.env, ...env() },
+      stdio: 'ignore',
+    });
+    for (let i = 0; i < 300; i++) {
+      const rows = await q(
+        `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'agent.spawned' AND node_id = 'middle'`,
+      ).catch(() => [{ n: 0 }]);
+      if (Number(rows[0]?.['n']) > 0) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const busy = await json<{ error: { code: string } }>(['resume', id]);
+    expect(busy.body.error.code).toBe('MSO_RUN_BUSY');
+    child.kill('SIGKILL');
+    await new Promise((res) => child.once('exit', res));
+    await writeFile(marker, 'go');
+    const resumed = await json<Summary>(['resume', id]);
+    expect(resumed.body, JSON.stringify(resumed.body)).toMatchObject({ status: 'completed', nodes: { done: 3 } });
+    expect(
+      await q(
+        `SELECT node_id, count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'node.committed' GROUP BY node_id ORDER BY node_id`,
+      ),
+    ).toEqual([
+      { node_id: 'first', n: 1 },
+      { node_id: 'last', n: 1 },
+      { node_id: 'middle', n: 1 },
+    ]);
+  });
+});
