@@ -18,6 +18,7 @@ import {
   type QueryResult,
 } from '../audit/index.js';
 import { parseJsonText, readTextIfExists, writeFileAtomic, type Workspace } from '../workspace/index.js';
+import type { AuditMigrateResult } from './audit-migrate.js';
 import type { AppDeps } from './create-app.js';
 import { auditExists, auditOptions, auditUrl } from './settings.js';
 
@@ -35,6 +36,8 @@ export interface ExportResult {
 
 export interface AuditOps {
   init(): Promise<{ file: string; schema: MigrationReport }>;
+  /** Copies the SQLite audit log (with blobs) into an empty PostgreSQL store, verified by counts and hashes. */
+  migrate(options: { to: string; from?: string | undefined }): Promise<AuditMigrateResult>;
   append(file: string): Promise<AppendResult>;
   query(sql: string): Promise<QueryResult>;
   tail(options: {
@@ -73,6 +76,10 @@ export function createAuditOps(
   }
   return {
     init: () => withLog((log) => ({ file: log.file, schema: log.schema })),
+    async migrate(options) {
+      const { migrateAuditStore } = await import('./audit-migrate.js');
+      return migrateAuditStore(deps, await open(true), cwd, options);
+    },
     async append(file) {
       const path = resolve(cwd, file);
       const text = await readTextIfExists(deps.fs, path);

@@ -66,6 +66,23 @@ export class AuditStoreUnavailableError extends MsoError {
   }
 }
 
+/** `mso audit migrate` refused (a target that already holds records) or its verification found a difference. */
+export class AuditCopyError extends MsoError {
+  readonly code = ErrorCode.AuditCopy;
+  readonly category = ErrorCategory.Conflict;
+  constructor(
+    readonly target: string,
+    readonly reason: string,
+    /** The verification report, when the copy ran. */
+    readonly report?: unknown,
+  ) {
+    super(`cannot migrate the audit log to ${target}: ${reason}`);
+  }
+  override get details(): Record<string, unknown> {
+    return { target: this.target, reason: this.reason, ...(this.report !== undefined ? { report: this.report } : {}) };
+  }
+}
+
 /** Another process kept the audit database locked for the whole busy timeout. */
 export class AuditBusyError extends MsoError {
   readonly code = ErrorCode.AuditBusy;

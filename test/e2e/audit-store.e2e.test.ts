@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { stat, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
 import { auditStores, pgSchema } from '../helpers/pg.js';
+import { openPostgres } from '../../src/platform/node/postgres.js';
 
 // The same CLI session against either audit store: the embedded SQLite file, or PostgreSQL through MSO_AUDIT_URL.
 interface Summary {
@@ -185,5 +186,83 @@ describe.each(auditStores())('the CLI on the %s audit store', (store) => {
       { node_id: 'last', n: 1 },
       { node_id: 'middle', n: 1 },
     ]);
+  });
+});
+
+describe.skipIf(auditStores().length < 2)('mso audit migrate --to postgres://', () => {
+  let sb: Sandbox;
+  let schema: ReturnType<typeof pgSchema>;
+  beforeEach(async () => {
+    sb = await makeSandbox();
+    schema = pgSchema('mso_mig');
+    expect((await sb.run(['init'])).code).toBe(0);
+  });
+  afterEach(async () => {
+    schema.drop();
+    await sb.cleanup();
+  });
+  interface Migrated {
+    ok: boolean;
+    tables: Array<{ table: string; rows: number; target_rows: number; sha256: string; target_sha256: string }>;
+    blobs: { copied: number; missing: string[]; corrupt: string[] };
+  }
+
+  it('copies an SQLite log with its blobs, verified per table, and the CLI then reads the same run from PostgreSQL', async () => {
+    const wf = await workflow(sb, 'diamond', DIAMOND.nodes, DIAMOND.edges);
+    const r = await sb.json<Summary>(['run', '--workflow', wf]);
+    expect(r.body.status).toBe('completed');
+    const id = r.body.run_id;
+    const before = await sb.json<{ entries: unknown[] }>(['timeline', id]);
+    const statsBefore = await sb.json<Record<string, unknown>>(['audit', 'stats', '--run-id', id]);
+
+    const m = await sb.json<Migrated>(['audit', 'migrate', '--to', schema.url]);
+    expect(m.code, m.stderr).toBe(0);
+    expect(m.body.ok).toBe(true);
+    const events = m.body.tables.find((t) => t.table === 'events');
+    expect(events?.rows).toBeGreaterThan(40);
+    for (const t of m.body.tables) {
+      expect(t.target_rows, t.table).toBe(t.rows);
+      expect(t.target_sha256, t.table).toBe(t.sha256);
+    }
+    expect(m.body.blobs).toMatchObject({ missing: [], corrupt: [] });
+    expect(m.body.blobs.copied).toBeGreaterThanOrEqual(4);
+
+    const pg = { env: { MSO_AUDIT_URL: schema.url } };
+    expect((await sb.json<{ entries: unknown[] }>(['timeline', id], pg)).body).toEqual(before.body);
+    expect((await sb.json<Record<string, unknown>>(['audit', 'stats', '--run-id', id], pg)).body).toEqual(
+      statsBefore.body,
+    );
+    // Transcripts now come from the store's blobs: remove the files to prove it.
+    await rm(join(sb.dir, 'workspace', '.mso-context', 'blobs'), { recursive: true, force: true });
+    const replay = await sb.json<{ identical: boolean; answered: number }>(['replay', id, '--offline'], pg);
+    expect(replay.body).toMatchObject({ identical: true, answered: 4 });
+    // New events continue the copied sequence.
+    const tail = await sb.json<{ events: Array<{ seq: number }> }>(['audit', 'tail', '--limit', '1'], pg);
+    expect(tail.body.events[0]?.seq).toBeGreaterThan(events?.rows ?? 0);
+
+    const again = await sb.json<{ error: { code: string; message: string } }>(['audit', 'migrate', '--to', schema.url]);
+    expect(again.code).toBe(1);
+    expect(again.body.error.code).toBe('MSO_AUDIT_COPY');
+    expect(again.body.error.message).toMatch(/already holds events/);
+  });
+
+  it('fails with the differing table named when what the store kept is not what was copied', async () => {
+    const wf = await workflow(sb, 'diamond', DIAMOND.nodes, DIAMOND.edges);
+    expect((await sb.json<Summary>(['run', '--workflow', wf])).body.status).toBe('completed');
+    expect((await sb.run(['audit', 'init'], { env: { MSO_AUDIT_URL: schema.url } })).code).toBe(0);
+    // A store that rewrites what it is given (a trigger here; a lossy column type or a broken proxy in life).
+    const db = openPostgres(schema.url);
+    db.exec(`CREATE FUNCTION mangle() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.stage := 'mangled'; RETURN NEW; END $$;
+      CREATE TRIGGER mangle BEFORE INSERT ON attempts FOR EACH ROW WHEN (NEW.node_id = 'b') EXECUTE FUNCTION mangle()`);
+    db.close();
+    const m = await sb.json<{ error: { code: string; message: string; report: Migrated } }>([
+      'audit',
+      'migrate',
+      '--to',
+      schema.url,
+    ]);
+    expect(m.code).toBe(1);
+    expect(m.body.error.code).toBe('MSO_AUDIT_COPY');
+    expect(m.body.error.message).toMatch(/verification failed for attempts/);
   });
 });
