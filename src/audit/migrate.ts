@@ -221,6 +221,22 @@ END;`);
   },
 ];
 
+/** The report of a store already at this schema with every migration applied, else null (also when it is empty). */
+function currentSchema(db: SqliteDb): MigrationReport | null {
+  try {
+    const row = db
+      .prepare(
+        "SELECT (SELECT v FROM _skill_meta WHERE k = 'schema_version') AS v, (SELECT count(*) FROM _mso_migrations) AS n",
+      )
+      .get() as { v: string | null; n: number };
+    return row.v === AUDIT_SCHEMA_VERSION && row.n === MIGRATIONS.length
+      ? { from: AUDIT_SCHEMA_VERSION, to: AUDIT_SCHEMA_VERSION, applied: [] }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
 /** What `migrate` found and did. */
 export interface MigrationReport {
   readonly from: string | null;
@@ -234,6 +250,12 @@ export interface MigrationReport {
  * an earlier mso schema.
  */
 export function migrate(db: SqliteDb, at: string): MigrationReport {
+  if (isPg(db)) {
+    // A shared store is opened by every command of every machine: one read tells whether there is anything to do,
+    // without the write lock and the catalog work of the idempotent DDL below.
+    const current = currentSchema(db);
+    if (current) return current;
+  }
   db.exec('BEGIN IMMEDIATE');
   try {
     db.exec('CREATE TABLE IF NOT EXISTS _mso_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditStats, openAuditLog, openAuditReader, readEvents, runReadOnlyQuery } from '../../src/audit/index.js';
 import { nodePlatform } from '../../src/platform/index.js';
+import { createPostgresOpener } from '../../src/platform/node/postgres.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { pgSchema, pgUnavailable } from '../helpers/pg.js';
 
@@ -110,6 +111,27 @@ describe.skipIf(pgUnavailable() !== null)('the PostgreSQL audit store', () => {
     expect(() => openAuditLog(deps, { file: 'x', blobsDir: 'y', url: 'mysql://h/db' })).toThrow(
       expect.objectContaining({ code: 'MSO_INVALID_ARGUMENT' }),
     );
+  });
+
+  it("reuses a closed handle's connection in the same process, after rolling back what it left open", () => {
+    const openPg = createPostgresOpener();
+    open().close();
+    const a = openPg(schema.url);
+    const pid = (a.prepare('SELECT pg_backend_pid() AS p').get() as { p: number }).p;
+    a.exec('BEGIN IMMEDIATE');
+    a.prepare(
+      "INSERT INTO runs (run_id, status, created_at, updated_at) VALUES ('left-open', 'active', 'x', 'x')",
+    ).run();
+    a.close();
+    const b = openPg(schema.url);
+    expect((b.prepare('SELECT pg_backend_pid() AS p').get() as { p: number }).p).toBe(pid);
+    expect(b.inTransaction).toBe(false);
+    expect(b.prepare('SELECT count(*) AS n FROM runs').get()).toEqual({ n: 0 });
+    expect(b.prepare('SHOW synchronous_commit').get()).toEqual({ synchronous_commit: 'off' });
+    b.close();
+    const durable = openPg(`${schema.url}&synchronous_commit=on`);
+    expect(durable.prepare('SHOW synchronous_commit').get()).toEqual({ synchronous_commit: 'on' });
+    durable.close();
   });
 
   it('gives a run lease to exactly one of several processes racing for it', async () => {

@@ -114,7 +114,7 @@ export function nodePlatform(env: Readonly<Record<string, string | undefined>> =
       return pg(url, options);
     },
     async preparePostgres() {
-      pg ??= (await import('./postgres.js')).openPostgres;
+      pg ??= (await import('./postgres.js')).createPostgresOpener();
     },
     proc: nodeProc(),
     faults: nodeFaults(env['MSO_FAULT_KILL_AT']),

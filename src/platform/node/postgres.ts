@@ -32,7 +32,15 @@ function errorOf(url: string, e: NonNullable<Reply['error']>): Error {
   return Object.assign(new Error(e.detail ? `${e.message} (${e.detail})` : e.message), { code });
 }
 
-function parseTarget(raw: string): { url: string; schema: string | null; shown: string } {
+interface Target {
+  readonly url: string;
+  readonly schema: string | null;
+  /** `?synchronous_commit=on` waits for the server's disk on every commit; off by default (see openPostgres). */
+  readonly syncCommit: boolean;
+  readonly shown: string;
+}
+
+function parseTarget(raw: string): Target {
   let u: URL;
   try {
     u = new URL(raw);
@@ -47,25 +55,29 @@ function parseTarget(raw: string): { url: string; schema: string | null; shown: 
     throw new InvalidArgumentError('audit.url', `schema "${schema}" must be a plain identifier`);
   }
   u.searchParams.delete('schema');
-  return { url: u.toString(), schema, shown: redactUrl(raw) };
+  const sync = u.searchParams.get('synchronous_commit') ?? 'off';
+  if (sync !== 'on' && sync !== 'off') {
+    throw new InvalidArgumentError('audit.url', `synchronous_commit must be on or off, not "${sync}"`);
+  }
+  u.searchParams.delete('synchronous_commit');
+  return { url: u.toString(), schema, syncCommit: sync === 'on', shown: redactUrl(raw) };
 }
 
-/**
- * Opens a PostgreSQL database behind the synchronous port: one connection, owned by a worker thread; the caller
- * blocks (Atomics.wait) until each statement is answered, so "committed when it returns" holds as with SQLite.
- * `?schema=name` keeps mso's tables in that schema (created when missing). `BEGIN IMMEDIATE` takes a transaction
- * advisory lock per schema: like SQLite's write lock, one such transaction at a time across every process. `pg` is
- * loaded only inside the worker, so the CLI's start-up never pays for it.
- */
-export const openPostgres: OpenPostgres = (raw, options = {}) => {
-  const target = parseTarget(raw);
-  const readonly = options.readonly ?? false;
+/** One connection: a worker thread owning a pg client, and the synchronous call into it. */
+interface Connection {
+  readonly key: string;
+  call(req: Record<string, unknown>, inTx: boolean): Reply;
+  end(): void;
+}
+
+function connect(target: Target, readonly: boolean): Connection {
   const setup: string[] = [];
   if (target.schema) {
     if (!readonly) setup.push(`CREATE SCHEMA IF NOT EXISTS "${target.schema}"`);
     setup.push(`SET search_path TO "${target.schema}"`);
   }
   if (readonly) setup.push('SET default_transaction_read_only = on');
+  if (!target.syncCommit) setup.push('SET synchronous_commit = off');
   const flagBuf = new SharedArrayBuffer(4);
   const flag = new Int32Array(flagBuf);
   const { port1, port2 } = new MessageChannel();
@@ -75,15 +87,14 @@ export const openPostgres: OpenPostgres = (raw, options = {}) => {
     workerData: { url: target.url, pgPath, flag: flagBuf, port: port2, setup },
     transferList: [port2 as unknown as MessagePort],
   });
+  // Neither keeps the process alive: a CLI command ends when its work does, open connections or not.
   worker.unref();
   port1.unref();
-  let inTransaction = false;
-  let closed = false;
-
-  function call(req: Record<string, unknown>): Reply {
-    if (closed) throw new Error(`the audit store ${target.shown} is closed`);
+  let ended = false;
+  const call = (req: Record<string, unknown>, inTx: boolean): Reply => {
+    if (ended) throw new Error(`the audit store ${target.shown} is closed`);
     Atomics.store(flag, 0, 0);
-    port1.postMessage({ ...req, inTx: inTransaction });
+    port1.postMessage({ ...req, inTx });
     if (Atomics.wait(flag, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') {
       throw new AuditStoreUnavailableError(target.shown, `no answer within ${CALL_TIMEOUT_MS / 1000} s`);
     }
@@ -92,8 +103,33 @@ export const openPostgres: OpenPostgres = (raw, options = {}) => {
     const reply = got.message as Reply;
     if (!reply.ok) throw errorOf(target.shown, reply.error ?? { message: 'unknown error' });
     return reply;
-  }
+  };
+  return {
+    key: `${readonly ? 'ro' : 'rw'} ${target.url} ${target.schema ?? ''} ${target.syncCommit}`,
+    call,
+    end() {
+      if (ended) return;
+      try {
+        call({ op: 'close' }, false);
+      } catch {
+        // Closing a connection that already failed: nothing left to release.
+      } finally {
+        ended = true;
+        port1.close();
+        void worker.terminate();
+      }
+    },
+  };
+}
 
+/** The synchronous port over one connection; `release` gets it back when closed (clean: not inside a transaction). */
+function portOver(conn: Connection, target: Target, release: (conn: Connection, clean: boolean) => void): SqliteDb {
+  let inTransaction = false;
+  let closed = false;
+  const call = (req: Record<string, unknown>): Reply => {
+    if (closed) throw new Error(`the audit store ${target.shown} is closed`);
+    return conn.call(req, inTransaction);
+  };
   function exec(sql: string): void {
     const t = sql.trim().replace(/;$/, '');
     if (/^BEGIN\b/i.test(t)) {
@@ -153,23 +189,65 @@ export const openPostgres: OpenPostgres = (raw, options = {}) => {
     },
     close() {
       if (closed) return;
-      try {
-        call({ op: 'close' });
-      } finally {
-        closed = true;
-        port1.close();
-        void worker.terminate();
+      let clean = !inTransaction;
+      if (inTransaction) {
+        try {
+          exec('ROLLBACK');
+          clean = true;
+        } catch {
+          clean = false;
+        }
       }
+      closed = true;
+      release(conn, clean);
     },
   };
-  // Connect now, so an unreachable store is reported where it is opened rather than at the first write.
+  return db;
+}
+
+function open(target: Target, readonly: boolean, conn: Connection, release: (c: Connection, clean: boolean) => void) {
+  // A first statement now, so an unreachable store is reported where it is opened rather than at the first write.
   try {
-    call({ op: 'query', sql: 'SELECT 1', params: [] });
+    conn.call({ op: 'query', sql: 'SELECT 1', params: [] }, false);
   } catch (e) {
-    closed = true;
-    port1.close();
-    void worker.terminate();
+    conn.end();
     throw e;
   }
-  return db;
+  return portOver(conn, target, release);
+}
+
+/**
+ * Opens a PostgreSQL database behind the synchronous port: one connection, owned by a worker thread; the caller
+ * blocks (Atomics.wait) until each statement is answered, so "committed when it returns" holds as with SQLite.
+ * `?schema=name` keeps mso's tables in that schema (created when missing). `BEGIN IMMEDIATE` takes a transaction
+ * advisory lock per schema: like SQLite's write lock, one such transaction at a time across every process. `pg` is
+ * loaded only inside the worker, so the CLI's start-up never pays for it. Closing ends the connection.
+ * Commits do not wait for the server's disk (`synchronous_commit = off`, as SQLite's `synchronous = NORMAL` here): a
+ * crash of any mso process loses nothing committed, a crash of the server may lose its last fraction of a second,
+ * never consistency. `?synchronous_commit=on` waits for the disk on every commit.
+ */
+export const openPostgres: OpenPostgres = (raw, options = {}) => {
+  const target = parseTarget(raw);
+  const readonly = options.readonly ?? false;
+  return open(target, readonly, connect(target, readonly), (c) => c.end());
 };
+
+/**
+ * {@link openPostgres} with the connections of closed handles kept for the next open of the same store in this
+ * process (a command opens the audit log many times: each open then costs one round trip, not a thread and a login).
+ * A handle closed inside a transaction is rolled back first; one that cannot be, is ended.
+ */
+export function createPostgresOpener(): OpenPostgres {
+  const idle = new Map<string, Connection[]>();
+  const release = (c: Connection, clean: boolean): void => {
+    if (!clean) return c.end();
+    idle.set(c.key, [...(idle.get(c.key) ?? []), c]);
+  };
+  return (raw, options = {}) => {
+    const target = parseTarget(raw);
+    const readonly = options.readonly ?? false;
+    const key = `${readonly ? 'ro' : 'rw'} ${target.url} ${target.schema ?? ''} ${target.syncCommit}`;
+    const kept = idle.get(key)?.pop();
+    return open(target, readonly, kept ?? connect(target, readonly), release);
+  };
+}
