@@ -95,6 +95,8 @@ describe.each(auditStores())('the CLI on the %s audit store', (store) => {
     const jsonl = await json<{ records: number }>(['audit', 'export', '--run-id', id, '--format', 'jsonl']);
     expect(jsonl.body.records).toBeGreaterThan(40);
 
+    const provenance = await json<{ models_used: unknown[] }>(['runs', 'show', id, '--provenance']);
+    expect(provenance.body.models_used).toEqual([{ agent: 'shell', model: null, calls: 4 }]);
     const observed = await json<{ results: Array<{ run_id: string; findings: unknown[] }> }>([
       'observe',
       '--run-id',
