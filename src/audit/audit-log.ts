@@ -458,7 +458,10 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
     schema,
     redactor,
     transaction,
-    appendEvent: (input) => transaction(() => appendOne(input)),
+    // One statement (plus a read of the existing row when the key was taken): atomic on its own. SQLite still wants
+    // the explicit transaction (one commit of the insert); PostgreSQL would only add three round trips and the
+    // store-wide write lock to every engine step.
+    appendEvent: (input) => (pg ? appendOne(input) : transaction(() => appendOne(input))),
     appendEvents: (inputs) => transaction(() => inputs.map(appendOne)),
     upsertRun(raw) {
       const r = parseRecord(RunRowSchema, raw, 'run row');
