@@ -16,7 +16,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .description('the audit log (SQLite, or PostgreSQL with audit.url): append, query, tail, stats, export, migrate');
   audit
     .command('init')
-    .description('create or migrate .mso-context/audit.db to the current schema')
+    .description(
+      'create or migrate the audit log (.mso-context/audit.db, or the audit.url store) to the current schema',
+    )
     .action(async () => {
       const r = await ctx.app().audit.init();
       ctx.done({
