@@ -59,6 +59,34 @@ describe.skipIf(pgUnavailable() !== null)('the PostgreSQL audit store', () => {
     log.close();
   });
 
+  it('appends a batch in order with multi-row inserts: a repeated key once, a conflicting one refuses the whole batch', () => {
+    const log = open();
+    const first = log.appendEvent({ runId: 'r', type: 'a', key: 'k0' });
+    const seqs = log.appendEvents([
+      { runId: 'r', type: 'b', key: 'k1' },
+      { runId: 'r', type: 'a', key: 'k0' },
+      { runId: 'r', type: 'c', key: 'k2', payload: { n: 1 } },
+      { runId: 'r', type: 'c', key: 'k2', payload: { n: 1 } },
+      ...Array.from({ length: 1_500 }, (_, i) => ({ runId: 'r', type: 'bulk', payload: { i } })),
+    ]);
+    // Order kept; a key seen before gives the stored seq (PostgreSQL's sequence may skip values, never repeat one).
+    const [k1, k0, k2, k2again] = seqs as [number, number, number, number];
+    expect([k0, k2again]).toEqual([first, k2]);
+    expect(first < k1 && k1 < k2).toBe(true);
+    const bulk = seqs.slice(4);
+    expect(bulk.every((v, i) => v > (i === 0 ? k2 : (bulk[i - 1] as number)))).toBe(true);
+    expect(new Set(bulk).size).toBe(1_500);
+    const before = (log.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    expect(() =>
+      log.appendEvents([
+        { runId: 'r', type: 'd', key: 'k3' },
+        { runId: 'r', type: 'other', key: 'k1' },
+      ]),
+    ).toThrow(expect.objectContaining({ code: 'MSO_AUDIT_KEY_CONFLICT' }));
+    expect(log.db.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: before });
+    log.close();
+  });
+
   it('rolls a failed transaction back whole', () => {
     const log = open();
     expect(() =>
