@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
@@ -16,6 +17,25 @@ interface Summary {
   node_details: Record<string, { state: string; commit: string | null; tree_hash: string | null }>;
 }
 type Node = { id: string; command: string; max_retry?: number; merge_policy?: Record<string, unknown> };
+
+const REDIS = process.env['MSO_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+/** Null when Redis answers (the distributed case needs it), else why not. */
+const redisDown = await (async (): Promise<string | null> => {
+  const r = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await Promise.race([
+      r.connect().then(() => r.ping()),
+      new Promise((_, no) => setTimeout(() => no(new Error('no answer in 3 s')), 3_000)),
+    ]);
+    return null;
+  } catch (e) {
+    console.warn(`the distributed run on PostgreSQL is skipped: Redis at ${REDIS} is unreachable`);
+    return (e as Error).message;
+  } finally {
+    r.disconnect();
+  }
+})();
 
 const out = (id: string) => `mkdir -p outputs && echo ${id} > outputs/${id}.md`;
 const DIAMOND = {
@@ -267,4 +287,75 @@ describe.skipIf(auditStores().length < 2)('mso audit migrate --to postgres://', 
     expect(m.body.error.code).toBe('MSO_AUDIT_COPY');
     expect(m.body.error.message).toMatch(/verification failed for attempts/);
   });
+});
+
+describe.skipIf(auditStores().length < 2 || redisDown !== null)('a distributed run on the PostgreSQL store', () => {
+  let sb: Sandbox;
+  let schema: ReturnType<typeof pgSchema>;
+  let worker: ReturnType<typeof spawn> | null = null;
+  beforeEach(async () => {
+    sb = await makeSandbox();
+    schema = pgSchema('mso_dist');
+    sb.env['MSO_AUDIT_URL'] = schema.url;
+    expect((await sb.run(['init'])).code).toBe(0);
+  });
+  afterEach(async () => {
+    if (worker && worker.exitCode === null) {
+      worker.kill('SIGTERM');
+      await new Promise((res) => worker?.once('exit', res));
+    }
+    schema.drop();
+    await sb.cleanup();
+  });
+
+  it('records the coordinator and a worker in one store: the run, its jobs and a status read from it', async () => {
+    const redis = REDIS;
+    const prefix = `mso-pg-${process.pid}-${Date.now().toString(36)}`;
+    // The worker has a workspace of its own (another machine, as far as mso can tell) and the same store.
+    const wws = join(sb.dir, 'ws-w1');
+    worker = spawn(process.execPath, [MSO_BIN, 'worker', '--redis', redis, '--queue-prefix', prefix, '--name', 'w1'], {
+      env: { ...sb.env, MSO_WORKSPACE_ROOT: wws, MSO_OBSERVATION_ROOT: join(wws, 'obs') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    worker.stderr?.on('data', (c: Buffer) => (log += c.toString()));
+    for (let i = 0; i < 300 && !log.includes('worker w1 ready') && worker.exitCode === null; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(log).toContain('worker w1 ready');
+    const wf = await workflow(sb, 'diamond', DIAMOND.nodes, DIAMOND.edges);
+    const r = await sb.json<Summary>([
+      'run',
+      '--workflow',
+      wf,
+      '--backend',
+      'distributed',
+      '--redis',
+      redis,
+      '--queue-prefix',
+      prefix,
+    ]);
+    expect(r.body, r.stderr).toMatchObject({ status: 'completed', nodes: { done: 4 } });
+    const rows = (
+      await sb.json<{ rows: Array<{ type: string; n: number }> }>([
+        'audit',
+        'query',
+        `SELECT type, count(*) AS n FROM events WHERE run_id = '${r.body.run_id}' AND type IN ('node.committed', 'node.job_applied') GROUP BY type ORDER BY type`,
+      ])
+    ).body.rows;
+    expect(rows.find((x) => x.type === 'node.committed')?.n).toBe(4);
+    expect(rows.find((x) => x.type === 'node.job_applied')?.n).toBeGreaterThan(0);
+    expect(
+      await stat(join(sb.dir, 'workspace', '.mso-context', 'audit.db')).then(
+        () => 1,
+        () => 0,
+      ),
+    ).toBe(0);
+    expect(
+      await stat(join(wws, '.mso-context', 'audit.db')).then(
+        () => 1,
+        () => 0,
+      ),
+    ).toBe(0);
+  }, 180_000);
 });
