@@ -87,6 +87,18 @@ describe.skipIf(pgUnavailable() !== null)('the PostgreSQL audit store', () => {
     log.close();
   });
 
+  it('keeps a streamed (spilled) blob in the database too, readable once its file is gone', async () => {
+    const log = open();
+    const st = log.openBlobStream('text/plain');
+    for (let i = 0; i < 50; i++) st.write(Buffer.from(`line ${i} of a long agent output\n`));
+    const b = await st.end();
+    await rm(join(dir, 'blobs'), { recursive: true, force: true });
+    const bytes = await log.getBlob(b.hash);
+    expect(bytes.length).toBe(b.size);
+    expect(bytes.toString()).toContain('line 49 of a long agent output');
+    log.close();
+  });
+
   it('rolls a failed transaction back whole', () => {
     const log = open();
     expect(() =>
