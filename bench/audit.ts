@@ -1,4 +1,6 @@
-// Sustained audit-log write throughput: single-event transactions vs batches, and the DB size per 100,000 events.
+// Sustained audit-log write throughput: single-event transactions vs batches, and the DB size per 100,000 events;
+// then the same writes on the PostgreSQL store (MSO_TEST_PG_URL, default the local one; skipped when unreachable),
+// as ratios against the SQLite figures of the same run.
 // Run: npm run bench:audit   (a benchmark, not a test: it prints figures)
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,8 +52,46 @@ async function main(): Promise<void> {
     console.log(
       `db size        : ${(size / 1024 / 1024).toFixed(1)} MiB per ${N_BATCH.toLocaleString('en-US')} events (${Math.round(size / N_BATCH)} bytes/event, with indexes)`,
     );
+    await postgres(dir, N_SINGLE / singleMs, N_BATCH / batchMs);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The same writes on the shared store, in a schema of their own (dropped afterwards). */
+async function postgres(dir: string, sqliteSingle: number, sqliteBatch: number): Promise<void> {
+  const base = process.env['MSO_TEST_PG_URL'] ?? 'postgres://root@127.0.0.1:5432/test';
+  const schema = `mso_bench_${process.pid}`;
+  const u = new URL(base);
+  u.searchParams.set('schema', schema);
+  await deps.preparePostgres?.();
+  let log;
+  try {
+    log = openAuditLog(deps, { file: join(dir, 'pg'), blobsDir: join(dir, 'blobs'), env, url: u.toString() });
+  } catch (e) {
+    console.log(`postgres       : skipped (${(e as Error).message})`);
+    return;
+  }
+  try {
+    const nSingle = Math.min(N_SINGLE, 5_000);
+    const nBatch = Math.min(N_BATCH, 20_000);
+    let t = performance.now();
+    for (let i = 0; i < nSingle; i++) log.appendEvent(event(i));
+    const singleMs = performance.now() - t;
+    t = performance.now();
+    for (let i = 0; i < nBatch; i += BATCH)
+      log.appendEvents(Array.from({ length: BATCH }, (_, j) => event(N_SINGLE + i + j)));
+    const batchMs = performance.now() - t;
+    const rate = (n: number, ms: number): number => (n / ms) * 1000;
+    console.log(
+      `postgres single : ${nSingle} events = ${Math.round(rate(nSingle, singleMs)).toLocaleString('en-US')} events/s (${(rate(nSingle, singleMs) / (sqliteSingle * 1000)).toFixed(2)} x SQLite)`,
+    );
+    console.log(
+      `postgres batched: ${nBatch} events = ${Math.round(rate(nBatch, batchMs)).toLocaleString('en-US')} events/s (${(rate(nBatch, batchMs) / (sqliteBatch * 1000)).toFixed(2)} x SQLite)`,
+    );
+  } finally {
+    log.db.exec(`DROP SCHEMA "${schema}" CASCADE`);
+    log.close();
   }
 }
 

@@ -22,6 +22,7 @@ import {
 import type { Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
 import { detectAgents, type DoctorReport } from './doctor.js';
+import { auditOptions } from './settings.js';
 
 /** One row of `mso agents list`. */
 export interface AgentInfo {
@@ -112,7 +113,7 @@ export interface AgentRuntime {
 }
 
 export function openAgentRuntime(deps: AppDeps, ws: Workspace): AgentRuntime {
-  const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  const log = openAuditLog(deps, auditOptions(ws, deps));
   const specs = resolveAgentSpecs(ws.policy);
   // Output past the transcript's head and tail goes whole to blobs, so `mso logs --full` can show all of it.
   const ad: AdapterDeps = {

@@ -18,7 +18,9 @@ import {
   type QueryResult,
 } from '../audit/index.js';
 import { parseJsonText, readTextIfExists, writeFileAtomic, type Workspace } from '../workspace/index.js';
+import type { AuditMigrateResult } from './audit-migrate.js';
 import type { AppDeps } from './create-app.js';
+import { auditExists, auditOptions, auditUrl } from './settings.js';
 
 /** The outcome of `mso audit export`. */
 export interface ExportResult {
@@ -34,6 +36,8 @@ export interface ExportResult {
 
 export interface AuditOps {
   init(): Promise<{ file: string; schema: MigrationReport }>;
+  /** Copies the SQLite audit log (with blobs) into an empty PostgreSQL store, verified by counts and hashes. */
+  migrate(options: { to: string; from?: string | undefined }): Promise<AuditMigrateResult>;
   append(file: string): Promise<AppendResult>;
   query(sql: string): Promise<QueryResult>;
   tail(options: {
@@ -59,7 +63,7 @@ export function createAuditOps(
 ): AuditOps {
   async function withLog<T>(fn: (log: AuditLog) => T | Promise<T>): Promise<T> {
     const ws = await open(true);
-    const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+    const log = openAuditLog(deps, auditOptions(ws, deps));
     try {
       return await fn(log);
     } finally {
@@ -72,6 +76,10 @@ export function createAuditOps(
   }
   return {
     init: () => withLog((log) => ({ file: log.file, schema: log.schema })),
+    async migrate(options) {
+      const { migrateAuditStore } = await import('./audit-migrate.js');
+      return migrateAuditStore(deps, await open(true), cwd, options);
+    },
     async append(file) {
       const path = resolve(cwd, file);
       const text = await readTextIfExists(deps.fs, path);
@@ -140,7 +148,7 @@ export function createAuditOps(
  * unchanged transaction commits without touching it.
  */
 export function assertAuditWritable(deps: AppDeps, ws: Workspace): void {
-  const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  const log = openAuditLog(deps, auditOptions(ws, deps));
   try {
     log.db
       .prepare(
@@ -165,7 +173,7 @@ export async function recordRunStatus(
     finishedAt?: string | null;
   },
 ): Promise<void> {
-  const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  const log = openAuditLog(deps, auditOptions(ws, deps));
   try {
     log.transaction(() => {
       log.upsertRun({
@@ -206,13 +214,11 @@ export async function withAuditReader<T>(
   fn: (reader: AuditReader) => T | Promise<T>,
 ): Promise<T> {
   const file = ws.layout.auditDb;
-  const exists = await deps.fs.stat(file).then(
-    () => true,
-    () => false,
-  );
+  const url = auditUrl(ws, deps);
+  const exists = await auditExists(ws, deps);
   let current = false;
   if (exists) {
-    const probe = openAuditReader(deps, file);
+    const probe = openAuditReader(deps, file, { url });
     try {
       current = schemaIsCurrent(probe.raw);
     } finally {
@@ -221,12 +227,12 @@ export async function withAuditReader<T>(
   }
   if (!current) {
     try {
-      openAuditLog(deps, { file, blobsDir: ws.layout.blobsDir, env: deps.env }).close();
+      openAuditLog(deps, auditOptions(ws, deps)).close();
     } catch (e) {
       if (!(exists && isMsoError(e) && READ_ONLY_FALLBACK.has(e.code))) throw e;
     }
   }
-  const reader = openAuditReader(deps, file);
+  const reader = openAuditReader(deps, file, { url });
   try {
     return await fn(reader);
   } finally {

@@ -26,7 +26,7 @@ import type { ObserveOps } from './observe-ops.js';
 import { createSchemaOps, type SchemaOps } from './schema-ops.js';
 import type { DashboardOps } from './dashboard-ops.js';
 import { createAppRedactor, withPolicySecrets } from './redaction.js';
-import type { ResolvedSettings } from './settings.js';
+import { auditUrl, type ResolvedSettings } from './settings.js';
 
 /** Where the app reports warnings and progress (stderr in the CLI, logging in MCP). */
 export interface AppLogger {
@@ -196,6 +196,8 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
     });
     withPolicySecrets(redactor, ws.policy, deps.env);
     for (const w of ws.warnings) deps.logger.warn(w);
+    // The audit log's opening is synchronous: load the PostgreSQL driver now when the store is shared.
+    if (auditUrl(ws, deps)) await deps.preparePostgres?.();
     return ws;
   }
 

@@ -26,6 +26,7 @@ import { previewProposal } from './proposal-preview.js';
 import type { RunOps } from './run-ops.js';
 import { readRunArtifact, ticketsByNode } from './run-artifacts.js';
 import { leaseDeps } from './run-support.js';
+import { auditOptions, auditReaderOptions } from './settings.js';
 
 /** A node's diff is cut here: the page shows diffs to read, not to download. */
 const MAX_DIFF_BYTES = 512 * 1024;
@@ -88,7 +89,7 @@ export function createDashboardOps(
   const git = createGit({ proc: deps.proc, env: deps.env });
 
   async function withLog<T>(ws: Workspace, fn: (log: AuditLog) => T | Promise<T>): Promise<T> {
-    const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+    const log = openAuditLog(deps, auditOptions(ws, deps));
     try {
       return await fn(log);
     } finally {
@@ -314,7 +315,7 @@ export function createDashboardOps(
       const ws = await open(true);
       // Opening the writer once creates and migrates the file; the reader then sees the current schema.
       await withLog(ws, () => undefined);
-      const reader: AuditReader = openAuditReader(deps, ws.layout.auditDb);
+      const reader: AuditReader = openAuditReader(deps, ws.layout.auditDb, auditReaderOptions(ws, deps));
       const head = reader.raw.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events');
       const after = reader.raw.prepare(
         `SELECT seq, at, run_id, type, node_id, CASE WHEN type = 'node.state' THEN payload END AS payload

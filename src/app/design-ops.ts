@@ -47,6 +47,7 @@ import { designKeyOf } from './observe-ops.js';
 import type { AppDeps } from './create-app.js';
 import { readWorkflowInput } from './workflow-input.js';
 import { ARTIFACT_PATHS, displayPath, loadRunArtifacts, readRunArtifact } from './run-artifacts.js';
+import { auditOptions } from './settings.js';
 
 export interface TopologyRequest {
   readonly goal?: string | undefined;
@@ -139,7 +140,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
   }
 
   function event(ws: Workspace, runId: string, type: string, payload: Record<string, unknown>): void {
-    const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+    const log = openAuditLog(deps, auditOptions(ws, deps));
     try {
       log.appendEvent({ runId, type, payload });
     } finally {

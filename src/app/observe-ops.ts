@@ -34,6 +34,7 @@ import { withAuditReader } from './audit-ops.js';
 import type { AppDeps } from './create-app.js';
 import { ARTIFACT_PATHS, readDesign, readRunArtifact } from './run-artifacts.js';
 import { isDesignProposal, patchYamlDocument, proposalArtifactPath } from './patch-targets.js';
+import { auditOptions, auditReaderOptions } from './settings.js';
 
 export interface ObserveResult {
   readonly run_id: string;
@@ -80,8 +81,7 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
   const now = (): Date => deps.clock.now();
   const storeOf = (ws: Workspace): { store: ProposalStore; close(): void } => {
     let log: ReturnType<typeof openAuditLog> | null = null;
-    const get = (): ReturnType<typeof openAuditLog> =>
-      (log ??= openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env }));
+    const get = (): ReturnType<typeof openAuditLog> => (log ??= openAuditLog(deps, auditOptions(ws, deps)));
     return {
       store: createProposalStore(deps, join(ws.layout.context, 'proposals'), ws.layout.lockFile('proposals'), get),
       close: () => log?.close(),
@@ -102,8 +102,8 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
 
   async function observeRun(ws: Workspace, ref: RunRef, mode: string, dryRun: boolean): Promise<ObserveResult> {
     // Open once for writing so the file exists and is migrated; detectors then read through a query-only handle.
-    openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env }).close();
-    const reader = openAuditReader(deps, ws.layout.auditDb);
+    openAuditLog(deps, auditOptions(ws, deps)).close();
+    const reader = openAuditReader(deps, ws.layout.auditDb, auditReaderOptions(ws, deps));
     const { plan, bundle, topology } = await readDesign(deps, ref.dir);
     const hitl = await createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)).list();
     let findings: Finding[];
@@ -177,7 +177,7 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
         '',
       ].join('\n');
       await writeFileAtomic(deps, join(ref.dir, ARTIFACT_PATHS.governance, 'observability_review.md'), review);
-      const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+      const log = openAuditLog(deps, auditOptions(ws, deps));
       try {
         log.appendEvent({
           runId: ref.runId,
@@ -267,7 +267,7 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
             ws.layout.observerId,
             before.gate ? 'H2 approval of a topology rewrite' : null,
           );
-          const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+          const log = openAuditLog(deps, auditOptions(ws, deps));
           try {
             log.appendEvent({
               runId: p.run_id,
@@ -287,7 +287,7 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
         const { store, close } = storeOf(ws);
         try {
           const p = await store.decide(id, 'rejected', ws.layout.observerId, reason ?? null);
-          const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+          const log = openAuditLog(deps, auditOptions(ws, deps));
           try {
             log.appendEvent({
               runId: p.run_id,
@@ -395,7 +395,7 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
             join(ref.dir, ARTIFACT_PATHS.plan.replace('execution_plan.json', 'applied_proposals.json')),
             { run_id: runId, applied, skipped },
           );
-          const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+          const log = openAuditLog(deps, auditOptions(ws, deps));
           try {
             log.appendEvent({ runId, type: 'design.proposals_applied', payload: { applied, skipped } });
           } finally {

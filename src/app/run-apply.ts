@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../workspace/index.js';
 import { readRunArtifact } from './run-artifacts.js';
 import { resultRefs, type RunOpsContext } from './run-support.js';
 import type { ApplyOptions, ApplyResult } from './run-types.js';
+import { auditOptions } from './settings.js';
 
 /**
  * `mso apply`: merges a run's result commit (its final node's branch) into the user's branch — refusing on a dirty
@@ -16,7 +17,7 @@ export async function applyRun(c: RunOpsContext, runId: string, options: ApplyOp
   const ws = await c.open(false);
   const ref = await ws.runs.get(runId);
   const plan = await readRunArtifact(deps, ref.dir, 'plan', 'execution plan');
-  const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  const log = openAuditLog(deps, auditOptions(ws, deps));
   let recorded;
   try {
     recorded = loadRecordedRun(log, runId);

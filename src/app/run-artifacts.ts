@@ -19,6 +19,7 @@ import {
 } from '../workspace/index.js';
 import { createTicketStore, type TicketStore } from '../tickets/index.js';
 import type { AppDeps } from './create-app.js';
+import { auditExists, auditOptions } from './settings.js';
 
 /** Paths of a run's design artifacts, relative to its folder. */
 export const ARTIFACT_PATHS = {
@@ -134,8 +135,8 @@ export async function loadRunArtifacts(deps: AppDeps, ws: Workspace, ref: RunRef
     }
   }
   const auditPayloads: LoadedArtifact[] = [];
-  if (await deps.fs.stat(ws.layout.auditDb).catch(() => undefined)) {
-    const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  if (await auditExists(ws, deps)) {
+    const log = openAuditLog(deps, auditOptions(ws, deps));
     try {
       for (const row of log.db
         .prepare('SELECT id, payload FROM audit_logs WHERE run_id = ? AND payload IS NOT NULL')

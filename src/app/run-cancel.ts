@@ -4,6 +4,7 @@ import { RunTransitionError } from '../contracts/index.js';
 import { writeFileAtomic } from '../workspace/index.js';
 import { leaseDeps, type RunOpsContext } from './run-support.js';
 import type { CancelResult } from './run-types.js';
+import { auditOptions } from './settings.js';
 
 /** The file a live coordinator polls for a cancel request: JSON `{ at, by, reason }`. */
 export const CANCEL_REQUEST = 'cancel.request';
@@ -21,7 +22,7 @@ export async function cancelRun(c: RunOpsContext, runId: string, reason?: string
   if (status === 'completed' || status === 'failed' || status === 'archived')
     throw new RunTransitionError(runId, status, 'cancelled');
   const why = reason ?? `cancelled by ${ws.layout.observerId}`;
-  const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  const log = openAuditLog(deps, auditOptions(ws, deps));
   let coordinator: number | null;
   try {
     coordinator = liveRunHolder(log, leaseDeps(deps), runId)?.pid ?? null;

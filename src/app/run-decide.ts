@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../contracts/index.js';
 import { createHitlStore } from '../workspace/index.js';
 import type { RunOpsContext } from './run-support.js';
 import type { DecideResult } from './run-types.js';
+import { auditOptions } from './settings.js';
 
 /** `mso approve|reject`: a person's decision on a human item, recorded in the item, the audit log and the mirror. */
 export async function decideItem(
@@ -28,7 +29,7 @@ export async function decideItem(
   const by = ws.layout.observerId;
   const r = await store.decide(itemId, decision, by, note ?? null);
   if (r.changed) {
-    const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+    const log = openAuditLog(deps, auditOptions(ws, deps));
     try {
       recordHumanDecision(log, runId, r.item, store.file(itemId));
     } finally {

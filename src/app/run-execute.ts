@@ -19,6 +19,7 @@ import { ensureTickets, summarize, type RunOpsContext } from './run-support.js';
 import type { ExecutionChoice, RunSummary } from './run-types.js';
 import type { OpenedNodeQueue } from './distributed/node-queue.js';
 import { chooseBackend } from './distributed/backend-choice.js';
+import { auditOptions } from './settings.js';
 
 /** How long an earlier coordinator's agent group gets between SIGTERM and SIGKILL. */
 const ORPHAN_GRACE_MS = 3_000;
@@ -278,7 +279,7 @@ async function provision(
   repoArg: string | undefined,
 ): Promise<{ repo: string; baseSha: string }> {
   const { deps, git, cwd } = c;
-  const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  const log = openAuditLog(deps, auditOptions(ws, deps));
   try {
     const recorded = loadRecordedRun(log, ref.runId);
     if (recorded.repo && recorded.baseSha) return { repo: recorded.repo, baseSha: recorded.baseSha };

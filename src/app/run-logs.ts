@@ -1,10 +1,11 @@
 import { readTranscript, toolText, type TranscriptEntry } from '../agents/index.js';
-import { openAuditReader, readBlob, streamBlob } from '../audit/index.js';
+import { openAuditReader, readBlob, readStoredBlob, streamBlob } from '../audit/index.js';
 import { InvalidArgumentError, NotFoundError } from '../contracts/index.js';
 import { liveLogPath } from '../engine/index.js';
 import { readTextIfExists } from '../workspace/index.js';
 import { shownStatus, type RunOpsContext } from './run-support.js';
 import type { ShownRunStatus } from './run-types.js';
+import { auditReaderOptions } from './settings.js';
 
 /** One line of a node's log: what its agent said, the tools and commands it ran, its output and errors. */
 export interface LogEntry {
@@ -66,14 +67,20 @@ interface CallRow {
 export async function runLogs(c: RunOpsContext, runId: string, node?: string): Promise<LogsResult> {
   const ws = await c.open(false);
   const ref = await ws.runs.get(runId);
-  const reader = openAuditReader(c.deps, ws.layout.auditDb);
-  const log = { db: reader.raw, getBlob: (hash: string) => readBlob(c.deps, ws.layout.blobsDir, hash) };
+  const reader = openAuditReader(c.deps, ws.layout.auditDb, auditReaderOptions(ws, c.deps));
+  // Insertion order breaks ties of equal start times: SQLite's rowid; PostgreSQL has none, so the attempt's own keys.
+  const pg = reader.raw.dialect === 'postgres';
+  const log = {
+    db: reader.raw,
+    getBlob: async (hash: string) =>
+      pg ? readStoredBlob(reader.raw, hash) : readBlob(c.deps, ws.layout.blobsDir, hash),
+  };
   try {
     const attempts = log.db
       .prepare(
         `SELECT attempt_id, node_id, attempt_no, agent, status, error_message, cost_usd, evidence FROM attempts
          WHERE run_id = ? AND node_id IS NOT NULL ${node !== undefined ? 'AND node_id = ?' : ''}
-         ORDER BY started_at, rowid`,
+         ORDER BY started_at, ${pg ? 'attempt_no, attempt_id' : 'rowid'}`,
       )
       .all(...(node !== undefined ? [runId, node] : [runId])) as AttemptRow[];
     if (node !== undefined && attempts.length === 0) {
@@ -85,7 +92,7 @@ export async function runLogs(c: RunOpsContext, runId: string, node?: string): P
     const calls = log.db
       .prepare(
         `SELECT attempt_id, agent, kind, transcript_blob, request_blob, status FROM agent_calls
-         WHERE run_id = ? AND attempt_id IS NOT NULL ORDER BY started_at, rowid`,
+         WHERE run_id = ? AND attempt_id IS NOT NULL ORDER BY started_at, ${pg ? 'call_id' : 'rowid'}`,
       )
       .all(runId) as CallRow[];
     const callsOf = new Map<string, CallRow[]>();
@@ -168,13 +175,14 @@ export async function runFullOutput(
   const stream = o.stream ?? 'stdout';
   const ws = await c.open(false);
   await ws.runs.get(runId);
-  const reader = openAuditReader(c.deps, ws.layout.auditDb);
+  const reader = openAuditReader(c.deps, ws.layout.auditDb, auditReaderOptions(ws, c.deps));
+  const pg = reader.raw.dialect === 'postgres';
   let rows: Array<{ attempt_no: number; evidence: string | null }>;
   try {
     rows = reader.raw
       .prepare(
         `SELECT attempt_no, evidence FROM attempts WHERE run_id = ? AND node_id = ? ${o.attempt !== undefined ? 'AND attempt_no = ?' : ''}
-         ORDER BY started_at DESC, rowid DESC`,
+         ORDER BY started_at DESC, ${pg ? 'attempt_no DESC' : 'rowid DESC'}`,
       )
       .all(...[runId, node, ...(o.attempt !== undefined ? [o.attempt] : [])]) as typeof rows;
   } finally {
@@ -188,7 +196,8 @@ export async function runFullOutput(
       '--full',
       `no attempt of ${node} kept its ${stream} apart: it fit the transcript, which mso logs ${runId} ${node} shows whole`,
     );
-  const b = await streamBlob(c.deps, ws.layout.blobsDir, hit.full.blob);
+  const blob = hit.full.blob;
+  const b = pg ? await storedStream(c, ws, blob) : await streamBlob(c.deps, ws.layout.blobsDir, blob);
   return {
     run_id: runId,
     node,
@@ -224,4 +233,25 @@ function liveEntries(text: string, attemptId: string): TranscriptEntry[] {
     else if (e['type'] === 'error') out.push({ kind: 'error', text: String(e['message'] ?? '') });
   }
   return out;
+}
+
+/** A blob of the PostgreSQL store in the shape of `streamBlob` (its bytes come whole from the database). */
+async function storedStream(
+  c: RunOpsContext,
+  ws: Awaited<ReturnType<RunOpsContext['open']>>,
+  hash: string,
+): Promise<{ path: string; size: number; chunks(): AsyncGenerator<Buffer> }> {
+  const reader = openAuditReader(c.deps, ws.layout.auditDb, auditReaderOptions(ws, c.deps));
+  try {
+    const bytes = readStoredBlob(reader.raw, hash);
+    return {
+      path: `${reader.raw.name}#blobs/${hash}`,
+      size: bytes.length,
+      async *chunks() {
+        yield bytes;
+      },
+    };
+  } finally {
+    await reader.close();
+  }
 }

@@ -3,6 +3,7 @@ import { openAuditLog } from '../audit/index.js';
 import { InvalidArgumentError, type RunStatus } from '../contracts/index.js';
 import { loadRecordedRun, runBranchPrefix } from '../engine/index.js';
 import { FINISHED_STATUSES_FOR_PRUNE, type RunOpsContext } from './run-support.js';
+import { auditOptions } from './settings.js';
 
 export interface PruneOptions {
   /** Only runs finished (or last recorded) longer ago than this: `7d`, `12h`, `30m`. */
@@ -47,7 +48,7 @@ export async function pruneRuns(c: RunOpsContext, options: PruneOptions = {}): P
   const due = (await ws.runs.list()).filter(
     (r) => statuses.includes(r.status) && Date.parse(r.completed_at ?? r.recorded_at ?? r.created_at) <= cutoff,
   );
-  const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  const log = openAuditLog(deps, auditOptions(ws, deps));
   const pruned: PrunedRun[] = [];
   try {
     for (const r of due) {

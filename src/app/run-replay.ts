@@ -16,6 +16,7 @@ import { ARTIFACT_PATHS, readRunArtifact, runTicketStore } from './run-artifacts
 import { execute, recordedRunOptions } from './run-execute.js';
 import { ensureTickets, ticketStatusByNode, type RunOpsContext } from './run-support.js';
 import type { RerunOptions, ReplayOptions, ReplayReport } from './run-types.js';
+import { auditOptions } from './settings.js';
 
 /** `mso rerun`: the failed nodes (or the given ones) and their descendants again, as a new linked run. */
 export async function rerunRun(c: RunOpsContext, runId: string, o: RerunOptions): Promise<ReplayReport> {
@@ -24,7 +25,7 @@ export async function rerunRun(c: RunOpsContext, runId: string, o: RerunOptions)
   if (o.failed) {
     const ws = await c.open(false);
     await ws.runs.get(runId);
-    const log = openAuditLog(c.deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: c.deps.env });
+    const log = openAuditLog(c.deps, auditOptions(ws, c.deps));
     try {
       nodes = [...loadRecordedRun(log, runId).nodes].filter(([, n]) => n.state === 'failed').map(([id]) => id);
     } finally {
@@ -51,7 +52,7 @@ export async function replayRun(c: RunOpsContext, runId: string, o: ReplayOption
   if (!o.offline && starts.length === 0) throw new UsageError('give --offline, --from NODE, or both');
   const ws = await open(true);
   const orig = await ws.runs.get(runId);
-  const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+  const log = openAuditLog(deps, auditOptions(ws, deps));
   let newRef: RunRef;
   let calls: Awaited<ReturnType<typeof loadRecordedCalls>> | undefined;
   let changed: string[];
@@ -193,7 +194,7 @@ export async function replayRun(c: RunOpsContext, runId: string, o: ReplayOption
   });
   let divergences: Divergence[] = [];
   if (replayed) {
-    const after = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+    const after = openAuditLog(deps, auditOptions(ws, deps));
     try {
       const rec = loadRecordedRun(after, newRef.runId);
       const tickets = await ticketStatusByNode(c, newRef.dir);

@@ -5,6 +5,7 @@ import { readRunArtifact } from './run-artifacts.js';
 import { openAuditReader } from '../audit/index.js';
 import { README, shownStatus, summarize, type RunOpsContext } from './run-support.js';
 import type { NodeStatusRow, RunStatusResult } from './run-types.js';
+import { auditReaderOptions } from './settings.js';
 
 /** `mso status`: one run's summary, or the runs still open. */
 export async function runStatus(c: RunOpsContext, runId?: string): Promise<RunStatusResult> {
@@ -15,7 +16,7 @@ export async function runStatus(c: RunOpsContext, runId?: string): Promise<RunSt
     );
     if (!unfinished.length) return { runs: [] };
     // Read-only: a status never writes, and still answers when the audit database cannot be written.
-    const reader = openAuditReader(c.deps, ws.layout.auditDb);
+    const reader = openAuditReader(c.deps, ws.layout.auditDb, auditReaderOptions(ws, c.deps));
     try {
       const log = { db: reader.raw };
       return { runs: unfinished.map((r) => ({ run_id: r.run_id, status: shownStatus(c, log, r.run_id, r.status) })) };
@@ -32,17 +33,17 @@ async function nodeTable(c: RunOpsContext, ws: Workspace, runId: string, live: b
   const ref = await ws.runs.get(runId);
   const plan = await readRunArtifact(c.deps, ref.dir, 'plan').catch(() => null);
   if (!plan) return [];
-  const reader = openAuditReader(c.deps, ws.layout.auditDb);
+  const reader = openAuditReader(c.deps, ws.layout.auditDb, auditReaderOptions(ws, c.deps));
   try {
     const log = { db: reader.raw };
     const recorded = loadRecordedRun(log, runId);
     const rows = log.db
       .prepare(
         `SELECT node_id, COUNT(*) AS n, COALESCE(SUM(cost_usd), 0) AS cost, MIN(started_at) AS first,
-                MAX(COALESCE(ended_at, '')) AS last, SUM(status = 'running') AS running,
+                MAX(COALESCE(ended_at, '')) AS last, SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
                 (SELECT agent FROM attempts b WHERE b.run_id = a.run_id AND b.node_id = a.node_id AND b.agent IS NOT NULL
                  ORDER BY b.started_at DESC LIMIT 1) AS agent
-         FROM attempts a WHERE run_id = ? AND node_id IS NOT NULL GROUP BY node_id`,
+         FROM attempts a WHERE run_id = ? AND node_id IS NOT NULL GROUP BY run_id, node_id`,
       )
       .all(runId) as Array<{
       node_id: string;

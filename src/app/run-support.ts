@@ -9,6 +9,7 @@ import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
 import { readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
 import type { RunResultRef, RunSummary, ShownRunStatus } from './run-types.js';
+import { auditExists, auditReaderOptions } from './settings.js';
 
 /** The statuses `mso runs prune` cleans up after. */
 export const FINISHED_STATUSES_FOR_PRUNE: readonly string[] = ['completed', 'failed', 'cancelled', 'archived'];
@@ -68,15 +69,12 @@ export async function summarize(
   const { deps } = c;
   const ref = await ws.runs.get(runId);
   // Read-only: a status must stay readable when the audit database cannot be written (read-only, disk full).
-  const exists = await deps.fs.stat(ws.layout.auditDb).then(
-    () => true,
-    () => false,
-  );
+  const exists = await auditExists(ws, deps);
   let recorded = null;
   let status: ShownRunStatus = ref.manifest.status;
   let span: { first: string | null; last: string | null } = { first: null, last: null };
   if (exists) {
-    const reader = openAuditReader(deps, ws.layout.auditDb);
+    const reader = openAuditReader(deps, ws.layout.auditDb, auditReaderOptions(ws, deps));
     try {
       recorded = loadRecordedRun({ db: reader.raw }, runId);
       status = shownStatus(c, { db: reader.raw }, runId, ref.manifest.status);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { resolveSettings } from './settings.js';
+import { PolicySchema } from '../contracts/index.js';
+import { auditUrl, resolveSettings } from './settings.js';
 
 describe('resolveSettings', () => {
   const observer = (env: Record<string, string>, flag?: string) =>
@@ -13,5 +14,20 @@ describe('resolveSettings', () => {
   });
   it('refuses an observer id that would escape the observation root', () => {
     expect(() => observer({ USER: '../etc' })).toThrow(/observer id/);
+  });
+});
+
+describe('auditUrl', () => {
+  const ws = (url?: string) => ({ policy: PolicySchema.parse(url === undefined ? {} : { audit: { url } }) });
+  it('takes MSO_AUDIT_URL, then audit.url in policy.yaml, else none (the SQLite file)', () => {
+    expect(auditUrl(ws('postgres://a/p'), { env: { MSO_AUDIT_URL: 'postgres://b/e' } })).toBe('postgres://b/e');
+    expect(auditUrl(ws('postgres://a/p'), { env: { MSO_AUDIT_URL: ' ' } })).toBe('postgres://a/p');
+    expect(auditUrl(ws(), { env: {} })).toBeUndefined();
+  });
+  it('refuses an MSO_AUDIT_URL or audit.url that is not postgres://, naming it', () => {
+    expect(() => auditUrl(ws(), { env: { MSO_AUDIT_URL: 'mysql://h/db' } })).toThrow(
+      expect.objectContaining({ code: 'MSO_INVALID_ARGUMENT', field: 'MSO_AUDIT_URL' }),
+    );
+    expect(() => ws('sqlite:///x.db')).toThrow(/must be a postgres:\/\/ URL/);
   });
 });

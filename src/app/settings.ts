@@ -1,5 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { assertSafeName } from '../workspace/index.js';
+import type { OpenAuditOptions } from '../audit/index.js';
+import { InvalidArgumentError } from '../contracts/index.js';
+import type { Workspace } from '../workspace/index.js';
+import type { AppDeps } from './create-app.js';
 
 /** Global options as given on the command line (or by another interface). */
 export interface SettingsInput {
@@ -48,4 +52,43 @@ export function resolveSettings(
     observerId: observer,
     peerHints: Object.freeze(hints),
   });
+}
+
+type StoreDeps = Pick<AppDeps, 'env' | 'fs'>;
+
+/**
+ * The shared store's URL when the audit log lives in PostgreSQL: MSO_AUDIT_URL, else `audit.url` in policy.yaml;
+ * undefined for the embedded SQLite file (the default).
+ */
+export function auditUrl(ws: Pick<Workspace, 'policy'>, deps: Pick<AppDeps, 'env'>): string | undefined {
+  const env = deps.env['MSO_AUDIT_URL']?.trim();
+  if (env) {
+    if (!/^postgres(ql)?:\/\/\S+$/.test(env)) {
+      throw new InvalidArgumentError(
+        'MSO_AUDIT_URL',
+        'must be a postgres:// URL (unset it to use .mso-context/audit.db)',
+      );
+    }
+    return env;
+  }
+  return ws.policy.audit.url;
+}
+
+/** How to open the workspace's audit log: its SQLite file and blobs folder, or the PostgreSQL store. */
+export function auditOptions(ws: Pick<Workspace, 'policy' | 'layout'>, deps: Pick<AppDeps, 'env'>): OpenAuditOptions {
+  return { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env, url: auditUrl(ws, deps) };
+}
+
+/** The reader options (`url` for PostgreSQL) matching {@link auditOptions}. */
+export function auditReaderOptions(
+  ws: Pick<Workspace, 'policy'>,
+  deps: Pick<AppDeps, 'env'>,
+): { url: string | undefined } {
+  return { url: auditUrl(ws, deps) };
+}
+
+/** True when the audit log exists already (a PostgreSQL store always does: opening it creates the schema). */
+export async function auditExists(ws: Pick<Workspace, 'policy' | 'layout'>, deps: StoreDeps): Promise<boolean> {
+  if (auditUrl(ws, deps)) return true;
+  return (await deps.fs.stat(ws.layout.auditDb).catch(() => undefined)) !== undefined;
 }

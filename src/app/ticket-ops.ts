@@ -14,6 +14,7 @@ import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import { runChain } from '../agents/index.js';
 import type { AppDeps } from './create-app.js';
 import { ARTIFACT_PATHS } from './run-artifacts.js';
+import { auditOptions } from './settings.js';
 
 /** Which task context a ticket command works on: a run's, or a folder. */
 export interface TicketContext {
@@ -78,7 +79,7 @@ export function createTicketOps(deps: AppDeps, cwd: string, open: (create?: bool
     if (ctx.runId === undefined && ctx.path === undefined)
       throw new UsageError('give --run-id ID or --path DIR to name the task context');
     const ws = await open(true);
-    const log = openAuditLog(deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: deps.env });
+    const log = openAuditLog(deps, auditOptions(ws, deps));
     let runId: string;
     let dir: string;
     let runDir: string | null = null;

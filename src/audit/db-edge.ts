@@ -51,6 +51,7 @@ export function auditDbEdge(db: SqliteDb, r: Redactor, file: string): SqliteDb {
     get name() {
       return db.name;
     },
+    ...(db.dialect ? { dialect: db.dialect } : {}),
     get inTransaction() {
       return db.inTransaction;
     },

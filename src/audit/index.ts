@@ -1,5 +1,5 @@
 /** The audit log: one SQLite database for every run, node, attempt, agent call, decision and snapshot. */
-export { openAuditLog, type AuditLog, type OpenAuditOptions, type AppendResult } from './audit-log.js';
+export { openAuditLog, readStoredBlob, type AuditLog, type OpenAuditOptions, type AppendResult } from './audit-log.js';
 export {
   openAuditReader,
   runReadOnlyQuery,

@@ -1,6 +1,6 @@
 import type * as KyselyModule from 'kysely';
-import type { Kysely, SqliteDatabase } from 'kysely';
-import { AuditReadOnlyError, InvalidArgumentError } from '../contracts/index.js';
+import type { DatabaseConnection, Dialect, Driver, Kysely, SqliteDatabase } from 'kysely';
+import { AuditReadOnlyError, InvalidArgumentError, withStorageErrors, redactUrl } from '../contracts/index.js';
 import type { PlatformDeps, SqliteDb } from '../platform/index.js';
 import type { AuditDatabase } from './db-types.js';
 
@@ -16,9 +16,55 @@ export interface AuditReader {
 // process, and the engine, the CLI's writes and the MCP server's hot paths never use it.
 const kysely = (): Promise<typeof KyselyModule> => import('kysely');
 
-/** Opens the audit database read-only (the file must exist: open the audit log once to create it). */
-export function openAuditReader(deps: PlatformDeps, file: string): AuditReader {
-  const raw = deps.openSqlite(file, { readonly: true });
+/**
+ * kysely's PostgreSQL compiler over the synchronous port: queries are built and compiled for PostgreSQL and run
+ * through the same connection the port holds (no second client, no pool).
+ */
+function syncPgDialect(k: typeof KyselyModule, raw: SqliteDb): Dialect {
+  const connection: DatabaseConnection = {
+    executeQuery: <R>(q: { sql: string; parameters: readonly unknown[] }) => {
+      const stmt = raw.prepare(q.sql);
+      if (stmt.reader) return Promise.resolve({ rows: stmt.all(...q.parameters) as R[] });
+      const r = stmt.run(...q.parameters);
+      return Promise.resolve({ rows: [] as R[], numAffectedRows: BigInt(r.changes) });
+    },
+    streamQuery: () => {
+      throw new Error('streaming is not supported by the audit store');
+    },
+  };
+  const driver: Driver = {
+    init: () => Promise.resolve(),
+    acquireConnection: () => Promise.resolve(connection),
+    beginTransaction: () => Promise.resolve(void raw.exec('BEGIN')),
+    commitTransaction: () => Promise.resolve(void raw.exec('COMMIT')),
+    rollbackTransaction: () => Promise.resolve(void raw.exec('ROLLBACK')),
+    releaseConnection: () => Promise.resolve(),
+    destroy: () => Promise.resolve(void raw.close()),
+  };
+  return {
+    createAdapter: () => new k.PostgresAdapter(),
+    createDriver: () => driver,
+    createQueryCompiler: () => new k.PostgresQueryCompiler(),
+    createIntrospector: (db) => new k.PostgresIntrospector(db),
+  };
+}
+
+/**
+ * Opens the audit database read-only (the file must exist: open the audit log once to create it), or, with `url`,
+ * the PostgreSQL store in a read-only session.
+ */
+export function openAuditReader(
+  deps: PlatformDeps,
+  file: string,
+  options: { url?: string | undefined } = {},
+): AuditReader {
+  const url = options.url;
+  const raw = url
+    ? withStorageErrors(redactUrl(url), () => {
+        if (!deps.openPostgres) throw new InvalidArgumentError('audit.url', 'this build has no PostgreSQL driver');
+        return deps.openPostgres(url, { readonly: true });
+      })
+    : deps.openSqlite(file, { readonly: true });
   raw.pragma('query_only = ON');
   raw.pragma('busy_timeout = 10000');
   let db: Promise<Kysely<AuditDatabase>> | null = null;
@@ -26,8 +72,10 @@ export function openAuditReader(deps: PlatformDeps, file: string): AuditReader {
     raw,
     query: () =>
       (db ??= kysely().then(
-        ({ Kysely, SqliteDialect }) =>
-          new Kysely<AuditDatabase>({ dialect: new SqliteDialect({ database: raw as unknown as SqliteDatabase }) }),
+        (k) =>
+          new k.Kysely<AuditDatabase>({
+            dialect: url ? syncPgDialect(k, raw) : new k.SqliteDialect({ database: raw as unknown as SqliteDatabase }),
+          }),
       )),
     close: async () => {
       if (db) await (await db).destroy();
@@ -42,7 +90,10 @@ export interface QueryResult {
   readonly rows: readonly Record<string, unknown>[];
 }
 
-/** Runs one SQL statement read-only; anything that would write is refused with `MSO_AUDIT_READONLY`. */
+/**
+ * Runs one SQL statement read-only; anything that would write is refused with `MSO_AUDIT_READONLY`. The text is the
+ * store's own dialect (SQLite's for the embedded file, PostgreSQL's for a shared store; `?` parameters on both).
+ */
 export function runReadOnlyQuery(reader: AuditReader, text: string, params: readonly unknown[] = []): QueryResult {
   let stmt;
   try {

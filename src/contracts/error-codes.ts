@@ -32,6 +32,8 @@ export const ErrorCode = {
   StorageIo: 'MSO_STORAGE_IO',
   AuditBusy: 'MSO_AUDIT_BUSY',
   AuditWalLost: 'MSO_AUDIT_WAL_LOST',
+  AuditStoreUnavailable: 'MSO_AUDIT_STORE_UNAVAILABLE',
+  AuditCopy: 'MSO_AUDIT_COPY',
   BlobCorrupt: 'MSO_BLOB_CORRUPT',
   ApplyRefused: 'MSO_APPLY_REFUSED',
   ExportFailed: 'MSO_EXPORT_FAILED',

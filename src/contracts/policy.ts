@@ -420,6 +420,19 @@ export const PolicySchema = z.strictObject({
       workflow_max_nodes: z.int().min(1).default(2_000),
     })
     .prefault({}),
+  /** Where the audit log lives: the workspace's SQLite file (default), or a shared PostgreSQL store. */
+  audit: z
+    .strictObject({
+      /**
+       * `postgres://user@host:5432/db[?schema=name]`: the audit log, breaker state, decisions, leases and blobs go to
+       * that database (overridden by MSO_AUDIT_URL). Absent: `.mso-context/audit.db`.
+       */
+      url: z
+        .string()
+        .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL')
+        .optional(),
+    })
+    .prefault({}),
   /**
    * Secrets removed from everything mso writes (files, the audit DB, blobs, output), on top of the known key shapes
    * and the values of credential-named environment variables (`*_KEY`, `*_TOKEN`, `*_SECRET`, `*_PASSWORD`, ...).

@@ -46,6 +46,43 @@ export class StorageIoError extends MsoError {
   }
 }
 
+/** A database URL with its password replaced by `***` (for messages, logs and records). */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
+}
+
+/** The shared audit store (PostgreSQL) cannot be reached or refused the connection; `url` has no password. */
+export class AuditStoreUnavailableError extends MsoError {
+  readonly code = ErrorCode.AuditStoreUnavailable;
+  readonly category = ErrorCategory.Unavailable;
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`audit store ${url} is unavailable (${reason}); start PostgreSQL or fix audit.url / MSO_AUDIT_URL`);
+  }
+  override get details(): Record<string, unknown> {
+    return { url: this.url, reason: this.reason };
+  }
+}
+
+/** `mso audit migrate` refused (a target that already holds records) or its verification found a difference. */
+export class AuditCopyError extends MsoError {
+  readonly code = ErrorCode.AuditCopy;
+  readonly category = ErrorCategory.Conflict;
+  constructor(
+    readonly target: string,
+    readonly reason: string,
+    /** The verification report, when the copy ran. */
+    readonly report?: unknown,
+  ) {
+    super(`cannot migrate the audit log to ${target}: ${reason}`);
+  }
+  override get details(): Record<string, unknown> {
+    return { target: this.target, reason: this.reason, ...(this.report !== undefined ? { report: this.report } : {}) };
+  }
+}
+
 /** Another process kept the audit database locked for the whole busy timeout. */
 export class AuditBusyError extends MsoError {
   readonly code = ErrorCode.AuditBusy;

@@ -467,12 +467,15 @@ function hotspots(i: DetectorInput, attempts: readonly AttemptRow[]): Finding[] 
       .flatMap((a) => JSON.parse(a.files_changed) as string[]),
   );
   const out: Finding[] = [];
+  const elements =
+    i.db.dialect === 'postgres'
+      ? 'jsonb_array_elements_text(attempts.files_changed::jsonb) AS f(value)'
+      : 'json_each(attempts.files_changed) f';
+  const failedWith = i.db.prepare(
+    `SELECT attempts.attempt_id FROM attempts, ${elements} WHERE f.value = ? AND attempts.status IN ('failure', 'timeout', 'blocked')`,
+  );
   for (const file of mine) {
-    const rows = i.db
-      .prepare(
-        "SELECT attempts.attempt_id FROM attempts, json_each(attempts.files_changed) f WHERE f.value = ? AND attempts.status IN ('failure', 'timeout', 'blocked')",
-      )
-      .all(file) as Array<{ attempt_id: string }>;
+    const rows = failedWith.all(file) as Array<{ attempt_id: string }>;
     if (rows.length >= i.policy.observability.hotspot_min_failures) {
       out.push({
         kind: 'error_hotspot',

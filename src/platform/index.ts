@@ -4,12 +4,14 @@ export type {
   Faults,
   Fs,
   OpenSqlite,
+  OpenPostgres,
   PlatformDeps,
   Proc,
   ProcessInfo,
   Random,
   Redactor,
   SqliteDb,
+  SqlDialect,
   SqliteStatement,
 } from './ports.js';
 export { openSqlite } from './node/sqlite.js';

@@ -61,6 +61,13 @@ export interface PlatformDeps {
   readonly fs: Fs;
   readonly processInfo: ProcessInfo;
   readonly openSqlite: OpenSqlite;
+  /**
+   * Opens a PostgreSQL audit store through the same synchronous port (absent where only SQLite is available). The
+   * driver is loaded by {@link PlatformDeps.preparePostgres} first, so processes that never use it never load it.
+   */
+  readonly openPostgres?: OpenPostgres;
+  /** Loads the PostgreSQL driver (once); call before `openPostgres` when a store URL is configured. */
+  readonly preparePostgres?: () => Promise<void>;
   readonly proc: Proc;
   /** Crash points for fault tests; absent (or inert) outside them. */
   readonly faults?: Faults | undefined;
@@ -97,9 +104,18 @@ export interface SqliteStatement {
   iterate(...params: unknown[]): IterableIterator<unknown>;
 }
 
-/** The embedded SQLite database port (better-sqlite3's shape; kysely's SqliteDialect accepts it). */
+/** The SQL dialect a database port speaks: the embedded default, or the shared store. */
+export type SqlDialect = 'sqlite' | 'postgres';
+
+/**
+ * The synchronous database port (better-sqlite3's shape; kysely's SqliteDialect accepts it). Every call is committed
+ * when it returns. The PostgreSQL driver has the same shape: it takes SQLite-style text and parameters (see
+ * platform/node/pg-sql.ts for what it rewrites) and blocks the caller until the server answered.
+ */
 export interface SqliteDb {
   readonly name: string;
+  /** Absent means 'sqlite'. */
+  readonly dialect?: SqlDialect;
   readonly inTransaction: boolean;
   prepare(sql: string): SqliteStatement;
   exec(sql: string): unknown;
@@ -109,6 +125,9 @@ export interface SqliteDb {
 
 /** Opens an SQLite database file; read-only handles refuse every write. */
 export type OpenSqlite = (file: string, options?: { readonly readonly?: boolean }) => SqliteDb;
+
+/** Opens a PostgreSQL database (`postgres://…`, optional `?schema=`); read-only handles refuse every write. */
+export type OpenPostgres = (url: string, options?: { readonly readonly?: boolean }) => SqliteDb;
 
 /**
  * Removes secrets before anything reaches a sink (files, the audit DB, blobs, stdout/stderr, exports). Built once

@@ -11,11 +11,14 @@ import { openAuditLog, openAuditReader, runReadOnlyQuery } from '../../src/audit
 import { nodePlatform } from '../../src/platform/index.js';
 import { buildLegacyDb } from '../fixtures/mso-legacy-db.js';
 import { REPO_ROOT } from '../helpers/cli.js';
+import { auditStores, pgSchema } from '../helpers/pg.js';
 
 const deps = nodePlatform();
 let dir: string;
+/** Set while a suite runs against PostgreSQL: the log then lives in a fresh schema instead of `dir/audit.db`. */
+let pgUrl: string | undefined;
 const open = (env: Record<string, string> = {}) =>
-  openAuditLog(deps, { file: join(dir, 'audit.db'), blobsDir: join(dir, 'blobs'), env });
+  openAuditLog(deps, { file: join(dir, 'audit.db'), blobsDir: join(dir, 'blobs'), env, url: pgUrl });
 const count = (log: { db: { prepare(s: string): { get(): unknown } } }, table: string): number =>
   (log.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 const payload = (over: Record<string, unknown> = {}) => ({
@@ -153,7 +156,19 @@ describe('schema and migrations', () => {
   });
 });
 
-describe('writes', () => {
+describe.each(auditStores())('writes (%s)', (store) => {
+  let schema: ReturnType<typeof pgSchema> | null = null;
+  beforeEach(async () => {
+    if (store === 'postgres') {
+      await deps.preparePostgres?.();
+      pgUrl = (schema = pgSchema()).url;
+    }
+  });
+  afterEach(() => {
+    pgUrl = undefined;
+    schema?.drop();
+    schema = null;
+  });
   it('appends events idempotently by key and refuses a key reused with other content', () => {
     const log = open();
     const a = log.appendEvent({ runId: 'r', type: 'node.started', nodeId: 'T1', key: 'k1', payload: { n: 1 } });
@@ -173,7 +188,7 @@ describe('writes', () => {
     expect(log.appendPayload(payload({ task_id: 'TASK-0001' }))).toEqual({ ...first, created: false });
     const second = log.appendPayload(payload({ task_id: 'TASK-0001', status: 'fail' }));
     expect(second.id).toBe('TASK-0001-R2');
-    const rows = log.db.prepare('SELECT id, status, transition_repeated FROM audit_logs ORDER BY rowid').all();
+    const rows = log.db.prepare('SELECT id, status, transition_repeated FROM audit_logs ORDER BY id').all();
     expect(rows).toEqual([
       { id: 'TASK-0001', status: 'success', transition_repeated: 0 },
       { id: 'TASK-0001-R2', status: 'fail', transition_repeated: 1 },
@@ -208,7 +223,11 @@ describe('writes', () => {
       }),
     );
     expect(
-      log.db.prepare('SELECT node_id, status, related_audit_id IS NOT NULL AS linked FROM node_snapshots').all(),
+      log.db
+        .prepare(
+          'SELECT node_id, status, CASE WHEN related_audit_id IS NOT NULL THEN 1 ELSE 0 END AS linked FROM node_snapshots',
+        )
+        .all(),
     ).toEqual([{ node_id: 'T1', status: 'committed', linked: 1 }]);
     expect(count(log, 'decisions')).toBe(1);
     expect(() =>
@@ -217,6 +236,7 @@ describe('writes', () => {
       ),
     ).toThrow();
     expect(count(log, 'audit_logs')).toBe(1);
+    if (store === 'postgres') return log.close(); // the user-feedback trigger is SQLite's (schema-pg.ts)
     log.db
       .prepare("INSERT INTO user_feedback (id, date, feedback_text) VALUES ('FB-1', '2026-11-21', 'too slow')")
       .run();

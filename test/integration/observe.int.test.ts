@@ -7,19 +7,15 @@ import { PolicySchema, type ExecutionPlan, type HitlItem } from '../../src/contr
 import { detect, type Finding } from '../../src/observe/index.js';
 import { nodePlatform } from '../../src/platform/index.js';
 import { fakeClock } from '../../src/platform/testing/index.js';
+import { auditStores, pgSchema } from '../helpers/pg.js';
 
 const policy = PolicySchema.parse({ observability: { bottleneck_min_ms: 1_000 } });
 let dir: string;
 let log: AuditLog;
 const clock = fakeClock('2026-11-21T08:00:00.000Z');
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mso-obs-'));
-  log = openAuditLog({ ...nodePlatform(), clock }, { file: join(dir, 'audit.db'), blobsDir: join(dir, 'blobs') });
-});
-afterEach(async () => {
-  log.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const platform = nodePlatform();
+/** Set while the suite runs against PostgreSQL (a fresh schema per test). */
+let pgUrl: string | undefined;
 
 const plan: ExecutionPlan = {
   run_id: '20261121-msowd-x',
@@ -96,7 +92,7 @@ function healthyRun(n: number, extra: { slowNode?: string; expensive?: boolean; 
 }
 
 const run = (runId: string, hitl: HitlItem[] = []): Finding[] => {
-  const reader = openAuditReader(nodePlatform(), join(dir, 'audit.db'));
+  const reader = openAuditReader(platform, join(dir, 'audit.db'), { url: pgUrl });
   try {
     return detect({
       db: reader.raw,
@@ -115,7 +111,27 @@ const run = (runId: string, hitl: HitlItem[] = []): Finding[] => {
 };
 const kinds = (f: Finding[]) => f.map((x) => x.kind).sort();
 
-describe('detectors on seeded histories', () => {
+describe.each(auditStores())('detectors on seeded histories (%s)', (store) => {
+  let schema: ReturnType<typeof pgSchema> | null = null;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mso-obs-'));
+    if (store === 'postgres') {
+      await platform.preparePostgres?.();
+      schema = pgSchema();
+      pgUrl = schema.url;
+    }
+    log = openAuditLog(
+      { ...platform, clock },
+      { file: join(dir, 'audit.db'), blobsDir: join(dir, 'blobs'), url: pgUrl },
+    );
+  });
+  afterEach(async () => {
+    log.close();
+    schema?.drop();
+    schema = null;
+    pgUrl = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
   it('find nothing in a healthy history', () => {
     const ids = Array.from({ length: 6 }, (_, i) => healthyRun(i));
     for (const id of ids) expect(run(id)).toEqual([]);
@@ -194,7 +210,7 @@ describe('detectors on seeded histories', () => {
       } as ExecutionPlan;
     };
     const detectWith = (runId: string, p: ExecutionPlan, pol: typeof policy) => {
-      const reader = openAuditReader(nodePlatform(), join(dir, 'audit.db'));
+      const reader = openAuditReader(platform, join(dir, 'audit.db'), { url: pgUrl });
       try {
         return detect({
           db: reader.raw,

@@ -10,14 +10,18 @@ import { fakeClock } from '../../src/platform/testing/index.js';
 import { createBreakerFactory } from '../../src/resilience/index.js';
 import { adapter, FAKE_AGENT, tempRepo, testAdapterDeps } from '../helpers/agents.js';
 import { REPO_ROOT } from '../helpers/cli.js';
+import { auditStores, pgSchema } from '../helpers/pg.js';
 import { startFakeLlmServer, type FakeLlmServer } from '../helpers/fake-llm-server.js';
 
 const platform = nodePlatform();
 let dir: string;
 let log: AuditLog;
+/** What the child processes open: the SQLite file, or the PostgreSQL store while a suite runs on it. */
+let target: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mso-res-'));
   log = openAuditLog(platform, { file: join(dir, 'audit.db'), blobsDir: join(dir, 'blobs') });
+  target = join(dir, 'audit.db');
 });
 afterEach(async () => {
   log.close();
@@ -29,12 +33,29 @@ const child = (...args: string[]) =>
   new Promise<Record<string, unknown>>((resolve, reject) => {
     execFile(
       process.execPath,
-      [join(REPO_ROOT, 'test', 'fixtures', 'breaker-acquire.mjs'), join(dir, 'audit.db'), ...args],
+      [join(REPO_ROOT, 'test', 'fixtures', 'breaker-acquire.mjs'), target, ...args],
       (e, stdout) => (e ? reject(e) : resolve(JSON.parse(stdout))),
     );
   });
 
-describe('circuit breaker', () => {
+describe.each(auditStores())('circuit breaker (%s)', (store) => {
+  let schema: ReturnType<typeof pgSchema> | null = null;
+  beforeEach(async () => {
+    if (store !== 'postgres') return;
+    await platform.preparePostgres?.();
+    schema = pgSchema();
+    log.close();
+    target = schema.url;
+    log = openAuditLog(platform, { file: join(dir, 'audit.db'), blobsDir: join(dir, 'blobs'), url: target });
+  });
+  afterEach(() => {
+    if (!schema) return;
+    log.close();
+    schema.drop();
+    schema = null;
+    // The suite's own afterEach closes the log again: give it the SQLite one back.
+    log = openAuditLog(platform, { file: join(dir, 'audit.db'), blobsDir: join(dir, 'blobs') });
+  });
   it('opens after 5 consecutive failures, half-opens after the reset timeout with exactly one trial, and closes on success', () => {
     const clock = fakeClock('2026-11-21T10:00:00Z');
     const b = createBreakerFactory(log, clock, cfg)('openai/m');

@@ -11,15 +11,39 @@ function parseLimit(v: string): number {
 
 /** `mso audit init|append|query|tail|stats|export`. */
 export function registerAudit(program: Command, ctx: CliContext): void {
-  const audit = program.command('audit').description('the audit log (SQLite): append, query, tail, stats, export');
+  const audit = program
+    .command('audit')
+    .description('the audit log (SQLite, or PostgreSQL with audit.url): append, query, tail, stats, export, migrate');
   audit
     .command('init')
-    .description('create or migrate .mso-context/audit.db to the current schema')
+    .description(
+      'create or migrate the audit log (.mso-context/audit.db, or the audit.url store) to the current schema',
+    )
     .action(async () => {
       const r = await ctx.app().audit.init();
       ctx.done({
         data: r,
         human: `OK db=${r.file} schema=${r.schema.to}${r.schema.applied.length ? ` (applied ${r.schema.applied.join(', ')})` : ''}`,
+      });
+    });
+  audit
+    .command('migrate')
+    .description(
+      'copy the SQLite audit log and its blobs into an empty PostgreSQL store, verified by counts and hashes',
+    )
+    .requiredOption('--to <url>', 'postgres://user@host:5432/db[?schema=name]')
+    .option('--from <file>', 'the SQLite file to copy (default: the workspace audit.db)')
+    .action(async (opts: { to: string; from?: string }) => {
+      const r = await ctx.app().audit.migrate({ to: opts.to, from: opts.from });
+      ctx.done({
+        data: r,
+        human: [
+          ...r.tables.map(
+            (t) => `${t.ok ? 'OK ' : 'BAD'} ${t.table.padEnd(20)} ${t.rows} rows  sha256 ${t.sha256.slice(0, 16)}`,
+          ),
+          `blobs: ${r.blobs.copied} copied${r.blobs.missing.length ? `, ${r.blobs.missing.length} missing` : ''}${r.blobs.corrupt.length ? `, ${r.blobs.corrupt.length} altered` : ''}`,
+          `migrated ${r.from} -> ${r.to}; set audit.url in policy.yaml (or MSO_AUDIT_URL) to use it`,
+        ],
       });
     });
   audit

@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Clock, Faults, PlatformDeps, Proc, ProcessInfo, Random } from '../ports.js';
+import type { Clock, Faults, OpenPostgres, PlatformDeps, Proc, ProcessInfo, Random } from '../ports.js';
 import { openSqlite } from './sqlite.js';
 
 /** The real clock. */
@@ -101,12 +101,21 @@ export function nodeProc(): Proc {
 
 /** All real ports. */
 export function nodePlatform(env: Readonly<Record<string, string | undefined>> = {}): PlatformDeps {
+  // The PostgreSQL driver is loaded only when a store URL is configured: SQLite users never pay for it.
+  let pg: OpenPostgres | undefined;
   return {
     clock: nodeClock(),
     random: nodeRandom(),
     fs: fsp,
     processInfo: nodeProcessInfo(),
     openSqlite,
+    openPostgres(url, options) {
+      if (!pg) throw new Error('the PostgreSQL driver is not loaded: call preparePostgres() first');
+      return pg(url, options);
+    },
+    async preparePostgres() {
+      pg ??= (await import('./postgres.js')).createPostgresOpener();
+    },
     proc: nodeProc(),
     faults: nodeFaults(env['MSO_FAULT_KILL_AT']),
   };
