@@ -1,7 +1,6 @@
 import type { z } from 'zod';
 import {
   withStorageErrors,
-  AuditKeyConflictError,
   AuditPayloadSchema,
   InvalidArtifactError,
   parseArtifact,
@@ -18,7 +17,6 @@ import {
   AttemptRowSchema,
   BreakerEventSchema,
   DecisionInputSchema,
-  EventInputSchema,
   RunRowSchema,
   SnapshotInputSchema,
   type AgentCallRow,
@@ -31,6 +29,7 @@ import {
 } from './records.js';
 import { createRedactor, type Redactor } from './redact.js';
 import { auditDbEdge } from './db-edge.js';
+import { createEventWriter } from './event-writer.js';
 
 export interface OpenAuditOptions {
   readonly file: string;
@@ -82,7 +81,6 @@ function parseRecord<S extends z.ZodType>(schema: S, input: unknown, what: strin
 }
 
 const json = (v: unknown): string => JSON.stringify(v ?? {});
-const EVENT_KEYS = new Set(['runId', 'type', 'nodeId', 'ticketId', 'attemptId', 'payload', 'key', 'at']);
 
 /** Stable JSON (sorted keys) for hashing. */
 function canonical(v: unknown): string {
@@ -126,13 +124,6 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
   const dateOnly = (): string => now().slice(0, 10);
   const stamp = (): string => dateOnly().replaceAll('-', '');
 
-  const insertEvent = db.prepare(
-    'INSERT INTO events (event_key, at, run_id, type, node_id, ticket_id, attempt_id, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_key) DO NOTHING',
-  );
-  const eventByKey = db.prepare(
-    'SELECT seq, run_id, type, node_id, ticket_id, attempt_id, payload FROM events WHERE event_key = ?',
-  );
-
   function transaction<T>(fn: () => T): T {
     if (db.inTransaction) return fn();
     db.exec('BEGIN IMMEDIATE');
@@ -153,66 +144,7 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
     }
   }
 
-  // Generated keys grow with time (then a counter, then a random tag drawn once per open log), so their unique index
-  // is appended at its right edge instead of touching a random page on every commit. The tag keeps two processes
-  // apart; the counter keeps one process's keys apart within a millisecond.
-  let keyCounter = 0;
-  const keyTag = deps.random.id('').slice(1, 9);
-  const eventKey = (): string =>
-    `evt-${deps.clock.now().getTime().toString(36).padStart(9, '0')}${(keyCounter++ % 1679616).toString(36).padStart(4, '0')}${keyTag}`;
-
-  function appendOne(raw: EventInput): number {
-    // The hot path of every engine step: a direct shape check, with zod only to describe what is wrong.
-    const ok =
-      typeof raw === 'object' &&
-      raw !== null &&
-      typeof raw.runId === 'string' &&
-      raw.runId.trim() !== '' &&
-      typeof raw.type === 'string' &&
-      raw.type.trim() !== '' &&
-      (raw.payload === undefined ||
-        (typeof raw.payload === 'object' && raw.payload !== null && !Array.isArray(raw.payload))) &&
-      [raw.nodeId, raw.ticketId, raw.attemptId].every(
-        (v) => v === undefined || v === null || (typeof v === 'string' && v.trim() !== ''),
-      ) &&
-      (raw.key === undefined || (typeof raw.key === 'string' && raw.key.trim() !== '')) &&
-      (raw.at === undefined || typeof raw.at === 'string') &&
-      Object.keys(raw).every((k) => EVENT_KEYS.has(k));
-    const e = ok
-      ? (raw as EventInput & { payload?: Record<string, unknown> })
-      : parseRecord(EventInputSchema, raw, 'audit event');
-    const payload = redactor.json(e.payload ?? {});
-    const key = e.key ?? eventKey();
-    const r = insertEvent.run(
-      key,
-      e.at ?? now(),
-      e.runId,
-      e.type,
-      e.nodeId ?? null,
-      e.ticketId ?? null,
-      e.attemptId ?? null,
-      payload,
-    );
-    if (r.changes === 1) return Number(r.lastInsertRowid);
-    const prev = eventByKey.get(key) as {
-      seq: number;
-      run_id: string;
-      type: string;
-      node_id: string | null;
-      ticket_id: string | null;
-      attempt_id: string | null;
-      payload: string;
-    };
-    const same =
-      prev.run_id === e.runId &&
-      prev.type === e.type &&
-      prev.node_id === (e.nodeId ?? null) &&
-      prev.ticket_id === (e.ticketId ?? null) &&
-      prev.attempt_id === (e.attemptId ?? null) &&
-      prev.payload === payload;
-    if (!same) throw new AuditKeyConflictError('events', key);
-    return prev.seq;
-  }
+  const events = createEventWriter(db, redactor, deps.clock, deps.random);
 
   const upsertRunStmt = db.prepare(`
     INSERT INTO runs (run_id, skill_key, status, goal, parent_run_id, created_at, updated_at, finished_at, budget_usd, metadata)
@@ -423,8 +355,8 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
     schema,
     redactor,
     transaction,
-    appendEvent: (input) => transaction(() => appendOne(input)),
-    appendEvents: (inputs) => transaction(() => inputs.map(appendOne)),
+    appendEvent: (input) => transaction(() => events.appendOne(input)),
+    appendEvents: (inputs) => transaction(() => events.appendMany(inputs)),
     upsertRun(raw) {
       const r = parseRecord(RunRowSchema, raw, 'run row');
       upsertRunStmt.run({
