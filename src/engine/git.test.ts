@@ -1,10 +1,11 @@
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitAfter, gitHead } from '../agents/process/git-evidence.js';
 import { nodePlatform } from '../platform/index.js';
 import { commitAll, createGit, treeHash } from './git.js';
+import { applyChanges, createTreeHasher, listTree } from './tree-hash.js';
 
 const platform = nodePlatform();
 const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmpdir() };
@@ -59,5 +60,25 @@ describe('the git layer of a node', () => {
     expect(cache.size).toBeGreaterThan(0);
     expect(await treeHash(git, platform.fs, repo, head, cache)).toBe(cold);
     expect(await treeHash(git, platform.fs, repo, head)).toBe(cold);
+  });
+
+  it('derives a commit’s tree from its parent’s and its raw changes, as git lists it, and hashes it the same', async () => {
+    const hasher = createTreeHasher(git, platform.fs, new Map());
+    const base = await commitAll(git, repo, 'mso: base of the derived trees', 1 << 20);
+    expect(await hasher.hash(repo, base.commit)).toBe(await treeHash(git, platform.fs, repo, base.commit));
+    await mkdir(join(repo, 'deep/er'), { recursive: true });
+    await writeFile(join(repo, 'deep/er/x.txt'), 'x\n');
+    await writeFile(join(repo, 'new name.txt'), 'changed\n');
+    await git.ok(['mv', 'ünïcode.txt', 'deep/moved ü.txt'], repo);
+    await rm(join(repo, 'bin.dat'));
+    await chmod(join(repo, 'deep/er/x.txt'), 0o755);
+    await rm(join(repo, 'link'));
+    await symlink('deep/er/x.txt', join(repo, 'link'));
+    const made = await commitAll(git, repo, 'mso: many kinds of change', 1 << 20);
+    // Added, deleted, modified (content, mode, symlink target) and renamed paths, in subfolders too.
+    expect(new Set(made.changes.map((c) => c.status[0]))).toEqual(new Set(['A', 'D', 'M', 'R']));
+    const listed = await listTree(git, repo, made.commit);
+    expect(applyChanges(await listTree(git, repo, base.commit), made.changes)).toEqual(listed);
+    expect(await hasher.hash(repo, made.commit, made)).toBe(await treeHash(git, platform.fs, repo, made.commit));
   });
 });

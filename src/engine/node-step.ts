@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { AgentAdapter, AgentResult } from '../agents/index.js';
 import { isMsoError, type FallbackRule } from '../contracts/index.js';
 import { attemptResultFields } from './attempt-row.js';
-import { commitAll, treeHash } from './git.js';
+import { commitAll } from './git.js';
 import type { HumanGates } from './human-gates.js';
 import { laneOf, nodePreamble } from './node-preamble.js';
 import { nodeInstructions } from './instructions.js';
@@ -286,7 +286,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       }
     }
     if (!errorClass) {
-      const th = await treeHash(git, deps.fs, wt, commit, ctx.contentHashes);
+      const th = await ctx.trees.hash(wt, commit, made);
       // What changed since the node started: this commit's own paths, unless retries or the agent committed too.
       const files =
         made.parent === startCommit
@@ -375,7 +375,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       if (g === 'approved') {
         event('node.committed', id, {
           commit,
-          tree_hash: await treeHash(git, deps.fs, wt, commit, ctx.contentHashes),
+          tree_hash: await ctx.trees.hash(wt, commit, made),
           summary: 'accepted by a person',
           files: [],
           agent: 'human',
