@@ -6,13 +6,7 @@ import { commitAll } from './git.js';
 import type { HumanGates } from './human-gates.js';
 import { laneOf, nodePreamble } from './node-preamble.js';
 import { nodeInstructions } from './instructions.js';
-import {
-  failOutsideWrites,
-  outsideChanges,
-  ownStrayWrites,
-  snapshotOutside,
-  type AgentWindow,
-} from './outside-writes.js';
+import { failOutsideWrites, outsideChanges, ownStrayWrites, type AgentWindow } from './outside-writes.js';
 import { prepareMerge } from './merge-step.js';
 import type { RunContext } from './run-context.js';
 import type { NodeOutcome } from './scheduler.js';
@@ -175,8 +169,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         startedAt: deps.clock.now().toISOString(),
       });
       event('node.attempt', id, { attempt_id: attemptId, agents: chain.map((a) => a.name), iteration: r.iteration });
-      const outside = { repo: input.repo, runDir: input.runDir, exclude: input.ownRoots ?? [] };
-      const outsideBefore = await snapshotOutside(deps, outside);
+      const outsideBefore = await ctx.outside.before();
       const window: AgentWindow = { node: id, from: deps.clock.now().getTime(), to: null };
       ctx.agentWindows.push(window);
       try {
@@ -226,7 +219,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       window.to = deps.clock.now().getTime();
       // A node writes only in its worktree: a change in the repository, its config or the workspace while it ran fails
       // it — or the node whose agents were running when it happened (see ownStrayWrites).
-      const stray = outsideChanges(outsideBefore, await snapshotOutside(deps, outside));
+      const stray = outsideChanges(outsideBefore, await ctx.outside.after());
       const own = stray.length > 0 ? await ownStrayWrites(ctx, id, stray) : { paths: [], note: '' };
       if (own.paths.length > 0) return failOutsideWrites(ctx, id, attemptId, result, own.paths, own.note);
       if (result) {

@@ -2,6 +2,7 @@ import type { AgentWindow } from './outside-writes.js';
 import { join } from 'node:path';
 import type { AuditLog } from '../audit/index.js';
 import { nodeBranch } from './git.js';
+import { createOutsideWatch, type OutsideWatch } from './outside-writes.js';
 import { createTreeHasher, type TreeHasher } from './tree-hash.js';
 import type { RecordedNode } from './run-state.js';
 import { loadRecordedRun, recordedNode } from './run-state.js';
@@ -51,6 +52,8 @@ export interface RunContext {
   readonly agentWindows: AgentWindow[];
   /** The run's tree hashes (over `contentHashes`), a node's tree derived from its parent's where it can. */
   readonly trees: TreeHasher;
+  /** Snapshots of what nodes must not write (the repository, the workspace around the run), before and after each. */
+  readonly outside: OutsideWatch;
   snapshot(
     id: string,
     status: 'pending' | 'active' | 'committed' | 'merged' | 'rolled_back' | 'failed',
@@ -146,6 +149,7 @@ export function createRunContext(
     contentHashes,
     agentWindows: [],
     trees: createTreeHasher(git, deps.fs, contentHashes),
+    outside: createOutsideWatch(deps, { repo: input.repo, runDir: input.runDir, exclude: input.ownRoots ?? [] }),
     prepareWorktree(id, base) {
       const wt = worktreeOf(id);
       return ctx.serial(async () => {
