@@ -81,4 +81,15 @@ describe('the git layer of a node', () => {
     expect(applyChanges(await listTree(git, repo, base.commit), made.changes)).toEqual(listed);
     expect(await hasher.hash(repo, made.commit, made)).toBe(await treeHash(git, platform.fs, repo, made.commit));
   });
+
+  it('runs add, commit and log in one shell without the shell reading the message, and names the step that failed', async () => {
+    const message = 'mso: n9 it\'s $(touch PWNED) `id` "quoted"';
+    await writeFile(join(repo, 'quoted.txt'), 'q\n');
+    const made = await commitAll(git, repo, message, 1 << 20);
+    expect(made.files).toEqual(['quoted.txt']);
+    expect(await git.ok(['log', '-1', '--format=%B', made.commit], repo)).toBe(message);
+    await expect(commitAll(git, join(repo, 'no such folder'), 'x', 1)).rejects.toThrow(/git add -A failed/);
+    const seq = await git.sequence([['rev-parse', 'HEAD'], ['no-such-command'], ['rev-parse', 'HEAD']], repo);
+    expect(seq).toMatchObject({ failed: 1, stdout: `${made.commit}\n` });
+  });
 });

@@ -89,7 +89,7 @@ export function createGit(deps: {
       child.stdout?.on('data', collect(out));
       child.stderr?.on('data', collect(err));
       const text = (b: Buffer[]): string => Buffer.concat(b).toString('utf8');
-      child.on('error', (e) => resolve({ code: 127, stdout: text(out), stderr: e.message }));
+      child.on('error', (e) => resolve({ code: 127, stdout: text(out), stderr: e.message, notStarted: true }));
       child.on('close', (code) =>
         resolve(
           overflow
@@ -106,7 +106,9 @@ export function createGit(deps: {
     options: { readonly maxOutput?: number } = {},
   ): Promise<GitResult> => {
     const cmd = gitCommand(args, { env, cwd });
-    return spawnCollect('git', cmd.args, cmd.env, cwd, args[0] ?? '', input, options.maxOutput);
+    return spawnCollect('git', cmd.args, cmd.env, cwd, args[0] ?? '', input, options.maxOutput).then(
+      ({ code, stdout, stderr }) => ({ code, stdout, stderr }),
+    );
   };
   const sequence = async (
     steps: ReadonlyArray<readonly string[]>,
@@ -123,9 +125,11 @@ export function createGit(deps: {
       .join('\n');
     const what = steps.at(-1)?.[0] ?? '';
     const r = await spawnCollect('sh', ['-c', script], cmds[0]?.env ?? {}, cwd, what, undefined, options.maxOutput);
-    if (r.code === 0) return { ...r, failed: null };
+    if (r.code === 0) return { code: 0, stdout: r.stdout, stderr: r.stderr, failed: null };
+    // A shell that could not start (no such folder) ran none of the steps: the first one failed.
+    if (r.notStarted) return { code: r.code, stdout: r.stdout, stderr: r.stderr, failed: 0 };
     const i = r.code - SEQUENCE_FAILED;
-    return { ...r, failed: i >= 0 && i < last ? i : last };
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr, failed: i >= 0 && i < last ? i : last };
   };
   return {
     run,
