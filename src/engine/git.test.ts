@@ -76,9 +76,10 @@ describe('the git layer of a node', () => {
     await symlink('deep/er/x.txt', join(repo, 'link'));
     const made = await commitAll(git, repo, 'mso: many kinds of change', 1 << 20);
     // Added, deleted, modified (content, mode, symlink target) and renamed paths, in subfolders too.
-    expect(new Set(made.changes.map((c) => c.status[0]))).toEqual(new Set(['A', 'D', 'M', 'R']));
+    const changes = made.changes ?? [];
+    expect(new Set(changes.map((c) => c.status[0]))).toEqual(new Set(['A', 'D', 'M', 'R']));
     const listed = await listTree(git, repo, made.commit);
-    expect(applyChanges(await listTree(git, repo, base.commit), made.changes)).toEqual(listed);
+    expect(applyChanges(await listTree(git, repo, base.commit), changes)).toEqual(listed);
     expect(await hasher.hash(repo, made.commit, made)).toBe(await treeHash(git, platform.fs, repo, made.commit));
   });
 
@@ -91,5 +92,19 @@ describe('the git layer of a node', () => {
     await expect(commitAll(git, join(repo, 'no such folder'), 'x', 1)).rejects.toThrow(/git add -A failed/);
     const seq = await git.sequence([['rev-parse', 'HEAD'], ['no-such-command'], ['rev-parse', 'HEAD']], repo);
     expect(seq).toMatchObject({ failed: 1, stdout: `${made.commit}\n` });
+  });
+
+  it('lists the tree of a merge commit (an agent’s unfinished merge) instead of deriving it', async () => {
+    const hasher = createTreeHasher(git, platform.fs, new Map());
+    const base = await commitAll(git, repo, 'mso: before the side branch', 1 << 20);
+    await hasher.hash(repo, base.commit);
+    await git.ok(['switch', '-q', '-c', 'side'], repo);
+    await writeFile(join(repo, 'side.txt'), 'side\n');
+    await commitAll(git, repo, 'side', 1 << 20);
+    await git.ok(['switch', '-q', '-'], repo);
+    await git.ok(['merge', '-q', '--no-ff', '--no-commit', 'side'], repo);
+    const made = await commitAll(git, repo, 'mso: concludes the merge', 1 << 20);
+    expect(made).toMatchObject({ parent: base.commit, changes: null });
+    expect(await hasher.hash(repo, made.commit, made)).toBe(await treeHash(git, platform.fs, repo, made.commit));
   });
 });

@@ -154,8 +154,11 @@ export interface NodeCommit {
   readonly patch: string;
   /** Why the patch was left out (larger than `maxPatchChars`, or than git's output limit), or null. */
   readonly patchOmitted: string | null;
-  /** The commit's changes against its parent, with full object ids (its tree is the parent's with these applied). */
-  readonly changes: readonly RawChange[];
+  /**
+   * The commit's changes against its parent, with full object ids (its tree is the parent's with these applied); null
+   * for a merge commit (left by an agent's unfinished merge), whose changes git log does not print.
+   */
+  readonly changes: readonly RawChange[] | null;
 }
 
 const logArgs = (patch: boolean): string[] => [
@@ -212,7 +215,7 @@ export async function commitAll(
  */
 export function parseCommitLog(out: string): NodeCommit {
   const end = out.indexOf('\0');
-  const [commit = '', parent = ''] = out.slice(0, end).trim().split(' ');
+  const [commit = '', parent = '', ...otherParents] = out.slice(0, end).trim().split(' ');
   if (!/^[0-9a-f]{40,64}$/.test(commit) || !/^[0-9a-f]{40,64}$/.test(parent))
     throw new Error(`unexpected git log output: ${out.slice(0, 200)}`);
   const files: string[] = [];
@@ -234,7 +237,8 @@ export function parseCommitLog(out: string): NodeCommit {
     changes.push({ status, path, from: paths.length > 1 ? (paths[0] as string) : null, mode, oid });
   }
   if (out[i] === '\0') i++;
-  return { commit, parent, files, patch: out.slice(i).trim(), patchOmitted: null, changes };
+  const merge = otherParents.length > 0;
+  return { commit, parent, files, patch: out.slice(i).trim(), patchOmitted: null, changes: merge ? null : changes };
 }
 
 /**

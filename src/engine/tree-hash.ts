@@ -99,7 +99,7 @@ export interface TreeHasher {
   hash(
     worktree: string,
     commit: string,
-    made?: { readonly parent: string; readonly changes: readonly RawChange[] },
+    made?: { readonly parent: string; readonly changes: readonly RawChange[] | null },
   ): Promise<string>;
 }
 
@@ -135,7 +135,8 @@ export function createTreeHasher(git: Git, fs: Fs, contentHashes: Map<string, st
     async hash(worktree, commit, made) {
       const parent = made ? recall(made.parent) : undefined;
       const listing =
-        recall(commit) ?? (parent && made ? applyChanges(parent, made.changes) : await listTree(git, worktree, commit));
+        recall(commit) ??
+        (parent && made?.changes ? applyChanges(parent, made.changes) : await listTree(git, worktree, commit));
       remember(commit, listing);
       return hashListing(fs, worktree, listing, contentHashes);
     },
