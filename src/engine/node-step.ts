@@ -73,6 +73,8 @@ async function gatesPass(
   const gates = ctx.graph[id]?.gates ?? [];
   const failures: string[] = [];
   let head = fullId(commit);
+  // A gate is a program too: the checkout listed after the node no longer stands for the next node's start.
+  if (gates.length > 0) ctx.outside.unsettle();
   for (const g of gates) {
     const r = await deps.agents.run([deps.agents.adapter('shell')], {
       runId,

@@ -123,12 +123,15 @@ export interface OutsideWatch {
   before(): Promise<OutsideSnapshot>;
   /** Taken once the node's agent has ended. */
   after(): Promise<OutsideSnapshot>;
+  /** Something else runs a program now (a gate command): the next node lists the checkout for itself. */
+  unsettle(): void;
 }
 
 /**
  * Before/after snapshots for a run's nodes. Listing the checkout's changed files costs a git process; the list taken
  * after a node, when no other node ran at any moment since, still holds when the next node starts (nothing but the
- * coordinator ran, and it writes only in mso's own folders), so a chain takes one git status per node instead of two.
+ * coordinator ran, and it writes only in mso's own folders; a gate command ends that, see `unsettle`), so a chain
+ * takes one git status per node instead of two.
  * Every fingerprint is read fresh. A person's edit in that gap is blamed on the next node, as one made while it runs.
  */
 export function createOutsideWatch(
@@ -154,6 +157,10 @@ export function createOutsideWatch(
       const paths = await checkoutPaths(deps, scope);
       quiet = calm && at === starts ? { paths, starts } : null;
       return snapshotOutside(deps, scope, paths);
+    },
+    unsettle() {
+      starts++;
+      quiet = null;
     },
   };
 }
