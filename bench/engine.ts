@@ -45,6 +45,8 @@ function shape(name: Shape, n: number): DagNode[] {
 
 interface OverheadFigure {
   readonly usPerNode: number;
+  /** CPU time (user + system) of the process per node: less sensitive than wall time to other load on the machine. */
+  readonly cpuUsPerNode: number;
   readonly startRssMb: number;
   readonly peakRssMb: number;
 }
@@ -54,7 +56,11 @@ interface OverheadFigure {
  * their states together; with `writeAhead` each agent commits the buffered states before it runs, as the runner does
  * before it makes a worktree or spawns an agent.
  */
-async function measureOverhead(name: Shape, writeAhead: boolean): Promise<OverheadFigure> {
+type Mode = 'grouped' | 'write-ahead' | 'bare';
+const MODES: readonly Mode[] = ['grouped', 'write-ahead', 'bare'];
+
+async function measureOverhead(name: Shape, mode: Mode): Promise<OverheadFigure> {
+  const writeAhead = mode === 'write-ahead';
   const startRssMb = process.memoryUsage().rss / MB;
   const dir = await mkdtemp(join(tmpdir(), 'mso-bench-engine-'));
   const log = openAuditLog(nodePlatform(), { file: join(dir, 'audit.db'), blobsDir: join(dir, 'blobs') });
@@ -66,42 +72,51 @@ async function measureOverhead(name: Shape, writeAhead: boolean): Promise<Overhe
       if (buffered.length) log.appendEvents(buffered.splice(0));
     };
     const t = performance.now();
+    const cpu = process.cpuUsage();
     const result = await runDag(
       nodes,
-      {
-        execute: writeAhead ? async () => (flush(), { kind: 'done' }) : async () => ({ kind: 'done' }),
-        admit: () => 'start',
-        onState: (id, state, detail) => {
-          buffered.push({ runId, type: 'node.state', nodeId: id, payload: { state, detail } });
-        },
-        flush,
-      },
+      mode === 'bare'
+        ? {
+            execute: async () => ({ kind: 'done' }),
+            admit: () => 'start',
+            onState: () => undefined,
+            flush: () => undefined,
+          }
+        : {
+            execute: writeAhead ? async () => (flush(), { kind: 'done' }) : async () => ({ kind: 'done' }),
+            admit: () => 'start',
+            onState: (id, state, detail) => {
+              buffered.push({ runId, type: 'node.state', nodeId: id, payload: { state, detail } });
+            },
+            flush,
+          },
       { maxConcurrency: 64 },
     );
     const ms = performance.now() - t;
+    const used = process.cpuUsage(cpu);
+    const cpuUsPerNode = (used.user + used.system) / nodes.length;
     // The figure counts only if every state change is on record when the scheduler returns.
     if (buffered.length) throw new Error('the scheduler returned with state changes not on record');
     if ([...result.states.values()].some((s) => s !== 'done')) throw new Error('not every node finished');
     const recorded = log.db
       .prepare("SELECT COUNT(*) AS n FROM events WHERE run_id = ? AND type = 'node.state'")
       .get(runId) as { n: number };
-    if (recorded.n !== nodes.length * 2)
-      throw new Error(`${recorded.n} state events on record, not ${nodes.length * 2}`);
-    return { usPerNode: (ms * 1000) / nodes.length, startRssMb, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+    const expected = mode === 'bare' ? 0 : nodes.length * 2;
+    if (recorded.n !== expected) throw new Error(`${recorded.n} state events on record, not ${expected}`);
+    return {
+      usPerNode: (ms * 1000) / nodes.length,
+      cpuUsPerNode,
+      startRssMb,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    };
   } finally {
     log.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-function overheadInChild(name: Shape, writeAhead: boolean): OverheadFigure {
-  const args = [
-    ...process.execArgv,
-    fileURLToPath(import.meta.url),
-    '--child',
-    name,
-    writeAhead ? 'write-ahead' : 'grouped',
-  ];
+function overheadInChild(name: Shape, mode: Mode): OverheadFigure {
+  const args = [...process.execArgv, fileURLToPath(import.meta.url), '--child', name, mode];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: process.env });
   if (r.status !== 0) throw new Error(`bench child ${name} failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as OverheadFigure;
@@ -145,8 +160,9 @@ async function main(): Promise<void> {
   );
   let peak = { mb: 0, start: 0, what: '' };
   for (const name of SHAPES) {
-    const grouped = overheadInChild(name, false);
-    const ahead = overheadInChild(name, true);
+    const grouped = overheadInChild(name, 'grouped');
+    const ahead = overheadInChild(name, 'write-ahead');
+    const bare = overheadInChild(name, 'bare');
     for (const [f, what] of [
       [grouped, `${name}`],
       [ahead, `${name}, write-ahead`],
@@ -154,7 +170,7 @@ async function main(): Promise<void> {
       if (f.peakRssMb > peak.mb) peak = { mb: f.peakRssMb, start: f.startRssMb, what };
     }
     console.log(
-      `overhead ${name.padEnd(6)}: ${grouped.usPerNode.toFixed(1)} µs/node (target < 50); ${ahead.usPerNode.toFixed(1)} µs/node when every agent commits before it runs`,
+      `overhead ${name.padEnd(6)}: ${grouped.usPerNode.toFixed(1)} µs/node wall, ${grouped.cpuUsPerNode.toFixed(1)} µs CPU (target <= 20) | ${ahead.usPerNode.toFixed(1)} µs wall, ${ahead.cpuUsPerNode.toFixed(1)} µs CPU when every agent commits before it runs | bare scheduler, no audit: ${bare.usPerNode.toFixed(1)} µs wall, ${bare.cpuUsPerNode.toFixed(1)} µs CPU`,
     );
   }
   const r = rng(7);
@@ -181,7 +197,9 @@ const child = process.argv.indexOf('--child');
 if (child > 0) {
   const name = process.argv[child + 1] as Shape;
   if (!SHAPES.includes(name)) throw new Error(`unknown shape ${name}`);
-  process.stdout.write(JSON.stringify(await measureOverhead(name, process.argv[child + 2] === 'write-ahead')));
+  const mode = process.argv[child + 2] as Mode;
+  if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode}`);
+  process.stdout.write(JSON.stringify(await measureOverhead(name, mode)));
 } else {
   await main();
 }

@@ -16,7 +16,7 @@ import {
 } from '../workspace/index.js';
 import type { AgentsOps } from './agents-ops.js';
 import type { WorkerOps } from './distributed/worker-ops.js';
-import { assertAuditWritable, type AuditOps } from './audit-ops.js';
+import type { AuditOps } from './audit-ops.js';
 import type { DesignOps } from './design-ops.js';
 import { lazyOps } from './lazy-ops.js';
 import type { TicketOps } from './ticket-ops.js';
@@ -307,7 +307,8 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
                       : 'run',
               };
         const ws = await open(true);
-        assertAuditWritable(deps, ws);
+        // Imported here: audit-ops is a write-side module that `mso status` never needs.
+        (await import('./audit-ops.js')).assertAuditWritable(deps, ws);
         const ref = await ws.runs.create({
           id,
           ...(input.goal ? { goal: input.goal } : {}),

@@ -1,7 +1,6 @@
 import type { z } from 'zod';
 import {
   withStorageErrors,
-  AuditKeyConflictError,
   AuditPayloadSchema,
   BlobCorruptError,
   InvalidArgumentError,
@@ -22,7 +21,6 @@ import {
   AttemptRowSchema,
   BreakerEventSchema,
   DecisionInputSchema,
-  EventInputSchema,
   RunRowSchema,
   SnapshotInputSchema,
   type AgentCallRow,
@@ -35,6 +33,7 @@ import {
 } from './records.js';
 import { createRedactor, type Redactor } from './redact.js';
 import { auditDbEdge } from './db-edge.js';
+import { createEventWriter } from './event-writer.js';
 
 export interface OpenAuditOptions {
   readonly file: string;
@@ -108,9 +107,6 @@ function storedBlob(db: SqliteDb, where: string, hash: string): { bytes: Buffer;
   return { bytes, intact: sha256Hex(bytes) === hash, path: `${where}#blobs/${hash}` };
 }
 
-/** An event's row: key, at, run, type, node, ticket, attempt, payload (JSON text). */
-type EventRowValues = [string, string, string, string, string | null, string | null, string | null, string];
-
 function parseRecord<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const r = schema.safeParse(input);
   if (!r.success) throw new InvalidArtifactError(what, toFieldIssues(r.error));
@@ -118,7 +114,6 @@ function parseRecord<S extends z.ZodType>(schema: S, input: unknown, what: strin
 }
 
 const json = (v: unknown): string => JSON.stringify(v ?? {});
-const EVENT_KEYS = new Set(['runId', 'type', 'nodeId', 'ticketId', 'attemptId', 'payload', 'key', 'at']);
 
 /** Stable JSON (sorted keys) for hashing. */
 function canonical(v: unknown): string {
@@ -164,13 +159,6 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
   const dateOnly = (): string => now().slice(0, 10);
   const stamp = (): string => dateOnly().replaceAll('-', '');
 
-  const insertEvent = db.prepare(
-    'INSERT INTO events (event_key, at, run_id, type, node_id, ticket_id, attempt_id, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_key) DO NOTHING',
-  );
-  const eventByKey = db.prepare(
-    'SELECT seq, run_id, type, node_id, ticket_id, attempt_id, payload FROM events WHERE event_key = ?',
-  );
-
   function transaction<T>(fn: () => T): T {
     if (db.inTransaction) return fn();
     db.exec('BEGIN IMMEDIATE');
@@ -191,104 +179,7 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
     }
   }
 
-  // Generated keys grow with time (then a counter, then a random tag drawn once per open log), so their unique index
-  // is appended at its right edge instead of touching a random page on every commit. The tag keeps two processes
-  // apart; the counter keeps one process's keys apart within a millisecond.
-  let keyCounter = 0;
-  const keyTag = deps.random.id('').slice(1, 9);
-  const eventKey = (): string =>
-    `evt-${deps.clock.now().getTime().toString(36).padStart(9, '0')}${(keyCounter++ % 1679616).toString(36).padStart(4, '0')}${keyTag}`;
-
-  /** An event checked, redacted and keyed: the values of its row in `insertEvent` order. */
-  function eventRow(raw: EventInput): EventRowValues {
-    // The hot path of every engine step: a direct shape check, with zod only to describe what is wrong.
-    const ok =
-      typeof raw === 'object' &&
-      raw !== null &&
-      typeof raw.runId === 'string' &&
-      raw.runId.trim() !== '' &&
-      typeof raw.type === 'string' &&
-      raw.type.trim() !== '' &&
-      (raw.payload === undefined ||
-        (typeof raw.payload === 'object' && raw.payload !== null && !Array.isArray(raw.payload))) &&
-      [raw.nodeId, raw.ticketId, raw.attemptId].every(
-        (v) => v === undefined || v === null || (typeof v === 'string' && v.trim() !== ''),
-      ) &&
-      (raw.key === undefined || (typeof raw.key === 'string' && raw.key.trim() !== '')) &&
-      (raw.at === undefined || typeof raw.at === 'string') &&
-      Object.keys(raw).every((k) => EVENT_KEYS.has(k));
-    const e = ok
-      ? (raw as EventInput & { payload?: Record<string, unknown> })
-      : parseRecord(EventInputSchema, raw, 'audit event');
-    return [
-      e.key ?? eventKey(),
-      e.at ?? now(),
-      e.runId,
-      e.type,
-      e.nodeId ?? null,
-      e.ticketId ?? null,
-      e.attemptId ?? null,
-      redactor.json(e.payload ?? {}),
-    ];
-  }
-
-  /** The seq of the stored event with this row's key, when it is the same event; a different one is a conflict. */
-  function existingSeq(row: EventRowValues): number {
-    const [key, , runId, type, nodeId, ticketId, attemptId, payload] = row;
-    const prev = eventByKey.get(key) as {
-      seq: number;
-      run_id: string;
-      type: string;
-      node_id: string | null;
-      ticket_id: string | null;
-      attempt_id: string | null;
-      payload: string;
-    };
-    const same =
-      prev.run_id === runId &&
-      prev.type === type &&
-      prev.node_id === nodeId &&
-      prev.ticket_id === ticketId &&
-      prev.attempt_id === attemptId &&
-      prev.payload === payload;
-    if (!same) throw new AuditKeyConflictError('events', key);
-    return prev.seq;
-  }
-
-  function appendOne(raw: EventInput): number {
-    const row = eventRow(raw);
-    const r = insertEvent.run(...row);
-    return r.changes === 1 ? Number(r.lastInsertRowid) : existingSeq(row);
-  }
-
-  /** A batch as multi-row INSERTs (PostgreSQL: one round trip per 1,000 events instead of one per event). */
-  function appendMany(raws: readonly EventInput[]): number[] {
-    const rows = raws.map(eventRow);
-    const seqs: number[] = [];
-    for (let i = 0; i < rows.length; i += 1_000) {
-      const chunk = rows.slice(i, i + 1_000);
-      const inserted = new Map(
-        (
-          db
-            .prepare(
-              `INSERT INTO events (event_key, at, run_id, type, node_id, ticket_id, attempt_id, payload) VALUES ${chunk
-                .map(() => '(?, ?, ?, ?, ?, ?, ?, ?)')
-                .join(', ')} ON CONFLICT(event_key) DO NOTHING RETURNING seq, event_key`,
-            )
-            .all(...chunk.flat()) as Array<{ seq: number; event_key: string }>
-        ).map((r) => [r.event_key, r.seq]),
-      );
-      // A key given twice in one batch is inserted once; the second is checked against the first, as across calls.
-      for (const row of chunk) {
-        const seq = inserted.get(row[0]);
-        if (seq !== undefined) {
-          inserted.delete(row[0]);
-          seqs.push(seq);
-        } else seqs.push(existingSeq(row));
-      }
-    }
-    return seqs;
-  }
+  const events = createEventWriter(db, redactor, deps.clock, deps.random);
 
   const upsertRunStmt = db.prepare(`
     INSERT INTO runs (run_id, skill_key, status, goal, parent_run_id, created_at, updated_at, finished_at, budget_usd, metadata)
@@ -502,8 +393,8 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
     // One statement (plus a read of the existing row when the key was taken): atomic on its own. SQLite still wants
     // the explicit transaction (one commit of the insert); PostgreSQL would only add three round trips and the
     // store-wide write lock to every engine step.
-    appendEvent: (input) => (pg ? appendOne(input) : transaction(() => appendOne(input))),
-    appendEvents: (inputs) => transaction(() => (pg ? appendMany(inputs) : inputs.map(appendOne))),
+    appendEvent: (input) => (pg ? events.appendOne(input) : transaction(() => events.appendOne(input))),
+    appendEvents: (inputs) => transaction(() => events.appendMany(inputs)),
     upsertRun(raw) {
       const r = parseRecord(RunRowSchema, raw, 'run row');
       upsertRunStmt.run({

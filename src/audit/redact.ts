@@ -164,6 +164,10 @@ const PATTERNS: readonly Pattern[] = [
   },
 ];
 
+/** Texts up to this length have their redaction remembered, up to this many at once. */
+const MEMO_MAX_LENGTH = 256;
+const MEMO_ENTRIES = 4096;
+
 const marker = (kind: string): string => `[REDACTED:${kind}]`;
 
 export interface RedactorOptions {
@@ -192,8 +196,13 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     const escaped = JSON.stringify(value).slice(1, -1);
     if (escaped !== value) literals.set(escaped, kind);
   };
+  // Short texts repeat (run ids, event types, node ids, small payloads) and every writer redacts what it stores
+  // again at the database's edge: results are remembered, cleared whenever a secret is added. An output maps to
+  // itself, since redacting twice changes nothing.
+  const memo = new Map<string, string>();
   const resort = (): void => {
     sorted = [...literals.entries()].sort((a, b) => b[0].length - a[0].length);
+    memo.clear();
   };
   const addEnv = (env: Readonly<Record<string, string | undefined>>, names: readonly string[] | undefined): void => {
     const listed = new Set(names ?? []);
@@ -210,6 +219,16 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
 
   const text = (s: string): string => {
     if (s.length < 4) return s;
+    if (s.length > MEMO_MAX_LENGTH) return redactText(s);
+    const known = memo.get(s);
+    if (known !== undefined) return known;
+    const out = redactText(s);
+    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    memo.set(s, out);
+    if (out !== s) memo.set(out, out);
+    return out;
+  };
+  const redactText = (s: string): string => {
     let out = s;
     for (const [v, kind] of sorted) if (out.includes(v)) out = out.split(v).join(marker(kind));
     for (const p of PATTERNS) {

@@ -1,10 +1,11 @@
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitAfter, gitHead } from '../agents/process/git-evidence.js';
 import { nodePlatform } from '../platform/index.js';
 import { commitAll, createGit, treeHash } from './git.js';
+import { applyChanges, createTreeHasher, listTree } from './tree-hash.js';
 
 const platform = nodePlatform();
 const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmpdir() };
@@ -59,5 +60,51 @@ describe('the git layer of a node', () => {
     expect(cache.size).toBeGreaterThan(0);
     expect(await treeHash(git, platform.fs, repo, head, cache)).toBe(cold);
     expect(await treeHash(git, platform.fs, repo, head)).toBe(cold);
+  });
+
+  it('derives a commit’s tree from its parent’s and its raw changes, as git lists it, and hashes it the same', async () => {
+    const hasher = createTreeHasher(git, platform.fs, new Map());
+    const base = await commitAll(git, repo, 'mso: base of the derived trees', 1 << 20);
+    expect(await hasher.hash(repo, base.commit)).toBe(await treeHash(git, platform.fs, repo, base.commit));
+    await mkdir(join(repo, 'deep/er'), { recursive: true });
+    await writeFile(join(repo, 'deep/er/x.txt'), 'x\n');
+    await writeFile(join(repo, 'new name.txt'), 'changed\n');
+    await git.ok(['mv', 'ünïcode.txt', 'deep/moved ü.txt'], repo);
+    await rm(join(repo, 'bin.dat'));
+    await chmod(join(repo, 'deep/er/x.txt'), 0o755);
+    await rm(join(repo, 'link'));
+    await symlink('deep/er/x.txt', join(repo, 'link'));
+    const made = await commitAll(git, repo, 'mso: many kinds of change', 1 << 20);
+    // Added, deleted, modified (content, mode, symlink target) and renamed paths, in subfolders too.
+    const changes = made.changes ?? [];
+    expect(new Set(changes.map((c) => c.status[0]))).toEqual(new Set(['A', 'D', 'M', 'R']));
+    const listed = await listTree(git, repo, made.commit);
+    expect(applyChanges(await listTree(git, repo, base.commit), changes)).toEqual(listed);
+    expect(await hasher.hash(repo, made.commit, made)).toBe(await treeHash(git, platform.fs, repo, made.commit));
+  });
+
+  it('runs add, commit and log in one shell without the shell reading the message, and names the step that failed', async () => {
+    const message = 'mso: n9 it\'s $(touch PWNED) `id` "quoted"';
+    await writeFile(join(repo, 'quoted.txt'), 'q\n');
+    const made = await commitAll(git, repo, message, 1 << 20);
+    expect(made.files).toEqual(['quoted.txt']);
+    expect(await git.ok(['log', '-1', '--format=%B', made.commit], repo)).toBe(message);
+    await expect(commitAll(git, join(repo, 'no such folder'), 'x', 1)).rejects.toThrow(/git add -A failed/);
+    const seq = await git.sequence([['rev-parse', 'HEAD'], ['no-such-command'], ['rev-parse', 'HEAD']], repo);
+    expect(seq).toMatchObject({ failed: 1, stdout: `${made.commit}\n` });
+  });
+
+  it('lists the tree of a merge commit (an agent’s unfinished merge) instead of deriving it', async () => {
+    const hasher = createTreeHasher(git, platform.fs, new Map());
+    const base = await commitAll(git, repo, 'mso: before the side branch', 1 << 20);
+    await hasher.hash(repo, base.commit);
+    await git.ok(['switch', '-q', '-c', 'side'], repo);
+    await writeFile(join(repo, 'side.txt'), 'side\n');
+    await commitAll(git, repo, 'side', 1 << 20);
+    await git.ok(['switch', '-q', '-'], repo);
+    await git.ok(['merge', '-q', '--no-ff', '--no-commit', 'side'], repo);
+    const made = await commitAll(git, repo, 'mso: concludes the merge', 1 << 20);
+    expect(made).toMatchObject({ parent: base.commit, changes: null });
+    expect(await hasher.hash(repo, made.commit, made)).toBe(await treeHash(git, platform.fs, repo, made.commit));
   });
 });

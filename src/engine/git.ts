@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { InvalidArgumentError, refNameProblem } from '../contracts/index.js';
-import { gitCommand, type Fs, type Proc } from '../platform/index.js';
+import { gitCommand, type Proc } from '../platform/index.js';
 import { nodeBranchName } from './branches.js';
+import type { RawChange } from './tree-hash.js';
+
+export { fileSha256, treeHash } from './tree-hash.js';
 
 export interface GitResult {
   readonly code: number;
@@ -21,7 +22,26 @@ export interface Git {
   ): Promise<GitResult>;
   /** Like run, but throws with git's stderr on a non-zero exit. */
   ok(args: readonly string[], cwd: string): Promise<string>;
+  /**
+   * Runs git commands one after another in one process (`sh -c`), stopping at the first that fails: `failed` is its
+   * index, or null. A spawn from the coordinator (a large process) costs far more than one from a small shell, so
+   * steps that always run together go through here.
+   */
+  sequence(
+    steps: ReadonlyArray<readonly string[]>,
+    cwd: string,
+    options?: { readonly maxOutput?: number },
+  ): Promise<GitSequenceResult>;
 }
+
+export interface GitSequenceResult extends GitResult {
+  /** The index of the step that failed, or null when every step succeeded. */
+  readonly failed: number | null;
+}
+
+/** Exit status of the sequence's shell when step `i` (not the last) failed: SEQUENCE_FAILED + i. */
+const SEQUENCE_FAILED = 90;
+const shQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
 const ENV_KEEP = ['PATH', 'HOME', 'LANG', 'TMPDIR'];
 /** Past this much output a git call is ended and fails: mso never holds an unbounded git answer in memory. */
@@ -38,18 +58,19 @@ export function createGit(deps: {
     GIT_COMMITTER_EMAIL: 'mso@localhost',
   };
   for (const k of ENV_KEEP) if (deps.env[k]) env[k] = deps.env[k] as string;
-  const run = (
-    args: readonly string[],
+  const spawnCollect = (
+    command: string,
+    argv: readonly string[],
+    childEnv: Record<string, string>,
     cwd: string,
+    what: string,
     input?: string,
-    options: { readonly maxOutput?: number } = {},
-  ): Promise<GitResult> =>
+    limit = MAX_GIT_OUTPUT,
+  ): Promise<GitResult & { readonly notStarted?: true }> =>
     new Promise((resolve) => {
-      const limit = options.maxOutput ?? MAX_GIT_OUTPUT;
-      const cmd = gitCommand(args, { env, cwd });
-      const child = deps.proc.spawn('git', cmd.args, {
+      const child = deps.proc.spawn(command, argv, {
         cwd,
-        env: cmd.env,
+        env: childEnv,
         stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       });
       const out: Buffer[] = [];
@@ -68,18 +89,51 @@ export function createGit(deps: {
       child.stdout?.on('data', collect(out));
       child.stderr?.on('data', collect(err));
       const text = (b: Buffer[]): string => Buffer.concat(b).toString('utf8');
-      child.on('error', (e) => resolve({ code: 127, stdout: text(out), stderr: e.message }));
+      child.on('error', (e) => resolve({ code: 127, stdout: text(out), stderr: e.message, notStarted: true }));
       child.on('close', (code) =>
         resolve(
           overflow
-            ? { code: 1, stdout: '', stderr: `git ${args[0] ?? ''} printed more than ${limit} bytes` }
+            ? { code: 1, stdout: '', stderr: `git ${what} printed more than ${limit} bytes` }
             : { code: code ?? 1, stdout: text(out), stderr: text(err) },
         ),
       );
       if (input !== undefined) child.stdin?.end(input);
     });
+  const run = (
+    args: readonly string[],
+    cwd: string,
+    input?: string,
+    options: { readonly maxOutput?: number } = {},
+  ): Promise<GitResult> => {
+    const cmd = gitCommand(args, { env, cwd });
+    return spawnCollect('git', cmd.args, cmd.env, cwd, args[0] ?? '', input, options.maxOutput).then(
+      ({ code, stdout, stderr }) => ({ code, stdout, stderr }),
+    );
+  };
+  const sequence = async (
+    steps: ReadonlyArray<readonly string[]>,
+    cwd: string,
+    options: { readonly maxOutput?: number } = {},
+  ): Promise<GitSequenceResult> => {
+    const cmds = steps.map((s) => gitCommand(s, { env, cwd }));
+    const last = cmds.length - 1;
+    const script = cmds
+      .map((c, i) => {
+        const line = `git ${c.args.map(shQuote).join(' ')}`;
+        return i === last ? `exec ${line}` : `${line} || exit ${SEQUENCE_FAILED + i}`;
+      })
+      .join('\n');
+    const what = steps.at(-1)?.[0] ?? '';
+    const r = await spawnCollect('sh', ['-c', script], cmds[0]?.env ?? {}, cwd, what, undefined, options.maxOutput);
+    if (r.code === 0) return { code: 0, stdout: r.stdout, stderr: r.stderr, failed: null };
+    // A shell that could not start (no such folder) ran none of the steps: the first one failed.
+    if (r.notStarted) return { code: r.code, stdout: r.stdout, stderr: r.stderr, failed: 0 };
+    const i = r.code - SEQUENCE_FAILED;
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr, failed: i >= 0 && i < last ? i : last };
+  };
   return {
     run,
+    sequence,
     async ok(args, cwd) {
       const r = await run(args, cwd);
       if (r.code !== 0)
@@ -100,6 +154,11 @@ export interface NodeCommit {
   readonly patch: string;
   /** Why the patch was left out (larger than `maxPatchChars`, or than git's output limit), or null. */
   readonly patchOmitted: string | null;
+  /**
+   * The commit's changes against its parent, with full object ids (its tree is the parent's with these applied); null
+   * for a merge commit (left by an agent's unfinished merge), whose changes git log does not print.
+   */
+  readonly changes: readonly RawChange[] | null;
 }
 
 const logArgs = (patch: boolean): string[] => [
@@ -108,6 +167,7 @@ const logArgs = (patch: boolean): string[] => [
   '--no-color',
   '--format=%H %P',
   '--raw',
+  '--no-abbrev',
   '-z',
   ...(patch ? ['-p', '--binary'] : []),
   'HEAD',
@@ -115,9 +175,10 @@ const logArgs = (patch: boolean): string[] => [
 
 /**
  * Stages everything in the worktree and commits it (empty commits too), then reads the commit, its parent, the
- * changed paths and the binary patch back in one `git log` call: three git processes where `add`, `commit`,
- * `rev-parse` twice, `diff --binary` and `diff --name-only` took six. A patch over `maxPatchChars` (or over git's
- * output limit, then read again without it) is left out and the reason given.
+ * changed paths and the binary patch back with one `git log`: the three commands run in one process
+ * ({@link Git.sequence}), where `add`, `commit`, `rev-parse` twice, `diff --binary` and `diff --name-only` took six.
+ * A patch over `maxPatchChars` (or over git's output limit, then read again without it) is left out and the reason
+ * given.
  */
 export async function commitAll(
   git: Git,
@@ -125,11 +186,14 @@ export async function commitAll(
   message: string,
   maxPatchChars: number,
 ): Promise<NodeCommit> {
-  await git.ok(['add', '-A'], worktree);
-  await git.ok(['commit', '--allow-empty', '-q', '-m', message], worktree);
+  const steps = [['add', '-A'], ['commit', '--allow-empty', '-q', '-m', message], logArgs(true)] as const;
   // A patch past the limit is never held: git is stopped once its output passes it (a 500 MB file is not read in).
-  const r = await git.run(logArgs(true), worktree, undefined, { maxOutput: maxPatchChars + 4 * 1024 * 1024 });
-  if (r.code === 0) {
+  const r = await git.sequence(steps, worktree, { maxOutput: maxPatchChars + 4 * 1024 * 1024 });
+  if (r.failed === 0 || r.failed === 1) {
+    const step = steps[r.failed];
+    throw new Error(`git ${step.join(' ')} failed in ${worktree}: ${r.stderr.trim() || r.stdout.trim()}`);
+  }
+  if (r.failed === null) {
     const c = parseCommitLog(r.stdout);
     if (c.patch.length <= maxPatchChars) return c;
     const why = `the patch is ${c.patch.length} characters; at most ${maxPatchChars} are kept`;
@@ -145,92 +209,36 @@ export async function commitAll(
 }
 
 /**
- * Parses `git log -1 --format='%H %P' --raw -z -p --binary`: `<commit> <parent>\0`, then (when the commit changed
- * anything) `\n`, one raw record per path (`:<modes> <ids> <status>\0<path>\0`, two paths for renames and copies),
- * `\0` and the patch.
+ * Parses `git log -1 --format='%H %P' --raw --no-abbrev -z -p --binary`: `<commit> <parent>\0`, then (when the
+ * commit changed anything) `\n`, one raw record per path (`:<modes> <ids> <status>\0<path>\0`, two paths for renames
+ * and copies), `\0` and the patch.
  */
 export function parseCommitLog(out: string): NodeCommit {
   const end = out.indexOf('\0');
-  const [commit = '', parent = ''] = out.slice(0, end).trim().split(' ');
+  const [commit = '', parent = '', ...otherParents] = out.slice(0, end).trim().split(' ');
   if (!/^[0-9a-f]{40,64}$/.test(commit) || !/^[0-9a-f]{40,64}$/.test(parent))
     throw new Error(`unexpected git log output: ${out.slice(0, 200)}`);
   const files: string[] = [];
+  const changes: RawChange[] = [];
   let i = end + 1;
   if (out[i] === '\n') i++;
   while (out[i] === ':') {
     const meta = out.slice(i, out.indexOf('\0', i));
     i += meta.length + 1;
-    const status = meta.slice(meta.lastIndexOf(' ') + 1);
-    let path = '';
+    const [, mode = '', , oid = '', status = ''] = meta.slice(1).split(' ');
+    const paths: string[] = [];
     for (let k = status.startsWith('R') || status.startsWith('C') ? 2 : 1; k > 0; k--) {
       const next = out.indexOf('\0', i);
-      path = out.slice(i, next);
+      paths.push(out.slice(i, next));
       i = next + 1;
     }
+    const path = paths.at(-1) as string;
     files.push(path);
+    changes.push({ status, path, from: paths.length > 1 ? (paths[0] as string) : null, mode, oid });
   }
   if (out[i] === '\0') i++;
-  return { commit, parent, files, patch: out.slice(i).trim(), patchOmitted: null };
-}
-
-/**
- * tree_hash_ref: SHA-256 over the sorted list of (path, mode, SHA-256 of content) of a committed tree, read from the
- * worktree that has that commit checked out (clean after the commit). `contentHashes` (git object id and mode ->
- * SHA-256 of the content) carries the hashes of the files a run has already read, so a node hashes only the files
- * that are new to the run instead of the whole tree again; the result is the same with or without it.
- */
-export async function treeHash(
-  git: Git,
-  fs: Fs,
-  worktree: string,
-  commit: string,
-  contentHashes: Map<string, string> = new Map(),
-): Promise<string> {
-  const listing = await git.ok(['ls-tree', '-r', '-z', '--full-tree', commit], worktree);
-  const entries = listing
-    .split('\0')
-    .filter(Boolean)
-    .map((line) => {
-      const [meta, path] = line.split('\t') as [string, string];
-      const [mode = '', , oid = ''] = meta.split(' ');
-      return { mode, oid, path };
-    })
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const outer = createHash('sha256');
-  for (const e of entries) {
-    const key = `${e.mode} ${e.oid}`;
-    let inner = contentHashes.get(key);
-    if (inner === undefined) {
-      inner =
-        e.mode === '120000'
-          ? createHash('sha256')
-              .update(Buffer.from(await fs.readlink(join(worktree, e.path))))
-              .digest('hex')
-          : await fileSha256(fs, join(worktree, e.path));
-      contentHashes.set(key, inner);
-    }
-    outer.update(`${e.path}\0${e.mode}\0${inner}\n`);
-  }
-  return outer.digest('hex');
-}
-
-const HASH_CHUNK = 1024 * 1024;
-
-/** SHA-256 of a file read in 1 MB chunks, so a file of any size is hashed in constant memory. */
-export async function fileSha256(fs: Pick<Fs, 'open'>, path: string): Promise<string> {
-  const hash = createHash('sha256');
-  const fh = await fs.open(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(HASH_CHUNK);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, HASH_CHUNK, null);
-      if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
-    }
-  } finally {
-    await fh.close();
-  }
-  return hash.digest('hex');
+  const merge = otherParents.length > 0;
+  return { commit, parent, files, patch: out.slice(i).trim(), patchOmitted: null, changes: merge ? null : changes };
 }
 
 /**

@@ -2,17 +2,11 @@ import { join } from 'node:path';
 import type { AgentAdapter, AgentResult } from '../agents/index.js';
 import { isMsoError, type FallbackRule } from '../contracts/index.js';
 import { attemptResultFields } from './attempt-row.js';
-import { commitAll, treeHash } from './git.js';
+import { commitAll } from './git.js';
 import type { HumanGates } from './human-gates.js';
 import { laneOf, nodePreamble } from './node-preamble.js';
 import { nodeInstructions } from './instructions.js';
-import {
-  failOutsideWrites,
-  outsideChanges,
-  ownStrayWrites,
-  snapshotOutside,
-  type AgentWindow,
-} from './outside-writes.js';
+import { failOutsideWrites, outsideChanges, ownStrayWrites, type AgentWindow } from './outside-writes.js';
 import { prepareMerge } from './merge-step.js';
 import type { RunContext } from './run-context.js';
 import type { NodeOutcome } from './scheduler.js';
@@ -79,6 +73,8 @@ async function gatesPass(
   const gates = ctx.graph[id]?.gates ?? [];
   const failures: string[] = [];
   let head = fullId(commit);
+  // A gate is a program too: the checkout listed after the node no longer stands for the next node's start.
+  if (gates.length > 0) ctx.outside.unsettle();
   for (const g of gates) {
     const r = await deps.agents.run([deps.agents.adapter('shell')], {
       runId,
@@ -175,8 +171,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         startedAt: deps.clock.now().toISOString(),
       });
       event('node.attempt', id, { attempt_id: attemptId, agents: chain.map((a) => a.name), iteration: r.iteration });
-      const outside = { repo: input.repo, runDir: input.runDir, exclude: input.ownRoots ?? [] };
-      const outsideBefore = await snapshotOutside(deps, outside);
+      const outsideBefore = await ctx.outside.before();
       const window: AgentWindow = { node: id, from: deps.clock.now().getTime(), to: null };
       ctx.agentWindows.push(window);
       try {
@@ -226,7 +221,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       window.to = deps.clock.now().getTime();
       // A node writes only in its worktree: a change in the repository, its config or the workspace while it ran fails
       // it — or the node whose agents were running when it happened (see ownStrayWrites).
-      const stray = outsideChanges(outsideBefore, await snapshotOutside(deps, outside));
+      const stray = outsideChanges(outsideBefore, await ctx.outside.after());
       const own = stray.length > 0 ? await ownStrayWrites(ctx, id, stray) : { paths: [], note: '' };
       if (own.paths.length > 0) return failOutsideWrites(ctx, id, attemptId, result, own.paths, own.note);
       if (result) {
@@ -286,7 +281,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       }
     }
     if (!errorClass) {
-      const th = await treeHash(git, deps.fs, wt, commit, ctx.contentHashes);
+      const th = await ctx.trees.hash(wt, commit, made);
       // What changed since the node started: this commit's own paths, unless retries or the agent committed too.
       const files =
         made.parent === startCommit
@@ -375,7 +370,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       if (g === 'approved') {
         event('node.committed', id, {
           commit,
-          tree_hash: await treeHash(git, deps.fs, wt, commit, ctx.contentHashes),
+          tree_hash: await ctx.trees.hash(wt, commit, made),
           summary: 'accepted by a person',
           files: [],
           agent: 'human',

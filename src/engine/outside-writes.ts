@@ -52,6 +52,27 @@ async function walk(
   }
 }
 
+/** The main checkout's changed and untracked files (git status), mso's own folders left out. */
+async function checkoutPaths(deps: { readonly git: Git }, scope: OutsideScope): Promise<string[]> {
+  const repo = resolve(scope.repo);
+  const out: string[] = [];
+  // The workspace may sit inside the repository: its files are the workspace walk's, not the checkout's.
+  const status = await deps.git.run(['status', '--porcelain=v1', '-z', '--untracked-files=all'], repo);
+  if (status.code !== 0) return out;
+  const fields = status.stdout.split('\0');
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as string;
+    if (f.length < 4) continue;
+    // A rename is followed by its source path in the next field.
+    if (f[0] === 'R' || f[0] === 'C') i++;
+    const path = join(repo, f.slice(3));
+    // mso's own folders may sit inside the repository (the default ./workspace does): they are not the checkout's.
+    if (f.startsWith('??') && scope.exclude.some((x) => isUnder(path, resolve(x)))) continue;
+    out.push(path);
+  }
+  return out;
+}
+
 /**
  * Fingerprints what a node must leave alone: files git reports as changed or untracked in the repository's main
  * checkout, the program-running parts of its git directory (config, hooks, info), the workspace policy and anchor,
@@ -62,26 +83,14 @@ async function walk(
 export async function snapshotOutside(
   deps: { readonly fs: Pick<Fs, 'readdir' | 'lstat' | 'readlink'>; readonly git: Git },
   scope: OutsideScope,
+  checkout?: readonly string[],
 ): Promise<OutsideSnapshot> {
   const out = new Map<string, string>();
   const runDir = resolve(scope.runDir);
   const contextDir = dirname(dirname(runDir));
   const repo = resolve(scope.repo);
-  // The workspace may sit inside the repository: its files are the workspace walk's, not the checkout's.
-  const status = await deps.git.run(['status', '--porcelain=v1', '-z', '--untracked-files=all'], repo);
-  if (status.code === 0) {
-    const fields = status.stdout.split('\0');
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i] as string;
-      if (f.length < 4) continue;
-      // A rename is followed by its source path in the next field.
-      if (f[0] === 'R' || f[0] === 'C') i++;
-      const path = join(repo, f.slice(3));
-      // mso's own folders may sit inside the repository (the default ./workspace does): they are not the checkout's.
-      if (f.startsWith('??') && scope.exclude.some((x) => isUnder(path, resolve(x)))) continue;
-      out.set(path, (await fingerprint(deps.fs, path)) ?? 'deleted');
-    }
-  }
+  for (const path of checkout ?? (await checkoutPaths(deps, scope)))
+    out.set(path, (await fingerprint(deps.fs, path)) ?? 'deleted');
   const dirs = gitDirs(repo);
   if (dirs) {
     const gitDir = dirs.commonDir;
@@ -106,6 +115,54 @@ export async function snapshotOutside(
     if (fp.startsWith('d:')) await walk(deps.fs, path, out);
   }
   return out;
+}
+
+/** Snapshots before and after the nodes of one run (see {@link createOutsideWatch}). */
+export interface OutsideWatch {
+  /** Taken before a node's agent runs; the node counts as running until its `after`. */
+  before(): Promise<OutsideSnapshot>;
+  /** Taken once the node's agent has ended. */
+  after(): Promise<OutsideSnapshot>;
+  /** Something else runs a program now (a gate command): the next node lists the checkout for itself. */
+  unsettle(): void;
+}
+
+/**
+ * Before/after snapshots for a run's nodes. Listing the checkout's changed files costs a git process; the list taken
+ * after a node, when no other node ran at any moment since, still holds when the next node starts (nothing but the
+ * coordinator ran, and it writes only in mso's own folders; a gate command ends that, see `unsettle`), so a chain
+ * takes one git status per node instead of two.
+ * Every fingerprint is read fresh. A person's edit in that gap is blamed on the next node, as one made while it runs.
+ */
+export function createOutsideWatch(
+  deps: { readonly fs: Pick<Fs, 'readdir' | 'lstat' | 'readlink'>; readonly git: Git },
+  scope: OutsideScope,
+): OutsideWatch {
+  let running = 0;
+  // Bumped whenever a node starts: a list taken in a quiet moment is reused only while nothing has started since.
+  let starts = 0;
+  let quiet: { readonly paths: readonly string[]; readonly starts: number } | null = null;
+  return {
+    async before() {
+      const reuse = running === 0 && quiet !== null && quiet.starts === starts ? quiet.paths : undefined;
+      running++;
+      starts++;
+      quiet = null;
+      return snapshotOutside(deps, scope, reuse);
+    },
+    async after() {
+      running--;
+      const at = starts;
+      const calm = running === 0;
+      const paths = await checkoutPaths(deps, scope);
+      quiet = calm && at === starts ? { paths, starts } : null;
+      return snapshotOutside(deps, scope, paths);
+    },
+    unsettle() {
+      starts++;
+      quiet = null;
+    },
+  };
 }
 
 /** Paths added, removed or changed between two snapshots, sorted, relative to `base` when under it. */

@@ -30,6 +30,7 @@ describe('replay', () => {
         { code: 0, stdout: '', stderr: '' }
       ),
       ok: async () => '',
+      sequence: async () => ({ code: 0, stdout: '', stderr: '', failed: null }),
     };
     const { agents, notes } = replayAgents(calls, git, fakeClock());
     const req = { runId: 'r', nodeId: 'a', instructions: 'x', cwd: '/w' };

@@ -2,6 +2,8 @@ import type { AgentWindow } from './outside-writes.js';
 import { join } from 'node:path';
 import type { AuditLog } from '../audit/index.js';
 import { nodeBranch } from './git.js';
+import { createOutsideWatch, type OutsideWatch } from './outside-writes.js';
+import { createTreeHasher, type TreeHasher } from './tree-hash.js';
 import type { RecordedNode } from './run-state.js';
 import { loadRecordedRun, recordedNode } from './run-state.js';
 import type { RunnerDeps, RunnerInput } from './runner.js';
@@ -48,6 +50,10 @@ export interface RunContext {
   readonly contentHashes: Map<string, string>;
   /** When each node's agents ran (epoch ms; `to` null while running), to tell whose a stray write was. */
   readonly agentWindows: AgentWindow[];
+  /** The run's tree hashes (over `contentHashes`), a node's tree derived from its parent's where it can. */
+  readonly trees: TreeHasher;
+  /** Snapshots of what nodes must not write (the repository, the workspace around the run), before and after each. */
+  readonly outside: OutsideWatch;
   snapshot(
     id: string,
     status: 'pending' | 'active' | 'committed' | 'merged' | 'rolled_back' | 'failed',
@@ -89,6 +95,7 @@ export function createRunContext(
   let liveDirMade = false;
   const worktreeOf = (id: string): string => join(input.runDir, 'worktree', id);
   const branchOf = (id: string): string => nodeBranch(runId, id);
+  const contentHashes = new Map<string, string>();
 
   const ctx: RunContext = {
     deps,
@@ -139,8 +146,10 @@ export function createRunContext(
       ).c,
     worktreeOf,
     branchOf,
-    contentHashes: new Map(),
+    contentHashes,
     agentWindows: [],
+    trees: createTreeHasher(git, deps.fs, contentHashes),
+    outside: createOutsideWatch(deps, { repo: input.repo, runDir: input.runDir, exclude: input.ownRoots ?? [] }),
     prepareWorktree(id, base) {
       const wt = worktreeOf(id);
       return ctx.serial(async () => {

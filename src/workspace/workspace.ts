@@ -6,7 +6,7 @@ import { assertNotBlocked, checkAnchors, type AnchorCheck } from './anchors.js';
 import { appendWorkspaceEvents, readWorkspaceEvents, type WorkspaceEvent } from './events.js';
 import { assertInside, workspaceLayout, type WorkspaceLayout } from './layout.js';
 import { withLock } from './lock.js';
-import { syncObservation, type ReadmeExtras, type SyncResult } from './observation.js';
+import type { ReadmeExtras, SyncResult } from './observation.js';
 import { ensurePolicyFile, loadPolicy } from './policy.js';
 import { createRunStore, type RunStore } from './runs.js';
 
@@ -133,6 +133,8 @@ export async function openWorkspace(deps: PlatformDeps, options: WorkspaceOption
         if (p.run_id === runId && p.status === 'pending') proposals.push(`review proposal ${p.id}: ${p.summary} (mso proposals accept|reject ${p.id})`);
       }
       extras = { ...extras, nextActions: [...(extras?.nextActions ?? []), ...proposals] };
+      // Imported on use: reading a run (`mso status`) never mirrors it.
+      const { syncObservation } = await import('./observation.js');
       return syncObservation(deps, {
         policy,
         manifest: ref.manifest,
