@@ -25,6 +25,7 @@ import { createRunOps, type RunOps } from './run-ops.js';
 import type { ObserveOps } from './observe-ops.js';
 import { createSchemaOps, type SchemaOps } from './schema-ops.js';
 import type { DashboardOps } from './dashboard-ops.js';
+import { keepOutOfGitStatus } from './git-exclude.js';
 import { createAppRedactor, withPolicySecrets } from './redaction.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -196,6 +197,7 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
     });
     withPolicySecrets(redactor, ws.policy, deps.env);
     for (const w of ws.warnings) deps.logger.warn(w);
+    if (create) await keepOutOfGitStatus(deps.fs, settings.gitExcludes);
     return ws;
   }
 

@@ -19,6 +19,35 @@ function workflowNodes(raw: unknown): WorkflowFile | undefined {
 }
 
 /**
+ * Where a run's work branches from, checked before anything is written: `--repo DIR` must be (inside) a repository
+ * with a commit; without it the current directory must be, unless `--init` asks for a new, empty repository (kept in
+ * the run folder). A directory that is not a repository is never turned into one silently. Throws exit 2.
+ */
+export async function assertRepoSource(
+  c: RunOpsContext,
+  input: { readonly repo?: string | undefined; readonly init?: boolean | undefined },
+): Promise<void> {
+  if (input.init && input.repo !== undefined)
+    throw new InvalidArgumentError('--init', 'give --init (a new, empty repository) or --repo PATH, not both');
+  if (input.init) return;
+  const flag = input.repo !== undefined ? '--repo' : 'repository';
+  const dir = resolve(c.cwd, input.repo ?? '.');
+  const top = (await c.deps.fs.stat(dir).catch(() => undefined))
+    ? await c.git.run(['rev-parse', '--show-toplevel'], dir).catch(() => ({ code: 1, stdout: '' }))
+    : { code: 1, stdout: '' };
+  if (top.code !== 0)
+    throw new InvalidArgumentError(
+      flag,
+      input.repo !== undefined
+        ? `${dir} is not inside a git repository`
+        : `${dir} is not inside a git repository: pass --init to start from a new, empty repository (kept in the run folder), or --repo PATH to branch from an existing one`,
+    );
+  const head = await c.git.run(['rev-parse', '--verify', 'HEAD'], top.stdout.trim());
+  if (head.code !== 0)
+    throw new InvalidArgumentError(flag, `${top.stdout.trim()} has no commit to start from (commit something first)`);
+}
+
+/**
  * Every check a run passes before anything is written (no run folder, no audit row): its input, the planner it asks
  * for (`llm` with no usable model is refused; `auto` picks), and the first-run gate (nodes no agent can do are
  * refused unless they ask for a person or `allowManual` is given). Throws an exit-2 error naming what to change.
@@ -47,15 +76,7 @@ export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise
       (await readWorkflowInput(deps.fs, { text: input.workflowText, label: '(inline workflow)' }, ws.policy.design))
         .raw,
     );
-  if (input.repo !== undefined) {
-    const dir = resolve(cwd, input.repo);
-    const top = (await deps.fs.stat(dir).catch(() => undefined))
-      ? await c.git.run(['rev-parse', '--show-toplevel'], dir).catch(() => ({ code: 1, stdout: '' }))
-      : { code: 1, stdout: '' };
-    if (top.code !== 0) throw new InvalidArgumentError('--repo', `${dir} is not inside a git repository`);
-    const head = await c.git.run(['rev-parse', '--verify', 'HEAD'], top.stdout.trim());
-    if (head.code !== 0) throw new InvalidArgumentError('--repo', `${top.stdout.trim()} has no commit to start from`);
-  }
+  if (!input.dryRun) await assertRepoSource(c, input);
   const imported = input.workflow !== undefined || input.workflowText !== undefined;
   if (input.agent !== undefined) {
     const known = [...resolveAgentSpecs(ws.policy).keys()];

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -55,8 +55,22 @@ export async function hermeticPath(bin: string): Promise<string> {
   return [bin, ...rest].join(':');
 }
 
-export async function makeSandbox(prefix = 'mso-e2e-'): Promise<Sandbox> {
+/**
+ * A sandbox folder for one test, with its own HOME, workspace and observation roots. By default the folder is a git
+ * repository with one empty commit (mso refuses to run outside a repository unless given --init or --repo);
+ * `{ repo: false }` leaves it a plain folder.
+ */
+export async function makeSandbox(prefix = 'mso-e2e-', opts: { repo?: boolean } = {}): Promise<Sandbox> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
+  if (opts.repo !== false) {
+    const git = (...args: string[]): void =>
+      void execFileSync('git', ['-c', 'user.name=mso test', '-c', 'user.email=test@mso.invalid', ...args], {
+        cwd: dir,
+        stdio: 'ignore',
+      });
+    git('init', '-q', '-b', 'main');
+    git('commit', '-q', '--allow-empty', '-m', 'sandbox base');
+  }
   const env: Record<string, string> = {
     PATH: await hermeticPath(join(dir, 'bin')),
     HOME: join(dir, 'home'),

@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeSandbox, type Sandbox } from '../helpers/cli.js';
+
+let sb: Sandbox;
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+const oneNode = async (dir: string): Promise<string> => {
+  const wf = join(dir, 'wf.yaml');
+  await writeFile(
+    wf,
+    stringify({ name: 'one', nodes: [{ id: 'a', label: 'a', command: 'echo a > a.md' }], edges: [] }),
+  );
+  return wf;
+};
+
+describe('where a run branches from', () => {
+  it('outside a git repository refuses (exit 2, nothing written) unless --init or --repo says what to do', async () => {
+    sb = await makeSandbox('mso-norepo-', { repo: false });
+    const wf = await oneNode(sb.dir);
+    const before = readdirSync(sb.dir).sort();
+    const r = await sb.run(['run', '--workflow', wf]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`${sb.dir} is not inside a git repository`);
+    expect(r.stderr).toMatch(/pass --init .* or --repo PATH/);
+    // No workspace, no repository, nothing at all.
+    expect(readdirSync(sb.dir).sort()).toEqual(before);
+    const both = await sb.json<{ error: { code: string; field: string } }>([
+      'run',
+      '--workflow',
+      wf,
+      '--init',
+      '--repo',
+      '.',
+    ]);
+    expect(both.code).toBe(2);
+    expect(both.body.error).toMatchObject({ code: 'MSO_INVALID_ARGUMENT', field: '--init' });
+    expect(readdirSync(sb.dir).sort()).toEqual(before);
+    // --init: a new, empty repository in the run folder (the folder itself stays no repository).
+    const init = await sb.json<{ status: string; repo: string; run_id: string }>(['run', '--workflow', wf, '--init']);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.body.repo).toBe(join(sb.dir, 'workspace', '.mso-context', 'active', init.body.run_id, 'repo'));
+    expect(existsSync(join(sb.dir, '.git'))).toBe(false);
+    // A run only designed branches when it is resumed: the same rule then, before anything is written.
+    const designed = await sb.json<{ run_id: string }>([
+      'design',
+      'all',
+      '--workflow',
+      wf,
+      '--run-id',
+      '20261127-msowd-later',
+    ]);
+    expect(designed.code, designed.stderr).toBe(0);
+    const shown = (await sb.json<{ status: string }>(['status', '20261127-msowd-later'])).body.status;
+    const refused = await sb.run(['resume', '20261127-msowd-later']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not inside a git repository: pass --init/);
+    const status = await sb.json<{ status: string }>(['status', '20261127-msowd-later']);
+    expect(status.body.status).toBe(shown);
+    const resumed = await sb.json<{ status: string }>(['resume', '20261127-msowd-later', '--init']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.body.status).toBe('completed');
+  });
+
+  it('leaves the user repository clean: the default workspace sits in .git/mso, one asked for inside is excluded', async () => {
+    sb = await makeSandbox('mso-clean-');
+    await mkdir(join(sb.dir, 'home'), { recursive: true });
+    const wf = await oneNode(join(sb.dir, 'home'));
+    const porcelain = (): string =>
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: sb.dir, encoding: 'utf8' });
+    // The user's own files, committed: the tree is clean before the run.
+    execFileSync('git', ['add', '-A'], { cwd: sb.dir });
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'mine'], { cwd: sb.dir });
+    expect(porcelain()).toBe('');
+    const bare = { MSO_WORKSPACE_ROOT: undefined, MSO_OBSERVATION_ROOT: undefined };
+    const r = await sb.json<{ status: string; run_id: string }>(['run', '--workflow', wf], { env: bare });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(sb.dir, '.git', 'mso', 'workspace', '.mso-context', 'active', r.body.run_id))).toBe(true);
+    expect(existsSync(join(sb.dir, '.git', 'mso', 'observation', 'tester', r.body.run_id, 'readme.md'))).toBe(true);
+    expect(existsSync(join(sb.dir, 'workspace'))).toBe(false);
+    expect(porcelain()).toBe('');
+    // From a subfolder the same workspace is found.
+    const st = await sb.json<{ status: string }>(['status', r.body.run_id], { env: bare, cwd: join(sb.dir, 'home') });
+    expect(st.body.status).toBe('completed');
+    // The sandbox asks for ./workspace and ./observation inside the repository: they are kept out of git status.
+    const asked = await sb.json<{ status: string }>(['run', '--workflow', wf]);
+    expect(asked.code, asked.stderr).toBe(0);
+    expect(existsSync(join(sb.dir, 'workspace', '.mso-context'))).toBe(true);
+    expect(porcelain()).toBe('');
+    expect(execFileSync('git', ['check-ignore', 'workspace', 'observation'], { cwd: sb.dir, encoding: 'utf8' })).toBe(
+      'workspace\nobservation\n',
+    );
+  });
+});
