@@ -32,7 +32,7 @@ async function connectServer(name: string): Promise<Client> {
       command: process.execPath,
       args: [MSO_BIN, 'mcp'],
       env: sb.env,
-      cwd: sb.dir,
+      cwd: sb.cwd,
       stderr: 'pipe',
     }),
   );

@@ -70,31 +70,33 @@ describe('where a run branches from', () => {
 
   it('leaves the user repository clean: the default workspace sits in .git/mso, one asked for inside is excluded', async () => {
     sb = await makeSandbox('mso-clean-');
-    await mkdir(join(sb.dir, 'home'), { recursive: true });
-    const wf = await oneNode(join(sb.dir, 'home'));
+    const repo = sb.cwd;
+    await mkdir(join(repo, 'docs'), { recursive: true });
+    const wf = await oneNode(join(repo, 'docs'));
     const porcelain = (): string =>
-      execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: sb.dir, encoding: 'utf8' });
-    // The user's own files, committed: the tree is clean before the run.
-    execFileSync('git', ['add', '-A'], { cwd: sb.dir });
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'mine'], { cwd: sb.dir });
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: repo, encoding: 'utf8' });
+    // A user's repository with their own files committed: the tree is clean before the run.
+    execFileSync('git', ['add', '-A'], { cwd: repo });
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'mine'], { cwd: repo });
     expect(porcelain()).toBe('');
     const bare = { MSO_WORKSPACE_ROOT: undefined, MSO_OBSERVATION_ROOT: undefined };
     const r = await sb.json<{ status: string; run_id: string }>(['run', '--workflow', wf], { env: bare });
     expect(r.code, r.stderr).toBe(0);
-    expect(existsSync(join(sb.dir, '.git', 'mso', 'workspace', '.mso-context', 'active', r.body.run_id))).toBe(true);
-    expect(existsSync(join(sb.dir, '.git', 'mso', 'observation', 'tester', r.body.run_id, 'readme.md'))).toBe(true);
-    expect(existsSync(join(sb.dir, 'workspace'))).toBe(false);
+    expect(existsSync(join(repo, '.git', 'mso', 'workspace', '.mso-context', 'active', r.body.run_id))).toBe(true);
+    expect(existsSync(join(repo, '.git', 'mso', 'observation', 'tester', r.body.run_id, 'readme.md'))).toBe(true);
+    expect(existsSync(join(repo, 'workspace'))).toBe(false);
     expect(porcelain()).toBe('');
     // From a subfolder the same workspace is found.
-    const st = await sb.json<{ status: string }>(['status', r.body.run_id], { env: bare, cwd: join(sb.dir, 'home') });
+    const st = await sb.json<{ status: string }>(['status', r.body.run_id], { env: bare, cwd: join(repo, 'docs') });
     expect(st.body.status).toBe('completed');
-    // The sandbox asks for ./workspace and ./observation inside the repository: they are kept out of git status.
-    const asked = await sb.json<{ status: string }>(['run', '--workflow', wf]);
+    // Roots asked for inside the working tree are used, and kept out of git status (.git/info/exclude).
+    const inside = { MSO_WORKSPACE_ROOT: join(repo, 'ws'), MSO_OBSERVATION_ROOT: join(repo, 'docs', 'obs') };
+    const asked = await sb.json<{ status: string }>(['run', '--workflow', wf], { env: inside });
     expect(asked.code, asked.stderr).toBe(0);
-    expect(existsSync(join(sb.dir, 'workspace', '.mso-context'))).toBe(true);
+    expect(existsSync(join(repo, 'ws', '.mso-context'))).toBe(true);
     expect(porcelain()).toBe('');
-    expect(execFileSync('git', ['check-ignore', 'workspace', 'observation'], { cwd: sb.dir, encoding: 'utf8' })).toBe(
-      'workspace\nobservation\n',
+    expect(execFileSync('git', ['check-ignore', 'ws', 'docs/obs'], { cwd: repo, encoding: 'utf8' })).toBe(
+      'ws\ndocs/obs\n',
     );
   });
 });

@@ -21,7 +21,7 @@ const dialogs: string[] = [];
 
 /** Starts `mso ui --port 0` and returns the link it prints (with the token in the fragment). */
 function startUi(): Promise<string> {
-  server = spawn(process.execPath, [MSO_BIN, 'ui', '--port', '0'], { cwd: sb.dir, env: sb.env });
+  server = spawn(process.execPath, [MSO_BIN, 'ui', '--port', '0'], { cwd: sb.cwd, env: sb.env });
   return new Promise((done, fail) => {
     let out = '';
     let err = '';
