@@ -19,6 +19,7 @@ describe('public surfaces', () => {
     'audit/light.js',
     'app/light.js',
     'agents/light.js',
+    'platform/light.js',
   ]);
   it('imports other domains only through their index.ts', async () => {
     const entries = await readdir(SRC, { recursive: true, withFileTypes: true });

@@ -26,6 +26,11 @@ export interface SuperviseOptions {
   isTerminal?(line: string): boolean;
   onLine?(line: string, stream: 'stdout' | 'stderr'): void;
   /**
+   * At most this many lines reach `onLine` (both streams together); past it lines are no longer decoded for it, so a
+   * command's huge output costs no strings. The transcript keeps its own bounds either way.
+   */
+  onLineLimit?: number;
+  /**
    * True for a stdout line that shows the agent progressing (a model or tool event). When given, only such lines
    * reset the inactivity deadline, so a CLI's retry chatter cannot keep a stuck call alive; without it, any stdout
    * output does.
@@ -154,10 +159,13 @@ export function superviseProcess(
     else o.signal?.addEventListener('abort', onAbort, { once: true });
 
     let cutSeen = false;
+    let linesToOnLine = 0;
     const splitter = (stream: 'stdout' | 'stderr') => {
       const spill = createOutputSpill(o.spill, stream, limits.headBytes, child[stream]);
       // Only lines someone reads become strings: a shell command's 200 MB of stdout is copied as bytes, never decoded.
-      const wanted = stream === 'stderr' || o.onLine !== undefined || o.isTerminal !== undefined;
+      const toOnLine = (): boolean =>
+        o.onLine !== undefined && (o.onLineLimit === undefined || linesToOnLine < o.onLineLimit);
+      const wanted = stream === 'stderr' || toOnLine() || o.isTerminal !== undefined;
       const lines = createLineSplitter(limits.maxLineBytes, (bytes, cut) => {
         if (cut > 0) cutSeen = true;
         transcript.add(
@@ -172,7 +180,10 @@ export function superviseProcess(
           stderrLines.push(line.slice(0, 4_000));
           if (stderrLines.length > 50) stderrLines.shift();
         }
-        o.onLine?.(line, stream);
+        if (toOnLine()) {
+          linesToOnLine++;
+          o.onLine?.(line, stream);
+        }
         if (stream === 'stdout' && o.isProgress?.(line)) resetIdle();
         if (stream === 'stdout' && !terminalSeen && o.isTerminal?.(line)) {
           terminalSeen = true;
