@@ -87,6 +87,18 @@ export function createRunContext(
   let worktreeLock: Promise<void> = Promise.resolve();
   let liveWrites: Promise<unknown> = Promise.resolve();
   let liveDirMade = false;
+  // A private key printed by a command spans lines, and the live log gets them one at a time: the redactor, seeing a
+  // single line, knows only the BEGIN line. Every line of the block is withheld here instead.
+  const inKey = new Set<string>();
+  const keyLines = (attempt: string, e: Record<string, unknown>): Record<string, unknown> => {
+    if (e['type'] !== 'output' || typeof e['text'] !== 'string') return e;
+    const key = `${attempt}:${String(e['stream'])}`;
+    const text = e['text'];
+    if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY/.test(text)) inKey.add(key);
+    if (!inKey.has(key)) return e;
+    if (/-----END [A-Z0-9 ]*PRIVATE KEY/.test(text)) inKey.delete(key);
+    return { ...e, text: '[redacted: private key line]' };
+  };
   const worktreeOf = (id: string): string => join(input.runDir, 'worktree', id);
   const branchOf = (id: string): string => nodeBranch(runId, id);
 
@@ -109,7 +121,8 @@ export function createRunContext(
       progress?.({ type: e.type, nodeId: e.nodeId ?? null, payload: e.payload ?? {} });
     },
     flushStates,
-    liveOutput(id, attemptId, e) {
+    liveOutput(id, attemptId, raw) {
+      const e = keyLines(`${id}:${attemptId}`, raw);
       const line = `${JSON.stringify(log.redactor.value({ at: deps.clock.now().toISOString(), attempt_id: attemptId, ...e }))}\n`;
       const file = liveLogPath(input.runDir, id);
       liveWrites = liveWrites
