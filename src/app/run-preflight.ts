@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { resolveAgentSpecs } from '../agents/index.js';
-import { InvalidArgumentError } from '../contracts/index.js';
+import { InvalidArgumentError, type Policy } from '../contracts/index.js';
 import { WorkflowFileSchema, type WorkflowFile } from '../design/index.js';
 import { assertAgentsFor, choosePlanner, type PlannerChoice } from './agent-readiness.js';
 import type { RunOpsContext } from './run-support.js';
@@ -16,6 +16,27 @@ export interface Preflight {
 function workflowNodes(raw: unknown): WorkflowFile | undefined {
   const parsed = WorkflowFileSchema.safeParse(raw);
   return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * A workflow's personas and agents must be ones the policy knows (built-in or in `policy.yaml`): an unknown one would
+ * silently fall back to the default persona's chain. Refused with the node's field path, before anything is written.
+ */
+function assertKnownNames(policy: Policy, workflow: WorkflowFile, label: string): void {
+  const agents = [...resolveAgentSpecs(policy).keys()];
+  const personas = Object.keys(policy.personas);
+  workflow.nodes.forEach((n, i) => {
+    if (n.persona !== undefined && !personas.includes(n.persona))
+      throw new InvalidArgumentError(
+        `${label} nodes[${i}].persona`,
+        `unknown persona ${n.persona} (known: ${personas.join(', ')}; add it under personas: in policy.yaml)`,
+      );
+    if (n.agent !== undefined && !agents.includes(n.agent))
+      throw new InvalidArgumentError(
+        `${label} nodes[${i}].agent`,
+        `unknown agent ${n.agent} (known: ${agents.join(', ')}; add it under agents: in policy.yaml)`,
+      );
+  });
 }
 
 /**
@@ -40,7 +61,7 @@ export async function assertRepoSource(
       flag,
       input.repo !== undefined
         ? `${dir} is not inside a git repository`
-        : `${dir} is not inside a git repository: pass --init to start from a new, empty repository (kept in the run folder), or --repo PATH to branch from an existing one`,
+        : `${dir} is not inside a git repository: pass --init (MCP and dashboard: init) to start from a new, empty repository (kept in the run folder), or --repo PATH (MCP: repo) to branch from an existing one`,
     );
   const head = await c.git.run(['rev-parse', '--verify', 'HEAD'], top.stdout.trim());
   if (head.code !== 0)
@@ -76,6 +97,7 @@ export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise
       (await readWorkflowInput(deps.fs, { text: input.workflowText, label: '(inline workflow)' }, ws.policy.design))
         .raw,
     );
+  if (workflow) assertKnownNames(ws.policy, workflow, input.workflow ?? '(inline workflow)');
   if (!input.dryRun) await assertRepoSource(c, input);
   const imported = input.workflow !== undefined || input.workflowText !== undefined;
   if (input.agent !== undefined) {

@@ -1,10 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
 
 let sb: Sandbox;
 afterEach(async () => {
@@ -19,6 +22,20 @@ const oneNode = async (dir: string): Promise<string> => {
   );
   return wf;
 };
+
+/** Every file under a folder with its bytes' hash: to prove a refusal wrote nothing. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[p] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
 
 describe('where a run branches from', () => {
   it('outside a git repository refuses (exit 2, nothing written) unless --init or --repo says what to do', async () => {
@@ -47,6 +64,10 @@ describe('where a run branches from', () => {
     expect(init.code, init.stderr).toBe(0);
     expect(init.body.repo).toBe(join(sb.dir, 'workspace', '.mso-context', 'active', init.body.run_id, 'repo'));
     expect(existsSync(join(sb.dir, '.git'))).toBe(false);
+    // Once a workspace exists, a refusal leaves it byte for byte as it was (audit DB included).
+    const ws = tree(join(sb.dir, 'workspace'));
+    expect((await sb.run(['run', '--workflow', wf])).code).toBe(2);
+    expect(tree(join(sb.dir, 'workspace'))).toEqual(ws);
     // A run only designed branches when it is resumed: the same rule then, before anything is written.
     const designed = await sb.json<{ run_id: string }>([
       'design',
@@ -98,5 +119,79 @@ describe('where a run branches from', () => {
     expect(execFileSync('git', ['check-ignore', 'ws', 'docs/obs'], { cwd: repo, encoding: 'utf8' })).toBe(
       'ws\ndocs/obs\n',
     );
+  });
+
+  it('over MCP: orchestrate outside a repository is an isError naming init; with init: true the run completes', async () => {
+    sb = await makeSandbox('mso-mcp-norepo-', { repo: false });
+    await sb.run(['init']);
+    const client = new Client({ name: 'repo-source', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [MSO_BIN, 'mcp'],
+        env: sb.env,
+        cwd: sb.cwd,
+        stderr: 'pipe',
+      }),
+    );
+    try {
+      const workflow_inline = stringify({
+        name: 'one',
+        nodes: [{ id: 'a', label: 'a', command: 'echo a > a.md' }],
+        edges: [],
+      });
+      const refused = await client.callTool({ name: 'orchestrate', arguments: { workflow_inline } });
+      expect(refused.isError).toBe(true);
+      const text = (refused.content as Array<{ text: string }>)[0]?.text ?? '';
+      expect(JSON.parse(text)).toMatchObject({ code: 'MSO_INVALID_ARGUMENT' });
+      expect(text).toMatch(/not inside a git repository: pass --init \(MCP and dashboard: init\)/);
+      expect(readdirSync(join(sb.dir, 'workspace', '.mso-context', 'active'))).toEqual([]);
+      const started = await client.callTool({ name: 'orchestrate', arguments: { workflow_inline, init: true } });
+      expect(started.isError, JSON.stringify(started.content)).not.toBe(true);
+      const runId = (started.structuredContent as { run_id: string }).run_id;
+      let status = '';
+      for (let i = 0; i < 60 && status !== 'completed' && status !== 'failed'; i++) {
+        const s = await client.callTool({ name: 'run_status', arguments: { run_id: runId, wait_seconds: 2 } });
+        status = String((s.structuredContent as { status?: string }).status);
+      }
+      expect(status).toBe('completed');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a workflow naming an unknown persona or agent, with the field path, before writing anything', async () => {
+    sb = await makeSandbox('mso-names-');
+    await sb.run(['init']);
+    const before = tree(join(sb.dir, 'workspace'));
+    for (const [hint, field] of [
+      [{ persona: 'nosuch' }, 'nodes[1].persona'],
+      [{ agent: 'nosuch' }, 'nodes[1].agent'],
+    ] as const) {
+      const wf = join(sb.dir, 'names.yaml');
+      await writeFile(
+        wf,
+        stringify({
+          name: 'names',
+          nodes: [
+            { id: 'a', label: 'a', command: 'true', persona: 'arch' },
+            { id: 'b', label: 'b', ...hint },
+          ],
+          edges: [{ from: 'a', to: 'b' }],
+        }),
+      );
+      const r = await sb.json<{ error: { code: string; field: string; message: string } }>([
+        'run',
+        '--workflow',
+        wf,
+        '--allow-manual',
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.body.error.field).toBe(`${wf} ${field}`);
+      expect(r.body.error.message).toMatch(
+        /unknown (persona|agent) nosuch \(known: .*arch|unknown agent nosuch \(known: .*shell/,
+      );
+      expect(tree(join(sb.dir, 'workspace'))).toEqual(before);
+    }
   });
 });
