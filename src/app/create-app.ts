@@ -25,7 +25,6 @@ import { createRunOps, type RunOps } from './run-ops.js';
 import type { ObserveOps } from './observe-ops.js';
 import { createSchemaOps, type SchemaOps } from './schema-ops.js';
 import type { DashboardOps } from './dashboard-ops.js';
-import { keepOutOfGitStatus } from './git-exclude.js';
 import { createAppRedactor, withPolicySecrets } from './redaction.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -197,7 +196,9 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
     });
     withPolicySecrets(redactor, ws.policy, deps.env);
     for (const w of ws.warnings) deps.logger.warn(w);
-    if (create) await keepOutOfGitStatus(deps.fs, settings.gitExcludes);
+    // Only a root inside a working tree needs it: loaded then, so start-up stays light.
+    if (create && settings.gitExcludes.length > 0)
+      await (await import('./git-exclude.js')).keepOutOfGitStatus(deps.fs, settings.gitExcludes);
     return ws;
   }
 

@@ -293,7 +293,7 @@ describe('mso mcp install and uninstall', () => {
       });
       const home = join(sbx.dir, 'home');
       const files = {
-        project: join(sbx.dir, '.mcp.json'),
+        project: join(sbx.cwd, '.mcp.json'),
         user: join(home, '.claude.json'),
         codex: join(home, '.codex', 'config.toml'),
       };
