@@ -13,7 +13,7 @@ import {
 } from './common.js';
 
 /** The most lines of a shell step that reach its live log (the stored transcript keeps its own bounds). */
-export const LIVE_OUTPUT_LINES = 2_000;
+export const LIVE_OUTPUT_LINES = 1_000;
 /** The most characters of one line in the live log. */
 const LIVE_LINE_CHARS = 4_000;
 
@@ -62,6 +62,7 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
               onLine: (line: string, stream: 'stdout' | 'stderr') =>
                 onEvent({ type: 'output', stream, text: line.slice(0, LIVE_LINE_CHARS) }),
               onLineLimit: LIVE_OUTPUT_LINES,
+              onLineMaxBytes: LIVE_LINE_CHARS * 4,
             }
           : {}),
       });

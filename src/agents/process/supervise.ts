@@ -30,6 +30,8 @@ export interface SuperviseOptions {
    * command's huge output costs no strings. The transcript keeps its own bounds either way.
    */
   onLineLimit?: number;
+  /** Of a line read only for `onLine`, at most this many bytes are decoded (a 4 MB line costs no 4 MB string). */
+  onLineMaxBytes?: number;
   /**
    * True for a stdout line that shows the agent progressing (a model or tool event). When given, only such lines
    * reset the inactivity deadline, so a CLI's retry chatter cannot keep a stuck call alive; without it, any stdout
@@ -165,7 +167,8 @@ export function superviseProcess(
       // Only lines someone reads become strings: a shell command's 200 MB of stdout is copied as bytes, never decoded.
       const toOnLine = (): boolean =>
         o.onLine !== undefined && (o.onLineLimit === undefined || linesToOnLine < o.onLineLimit);
-      const wanted = stream === 'stderr' || toOnLine() || o.isTerminal !== undefined;
+      // Lines read whole (stderr's tail, terminal detection); lines only for onLine are read up to onLineMaxBytes.
+      const whole = stream === 'stderr' || o.isTerminal !== undefined;
       const lines = createLineSplitter(limits.maxLineBytes, (bytes, cut) => {
         if (cut > 0) cutSeen = true;
         transcript.add(
@@ -173,7 +176,8 @@ export function superviseProcess(
           bytes,
           cut > 0 ? ` [mso: ${cut} more bytes of this line not kept]` : '',
         );
-        if (wanted) emit(bytes.toString('utf8'));
+        if (whole) emit(bytes.toString('utf8'));
+        else if (toOnLine()) emit(bytes.subarray(0, o.onLineMaxBytes ?? bytes.length).toString('utf8'));
       });
       const emit = (line: string): void => {
         if (stream === 'stderr') {
