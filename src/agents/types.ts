@@ -171,7 +171,9 @@ export type AgentEvent =
   | { readonly type: 'tool_use'; readonly name: string; readonly input: unknown }
   | { readonly type: 'usage'; readonly usage: TokenUsage }
   | { readonly type: 'retry'; readonly attempt: number; readonly delayMs: number; readonly errorClass: string }
-  | { readonly type: 'error'; readonly message: string; readonly errorClass: ErrorClass | null };
+  | { readonly type: 'error'; readonly message: string; readonly errorClass: ErrorClass | null }
+  /** A line a command printed, as it comes (shell steps; bounded: see `LIVE_OUTPUT_LINES`). */
+  | { readonly type: 'output'; readonly stream: 'stdout' | 'stderr'; readonly text: string };
 
 export interface Availability {
   readonly available: boolean;

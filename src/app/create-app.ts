@@ -198,6 +198,9 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
     for (const w of ws.warnings) deps.logger.warn(w);
     // The audit log's opening is synchronous: load the PostgreSQL driver now when the store is shared.
     if (auditUrl(ws, deps)) await deps.preparePostgres?.();
+    // Only a root inside a working tree needs it: loaded then, so start-up stays light.
+    if (create && settings.gitExcludes.length > 0)
+      await (await import('./git-exclude.js')).keepOutOfGitStatus(deps.fs, settings.gitExcludes);
     return ws;
   }
 

@@ -1,4 +1,6 @@
-import { nodePlatform, type Redactor } from '../platform/index.js';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitDirs, nodePlatform, type Redactor } from '../platform/index.js';
 import { createApp, type AppLogger, type MsoApp } from './create-app.js';
 import { resolveSettings, type SettingsInput } from './settings.js';
 
@@ -13,6 +15,10 @@ export function createNodeApp(
 ): MsoApp {
   return createApp(
     { ...nodePlatform(env), logger, env, version, ...(redactor ? { redactor } : {}) },
-    resolveSettings(input, env, cwd),
+    resolveSettings(input, env, cwd, {
+      gitCommonDir: gitDirs(cwd)?.commonDir,
+      localWorkspace: statSync(join(cwd, 'workspace', '.mso-context'), { throwIfNoEntry: false }) !== undefined,
+      gitDirsOf: gitDirs,
+    }),
   );
 }

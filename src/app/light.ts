@@ -1,7 +1,9 @@
 /**
- * What an interface needs before it knows which command runs, without loading the app: the process's redactor, and
- * the fold behind `mso run`'s progress view (it imports nothing). `src/cli/main.ts` and `src/cli/progress.ts` import
+ * What an interface needs before it knows which command runs, without loading the app: the process's redactor,
+ * the fold behind `mso run`'s progress view (it imports nothing), and the live agent groups a second Ctrl-C kills. `src/cli/main.ts` and `src/cli/progress.ts` import
  * this entry at start-up; index.ts re-exports it.
  */
 export { createAppRedactor } from './redaction.js';
 export { createProgressView } from './run-progress.js';
+/** The agent process groups this process started, for an entry point's second Ctrl-C (kill them all at once). */
+export { liveGroupCount, signalLiveGroups } from '../platform/light.js';

@@ -37,6 +37,8 @@ export async function execute(
     maxConcurrency?: number | undefined;
     agent?: string | undefined;
     repo?: string | undefined;
+    /** Start from a new, empty repository in the run folder (`--init`). */
+    init?: boolean | undefined;
     signal?: AbortSignal | undefined;
     backend?: ExecutionChoice['backend'];
     redis?: string | undefined;
@@ -98,7 +100,7 @@ export async function execute(
         if (!held.renew()) stop('another coordinator took over the run');
       }, LEASE_RENEW_MS),
     );
-    const { repo, baseSha } = await provision(c, ws, ref, options.repo);
+    const { repo, baseSha } = await provision(c, ws, ref, options.repo, options.init === true);
     await recordProvenance(deps, ws, ref, rt.log, { repo, baseSha });
     deps.faults?.point('run.provisioned');
     const recorded = loadRecordedRun(rt.log, ref.runId);
@@ -277,6 +279,7 @@ async function provision(
   ws: Workspace,
   ref: RunRef,
   repoArg: string | undefined,
+  init: boolean,
 ): Promise<{ repo: string; baseSha: string }> {
   const { deps, git, cwd } = c;
   const log = openAuditLog(deps, auditOptions(ws, deps));
@@ -289,16 +292,21 @@ async function provision(
       if (top.code !== 0)
         throw new InvalidArgumentError('--repo', `${resolve(cwd, repoArg)} is not inside a git repository`);
       repo = top.stdout.trim();
+    } else if (init) {
+      // --init: a fresh repository inside the run folder, with an empty first commit as the base.
+      repo = join(ref.dir, 'repo');
+      await deps.fs.mkdir(repo, { recursive: true });
+      await git.ok(['init', '-q', '-b', 'main'], repo);
+      await git.ok(['commit', '--allow-empty', '-q', '-m', `mso: base of ${ref.runId}`], repo);
     } else {
       const top = await git.run(['rev-parse', '--show-toplevel'], cwd);
-      if (top.code === 0) repo = top.stdout.trim();
-      else {
-        // No repository around: a fresh one inside the run folder, with an empty first commit as the base.
-        repo = join(ref.dir, 'repo');
-        await deps.fs.mkdir(repo, { recursive: true });
-        await git.ok(['init', '-q', '-b', 'main'], repo);
-        await git.ok(['commit', '--allow-empty', '-q', '-m', `mso: base of ${ref.runId}`], repo);
-      }
+      // The callers checked this before writing anything (assertRepoSource); a repository gone since is refused too.
+      if (top.code !== 0)
+        throw new InvalidArgumentError(
+          'repository',
+          `${cwd} is not inside a git repository: pass --init to start from a new, empty repository, or --repo PATH`,
+        );
+      repo = top.stdout.trim();
     }
     const head = await git.run(['rev-parse', '--verify', 'HEAD'], repo);
     if (head.code !== 0) throw new InvalidArgumentError('--repo', `${repo} has no commit to start from`);
@@ -320,6 +328,16 @@ async function provision(
       metadata: { repo, base_sha: baseSha },
     });
     return { repo, baseSha };
+  } finally {
+    log.close();
+  }
+}
+
+/** The repository a run branched from, once it was provisioned (null for a run that never executed). */
+export function provisionedRepo(c: RunOpsContext, ws: Workspace, runId: string): string | null {
+  const log = openAuditLog(c.deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: c.deps.env });
+  try {
+    return loadRecordedRun(log, runId).repo ?? null;
   } finally {
     log.close();
   }

@@ -231,6 +231,9 @@ function liveEntries(text: string, attemptId: string): TranscriptEntry[] {
     else if (e['type'] === 'tool_use')
       out.push({ kind: 'tool', text: toolText(String(e['name'] ?? 'tool'), e['input']) });
     else if (e['type'] === 'error') out.push({ kind: 'error', text: String(e['message'] ?? '') });
+    // A command's lines as it printed them (shell steps).
+    else if (e['type'] === 'output')
+      out.push({ kind: e['stream'] === 'stderr' ? 'stderr' : 'output', text: String(e['text'] ?? '') });
   }
   return out;
 }

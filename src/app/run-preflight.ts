@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { resolveAgentSpecs } from '../agents/index.js';
-import { InvalidArgumentError } from '../contracts/index.js';
+import { InvalidArgumentError, type Policy } from '../contracts/index.js';
 import { WorkflowFileSchema, type WorkflowFile } from '../design/index.js';
 import { assertAgentsFor, choosePlanner, type PlannerChoice } from './agent-readiness.js';
 import type { RunOpsContext } from './run-support.js';
@@ -16,6 +16,56 @@ export interface Preflight {
 function workflowNodes(raw: unknown): WorkflowFile | undefined {
   const parsed = WorkflowFileSchema.safeParse(raw);
   return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * A workflow's personas and agents must be ones the policy knows (built-in or in `policy.yaml`): an unknown one would
+ * silently fall back to the default persona's chain. Refused with the node's field path, before anything is written.
+ */
+function assertKnownNames(policy: Policy, workflow: WorkflowFile, label: string): void {
+  const agents = [...resolveAgentSpecs(policy).keys()];
+  const personas = Object.keys(policy.personas);
+  workflow.nodes.forEach((n, i) => {
+    if (n.persona !== undefined && !personas.includes(n.persona))
+      throw new InvalidArgumentError(
+        `${label} nodes[${i}].persona`,
+        `unknown persona ${n.persona} (known: ${personas.join(', ')}; add it under personas: in policy.yaml)`,
+      );
+    if (n.agent !== undefined && !agents.includes(n.agent))
+      throw new InvalidArgumentError(
+        `${label} nodes[${i}].agent`,
+        `unknown agent ${n.agent} (known: ${agents.join(', ')}; add it under agents: in policy.yaml)`,
+      );
+  });
+}
+
+/**
+ * Where a run's work branches from, checked before anything is written: `--repo DIR` must be (inside) a repository
+ * with a commit; without it the current directory must be, unless `--init` asks for a new, empty repository (kept in
+ * the run folder). A directory that is not a repository is never turned into one silently. Throws exit 2.
+ */
+export async function assertRepoSource(
+  c: RunOpsContext,
+  input: { readonly repo?: string | undefined; readonly init?: boolean | undefined },
+): Promise<void> {
+  if (input.init && input.repo !== undefined)
+    throw new InvalidArgumentError('--init', 'give --init (a new, empty repository) or --repo PATH, not both');
+  if (input.init) return;
+  const flag = input.repo !== undefined ? '--repo' : 'repository';
+  const dir = resolve(c.cwd, input.repo ?? '.');
+  const top = (await c.deps.fs.stat(dir).catch(() => undefined))
+    ? await c.git.run(['rev-parse', '--show-toplevel'], dir).catch(() => ({ code: 1, stdout: '' }))
+    : { code: 1, stdout: '' };
+  if (top.code !== 0)
+    throw new InvalidArgumentError(
+      flag,
+      input.repo !== undefined
+        ? `${dir} is not inside a git repository`
+        : `${dir} is not inside a git repository: pass --init (MCP and dashboard: init) to start from a new, empty repository (kept in the run folder), or --repo PATH (MCP: repo) to branch from an existing one`,
+    );
+  const head = await c.git.run(['rev-parse', '--verify', 'HEAD'], top.stdout.trim());
+  if (head.code !== 0)
+    throw new InvalidArgumentError(flag, `${top.stdout.trim()} has no commit to start from (commit something first)`);
 }
 
 /**
@@ -47,15 +97,8 @@ export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise
       (await readWorkflowInput(deps.fs, { text: input.workflowText, label: '(inline workflow)' }, ws.policy.design))
         .raw,
     );
-  if (input.repo !== undefined) {
-    const dir = resolve(cwd, input.repo);
-    const top = (await deps.fs.stat(dir).catch(() => undefined))
-      ? await c.git.run(['rev-parse', '--show-toplevel'], dir).catch(() => ({ code: 1, stdout: '' }))
-      : { code: 1, stdout: '' };
-    if (top.code !== 0) throw new InvalidArgumentError('--repo', `${dir} is not inside a git repository`);
-    const head = await c.git.run(['rev-parse', '--verify', 'HEAD'], top.stdout.trim());
-    if (head.code !== 0) throw new InvalidArgumentError('--repo', `${top.stdout.trim()} has no commit to start from`);
-  }
+  if (workflow) assertKnownNames(ws.policy, workflow, input.workflow ?? '(inline workflow)');
+  if (!input.dryRun) await assertRepoSource(c, input);
   const imported = input.workflow !== undefined || input.workflowText !== undefined;
   if (input.agent !== undefined) {
     const known = [...resolveAgentSpecs(ws.policy).keys()];

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { readTextIfExists, type RunRef } from '../workspace/index.js';
 import { assertAuditWritable } from './audit-ops.js';
 import { ARTIFACT_PATHS, readRunArtifact } from './run-artifacts.js';
-import { execute } from './run-execute.js';
+import { execute, provisionedRepo } from './run-execute.js';
+import { assertRepoSource } from './run-preflight.js';
 import { governanceGate, recordFailure } from './run-start.js';
 import { observeAfter, summarize, type RunOpsContext } from './run-support.js';
 import type { ResumeOptions, RunSummary } from './run-types.js';
@@ -19,6 +20,13 @@ export async function resumeRun(c: RunOpsContext, runId: string, options: Resume
     return summarize(c, ws, runId, { reason: `run is ${ref.manifest.status}: nothing to resume` });
   // Refused before anything is written when the audit log cannot take it (read-only, lost WAL).
   assertAuditWritable(c.deps, ws);
+  // A run that never executed (designed only) branches from here: the same rule as mso run, before any write.
+  if (provisionedRepo(c, ws, runId) === null) await assertRepoSource(c, options);
+  else if (options.repo !== undefined || options.init)
+    throw new InvalidArgumentError(
+      options.init ? '--init' : '--repo',
+      `${runId} already branched from its repository; it resumes there (leave the flag out)`,
+    );
   if ((await finishDesign(c, ref)) || !(await gatePassed(c, ref))) {
     const { refused } = await governanceGate(c, ws, ref, options.agent);
     if (refused) return refused;

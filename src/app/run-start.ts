@@ -66,6 +66,7 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
       redis: input.redis,
       remote: input.remote,
       queuePrefix: input.queuePrefix,
+      init: input.init,
       signal: input.signal,
       onProgress: input.onProgress,
     });

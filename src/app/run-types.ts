@@ -36,6 +36,8 @@ export interface RunRequest extends ExecutionChoice {
   readonly maxConcurrency?: number | undefined;
   readonly budgetUsd?: number | undefined;
   readonly repo?: string | undefined;
+  /** Start from a new, empty repository (kept in the run folder) instead of the one around the current directory. */
+  readonly init?: boolean | undefined;
   readonly dryRun?: boolean | undefined;
   /** Let nodes no agent can do go to a person (otherwise the run is refused before it starts). */
   readonly allowManual?: boolean | undefined;
@@ -196,6 +198,10 @@ export interface ReplayReport {
 }
 
 export interface ResumeOptions extends ExecutionChoice {
+  /** For a run that never executed (designed only): the repository to branch from, as `mso run --repo`. */
+  readonly repo?: string | undefined;
+  /** For a run that never executed: start from a new, empty repository, as `mso run --init`. */
+  readonly init?: boolean | undefined;
   readonly budgetUsd?: number | undefined;
   readonly maxConcurrency?: number | undefined;
   readonly agent?: string | undefined;

@@ -15,6 +15,31 @@ describe('resolveSettings', () => {
   it('refuses an observer id that would escape the observation root', () => {
     expect(() => observer({ USER: '../etc' })).toThrow(/observer id/);
   });
+  it('keeps the default spaces out of a git working tree, in its git directory, unless a workspace is already there', () => {
+    const repo = { commonDir: '/src/app/.git', workTree: '/src/app' };
+    const probe = { gitCommonDir: '/src/app/.git', gitDirsOf: () => repo };
+    const inRepo = resolveSettings({}, {}, '/src/app/lib', probe);
+    expect(inRepo).toMatchObject({
+      workspaceRoot: '/src/app/.git/mso/workspace',
+      observationRoot: '/src/app/.git/mso/observation',
+      gitExcludes: [],
+    });
+    const outside = resolveSettings({}, {}, '/tmp/x');
+    expect([outside.workspaceRoot, outside.observationRoot]).toEqual([
+      '/tmp/x/workspace',
+      '/tmp/x/mso-observation-workspace',
+    ]);
+    // Asked for inside the working tree (or made there before): used, and kept out of git status.
+    const asked = resolveSettings({ workspace: 'ws' }, { MSO_OBSERVATION_ROOT: '/elsewhere' }, '/src/app', {
+      ...probe,
+      gitDirsOf: (p: string) => (p.startsWith('/src/app/') ? repo : null),
+    });
+    expect(asked.workspaceRoot).toBe('/src/app/ws');
+    expect(asked.gitExcludes).toEqual([{ file: '/src/app/.git/info/exclude', pattern: '/ws/' }]);
+    const legacy = resolveSettings({}, {}, '/src/app', { ...probe, localWorkspace: true });
+    expect(legacy.workspaceRoot).toBe('/src/app/workspace');
+    expect(legacy.gitExcludes.map((e) => e.pattern)).toEqual(['/workspace/', '/mso-observation-workspace/']);
+  });
 });
 
 describe('auditUrl', () => {

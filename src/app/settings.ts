@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { assertSafeName } from '../workspace/index.js';
 import type { OpenAuditOptions } from '../audit/index.js';
 import { InvalidArgumentError } from '../contracts/index.js';
@@ -20,6 +20,21 @@ export interface ResolvedSettings {
   readonly observerId: string;
   /** Paths to try when the observation peer has gone missing. */
   readonly peerHints: readonly string[];
+  /**
+   * Lines to keep in a repository's `info/exclude` (`file`) so a workspace or observation root asked for inside a
+   * git working tree never shows in `git status`.
+   */
+  readonly gitExcludes: ReadonlyArray<{ readonly file: string; readonly pattern: string }>;
+}
+
+/** What the composition root found on disk around `cwd` (kept out of `resolveSettings`, which stays pure). */
+export interface SettingsProbe {
+  /** The common git directory of the repository around `cwd`, if any. */
+  readonly gitCommonDir?: string | undefined;
+  /** `./workspace/.mso-context` already exists under `cwd` (a workspace made there earlier stays in use). */
+  readonly localWorkspace?: boolean | undefined;
+  /** Finds the repository around a path (for the roots' `info/exclude` lines). */
+  readonly gitDirsOf?: ((path: string) => { commonDir: string; workTree: string } | null) | undefined;
 }
 
 const nonEmpty = (v: string | undefined): string | undefined => (v !== undefined && v.trim() !== '' ? v : undefined);
@@ -28,15 +43,26 @@ const nonEmpty = (v: string | undefined): string | undefined => (v !== undefined
  * Resolves the workspace root, observation root and observer id: `--workspace`/`--observation`/`--observer`, else
  * `MSO_WORKSPACE_ROOT`/`MSO_OBSERVATION_ROOT`/`MSO_OBSERVER_ID`, else `./workspace`, `./mso-observation-workspace`,
  * `$USER`, `$LOGNAME` (cron and some login shells set only that) or `unknown`. Relative paths resolve against `cwd`.
+ * Inside a git working tree the default roots are `<git dir>/mso/workspace` and `<git dir>/mso/observation`.
  */
 export function resolveSettings(
   input: SettingsInput,
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
+  probe: SettingsProbe = {},
 ): ResolvedSettings {
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
-  const ws = nonEmpty(input.workspace) ?? nonEmpty(env['MSO_WORKSPACE_ROOT']) ?? 'workspace';
-  const obs = nonEmpty(input.observation) ?? nonEmpty(env['MSO_OBSERVATION_ROOT']) ?? 'mso-observation-workspace';
+  // Inside a git working tree the default spaces live in the repository's git directory, out of the working tree
+  // (never in `git status`, never removed by `git clean`), unless a workspace was already made here.
+  const inRepo = probe.gitCommonDir !== undefined && !probe.localWorkspace;
+  const ws =
+    nonEmpty(input.workspace) ??
+    nonEmpty(env['MSO_WORKSPACE_ROOT']) ??
+    (inRepo ? join(probe.gitCommonDir as string, 'mso', 'workspace') : 'workspace');
+  const obs =
+    nonEmpty(input.observation) ??
+    nonEmpty(env['MSO_OBSERVATION_ROOT']) ??
+    (inRepo ? join(probe.gitCommonDir as string, 'mso', 'observation') : 'mso-observation-workspace');
   const observer =
     nonEmpty(input.observer) ??
     nonEmpty(env['MSO_OBSERVER_ID']) ??
@@ -45,10 +71,19 @@ export function resolveSettings(
     'unknown';
   assertSafeName('observer id', observer);
   const hints = [nonEmpty(env['MSO_OBSERVATION_ROOT'])].filter((h): h is string => h !== undefined).map(abs);
+  const gitExcludes = [abs(ws), abs(obs)].flatMap((root) => {
+    const dirs = probe.gitDirsOf?.(root);
+    if (!dirs) return [];
+    const rel = relative(dirs.workTree, root).split(sep).join('/');
+    // Under the git directory itself (the default above) nothing needs ignoring.
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel) || rel === '.git' || rel.startsWith('.git/')) return [];
+    return [{ file: join(dirs.commonDir, 'info', 'exclude'), pattern: `/${rel}/` }];
+  });
   return Object.freeze({
     cwd,
     workspaceRoot: abs(ws),
     observationRoot: abs(obs),
+    gitExcludes: Object.freeze(gitExcludes),
     observerId: observer,
     peerHints: Object.freeze(hints),
   });

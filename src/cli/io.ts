@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { EXIT_WAITING_FOR_HUMAN } from '../contracts/light.js';
+import { liveGroupCount, signalLiveGroups } from '../app/light.js';
 
 /** What the CLI touches of the outside world; `nodeIo()` gives the real process, tests give buffers. */
 export interface CliIo {
@@ -48,7 +49,25 @@ function quietOnClose(stream: NodeJS.WriteStream, onClosed: () => void): (text: 
 export function nodeIo(): CliIo {
   const controller = new AbortController();
   // The reason is what a run stopped this way records.
-  process.once('SIGINT', () => controller.abort('interrupted (SIGINT)'));
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    if (++interrupts === 1) {
+      // Agents still running are ended gracefully (TERM, grace, KILL) and the run recorded as cancelled: say so.
+      if (liveGroupCount() > 0)
+        process.stderr.write(
+          '\nmso: stopping: ending the agents and recording the run (Ctrl-C again to stop at once)\n',
+        );
+      controller.abort('interrupted (SIGINT)');
+      return;
+    }
+    // A second Ctrl-C while that is under way: every agent group killed now, no orphan left; the run then shows
+    // `interrupted` (its coordinator is gone) and `mso resume` goes on from the audit log.
+    signalLiveGroups('SIGKILL');
+    process.stderr.write(
+      '\nmso: stopped at once (agents killed); mso status shows the run interrupted; mso resume goes on\n',
+    );
+    process.exit(EXIT_INTERRUPTED);
+  });
   process.once('SIGTERM', () => controller.abort('interrupted (SIGTERM)'));
   return {
     signal: controller.signal,

@@ -71,8 +71,14 @@ function buildProgram(
       'Multi-Swarm Orchestrator: goal -> schema-checked workflow -> agents in git worktrees, audited and improved',
     )
     .version(VERSION, '-V, --version', 'print the version')
-    .option('--workspace <dir>', 'workspace root (default $MSO_WORKSPACE_ROOT or ./workspace)')
-    .option('--observation <dir>', 'observation root (default $MSO_OBSERVATION_ROOT or ./mso-observation-workspace)')
+    .option(
+      '--workspace <dir>',
+      'workspace root (default $MSO_WORKSPACE_ROOT, else <git dir>/mso/workspace in a repository, else ./workspace)',
+    )
+    .option(
+      '--observation <dir>',
+      'observation root (default $MSO_OBSERVATION_ROOT, else <git dir>/mso/observation, else ./mso-observation-workspace)',
+    )
     .option('--observer <id>', 'observer id (default $MSO_OBSERVER_ID, $USER or $LOGNAME)')
     .option('--json', 'print exactly one JSON object on stdout')
     .option('--quiet', 'no human logs on stderr')

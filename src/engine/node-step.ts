@@ -201,7 +201,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
                 // Tells this process group apart from a later process that reuses the pid (resume ends only ours).
                 start: deps.processInfo.startId(e.pid),
               });
-            else if (e.type === 'message' || e.type === 'tool_use' || e.type === 'error')
+            else if (e.type === 'message' || e.type === 'tool_use' || e.type === 'error' || e.type === 'output')
               ctx.liveOutput(id, attemptId, e);
           },
         );

@@ -93,6 +93,19 @@ export function createRunContext(
   let worktreeLock: Promise<void> = Promise.resolve();
   let liveWrites: Promise<unknown> = Promise.resolve();
   let liveDirMade = false;
+  const pendingLive = new Map<string, string[]>();
+  // A private key printed by a command spans lines, and the live log gets them one at a time: the redactor, seeing a
+  // single line, knows only the BEGIN line. Every line of the block is withheld here instead.
+  const inKey = new Set<string>();
+  const keyLines = (attempt: string, e: Record<string, unknown>): Record<string, unknown> => {
+    if (e['type'] !== 'output' || typeof e['text'] !== 'string') return e;
+    const key = `${attempt}:${String(e['stream'])}`;
+    const text = e['text'];
+    if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY/.test(text)) inKey.add(key);
+    if (!inKey.has(key)) return e;
+    if (/-----END [A-Z0-9 ]*PRIVATE KEY/.test(text)) inKey.delete(key);
+    return { ...e, text: '[redacted: private key line]' };
+  };
   const worktreeOf = (id: string): string => join(input.runDir, 'worktree', id);
   const branchOf = (id: string): string => nodeBranch(runId, id);
   const contentHashes = new Map<string, string>();
@@ -116,14 +129,25 @@ export function createRunContext(
       progress?.({ type: e.type, nodeId: e.nodeId ?? null, payload: e.payload ?? {} });
     },
     flushStates,
-    liveOutput(id, attemptId, e) {
+    liveOutput(id, attemptId, raw) {
+      const e = keyLines(`${id}:${attemptId}`, raw);
       const line = `${JSON.stringify(log.redactor.value({ at: deps.clock.now().toISOString(), attempt_id: attemptId, ...e }))}\n`;
       const file = liveLogPath(input.runDir, id);
+      // Lines that come while a write is under way go out together in the next one (a chatty command is not one
+      // file append per line).
+      const queued = pendingLive.get(file);
+      if (queued) {
+        queued.push(line);
+        return;
+      }
+      pendingLive.set(file, [line]);
       liveWrites = liveWrites
         .then(async () => {
+          const lines = pendingLive.get(file) ?? [];
+          pendingLive.delete(file);
           if (!liveDirMade) await deps.fs.mkdir(join(input.runDir, '40_collaboration', 'live'), { recursive: true });
           liveDirMade = true;
-          await deps.fs.appendFile(file, line);
+          await deps.fs.appendFile(file, lines.join(''));
         })
         .catch(() => undefined); // a live log is a view: losing a line never stops the node
     },

@@ -65,7 +65,11 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
           .string()
           .min(1)
           .optional()
-          .describe('git repository to branch from (default: the one around the server, else a fresh one)'),
+          .describe('git repository to branch from (default: the one around the server; refused if there is none)'),
+        init: z
+          .boolean()
+          .default(false)
+          .describe('start from a new, empty repository (kept in the run folder) instead of repo'),
         pattern: z.enum(['parallel', 'hierarchical']).default('hierarchical'),
         context: z.record(z.string(), z.unknown()).optional().describe('extra context appended to the goal'),
         config: z
@@ -98,6 +102,7 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
           workflow: args.workflow,
           workflowText: args.workflow_inline,
           repo: args.repo,
+          init: args.init,
           pattern: args.pattern,
           maxDepth: args.config.maxDepth,
           autoAssign: args.config.autoAssign,

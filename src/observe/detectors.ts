@@ -1,55 +1,12 @@
-import type { ExecutionPlan, HitlItem, MentalModelBundle, Policy, Severity } from '../contracts/index.js';
+import type { HitlItem } from '../contracts/index.js';
 import { MENTAL_MODELS } from '../design/index.js';
-import type { SqliteDb } from '../platform/index.js';
-import { pointer, type PatchOp } from './json-patch.js';
+import { bottlenecks } from './bottlenecks.js';
+import type { DetectorInput, Finding, ProposalDraft } from './finding.js';
+import { pointer } from './json-patch.js';
+import { nodeKindOf } from './node-kind.js';
 
-export type FindingKind =
-  | 'repeated_failure'
-  | 'retry_spike'
-  | 'bottleneck'
-  | 'queue_starvation'
-  | 'cost_anomaly'
-  | 'budget_overrun'
-  | 'deferral_loop'
-  | 'stale_hitl'
-  | 'error_hotspot'
-  | 'unstable_provider';
-
-/** A concrete change to the design: a JSON Patch against one artifact or policy.yaml. */
-export interface ProposalDraft {
-  readonly target: 'topology' | 'mental_model' | 'plan' | 'policy';
-  readonly summary: string;
-  readonly patch: readonly PatchOp[];
-  readonly expected_effect: string;
-  readonly rollback_rule: string;
-  /** Plan, topology and mental-model patches apply to later runs of the same goal or workflow. */
-  readonly scope: { readonly design_key: string | null; readonly node_id: string | null };
-}
-
-/** One thing a detector found, with the audit rows behind it (`table:id`). */
-export interface Finding {
-  readonly kind: FindingKind;
-  readonly severity: Severity;
-  readonly message: string;
-  readonly node_id: string | null;
-  readonly evidence: readonly string[];
-  readonly target_skills: readonly string[];
-  /** Stable key of the underlying pattern, for suggestion history (rejections). */
-  readonly pattern: string;
-  readonly proposal: ProposalDraft | null;
-}
-
-export interface DetectorInput {
-  readonly db: SqliteDb;
-  readonly runId: string;
-  readonly plan: ExecutionPlan | null;
-  readonly bundle: MentalModelBundle | null;
-  readonly policy: Pick<Policy, 'observability' | 'fallback_chains' | 'resilience' | 'agents' | 'run_policy'>;
-  readonly now: Date;
-  readonly hitl: readonly HitlItem[];
-  readonly runError: { readonly message: string; readonly reason?: string | undefined } | null;
-  readonly designKey: string | null;
-}
+export type { DetectorInput, Finding, FindingKind, ProposalDraft } from './finding.js';
+export { nodeKindOf, type NodeKind } from './node-kind.js';
 
 interface AttemptRow {
   attempt_id: string;
@@ -103,7 +60,10 @@ function repeatedFailures(i: DetectorInput, attempts: readonly AttemptRow[]): Fi
     const where = `${a.node_id ? `node ${a.node_id}` : 'a node'}${a.persona ? ` (${a.persona})` : ''} on ${a.agent ?? a.provider ?? 'its agent'}`;
     let proposal: ProposalDraft | null = null;
     const node = a.node_id ? i.plan?.execution_graph[a.node_id] : undefined;
-    if ((a.error_class === 'timeout' || a.error_class === 'stalled_stream') && a.node_id && node) {
+    const kind = nodeKindOf(i, a.node_id, a.agent);
+    if (kind === 'human') {
+      // A person's node: no timeout, model, prompt or fallback chain of ours makes them answer; the finding stands alone.
+    } else if ((a.error_class === 'timeout' || a.error_class === 'stalled_stream') && a.node_id && node) {
       const current = node.timeout_s ?? Math.round(i.policy.resilience.deadlines.total_ms / 1000);
       const longest =
         ((
@@ -126,7 +86,11 @@ function repeatedFailures(i: DetectorInput, attempts: readonly AttemptRow[]): Fi
         rollback_rule: `revert if ${a.node_id} still times out in the next 2 runs or its duration more than doubles`,
         scope: { design_key: i.designKey, node_id: a.node_id },
       };
-    } else if (a.agent && ['rate_limit', 'server_error', 'network', 'auth', 'quota'].includes(a.error_class ?? '')) {
+    } else if (
+      kind === 'agent' &&
+      a.agent &&
+      ['rate_limit', 'server_error', 'network', 'auth', 'quota'].includes(a.error_class ?? '')
+    ) {
       const reroute = chainWithout(i.policy, a.persona, a.agent);
       if (reroute) {
         proposal = {
@@ -138,7 +102,8 @@ function repeatedFailures(i: DetectorInput, attempts: readonly AttemptRow[]): Fi
           scope: { design_key: null, node_id: null },
         };
       }
-    } else if (a.node_id && i.bundle && i.plan?.execution_graph[a.node_id]) {
+    } else if (kind === 'agent' && a.node_id && i.bundle && i.plan?.execution_graph[a.node_id]) {
+      // A mental model is guidance in an agent's prompt: a shell command never reads it.
       const chartId = i.bundle.node_chart_map[a.node_id]?.[0];
       const index = i.bundle.local_charts.findIndex((c) => c.id === chartId);
       const review = MENTAL_MODELS.find((m) => m.id === 'critical_review');
@@ -188,7 +153,8 @@ function retrySpike(i: DetectorInput, attempts: readonly AttemptRow[]): Finding[
   const delay = i.policy.resilience.retry.initial_delay_ms;
   // Backoff is proposed only when the failures it would wait out happened on an agent (not a shell command).
   const backoffWorthy = finished.some(
-    (a) => a.agent !== 'shell' && a.error_class !== null && BACKOFF_CLASSES.has(a.error_class),
+    (a) =>
+      nodeKindOf(i, a.node_id, a.agent) === 'agent' && a.error_class !== null && BACKOFF_CLASSES.has(a.error_class),
   );
   return [
     {
@@ -211,142 +177,6 @@ function retrySpike(i: DetectorInput, attempts: readonly AttemptRow[]): Finding[
           },
     },
   ];
-}
-
-/** Bottlenecks by time: node durations against the run's critical path, and queue waits (starvation). */
-function bottlenecks(i: DetectorInput): Finding[] {
-  if (!i.plan) return [];
-  const rows = i.db
-    .prepare(
-      "SELECT node_id, at, json_extract(payload, '$.state') AS state, seq FROM events WHERE run_id = ? AND type = 'node.state' ORDER BY seq",
-    )
-    .all(i.runId) as Array<{ node_id: string; at: string; state: string; seq: number }>;
-  const start = new Map<string, { at: number; seq: number }>();
-  const end = new Map<string, { at: number; seq: number }>();
-  // When each node held a slot: from 'running' to whatever state followed it (done, failed, waiting, ...).
-  const held: Array<{ id: string; from: number; to: number }> = [];
-  const since = new Map<string, number>();
-  for (const r of rows) {
-    const at = Date.parse(r.at);
-    if (r.state === 'running') {
-      start.set(r.node_id, { at, seq: r.seq });
-      since.set(r.node_id, at);
-      continue;
-    }
-    if (since.has(r.node_id)) held.push({ id: r.node_id, from: since.get(r.node_id) as number, to: at });
-    since.delete(r.node_id);
-    if (r.state === 'done' && start.has(r.node_id)) end.set(r.node_id, { at, seq: r.seq });
-  }
-  for (const [id, from] of since) held.push({ id, from, to: Number.POSITIVE_INFINITY });
-  const graph = i.plan.execution_graph;
-  const dur = new Map([...end].map(([id, e]) => [id, e.at - (start.get(id)?.at ?? e.at)]));
-  const finish = new Map<string, number>();
-  const longest = (id: string): number => {
-    if (finish.has(id)) return finish.get(id) as number;
-    const f = (dur.get(id) ?? 0) + Math.max(0, ...(graph[id]?.parent_refs ?? []).map(longest));
-    finish.set(id, f);
-    return f;
-  };
-  const critical = Math.max(0, ...Object.keys(graph).map(longest));
-  const o = i.policy.observability;
-  const out: Finding[] = [];
-  // Starved nodes grouped by the limit that held them: an agent's lane, or the run's own limit.
-  const starved = new Map<
-    string,
-    { lane: string | null; limit: number; peak: number; nodes: string[]; evidence: string[]; waits: number[] }
-  >();
-  for (const [id, d] of dur) {
-    if (
-      critical > 0 &&
-      d / critical >= o.bottleneck_share &&
-      d >= o.bottleneck_min_ms &&
-      Object.keys(graph).length > 1
-    ) {
-      out.push({
-        kind: 'bottleneck',
-        severity: 'warning',
-        node_id: id,
-        message: `node ${id} (${graph[id]?.persona ?? 'no persona'}) took ${Math.round(d / 1000)} s, ${Math.round((d / critical) * 100)}% of the critical path (${Math.round(critical / 1000)} s)`,
-        evidence: [`events:${start.get(id)?.seq}`, `events:${end.get(id)?.seq}`],
-        target_skills: ['topology-design', 'execution-design'],
-        pattern: `bottleneck:${i.designKey ?? i.runId}:${id}`,
-        proposal: null,
-      });
-    }
-    const parentsDone = Math.max(0, ...(graph[id]?.parent_refs ?? []).map((p) => end.get(p)?.at ?? 0));
-    const wait = parentsDone > 0 ? (start.get(id)?.at ?? 0) - parentsDone : 0;
-    if (wait > 0 && wait >= o.bottleneck_min_ms && d > 0 && wait / d >= o.queue_wait_share) {
-      const lane = laneOf(graph[id]);
-      // The most slots held by other nodes at any moment of the wait (a slot freed and taken again in the same
-      // millisecond as the parents finished still counts).
-      const startedAt = start.get(id)?.at ?? parentsDone;
-      const busy = (inLane: boolean): number => {
-        const others = held.filter(
-          (h) => h.id !== id && h.from <= startedAt && h.to > parentsDone && (!inLane || laneOf(graph[h.id]) === lane),
-        );
-        const moments = [parentsDone, ...others.map((h) => h.from).filter((t) => t > parentsDone && t < startedAt)];
-        return Math.max(0, ...moments.map((t) => others.filter((h) => h.from <= t && t < h.to).length));
-      };
-      const laneLimit = lane ? i.policy.agents[lane]?.concurrency : undefined;
-      const byLane = laneLimit !== undefined && busy(true) >= laneLimit;
-      const key = byLane ? `lane:${lane}` : 'run';
-      const group = starved.get(key) ?? {
-        lane: byLane ? lane : null,
-        limit: byLane ? (laneLimit as number) : i.policy.run_policy.max_concurrency,
-        peak: 0,
-        nodes: [],
-        evidence: [],
-        waits: [],
-      };
-      group.peak = Math.max(group.peak, busy(byLane));
-      group.nodes.push(id);
-      group.evidence.push(`events:${start.get(id)?.seq}`);
-      group.waits.push(wait);
-      starved.set(key, group);
-    }
-  }
-  for (const g of starved.values()) out.push(starvation(i, g));
-  return out;
-}
-
-/** The concurrency lane of a plan node, as the runner assigns it: `shell` for commands, else its agent. */
-function laneOf(node: unknown): string | null {
-  const n = (node ?? {}) as { command?: string; agent?: string };
-  return n.command ? 'shell' : (n.agent ?? null);
-}
-
-/** A starvation finding for the nodes one limit held back, proposing to raise that limit in policy.yaml. */
-function starvation(
-  i: DetectorInput,
-  g: { lane: string | null; limit: number; peak: number; nodes: string[]; evidence: string[]; waits: number[] },
-): Finding {
-  const held = g.lane ? `agent ${g.lane}'s concurrency (${g.limit})` : `the run's concurrency (${g.peak} running)`;
-  const longest = Math.round(Math.max(...g.waits) / 1000);
-  // The run's own limit may have come from --max-concurrency: raise from what was running, not only from policy.
-  const current = g.lane ? g.limit : Math.max(g.limit, g.peak);
-  const raised = current * 2;
-  const path = g.lane ? pointer('agents', g.lane, 'concurrency') : pointer('run_policy', 'max_concurrency');
-  return {
-    kind: 'queue_starvation',
-    severity: 'warning',
-    node_id: g.nodes.length === 1 ? (g.nodes[0] as string) : null,
-    message: `node${g.nodes.length > 1 ? 's' : ''} ${g.nodes.join(', ')} waited up to ${longest} s for a slot after their parents finished, held by ${held}: concurrency starvation`,
-    evidence: g.evidence,
-    target_skills: ['execution-design'],
-    pattern: g.lane ? `starvation:agent:${g.lane}` : 'starvation:run',
-    proposal: {
-      target: 'policy',
-      summary: g.lane
-        ? `let agent ${g.lane} run ${raised} nodes at once (was ${current})`
-        : `let a run execute ${raised} nodes at once (run_policy.max_concurrency, was ${current})`,
-      patch: [{ op: 'replace', path, value: raised }],
-      expected_effect: `${g.nodes.join(', ')} start when their parents finish instead of waiting up to ${longest} s`,
-      rollback_rule: g.lane
-        ? `revert if ${g.lane} starts failing with rate_limit or quota errors, or its cost per run rises by half`
-        : 'revert if the machine runs out of memory or agents start failing with rate_limit errors',
-      scope: { design_key: null, node_id: null },
-    },
-  };
 }
 
 function costAnomalies(i: DetectorInput, attempts: readonly AttemptRow[]): Finding[] {

@@ -6,6 +6,8 @@ import { InvalidArgumentError } from '../contracts/index.js';
 export interface RunSource {
   readonly goal?: string | undefined;
   readonly workflow?: string | undefined;
+  /** Start from a new, empty repository (`mso run --init`): needed when the server's folder is no repository. */
+  readonly init?: boolean | undefined;
 }
 
 /** Runs the dashboard started in this process (resumes after a decision, new runs), ended when the server closes. */
@@ -57,8 +59,10 @@ export function createJobs(app: MsoApp, log: (line: string) => void): Jobs {
       return true;
     },
     async start(input) {
-      const workflow = workflowPath(input.workflow);
-      track(`new run ${++seq}`, app.engine.run({ goal: input.goal, workflow, signal: controller.signal }));
+      const request = { goal: input.goal, workflow: workflowPath(input.workflow), init: input.init };
+      // The same refusals as `mso run` (no repository around the server and no init, no agent), answered at once.
+      await app.engine.preflight(request);
+      track(`new run ${++seq}`, app.engine.run({ ...request, signal: controller.signal }));
       return { started: true };
     },
     async design(input) {

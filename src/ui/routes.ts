@@ -146,13 +146,18 @@ export function registerRoutes(
     await d.graph(c.req.param('run'));
     return c.json(await jobs.rerunFailed(c.req.param('run')), 202);
   });
-  const source = async (req: { json(): Promise<unknown> }): Promise<{ goal?: string; workflow?: string }> => {
+  const source = async (req: {
+    json(): Promise<unknown>;
+  }): Promise<{ goal?: string; workflow?: string; init?: boolean }> => {
     const b = await body(req);
     const goal = optionalString(b, 'goal');
     const workflow = optionalString(b, 'workflow', 1000);
     if ((goal === undefined) === (workflow === undefined))
       throw new InvalidArgumentError('body', 'give exactly one of goal or workflow');
-    return goal !== undefined ? { goal } : { workflow: workflow as string };
+    if (b['init'] !== undefined && typeof b['init'] !== 'boolean')
+      throw new InvalidArgumentError('init', 'must be true or false');
+    const init = b['init'] === true ? { init: true } : {};
+    return goal !== undefined ? { goal, ...init } : { workflow: workflow as string, ...init };
   };
   api.post('/api/runs', async (c) => c.json(await jobs.start(await source(c.req)), 202));
   api.post('/api/designs', async (c) => c.json(await jobs.design(await source(c.req)), 201));

@@ -181,7 +181,7 @@ describe.each(auditStores())('the CLI on the %s audit store', (store) => {
     );
     const id = '20261127-msoorch-store-crash';
     const child = spawn(process.execPath, [MSO_BIN, 'run', '--workflow', wf, '--run-id', id], {
-      cwd: sb.dir,
+      cwd: sb.cwd,
       env: { ...sb.env, ...env() },
       stdio: 'ignore',
     });

@@ -94,7 +94,7 @@ describe('mso audit', () => {
   it('follows new events until interrupted', async () => {
     await sb.run(['audit', 'init']);
     const child = spawn(process.execPath, [MSO_BIN, 'audit', 'tail', '--follow', '--interval', '50'], {
-      cwd: sb.dir,
+      cwd: sb.cwd,
       env: sb.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -25,7 +25,7 @@ function runMeasured(args: readonly string[]): Promise<{ code: number; stdout: s
     execFile(
       process.execPath,
       ['--import', preload, MSO_BIN, ...args],
-      { cwd: sb.dir, env: sb.env, maxBuffer: 64 * 1024 * 1024, timeout: 240_000 },
+      { cwd: sb.cwd, env: sb.env, maxBuffer: 64 * 1024 * 1024, timeout: 240_000 },
       (error, stdout) => {
         void readFile(rssFile, 'utf8')
           .catch(() => 'NaN')

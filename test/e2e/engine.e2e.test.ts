@@ -330,7 +330,7 @@ describe('mso run', () => {
     const child = spawn(
       process.execPath,
       [MSO_BIN, '--json', 'run', '--workflow', wf, '--run-id', '20261121-msoorch-cancel-me'],
-      { cwd: sb.dir, env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: sb.cwd, env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -361,7 +361,7 @@ describe('mso run', () => {
     );
     const id = '20261121-msoorch-crash-me';
     const child = spawn(process.execPath, [MSO_BIN, 'run', '--workflow', wf, '--run-id', id], {
-      cwd: sb.dir,
+      cwd: sb.cwd,
       env: sb.env,
       stdio: ['ignore', 'ignore', 'ignore'],
     });

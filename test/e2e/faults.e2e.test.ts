@@ -116,7 +116,7 @@ afterAll(async () => {
 
 async function killedAt(point: string, runId: string): Promise<{ code: number | null; signal: string | null }> {
   const child = spawn(process.execPath, [MSO_BIN, 'run', '--workflow', wf, '--run-id', runId], {
-    cwd: sb.dir,
+    cwd: sb.cwd,
     env: { ...sb.env, MSO_FAULT_KILL_AT: point },
     stdio: 'ignore',
   });

@@ -1,4 +1,5 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -37,7 +38,9 @@ describe('the first-run gate', () => {
     expect(r.body.error.message).toMatch(/claude-code \(/);
     expect(await activeRuns()).toEqual([]);
     expect(await eventCount()).toBe(before);
-    const badRepo = await sb.run(['run', '--goal', 'Write the notes', '--allow-manual', '--repo', sb.dir], bare());
+    const plain = await mkdtemp(join(tmpdir(), 'mso-plain-'));
+    const badRepo = await sb.run(['run', '--goal', 'Write the notes', '--allow-manual', '--repo', plain], bare());
+    await rm(plain, { recursive: true });
     expect(badRepo.code).toBe(2);
     expect(badRepo.stderr).toMatch(/--repo.*not inside a git repository/);
     expect(await activeRuns()).toEqual([]);

@@ -46,7 +46,7 @@ async function connect(): Promise<{ client: Client; transport: StdioClientTransp
     command: process.execPath,
     args: [MSO_BIN, 'mcp'],
     env: sb.env,
-    cwd: sb.dir,
+    cwd: sb.cwd,
     stderr: 'pipe',
   });
   await client.connect(transport);
@@ -143,7 +143,7 @@ describe('mso mcp on a raw pipe', () => {
     send(m: Json): void;
     exited: Promise<number>;
   } {
-    const child = spawn(process.execPath, [MSO_BIN, 'mcp'], { cwd: sb.dir, env: sb.env, stdio: 'pipe' });
+    const child = spawn(process.execPath, [MSO_BIN, 'mcp'], { cwd: sb.cwd, env: sb.env, stdio: 'pipe' });
     const lines: Json[] = [];
     let buf = '';
     child.stdout.on('data', (c: Buffer) => {

@@ -32,7 +32,7 @@ async function connectServer(name: string): Promise<Client> {
       command: process.execPath,
       args: [MSO_BIN, 'mcp'],
       env: sb.env,
-      cwd: sb.dir,
+      cwd: sb.cwd,
       stderr: 'pipe',
     }),
   );
@@ -293,7 +293,7 @@ describe('mso mcp install and uninstall', () => {
       });
       const home = join(sbx.dir, 'home');
       const files = {
-        project: join(sbx.dir, '.mcp.json'),
+        project: join(sbx.cwd, '.mcp.json'),
         user: join(home, '.claude.json'),
         codex: join(home, '.codex', 'config.toml'),
       };

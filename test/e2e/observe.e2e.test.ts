@@ -113,6 +113,32 @@ describe.each(auditStores())(
         expect(unshaped.body.status).toBe('failed');
       },
     );
+    it('a shell-only run failing the same way is a finding, never a model, prompt, mental model or fallback change', async () => {
+      await writeFile(policyFile, 'run_policy:\n  max_active_runs: 50\n');
+      const wf = join(sb.dir, 'broken.yaml');
+      await writeFile(
+        wf,
+        'name: broken\nnodes:\n  - id: build\n    label: Build\n    command: echo "cannot build" >&2; exit 1\n    max_retry: 0\nedges: []\n',
+      );
+      let last = '';
+      for (let i = 0; i < 3; i++) {
+        const r = await sb.json<{ run_id: string; status: string }>(['run', '--workflow', wf]);
+        expect(r.body.status).toBe('failed');
+        last = r.body.run_id;
+      }
+      const seen = await sb.json<{ results: Array<{ findings: Array<{ kind: string; node_id: string | null }> }> }>([
+        'observe',
+        '--run-id',
+        last,
+        '--dry-run',
+      ]);
+      expect(seen.body.results[0]?.findings).toContainEqual(
+        expect.objectContaining({ kind: 'repeated_failure', node_id: 'build' }),
+      );
+      const list = await sb.json<{ proposals: Proposal[] }>(['proposals', 'list']);
+      // A shell command reads no model, prompt or mental model and has no fallback chain: nothing to propose.
+      expect(list.body.proposals).toEqual([]);
+    });
     const flakyPolicy = (extra = '') =>
       [
         '# team policy',

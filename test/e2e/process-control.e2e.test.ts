@@ -55,7 +55,7 @@ interface Started {
 
 function start(args: string[], env: Record<string, string> = {}): Started {
   const child = spawn(process.execPath, [MSO_BIN, ...args], {
-    cwd: sb.dir,
+    cwd: sb.cwd,
     env: { ...sb.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

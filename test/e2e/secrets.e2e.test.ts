@@ -153,7 +153,7 @@ describe('secrets never leave mso', () => {
         command: process.execPath,
         args: [MSO_BIN, 'mcp'],
         env: { ...sb.env, [ENV_SECRET.name]: ENV_SECRET.value },
-        cwd: sb.dir,
+        cwd: sb.cwd,
         stderr: 'pipe',
       }),
     );

@@ -7,7 +7,8 @@ import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js
 // Start-up budget: the modules `mso` loads to answer, counted (not timed) by a loader hook. The pattern that keeps
 // this small is described at the top of src/cli/main.ts. Raise a budget only with a reason in the commit message.
 // 47 modules at the merge of the terminal commands (logs, results, the progress view); a few to spare, no more.
-const BUDGET = { version: 50, help: 50, status: 301 } as const;
+// status 301 → 306: the second-Ctrl-C handler needs the live agent groups at start (platform/light, live-groups).
+const BUDGET = { version: 50, help: 50, status: 306 } as const;
 // The app's light entry (the redactor the CLI prints through) is allowed; the rest of app/ and engine/ are not.
 const HEAVY =
   /node_modules\/(zod|yaml|better-sqlite3|kysely|ai|@ai-sdk|@modelcontextprotocol|hono|bullmq|ioredis)\/|\/dist\/engine\/|\/dist\/app\/(?!light\.js$|redaction\.js$|run-progress\.js$)/;
@@ -59,7 +60,7 @@ describe('mso start-up', () => {
       join(sb.dir, 'two.yaml'),
       'name: two\ngoal: two steps\nnodes:\n  - { id: a, label: A, command: "echo a > a.txt" }\n  - { id: b, label: B, command: "echo b > b.txt" }\nedges:\n  - { from: a, to: b }\n',
     );
-    const run = await sb.json<{ run_id: string; status: string }>(['run', '--workflow', 'two.yaml']);
+    const run = await sb.json<{ run_id: string; status: string }>(['run', '--workflow', join(sb.dir, 'two.yaml')]);
     expect(run.body.status, run.stderr).toBe('completed');
     const loaded = await modulesLoadedBy(['status', run.body.run_id]);
     const engine = loaded.filter((u) => u.includes('/dist/engine/')).map((u) => u.replace(/.*\/dist\//, ''));

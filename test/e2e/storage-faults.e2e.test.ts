@@ -21,7 +21,7 @@ function mso(sb: Sandbox, args: readonly string[], opts: { asNobody?: boolean; e
       process.execPath,
       [MSO_BIN, ...args],
       {
-        cwd: sb.dir,
+        cwd: sb.cwd,
         env: { ...sb.env, ...opts.env },
         timeout: 60_000,
         killSignal: 'SIGKILL',
@@ -119,7 +119,7 @@ describe('storage faults through the CLI', () => {
   it('a closed stdout (audit export | true) ends quietly with exit 0', async () => {
     const sh = (cmd: string) =>
       new Promise<{ stdout: string; stderr: string }>((done) => {
-        execFile('bash', ['-c', cmd], { cwd: sb.dir, env: sb.env, timeout: 60_000 }, (_e, stdout, stderr) =>
+        execFile('bash', ['-c', cmd], { cwd: sb.cwd, env: sb.env, timeout: 60_000 }, (_e, stdout, stderr) =>
           done({ stdout, stderr }),
         );
       });
@@ -149,7 +149,7 @@ describe('a write-ahead log deleted during a kill', () => {
       ]);
       const runId = '20261127-msoorch-wal-lost';
       const child = spawn(process.execPath, [MSO_BIN, 'run', '--workflow', wf, '--run-id', runId], {
-        cwd: sb.dir,
+        cwd: sb.cwd,
         env: sb.env,
         detached: true,
         stdio: 'ignore',

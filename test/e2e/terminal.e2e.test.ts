@@ -12,7 +12,8 @@ import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
 let sb: Sandbox;
 let repo: string;
 beforeEach(async () => {
-  sb = await makeSandbox('mso-term-');
+  // Not a repository itself: `--repo sb.dir` below is the non-repository case.
+  sb = await makeSandbox('mso-term-', { repo: false });
   repo = join(sb.dir, 'repo');
   execFileSync('git', ['init', '-q', '-b', 'main', repo]);
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'base'], {

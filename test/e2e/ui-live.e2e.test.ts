@@ -32,7 +32,7 @@ const TS_FILE = [
 ].join('\n');
 
 function startUi(): Promise<string> {
-  server = spawn(process.execPath, [MSO_BIN, 'ui', '--port', '0'], { cwd: sb.dir, env: sb.env });
+  server = spawn(process.execPath, [MSO_BIN, 'ui', '--port', '0'], { cwd: sb.cwd, env: sb.env });
   return new Promise((done, fail) => {
     let out = '';
     let err = '';
@@ -102,7 +102,7 @@ describe.skipIf(!haveChromium)('mso ui live, in a real browser', () => {
       stringify({ name: 'talk', nodes: [{ id: 'work', label: 'work', agent: 'talker' }], edges: [] }),
     );
     // Another process runs it; its first event line names the run.
-    const child = spawn(process.execPath, [MSO_BIN, 'run', '--workflow', wf, '--events'], { cwd: sb.dir, env: sb.env });
+    const child = spawn(process.execPath, [MSO_BIN, 'run', '--workflow', wf, '--events'], { cwd: sb.cwd, env: sb.env });
     let events = '';
     child.stdout?.on('data', (d: Buffer) => (events += d.toString()));
     let exited = false;
@@ -140,7 +140,7 @@ describe.skipIf(!haveChromium)('mso ui live, in a real browser', () => {
 
   it('designs a run from the page, shows its DAG for review without running it, and starts it', async () => {
     await writeFile(
-      join(sb.dir, 'pair.yaml'),
+      join(sb.cwd, 'pair.yaml'),
       stringify({
         name: 'pair',
         nodes: [

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAKE_AGENT } from '../helpers/agents.js';
 import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
 import { CHROMIUM, CHROMIUM_ARGS, MARKUP_NAME, writeQuorumWorkflow } from '../helpers/ui.js';
 
@@ -21,7 +22,7 @@ const dialogs: string[] = [];
 
 /** Starts `mso ui --port 0` and returns the link it prints (with the token in the fragment). */
 function startUi(): Promise<string> {
-  server = spawn(process.execPath, [MSO_BIN, 'ui', '--port', '0'], { cwd: sb.dir, env: sb.env });
+  server = spawn(process.execPath, [MSO_BIN, 'ui', '--port', '0'], { cwd: sb.cwd, env: sb.env });
   return new Promise((done, fail) => {
     let out = '';
     let err = '';
@@ -155,11 +156,20 @@ describe.skipIf(!haveChromium)('mso ui in a real browser', () => {
   }, 90_000);
 
   it('shows a proposal as a diff of the file it changes and accepts it from the page', async () => {
-    // The same node fails the same way in three runs: the observer proposes the critical_review model for it.
+    // The same agent node fails the same way in three runs: the observer proposes the critical_review model for it
+    // (an agent reads its mental model; a shell command would get no such proposal).
+    await writeFile(
+      join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
+      [
+        `agents:\n  crasher:\n    kind: claude-code\n    command: ${FAKE_AGENT}`,
+        'resilience:\n  retry: { max_retries: 0 }\n  circuit_breaker: { failure_threshold: 100 }',
+        'run_policy:\n  max_active_runs: 50',
+      ].join('\n'),
+    );
     const wf = join(sb.dir, 'flaky.yaml');
     await writeFile(
       wf,
-      'name: flaky\nnodes:\n  - id: work\n    label: Work\n    command: "echo test suite failed >&2; exit 1"\n    max_retry: 0\nedges: []\n',
+      'name: flaky\nnodes:\n  - id: work\n    label: Work\n    agent: crasher\n    instructions: "#scenario:crash"\n    max_retry: 0\nedges: []\n',
     );
     for (let i = 0; i < 3; i++) expect((await sb.run(['run', '--workflow', wf])).code).toBe(1);
     await page.locator('nav a', { hasText: 'Proposals' }).click();

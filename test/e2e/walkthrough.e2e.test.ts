@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -30,14 +31,22 @@ describe('the README walk-through', () => {
     // A clone of this checkout's committed tree (the examples come with it).
     const clone = join(sb.dir, 'clone');
     execFileSync('git', ['clone', '-q', REPO_ROOT, clone]);
-    const env = { MSO_WORKSPACE_ROOT: join(clone, 'workspace'), MSO_OBSERVATION_ROOT: join(sb.dir, 'obs') };
+    // The defaults a user gets: inside the clone the workspace goes to its git directory, out of the working tree.
+    const env = { MSO_WORKSPACE_ROOT: undefined, MSO_OBSERVATION_ROOT: undefined };
     let runId = '';
     const out: string[] = [];
     for (const step of steps) {
       const args = step.map((a) => (a === '<run-id>' ? runId : a));
       const r = await sb.run(args, { cwd: clone, env });
       expect(r.code, `mso ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(0);
-      if (step[0] === 'run') runId = (/^run\s+(\S+)$/m.exec(r.stdout) as RegExpMatchArray)[1] as string;
+      if (step[0] === 'run') {
+        runId = (/^run\s+(\S+)$/m.exec(r.stdout) as RegExpMatchArray)[1] as string;
+        // Nothing of the run shows in the user's working tree: no workspace folder, no worktree, no file.
+        expect(
+          execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: clone, encoding: 'utf8' }),
+        ).toBe('');
+        expect(existsSync(join(clone, '.git', 'mso', 'workspace', '.mso-context', 'active', runId))).toBe(true);
+      }
       out.push(r.stdout);
     }
     const [, run, status, logs, apply] = out as [string, string, string, string, string];

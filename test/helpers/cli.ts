@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +15,8 @@ export interface MsoResult {
 /** A temporary directory with an isolated HOME, workspace and observation root for one test. */
 export interface Sandbox {
   readonly dir: string;
+  /** Where commands run: a git repository (`dir/work`), or `dir` for a sandbox made with `{ repo: false }`. */
+  readonly cwd: string;
   readonly env: Record<string, string>;
   run(args: readonly string[], opts?: { env?: Record<string, string | undefined>; cwd?: string }): Promise<MsoResult>;
   json<T = Record<string, unknown>>(
@@ -55,8 +57,26 @@ export async function hermeticPath(bin: string): Promise<string> {
   return [bin, ...rest].join(':');
 }
 
-export async function makeSandbox(prefix = 'mso-e2e-'): Promise<Sandbox> {
+/**
+ * A sandbox folder for one test, with its own HOME, workspace and observation roots. By default its `work/` folder is
+ * a git repository with one empty commit, and the working directory of every command (`cwd`): mso refuses to run
+ * outside a repository unless given --init or --repo. The test's own files (workflows, markers, logs) stay in `dir`,
+ * outside that repository, so writing them while a node runs is no write into the user's checkout.
+ * `{ repo: false }`: no repository, and `cwd` is `dir`.
+ */
+export async function makeSandbox(prefix = 'mso-e2e-', opts: { repo?: boolean } = {}): Promise<Sandbox> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
+  const cwd = opts.repo === false ? dir : join(dir, 'work');
+  if (opts.repo !== false) {
+    await mkdir(cwd);
+    const git = (...args: string[]): void =>
+      void execFileSync('git', ['-c', 'user.name=mso test', '-c', 'user.email=test@mso.invalid', ...args], {
+        cwd,
+        stdio: 'ignore',
+      });
+    git('init', '-q', '-b', 'main');
+    git('commit', '-q', '--allow-empty', '-m', 'sandbox base');
+  }
   const env: Record<string, string> = {
     PATH: await hermeticPath(join(dir, 'bin')),
     HOME: join(dir, 'home'),
@@ -66,8 +86,9 @@ export async function makeSandbox(prefix = 'mso-e2e-'): Promise<Sandbox> {
   };
   const sandbox: Sandbox = {
     dir,
+    cwd,
     env,
-    run: (args, opts = {}) => runMso(args, { cwd: opts.cwd ?? dir, env: { ...env, ...opts.env } }),
+    run: (args, opts = {}) => runMso(args, { cwd: opts.cwd ?? cwd, env: { ...env, ...opts.env } }),
     async json(args, opts = {}) {
       const r = await sandbox.run(['--json', ...args], opts);
       let body: unknown;

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openAuditLog, openAuditReader, type AuditLog } from '../../src/audit/index.js';
-import { PolicySchema, type ExecutionPlan, type HitlItem } from '../../src/contracts/index.js';
-import { detect, type Finding } from '../../src/observe/index.js';
+import { MentalModelBundleSchema, PolicySchema, type ExecutionPlan, type HitlItem } from '../../src/contracts/index.js';
+import { detect, nodeKindOf, type Finding } from '../../src/observe/index.js';
 import { nodePlatform } from '../../src/platform/index.js';
 import { fakeClock } from '../../src/platform/testing/index.js';
 import { auditStores, pgSchema } from '../helpers/pg.js';
@@ -317,5 +317,74 @@ describe.each(auditStores())('detectors on seeded histories (%s)', (store) => {
     expect(spike()?.severity).toBe('critical');
     attempt('att-limited', { status: 'failure', errorClass: 'rate_limit', agent: 'fake-claude', isRetry: true });
     expect(spike()?.proposal?.summary).toMatch(/back off longer/);
+  });
+  it("proposes only settings that apply to the node kind: none of an agent's for a shell command or a person", () => {
+    const node = (extra: Record<string, unknown>) => ({
+      type: 'commit' as const,
+      bundle_ref: 'b',
+      parent_refs: [],
+      tree_hash_type: 'sha256' as const,
+      tree_hash_ref: null,
+      chart_ids: [],
+      persona: 'arch',
+      ...extra,
+    });
+    const mixed: ExecutionPlan = {
+      ...plan,
+      execution_graph: {
+        sh: node({ command: 'make' }),
+        person: node({ agent: 'manual' }),
+        llm: node({ agent: 'fake-claude' }),
+      },
+    };
+    const bundle = MentalModelBundleSchema.parse({
+      run_id: plan.run_id,
+      domain: 'd',
+      bundle_ref: 'b',
+      local_charts: ['sh', 'person', 'llm'].map((id) => ({ id: `chart_${id}`, name: id, model_id: 'divergent' })),
+      node_chart_map: { sh: ['chart_sh'], person: ['chart_person'], llm: ['chart_llm'] },
+      output_contract: {},
+      execution_checkpoints: { stage: 'preflight' },
+    });
+    const fail = (runId: string, nodeId: string, agent: string, errorClass: string): void =>
+      void log.recordAttempt({
+        attemptId: `att-${runId}-${nodeId}`,
+        runId,
+        nodeId,
+        persona: 'arch',
+        agent,
+        status: 'failure',
+        errorClass,
+        errorMessage: `${nodeId} broke`,
+      });
+    const runs = Array.from({ length: 4 }, (_, n) => `2026112${n}-msowd-mixed${n}`);
+    for (const r of runs) {
+      fail(r, 'sh', 'shell', 'network');
+      fail(r, 'person', 'manual', 'timeout');
+      fail(r, 'llm', 'fake-claude', 'process');
+    }
+    const reader = openAuditReader(nodePlatform(), join(dir, 'audit.db'));
+    const found = detect({
+      db: reader.raw,
+      runId: runs[3] as string,
+      plan: mixed,
+      bundle,
+      policy: PolicySchema.parse({ fallback_chains: { default: ['shell', 'fake-claude', 'manual'] } }),
+      now: new Date('2026-11-25T00:00:00Z'),
+      hitl: [],
+      runError: null,
+      designKey: 'key-1',
+    });
+    void reader.close();
+    const byNode = new Map(found.filter((f) => f.kind === 'repeated_failure').map((f) => [f.node_id, f.proposal]));
+    expect([...byNode.keys()].sort()).toEqual(['llm', 'person', 'sh']);
+    // A network failure of a shell command: no fallback chain reroute, no mental model.
+    expect(byNode.get('sh')).toBeNull();
+    // A person who did not answer in time: no timeout, model or prompt change makes them answer.
+    expect(byNode.get('person')).toBeNull();
+    expect(byNode.get('llm')).toMatchObject({ target: 'mental_model', scope: { node_id: 'llm' } });
+    expect(nodeKindOf({ plan: mixed, policy }, 'sh', null)).toBe('shell');
+    expect(nodeKindOf({ plan: mixed, policy }, 'person', null)).toBe('human');
+    expect(nodeKindOf({ plan: mixed, policy }, null, 'fake-claude')).toBe('agent');
   });
 });

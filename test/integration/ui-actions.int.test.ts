@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,12 @@ const ended = (runId: string): Promise<RunGraph> =>
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mso-ui-actions-'));
+  // The server's folder is a git repository (mso runs nowhere else unless asked to init one).
+  for (const args of [
+    ['init', '-q', '-b', 'main'],
+    ['commit', '-q', '--allow-empty', '-m', 'base'],
+  ])
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: dir });
   app = createNodeApp(
     { workspace: join(dir, 'workspace'), observation: join(dir, 'observation'), observer: 'tester' },
     { PATH: process.env['PATH'], HOME: join(dir, 'home') },

@@ -69,7 +69,8 @@ describe.each(auditStores())('the dashboard API on the %s audit store', (store) 
       '0.0.0-test',
     );
     await app.workspace.init();
-    const summary = await app.engine.run({ workflow: await writeQuorumWorkflow(dir) });
+    // The folder is no git repository: the run starts from a new, empty one (init).
+    const summary = await app.engine.run({ workflow: await writeQuorumWorkflow(dir), init: true });
     expect(summary.status).toBe('awaiting_human');
     runId = summary.run_id;
     const web = join(dir, 'web');
@@ -308,7 +309,15 @@ describe.each(auditStores())('the dashboard API on the %s audit store', (store) 
     it('starts a new run from a workflow file inside the working directory; it appears in the list', async () => {
       const before = (await json<{ runs: unknown[] }>(req('/api/runs'))).runs.length;
       await writeQuorumWorkflow(dir, 'second');
-      expect((await post('/api/runs', { workflow: 'second.yaml' })).status).toBe(202);
+      // No repository around the server: refused at once, naming the way out, and nothing started.
+      const refused = await post('/api/runs', { workflow: 'second.yaml' });
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+        /not inside a git repository: pass --init \(MCP and dashboard: init\)/,
+      );
+      expect((await json<{ runs: unknown[] }>(req('/api/runs'))).runs.length).toBe(before);
+      expect((await post('/api/runs', { workflow: 'second.yaml', init: 'yes' })).status).toBe(400);
+      expect((await post('/api/runs', { workflow: 'second.yaml', init: true })).status).toBe(202);
       const runs = await until('the new run', async () => {
         const r = (await json<{ runs: Array<{ run_id: string; status: string }> }>(req('/api/runs'))).runs;
         return r.length > before && r.some((x) => x.run_id.includes('second') && x.status === 'awaiting_human')

@@ -12,6 +12,11 @@ import {
   type AgentSpec,
 } from './common.js';
 
+/** The most lines of a shell step that reach its live log (the stored transcript keeps its own bounds). */
+export const LIVE_OUTPUT_LINES = 1_000;
+/** The most characters of one line in the live log. */
+const LIVE_LINE_CHARS = 4_000;
+
 /** Runs a node's `command` with `sh -c` in the worktree: success is exit 0. */
 export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAdapter {
   const cfg = spec.config;
@@ -51,6 +56,15 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
         signal: req.signal,
         onSpawn: (pid) => onEvent?.({ type: 'started', pid, sessionId: null }),
         spill: deps.spill,
+        // Each line as it comes, for `mso logs --follow` (a live view: bounded; the stored transcript is the record).
+        ...(onEvent
+          ? {
+              onLine: (line: string, stream: 'stdout' | 'stderr') =>
+                onEvent({ type: 'output', stream, text: line.slice(0, LIVE_LINE_CHARS) }),
+              onLineLimit: LIVE_OUTPUT_LINES,
+              onLineMaxBytes: LIVE_LINE_CHARS * 4,
+            }
+          : {}),
       });
       // Only the end is kept as the output (64,000 chars): read it from the transcript's end, not by splitting all of
       // it (a transcript of short lines is hundreds of thousands of strings).

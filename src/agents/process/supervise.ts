@@ -26,6 +26,13 @@ export interface SuperviseOptions {
   isTerminal?(line: string): boolean;
   onLine?(line: string, stream: 'stdout' | 'stderr'): void;
   /**
+   * At most this many lines reach `onLine` (both streams together); past it lines are no longer decoded for it, so a
+   * command's huge output costs no strings. The transcript keeps its own bounds either way.
+   */
+  onLineLimit?: number;
+  /** Of a line read only for `onLine`, at most this many bytes are decoded (a 4 MB line costs no 4 MB string). */
+  onLineMaxBytes?: number;
+  /**
    * True for a stdout line that shows the agent progressing (a model or tool event). When given, only such lines
    * reset the inactivity deadline, so a CLI's retry chatter cannot keep a stuck call alive; without it, any stdout
    * output does.
@@ -154,10 +161,14 @@ export function superviseProcess(
     else o.signal?.addEventListener('abort', onAbort, { once: true });
 
     let cutSeen = false;
+    let linesToOnLine = 0;
     const splitter = (stream: 'stdout' | 'stderr') => {
       const spill = createOutputSpill(o.spill, stream, limits.headBytes, child[stream]);
       // Only lines someone reads become strings: a shell command's 200 MB of stdout is copied as bytes, never decoded.
-      const wanted = stream === 'stderr' || o.onLine !== undefined || o.isTerminal !== undefined;
+      const toOnLine = (): boolean =>
+        o.onLine !== undefined && (o.onLineLimit === undefined || linesToOnLine < o.onLineLimit);
+      // Lines read whole (stderr's tail, terminal detection); lines only for onLine are read up to onLineMaxBytes.
+      const whole = stream === 'stderr' || o.isTerminal !== undefined;
       const lines = createLineSplitter(limits.maxLineBytes, (bytes, cut) => {
         if (cut > 0) cutSeen = true;
         transcript.add(
@@ -165,14 +176,18 @@ export function superviseProcess(
           bytes,
           cut > 0 ? ` [mso: ${cut} more bytes of this line not kept]` : '',
         );
-        if (wanted) emit(bytes.toString('utf8'));
+        if (whole) emit(bytes.toString('utf8'));
+        else if (toOnLine()) emit(bytes.subarray(0, o.onLineMaxBytes ?? bytes.length).toString('utf8'));
       });
       const emit = (line: string): void => {
         if (stream === 'stderr') {
           stderrLines.push(line.slice(0, 4_000));
           if (stderrLines.length > 50) stderrLines.shift();
         }
-        o.onLine?.(line, stream);
+        if (toOnLine()) {
+          linesToOnLine++;
+          o.onLine?.(line, stream);
+        }
         if (stream === 'stdout' && o.isProgress?.(line)) resetIdle();
         if (stream === 'stdout' && !terminalSeen && o.isTerminal?.(line)) {
           terminalSeen = true;

@@ -143,10 +143,8 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       num('--max-concurrency'),
     )
     .option('--budget-usd <x>', 'stop new dispatches once this much is spent', num('--budget-usd'))
-    .option(
-      '--repo <dir>',
-      'the git repository to branch from (default: the one around the current directory, else a fresh one)',
-    )
+    .option('--repo <dir>', 'the git repository to branch from (default: the one around the current directory)')
+    .option('--init', 'start from a new, empty repository (kept in the run folder) instead')
     .option('--dry-run', 'stop after the governance gate and print the plan')
     .option(
       '--allow-manual',
@@ -173,6 +171,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       maxConcurrency?: number;
       budgetUsd?: number;
       repo?: string;
+      init?: boolean;
       dryRun?: boolean;
       applyProposals?: boolean;
       events?: boolean;
@@ -197,6 +196,8 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     .option('--budget-usd <x>', 'raise the budget', num('--budget-usd'))
     .option('--max-concurrency <n>', 'nodes running at once', num('--max-concurrency'))
     .option('--agent <name>')
+    .option('--repo <dir>', 'for a run that never executed (designed only): the git repository to branch from')
+    .option('--init', 'for a run that never executed: start from a new, empty repository')
     .option('--events', 'stream progress as NDJSON events on stdout (the last line is the run summary)');
   executionOptions(resume).action(
     async (
@@ -205,6 +206,8 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         budgetUsd?: number;
         maxConcurrency?: number;
         agent?: string;
+        repo?: string;
+        init?: boolean;
         events?: boolean;
         backend?: 'local' | 'distributed';
         redis?: string;

@@ -92,18 +92,21 @@ interface Driver {
   readonly name: string;
 }
 
-/** The git directory and common directory for `cwd` (a worktree's `.git` file is followed), or null. */
-export function gitDirs(cwd: string): { gitDir: string; commonDir: string } | null {
+/**
+ * The git directory, common directory and work tree for `cwd` (a worktree's `.git` file is followed), or null. `cwd`
+ * need not exist yet: the walk starts at its nearest ancestor.
+ */
+export function gitDirs(cwd: string): { gitDir: string; commonDir: string; workTree: string } | null {
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     const dotGit = join(dir, '.git');
     const st = statSync(dotGit, { throwIfNoEntry: false });
-    if (st?.isDirectory()) return { gitDir: dotGit, commonDir: dotGit };
+    if (st?.isDirectory()) return { gitDir: dotGit, commonDir: dotGit, workTree: dir };
     if (st?.isFile()) {
       const m = /^gitdir:\s*(.+?)\s*$/m.exec(readText(dotGit) ?? '');
       if (!m?.[1]) return null;
       const gitDir = resolve(dir, m[1]);
       const common = readText(join(gitDir, 'commondir'))?.trim();
-      return { gitDir, commonDir: common ? resolve(gitDir, common) : gitDir };
+      return { gitDir, commonDir: common ? resolve(gitDir, common) : gitDir, workTree: dir };
     }
     if (dirname(dir) === dir) return null;
   }

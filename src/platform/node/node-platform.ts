@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock, Faults, OpenPostgres, PlatformDeps, Proc, ProcessInfo, Random } from '../ports.js';
+import { trackGroup, untrackGroup } from './live-groups.js';
 import { openSqlite } from './sqlite.js';
 
 /** The real clock. */
@@ -61,12 +62,28 @@ export function nodeProcessInfo(): ProcessInfo {
 /** Real child processes. */
 export function nodeProc(): Proc {
   return {
-    spawn: (command, args, options) => spawn(command, [...args], options),
+    spawn(command, args, options) {
+      const child = spawn(command, [...args], options);
+      const pid = child.pid;
+      if (options.detached && pid !== undefined) {
+        trackGroup(pid);
+        // The leader gone is not the group gone: forget it only once nothing is left in the group.
+        child.once('exit', () => {
+          try {
+            process.kill(-pid, 0);
+          } catch {
+            untrackGroup(pid);
+          }
+        });
+      }
+      return child;
+    },
     killGroup(pid, signal) {
       try {
         process.kill(-pid, signal);
         return true;
       } catch {
+        untrackGroup(pid);
         return false;
       }
     },
@@ -75,7 +92,9 @@ export function nodeProc(): Proc {
         process.kill(-pid, 0);
         return true;
       } catch (e) {
-        return (e as NodeJS.ErrnoException).code === 'EPERM';
+        if ((e as NodeJS.ErrnoException).code === 'EPERM') return true;
+        untrackGroup(pid);
+        return false;
       }
     },
     async which(command, pathEnv) {

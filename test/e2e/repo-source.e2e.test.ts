@@ -1,0 +1,197 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+
+let sb: Sandbox;
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+const oneNode = async (dir: string): Promise<string> => {
+  const wf = join(dir, 'wf.yaml');
+  await writeFile(
+    wf,
+    stringify({ name: 'one', nodes: [{ id: 'a', label: 'a', command: 'echo a > a.md' }], edges: [] }),
+  );
+  return wf;
+};
+
+/** Every file under a folder with its bytes' hash: to prove a refusal wrote nothing. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[p] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('where a run branches from', () => {
+  it('outside a git repository refuses (exit 2, nothing written) unless --init or --repo says what to do', async () => {
+    sb = await makeSandbox('mso-norepo-', { repo: false });
+    const wf = await oneNode(sb.dir);
+    const before = readdirSync(sb.dir).sort();
+    const r = await sb.run(['run', '--workflow', wf]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`${sb.dir} is not inside a git repository`);
+    expect(r.stderr).toMatch(/pass --init .* or --repo PATH/);
+    // No workspace, no repository, nothing at all.
+    expect(readdirSync(sb.dir).sort()).toEqual(before);
+    const both = await sb.json<{ error: { code: string; field: string } }>([
+      'run',
+      '--workflow',
+      wf,
+      '--init',
+      '--repo',
+      '.',
+    ]);
+    expect(both.code).toBe(2);
+    expect(both.body.error).toMatchObject({ code: 'MSO_INVALID_ARGUMENT', field: '--init' });
+    expect(readdirSync(sb.dir).sort()).toEqual(before);
+    // --init: a new, empty repository in the run folder (the folder itself stays no repository).
+    const init = await sb.json<{ status: string; repo: string; run_id: string }>(['run', '--workflow', wf, '--init']);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.body.repo).toBe(join(sb.dir, 'workspace', '.mso-context', 'active', init.body.run_id, 'repo'));
+    expect(existsSync(join(sb.dir, '.git'))).toBe(false);
+    // Once a workspace exists, a refusal leaves it byte for byte as it was (audit DB included).
+    const ws = tree(join(sb.dir, 'workspace'));
+    expect((await sb.run(['run', '--workflow', wf])).code).toBe(2);
+    expect(tree(join(sb.dir, 'workspace'))).toEqual(ws);
+    // A run only designed branches when it is resumed: the same rule then, before anything is written.
+    const designed = await sb.json<{ run_id: string }>([
+      'design',
+      'all',
+      '--workflow',
+      wf,
+      '--run-id',
+      '20261127-msowd-later',
+    ]);
+    expect(designed.code, designed.stderr).toBe(0);
+    const shown = (await sb.json<{ status: string }>(['status', '20261127-msowd-later'])).body.status;
+    const refused = await sb.run(['resume', '20261127-msowd-later']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not inside a git repository: pass --init/);
+    const status = await sb.json<{ status: string }>(['status', '20261127-msowd-later']);
+    expect(status.body.status).toBe(shown);
+    const resumed = await sb.json<{ status: string }>(['resume', '20261127-msowd-later', '--init']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.body.status).toBe('completed');
+  });
+
+  it('leaves the user repository clean: the default workspace sits in .git/mso, one asked for inside is excluded', async () => {
+    sb = await makeSandbox('mso-clean-');
+    const repo = sb.cwd;
+    await mkdir(join(repo, 'docs'), { recursive: true });
+    const wf = await oneNode(join(repo, 'docs'));
+    const porcelain = (): string =>
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: repo, encoding: 'utf8' });
+    // A user's repository with their own files committed: the tree is clean before the run.
+    execFileSync('git', ['add', '-A'], { cwd: repo });
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'mine'], { cwd: repo });
+    expect(porcelain()).toBe('');
+    const bare = { MSO_WORKSPACE_ROOT: undefined, MSO_OBSERVATION_ROOT: undefined };
+    const r = await sb.json<{ status: string; run_id: string }>(['run', '--workflow', wf], { env: bare });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(repo, '.git', 'mso', 'workspace', '.mso-context', 'active', r.body.run_id))).toBe(true);
+    expect(existsSync(join(repo, '.git', 'mso', 'observation', 'tester', r.body.run_id, 'readme.md'))).toBe(true);
+    expect(existsSync(join(repo, 'workspace'))).toBe(false);
+    expect(porcelain()).toBe('');
+    // From a subfolder the same workspace is found.
+    const st = await sb.json<{ status: string }>(['status', r.body.run_id], { env: bare, cwd: join(repo, 'docs') });
+    expect(st.body.status).toBe('completed');
+    // Roots asked for inside the working tree are used, and kept out of git status (.git/info/exclude).
+    const inside = { MSO_WORKSPACE_ROOT: join(repo, 'ws'), MSO_OBSERVATION_ROOT: join(repo, 'docs', 'obs') };
+    const asked = await sb.json<{ status: string }>(['run', '--workflow', wf], { env: inside });
+    expect(asked.code, asked.stderr).toBe(0);
+    expect(existsSync(join(repo, 'ws', '.mso-context'))).toBe(true);
+    expect(porcelain()).toBe('');
+    expect(execFileSync('git', ['check-ignore', 'ws', 'docs/obs'], { cwd: repo, encoding: 'utf8' })).toBe(
+      'ws\ndocs/obs\n',
+    );
+  });
+
+  it('over MCP: orchestrate outside a repository is an isError naming init; with init: true the run completes', async () => {
+    sb = await makeSandbox('mso-mcp-norepo-', { repo: false });
+    await sb.run(['init']);
+    const client = new Client({ name: 'repo-source', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [MSO_BIN, 'mcp'],
+        env: sb.env,
+        cwd: sb.cwd,
+        stderr: 'pipe',
+      }),
+    );
+    try {
+      const workflow_inline = stringify({
+        name: 'one',
+        nodes: [{ id: 'a', label: 'a', command: 'echo a > a.md' }],
+        edges: [],
+      });
+      const refused = await client.callTool({ name: 'orchestrate', arguments: { workflow_inline } });
+      expect(refused.isError).toBe(true);
+      const text = (refused.content as Array<{ text: string }>)[0]?.text ?? '';
+      expect(JSON.parse(text)).toMatchObject({ code: 'MSO_INVALID_ARGUMENT' });
+      expect(text).toMatch(/not inside a git repository: pass --init \(MCP and dashboard: init\)/);
+      expect(readdirSync(join(sb.dir, 'workspace', '.mso-context', 'active'))).toEqual([]);
+      const started = await client.callTool({ name: 'orchestrate', arguments: { workflow_inline, init: true } });
+      expect(started.isError, JSON.stringify(started.content)).not.toBe(true);
+      const runId = (started.structuredContent as { run_id: string }).run_id;
+      let status = '';
+      for (let i = 0; i < 60 && status !== 'completed' && status !== 'failed'; i++) {
+        const s = await client.callTool({ name: 'run_status', arguments: { run_id: runId, wait_seconds: 2 } });
+        status = String((s.structuredContent as { status?: string }).status);
+      }
+      expect(status).toBe('completed');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a workflow naming an unknown persona or agent, with the field path, before writing anything', async () => {
+    sb = await makeSandbox('mso-names-');
+    await sb.run(['init']);
+    const before = tree(join(sb.dir, 'workspace'));
+    for (const [hint, field] of [
+      [{ persona: 'nosuch' }, 'nodes[1].persona'],
+      [{ agent: 'nosuch' }, 'nodes[1].agent'],
+    ] as const) {
+      const wf = join(sb.dir, 'names.yaml');
+      await writeFile(
+        wf,
+        stringify({
+          name: 'names',
+          nodes: [
+            { id: 'a', label: 'a', command: 'true', persona: 'arch' },
+            { id: 'b', label: 'b', ...hint },
+          ],
+          edges: [{ from: 'a', to: 'b' }],
+        }),
+      );
+      const r = await sb.json<{ error: { code: string; field: string; message: string } }>([
+        'run',
+        '--workflow',
+        wf,
+        '--allow-manual',
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.body.error.field).toBe(`${wf} ${field}`);
+      expect(r.body.error.message).toMatch(
+        /unknown (persona|agent) nosuch \(known: .*arch|unknown agent nosuch \(known: .*shell/,
+      );
+      expect(tree(join(sb.dir, 'workspace'))).toEqual(before);
+    }
+  });
+});
