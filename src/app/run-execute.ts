@@ -335,7 +335,7 @@ async function provision(
 
 /** The repository a run branched from, once it was provisioned (null for a run that never executed). */
 export function provisionedRepo(c: RunOpsContext, ws: Workspace, runId: string): string | null {
-  const log = openAuditLog(c.deps, { file: ws.layout.auditDb, blobsDir: ws.layout.blobsDir, env: c.deps.env });
+  const log = openAuditLog(c.deps, auditOptions(ws, c.deps));
   try {
     return loadRecordedRun(log, runId).repo ?? null;
   } finally {
