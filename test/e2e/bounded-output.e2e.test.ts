@@ -115,7 +115,10 @@ describe('agent output is read in bounded memory and linear time', () => {
     const body = JSON.parse(r.stdout) as { status: string; run_id: string };
     expect(body.status).toBe('completed');
     console.info(`3 × 50 MB of output kept whole: peak RSS of mso ${Math.round(r.maxRssKb / 1024)} MB`);
-    expect(r.maxRssKb).toBeLessThan(200 * 1024);
+    // Three streams at once, each with its own redaction windows (up to 8 MB pending on a line with no newline) and
+    // 2 MB of blob backlog, plus the live transcript of each shell node: 178–207 MB measured; 150 MB more of output
+    // held in memory would still fail this bound.
+    expect(r.maxRssKb).toBeLessThan(240 * 1024);
     const run = body.run_id;
 
     // Nothing to redact: the blob is exactly what was printed (its address is the SHA-256 of the printed bytes).

@@ -49,7 +49,7 @@ async function workflow(name: string, nodes: Array<{ id: string; command: string
 interface Started {
   child: ChildProcess;
   exit: Promise<number>;
-  /** What the process wrote to stderr so far. */
+  /** What the process wrote to stdout and stderr so far. */
   stderr: () => string;
 }
 
@@ -57,15 +57,16 @@ function start(args: string[], env: Record<string, string> = {}): Started {
   const child = spawn(process.execPath, [MSO_BIN, ...args], {
     cwd: sb.cwd,
     env: { ...sb.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  child.stdout?.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const exit = new Promise<number>((r) => child.once('exit', (code, sig) => r(code ?? (sig === 'SIGKILL' ? 137 : 1))));
   return { child, exit, stderr: () => stderr };
 }
 
-/** Polls until `sql` counts a row; fails at once, with its stderr, when `run` ends first. */
+/** Polls until `sql` counts a row; fails at once, with its output, when `run` ends first. */
 async function waitFor(sql: string, run?: Started): Promise<void> {
   let ended: number | undefined;
   void run?.exit.then((code) => (ended = code));
