@@ -6,6 +6,7 @@ import { spawn as ptySpawn } from '@lydell/node-pty';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { until, waitingWorkflow } from '../helpers/terminal.js';
 
 let sb: Sandbox;
 beforeEach(async () => {
@@ -15,24 +16,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await sb.cleanup();
 });
-
-/** Waits until `read()` matches, or fails with what it showed (a generous bound: the machine is shared). */
-function until(read: () => string, re: RegExp, what: string): Promise<RegExpMatchArray> {
-  return new Promise((done, fail) => {
-    const deadline = setTimeout(() => {
-      clearInterval(poll);
-      fail(new Error(`never saw ${what}; saw:\n${read()}`));
-    }, 60_000);
-    const poll = setInterval(() => {
-      const m = read().match(re);
-      if (m) {
-        clearInterval(poll);
-        clearTimeout(deadline);
-        done(m);
-      }
-    }, 50);
-  });
-}
 
 /** True once the process is gone (or a zombie nobody has reaped yet: it runs nothing). */
 function gone(pid: number): boolean {
@@ -100,23 +83,7 @@ describe('Ctrl-C', () => {
 
 describe('mso status RUN --watch', () => {
   it('reprints off a TTY when the run changes, redraws on a TTY, and ends by itself when the run ends', async () => {
-    const go = join(sb.dir, 'go');
-    const wf = join(sb.dir, 'wf.yaml');
-    await writeFile(
-      wf,
-      stringify({
-        name: 'watched',
-        nodes: [
-          { id: 'a', label: 'a', command: 'echo a > a.md' },
-          {
-            id: 'b',
-            label: 'b',
-            command: `i=0; while [ ! -f ${go} ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; echo b > b.md`,
-          },
-        ],
-        edges: [{ from: 'a', to: 'b' }],
-      }),
-    );
+    const { file: wf, marker: go } = await waitingWorkflow(sb.dir, 'watched', 1200);
     const run = spawn(process.execPath, [MSO_BIN, 'run', '--workflow', wf, '--events'], { cwd: sb.cwd, env: sb.env });
     let events = '';
     run.stdout.on('data', (d: Buffer) => (events += d.toString()));

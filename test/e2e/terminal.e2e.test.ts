@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAKE_AGENT } from '../helpers/agents.js';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { until, waitingWorkflow } from '../helpers/terminal.js';
 
 let sb: Sandbox;
 let repo: string;
@@ -25,49 +26,9 @@ afterEach(async () => {
   await sb.cleanup();
 });
 
-/** a → b, where b sleeps until the marker file exists (so a test can watch it run and stop it). */
-async function waitingWorkflow(): Promise<{ file: string; marker: string }> {
-  const marker = join(sb.dir, 'go');
-  const file = join(sb.dir, 'wf.yaml');
-  await writeFile(
-    file,
-    stringify({
-      name: 'watch',
-      nodes: [
-        { id: 'a', label: 'a', command: 'echo a > a.md' },
-        {
-          id: 'b',
-          label: 'b',
-          command: `i=0; while [ ! -f ${marker} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo b > b.md`,
-        },
-      ],
-      edges: [{ from: 'a', to: 'b' }],
-    }),
-  );
-  return { file, marker };
-}
-
-/** Waits until the terminal output matches, or fails with what it showed. */
-function until(read: () => string, re: RegExp, what: string): Promise<RegExpMatchArray> {
-  return new Promise((done, fail) => {
-    const deadline = setTimeout(() => {
-      clearInterval(poll);
-      fail(new Error(`terminal never showed ${what}; it showed:\n${read()}`));
-    }, 60_000);
-    const poll = setInterval(() => {
-      const m = read().match(re);
-      if (m) {
-        clearInterval(poll);
-        clearTimeout(deadline);
-        done(m);
-      }
-    }, 50);
-  });
-}
-
 describe('progress on the terminal', () => {
   it('shows a live view on a TTY, cancels on Ctrl-C, and the printed resume command finishes the run', async () => {
-    const { file, marker } = await waitingWorkflow();
+    const { file, marker } = await waitingWorkflow(sb.dir);
     const term = ptySpawn(process.execPath, [MSO_BIN, 'run', '--workflow', file, '--repo', repo], {
       cols: 120,
       rows: 30,
@@ -105,7 +66,7 @@ describe('progress on the terminal', () => {
   });
 
   it('--events streams NDJSON; --json stays one object; --quiet is silent; status table; the end names the result; mso apply', async () => {
-    const { file, marker } = await waitingWorkflow();
+    const { file, marker } = await waitingWorkflow(sb.dir);
     await writeFile(marker, 'go');
     const ev = await sb.run(['run', '--workflow', file, '--repo', repo, '--events']);
     expect(ev.code, ev.stderr).toBe(0);
