@@ -16,6 +16,11 @@ export interface Jobs {
   resume(runId: string): boolean;
   /** Starts a new run from a goal or a workflow file (inside the working directory) in the background. */
   start(input: RunSource): Promise<{ started: boolean }>;
+  /**
+   * Starts a designed run as `mso resume RUN [--init]` does, in the background; resolves once it makes progress, or
+   * rejects with its refusal (no repository around the server and no init) before anything is written.
+   */
+  startDesigned(runId: string, init: boolean): Promise<{ started: boolean }>;
   /** Designs a run (as `mso design all`) without starting it: the page shows its DAG for review, then starts it. */
   design(input: RunSource): Promise<{ run_id: string }>;
   /**
@@ -41,6 +46,31 @@ export function createJobs(app: MsoApp, log: (line: string) => void): Jobs {
       .finally(() => running.delete(key));
     running.set(key, p);
   };
+  /**
+   * Runs `start` in the background as `key`; resolves with the first run id its progress names (other than `skip`),
+   * or its result's, and rejects with its error when it fails before that (a refusal, answered at once).
+   */
+  const followed = (
+    key: string,
+    skip: string | null,
+    start: (onProgress: (e: { run_id: string }) => void) => Promise<{ run_id: string }>,
+  ): Promise<string> =>
+    new Promise((done, fail) => {
+      let told = false;
+      const tell = (id: string): void => {
+        if (told || id === skip) return;
+        told = true;
+        done(id);
+      };
+      const work = start((e) => tell(e.run_id));
+      work.then(
+        (r) => tell(r.run_id),
+        (e: unknown) => {
+          if (!told) fail(e);
+        },
+      );
+      track(key, work);
+    });
   /** The workflow file, refused unless it is a .yaml/.yml/.json file inside the server's working directory. */
   const workflowPath = (given: string | undefined): string | undefined => {
     if (given === undefined) return undefined;
@@ -70,27 +100,17 @@ export function createJobs(app: MsoApp, log: (line: string) => void): Jobs {
       return { run_id: r.run_id };
     },
     rerunFailed(runId) {
-      return new Promise((done, fail) => {
-        let told = false;
-        const tell = (id: string): void => {
-          if (told || id === runId) return;
-          told = true;
-          done({ run_id: id, rerun_of: runId });
-        };
-        const work = app.engine.rerun(runId, {
-          failed: true,
-          signal: controller.signal,
-          // The new run's first progress names it: the page can open it while it runs.
-          onProgress: (e) => tell(e.run_id),
-        });
-        work.then(
-          (r) => tell(r.run_id),
-          (e: unknown) => {
-            if (!told) fail(e);
-          },
-        );
-        track(`rerun of ${runId} ${++seq}`, work);
-      });
+      // The new run's first progress names it: the page can open it while it runs.
+      return followed(`rerun of ${runId} ${++seq}`, runId, (onProgress) =>
+        app.engine.rerun(runId, { failed: true, signal: controller.signal, onProgress }),
+      ).then((id) => ({ run_id: id, rerun_of: runId }));
+    },
+    async startDesigned(runId, init) {
+      if (running.has(runId)) return { started: false };
+      await followed(runId, null, (onProgress) =>
+        app.engine.resume(runId, { init, signal: controller.signal, onProgress }),
+      );
+      return { started: true };
     },
     get running() {
       return running.size;

@@ -140,7 +140,10 @@ export function registerRoutes(
         'run',
         `${g.run.run_id} is ${g.run.started ? 'already started' : g.run.status}: only a run designed and not started can be started`,
       );
-    return c.json({ run_id: g.run.run_id, started: jobs.resume(g.run.run_id) }, 202);
+    const b = await body(c.req);
+    if (b['init'] !== undefined && typeof b['init'] !== 'boolean')
+      throw new InvalidArgumentError('init', 'must be true or false');
+    return c.json({ run_id: g.run.run_id, ...(await jobs.startDesigned(g.run.run_id, b['init'] === true)) }, 202);
   });
   api.post('/api/runs/:run/rerun', async (c) => {
     await d.graph(c.req.param('run'));

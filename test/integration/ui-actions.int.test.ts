@@ -123,6 +123,50 @@ describe('mso ui API: a designed run is reviewed, then started', () => {
     const { run_id } = await json<{ run_id: string }>(post('/api/designs', { workflow: 'agentic.yaml' }));
     expect((await graph(run_id)).estimate).toEqual({ usd: 0, nodes_without_history: 1 });
   });
+  it('refuses to start a designed run outside a repository unless asked to init one, then starts it', async () => {
+    // A second server whose folder is no git repository: the designed run has nothing to branch from.
+    const bare = await mkdtemp(join(tmpdir(), 'mso-ui-bare-'));
+    const other = createNodeApp(
+      { workspace: join(bare, 'workspace'), observation: join(bare, 'observation'), observer: 'tester' },
+      { PATH: process.env['PATH'], HOME: join(bare, 'home') },
+      bare,
+      { warn: () => undefined, info: () => undefined },
+      '0.0.0-test',
+    );
+    await other.workspace.init();
+    const server = await startUi(other, { port: 0, token: TOKEN, version: '0.0.0-test', log: () => undefined });
+    const at = (path: string, body: unknown = {}): Promise<Response> =>
+      fetch(new URL(path, server.url), {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'x-mso-token': TOKEN, 'content-type': 'application/json' },
+      });
+    try {
+      await writeFile(
+        join(bare, 'one.yaml'),
+        stringify({ name: 'one', nodes: [{ id: 'a', label: 'a', command: 'echo a > a.md' }], edges: [] }),
+      );
+      const { run_id } = await json<{ run_id: string }>(at('/api/designs', { workflow: 'one.yaml' }));
+      const refused = await at(`/api/runs/${run_id}/start`);
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/--init/);
+      expect((await at(`/api/runs/${run_id}/start`, { init: 'yes' })).status).toBe(400);
+      // Nothing ran: the run is still only designed.
+      expect(
+        (await other.audit.query(`SELECT count(*) AS n FROM events WHERE run_id = '${run_id}' AND type = 'node.state'`))
+          .rows,
+      ).toEqual([{ n: 0 }]);
+      expect((await at(`/api/runs/${run_id}/start`, { init: true })).status).toBe(202);
+      const done = await until('the started run to end', async () => {
+        const s = (await other.engine.status(run_id)) as { status?: string };
+        return ['completed', 'failed'].includes(s.status ?? '') ? s : undefined;
+      });
+      expect(done.status).toBe('completed');
+    } finally {
+      await server.close();
+      await rm(bare, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('mso ui API: re-run failed nodes', () => {

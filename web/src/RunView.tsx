@@ -43,6 +43,8 @@ function Review({ graph }: { graph: RunGraph }): React.JSX.Element {
 export function RunView({ runId, node }: { runId: string; node: string | null }): React.JSX.Element {
   const [tab, setTab] = useState<Tab>('graph');
   const [msg, setMsg] = useState<string | null>(null);
+  // A designed run branches from the repository around the server; without one, Start needs a new, empty one.
+  const [init, setInit] = useState(false);
   const { graph: g, layout, error } = useRunGraph(runId);
   const select = (id: string | null): void => {
     location.hash = `#/run/${enc(runId)}${id ? `/${enc(id)}` : ''}`;
@@ -50,7 +52,7 @@ export function RunView({ runId, node }: { runId: string; node: string | null })
   };
   const act = (what: 'cancel' | 'resume' | 'start' | 'rerun'): void => {
     setMsg(`${what}…`);
-    post<{ run_id: string }>(`/api/runs/${enc(runId)}/${what}`).then(
+    post<{ run_id: string }>(`/api/runs/${enc(runId)}/${what}`, what === 'start' ? { init } : {}).then(
       (res) => {
         setMsg(DONE[what]);
         // A re-run is a new run: follow it there.
@@ -98,9 +100,15 @@ export function RunView({ runId, node }: { runId: string; node: string | null })
               </button>
             )}
             {designed && (
-              <button className="primary" onClick={() => act('start')}>
-                Start
-              </button>
+              <>
+                <label className="small" title="as mso resume --init: for a server started outside a git repository">
+                  <input type="checkbox" checked={init} onChange={(e) => setInit(e.target.checked)} /> new empty
+                  repository
+                </label>
+                <button className="primary" onClick={() => act('start')}>
+                  Start
+                </button>
+              </>
             )}
             {!designed && ['failed', 'cancelled', 'interrupted'].includes(r.status) && !g.coordinator_alive && (
               <button onClick={() => act('resume')}>Resume</button>
