@@ -363,7 +363,7 @@ describe.each(auditStores())('detectors on seeded histories (%s)', (store) => {
       fail(r, 'person', 'manual', 'timeout');
       fail(r, 'llm', 'fake-claude', 'process');
     }
-    const reader = openAuditReader(nodePlatform(), join(dir, 'audit.db'));
+    const reader = openAuditReader(platform, join(dir, 'audit.db'), { url: pgUrl });
     const found = detect({
       db: reader.raw,
       runId: runs[3] as string,
