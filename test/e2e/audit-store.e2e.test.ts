@@ -185,6 +185,8 @@ describe.each(auditStores())('the CLI on the %s audit store', (store) => {
       env: { ...sb.env, ...env() },
       stdio: 'ignore',
     });
+    // Taken now: a run that ended before the kill below has already sent its exit.
+    const exited = new Promise((res) => child.once('exit', res));
     for (let i = 0; i < 300; i++) {
       const rows = await q(
         `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'agent.spawned' AND node_id = 'middle'`,
@@ -195,7 +197,7 @@ describe.each(auditStores())('the CLI on the %s audit store', (store) => {
     const busy = await json<{ error: { code: string } }>(['resume', id]);
     expect(busy.body.error.code).toBe('MSO_RUN_BUSY');
     child.kill('SIGKILL');
-    await new Promise((res) => child.once('exit', res));
+    await exited;
     await writeFile(marker, 'go');
     const resumed = await json<Summary>(['resume', id]);
     expect(resumed.body, JSON.stringify(resumed.body)).toMatchObject({ status: 'completed', nodes: { done: 3 } });

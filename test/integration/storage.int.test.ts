@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +89,41 @@ describe('storage faults', () => {
       log.close();
     }
   });
+
+  it.skipIf(!existsSync('/proc/locks'))(
+    "keeps SQLite's locks on the WAL index when the same process opens the log again (the WAL check reads no index then)",
+    () => {
+      const file = join(dir, 'audit.db');
+      const open = () => openAuditLog(platform, { file, blobsDir: join(dir, 'blobs') });
+      /** This process's POSIX locks on the -shm index, from /proc/locks (pid and device:inode per lock). */
+      const shmLocks = (): number => {
+        const inode = statSync(`${file}-shm`).ino;
+        return readFileSync('/proc/locks', 'utf8')
+          .split('\n')
+          .filter((l) => / POSIX /.test(l))
+          .map((l) => l.trim().split(/\s+/))
+          .filter((f) => f[4] === String(process.pid) && f[5]?.split(':')[2] === String(inode)).length;
+      };
+      const first = open();
+      try {
+        first.appendEvent({ runId: '20261127-msoal-locks', type: 'tick', payload: {} });
+        const held = shmLocks();
+        // SQLite holds at least its shared lock on the index while the connection is open.
+        expect(held).toBeGreaterThan(0);
+        // A second open in the same process (the engine opens the log for reads beside its writer) must not close a
+        // descriptor of the index: that would drop every lock above, and another process could reset the index.
+        const second = open();
+        try {
+          expect(shmLocks()).toBeGreaterThanOrEqual(held);
+        } finally {
+          second.close();
+        }
+        expect(shmLocks()).toBeGreaterThan(0);
+      } finally {
+        first.close();
+      }
+    },
+  );
 
   it('does not mistake another process closing the log for a lost WAL (4 processes open, write and close at once)', async () => {
     const file = join(dir, 'audit.db');

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
+import { resolve } from 'node:path';
 import { AuditWalLostError, withStorageErrors } from '../../contracts/index.js';
 import type { OpenSqlite, SqliteDb } from '../ports.js';
 
@@ -85,16 +86,39 @@ function assertWalIntact(file: string): void {
 }
 
 /**
+ * Connections this process holds open, per database path. SQLite's locks on the `-shm` index are POSIX record locks,
+ * and closing *any* descriptor of a file drops every such lock the process holds on it: reading the index with a
+ * descriptor of our own while a connection is open would silently release that connection's locks, and another
+ * process would then reset the index under it (SIGBUS on the mapped index, or a lost read lock). So the WAL check runs
+ * only when this process has no connection to the file.
+ */
+const openHere = new Map<string, number>();
+
+/**
  * Opens an SQLite file through better-sqlite3 (N-API prebuilds, no compile step). A missing or truncated WAL with
  * committed pages is `MSO_AUDIT_WAL_LOST`; read-only, full or damaged storage becomes its storage error.
  */
 export const openSqlite: OpenSqlite = (file, options = {}) => {
-  assertWalIntact(file);
-  const db = withStorageErrors(
+  const key = resolve(file);
+  if (!openHere.get(key)) assertWalIntact(file);
+  const opened = withStorageErrors(
     file,
     () => new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false }),
   );
-  if (options.readonly) return readableImage(db, file) as unknown as SqliteDb;
+  const db = options.readonly ? readableImage(opened, file) : opened;
+  if (db.memory) return db as unknown as SqliteDb;
+  openHere.set(key, (openHere.get(key) ?? 0) + 1);
+  const close = db.close.bind(db);
+  let closed = false;
+  db.close = () => {
+    if (!closed) {
+      closed = true;
+      const n = (openHere.get(key) ?? 1) - 1;
+      if (n > 0) openHere.set(key, n);
+      else openHere.delete(key);
+    }
+    return close();
+  };
   return db as unknown as SqliteDb;
 };
 
