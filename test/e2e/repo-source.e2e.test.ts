@@ -164,6 +164,11 @@ describe('where a run branches from', () => {
     sb = await makeSandbox('mso-names-');
     await sb.run(['init']);
     const before = tree(join(sb.dir, 'workspace'));
+    // The repository's refs (branches, HEAD) and its git directory's files, byte for byte.
+    const refs = (): string =>
+      execFileSync('git', ['for-each-ref', '--format=%(refname) %(objectname)'], { cwd: sb.cwd, encoding: 'utf8' });
+    const refsBefore = refs();
+    const gitBefore = tree(join(sb.cwd, '.git'));
     for (const [hint, field] of [
       [{ persona: 'nosuch' }, 'nodes[1].persona'],
       [{ agent: 'nosuch' }, 'nodes[1].agent'],
@@ -192,6 +197,8 @@ describe('where a run branches from', () => {
         /unknown (persona|agent) nosuch \(known: .*arch|unknown agent nosuch \(known: .*shell/,
       );
       expect(tree(join(sb.dir, 'workspace'))).toEqual(before);
+      expect(refs()).toBe(refsBefore);
+      expect(tree(join(sb.cwd, '.git'))).toEqual(gitBefore);
     }
   });
 });
