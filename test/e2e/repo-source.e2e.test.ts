@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -8,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { fileHashes } from '../helpers/files.js';
 
 let sb: Sandbox;
 afterEach(async () => {
@@ -22,20 +22,6 @@ const oneNode = async (dir: string): Promise<string> => {
   );
   return wf;
 };
-
-/** Every file under a folder with its bytes' hash: to prove a refusal wrote nothing. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[p] = createHash('sha256').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe('where a run branches from', () => {
   it('outside a git repository refuses (exit 2, nothing written) unless --init or --repo says what to do', async () => {
@@ -65,9 +51,9 @@ describe('where a run branches from', () => {
     expect(init.body.repo).toBe(join(sb.dir, 'workspace', '.mso-context', 'active', init.body.run_id, 'repo'));
     expect(existsSync(join(sb.dir, '.git'))).toBe(false);
     // Once a workspace exists, a refusal leaves it byte for byte as it was (audit DB included).
-    const ws = tree(join(sb.dir, 'workspace'));
+    const ws = fileHashes(join(sb.dir, 'workspace'));
     expect((await sb.run(['run', '--workflow', wf])).code).toBe(2);
-    expect(tree(join(sb.dir, 'workspace'))).toEqual(ws);
+    expect(fileHashes(join(sb.dir, 'workspace'))).toEqual(ws);
     // A run only designed branches when it is resumed: the same rule then, before anything is written.
     const designed = await sb.json<{ run_id: string }>([
       'design',
@@ -163,12 +149,12 @@ describe('where a run branches from', () => {
   it('refuses a workflow naming an unknown persona or agent, with the field path, before writing anything', async () => {
     sb = await makeSandbox('mso-names-');
     await sb.run(['init']);
-    const before = tree(join(sb.dir, 'workspace'));
+    const before = fileHashes(join(sb.dir, 'workspace'));
     // The repository's refs (branches, HEAD) and its git directory's files, byte for byte.
     const refs = (): string =>
       execFileSync('git', ['for-each-ref', '--format=%(refname) %(objectname)'], { cwd: sb.cwd, encoding: 'utf8' });
     const refsBefore = refs();
-    const gitBefore = tree(join(sb.cwd, '.git'));
+    const gitBefore = fileHashes(join(sb.cwd, '.git'));
     for (const [hint, field] of [
       [{ persona: 'nosuch' }, 'nodes[1].persona'],
       [{ agent: 'nosuch' }, 'nodes[1].agent'],
@@ -196,9 +182,9 @@ describe('where a run branches from', () => {
       expect(r.body.error.message).toMatch(
         /unknown (persona|agent) nosuch \(known: .*arch|unknown agent nosuch \(known: .*shell/,
       );
-      expect(tree(join(sb.dir, 'workspace'))).toEqual(before);
+      expect(fileHashes(join(sb.dir, 'workspace'))).toEqual(before);
       expect(refs()).toBe(refsBefore);
-      expect(tree(join(sb.cwd, '.git'))).toEqual(gitBefore);
+      expect(fileHashes(join(sb.cwd, '.git'))).toEqual(gitBefore);
     }
   });
 });

@@ -1,6 +1,4 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn as ptySpawn } from '@lydell/node-pty';
@@ -8,6 +6,7 @@ import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAKE_AGENT } from '../helpers/agents.js';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { fileHashes } from '../helpers/files.js';
 import { until, waitingWorkflow } from '../helpers/terminal.js';
 
 let sb: Sandbox;
@@ -206,20 +205,6 @@ describe('mso logs', () => {
   });
 });
 
-/** Every file under a folder with its bytes' hash: to prove a refusal wrote nothing. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[p] = createHash('sha256').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 describe('inputs that fail cleanly', () => {
   it('refuses a bad --repo, an unknown --agent and the --run-id of a finished run before writing anything', async () => {
     const wf = join(sb.dir, 'wf.yaml');
@@ -238,7 +223,7 @@ describe('inputs that fail cleanly', () => {
     ]);
     expect(done.code).toBe(0);
     const refs = (): string => execFileSync('git', ['show-ref'], { cwd: repo, encoding: 'utf8' });
-    const before = { ws: tree(join(sb.dir, 'workspace')), refs: refs() };
+    const before = { ws: fileHashes(join(sb.dir, 'workspace')), refs: refs() };
     const cases: Array<[string[], RegExp]> = [
       [['--repo', join(sb.dir, 'nowhere')], /--repo.*not inside a git repository/],
       [['--repo', sb.dir], /--repo.*not inside a git repository/],
@@ -249,7 +234,7 @@ describe('inputs that fail cleanly', () => {
       const r = await sb.run(['run', '--workflow', wf, ...args]);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
-      expect(tree(join(sb.dir, 'workspace'))).toEqual(before.ws);
+      expect(fileHashes(join(sb.dir, 'workspace'))).toEqual(before.ws);
       expect(refs()).toBe(before.refs);
     }
   });

@@ -39,6 +39,19 @@ const ended = (runId: string): Promise<RunGraph> =>
     return ['completed', 'failed', 'awaiting_human', 'cancelled'].includes(g.run.status) ? g : undefined;
   });
 
+/** An app whose working directory, workspace, observation space and HOME are all in `folder`, initialised. */
+async function appIn(folder: string): Promise<MsoApp> {
+  const a = createNodeApp(
+    { workspace: join(folder, 'workspace'), observation: join(folder, 'observation'), observer: 'tester' },
+    { PATH: process.env['PATH'], HOME: join(folder, 'home') },
+    folder,
+    { warn: () => undefined, info: () => undefined },
+    '0.0.0-test',
+  );
+  await a.workspace.init();
+  return a;
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mso-ui-actions-'));
   // The server's folder is a git repository (mso runs nowhere else unless asked to init one).
@@ -47,14 +60,7 @@ beforeAll(async () => {
     ['commit', '-q', '--allow-empty', '-m', 'base'],
   ])
     execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: dir });
-  app = createNodeApp(
-    { workspace: join(dir, 'workspace'), observation: join(dir, 'observation'), observer: 'tester' },
-    { PATH: process.env['PATH'], HOME: join(dir, 'home') },
-    dir,
-    { warn: () => undefined, info: () => undefined },
-    '0.0.0-test',
-  );
-  await app.workspace.init();
+  app = await appIn(dir);
   ui = await startUi(app, { port: 0, token: TOKEN, version: '0.0.0-test', log: () => undefined, pollMs: 50 });
 }, 60_000);
 afterAll(async () => {
@@ -126,14 +132,7 @@ describe('mso ui API: a designed run is reviewed, then started', () => {
   it('refuses to start a designed run outside a repository unless asked to init one, then starts it', async () => {
     // A second server whose folder is no git repository: the designed run has nothing to branch from.
     const bare = await mkdtemp(join(tmpdir(), 'mso-ui-bare-'));
-    const other = createNodeApp(
-      { workspace: join(bare, 'workspace'), observation: join(bare, 'observation'), observer: 'tester' },
-      { PATH: process.env['PATH'], HOME: join(bare, 'home') },
-      bare,
-      { warn: () => undefined, info: () => undefined },
-      '0.0.0-test',
-    );
-    await other.workspace.init();
+    const other = await appIn(bare);
     const server = await startUi(other, { port: 0, token: TOKEN, version: '0.0.0-test', log: () => undefined });
     const at = (path: string, body: unknown = {}): Promise<Response> =>
       fetch(new URL(path, server.url), {
