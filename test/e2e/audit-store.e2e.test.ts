@@ -192,6 +192,8 @@ describe.each(auditStores())('the CLI on the %s audit store', (store) => {
         `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'agent.spawned' AND node_id = 'middle'`,
       ).catch(() => [{ n: 0 }]);
       if (Number(rows[0]?.['n']) > 0) break;
+      // A run that ended on its own will never spawn the node: stop polling (the busy check below then fails).
+      if (child.exitCode !== null || child.signalCode !== null) break;
       await new Promise((res) => setTimeout(res, 100));
     }
     const busy = await json<{ error: { code: string } }>(['resume', id]);
@@ -210,7 +212,8 @@ describe.each(auditStores())('the CLI on the %s audit store', (store) => {
       { node_id: 'last', n: 1 },
       { node_id: 'middle', n: 1 },
     ]);
-  });
+    // Each poll above is a whole mso process (on PostgreSQL with its driver thread): minutes on a loaded machine.
+  }, 180_000);
 });
 
 describe.skipIf(auditStores().length < 2)('mso audit migrate --to postgres://', () => {
