@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { spawn as ptySpawn } from '@lydell/node-pty';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FAKE_AGENT } from '../helpers/agents.js';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
 import { fileHashes } from '../helpers/files.js';
 import { until, waitingWorkflow } from '../helpers/terminal.js';
+import { writeTalkerPolicy } from '../helpers/ui.js';
 
 let sb: Sandbox;
 let repo: string;
@@ -158,13 +158,7 @@ describe('mso logs', () => {
         ],
       }),
     );
-    await writeFile(
-      join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
-      stringify({
-        agents: { talker: { kind: 'claude-code', command: FAKE_AGENT, env: { FAKE_AGENT_SCENARIO: scenario } } },
-        resilience: { retry: { max_retries: 0 } },
-      }),
-    );
+    await writeTalkerPolicy(sb, scenario);
     const wf = join(sb.dir, 'wf.yaml');
     await writeFile(
       wf,

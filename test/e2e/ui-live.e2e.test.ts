@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAKE_AGENT } from '../helpers/agents.js';
 import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
-import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/ui.js';
+import { CHROMIUM, openDashboard, writeTalkerPolicy, type Dashboard } from '../helpers/ui.js';
 
 // The dashboard while things happen: a running agent's words in the node panel, a syntax-highlighted diff, a run
 // designed and reviewed before it starts, and failed nodes run again from the page.
@@ -16,11 +15,10 @@ const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`skipping the dashboard live test: ${CHROMIUM} is missing (apt-get install chromium)`);
 
 let sb: Sandbox;
-let server: ChildProcess;
-let browser: Browser;
+let ui: Dashboard;
 let page: Page;
-const dialogs: string[] = [];
-const pageErrors: string[] = [];
+let dialogs: string[];
+let pageErrors: string[];
 const TS_FILE = [
   'export interface Greeting {',
   '  readonly to: string;',
@@ -30,21 +28,6 @@ const TS_FILE = [
   '}',
   '',
 ].join('\n');
-
-function startUi(): Promise<string> {
-  server = spawn(process.execPath, [MSO_BIN, 'ui', '--port', '0'], { cwd: sb.cwd, env: sb.env });
-  return new Promise((done, fail) => {
-    let out = '';
-    let err = '';
-    server.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /mso ui: (http:\/\/\S+#access=[0-9a-f]+)/.exec(out);
-      if (m?.[1]) done(m[1]);
-    });
-    server.stderr?.on('data', (b: Buffer) => (err += b.toString()));
-    server.on('exit', (code) => fail(new Error(`mso ui exited ${code}: ${err}`)));
-  });
-}
 
 const runPath = (runId: string, node?: string): string =>
   `#/run/${encodeURIComponent(runId)}${node ? `/${encodeURIComponent(node)}` : ''}`;
@@ -71,27 +54,14 @@ describe.skipIf(!haveChromium)('mso ui live, in a real browser', () => {
         ],
       }),
     );
-    await writeFile(
-      join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
-      stringify({
-        agents: { talker: { kind: 'claude-code', command: FAKE_AGENT, env: { FAKE_AGENT_SCENARIO: scenario } } },
-        resilience: { retry: { max_retries: 0 } },
-      }),
-    );
-    const link = await startUi();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-    await page.goto(link);
+    await writeTalkerPolicy(sb, scenario);
+    ui = await openDashboard(sb);
+    ({ page, dialogs, pageErrors } = ui);
+    await page.goto(ui.link);
     await page.getByText('No runs').waitFor();
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    server?.kill('SIGINT');
+    await ui?.close();
     await sb?.cleanup();
   });
 

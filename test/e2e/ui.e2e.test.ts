@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_AGENT } from '../helpers/agents.js';
-import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
-import { CHROMIUM, CHROMIUM_ARGS, MARKUP_NAME, writeQuorumWorkflow } from '../helpers/ui.js';
+import { REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { CHROMIUM, MARKUP_NAME, openDashboard, writeQuorumWorkflow, type Dashboard } from '../helpers/ui.js';
 
 const ARTIFACTS = join(REPO_ROOT, 'test', 'artifacts');
 const haveChromium = existsSync(CHROMIUM);
@@ -14,27 +13,10 @@ if (!haveChromium)
   console.warn(`skipping the dashboard browser test: ${CHROMIUM} is missing (apt-get install chromium)`);
 
 let sb: Sandbox;
-let server: ChildProcess;
+let ui: Dashboard;
 let link: string;
-let browser: Browser;
 let page: Page;
-const dialogs: string[] = [];
-
-/** Starts `mso ui --port 0` and returns the link it prints (with the token in the fragment). */
-function startUi(): Promise<string> {
-  server = spawn(process.execPath, [MSO_BIN, 'ui', '--port', '0'], { cwd: sb.cwd, env: sb.env });
-  return new Promise((done, fail) => {
-    let out = '';
-    let err = '';
-    server.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /mso ui: (http:\/\/\S+#access=[0-9a-f]+)/.exec(out);
-      if (m?.[1]) done(m[1]);
-    });
-    server.stderr?.on('data', (b: Buffer) => (err += b.toString()));
-    server.on('exit', (code) => fail(new Error(`mso ui exited ${code}: ${err}`)));
-  });
-}
+let dialogs: string[];
 
 const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 
@@ -60,17 +42,11 @@ describe.skipIf(!haveChromium)('mso ui in a real browser', () => {
     await mkdir(ARTIFACTS, { recursive: true });
     sb = await makeSandbox('mso-ui-e2e-');
     await sb.run(['init']);
-    link = await startUi();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
+    ui = await openDashboard(sb);
+    ({ link, page, dialogs } = ui);
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    server?.kill('SIGINT');
+    await ui?.close();
     await sb?.cleanup();
   });
 

@@ -1,6 +1,10 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { stringify } from 'yaml';
+import { FAKE_AGENT } from './agents.js';
+import { MSO_BIN, type Sandbox } from './cli.js';
 
 /** A file name that is markup: the dashboard must show it as text. */
 export const MARKUP_NAME = '<img src=x onerror=alert(1)>.md';
@@ -54,3 +58,74 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
+
+/** A dashboard under test: `mso ui --port 0` in the sandbox, and a Chromium page on the link it printed. */
+export interface Dashboard {
+  /** The link `mso ui` printed (with the token in the fragment). */
+  readonly link: string;
+  readonly page: Page;
+  /** Messages of the page's dialogs (each dismissed). */
+  readonly dialogs: string[];
+  /** Uncaught errors in the page. */
+  readonly pageErrors: string[];
+  close(): Promise<void>;
+}
+
+/** Starts `mso ui --port 0` and resolves with the link it prints; fails with its stderr if it exits first. */
+function startUi(sb: Sandbox): Promise<{ server: ChildProcess; link: string }> {
+  const server = spawn(process.execPath, [MSO_BIN, 'ui', '--port', '0'], { cwd: sb.cwd, env: sb.env });
+  return new Promise((done, fail) => {
+    let out = '';
+    let err = '';
+    server.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /mso ui: (http:\/\/\S+#access=[0-9a-f]+)/.exec(out);
+      if (m?.[1]) done({ server, link: m[1] });
+    });
+    server.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+    server.on('exit', (code) => fail(new Error(`mso ui exited ${code}: ${err}`)));
+  });
+}
+
+/** `mso ui` in the sandbox and Debian's Chromium on a 1440×900 page (not yet navigated). */
+export async function openDashboard(sb: Sandbox): Promise<Dashboard> {
+  const { server, link } = await startUi(sb);
+  let browser: Browser | undefined;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const dialogs: string[] = [];
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    const opened = browser;
+    return {
+      link,
+      page,
+      dialogs,
+      pageErrors,
+      async close() {
+        await opened.close();
+        server.kill('SIGINT');
+      },
+    };
+  } catch (e) {
+    await browser?.close();
+    server.kill('SIGINT');
+    throw e;
+  }
+}
+
+/** The sandbox's policy: one agent `talker`, the fake Claude Code CLI playing `scenario`, no retries. */
+export async function writeTalkerPolicy(sb: Sandbox, scenario: string): Promise<void> {
+  await writeFile(
+    join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
+    stringify({
+      agents: { talker: { kind: 'claude-code', command: FAKE_AGENT, env: { FAKE_AGENT_SCENARIO: scenario } } },
+      resilience: { retry: { max_retries: 0 } },
+    }),
+  );
+}

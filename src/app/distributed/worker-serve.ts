@@ -114,8 +114,10 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
     let processed = 0;
     let failed = 0;
     const started = deps.clock.now().toISOString();
-    const beat = (): Promise<unknown> =>
-      conn
+    let gone = false;
+    const beat = async (): Promise<void> => {
+      if (gone) return;
+      await conn
         .set(
           beatKey(o.prefix, name),
           JSON.stringify({
@@ -133,6 +135,7 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
           BEAT_MS * 3,
         )
         .catch(() => undefined);
+    };
     await beat();
     timers.push(setInterval(() => void beat(), BEAT_MS));
     const line = (s: string): void => o.onLine?.(s);
@@ -192,6 +195,9 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
     // close() waits for the jobs in hand and takes no new one.
     await Promise.all(workers.map((w) => w.close()));
     workers.length = 0;
+    // No beat may follow the delete (an interval firing while it is awaited would bring the key back for its TTL).
+    for (const t of timers) clearInterval(t);
+    gone = true;
     await conn.del(beatKey(o.prefix, name)).catch(() => undefined);
     return { name, agents, processed, failed, stopped: why };
   } finally {
