@@ -156,15 +156,22 @@ describe.each(auditStores())(
         wf,
         `name: ${name}\nnodes:\n  - id: n\n    label: N\n    agent: flaky\n    instructions: "#scenario:rate-limited"\n    output: code\n    max_retry: 0\nedges: []\n`,
       );
-      for (let i = 0; i < 3; i++) await sb.json(['run', '--workflow', wf]);
-      return (
+      // What each run said, shown when a test finds no proposal (its own observation pass warns on stderr).
+      const said: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await sb.json<{ status?: string; findings?: number }>(['run', '--workflow', wf]);
+        said.push(`run ${i + 1}: exit ${r.code} ${r.body.status} findings ${r.body.findings} ${r.stderr.trim()}`);
+      }
+      const pending = (
         await sb.json<{ proposals: Proposal[] }>(['proposals', 'list', '--status', 'pending'])
       ).body.proposals.filter((x) => x.target === 'policy');
+      return Object.assign(pending, { said: said.join('\n') });
     };
     it('applies an accepted policy proposal to policy.yaml, keeping the comments', async () => {
       await writeFile(policyFile, flakyPolicy());
-      const [p] = await failThreeTimes('rl');
-      expect(p).toMatchObject({
+      const pending = await failThreeTimes('rl');
+      const [p] = pending;
+      expect(p, pending.said).toMatchObject({
         target: 'policy',
         patch: [{ path: '/fallback_chains/default', value: ['steady', 'manual', 'flaky'] }],
       });
@@ -223,12 +230,13 @@ describe.each(auditStores())(
       await writeFile(policyFile, flakyPolicy());
       for (let round = 0; round < 3; round++) {
         const pending = await failThreeTimes(`rl${round}`);
-        expect(pending, `round ${round}`).toHaveLength(1);
+        expect(pending, `round ${round}\n${pending.said}`).toHaveLength(1);
         expect((await sb.json(['proposals', 'reject', (pending[0] as Proposal).id, '--reason', 'not yet'])).code).toBe(
           0,
         );
       }
-      expect(await failThreeTimes('rl3'), 'rejected three times').toEqual([]);
+      const last = await failThreeTimes('rl3');
+      expect([...last], `rejected three times\n${last.said}`).toEqual([]);
       const weight = await sb.json<{ rows: Array<{ w: number }> }>([
         'audit',
         'query',
