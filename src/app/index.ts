@@ -42,3 +42,4 @@ export {
   type RunProgress,
 } from './run-progress.js';
 export type { FullOutput, LogEntry, LogsResult } from './run-logs.js';
+export { underWay, type UnderWay } from './under-way.js';

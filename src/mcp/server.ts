@@ -1,6 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { MsoApp } from '../app/index.js';
+import { underWay, type MsoApp } from '../app/index.js';
 import { InvalidArgumentError, ServerStoppingError, isMsoError } from '../contracts/index.js';
 import type { BackgroundRuns } from './background.js';
 import { registerRunResources } from './resources.js';
@@ -193,8 +193,16 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
     {
       title: 'Resume a run',
       description:
-        'Resume a cancelled, failed or interrupted run (also one started by an earlier server) in the background: done nodes are kept, the rest run again. Returns at once; poll run_status.',
-      inputSchema: z.object({ run_id: z.string().min(1) }),
+        'Resume a cancelled, failed or interrupted run (also one started by an earlier server), or start a designed one, in the background: done nodes are kept, the rest run again. Returns once it is under way (a refusal, such as no repository around the server, is the answer); poll run_status.',
+      inputSchema: z.object({
+        run_id: z.string().min(1),
+        init: z
+          .boolean()
+          .default(false)
+          .describe(
+            'a designed run: start from a new, empty repository (kept in the run folder) when the server has none',
+          ),
+      }),
       outputSchema: z.looseObject({ run_id: z.string(), status: z.string() }),
     },
     async (args) =>
@@ -202,7 +210,15 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
         const s = (await app.engine.status(args.run_id)) as { status: string };
         if (s.status === 'completed' || s.status === 'archived')
           return { run_id: args.run_id, status: s.status, resumed: false };
-        startInBackground(args.run_id, (signal) => app.engine.resume(args.run_id, { signal }));
+        let under: Promise<string> | undefined;
+        startInBackground(args.run_id, (signal) => {
+          const { work, firstRunId } = underWay(null, (onProgress) =>
+            app.engine.resume(args.run_id, { init: args.init, signal, onProgress }),
+          );
+          under = firstRunId;
+          return work;
+        });
+        await under;
         return { run_id: args.run_id, status: 'running', resumed: true };
       }),
   );

@@ -1,5 +1,5 @@
 import { isAbsolute, relative, resolve } from 'node:path';
-import type { MsoApp } from '../app/index.js';
+import { underWay, type MsoApp, type ProgressListener } from '../app/index.js';
 import { InvalidArgumentError } from '../contracts/index.js';
 
 /** A new run's source, as the page sends it. */
@@ -46,31 +46,16 @@ export function createJobs(app: MsoApp, log: (line: string) => void): Jobs {
       .finally(() => running.delete(key));
     running.set(key, p);
   };
-  /**
-   * Runs `start` in the background as `key`; resolves with the first run id its progress names (other than `skip`),
-   * or its result's, and rejects with its error when it fails before that (a refusal, answered at once).
-   */
+  /** Runs `start` in the background as `key`; resolves once it is under way (see underWay), or with its refusal. */
   const followed = (
     key: string,
     skip: string | null,
-    start: (onProgress: (e: { run_id: string }) => void) => Promise<{ run_id: string }>,
-  ): Promise<string> =>
-    new Promise((done, fail) => {
-      let told = false;
-      const tell = (id: string): void => {
-        if (told || id === skip) return;
-        told = true;
-        done(id);
-      };
-      const work = start((e) => tell(e.run_id));
-      work.then(
-        (r) => tell(r.run_id),
-        (e: unknown) => {
-          if (!told) fail(e);
-        },
-      );
-      track(key, work);
-    });
+    start: (onProgress: ProgressListener) => Promise<{ run_id: string }>,
+  ): Promise<string> => {
+    const { work, firstRunId } = underWay(skip, start);
+    track(key, work);
+    return firstRunId;
+  };
   /** The workflow file, refused unless it is a .yaml/.yml/.json file inside the server's working directory. */
   const workflowPath = (given: string | undefined): string | undefined => {
     if (given === undefined) return undefined;

@@ -107,7 +107,7 @@ describe('where a run branches from', () => {
     );
   });
 
-  it('over MCP: orchestrate outside a repository is an isError naming init; with init: true the run completes', async () => {
+  it('over MCP: orchestrate or run_resume of a designed run outside a repository is an isError naming init; with init: true the run completes', async () => {
     sb = await makeSandbox('mso-mcp-norepo-', { repo: false });
     await sb.run(['init']);
     const client = new Client({ name: 'repo-source', version: '1.0.0' });
@@ -134,13 +134,26 @@ describe('where a run branches from', () => {
       expect(readdirSync(join(sb.dir, 'workspace', '.mso-context', 'active'))).toEqual([]);
       const started = await client.callTool({ name: 'orchestrate', arguments: { workflow_inline, init: true } });
       expect(started.isError, JSON.stringify(started.content)).not.toBe(true);
-      const runId = (started.structuredContent as { run_id: string }).run_id;
-      let status = '';
-      for (let i = 0; i < 60 && status !== 'completed' && status !== 'failed'; i++) {
-        const s = await client.callTool({ name: 'run_status', arguments: { run_id: runId, wait_seconds: 2 } });
-        status = String((s.structuredContent as { status?: string }).status);
-      }
-      expect(status).toBe('completed');
+      const ended = async (runId: string): Promise<string> => {
+        let status = '';
+        for (let i = 0; i < 60 && status !== 'completed' && status !== 'failed'; i++) {
+          const s = await client.callTool({ name: 'run_status', arguments: { run_id: runId, wait_seconds: 2 } });
+          status = String((s.structuredContent as { status?: string }).status);
+        }
+        return status;
+      };
+      expect(await ended((started.structuredContent as { run_id: string }).run_id)).toBe('completed');
+      // A run designed for review starts through run_resume: refused at once without init, completed with it.
+      await writeFile(join(sb.cwd, 'one.yaml'), workflow_inline);
+      const designed = await client.callTool({ name: 'design', arguments: { workflow: 'one.yaml' } });
+      expect(designed.isError, JSON.stringify(designed.content)).not.toBe(true);
+      const runId = (designed.structuredContent as { run_id: string }).run_id;
+      const noInit = await client.callTool({ name: 'run_resume', arguments: { run_id: runId } });
+      expect(noInit.isError).toBe(true);
+      expect((noInit.content as Array<{ text: string }>)[0]?.text).toMatch(/not inside a git repository/);
+      const resumed = await client.callTool({ name: 'run_resume', arguments: { run_id: runId, init: true } });
+      expect(resumed.structuredContent).toMatchObject({ run_id: runId, resumed: true });
+      expect(await ended(runId)).toBe('completed');
     } finally {
       await client.close();
     }
