@@ -3,182 +3,59 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
-import { stringify } from 'yaml';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MSO_BIN } from '../helpers/cli.js';
+import {
+  REDIS,
+  committed,
+  distributed,
+  fanOut,
+  q,
+  redisReachable,
+  setUpDistributed,
+  startWorker,
+  t,
+  tearDownDistributed,
+  until,
+  workflow,
+} from '../helpers/distributed.js';
 
 // Scale-out (issue 21): `mso worker` processes take node jobs from Redis/BullMQ while one coordinator keeps the DAG
-// and the audit log. Every test uses its own queue prefix, so test files and helpers sharing the Redis never meet.
-const REDIS = process.env['MSO_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+// and the audit log (helpers in test/helpers/distributed.ts; human gates, cancel and --concurrency in
+// distributed-gates.e2e.test.ts).
 // The issue's 30-node shape (28 branches) with MSO_LONG_TESTS=1; 10 nodes by default.
 const BRANCHES = process.env['MSO_LONG_TESTS'] === '1' ? 28 : 8;
 /** A redis-server binary for the restart test (it runs a private one it can kill), if this machine has one. */
 const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
-
-async function redisReachable(): Promise<string | null> {
-  const r = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  r.on('error', () => undefined);
-  try {
-    await Promise.race([
-      r.connect().then(() => r.ping()),
-      new Promise((_, no) => setTimeout(() => no(new Error('no answer in 3 s')), 3_000)),
-    ]);
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  } finally {
-    r.disconnect();
-  }
-}
 const unreachable = await redisReachable();
 if (unreachable) console.warn(`distributed e2e tests skipped: Redis at ${REDIS} unreachable (${unreachable})`);
-
-let sb: Sandbox;
-let prefix: string;
-let seq = 0;
-const children: ChildProcess[] = [];
-
-interface Worker {
-  readonly name: string;
-  readonly proc: ChildProcess;
-  log(): string;
-  exited: Promise<number | null>;
-}
-
-/** Starts `mso worker` with its own workspace (its own machine, as far as mso can tell) and waits until it is ready. */
-async function startWorker(name: string, extra: readonly string[] = [], redis = REDIS): Promise<Worker> {
-  const ws = join(sb.dir, `ws-${name}`);
-  const proc = spawn(
-    process.execPath,
-    [MSO_BIN, 'worker', '--redis', redis, '--queue-prefix', prefix, '--name', name, ...extra],
-    {
-      env: { ...sb.env, MSO_WORKSPACE_ROOT: ws, MSO_OBSERVATION_ROOT: join(ws, 'obs') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.push(proc);
-  let text = '';
-  proc.stderr?.on('data', (c: Buffer) => (text += c.toString()));
-  proc.stdout?.on('data', () => undefined);
-  const exited = new Promise<number | null>((done) => proc.on('exit', (code) => done(code)));
-  await until(() => text.includes(`worker ${name} ready`) || proc.exitCode !== null, `worker ${name} ready`);
-  if (proc.exitCode !== null) throw new Error(`worker ${name} exited: ${text}`);
-  return { name, proc, log: () => text, exited };
-}
-
-async function until(ok: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const q = (sql: string, ...args: unknown[]): Array<Record<string, unknown>> => {
-  const db = new Database(join(sb.dir, 'workspace', '.mso-context', 'audit.db'), { readonly: true });
-  try {
-    return db.prepare(sql).all(...args) as Array<Record<string, unknown>>;
-  } finally {
-    db.close();
-  }
-};
-
-const committed = (runId: string): Record<string, string[]> => {
-  const out: Record<string, string[]> = {};
-  for (const r of q(
-    `SELECT node_id, json_extract(payload, '$.tree_hash') AS h FROM events WHERE run_id = ? AND type = 'node.committed' ORDER BY seq`,
-    runId,
-  ))
-    (out[r['node_id'] as string] ??= []).push(r['h'] as string);
-  return out;
-};
-
-async function workflow(name: string, nodes: object[], edges: object[]): Promise<string> {
-  const file = join(sb.dir, `${name}.yaml`);
-  await writeFile(file, stringify({ name, nodes, edges }));
-  return file;
-}
-
-/** root → b1..bN (each writes its own file) → join (a merge whose gate counts them). */
-function fanOut(name: string, n: number): Promise<string> {
-  const branches = Array.from({ length: n }, (_, i) => `b${i + 1}`);
-  return workflow(
-    name,
-    [
-      { id: 'root', label: 'root', command: 'mkdir -p out && echo root > out/root.txt' },
-      ...branches.map((b) => ({ id: b, label: b, command: `echo ${b} > out/${b}.txt && echo ${b} >> log-${b}.txt` })),
-      {
-        id: 'join',
-        label: 'join',
-        command: 'cat out/b*.txt > ALL.txt',
-        gates: [`test "$(wc -l < ALL.txt)" -eq ${n}`],
-        merge_policy: { strategy: 'score_weighted', quorum: 1 },
-      },
-    ],
-    [...branches.map((b) => ({ from: 'root', to: b })), ...branches.map((b) => ({ from: b, to: 'join' }))],
-  );
-}
-
-const distributed = (): string[] => ['--backend', 'distributed', '--redis', REDIS, '--queue-prefix', prefix];
 
 describe.skipIf(unreachable !== null)(
   'distributed backend (mso worker + coordinator over Redis)',
   { timeout: 120_000 },
   () => {
-    beforeAll(() => undefined);
-    beforeEach(async () => {
-      sb = await makeSandbox('mso-dist-');
-      prefix = `mso-test-${process.pid}-${Date.now().toString(36)}-${seq++}`;
-      await sb.run(['init']);
-      const repo = join(sb.dir, 'repo');
-      await mkdir(repo);
-      execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo });
-      execFileSync(
-        'git',
-        ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'base'],
-        {
-          cwd: repo,
-        },
-      );
-      await writeFile(
-        join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
-        stringify({
-          agents: { shell2: { kind: 'shell' } },
-          run_policy: { max_active_runs: 50 },
-          execution: { no_worker_timeout_s: 3 },
-        }),
-      );
-    });
-    afterEach(async () => {
-      for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-      const r = new Redis(REDIS);
-      const keys = await r.keys(`${prefix}:*`);
-      if (keys.length) await r.del(...keys);
-      r.disconnect();
-      await sb.cleanup();
-    });
-    afterAll(() => undefined);
+    beforeEach(() => setUpDistributed());
+    afterEach(() => tearDownDistributed());
 
     it('3 workers run a fan-out/fan-in workflow with the outcomes and tree hashes of the local backend', async () => {
       const wf = await fanOut('fan', BRANCHES);
-      const repo = join(sb.dir, 'repo');
+      const repo = join(t.sb.dir, 'repo');
       const workers = await Promise.all(['w1', 'w2', 'w3'].map((n) => startWorker(n, ['--concurrency', '2'])));
-      const listed = await sb.json<{ workers: Array<{ name: string; agents: string[] }> }>([
+      const listed = await t.sb.json<{ workers: Array<{ name: string; agents: string[] }> }>([
         'workers',
         '--redis',
         REDIS,
         '--queue-prefix',
-        prefix,
+        t.prefix,
       ]);
       expect(listed.body.workers.map((w) => w.name)).toEqual(['w1', 'w2', 'w3']);
-      const d = await sb.json<{ run_id: string; status: string; nodes: Record<string, number> }>(
+      const d = await t.sb.json<{ run_id: string; status: string; nodes: Record<string, number> }>(
         ['run', '--workflow', wf, '--repo', repo, '--max-concurrency', '8', ...distributed()],
         { cwd: repo },
       );
       expect(d.body, d.stderr).toMatchObject({ status: 'completed' });
-      const l = await sb.json<{ run_id: string; status: string }>(
+      const l = await t.sb.json<{ run_id: string; status: string }>(
         ['run', '--workflow', wf, '--repo', repo, '--max-concurrency', '8'],
         { cwd: repo },
       );
@@ -208,23 +85,29 @@ describe.skipIf(unreachable !== null)(
       // SIGTERM: each worker stops cleanly and its heartbeat goes.
       for (const w of workers) w.proc.kill('SIGTERM');
       expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0]);
-      const after = await sb.json<{ workers: unknown[] }>(['workers', '--redis', REDIS, '--queue-prefix', prefix]);
+      const after = await t.sb.json<{ workers: unknown[] }>(['workers', '--redis', REDIS, '--queue-prefix', t.prefix]);
       expect(after.body.workers).toEqual([]);
     });
 
     it('refuses bad input with exit 2 before anything is written, and an unreachable Redis with its URL', async () => {
       const wf = await workflow('bad', [{ id: 'a', label: 'a', command: 'true' }], []);
-      const badUrl = await sb.json<{ error: { code: string; message: string } }>(
+      const badUrl = await t.sb.json<{ error: { code: string; message: string } }>(
         ['run', '--workflow', wf, '--backend', 'distributed', '--redis', 'http://127.0.0.1:6379'],
-        { cwd: join(sb.dir, 'repo') },
+        { cwd: join(t.sb.dir, 'repo') },
       );
       expect(badUrl.code).toBe(2);
       expect(badUrl.body.error.message).toContain('--redis');
-      expect((await sb.json<{ runs: unknown[] }>(['status'])).body.runs).toEqual([]);
-      const badAgent = await sb.json<{ error: { message: string } }>(['worker', '--redis', REDIS, '--agents', 'nope']);
+      expect((await t.sb.json<{ runs: unknown[] }>(['status'])).body.runs).toEqual([]);
+      const badAgent = await t.sb.json<{ error: { message: string } }>([
+        'worker',
+        '--redis',
+        REDIS,
+        '--agents',
+        'nope',
+      ]);
       expect(badAgent.code).toBe(2);
       expect(badAgent.body.error.message).toContain('nope is not an agent of this workspace');
-      const down = await sb.json<{ error: { code: string; message: string } }>([
+      const down = await t.sb.json<{ error: { code: string; message: string } }>([
         'workers',
         '--redis',
         'redis://:hunter2@127.0.0.1:1',
@@ -245,8 +128,8 @@ describe.skipIf(unreachable !== null)(
         [{ from: 'a', to: 'b' }],
       );
       const w = await startWorker('only-shell', ['--agents', 'shell']);
-      const r = await sb.json<{ status: string; reason: string }>(['run', '--workflow', wf, ...distributed()], {
-        cwd: join(sb.dir, 'repo'),
+      const r = await t.sb.json<{ status: string; reason: string }>(['run', '--workflow', wf, ...distributed()], {
+        cwd: join(t.sb.dir, 'repo'),
       });
       expect(r.body.status).toBe('failed');
       expect(r.body.reason).toContain('no live worker has agent "shell2"');
@@ -266,8 +149,8 @@ describe.skipIf(unreachable !== null)(
       );
       // A short lock: the stalled-job check hands a silent worker's job on after 2 s.
       const victim = await startWorker('victim', ['--lock-ms', '2000']);
-      const repo = join(sb.dir, 'repo');
-      const run = sb.json<{ run_id: string; status: string }>(['run', '--workflow', wf, ...distributed()], {
+      const repo = join(t.sb.dir, 'repo');
+      const run = t.sb.json<{ run_id: string; status: string }>(['run', '--workflow', wf, ...distributed()], {
         cwd: repo,
       });
       await until(() => victim.log().includes('.slow.1 ('), 'the victim to take the slow node');
@@ -309,17 +192,17 @@ describe.skipIf(unreachable !== null)(
         ],
       );
       const w = await startWorker('steady');
-      const repo = join(sb.dir, 'repo');
+      const repo = join(t.sb.dir, 'repo');
       const coordinator = spawn(
         process.execPath,
         [MSO_BIN, '--json', 'run', '--workflow', wf, '--run-id', '20261127-msowd-dist-resume', ...distributed()],
-        { cwd: repo, env: sb.env, stdio: 'ignore' },
+        { cwd: repo, env: t.sb.env, stdio: 'ignore' },
       );
-      children.push(coordinator);
+      t.children.push(coordinator);
       const gone = new Promise((done) => coordinator.on('exit', done));
       await until(() => w.log().includes('.slow.1 ('), 'the slow node to be taken');
       // The run's lease refuses a second coordinator while the first lives.
-      const second = await sb.json<{ error: { code: string } }>(
+      const second = await t.sb.json<{ error: { code: string } }>(
         ['resume', '20261127-msowd-dist-resume', ...distributed()],
         {
           cwd: repo,
@@ -328,7 +211,7 @@ describe.skipIf(unreachable !== null)(
       expect(second.body.error.code).toBe('MSO_RUN_BUSY');
       coordinator.kill('SIGKILL');
       await gone;
-      const r = await sb.json<{ status: string }>(['resume', '20261127-msowd-dist-resume'], { cwd: repo });
+      const r = await t.sb.json<{ status: string }>(['resume', '20261127-msowd-dist-resume'], { cwd: repo });
       expect(r.body.status, r.stderr).toBe('completed');
       const done = committed('20261127-msowd-dist-resume');
       expect(Object.fromEntries(Object.entries(done).map(([k, v]) => [k, v.length]))).toEqual({
@@ -344,7 +227,7 @@ describe.skipIf(unreachable !== null)(
     });
 
     it('mso cancel reaches the worker running a node: its agent ends, the run is cancelled, resume finishes it', async () => {
-      const marker = join(sb.dir, 'go');
+      const marker = join(t.sb.dir, 'go');
       const wf = await workflow(
         'cancel',
         [
@@ -354,20 +237,20 @@ describe.skipIf(unreachable !== null)(
         [{ from: 'first', to: 'slow' }],
       );
       const w = await startWorker('busy');
-      const repo = join(sb.dir, 'repo');
+      const repo = join(t.sb.dir, 'repo');
       const id = '20261127-msowd-dist-cancel';
-      const run = sb.json<{ status: string; reason: string }>(
+      const run = t.sb.json<{ status: string; reason: string }>(
         ['run', '--workflow', wf, '--run-id', id, ...distributed()],
         { cwd: repo },
       );
       await until(() => w.log().includes('.slow.1 ('), 'the slow node to be taken');
-      await sb.run(['cancel', id, '--reason', 'test stops it']);
+      await t.sb.run(['cancel', id, '--reason', 'test stops it']);
       const r = await run;
       expect(r.body.status).toBe('cancelled');
       await until(() => /finished \S+\.slow\.1: cancelled/.test(w.log()), 'the worker to end the node', 30_000);
       expect(w.log()).toContain(`cancelling ${id}.slow.1`);
       await writeFile(marker, 'go');
-      const resumed = await sb.json<{ status: string }>(['resume', id], { cwd: repo });
+      const resumed = await t.sb.json<{ status: string }>(['resume', id], { cwd: repo });
       expect(resumed.body.status, resumed.stderr).toBe('completed');
       expect(committed(id)['slow']).toHaveLength(1);
     });
@@ -376,7 +259,7 @@ describe.skipIf(unreachable !== null)(
       'Redis restarted mid-run (private redis-server with an AOF): workers and coordinator reconnect, nothing lost or doubled',
       async () => {
         const port = 20000 + Math.floor(Math.random() * 20000);
-        const dataDir = join(sb.dir, 'redis');
+        const dataDir = join(t.sb.dir, 'redis');
         await mkdir(dataDir);
         const startRedis = async (): Promise<ChildProcess> => {
           const r = spawn(
@@ -397,7 +280,7 @@ describe.skipIf(unreachable !== null)(
             ],
             { stdio: 'ignore' },
           );
-          children.push(r);
+          t.children.push(r);
           for (let i = 0; ; i++) {
             const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => null });
             probe.on('error', () => undefined);
@@ -427,9 +310,9 @@ describe.skipIf(unreachable !== null)(
           ],
         );
         const w = await startWorker('survivor', ['--lock-ms', '5000'], url);
-        const run = sb.json<{ run_id: string; status: string }>(
-          ['run', '--workflow', wf, '--backend', 'distributed', '--redis', url, '--queue-prefix', prefix],
-          { cwd: join(sb.dir, 'repo') },
+        const run = t.sb.json<{ run_id: string; status: string }>(
+          ['run', '--workflow', wf, '--backend', 'distributed', '--redis', url, '--queue-prefix', t.prefix],
+          { cwd: join(t.sb.dir, 'repo') },
         );
         await until(() => w.log().includes('.slow.1 ('), 'the slow node to be taken');
         redis.kill('SIGKILL');

@@ -1,17 +1,17 @@
 import { join } from 'node:path';
-import type { Worker as BullWorker } from 'bullmq';
 import { runChain } from '../../agents/index.js';
 import { InvalidArgumentError } from '../../contracts/index.js';
 import { createGit, runNodeJob, type NodeJob, type NodeJobEnv, type NodeJobResult } from '../../engine/index.js';
 import type { Workspace } from '../../workspace/index.js';
 import { openAgentRuntime, retryPolicy } from '../agents-ops.js';
 import type { AppDeps } from '../create-app.js';
-import { beatKey, cancelChannel, connectRedis, laneQueue, shownUrl, type WorkerBeat } from './redis.js';
+import { openLaneFetcher, type LaneFetcher } from './lane-fetch.js';
+import { beatKey, cancelChannel, connectRedis, shownUrl, type WorkerBeat } from './redis.js';
 
 export interface ServeWorkerOptions {
   readonly redis: string;
   readonly prefix: string;
-  /** Jobs run at once per agent lane. */
+  /** Jobs run at once across every agent lane of this worker. */
   readonly concurrency: number;
   /** The agents this worker takes jobs for (default: every agent the workspace declares but `manual`). */
   readonly agents?: readonly string[] | undefined;
@@ -49,7 +49,7 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
   const rt = openAgentRuntime(deps, ws);
   let redis: Awaited<ReturnType<typeof connectRedis>> | undefined;
   let sub: Awaited<ReturnType<typeof connectRedis>> | undefined;
-  const workers: BullWorker[] = [];
+  let fetcher: LaneFetcher | undefined;
   const timers: NodeJS.Timeout[] = [];
   try {
     const agents = o.agents ?? [...rt.adapters.keys()].filter((a) => a !== 'manual');
@@ -64,7 +64,6 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
         '--agents',
         'manual nodes need a person at the coordinator: a worker cannot take them',
       );
-    const { Worker } = await import('bullmq');
     redis = await connectRedis(o.redis);
     const conn = redis;
     const git = createGit({ proc: deps.proc, env: deps.env });
@@ -139,51 +138,44 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
     await beat();
     timers.push(setInterval(() => void beat(), BEAT_MS));
     const line = (s: string): void => o.onLine?.(s);
-    for (const lane of agents) {
-      const w = new Worker<NodeJob, NodeJobResult>(
-        laneQueue(lane),
-        async (job) => {
-          const d = job.data;
-          running.set(d.jobId, {
-            job_id: d.jobId,
-            run_id: d.runId,
-            node_id: d.nodeId,
-            lane,
-            since: deps.clock.now().toISOString(),
-          });
+    fetcher = await openLaneFetcher<NodeJob, NodeJobResult>({
+      connection: conn,
+      prefix: o.prefix,
+      lanes: agents,
+      concurrency: o.concurrency,
+      lockMs: o.lockMs,
+      onError: (what, e) => line(`redis error ${what}: ${e.message}`),
+      process: async (job, lane) => {
+        const d = job.data;
+        running.set(d.jobId, {
+          job_id: d.jobId,
+          run_id: d.runId,
+          node_id: d.nodeId,
+          lane,
+          since: deps.clock.now().toISOString(),
+        });
+        void beat();
+        line(`took ${d.jobId} (${d.runId} ${d.nodeId}, ${lane})`);
+        try {
+          const cancel = new AbortController();
+          cancels.set(d.jobId, cancel);
+          const r = await runNodeJob(env, d, cancel.signal);
+          processed++;
+          line(`finished ${d.jobId}: ${r.outcome.kind}${r.commit ? ` ${r.commit.slice(0, 12)}` : ''}`);
+          return r;
+        } catch (e) {
+          failed++;
+          line(`failed ${d.jobId}: ${(e as Error).message}`);
+          throw e;
+        } finally {
+          cancels.delete(d.jobId);
+          running.delete(d.jobId);
           void beat();
-          line(`took ${d.jobId} (${d.runId} ${d.nodeId}, ${lane})`);
-          try {
-            const cancel = new AbortController();
-            cancels.set(d.jobId, cancel);
-            const r = await runNodeJob(env, d, cancel.signal);
-            processed++;
-            line(`finished ${d.jobId}: ${r.outcome.kind}${r.commit ? ` ${r.commit.slice(0, 12)}` : ''}`);
-            return r;
-          } catch (e) {
-            failed++;
-            line(`failed ${d.jobId}: ${(e as Error).message}`);
-            throw e;
-          } finally {
-            cancels.delete(d.jobId);
-            running.delete(d.jobId);
-            void beat();
-          }
-        },
-        {
-          connection: conn,
-          prefix: o.prefix,
-          concurrency: o.concurrency,
-          lockDuration: o.lockMs,
-          stalledInterval: o.lockMs,
-          maxStalledCount: 3,
-        },
-      );
-      w.on('error', () => undefined);
-      workers.push(w);
-    }
+        }
+      },
+    });
     line(
-      `worker ${name} ready: agents ${agents.join(', ')}; ${o.concurrency} at once per agent; ${shownUrl(o.redis)} prefix ${o.prefix}`,
+      `worker ${name} ready: agents ${agents.join(', ')}; ${o.concurrency} at once across them; ${shownUrl(o.redis)} prefix ${o.prefix}`,
     );
     const why = await new Promise<string>((resolve) => {
       if (o.signal?.aborted) resolve(String(o.signal.reason ?? 'stopped'));
@@ -192,9 +184,10 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
     stopping = true;
     await beat();
     if (running.size) line(`stopping (${why}): finishing ${[...running.keys()].join(', ')}`);
-    // close() waits for the jobs in hand and takes no new one.
-    await Promise.all(workers.map((w) => w.close()));
-    workers.length = 0;
+    // Takes no new job and waits for the jobs in hand.
+    const f = fetcher;
+    fetcher = undefined;
+    await f.stop();
     // No beat may follow the delete (an interval firing while it is awaited would bring the key back for its TTL).
     for (const t of timers) clearInterval(t);
     gone = true;
@@ -202,7 +195,7 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
     return { name, agents, processed, failed, stopped: why };
   } finally {
     for (const t of timers) clearInterval(t);
-    await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+    await fetcher?.stop().catch(() => undefined);
     sub?.disconnect();
     redis?.disconnect();
     rt.close();

@@ -22,7 +22,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
     .command('worker')
     .description('take node jobs of distributed runs from Redis (BullMQ) and run them here; SIGTERM: finish, then stop')
     .option('--redis <url>', 'the Redis of the runs (default $MSO_REDIS_URL or execution.redis_url)')
-    .option('--concurrency <n>', 'jobs at once per agent (default 1)', int('--concurrency', 1))
+    .option('--concurrency <n>', 'jobs at once across its agents (default 1)', int('--concurrency', 1))
     .option('--agents <list>', 'the agents this worker has, comma-separated (default: every agent but manual)')
     .option('--name <id>', 'the worker name in mso workers (default <host>-<pid>)')
     .option('--queue-prefix <p>', 'key prefix in Redis (default $MSO_QUEUE_PREFIX or execution.queue_prefix)')
