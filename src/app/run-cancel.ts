@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { liveRunHolder, openAuditLog } from '../audit/index.js';
-import { RunTransitionError } from '../contracts/index.js';
-import { writeFileAtomic } from '../workspace/index.js';
+import { ErrorCode, isMsoError, RunTransitionError } from '../contracts/index.js';
+import { writeFileAtomic, type Workspace } from '../workspace/index.js';
 import { leaseDeps, type RunOpsContext } from './run-support.js';
+import { announceRunSignal } from './run-signals.js';
 import type { CancelResult } from './run-types.js';
 import { auditOptions } from './settings.js';
 
@@ -12,12 +13,19 @@ export const CANCEL_REQUEST = 'cancel.request';
 /**
  * `mso cancel`: asks the run's live coordinator to stop (it ends its agents' process groups and records the run as
  * cancelled with the reason); a run with no live coordinator is marked cancelled at once. A finished run cannot be
- * cancelled.
+ * cancelled. The request is recorded in the audit store and announced (PostgreSQL NOTIFY, the run's Redis channel),
+ * so a process that shares only the store with the coordinator (another machine, `audit.url`) can cancel it too.
  */
 export async function cancelRun(c: RunOpsContext, runId: string, reason?: string): Promise<CancelResult> {
   const { deps, open } = c;
   const ws = await open(true);
-  const ref = await ws.runs.get(runId);
+  let notHere: unknown;
+  const ref = await ws.runs.get(runId).catch((e: unknown) => {
+    // Not in this workspace: a run coordinated elsewhere is cancelled through the store it shares with us.
+    if (isMsoError(e) && e.code === ErrorCode.RunNotFound && auditOptions(ws, deps).url) return ((notHere = e), null);
+    throw e;
+  });
+  if (!ref) return cancelThroughStore(deps, ws, runId, reason ?? `cancelled by ${ws.layout.observerId}`, notHere);
   const status = ref.manifest.status;
   if (status === 'completed' || status === 'failed' || status === 'archived')
     throw new RunTransitionError(runId, status, 'cancelled');
@@ -32,6 +40,7 @@ export async function cancelRun(c: RunOpsContext, runId: string, reason?: string
       `${JSON.stringify({ at: deps.clock.now().toISOString(), by: ws.layout.observerId, reason: why })}\n`,
     );
     log.appendEvent({ runId, type: 'run.cancel_requested', payload: { coordinator, reason: why } });
+    if (coordinator !== null) await announceRunSignal(deps, ws, log, runId);
   } finally {
     log.close();
   }
@@ -40,4 +49,26 @@ export async function cancelRun(c: RunOpsContext, runId: string, reason?: string
       error: { message: `cancelled: ${why}`, phase: 'execution', reason: 'cancelled' },
     });
   return { run_id: runId, requested: true, coordinator };
+}
+
+/** A run whose folder is on another machine: only its live coordinator can cancel it, told through the store. */
+async function cancelThroughStore(
+  deps: RunOpsContext['deps'],
+  ws: Workspace,
+  runId: string,
+  why: string,
+  notHere: unknown,
+): Promise<CancelResult> {
+  const log = openAuditLog(deps, auditOptions(ws, deps));
+  try {
+    const known = log.db.prepare('SELECT 1 AS k FROM events WHERE run_id = ? LIMIT 1').get(runId);
+    const holder = known ? liveRunHolder(log, leaseDeps(deps), runId) : null;
+    // Without a live coordinator there is nothing to tell: the run's folder (and status) is where it was started.
+    if (!holder) throw notHere;
+    log.appendEvent({ runId, type: 'run.cancel_requested', payload: { coordinator: holder.pid, reason: why } });
+    await announceRunSignal(deps, ws, log, runId);
+    return { run_id: runId, requested: true, coordinator: holder.pid };
+  } finally {
+    log.close();
+  }
 }

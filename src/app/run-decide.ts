@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../contracts/index.js';
 import { createHitlStore } from '../workspace/index.js';
 import type { RunOpsContext } from './run-support.js';
 import type { DecideResult } from './run-types.js';
+import { announceRunSignal } from './run-signals.js';
 import { auditOptions } from './settings.js';
 
 /** `mso approve|reject`: a person's decision on a human item, recorded in the item, the audit log and the mirror. */
@@ -32,6 +33,8 @@ export async function decideItem(
     const log = openAuditLog(deps, auditOptions(ws, deps));
     try {
       recordHumanDecision(log, runId, r.item, store.file(itemId));
+      // A coordinator running the run hears it now and runs the node waiting on it (no resume needed).
+      await announceRunSignal(deps, ws, log, runId);
     } finally {
       log.close();
     }

@@ -19,6 +19,7 @@ import { ensureTickets, summarize, type RunOpsContext } from './run-support.js';
 import type { ExecutionChoice, RunSummary } from './run-types.js';
 import type { OpenedNodeQueue } from './distributed/node-queue.js';
 import { chooseBackend } from './distributed/backend-choice.js';
+import { watchRunSignals, type RunSignals } from './run-signals.js';
 import { auditOptions } from './settings.js';
 
 /** How long an earlier coordinator's agent group gets between SIGTERM and SIGKILL. */
@@ -68,6 +69,7 @@ export async function execute(
   const timers: NodeJS.Timeout[] = [];
   let lease: RunLease | undefined;
   let queue: OpenedNodeQueue | undefined;
+  let signals: RunSignals | undefined;
   try {
     // The distributed backend's Redis is reached before the lease and the first write: unreachable, nothing changes.
     const chosen = await chooseBackend(c, ws, rt.log, ref.runId, options);
@@ -100,6 +102,17 @@ export async function execute(
         if (!held.renew()) stop('another coordinator took over the run');
       }, LEASE_RENEW_MS),
     );
+    // Decisions and cancel requests recorded by other processes (any machine that reaches the store) reach this run.
+    const q = queue;
+    signals = await watchRunSignals({
+      deps,
+      log: rt.log,
+      runId: ref.runId,
+      auditUrl: auditOptions(ws, deps).url,
+      redis: q ? (channel, on) => q.subscribe(channel, on) : undefined,
+      redisPrefix: q?.prefix,
+      onCancel: stop,
+    });
     const { repo, baseSha } = await provision(c, ws, ref, options.repo, options.init === true);
     await recordProvenance(deps, ws, ref, rt.log, { repo, baseSha });
     deps.faults?.point('run.provisioned');
@@ -177,6 +190,7 @@ export async function execute(
         budgetUsd: budget,
         agentOverride,
         signal: controller.signal,
+        decided: signals,
         recordedDecisions: options.decisions,
         onProgress,
       },
@@ -215,6 +229,7 @@ export async function execute(
   } finally {
     for (const t of timers) clearInterval(t);
     options.signal?.removeEventListener('abort', onAbort);
+    await signals?.close();
     lease?.release();
     await queue?.close();
     rt.close();

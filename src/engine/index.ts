@@ -19,6 +19,7 @@ export {
 } from './scheduler.js';
 export {
   executePlan,
+  type DecisionFeed,
   type ProgressEvent,
   type RunnerDeps,
   type RunnerInput,

@@ -52,6 +52,11 @@ export interface RunnerInput {
   readonly agentOverride?: string | undefined;
   /** Aborted by `mso cancel` or Ctrl-C. */
   readonly signal: AbortSignal;
+  /**
+   * Says when a person decided a node's item while the run goes on (from another process, through the store): a node
+   * waiting on it runs again in this coordinator if other nodes still run (else the run ends waiting, as without it).
+   */
+  readonly decided?: DecisionFeed | undefined;
   readonly critic?: AskModel | undefined;
   /**
    * Decisions a replay answers its human gates with, from the run it replays (by {@link decisionKey}): the gate's
@@ -64,6 +69,11 @@ export interface RunnerInput {
    * must not throw.
    */
   readonly onProgress?: ((e: ProgressEvent) => void) | undefined;
+}
+
+/** Decisions on a run's human items as they are recorded: `subscribe` returns what ends the subscription. */
+export interface DecisionFeed {
+  subscribe(onDecided: (nodeId: string) => void): () => void;
 }
 
 /** One step of a run's progress, as the engine records it. */
@@ -150,7 +160,12 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
       },
       flush: flushStates,
     },
-    { maxConcurrency: input.maxConcurrency, laneLimits, initial },
+    {
+      maxConcurrency: input.maxConcurrency,
+      laneLimits,
+      initial,
+      reopen: input.decided ? (reopen) => (input.decided as DecisionFeed).subscribe(reopen) : undefined,
+    },
   );
   const nodes = Object.fromEntries(
     ids.map((id) => [

@@ -214,4 +214,66 @@ describe('runDag', () => {
     expect(Object.fromEntries(r.states)).toEqual({ a: 'failed', b: 'done', c: 'done' });
     expect(r.details.get('a')).toBe('engine error: no worktree');
   });
+  it('runs a waiting node again when a person decides while other nodes run; ends waiting once nothing runs', async () => {
+    // g waits for a person; s runs long. A decision while s runs reopens g (and its child c) in the same run.
+    const nodes: DagNode[] = [
+      { id: 'g', parents: [] },
+      { id: 's', parents: [] },
+      { id: 'c', parents: ['g'] },
+    ];
+    let reopen: ((id: string) => void) | undefined;
+    let decided = false;
+    let unsubscribed = 0;
+    let releaseS: () => void = () => undefined;
+    const log: string[] = [];
+    const r = await runDag(
+      nodes,
+      hooks(async (id) => {
+        if (id === 's') {
+          await new Promise<void>((done) => (releaseS = done));
+          return { kind: 'done' };
+        }
+        if (id === 'g' && !decided) {
+          // The decision arrives once g waits (on the next turn): g runs again while s still runs.
+          setTimeout(() => {
+            decided = true;
+            reopen?.('g');
+          }, 5);
+          return { kind: 'waiting', reason: 'HITL-0001' };
+        }
+        if (id === 'c') releaseS();
+        return { kind: 'done' };
+      }, log),
+      {
+        maxConcurrency: 4,
+        reopen: (fn) => {
+          reopen = fn;
+          return () => unsubscribed++;
+        },
+      },
+    );
+    expect(Object.fromEntries(r.states)).toEqual({ g: 'done', s: 'done', c: 'done' });
+    expect(log).toContain('g:pending(a person decided: runs again)');
+    expect(unsubscribed).toBe(1);
+    // A decision that arrives while the node still runs (before it comes back waiting) is not lost.
+    let early: ((id: string) => void) | undefined;
+    let asked = 0;
+    const r2 = await runDag(
+      [{ id: 'g', parents: [] }],
+      hooks(async () => {
+        if (asked++ > 0) return { kind: 'done' };
+        early?.('g');
+        return { kind: 'waiting', reason: 'HITL-0002' };
+      }),
+      { maxConcurrency: 1, reopen: (fn) => ((early = fn), () => undefined) },
+    );
+    expect(r2.states.get('g')).toBe('done');
+    // With nothing else running, a waiting node ends the run waiting (the local behaviour: exit 3, then resume).
+    const r3 = await runDag(
+      [{ id: 'g', parents: [] }],
+      hooks(async () => ({ kind: 'waiting', reason: 'HITL-0003' })),
+      { maxConcurrency: 1, reopen: () => () => undefined },
+    );
+    expect(r3.states.get('g')).toBe('waiting');
+  });
 });

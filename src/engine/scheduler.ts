@@ -45,6 +45,12 @@ export interface SchedulerOptions {
   readonly laneLimits?: Readonly<Record<string, number>>;
   /** States carried over from an earlier coordinator (resume): `done` nodes are never run again. */
   readonly initial?: ReadonlyMap<string, NodeState>;
+  /**
+   * Called once at the start with `reopen`: a node `waiting` for a person is made pending again (and runs as soon as
+   * a slot is free) when `reopen(id)` is called while the run still has nodes running; a node still running when it is
+   * called runs again at once if it comes back waiting. Returns what ends the subscription (called when the run ends).
+   */
+  readonly reopen?: ((reopen: (id: string) => void) => () => void) | undefined;
 }
 
 export interface SchedulerResult {
@@ -56,7 +62,8 @@ export interface SchedulerResult {
 /**
  * Runs a DAG event by event: a node starts as soon as its last parent is done (no level barriers), within the global
  * and per-lane limits. A failure blocks every descendant (the failed ancestor named) while independent branches go on;
- * a node waiting for a person holds only its descendants.
+ * a node waiting for a person holds only its descendants, and runs again if it is reopened (a person decided) while
+ * other nodes still run; once nothing runs, the run ends with it waiting.
  */
 export async function runDag(
   nodes: readonly DagNode[],
@@ -146,10 +153,16 @@ export async function runDag(
     }
   };
 
+  // Nodes a person decided on while they were running: if they come back waiting, they run again at once.
+  const rewake = new Set<string>();
+  let ended = false;
+  let unsubscribe: (() => void) | undefined;
   return new Promise((resolve, reject) => {
     const finishIfIdle = (): void => {
       if (running !== 0) return;
       flush();
+      ended = true;
+      unsubscribe?.();
       if (fatal) reject(fatal.error);
       else resolve({ states: state, details, stopped });
     };
@@ -214,6 +227,10 @@ export async function runDag(
         );
       }
     };
+    const reopenWaiting = (id: string): void => {
+      set(id, 'pending', 'a person decided: runs again');
+      examine([id]);
+    };
     const settle = (id: string, lane: string | undefined, outcome: NodeOutcome): void => {
       running--;
       if (lane) laneRunning.set(lane, (laneRunning.get(lane) ?? 1) - 1);
@@ -234,6 +251,7 @@ export async function runDag(
           break;
         case 'waiting':
           set(id, 'waiting', outcome.reason);
+          if (rewake.delete(id)) reopenWaiting(id);
           break;
         case 'cancelled':
           set(id, 'cancelled', outcome.reason ?? 'cancelled');
@@ -247,7 +265,18 @@ export async function runDag(
           examine(outcome.nodes);
           break;
       }
+      if (outcome.kind !== 'waiting') rewake.delete(id);
     };
+    unsubscribe = opts.reopen?.((id) => {
+      if (ended || stopped) return;
+      const s = state.get(id);
+      if (s === 'running') rewake.add(id);
+      else if (s === 'waiting')
+        guard(() => {
+          reopenWaiting(id);
+          launchSoon();
+        });
+    });
     launch();
   });
 }

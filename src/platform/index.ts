@@ -4,6 +4,7 @@ export type {
   Faults,
   Fs,
   OpenSqlite,
+  ListenPostgres,
   OpenPostgres,
   PlatformDeps,
   Proc,

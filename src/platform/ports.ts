@@ -68,6 +68,8 @@ export interface PlatformDeps {
   readonly openPostgres?: OpenPostgres;
   /** Loads the PostgreSQL driver (once); call before `openPostgres` when a store URL is configured. */
   readonly preparePostgres?: () => Promise<void>;
+  /** Listens on a PostgreSQL NOTIFY channel over an async connection of its own (loaded on first use). */
+  readonly listenPostgres?: ListenPostgres;
   readonly proc: Proc;
   /** Crash points for fault tests; absent (or inert) outside them. */
   readonly faults?: Faults | undefined;
@@ -125,6 +127,17 @@ export interface SqliteDb {
 
 /** Opens an SQLite database file; read-only handles refuse every write. */
 export type OpenSqlite = (file: string, options?: { readonly readonly?: boolean }) => SqliteDb;
+
+/**
+ * LISTENs on `channel` of the database at `url` (its `?schema=` does not matter: channels are per database) and calls
+ * `onNotify` with each payload. `lost` is called once if the connection ends before `close()`.
+ */
+export type ListenPostgres = (
+  url: string,
+  channel: string,
+  onNotify: (payload: string) => void,
+  lost?: (why: string) => void,
+) => Promise<{ close(): Promise<void> }>;
 
 /** Opens a PostgreSQL database (`postgres://…`, optional `?schema=`); read-only handles refuse every write. */
 export type OpenPostgres = (url: string, options?: { readonly readonly?: boolean }) => SqliteDb;

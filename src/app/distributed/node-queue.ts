@@ -4,6 +4,10 @@ import { cancelChannel, connectRedis, laneQueue, liveWorkers, shownUrl, type Wor
 
 /** A coordinator's side of the queues; close() ends its Redis connections. */
 export interface OpenedNodeQueue extends NodeQueue {
+  /** The queue's key prefix. */
+  readonly prefix: string;
+  /** Subscribes to a Redis channel (on a connection of its own, ended by close()). */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -153,6 +157,16 @@ export async function openNodeQueue(o: NodeQueueOptions): Promise<OpenedNodeQueu
 
   return {
     run,
+    prefix: o.prefix,
+    async subscribe(channel, onMessage) {
+      const sub = redis.duplicate();
+      sub.on('error', () => undefined);
+      extra.push(sub);
+      sub.on('message', (c: string, message: string) => {
+        if (c === channel) onMessage(message);
+      });
+      await sub.subscribe(channel);
+    },
     async close() {
       for (const { queue, events } of lanes.values()) {
         await events.close().catch(() => undefined);

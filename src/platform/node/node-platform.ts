@@ -135,6 +135,9 @@ export function nodePlatform(env: Readonly<Record<string, string | undefined>> =
     async preparePostgres() {
       pg ??= (await import('./postgres.js')).createPostgresOpener();
     },
+    async listenPostgres(url, channel, onNotify, lost) {
+      return (await import('./pg-listen.js')).listenPostgres(url, channel, onNotify, lost);
+    },
     proc: nodeProc(),
     faults: nodeFaults(env['MSO_FAULT_KILL_AT']),
   };

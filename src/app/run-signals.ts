@@ -1,0 +1,177 @@
+import type { AuditLog } from '../audit/index.js';
+import type { DecisionFeed } from '../engine/index.js';
+import type { Workspace } from '../workspace/index.js';
+import type { AppDeps } from './create-app.js';
+
+/** The PostgreSQL NOTIFY channel that names a run whose decisions or cancel request changed (channels are per database). */
+export const RUN_SIGNAL_PG_CHANNEL = 'mso_run_signal';
+/** The Redis channel, under a queue prefix, that does the same for a distributed run. */
+export const runSignalRedisChannel = (prefix: string): string => `${prefix}:mso-run-signal`;
+
+/** How often the store is looked at when nothing pushes (SQLite, or the push channel was lost). */
+const POLL_MS = 1_000;
+/** How often it is looked at when LISTEN/NOTIFY or Redis pushes: only a safety net for a lost message. */
+const PUSHED_POLL_MS = 5_000;
+/**
+ * How far before the last seen event a look starts again: PostgreSQL assigns `seq` before commit, so a concurrent
+ * writer's event can become visible after a later one; events already seen are skipped by their seq.
+ */
+const LOOKBACK = 256;
+
+export interface RunSignals extends DecisionFeed {
+  close(): Promise<void>;
+}
+
+export interface RunSignalOptions {
+  readonly deps: Pick<AppDeps, 'listenPostgres'>;
+  readonly log: AuditLog;
+  readonly runId: string;
+  /** The PostgreSQL store's URL, when the audit log is there: notifications wake the look at once. */
+  readonly auditUrl?: string | undefined;
+  /** Subscribes to a Redis channel (the distributed backend's queue): its messages wake the look at once. */
+  readonly redis?: ((channel: string, onMessage: (runId: string) => void) => Promise<void>) | undefined;
+  readonly redisPrefix?: string | undefined;
+  /** A cancel request was recorded for the run (its reason). */
+  readonly onCancel: (reason: string) => void;
+}
+
+/**
+ * Watches the audit store for what other processes record about a running run: a person's decision on one of its
+ * items (`hitl.decided`: the node waiting on it may run again) and a cancel request (`run.cancel_requested`). The
+ * store is the truth and is looked at every second (SQLite) or every five (when a push channel is up): a PostgreSQL
+ * NOTIFY on {@link RUN_SIGNAL_PG_CHANNEL} or a message on the run's Redis channel makes the look happen at once.
+ * Only what is recorded after the watch starts counts.
+ */
+export async function watchRunSignals(o: RunSignalOptions): Promise<RunSignals> {
+  const listeners = new Set<(nodeId: string) => void>();
+  const maxSeq = o.log.db.prepare('SELECT MAX(seq) AS m FROM events WHERE run_id = ?').get(o.runId) as {
+    m: number | null;
+  };
+  const start = Number(maxSeq.m ?? 0);
+  let last = start;
+  const seen = new Set<number>();
+  const look = (): void => {
+    let rows: Array<{ seq: number; type: string; node_id: string | null; payload: string }>;
+    try {
+      rows = o.log.db
+        .prepare(
+          `SELECT seq, type, node_id, payload FROM events WHERE run_id = ? AND seq > ?
+             AND type IN ('hitl.decided', 'run.cancel_requested') ORDER BY seq`,
+        )
+        .all(o.runId, Math.max(start, last - LOOKBACK)) as typeof rows;
+    } catch {
+      return; // the store is unreachable for now: the next look tries again
+    }
+    for (const r of rows) {
+      const seq = Number(r.seq);
+      if (seen.has(seq)) continue;
+      seen.add(seq);
+      last = Math.max(last, seq);
+      if (r.type === 'run.cancel_requested') o.onCancel(reasonOf(r.payload));
+      else if (r.node_id) for (const l of listeners) l(r.node_id);
+    }
+  };
+  let pushed = 0;
+  const closers: Array<() => Promise<void>> = [];
+  let timer: NodeJS.Timeout | undefined;
+  const reschedule = (): void => {
+    clearInterval(timer);
+    timer = setInterval(look, pushed > 0 ? PUSHED_POLL_MS : POLL_MS);
+    timer.unref();
+  };
+  if (o.auditUrl && o.deps.listenPostgres) {
+    const channel = await o.deps
+      .listenPostgres(
+        o.auditUrl,
+        RUN_SIGNAL_PG_CHANNEL,
+        (runId) => {
+          if (runId === o.runId) look();
+        },
+        () => {
+          pushed--;
+          reschedule();
+        },
+      )
+      .catch(() => null);
+    if (channel) {
+      pushed++;
+      closers.push(() => channel.close());
+    }
+  }
+  if (o.redis && o.redisPrefix !== undefined) {
+    const ok = await o
+      .redis(runSignalRedisChannel(o.redisPrefix), (runId) => {
+        if (runId === o.runId) look();
+      })
+      .then(
+        () => true,
+        () => false,
+      );
+    if (ok) pushed++;
+  }
+  reschedule();
+  return {
+    subscribe(onDecided) {
+      listeners.add(onDecided);
+      return () => listeners.delete(onDecided);
+    },
+    async close() {
+      clearInterval(timer);
+      listeners.clear();
+      for (const c of closers) await c();
+    },
+  };
+}
+
+function reasonOf(payload: string): string {
+  try {
+    const r = (JSON.parse(payload) as { reason?: unknown }).reason;
+    return typeof r === 'string' && r.trim() ? r : 'cancel requested';
+  } catch {
+    return 'cancel requested';
+  }
+}
+
+/**
+ * Tells a running coordinator that the store holds something new for its run (a decision, a cancel request): a
+ * PostgreSQL NOTIFY when the store is PostgreSQL, and a message on the run's Redis channel when its last coordinator
+ * ran it on the distributed backend and this process can reach that Redis. Best effort: the coordinator also looks
+ * at the store on its own, so a message that cannot be sent only costs that delay.
+ */
+export async function announceRunSignal(
+  deps: AppDeps,
+  ws: Pick<Workspace, 'policy'>,
+  log: AuditLog,
+  runId: string,
+): Promise<void> {
+  if (log.db.dialect === 'postgres') {
+    try {
+      log.db.prepare('SELECT pg_notify(?, ?) AS n').get(RUN_SIGNAL_PG_CHANNEL, runId);
+    } catch {
+      // the coordinator's own look finds it
+    }
+  }
+  const row = log.db
+    .prepare("SELECT payload FROM events WHERE run_id = ? AND type = 'run.coordinator' ORDER BY seq DESC LIMIT 1")
+    .get(runId) as { payload: string } | undefined;
+  const before = row ? (JSON.parse(row.payload) as Record<string, unknown>) : {};
+  if (before['backend'] !== 'distributed') return;
+  const recorded = typeof before['redis'] === 'string' ? before['redis'] : undefined;
+  const prefix = typeof before['queue_prefix'] === 'string' ? before['queue_prefix'] : undefined;
+  try {
+    const { resolveQueueSettings } = await import('./distributed/settings.js');
+    const { connectRedis } = await import('./distributed/redis.js');
+    const q = resolveQueueSettings(ws.policy, deps.env, {
+      redis: recorded?.includes('***') ? undefined : recorded,
+      prefix,
+    });
+    const redis = await connectRedis(q.url);
+    try {
+      await redis.publish(runSignalRedisChannel(q.prefix), runId);
+    } finally {
+      redis.disconnect();
+    }
+  } catch {
+    // no Redis reachable from here: the coordinator's own look finds it
+  }
+}
