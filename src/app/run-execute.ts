@@ -19,7 +19,7 @@ import { ensureTickets, summarize, type RunOpsContext } from './run-support.js';
 import type { ExecutionChoice, RunSummary } from './run-types.js';
 import type { OpenedNodeQueue } from './distributed/node-queue.js';
 import { chooseBackend } from './distributed/backend-choice.js';
-import { watchRunSignals, type RunSignals } from './run-signals.js';
+import { cancelReasonOf, watchRunSignals, type RunSignals } from './run-signals.js';
 import { auditOptions } from './settings.js';
 
 /** How long an earlier coordinator's agent group gets between SIGTERM and SIGKILL. */
@@ -93,7 +93,7 @@ export async function execute(
     timers.push(
       setInterval(() => {
         void deps.fs.readFile(cancelFile, 'utf8').then(
-          (text) => stop(cancelRequestReason(text)),
+          (text) => stop(cancelReasonOf(text)),
           () => undefined,
         );
       }, 300),
@@ -381,14 +381,4 @@ async function cleanup(
     type: 'run.cleanup',
     payload: { removed_worktrees: removed, kept_branches: `${runBranchPrefix(ref.runId)}*` },
   });
-}
-
-/** The reason in a cancel request file (older requests hold only a timestamp). */
-function cancelRequestReason(text: string): string {
-  try {
-    const r = (JSON.parse(text) as { reason?: unknown }).reason;
-    return typeof r === 'string' && r.trim() ? r : 'cancel requested';
-  } catch {
-    return 'cancel requested';
-  }
 }

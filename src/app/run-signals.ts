@@ -67,7 +67,7 @@ export async function watchRunSignals(o: RunSignalOptions): Promise<RunSignals> 
       if (seen.has(seq)) continue;
       seen.add(seq);
       last = Math.max(last, seq);
-      if (r.type === 'run.cancel_requested') o.onCancel(reasonOf(r.payload));
+      if (r.type === 'run.cancel_requested') o.onCancel(cancelReasonOf(r.payload));
       else if (r.node_id) for (const l of listeners) l(r.node_id);
     }
   };
@@ -123,7 +123,8 @@ export async function watchRunSignals(o: RunSignalOptions): Promise<RunSignals> 
   };
 }
 
-function reasonOf(payload: string): string {
+/** The reason in a cancel request (the event's payload, or the request file; older files hold only a timestamp). */
+export function cancelReasonOf(payload: string): string {
   try {
     const r = (JSON.parse(payload) as { reason?: unknown }).reason;
     return typeof r === 'string' && r.trim() ? r : 'cancel requested';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { REDIS, redisReachable } from '../helpers/distributed.js';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
@@ -18,24 +18,9 @@ interface Summary {
 }
 type Node = { id: string; command: string; max_retry?: number; merge_policy?: Record<string, unknown> };
 
-const REDIS = process.env['MSO_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 /** Null when Redis answers (the distributed case needs it), else why not. */
-const redisDown = await (async (): Promise<string | null> => {
-  const r = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  r.on('error', () => undefined);
-  try {
-    await Promise.race([
-      r.connect().then(() => r.ping()),
-      new Promise((_, no) => setTimeout(() => no(new Error('no answer in 3 s')), 3_000)),
-    ]);
-    return null;
-  } catch (e) {
-    console.warn(`the distributed run on PostgreSQL is skipped: Redis at ${REDIS} is unreachable`);
-    return (e as Error).message;
-  } finally {
-    r.disconnect();
-  }
-})();
+const redisDown = await redisReachable();
+if (redisDown) console.warn(`the distributed run on PostgreSQL is skipped: Redis at ${REDIS} is unreachable`);
 
 const out = (id: string) => `mkdir -p outputs && echo ${id} > outputs/${id}.md`;
 const DIAMOND = {
