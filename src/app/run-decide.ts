@@ -1,8 +1,8 @@
-import { openAuditLog } from '../audit/index.js';
+import { liveRunHolder, openAuditLog } from '../audit/index.js';
 import { recordHumanDecision } from '../engine/index.js';
 import { InvalidArgumentError } from '../contracts/index.js';
 import { createHitlStore } from '../workspace/index.js';
-import type { RunOpsContext } from './run-support.js';
+import { leaseDeps, type RunOpsContext } from './run-support.js';
 import type { DecideResult } from './run-types.js';
 import { announceRunSignal } from './run-signals.js';
 import { auditOptions } from './settings.js';
@@ -29,16 +29,18 @@ export async function decideItem(
     );
   const by = ws.layout.observerId;
   const r = await store.decide(itemId, decision, by, note ?? null);
-  if (r.changed) {
-    const log = openAuditLog(deps, auditOptions(ws, deps));
-    try {
+  const log = openAuditLog(deps, auditOptions(ws, deps));
+  let coordinator: number | null;
+  try {
+    if (r.changed) {
       recordHumanDecision(log, runId, r.item, store.file(itemId));
       // A coordinator running the run hears it now and runs the node waiting on it (no resume needed).
       await announceRunSignal(deps, ws, log, runId);
-    } finally {
-      log.close();
     }
-    await ws.sync(runId);
+    coordinator = liveRunHolder(log, leaseDeps(deps), runId)?.pid ?? null;
+  } finally {
+    log.close();
   }
-  return { run_id: runId, item: r.item, changed: r.changed };
+  if (r.changed) await ws.sync(runId);
+  return { run_id: runId, item: r.item, changed: r.changed, coordinator };
 }

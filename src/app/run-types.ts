@@ -224,4 +224,6 @@ export interface DecideResult {
   readonly run_id: string;
   readonly item: HitlItem;
   readonly changed: boolean;
+  /** The pid of the live coordinator that holds the run and takes the decision up itself, or null (then resume). */
+  readonly coordinator: number | null;
 }

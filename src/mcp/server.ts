@@ -1,37 +1,11 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { underWay, type MsoApp } from '../app/index.js';
-import { InvalidArgumentError, ServerStoppingError, isMsoError } from '../contracts/index.js';
+import { InvalidArgumentError, ServerStoppingError } from '../contracts/index.js';
 import type { BackgroundRuns } from './background.js';
 import { registerRunResources } from './resources.js';
-
-const Loose = z.looseObject({});
-
-type ToolResult = {
-  content: Array<{ type: 'text'; text: string }>;
-  structuredContent?: Record<string, unknown>;
-  isError?: boolean;
-};
-
-function ok(data: Record<string, unknown>): ToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(data) }], structuredContent: data };
-}
-
-/** An MsoError becomes an isError result carrying the same stable code as the CLI; anything else, MSO_INTERNAL. */
-function fail(e: unknown): ToolResult {
-  const body = isMsoError(e)
-    ? { code: e.code, message: e.message, details: e.details }
-    : { code: 'MSO_INTERNAL', message: (e as Error)?.message ?? String(e), details: {} };
-  return { content: [{ type: 'text', text: JSON.stringify(body) }], isError: true };
-}
-
-async function guard(fn: () => Promise<Record<string, unknown>>): Promise<ToolResult> {
-  try {
-    return ok(await fn());
-  } catch (e) {
-    return fail(e);
-  }
-}
+import { Loose, guard } from './tool-result.js';
+import { registerWorkTools } from './work-tools.js';
 
 /**
  * The MCP surface of mso: a small, deliberate tool set over the same app API as the CLI (orchestrate, run_status,
@@ -228,7 +202,7 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
     {
       title: 'Decide a human item',
       description:
-        'Approve or reject a HITL-NNNN item of a run, with a note; by default the run then resumes in the background. An item asking a person to do a node by hand is approved only with done: true, which says that person did the work.',
+        'Approve or reject a HITL-NNNN item of a run, with a note; by default the run then resumes in the background (a run a live coordinator still runs takes the decision up itself: resumed false). An item asking a person to do a node by hand is approved only with done: true, which says that person did the work.',
       inputSchema: z.object({
         run_id: z.string().min(1),
         item: z.string().regex(/^HITL-\d{4,}$/),
@@ -248,168 +222,21 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
           args.note,
           { done: args.done },
         );
-        if (args.resume) startInBackground(args.run_id, (signal) => app.engine.resume(args.run_id, { signal }));
-        return { run_id: args.run_id, item: r.item.id, status: r.item.status, resumed: args.resume };
-      }),
-  );
-
-  server.registerTool(
-    'design',
-    {
-      title: 'Design a workflow',
-      description:
-        'Design a goal (or import a workflow file) into topology, mental models and plan, without executing it; returns the graph as Mermaid and the artifact paths.',
-      inputSchema: z.object({
-        goal: z.string().min(1).optional(),
-        workflow: z.string().min(1).optional(),
-        planner: z.enum(['heuristic', 'llm', 'auto']).optional(),
-        pattern: z.enum(['parallel', 'hierarchical']).optional(),
-        risk: z.enum(['low', 'medium', 'high']).optional(),
-      }),
-      outputSchema: Loose,
-    },
-    async (args) =>
-      guard(async () => {
-        const d = await app.design.all({
-          goal: args.goal,
-          workflow: args.workflow,
-          planner: args.planner,
-          pattern: args.pattern,
-          risk: args.risk,
-        });
-        const mermaid = await app.design.show(d.run_id, 'mermaid');
+        // A live coordinator (this server's or another process's) takes the decision up itself: nothing to resume.
+        const running = r.coordinator !== null || background.get(args.run_id)?.finished === false;
+        const resume = args.resume && !running;
+        if (resume) startInBackground(args.run_id, (signal) => app.engine.resume(args.run_id, { signal }));
         return {
-          run_id: d.run_id,
-          topology_type: d.topology.topology_type,
-          mermaid: mermaid.content,
-          paths: { topology: d.topology.path, bundle: d.bundle, plan: d.plan },
+          run_id: args.run_id,
+          item: r.item.id,
+          status: r.item.status,
+          resumed: resume,
+          coordinator: r.coordinator,
         };
       }),
   );
 
-  server.registerTool(
-    'tickets',
-    {
-      title: 'Tickets of a run',
-      description: 'List, create or move tickets of a run (move follows the strict state machine).',
-      inputSchema: z.object({
-        run_id: z.string().min(1),
-        action: z.enum(['list', 'create', 'move']),
-        title: z.string().min(1).optional(),
-        ticket: z.string().optional(),
-        status: z.enum(['todo', 'in_progress', 'blocked', 'done', 'cancelled']).optional(),
-        reason: z.string().optional(),
-        priority: z.enum(['low', 'medium', 'high', 'critical']).optional(),
-        tags: z.array(z.string()).optional(),
-        deps: z.array(z.string()).optional(),
-      }),
-      outputSchema: Loose,
-    },
-    async (args) =>
-      guard(async () => {
-        const ctx = { runId: args.run_id };
-        if (args.action === 'list') {
-          const list = await app.tickets.list(ctx, args.status);
-          return { tickets: list.map((t) => ({ ...t.ticket, path: t.path })) };
-        }
-        if (args.action === 'create') {
-          if (!args.title) throw new InvalidArgumentError('title', 'create needs a title');
-          const t = await app.tickets.create(ctx, {
-            title: args.title,
-            priority: args.priority,
-            tags: args.tags,
-            deps: args.deps,
-          });
-          return { ticket: t.ticket, path: t.path };
-        }
-        if (!args.ticket || !args.status) throw new InvalidArgumentError('ticket', 'move needs ticket and status');
-        return { ...(await app.tickets.move(ctx, args.ticket, args.status, args.reason)) };
-      }),
-  );
-
-  server.registerTool(
-    'run_explain',
-    {
-      title: 'Explain a run',
-      description:
-        'What a run needs to be reproduced (provenance: input hashes, versions, agents, base commit) and its timeline (execution order with the why of each step, each entry citing events#seq or hitl:ID); with compare_to, also the differences from another run (plan, per-node outcome, environment, proposals).',
-      inputSchema: z.object({ run_id: z.string().min(1), compare_to: z.string().min(1).optional() }),
-      outputSchema: Loose,
-      annotations: { readOnlyHint: true },
-    },
-    async (args) =>
-      guard(async () => ({
-        run_id: args.run_id,
-        provenance: await app.explain.provenance(args.run_id),
-        timeline: (await app.explain.timeline(args.run_id)).entries,
-        ...(args.compare_to ? { diff: await app.explain.diff(args.compare_to, args.run_id) } : {}),
-      })),
-  );
-
-  server.registerTool(
-    'run_replay',
-    {
-      title: 'Replay a run offline',
-      description:
-        "Re-execute a recorded run from the audit log as a new linked run: every agent call, gate and person's decision answered from the record, no agent or model called. Returns identical, or the first divergence (node, field, expected, actual). With from, reuses what that node does not depend on.",
-      inputSchema: z.object({
-        run_id: z.string().min(1),
-        from: z.string().min(1).optional(),
-        allow_changed: z.boolean().optional(),
-      }),
-      outputSchema: Loose,
-    },
-    async (args, ctx) =>
-      guard(async () => ({
-        ...(await app.engine.replay(args.run_id, {
-          offline: true,
-          from: args.from,
-          allowChanged: args.allow_changed,
-          signal: untilStop(ctx.mcpReq.signal),
-        })),
-      })),
-  );
-
-  server.registerTool(
-    'audit_query',
-    {
-      title: 'Query the audit log',
-      description:
-        'One read-only SQL statement against the audit log (runs, events, attempts, agent_calls, node_snapshots, decisions, ...). Writes are refused.',
-      inputSchema: z.object({ sql: z.string().min(1) }),
-      outputSchema: Loose,
-      annotations: { readOnlyHint: true },
-    },
-    async (args) => guard(async () => ({ ...(await app.audit.query(args.sql)) })),
-  );
-
-  server.registerTool(
-    'observe',
-    {
-      title: 'Observe runs',
-      description: 'Run the observability detectors (one run, or all) and return findings and pending proposals.',
-      inputSchema: z.object({ run_id: z.string().min(1).optional() }),
-      outputSchema: Loose,
-    },
-    async (args) =>
-      guard(async () => {
-        const results = await app.observe.observe(args.run_id ? { runId: args.run_id } : { all: true });
-        const pending = await app.observe.proposals.list('pending');
-        return {
-          findings: results.flatMap((r) =>
-            r.findings.map((f) => ({
-              run_id: r.run_id,
-              kind: f.kind,
-              severity: f.severity,
-              message: f.message,
-              evidence: f.evidence,
-            })),
-          ),
-          proposals: pending,
-        };
-      }),
-  );
-
+  registerWorkTools(server, app, untilStop);
   registerRunResources(server, app);
   return server;
 }

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   REDIS,
@@ -97,8 +99,15 @@ describe('a decision made while the run goes on (local backend, SQLite store: th
     const wt = join(t.sb.dir, 'workspace', '.mso-context', 'active', id, 'worktree', 'human');
     await mkdir(join(wt, 'outputs'), { recursive: true });
     await writeFile(join(wt, 'outputs', 'human.md'), 'done by hand\n');
-    const ok = await t.sb.run(['approve', id, 'HITL-0001', '--done']);
+    const ok = await t.sb.json<{ changed: boolean; coordinator: number | null }>([
+      'approve',
+      id,
+      'HITL-0001',
+      '--done',
+    ]);
     expect(ok.code, ok.stderr).toBe(0);
+    // The decider is told the live coordinator takes it up (MCP decide then does not resume the run itself).
+    expect(ok.body).toMatchObject({ changed: true, coordinator: c.proc.pid });
     await until(() => has('after', 'node.committed'), 'the coordinator to go on past the manual node');
     expect(c.proc.exitCode).toBeNull();
     expect(has('slow', 'node.committed')).toBe(false);
@@ -213,9 +222,28 @@ describe.skipIf(unreachable !== null)('distributed backend: worker slots and hum
       );
       expect(asked).toEqual([{ item: 'HITL-0001', kind: 'escalation' }]);
       expect(w.log()).toMatch(/finished \S+\.gated\.1: waiting/);
-      // Another process decides (the CLI; MCP decide and the dashboard call the same operation).
-      const ok = await t.sb.run(['approve', id, 'HITL-0001', '--note', 'accept it as it is']);
-      expect(ok.code, ok.stderr).toBe(0);
+      // Another process decides: an `mso mcp` server of its own (MCP decide, the CLI and the dashboard call the same
+      // operation). The live coordinator takes the decision up, so decide resumes nothing.
+      const mcp = new Client({ name: 'gates-test', version: '1.0.0' });
+      await mcp.connect(
+        new StdioClientTransport({
+          command: process.execPath,
+          args: [MSO_BIN, 'mcp'],
+          env: t.sb.env,
+          cwd: join(t.sb.dir, 'repo'),
+          stderr: 'pipe',
+        }),
+      );
+      try {
+        const d = await mcp.callTool({
+          name: 'decide',
+          arguments: { run_id: id, item: 'HITL-0001', decision: 'approve', note: 'accept it as it is' },
+        });
+        expect(d.isError, JSON.stringify(d.content)).not.toBe(true);
+        expect(d.structuredContent).toMatchObject({ status: 'approved', resumed: false, coordinator: c.proc.pid });
+      } finally {
+        await mcp.close();
+      }
       // The running coordinator runs the node again with the decision, and its child, while slow still waits.
       await eventually(
         "SELECT 1 FROM events WHERE run_id = ? AND node_id = 'after' AND type = 'node.committed'",

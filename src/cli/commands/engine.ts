@@ -280,7 +280,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
   ] as const) {
     program
       .command(name)
-      .description(`${name} a human item (HITL-NNNN) of a run; then mso resume`)
+      .description(`${name} a human item (HITL-NNNN) of a run; then mso resume (unless its coordinator still runs)`)
       .argument('<run-id>')
       .argument('<item>')
       .option('--note <text>')
@@ -289,7 +289,11 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         const r = await ctx.app().engine.decide(runId, item, decision, o.note, { done: o.done });
         ctx.done({
           data: r,
-          human: `${r.item.id} ${r.item.status}${r.changed ? '' : ' (already decided)'}; next: mso resume ${runId}`,
+          human: `${r.item.id} ${r.item.status}${r.changed ? '' : ' (already decided)'}; ${
+            r.coordinator !== null
+              ? `the run's coordinator (pid ${r.coordinator}) takes it up`
+              : `next: mso resume ${runId}`
+          }`,
         });
       });
   }
