@@ -1,23 +1,17 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAKE_AGENT } from '../helpers/agents.js';
-import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { MSO_BIN, REPO_ROOT } from '../helpers/cli.js';
+import { auditStores } from '../helpers/pg.js';
+import { makeStoreSandbox, type StoreSandbox } from '../helpers/store.js';
 
-let sb: Sandbox;
-beforeEach(async () => {
-  sb = await makeSandbox();
-  await sb.run(['init']);
-  await writeFile(
-    join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
-    `agents:\n  fake-claude: { kind: claude-code, command: ${FAKE_AGENT} }\nfallback_chains:\n  default: [fake-claude, manual]\nresilience:\n  retry: { max_retries: 0 }\nrun_policy:\n  max_active_runs: 50\n`,
-  );
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+// Every test runs on the embedded SQLite store and, when MSO_TEST_PG_URL answers, on PostgreSQL: the tests read the
+// record through the sandbox's dialect-neutral reads (events with parsed payloads, portable SQL), never SQLite's.
+let sb: StoreSandbox;
 
 type Node = {
   id: string;
@@ -50,23 +44,36 @@ interface Summary {
   node_details: Record<string, { state: string; commit: string | null; tree_hash: string | null }>;
 }
 const run = (args: string[]) => sb.json<Summary>(['run', ...args]);
-const q = async (sql: string) =>
-  (await sb.json<{ rows: Array<Record<string, unknown>> }>(['audit', 'query', sql])).body.rows;
+const q = (sql: string) => sb.rows(sql);
 const out = (id: string, text = id) => `mkdir -p outputs && echo ${text} > outputs/${id}.md`;
 
-describe('mso run', () => {
+describe.each(auditStores())('mso run (%s audit store)', (store) => {
+  beforeEach(async () => {
+    sb = await makeStoreSandbox(store);
+    expect((await sb.run(['init'])).code).toBe(0);
+    await writeFile(
+      join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
+      `agents:\n  fake-claude: { kind: claude-code, command: ${FAKE_AGENT} }\nfallback_chains:\n  default: [fake-claude, manual]\nresilience:\n  retry: { max_retries: 0 }\nrun_policy:\n  max_active_runs: 50\n`,
+    );
+  });
+  afterEach(async () => {
+    await sb.cleanup();
+  });
   it('runs the shipped offline example: branch, judged merge with gates, real commits, tree hashes, tickets done', async () => {
     const r = await run(['--workflow', join(REPO_ROOT, 'examples', 'review-and-merge.yaml')]);
     expect(r.code, JSON.stringify(r.body)).toBe(0);
     expect(r.body).toMatchObject({ status: 'completed', nodes: { done: 4 }, tickets: { done: 4 } });
+    // The record is where the store says: the workspace's SQLite file only when no PostgreSQL URL is set.
+    expect(existsSync(join(sb.dir, 'workspace', '.mso-context', 'audit.db'))).toBe(store === 'sqlite');
     for (const n of Object.values(r.body.node_details)) {
       expect(n.commit).toMatch(/^[0-9a-f]{40}$/);
       expect(n.tree_hash).toMatch(/^[0-9a-f]{64}$/);
     }
+    // The merge node's snapshots: started, then merged (its gates run between the two, so their times differ).
     const merged = await q(
-      `SELECT status FROM node_snapshots WHERE run_id = '${r.body.run_id}' AND node_id = 'merge' ORDER BY rowid DESC LIMIT 1`,
+      `SELECT status FROM node_snapshots WHERE run_id = '${r.body.run_id}' AND node_id = 'merge' ORDER BY created_at`,
     );
-    expect(merged).toEqual([{ status: 'merged' }]);
+    expect(merged).toEqual([{ status: 'active' }, { status: 'merged' }]);
     const order = (
       await q(`SELECT node_id FROM events WHERE run_id = '${r.body.run_id}' AND type = 'node.committed' ORDER BY seq`)
     ).map((x) => x['node_id']);
@@ -94,9 +101,9 @@ describe('mso run', () => {
     const dia = await run(['--workflow', diamond]);
     expect(dia.body.status).toBe('completed');
     // Write-ahead: a node's start is on record before anything else of it, and after its parents' completion.
-    const ev = (await q(
-      `SELECT seq, type, node_id, json_extract(payload, '$.state') AS state FROM events WHERE run_id = '${dia.body.run_id}' AND node_id IS NOT NULL ORDER BY seq`,
-    )) as Array<{ seq: number; type: string; node_id: string; state: string | null }>;
+    const ev = (await sb.events(dia.body.run_id))
+      .filter((e) => e.node_id !== null)
+      .map((e) => ({ seq: e.seq, type: e.type, node_id: e.node_id, state: e.payload['state'] ?? null }));
     const first = (id: string) => ev.find((e) => e.node_id === id);
     const seqOf = (id: string, state: string) =>
       ev.find((e) => e.node_id === id && e.type === 'node.state' && e.state === state)?.seq ?? NaN;
@@ -257,17 +264,18 @@ describe('mso run', () => {
     );
     const r = await run(['--workflow', wf]);
     expect(r.code).toBe(3);
-    const rules = await q(
-      `SELECT node_id, json_extract(payload, '$.rule') AS rule, json_extract(payload, '$.action') AS action FROM events WHERE run_id = '${r.body.run_id}' AND type = 'node.retry' ORDER BY seq`,
-    );
+    const rules = (await sb.events(r.body.run_id, { type: 'node.retry' })).map((e) => ({
+      node_id: e.node_id,
+      rule: e.payload['rule'],
+      action: e.payload['action'],
+    }));
     expect(rules).toEqual([
       { node_id: 'flaky', rule: 'agent_error', action: 'retry' },
       { node_id: 'late', rule: 'schema_validation_error', action: 'checkout' },
     ]);
-    const checkout = await q(
-      `SELECT json_extract(payload, '$.target_commit') AS sha FROM events WHERE run_id = '${r.body.run_id}' AND type = 'node.checkout'`,
-    );
-    expect(String(checkout[0]?.['sha'])).toMatch(/^[0-9a-f]{40}$/);
+    const checkout = await sb.events(r.body.run_id, { type: 'node.checkout' });
+    expect(checkout).toHaveLength(1);
+    expect(checkout[0]?.payload['target_commit']).toMatch(/^[0-9a-f]{40}$/);
     expect(
       await q(
         `SELECT status FROM node_snapshots WHERE run_id = '${r.body.run_id}' AND node_id = 'late' AND status = 'rolled_back'`,
@@ -312,10 +320,8 @@ describe('mso run', () => {
     expect(kept.body.reason).toMatch(/^budget_exceeded/);
     const raised = await sb.json<Summary>(['resume', r.body.run_id, '--budget-usd', '10']);
     expect(raised.body.status, JSON.stringify(raised.body)).toBe('completed');
-    const coordinators = await q(
-      `SELECT json_extract(payload, '$.budget_usd') AS b FROM events WHERE run_id = '${r.body.run_id}' AND type = 'run.coordinator' ORDER BY seq`,
-    );
-    expect(coordinators.map((c) => c['b'])).toEqual([0.005, 0.005, 10]);
+    const coordinators = await sb.events(r.body.run_id, { type: 'run.coordinator' });
+    expect(coordinators.map((c) => c.payload['budget_usd'])).toEqual([0.005, 0.005, 10]);
   });
   it('cancels a running run from another process and resumes it to completion', async () => {
     const marker = join(sb.dir, 'go');
@@ -345,7 +351,7 @@ describe('mso run', () => {
     const resumed = await sb.json<Summary>(['resume', '20261121-msoorch-cancel-me']);
     expect(resumed.body).toMatchObject({ status: 'completed', nodes: { done: 2 } });
   });
-  it('survives kill -9 of the coordinator: resume ends the orphaned agent and never runs a finished node twice', async () => {
+  it('refuses a second coordinator, survives kill -9 of the first: resume ends the orphaned agent and never runs a finished node twice', async () => {
     const marker = join(sb.dir, 'release');
     const wf = await workflow(
       'crash',
@@ -365,25 +371,23 @@ describe('mso run', () => {
       env: sb.env,
       stdio: ['ignore', 'ignore', 'ignore'],
     });
+    const exited = new Promise((r) => child.once('exit', r));
     await waitFor(id, 'agent.spawned', 'middle');
-    const orphan = Number(
-      (
-        await q(
-          `SELECT json_extract(payload, '$.pid') AS pid FROM events WHERE run_id = '${id}' AND type = 'agent.spawned' AND node_id = 'middle'`,
-        )
-      )[0]?.['pid'],
-    );
+    const spawned = await sb.events(id, { type: 'agent.spawned', node: 'middle' });
+    expect(spawned).toHaveLength(1);
+    const orphan = spawned[0]?.payload['pid'] as number;
+    expect(orphan).toBeGreaterThan(1);
+    // While the coordinator lives, its run lease refuses a second one.
+    const busy = await sb.json<{ error: { code: string } }>(['resume', id]);
+    expect(busy.body.error.code).toBe('MSO_RUN_BUSY');
     child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    await exited;
     expect(isAlive(orphan)).toBe(true);
     await writeFile(marker, 'go');
     const resumed = await sb.json<Summary>(['resume', id]);
     expect(resumed.body, JSON.stringify(resumed.body)).toMatchObject({ status: 'completed', nodes: { done: 3 } });
-    expect(
-      await q(
-        `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'agent.orphan_killed' AND json_extract(payload, '$.pid') = ${orphan}`,
-      ),
-    ).toEqual([{ n: 1 }]);
+    const killed = await sb.events(id, { type: 'agent.orphan_killed' });
+    expect(killed.filter((e) => e.payload['pid'] === orphan)).toHaveLength(1);
     const commits = await q(
       `SELECT node_id, count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'node.committed' GROUP BY node_id ORDER BY node_id`,
     );

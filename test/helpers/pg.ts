@@ -1,14 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { openPostgres } from '../../src/platform/node/postgres.js';
 
-/** The PostgreSQL the store tests use (CI and the development machines run one). */
+/** The PostgreSQL the store tests use (CI's `.ci/run` sets it; the development machines run one). */
 export const PG_URL = process.env['MSO_TEST_PG_URL'] ?? 'postgres://root@127.0.0.1:5432/test';
 
 let reachable: string | null | undefined;
 
-/** Null when PostgreSQL answers, else why not (printed once, and the PostgreSQL half of the tests is skipped). */
+/**
+ * Null when PostgreSQL answers at MSO_TEST_PG_URL, else why not: the variable is unset (a laptop), or the server does
+ * not answer. The reason is printed once per file, and the PostgreSQL half of the tests is skipped.
+ */
 export function pgUnavailable(): string | null {
   if (reachable !== undefined) return reachable;
+  if (!process.env['MSO_TEST_PG_URL']) {
+    reachable = 'MSO_TEST_PG_URL is unset: the PostgreSQL audit store tests are skipped (.ci/run sets it)';
+    console.warn(reachable);
+    return reachable;
+  }
   try {
     openPostgres(PG_URL).close();
     reachable = null;
