@@ -3,11 +3,15 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FAKE_AGENT, llmPlannerPolicy } from '../helpers/agents.js';
-import { REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { REPO_ROOT } from '../helpers/cli.js';
 import { startFakeLlmServer, type FakeLlmServer } from '../helpers/fake-llm-server.js';
+import { auditStores } from '../helpers/pg.js';
+import { makeStoreSandbox, type AuditStore, type StoreSandbox } from '../helpers/store.js';
 
+// Every test runs on the embedded SQLite store and, when MSO_TEST_PG_URL answers, on PostgreSQL (recorded responses
+// then come from the store's blobs table): reads go through the sandbox's dialect-neutral helpers.
 let llm: FakeLlmServer;
-let sb: Sandbox;
+let sb: StoreSandbox;
 let spawnLog: string;
 beforeAll(async () => {
   llm = await startFakeLlmServer();
@@ -15,9 +19,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await llm.close();
 });
-beforeEach(async () => {
-  sb = await makeSandbox();
-  await sb.run(['init']);
+async function setUp(store: AuditStore): Promise<void> {
+  sb = await makeStoreSandbox(store);
+  expect((await sb.run(['init'])).code).toBe(0);
   spawnLog = join(sb.dir, 'spawned.log');
   // The agent CLI is a wrapper that notes every spawn, so a test can prove replay spawned none.
   const wrapper = join(sb.dir, 'agent.sh');
@@ -28,10 +32,7 @@ beforeEach(async () => {
     join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
     llmPlannerPolicy(llm.url, wrapper),
   );
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+}
 
 const spawns = async (): Promise<number> => (await readFile(spawnLog, 'utf8')).split('\n').filter(Boolean).length;
 type Divergence = { node: string; field: string; expected: string | null; actual: string | null; notes: string[] };
@@ -87,7 +88,11 @@ async function recordedRun(): Promise<string> {
   return r.body.run_id;
 }
 
-describe('mso replay, timeline, provenance', () => {
+describe.each(auditStores())('mso replay, timeline, provenance (%s audit store)', (store) => {
+  beforeEach(() => setUp(store));
+  afterEach(async () => {
+    await sb.cleanup();
+  });
   it('replays a run offline: identical, with no agent process spawned and no request to the model server', async () => {
     const runId = await recordedRun();
     const before = { spawns: await spawns(), requests: llm.requests.length };
@@ -146,12 +151,8 @@ describe('mso replay, timeline, provenance', () => {
     expect(replay.code, JSON.stringify(replay.body)).toBe(0);
     // Four nodes and the merge node's three gates.
     expect(replay.body).toMatchObject({ identical: true, answered: 7 });
-    const gates = await sb.json<{ rows: unknown[] }>([
-      'audit',
-      'query',
-      `SELECT 1 FROM events WHERE run_id = '${replay.body.run_id}' AND type = 'gate.result' AND json_extract(payload, '$.status') = 'success'`,
-    ]);
-    expect(gates.body.rows).toHaveLength(3);
+    const gates = await sb.events(replay.body.run_id, { type: 'gate.result' });
+    expect(gates.map((g) => g.payload['status'])).toEqual(['success', 'success', 'success']);
   });
 
   it('replays the people too: a gate a person approved is approved again, attributed, without waiting', async () => {
@@ -191,12 +192,12 @@ describe('mso replay, timeline, provenance', () => {
     const replay = await sb.json<Replay & { summary: { pending_human: string[] } }>(['replay', runId, '--offline']);
     expect(replay.code, JSON.stringify(replay.body)).toBe(0);
     expect(replay.body).toMatchObject({ identical: true, summary: { status: 'failed', pending_human: [] } });
-    const decided = await sb.json<{ rows: Array<Record<string, unknown>> }>([
-      'audit',
-      'query',
-      `SELECT json_extract(payload, '$.by') AS by, json_extract(payload, '$.note') AS note, json_extract(payload, '$.replayed_from') AS src FROM events WHERE run_id = '${replay.body.run_id}' AND type = 'hitl.decided'`,
-    ]);
-    expect(decided.body.rows).toEqual([
+    const decided = (await sb.events(replay.body.run_id, { type: 'hitl.decided' })).map((e) => ({
+      by: e.payload['by'],
+      note: e.payload['note'],
+      src: e.payload['replayed_from'],
+    }));
+    expect(decided).toEqual([
       { by: 'tester (replayed from HITL-0001)', note: 'one branch is enough', src: 'HITL-0001' },
     ]);
     const t = await sb.json<{ entries: Array<{ node: string | null; kind: string; text: string }> }>([
@@ -230,26 +231,13 @@ describe('mso replay, timeline, provenance', () => {
 
   it('refuses an edited or a truncated recorded response with exit 1, naming the blob and the run', async () => {
     const runId = await recordedRun();
-    const rows = (
-      await sb.json<{ rows: Array<{ blob: string }> }>([
-        'audit',
-        'query',
-        `SELECT json_extract(payload, '$.blob') AS blob FROM events WHERE run_id = '${runId}' AND type = 'agent.response' AND node_id = 'docs'`,
-      ])
-    ).body.rows;
+    const rows = await sb.events(runId, { type: 'agent.response', node: 'docs' });
     expect(rows).toHaveLength(1);
-    const hash = rows[0]?.blob as string;
-    const blobs = join(sb.dir, 'workspace', '.mso-context', 'blobs');
-    const file = (await readdir(blobs, { recursive: true }))
-      .map(String)
-      .find((f) => f.endsWith(hash.slice(2)) || f.endsWith(hash));
-    expect(file).toBeTruthy();
-    const path = join(blobs, file as string);
-    const original = await readFile(path, 'utf8');
+    const hash = rows[0]?.payload['blob'] as string;
+    const original = (await sb.readBlob(hash)).toString('utf8');
     const body = JSON.parse(original);
     body.patch = body.patch.replace(/Done as instructed\./g, 'Something else.');
-    await chmod(path, 0o644);
-    await writeFile(path, JSON.stringify(body));
+    await sb.writeBlob(hash, Buffer.from(JSON.stringify(body)));
     const runsBefore = (await readdir(join(sb.dir, 'workspace', '.mso-context', 'active'))).length;
     const edited = await sb.json<{ error: { code: string; message: string; blob: string; run_id: string } }>([
       'replay',
@@ -259,7 +247,7 @@ describe('mso replay, timeline, provenance', () => {
     expect(edited.code).toBe(1);
     expect(edited.body.error).toMatchObject({ code: 'MSO_BLOB_CORRUPT', blob: hash, run_id: runId });
     expect(edited.body.error.message).toMatch(/no longer match its sha256/);
-    await writeFile(path, original.slice(0, Math.floor(original.length / 2)));
+    await sb.writeBlob(hash, Buffer.from(original.slice(0, Math.floor(original.length / 2))));
     const cut = await sb.run(['replay', runId, '--offline']);
     expect(cut.code).toBe(1);
     expect(cut.stderr).toContain(`blob ${hash} of run ${runId} is corrupt`);
@@ -276,12 +264,8 @@ describe('mso replay, timeline, provenance', () => {
     expect(r.body.reused.sort()).toEqual(['build', 'plan']);
     expect(r.body.summary).toMatchObject({ status: 'completed', nodes: { done: 4 } });
     expect(await spawns()).toBe(before + 2);
-    const started = await sb.json<{ rows: Array<{ node_id: string }> }>([
-      'audit',
-      'query',
-      `SELECT node_id FROM events WHERE run_id = '${r.body.run_id}' AND type = 'node.attempt' ORDER BY seq`,
-    ]);
-    expect(started.body.rows.map((x) => x.node_id)).toEqual(['docs', 'check']);
+    const started = await sb.events(r.body.run_id, { type: 'node.attempt' });
+    expect(started.map((x) => x.node_id)).toEqual(['docs', 'check']);
   });
 
   it('refuses with exit 2 when the policy changed since the record, unless --allow-changed', async () => {
