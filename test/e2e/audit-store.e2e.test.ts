@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
 import { auditStores, pgSchema } from '../helpers/pg.js';
+import { makeStoreSandbox, type StoreSandbox } from '../helpers/store.js';
 import { openPostgres } from '../../src/platform/node/postgres.js';
 
 // The same CLI session against either audit store: the embedded SQLite file, or PostgreSQL through MSO_AUDIT_URL.
@@ -39,21 +40,16 @@ async function workflow(sb: Sandbox, name: string, nodes: Node[], edges: Array<{
   return file;
 }
 
+// The engine's behaviours (quorum and human decisions, a second coordinator refused, kill -9 and resume) run on both
+// stores in engine.e2e, and replay's in replay.e2e; this file covers every reading command once per store.
 describe.each(auditStores())('the CLI on the %s audit store', (store) => {
-  let sb: Sandbox;
-  let schema: ReturnType<typeof pgSchema> | null = null;
-  const env = (): Record<string, string> => (schema ? { MSO_AUDIT_URL: schema.url } : {});
-  const json = <T>(args: string[]) => sb.json<T>(args, { env: env() });
-  const q = async (sql: string) =>
-    (await json<{ rows: Array<Record<string, unknown>> }>(['audit', 'query', sql])).body.rows;
+  let sb: StoreSandbox;
+  const json = <T>(args: string[]) => sb.json<T>(args);
   beforeEach(async () => {
-    sb = await makeSandbox();
-    if (store === 'postgres') schema = pgSchema('mso_e2e');
-    expect((await sb.run(['init'], { env: env() })).code).toBe(0);
+    sb = await makeStoreSandbox(store);
+    expect((await sb.run(['init'])).code).toBe(0);
   });
   afterEach(async () => {
-    schema?.drop();
-    schema = null;
     await sb.cleanup();
   });
 
@@ -94,7 +90,7 @@ describe.each(auditStores())('the CLI on the %s audit store', (store) => {
     expect(stats.body.events.by_type['node.committed']).toBe(4);
     const tail = await json<{ events: Array<{ seq: number; type: string }> }>(['audit', 'tail', '--run-id', id]);
     expect(tail.body.events.map((e) => e.type)).toContain('run.cleanup');
-    expect(await q(`SELECT count(*) AS n FROM attempts WHERE run_id = '${id}' AND status = 'success'`)).toEqual([
+    expect(await sb.rows(`SELECT count(*) AS n FROM attempts WHERE run_id = '${id}' AND status = 'success'`)).toEqual([
       { n: 4 },
     ]);
     const jsonl = await json<{ records: number }>(['audit', 'export', '--run-id', id, '--format', 'jsonl']);
@@ -116,88 +112,6 @@ describe.each(auditStores())('the CLI on the %s audit store', (store) => {
     );
     expect(diff.code).toBe(0);
     for (const n of diff.body.nodes) expect(n.a.output_hash, n.node).toBe(n.b.output_hash);
-  }, 180_000);
-
-  it('asks a person at a missed quorum, records the decision, and finishes on resume', async () => {
-    const wf = await workflow(
-      sb,
-      'quorum',
-      [
-        { id: 'root', command: out('root') },
-        { id: 'ok', command: out('ok') },
-        { id: 'broken', command: 'exit 1', max_retry: 0 },
-        { id: 'join', command: out('join'), merge_policy: { strategy: 'score_weighted', quorum: 2 } },
-      ],
-      [
-        { from: 'root', to: 'ok' },
-        { from: 'root', to: 'broken' },
-        { from: 'ok', to: 'join' },
-        { from: 'broken', to: 'join' },
-      ],
-    );
-    const r = await json<Summary>(['run', '--workflow', wf]);
-    expect(r.code).toBe(3);
-    expect(r.body.pending_human[0]).toMatch(/^HITL-0001: merge join/);
-    const approve = await sb.run(['approve', r.body.run_id, 'HITL-0001', '--note', 'one branch is enough'], {
-      env: env(),
-    });
-    expect(approve.code, approve.stderr).toBe(0);
-    const resumed = await json<Summary>(['resume', r.body.run_id]);
-    expect(resumed.body.node_details['join']?.state).toBe('done');
-    expect(
-      await q("SELECT approved_by, decision_content FROM decisions WHERE title LIKE 'HITL-0001 approved%'"),
-    ).toEqual([{ approved_by: 'tester', decision_content: 'one branch is enough' }]);
-  });
-
-  it('refuses a second coordinator and resumes after the first is killed, never running a done node twice', async () => {
-    const marker = join(sb.dir, 'release');
-    const wf = await workflow(
-      sb,
-      'crash',
-      [
-        { id: 'first', command: out('first') },
-        { id: 'middle', command: `while [ ! -f ${marker} ]; do sleep 0.1; done; ${out('middle')}` },
-        { id: 'last', command: out('last') },
-      ],
-      [
-        { from: 'first', to: 'middle' },
-        { from: 'middle', to: 'last' },
-      ],
-    );
-    const id = '20261127-msoorch-store-crash';
-    const child = spawn(process.execPath, [MSO_BIN, 'run', '--workflow', wf, '--run-id', id], {
-      cwd: sb.cwd,
-      env: { ...sb.env, ...env() },
-      stdio: 'ignore',
-    });
-    // Taken now: a run that ended before the kill below has already sent its exit.
-    const exited = new Promise((res) => child.once('exit', res));
-    for (let i = 0; i < 300; i++) {
-      const rows = await q(
-        `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'agent.spawned' AND node_id = 'middle'`,
-      ).catch(() => [{ n: 0 }]);
-      if (Number(rows[0]?.['n']) > 0) break;
-      // A run that ended on its own will never spawn the node: stop polling (the busy check below then fails).
-      if (child.exitCode !== null || child.signalCode !== null) break;
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    const busy = await json<{ error: { code: string } }>(['resume', id]);
-    expect(busy.body.error.code).toBe('MSO_RUN_BUSY');
-    child.kill('SIGKILL');
-    await exited;
-    await writeFile(marker, 'go');
-    const resumed = await json<Summary>(['resume', id]);
-    expect(resumed.body, JSON.stringify(resumed.body)).toMatchObject({ status: 'completed', nodes: { done: 3 } });
-    expect(
-      await q(
-        `SELECT node_id, count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'node.committed' GROUP BY node_id ORDER BY node_id`,
-      ),
-    ).toEqual([
-      { node_id: 'first', n: 1 },
-      { node_id: 'last', n: 1 },
-      { node_id: 'middle', n: 1 },
-    ]);
-    // Each poll above is a whole mso process (on PostgreSQL with its driver thread): minutes on a loaded machine.
   }, 180_000);
 });
 
