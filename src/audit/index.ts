@@ -1,5 +1,7 @@
 /** The audit log: one SQLite database for every run, node, attempt, agent call, decision and snapshot. */
-export { openAuditLog, readStoredBlob, type AuditLog, type OpenAuditOptions, type AppendResult } from './audit-log.js';
+export { openAuditLog, type AuditLog, type OpenAuditOptions } from './audit-log.js';
+export type { AppendResult } from './payload-writer.js';
+export { readStoredBlob } from './blob-store.js';
 export {
   openAuditReader,
   runReadOnlyQuery,
