@@ -1,22 +1,13 @@
 import { withStorageErrors, InvalidArgumentError, redactUrl } from '../contracts/index.js';
 import type { PlatformDeps, SqliteDb } from '../platform/index.js';
-import type { BlobStream } from './blob-stream.js';
-import { createBlobStore } from './blob-store.js';
+import { createBlobStore, type BlobStore } from './blob-store.js';
 import { auditDbEdge } from './db-edge.js';
 import { createEventWriter } from './event-writer.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import { createPayloadWriter, type AppendResult } from './payload-writer.js';
-import type {
-  AgentCallRow,
-  AttemptRow,
-  BreakerEventInput,
-  DecisionInput,
-  EventInput,
-  RunRow,
-  SnapshotInput,
-} from './records.js';
+import type { EventInput } from './records.js';
 import { createRedactor, type Redactor } from './redact.js';
-import { createRowWriters, rowTimes } from './row-writers.js';
+import { createRowWriters, rowTimes, type RowWriters } from './row-writers.js';
 
 export interface OpenAuditOptions {
   readonly file: string;
@@ -33,27 +24,15 @@ export interface OpenAuditOptions {
 }
 
 /** The one writer every domain records through. Synchronous writes: each call is committed when it returns. */
-export interface AuditLog {
+export interface AuditLog extends RowWriters, BlobStore {
   readonly file: string;
   readonly db: SqliteDb;
   readonly schema: MigrationReport;
   readonly redactor: Redactor;
   appendEvent(input: EventInput): number;
   appendEvents(inputs: readonly EventInput[]): number[];
-  upsertRun(row: RunRow): void;
-  recordAttempt(row: AttemptRow): { fingerprint: string | null };
-  recordAgentCall(row: AgentCallRow): void;
-  recordBreakerEvent(input: BreakerEventInput): number;
-  recordSnapshot(input: SnapshotInput): string;
-  recordDecision(input: DecisionInput): string;
   /** Validates and stores a CC-05 payload as an `audit_logs` row; an identical payload returns the same id. */
   appendPayload(payload: unknown, source?: string): AppendResult;
-  putBlob(data: string | Uint8Array, mediaType?: string): Promise<string>;
-  /** A blob too big to hold in memory, written as a stream (redacted, hashed on the way); recorded when it ends. */
-  openBlobStream(mediaType?: string): BlobStream;
-  getBlob(hash: string): Promise<Buffer>;
-  /** The stored bytes of a blob and whether they still match its hash (for replay, which reports alterations). */
-  inspectBlob(hash: string): Promise<{ bytes: Buffer; intact: boolean; path: string }>;
   /** Runs `fn` in one immediate transaction (all or nothing). */
   transaction<T>(fn: () => T): T;
   close(): void;

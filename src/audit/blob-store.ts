@@ -9,9 +9,13 @@ import type { Redactor } from './redact.js';
  * `blobs` on SQLite; on the shared PostgreSQL store the bytes themselves, in `blobs.data`, so other machines read them.
  */
 export interface BlobStore {
+  /** Stores the bytes (redacted first) and returns their sha256 hex. */
   putBlob(data: string | Uint8Array, mediaType?: string): Promise<string>;
+  /** A blob too big to hold in memory, written as a stream (redacted, hashed on the way); recorded when it ends. */
   openBlobStream(mediaType?: string): BlobStream;
+  /** The bytes, verified against the hash (`MSO_BLOB_CORRUPT` when altered). */
   getBlob(hash: string): Promise<Buffer>;
+  /** The stored bytes of a blob and whether they still match its hash (for replay, which reports alterations). */
   inspectBlob(hash: string): Promise<{ bytes: Buffer; intact: boolean; path: string }>;
 }
 

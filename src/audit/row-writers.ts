@@ -40,7 +40,7 @@ export interface RowWriters {
   recordAttempt(row: AttemptRow): { fingerprint: string | null };
   recordAgentCall(row: AgentCallRow): void;
   recordBreakerEvent(input: BreakerEventInput): number;
-  /** One snapshot row, in the caller's transaction (if any). */
+  /** One snapshot row (in the caller's transaction when there is one). */
   recordSnapshot(input: SnapshotInput): string;
   /** The decision with its evidence, impacts and tags, in one transaction. */
   recordDecision(input: DecisionInput): string;
