@@ -2,10 +2,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAKE_AGENT } from '../helpers/agents.js';
-import { makeSandbox, type Sandbox } from '../helpers/cli.js';
-import { auditStores, pgSchema } from '../helpers/pg.js';
+import { auditStores } from '../helpers/pg.js';
+import { makeStoreSandbox, type StoreSandbox } from '../helpers/store.js';
 
-let sb: Sandbox;
+let sb: StoreSandbox;
 let policyFile: string;
 
 interface Proposal {
@@ -19,30 +19,27 @@ interface Proposal {
 describe.each(auditStores())(
   'the feedback loop (%s audit store)',
   (store) => {
-    let schema: ReturnType<typeof pgSchema> | null = null;
     beforeEach(async () => {
-      sb = await makeSandbox();
-      // Every mso the sandbox spawns then uses the PostgreSQL store.
-      if (store === 'postgres') sb.env['MSO_AUDIT_URL'] = (schema = pgSchema('mso_obs')).url;
+      sb = await makeStoreSandbox(store);
       await sb.run(['init']);
       policyFile = join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml');
     });
     afterEach(async () => {
-      schema?.drop();
-      schema = null;
       await sb.cleanup();
     });
     // The detectors run on both stores in observe.int; here PostgreSQL repeats what only the CLI does with the store
-    // (proposals, suggestion_history and its rejected weight), keeping this slow file from doubling.
+    // (proposals, suggestion_history and its rejected weight), keeping this slow file from doubling. Which findings
+    // become proposals (the shell-only test) is the same code over the same rows on either store.
     const sqliteOnly = store === 'postgres' ? it.skip : it;
     sqliteOnly(
       'a node failing the same way in three runs yields a proposal; accepting it changes the fourth run, which succeeds',
       async () => {
-        await writeFile(policyFile, 'run_policy:\n  max_active_runs: 50\n');
+        // No agent-level retry either: each failing run is one 1 s attempt (three retried ones took 6-7 s a run).
+        await writeFile(policyFile, 'run_policy:\n  max_active_runs: 50\nresilience:\n  retry: { max_retries: 0 }\n');
         const wf = join(sb.dir, 'slow.yaml');
         await writeFile(
           wf,
-          'name: slow\nnodes:\n  - id: work\n    label: Slow work\n    command: sleep 2 && mkdir -p outputs && echo ok > outputs/work.md\n    timeout_s: 1\n    max_retry: 0\nedges: []\n',
+          'name: slow\nnodes:\n  - id: work\n    label: Slow work\n    command: sleep 1.5 && mkdir -p outputs && echo ok > outputs/work.md\n    timeout_s: 1\n    max_retry: 0\nedges: []\n',
         );
         const runs: string[] = [];
         for (let i = 0; i < 3; i++) {
@@ -113,32 +110,35 @@ describe.each(auditStores())(
         expect(unshaped.body.status).toBe('failed');
       },
     );
-    it('a shell-only run failing the same way is a finding, never a model, prompt, mental model or fallback change', async () => {
-      await writeFile(policyFile, 'run_policy:\n  max_active_runs: 50\n');
-      const wf = join(sb.dir, 'broken.yaml');
-      await writeFile(
-        wf,
-        'name: broken\nnodes:\n  - id: build\n    label: Build\n    command: echo "cannot build" >&2; exit 1\n    max_retry: 0\nedges: []\n',
-      );
-      let last = '';
-      for (let i = 0; i < 3; i++) {
-        const r = await sb.json<{ run_id: string; status: string }>(['run', '--workflow', wf]);
-        expect(r.body.status).toBe('failed');
-        last = r.body.run_id;
-      }
-      const seen = await sb.json<{ results: Array<{ findings: Array<{ kind: string; node_id: string | null }> }> }>([
-        'observe',
-        '--run-id',
-        last,
-        '--dry-run',
-      ]);
-      expect(seen.body.results[0]?.findings).toContainEqual(
-        expect.objectContaining({ kind: 'repeated_failure', node_id: 'build' }),
-      );
-      const list = await sb.json<{ proposals: Proposal[] }>(['proposals', 'list']);
-      // A shell command reads no model, prompt or mental model and has no fallback chain: nothing to propose.
-      expect(list.body.proposals).toEqual([]);
-    });
+    sqliteOnly(
+      'a shell-only run failing the same way is a finding, never a model, prompt, mental model or fallback change',
+      async () => {
+        await writeFile(policyFile, 'run_policy:\n  max_active_runs: 50\n');
+        const wf = join(sb.dir, 'broken.yaml');
+        await writeFile(
+          wf,
+          'name: broken\nnodes:\n  - id: build\n    label: Build\n    command: echo "cannot build" >&2; exit 1\n    max_retry: 0\nedges: []\n',
+        );
+        let last = '';
+        for (let i = 0; i < 3; i++) {
+          const r = await sb.json<{ run_id: string; status: string }>(['run', '--workflow', wf]);
+          expect(r.body.status).toBe('failed');
+          last = r.body.run_id;
+        }
+        const seen = await sb.json<{ results: Array<{ findings: Array<{ kind: string; node_id: string | null }> }> }>([
+          'observe',
+          '--run-id',
+          last,
+          '--dry-run',
+        ]);
+        expect(seen.body.results[0]?.findings).toContainEqual(
+          expect.objectContaining({ kind: 'repeated_failure', node_id: 'build' }),
+        );
+        const list = await sb.json<{ proposals: Proposal[] }>(['proposals', 'list']);
+        // A shell command reads no model, prompt or mental model and has no fallback chain: nothing to propose.
+        expect(list.body.proposals).toEqual([]);
+      },
+    );
     const flakyPolicy = (extra = '') =>
       [
         '# team policy',
@@ -150,7 +150,8 @@ describe.each(auditStores())(
         'run_policy:\n  max_active_runs: 50',
         extra,
       ].join('\n');
-    const failThreeTimes = async (name: string) => {
+    /** Fails `runs` runs (three by default) of one flaky node, and returns the pending policy proposals. */
+    const failRuns = async (name: string, runs = 3) => {
       const wf = join(sb.dir, `${name}.yaml`);
       await writeFile(
         wf,
@@ -158,7 +159,7 @@ describe.each(auditStores())(
       );
       // What each run said, shown when a test finds no proposal (its own observation pass warns on stderr).
       const said: string[] = [];
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < runs; i++) {
         const r = await sb.json<{ status?: string; findings?: number }>(['run', '--workflow', wf]);
         said.push(`run ${i + 1}: exit ${r.code} ${r.body.status} findings ${r.body.findings} ${r.stderr.trim()}`);
       }
@@ -169,7 +170,7 @@ describe.each(auditStores())(
     };
     it('applies an accepted policy proposal to policy.yaml, keeping the comments', async () => {
       await writeFile(policyFile, flakyPolicy());
-      const pending = await failThreeTimes('rl');
+      const pending = await failRuns('rl');
       const [p] = pending;
       expect(p, pending.said).toMatchObject({
         target: 'policy',
@@ -228,14 +229,16 @@ describe.each(auditStores())(
     );
     it('does not propose a pattern again once it was rejected three times', async () => {
       await writeFile(policyFile, flakyPolicy());
+      // Three failures make the pattern; after a rejection, the next failing run proposes it again (the history keeps
+      // the earlier failures), until the third rejection.
       for (let round = 0; round < 3; round++) {
-        const pending = await failThreeTimes(`rl${round}`);
+        const pending = await failRuns(`rl${round}`, round === 0 ? 3 : 1);
         expect(pending, `round ${round}\n${pending.said}`).toHaveLength(1);
         expect((await sb.json(['proposals', 'reject', (pending[0] as Proposal).id, '--reason', 'not yet'])).code).toBe(
           0,
         );
       }
-      const last = await failThreeTimes('rl3');
+      const last = await failRuns('rl3', 1);
       expect([...last], `rejected three times\n${last.said}`).toEqual([]);
       const weight = await sb.json<{ rows: Array<{ w: number }> }>([
         'audit',
