@@ -1,7 +1,7 @@
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { FAKE_AGENT, llmPlannerPolicy } from '../helpers/agents.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { startFakeLlmServer, type FakeLlmServer } from '../helpers/fake-llm-server.js';
@@ -9,10 +9,14 @@ import { auditStores } from '../helpers/pg.js';
 import { makeStoreSandbox, type AuditStore, type StoreSandbox } from '../helpers/store.js';
 
 // Every test runs on the embedded SQLite store and, when MSO_TEST_PG_URL answers, on PostgreSQL (recorded responses
-// then come from the store's blobs table): reads go through the sandbox's dialect-neutral helpers.
+// then come from the store's blobs table): reads go through the sandbox's dialect-neutral helpers. The tests of one
+// store share a sandbox and one recorded run; a test that edits the policy or a blob puts it back when it ends.
 let llm: FakeLlmServer;
 let sb: StoreSandbox;
 let spawnLog: string;
+let policyFile: string;
+/** The policy the recorded run ran under. */
+let policy: string;
 beforeAll(async () => {
   llm = await startFakeLlmServer();
 });
@@ -28,10 +32,9 @@ async function setUp(store: AuditStore): Promise<void> {
   await writeFile(wrapper, `#!/bin/sh\necho "$$" >> ${spawnLog}\nexec "${process.execPath}" ${FAKE_AGENT} "$@"\n`);
   await chmod(wrapper, 0o755);
   await writeFile(spawnLog, '');
-  await writeFile(
-    join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
-    llmPlannerPolicy(llm.url, wrapper),
-  );
+  policyFile = join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml');
+  policy = llmPlannerPolicy(llm.url, wrapper);
+  await writeFile(policyFile, policy);
 }
 
 const spawns = async (): Promise<number> => (await readFile(spawnLog, 'utf8')).split('\n').filter(Boolean).length;
@@ -89,12 +92,17 @@ async function recordedRun(): Promise<string> {
 }
 
 describe.each(auditStores())('mso replay, timeline, provenance (%s audit store)', (store) => {
-  beforeEach(() => setUp(store));
-  afterEach(async () => {
+  /** The designed run (plan → build, docs → check) most tests replay. */
+  let recorded: string;
+  beforeAll(async () => {
+    await setUp(store);
+    recorded = await recordedRun();
+  });
+  afterAll(async () => {
     await sb.cleanup();
   });
   it('replays a run offline: identical, with no agent process spawned and no request to the model server', async () => {
-    const runId = await recordedRun();
+    const runId = recorded;
     const before = { spawns: await spawns(), requests: llm.requests.length };
     expect(before.spawns).toBeGreaterThanOrEqual(4);
     const r = await sb.json<Replay>(['replay', runId, '--offline']);
@@ -210,16 +218,13 @@ describe.each(auditStores())('mso replay, timeline, provenance (%s audit store)'
   });
 
   it('diff names what two runs ran on where it differs: the policy and the agent CLI version', async () => {
-    const a = await recordedRun();
+    const a = recorded;
     const wrapper = join(sb.dir, 'agent.sh');
     await writeFile(
-      join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
-      llmPlannerPolicy(llm.url, wrapper).replace(
-        `command: ${wrapper} }`,
-        `command: ${wrapper}, env: { FAKE_AGENT_VERSION: fake-0.2 } }`,
-      ),
+      policyFile,
+      policy.replace(`command: ${wrapper} }`, `command: ${wrapper}, env: { FAKE_AGENT_VERSION: fake-0.2 } }`),
     );
-    const b = await recordedRun();
+    const b = await recordedRun().finally(() => writeFile(policyFile, policy));
     const d = await sb.json<{ environment: Array<{ field: string; a: unknown; b: unknown }> }>(['diff', a, b]);
     // Without a repository around it, each run provisions its own, so base_sha may differ too.
     const fields = d.body.environment.map((e) => e.field).filter((f) => f !== 'base_sha');
@@ -230,11 +235,12 @@ describe.each(auditStores())('mso replay, timeline, provenance (%s audit store)'
   });
 
   it('refuses an edited or a truncated recorded response with exit 1, naming the blob and the run', async () => {
-    const runId = await recordedRun();
+    const runId = recorded;
     const rows = await sb.events(runId, { type: 'agent.response', node: 'docs' });
     expect(rows).toHaveLength(1);
     const hash = rows[0]?.payload['blob'] as string;
     const original = (await sb.readBlob(hash)).toString('utf8');
+    onTestFinished(() => sb.writeBlob(hash, Buffer.from(original)));
     const body = JSON.parse(original);
     body.patch = body.patch.replace(/Done as instructed\./g, 'Something else.');
     await sb.writeBlob(hash, Buffer.from(JSON.stringify(body)));
@@ -257,7 +263,7 @@ describe.each(auditStores())('mso replay, timeline, provenance (%s audit store)'
   });
 
   it('--from reruns only the node and its descendants, live, as a linked run', async () => {
-    const runId = await recordedRun();
+    const runId = recorded;
     const before = await spawns();
     const r = await sb.json<Replay>(['replay', runId, '--from', 'docs']);
     expect(r.code, JSON.stringify(r.body)).toBe(0);
@@ -269,9 +275,9 @@ describe.each(auditStores())('mso replay, timeline, provenance (%s audit store)'
   });
 
   it('refuses with exit 2 when the policy changed since the record, unless --allow-changed', async () => {
-    const runId = await recordedRun();
-    const policy = join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml');
-    await writeFile(policy, `${await readFile(policy, 'utf8')}# edited\n`);
+    const runId = recorded;
+    onTestFinished(() => writeFile(policyFile, policy));
+    await writeFile(policyFile, `${policy}# edited\n`);
     const refused = await sb.run(['replay', runId, '--offline']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/policy of .* changed since it ran/);

@@ -1,4 +1,4 @@
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { blobPath } from '../../src/audit/index.js';
 import { openPostgres } from '../../src/platform/node/postgres.js';
@@ -83,8 +83,10 @@ export async function makeStoreSandbox(store: AuditStore, prefix = 'mso-e2e-'): 
     async writeBlob(hash, bytes) {
       if (!schema) {
         const file = blobFile(hash);
+        const { mode } = await stat(file);
         await chmod(file, 0o644);
         await writeFile(file, bytes);
+        await chmod(file, mode);
         return;
       }
       withDb((db) => db.prepare('UPDATE blobs SET data = ? WHERE hash = ?').run(bytes, hash));
