@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -341,7 +341,7 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    await waitFor('20261121-msoorch-cancel-me', 'agent.spawned');
+    await waitFor(child, '20261121-msoorch-cancel-me', 'agent.spawned');
     const live = await sb.json<Summary>(['status', '20261121-msoorch-cancel-me']);
     expect(live.body).toMatchObject({ status: 'active', nodes: { running: 1, pending: 1 } });
     expect((await sb.run(['cancel', '20261121-msoorch-cancel-me'])).code).toBe(0);
@@ -372,7 +372,7 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
       stdio: ['ignore', 'ignore', 'ignore'],
     });
     const exited = new Promise((r) => child.once('exit', r));
-    await waitFor(id, 'agent.spawned', 'middle');
+    await waitFor(child, id, 'agent.spawned', 'middle');
     const spawned = await sb.events(id, { type: 'agent.spawned', node: 'middle' });
     expect(spawned).toHaveLength(1);
     const orphan = spawned[0]?.payload['pid'] as number;
@@ -416,12 +416,19 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function waitFor(runId: string, type: string, node?: string): Promise<void> {
+/**
+ * Polls the store until the run has an event of `type` (of `node`), failing at once when the coordinator `child`
+ * exited first: such a run will not write it. A poll that fails (the store busy) counts as not yet.
+ */
+async function waitFor(child: ChildProcess, runId: string, type: string, node?: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     const s = await q(
       `SELECT count(*) AS n FROM events WHERE run_id = '${runId}' AND type = '${type}'${node ? ` AND node_id = '${node}'` : ''}`,
     ).catch(() => [{ n: 0 }]);
     if (Number(s[0]?.['n']) > 0) return;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`the coordinator of ${runId} exited (${child.exitCode ?? child.signalCode}) before ${type}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no ${type} event for ${runId}`);
