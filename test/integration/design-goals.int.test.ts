@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, resolveSettings, type MsoApp } from '../../src/app/index.js';
-import { nodePlatform } from '../../src/platform/index.js';
+import type { MsoApp } from '../../src/app/index.js';
+import { appIn } from '../helpers/app.js';
 import { DESIGN_GOALS } from '../fixtures/design-goals.js';
 
 let dir: string;
@@ -12,15 +12,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mso-goals-'));
   await mkdir(join(dir, 'ws', '.mso-context', 'config'), { recursive: true });
   await writeFile(join(dir, 'ws', '.mso-context', 'config', 'policy.yaml'), 'run_policy:\n  max_active_runs: 100\n');
-  const settings = resolveSettings(
-    { workspace: join(dir, 'ws'), observation: join(dir, 'obs'), observer: 't' },
-    {},
-    dir,
-  );
-  app = createApp(
-    { ...nodePlatform(), logger: { warn: () => {}, info: () => {} }, env: { PATH: process.env['PATH'] }, version: 't' },
-    settings,
-  );
+  app = appIn(dir);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -2,9 +2,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp, resolveSettings, type MsoApp } from '../../src/app/index.js';
+import type { MsoApp } from '../../src/app/index.js';
 import type { WorkflowTopologySpec } from '../../src/contracts/index.js';
-import { nodePlatform } from '../../src/platform/index.js';
+import { appIn } from '../helpers/app.js';
 import { startFakeLlmServer, type FakeLlmServer } from '../helpers/fake-llm-server.js';
 
 let server: FakeLlmServer;
@@ -35,15 +35,7 @@ beforeEach(async () => {
       '',
     ].join('\n'),
   );
-  const settings = resolveSettings(
-    { workspace: join(dir, 'ws'), observation: join(dir, 'obs'), observer: 't' },
-    {},
-    dir,
-  );
-  app = createApp(
-    { ...nodePlatform(), logger: { warn: () => {}, info: () => {} }, env: { PATH: process.env['PATH'] }, version: 't' },
-    settings,
-  );
+  app = appIn(dir);
   server.requests.length = 0;
 });
 afterEach(async () => {
