@@ -2,15 +2,11 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { MSO_BIN } from '../helpers/cli.js';
+import { auditStores } from '../helpers/pg.js';
+import { makeStoreSandbox, type StoreSandbox } from '../helpers/store.js';
 
-let sb: Sandbox;
-beforeEach(async () => {
-  sb = await makeSandbox();
-});
-afterEach(async () => {
-  await sb.cleanup();
-});
+let sb: StoreSandbox;
 
 const payload = {
   run_id: '20261121-msoal-x',
@@ -22,10 +18,22 @@ const payload = {
   metadata: { schema_version: '1.0.0' },
 };
 
-describe('mso audit', () => {
+// Every `mso audit` command, on the embedded SQLite file and on PostgreSQL (when MSO_TEST_PG_URL is set).
+describe.each(auditStores())('mso audit (%s audit store)', (store) => {
+  beforeEach(async () => {
+    sb = await makeStoreSandbox(store);
+  });
+  afterEach(async () => {
+    await sb.cleanup();
+  });
+  // On PostgreSQL, what only this file covers: CC-05 payloads, the read-only query session, --follow. A refused payload
+  // is refused before the store is touched, and audit-store.e2e reads tail, stats and export from both stores.
+  const sqliteOnly = store === 'postgres' ? it.skip : it;
   it('initialises, appends a payload (idempotently) and queries it back', async () => {
     const init = await sb.run(['audit', 'init']);
-    expect(init.stdout).toMatch(/^OK db=.*audit\.db schema=2\.0\.0/);
+    expect(init.stdout).toMatch(
+      store === 'sqlite' ? /^OK db=.*audit\.db schema=2\.0\.0/ : /^OK db=postgres:\/\/.*schema=2\.0\.0/,
+    );
     const file = join(sb.dir, 'p.json');
     await writeFile(file, JSON.stringify(payload));
     const a = await sb.json<{ id: string; created: boolean }>(['audit', 'append', file]);
@@ -36,7 +44,7 @@ describe('mso audit', () => {
     const q = await sb.json<{ rows: unknown[] }>(['audit', 'query', 'SELECT id, status FROM audit_logs']);
     expect(q.body.rows).toEqual([{ id: a.body.id, status: 'success' }]);
   });
-  it('refuses a bad payload with exit 2 and writes nothing', async () => {
+  sqliteOnly('refuses a bad payload with exit 2 and writes nothing', async () => {
     const file = join(sb.dir, 'bad.json');
     await writeFile(file, JSON.stringify({ ...payload, status: 'maybe' }));
     const r = await sb.json<{ error: { code: string; file: string; issues: Array<{ path: string }> } }>([
@@ -58,7 +66,7 @@ describe('mso audit', () => {
     expect(r.code).toBe(2);
     expect(r.body).toMatchObject({ error: { code: 'MSO_AUDIT_READONLY' } });
   });
-  it('records run lifecycle, shows it in tail and stats, and exports it as JSON Lines', async () => {
+  sqliteOnly('records run lifecycle, shows it in tail and stats, and exports it as JSON Lines', async () => {
     const c = await sb.json<{ run_id: string }>(['runs', 'create', '--case-slug', 'audited']);
     await sb.run(['runs', 'finalize', c.body.run_id, '--status', 'failed', '--message', 'boom']);
     const tail = await sb.json<{ events: Array<{ type: string; payload: { status: string } }> }>([
