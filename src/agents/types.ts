@@ -91,6 +91,12 @@ export interface AgentRequest {
   readonly cwd: string;
   /** The commit HEAD points at as the call starts, when the caller knows it (the engine does): saves a git call. */
   readonly headBefore?: string | undefined;
+  /**
+   * The caller commits the worktree as soon as the call ends and takes the changed files and HEAD from that commit
+   * (the engine does for a node's shell step): the shell adapter then skips its `git status` and leaves
+   * `changedFiles` empty and `evidence.headAfter` null for the caller to fill.
+   */
+  readonly committedByCaller?: boolean | undefined;
   /** Extra environment for this call, on top of the allow-list. */
   readonly env?: Readonly<Record<string, string>> | undefined;
   readonly deadlines?: Deadlines | undefined;

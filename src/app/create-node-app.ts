@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { gitDirs, nodePlatform, type Redactor } from '../platform/index.js';
+import { gitDirs, keepYoungGenerationSmall, nodePlatform, type Redactor } from '../platform/index.js';
 import { createApp, type AppLogger, type MsoApp } from './create-app.js';
 import { resolveSettings, type SettingsInput } from './settings.js';
 
@@ -13,6 +13,7 @@ export function createNodeApp(
   version: string,
   redactor?: Redactor,
 ): MsoApp {
+  keepYoungGenerationSmall();
   return createApp(
     { ...nodePlatform(env), logger, env, version, ...(redactor ? { redactor } : {}) },
     resolveSettings(input, env, cwd, {

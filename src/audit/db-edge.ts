@@ -28,16 +28,26 @@ function redactParams(r: Redactor, params: unknown[]): unknown[] {
   );
 }
 
+/** The audit database as its writers see it (see {@link auditDbEdge}). */
+export interface AuditDb extends SqliteDb {
+  /**
+   * A writing statement whose caller redacts every value it binds itself (the event writer, the hottest path: it
+   * redacts each event's payload as JSON and its other columns as text, and binds keys and times it generated), so
+   * the edge adds no second pass. Storage failures are typed as for every other statement.
+   */
+  prepareRedacted(sql: string): SqliteStatement;
+}
+
 /**
  * The audit database at its edge: every string bound to a writing statement passes through the redactor (JSON
  * columns stay valid JSON), and every SQLite failure that is about the storage (read-only, full, I/O, locked) becomes
  * its typed error naming the file. Reads are not redacted. Raw SQL given to `exec` is the caller's own text
  * (migrations, transaction control) and holds no data.
  */
-export function auditDbEdge(db: SqliteDb, r: Redactor, file: string): SqliteDb {
+export function auditDbEdge(db: SqliteDb, r: Redactor, file: string): AuditDb {
   const guard = <T>(fn: () => T): T => withStorageErrors(file, fn);
-  const wrap = (stmt: SqliteStatement): SqliteStatement => {
-    const red = (params: unknown[]): unknown[] => (stmt.readonly ? params : redactParams(r, params));
+  const wrap = (stmt: SqliteStatement, redacted = false): SqliteStatement => {
+    const red = (params: unknown[]): unknown[] => (stmt.readonly || redacted ? params : redactParams(r, params));
     return {
       reader: stmt.reader,
       readonly: stmt.readonly,
@@ -56,6 +66,11 @@ export function auditDbEdge(db: SqliteDb, r: Redactor, file: string): SqliteDb {
       return db.inTransaction;
     },
     prepare: (sql) => wrap(guard(() => db.prepare(sql))),
+    prepareRedacted: (sql) =>
+      wrap(
+        guard(() => db.prepare(sql)),
+        true,
+      ),
     exec: (sql) => guard(() => db.exec(sql)),
     pragma: (sql, options) => guard(() => db.pragma(sql, options)),
     close: () => db.close(),

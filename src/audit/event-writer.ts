@@ -1,5 +1,6 @@
 import { AuditKeyConflictError, InvalidArtifactError, toFieldIssues } from '../contracts/index.js';
-import type { Clock, Random, Redactor, SqliteDb, SqliteStatement } from '../platform/index.js';
+import type { Clock, Random, Redactor, SqliteStatement } from '../platform/index.js';
+import type { AuditDb } from './db-edge.js';
 import { EventInputSchema, type EventInput } from './records.js';
 
 const EVENT_KEYS = new Set(['runId', 'type', 'nodeId', 'ticketId', 'attemptId', 'payload', 'key', 'at']);
@@ -53,8 +54,9 @@ function isEventInput(raw: EventInput): boolean {
  * returns the stored row's `seq`; with other content it throws {@link AuditKeyConflictError}. Events without a key
  * get a generated one, unique to this writer.
  */
-export function createEventWriter(db: SqliteDb, redactor: Redactor, clock: Clock, random: Random): EventWriter {
-  const insertOne = db.prepare(
+export function createEventWriter(db: AuditDb, redactor: Redactor, clock: Clock, random: Random): EventWriter {
+  // Rows are redacted here, column by column (see toRow), so the edge binds them as they are.
+  const insertOne = db.prepareRedacted(
     `INSERT INTO events ${COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_key) DO NOTHING`,
   );
   const insertMany = new Map<number, SqliteStatement>();
@@ -62,7 +64,7 @@ export function createEventWriter(db: SqliteDb, redactor: Redactor, clock: Clock
     let stmt = insertMany.get(rows);
     if (!stmt) {
       const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-      stmt = db.prepare(`INSERT INTO events ${COLUMNS} VALUES ${values} ON CONFLICT(event_key) DO NOTHING`);
+      stmt = db.prepareRedacted(`INSERT INTO events ${COLUMNS} VALUES ${values} ON CONFLICT(event_key) DO NOTHING`);
       insertMany.set(rows, stmt);
     }
     return stmt;
@@ -87,14 +89,17 @@ export function createEventWriter(db: SqliteDb, redactor: Redactor, clock: Clock
       if (!r.success) throw new InvalidArtifactError('audit event', toFieldIssues(r.error));
       e = r.data;
     }
+    // Every value the caller gave is redacted (ids and types are short texts: the redactor remembers them); the key
+    // and time made here hold nothing to redact.
+    const text = (v: string | null | undefined): string | null => (v == null ? null : redactor.text(v));
     return [
-      e.key ?? eventKey(now.getTime()),
-      e.at ?? now.toISOString(),
-      e.runId,
-      e.type,
-      e.nodeId ?? null,
-      e.ticketId ?? null,
-      e.attemptId ?? null,
+      e.key === undefined ? eventKey(now.getTime()) : redactor.text(e.key),
+      e.at === undefined ? now.toISOString() : redactor.text(e.at),
+      redactor.text(e.runId),
+      redactor.text(e.type),
+      text(e.nodeId),
+      text(e.ticketId),
+      text(e.attemptId),
       redactor.json(e.payload ?? {}),
     ];
   };
@@ -130,7 +135,7 @@ export function createEventWriter(db: SqliteDb, redactor: Redactor, clock: Clock
       const chunk = rows.slice(i, i + PG_ROWS_PER_INSERT);
       const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
       const returned = db
-        .prepare(
+        .prepareRedacted(
           `INSERT INTO events ${COLUMNS} VALUES ${values} ON CONFLICT(event_key) DO NOTHING RETURNING seq, event_key`,
         )
         .all(...chunk.flat()) as Array<{ seq: number; event_key: string }>;

@@ -5,7 +5,8 @@ import type { ExecutionPlan, HitlItem, MentalModelBundle, Policy, WorkflowTopolo
 import type { TicketStore } from '../tickets/index.js';
 import type { HitlStore } from '../workspace/index.js';
 import type { HumanGates } from './human-gates.js';
-import { loopEdges, runNode } from './node-step.js';
+import { loopEdges } from './node-rules.js';
+import { runNode } from './node-step.js';
 import { createRecordingLog, type Recording, type RecordedWrite } from './recording-log.js';
 import { createRunContext, type RunContext } from './run-context.js';
 import type { RecordedNode } from './run-state.js';

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
 import type { AgentAdapter, AgentResult } from '../agents/index.js';
-import { isMsoError, type FallbackRule } from '../contracts/index.js';
+import { isMsoError } from '../contracts/index.js';
 import { attemptResultFields } from './attempt-row.js';
-import { commitAll } from './git.js';
+import { commitAll, type NodeCommit } from './git.js';
 import type { HumanGates } from './human-gates.js';
 import { laneOf, nodePreamble } from './node-preamble.js';
 import { nodeInstructions } from './instructions.js';
 import { failOutsideWrites, outsideChanges, ownStrayWrites, type AgentWindow } from './outside-writes.js';
 import { prepareMerge } from './merge-step.js';
+import { fullId, gatesPass, loopBody, loopEdges, ruleFor } from './node-rules.js';
 import type { RunContext } from './run-context.js';
 import type { NodeOutcome } from './scheduler.js';
 
@@ -17,86 +18,19 @@ function responseOf(r: AgentResult): Omit<AgentResult, 'transcript' | 'evidence'
   return rest;
 }
 
+/**
+ * A shell step's result with the evidence its adapter left to the engine (`committedByCaller`), taken from the commit
+ * made right after it: the paths it changed (a moved file by both its paths, as git status lists an unstaged move)
+ * and the commit HEAD was at, the commit's parent.
+ */
+function withCommitEvidence(r: AgentResult, made: NodeCommit, files: readonly string[]): AgentResult {
+  const moved = (made.changes ?? []).flatMap((c) => (c.from === null ? [] : [c.from]));
+  const changedFiles = [...new Set([...files, ...moved])].sort();
+  return { ...r, changedFiles, evidence: { ...r.evidence, headAfter: made.parent } };
+}
+
 /** The largest worktree patch kept in a node's recorded response (for offline replay). */
 const MAX_PATCH_CHARS = 32 * 1024 * 1024;
-
-const FAILURE_RULE: Readonly<Record<string, string>> = {
-  timeout: 'timeout',
-  stalled_stream: 'timeout',
-  manual_required: 'hitl_block',
-  unavailable: 'hitl_block',
-  budget: 'hitl_block',
-  // A bad key, missing rights or an exhausted quota repeat on every try: a person fixes the configuration.
-  auth: 'hitl_block',
-  permission: 'hitl_block',
-  quota: 'hitl_block',
-  outputs_missing: 'schema_validation_error',
-  gate_failed: 'schema_validation_error',
-};
-
-export interface LoopEdge {
-  readonly from: string;
-  readonly to: string;
-  readonly max_iterations: number;
-}
-
-export const loopEdges = (plan: RunContext['input']['plan']): readonly LoopEdge[] =>
-  (plan as { loop_edges?: LoopEdge[] }).loop_edges ?? [];
-
-function ruleFor(plan: RunContext['input']['plan'], errorClass: string): FallbackRule {
-  // A failure the classes above do not name (an exit code, a crash, an API error) is an agent error: what the
-  // agent meant to do is not known, so it is never called a hallucination.
-  const name = FAILURE_RULE[errorClass] ?? 'agent_error';
-  return (
-    plan.fallback_rules.find((r) => r.error_type === name) ?? {
-      error_type: name,
-      severity: 'medium',
-      action: 'retry',
-      target_commit: null,
-      max_retry: 1,
-      requires_human: false,
-    }
-  );
-}
-
-/** A commit id the engine knows HEAD to be at, when it is a full id (a configured target may be a short one). */
-const fullId = (commit: string | null | undefined): string | undefined =>
-  commit && /^[0-9a-f]{40,64}$/.test(commit) ? commit : undefined;
-
-async function gatesPass(
-  ctx: RunContext,
-  id: string,
-  wt: string,
-  commit: string,
-): Promise<{ passed: number; total: number; failures: string[] }> {
-  const { deps, runId } = ctx;
-  const gates = ctx.graph[id]?.gates ?? [];
-  const failures: string[] = [];
-  let head = fullId(commit);
-  // A gate is a program too: the checkout listed after the node no longer stands for the next node's start.
-  if (gates.length > 0) ctx.outside.unsettle();
-  for (const g of gates) {
-    const r = await deps.agents.run([deps.agents.adapter('shell')], {
-      runId,
-      nodeId: id,
-      instructions: `gate: ${g}`,
-      command: g,
-      purpose: 'gate',
-      cwd: wt,
-      headBefore: head,
-      deadlines: { totalMs: 10 * 60_000 },
-    });
-    head = fullId(r.result.evidence.headAfter);
-    ctx.event('gate.result', id, {
-      command: g,
-      status: r.result.status,
-      exit_code: r.result.exitCode,
-      message: r.result.errorMessage,
-    });
-    if (r.result.status !== 'success') failures.push(`${g}: ${r.result.errorMessage ?? r.result.status}`);
-  }
-  return { passed: gates.length - failures.length, total: gates.length, failures };
-}
 
 export async function runNode(ctx: RunContext, human: HumanGates, id: string): Promise<NodeOutcome> {
   const { deps, input, runId, rec, event } = ctx;
@@ -188,6 +122,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
             cwd: wt,
             // A shell step is one process; an agent chain may commit between its tries, so it asks git itself.
             headBefore: n.command ? head : undefined,
+            // The commit below says what a shell step changed: its adapter runs no git status of its own.
+            committedByCaller: n.command !== undefined,
             signal: input.signal,
             ...(n.timeout_s ? { deadlines: { totalMs: n.timeout_s * 1000 } } : {}),
             ...(n.budget_usd !== undefined ? { budgetUsd: n.budget_usd } : {}),
@@ -248,6 +184,16 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
     // Commit whatever the node produced, then judge it by evidence.
     const made = await commitAll(git, wt, `mso: ${id} ${n.label ?? ''}`.trim(), MAX_PATCH_CHARS);
     const { commit, patch } = made;
+    if (result && n.command !== undefined) {
+      // The step's own changes: this commit's, or (when the step committed too) everything since the attempt began.
+      const since = head;
+      const files =
+        made.parent === since || since === undefined
+          ? made.files
+          : (await git.ok(['diff', '--name-only', since, commit], wt)).split('\n').filter(Boolean);
+      result = withCommitEvidence(result, made, files);
+      log.recordAttempt({ attemptId, runId, ...attemptResultFields(result) });
+    }
     head = commit;
     if (!manualDone) {
       // The call's full response — what the agent said and what it changed — so `mso replay --offline` can feed it back.
@@ -389,25 +335,4 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
     await ctx.moveTicket(id, 'blocked', `${errorClass}: ${message}`.slice(0, 300));
     return { kind: 'failed', reason: `${errorClass}: ${message}`.slice(0, 500) };
   }
-}
-
-function loopBody(ctx: RunContext, from: string, to: string): string[] {
-  const { ids, graph } = ctx;
-  // Nodes on a forward path from the loop's entry to its exit.
-  const children = new Map(ids.map((i) => [i, ids.filter((c) => graph[c]?.parent_refs.includes(i))]));
-  const reach = (start: string, next: (x: string) => string[]): Set<string> => {
-    const seen = new Set([start]);
-    const q = [start];
-    while (q.length) {
-      for (const c of next(q.shift() as string)) {
-        if (seen.has(c)) continue;
-        seen.add(c);
-        q.push(c);
-      }
-    }
-    return seen;
-  };
-  const down = reach(from, (x) => children.get(x) ?? []);
-  const up = reach(to, (x) => graph[x]?.parent_refs ?? []);
-  return ids.filter((i) => down.has(i) && up.has(i));
 }

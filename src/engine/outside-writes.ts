@@ -36,19 +36,26 @@ async function fingerprint(fs: Pick<Fs, 'lstat' | 'readlink'>, path: string): Pr
   return `${st.isDirectory() ? 'd' : 'f'}:${st.isDirectory() ? 0 : st.size}:${st.isDirectory() ? 0 : st.mtimeMs}:${st.mode}`;
 }
 
+/** Fingerprints of `paths`, read side by side (one file system round trip for the lot, not one per path). */
+const fingerprints = (fs: Pick<Fs, 'lstat' | 'readlink'>, paths: readonly string[]): Promise<Array<string | null>> =>
+  Promise.all(paths.map((p) => fingerprint(fs, p)));
+
 async function walk(
   fs: Pick<Fs, 'readdir' | 'lstat' | 'readlink'>,
   dir: string,
   into: Map<string, string>,
 ): Promise<void> {
-  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-  for (const e of entries) {
-    if (into.size >= MAX_ENTRIES) return;
-    const path = join(dir, e.name);
-    const fp = await fingerprint(fs, path);
-    if (fp === null) continue;
-    into.set(path, fp);
-    if (e.isDirectory()) await walk(fs, path, into);
+  const entries = (await fs.readdir(dir, { withFileTypes: true }).catch(() => [])).slice(
+    0,
+    Math.max(0, MAX_ENTRIES - into.size),
+  );
+  const paths = entries.map((e) => join(dir, e.name));
+  const fps = await fingerprints(fs, paths);
+  for (const [i, e] of entries.entries()) {
+    const fp = fps[i] as string | null;
+    if (fp === null || into.size >= MAX_ENTRIES) continue;
+    into.set(paths[i] as string, fp);
+    if (e.isDirectory()) await walk(fs, paths[i] as string, into);
   }
 }
 
@@ -89,30 +96,23 @@ export async function snapshotOutside(
   const runDir = resolve(scope.runDir);
   const contextDir = dirname(dirname(runDir));
   const repo = resolve(scope.repo);
-  for (const path of checkout ?? (await checkoutPaths(deps, scope)))
-    out.set(path, (await fingerprint(deps.fs, path)) ?? 'deleted');
+  const changed = checkout ?? (await checkoutPaths(deps, scope));
+  for (const [i, fp] of (await fingerprints(deps.fs, changed)).entries())
+    out.set(changed[i] as string, fp ?? 'deleted');
+  // Files and folders watched whole (a folder with everything under it), in this order.
+  const watched: string[] = [];
   const dirs = gitDirs(repo);
   if (dirs) {
     const gitDir = dirs.commonDir;
-    for (const name of GIT_DIR_WATCH) {
-      const path = join(gitDir, name);
-      const fp = await fingerprint(deps.fs, path);
-      if (fp === null) continue;
-      out.set(path, fp);
-      if (fp.startsWith('d:')) await walk(deps.fs, path, out);
-    }
+    watched.push(...GIT_DIR_WATCH.map((name) => join(gitDir, name)));
     const wts = await deps.fs.readdir(join(gitDir, 'worktrees')).catch(() => [] as string[]);
-    for (const w of wts) {
-      const path = join(gitDir, 'worktrees', String(w), 'config.worktree');
-      const fp = await fingerprint(deps.fs, path);
-      if (fp !== null) out.set(path, fp);
-    }
+    watched.push(...wts.map((w) => join(gitDir, 'worktrees', String(w), 'config.worktree')));
   }
-  for (const path of [...CONTEXT_WATCH.map((n) => join(contextDir, n)), ...RUN_WATCH.map((n) => join(runDir, n))]) {
-    const fp = await fingerprint(deps.fs, path);
+  watched.push(...CONTEXT_WATCH.map((n) => join(contextDir, n)), ...RUN_WATCH.map((n) => join(runDir, n)));
+  for (const [i, fp] of (await fingerprints(deps.fs, watched)).entries()) {
     if (fp === null) continue;
-    out.set(path, fp);
-    if (fp.startsWith('d:')) await walk(deps.fs, path, out);
+    out.set(watched[i] as string, fp);
+    if (fp.startsWith('d:')) await walk(deps.fs, watched[i] as string, out);
   }
   return out;
 }

@@ -109,6 +109,7 @@ export function createRunContext(
   const worktreeOf = (id: string): string => join(input.runDir, 'worktree', id);
   const branchOf = (id: string): string => nodeBranch(runId, id);
   const contentHashes = new Map<string, string>();
+  const ticketPaths = new Map<string, string>();
 
   const ctx: RunContext = {
     deps,
@@ -206,9 +207,13 @@ export function createRunContext(
       });
     },
     async moveTicket(id, to, reason) {
-      const t = input.ticketOf.get(id);
-      if (!t) return;
-      const cur = (await input.tickets.get(t)).doc.frontmatter.status;
+      const ref = input.ticketOf.get(id);
+      if (!ref) return;
+      // Found by id once; its file is then named directly (no listing of the tickets folder per move).
+      const got = await input.tickets.get(ticketPaths.get(ref) ?? ref);
+      ticketPaths.set(ref, got.path);
+      const t = got.path;
+      const cur = got.doc.frontmatter.status;
       if (cur === to || cur === 'done' || cur === 'cancelled') return;
       if (to === 'done' && cur !== 'in_progress') await input.tickets.move(t, 'in_progress', 'engine');
       if (to === 'blocked' && cur === 'todo') await input.tickets.move(t, 'in_progress', 'engine');

@@ -183,9 +183,11 @@ export function createTicketStore(
       const r = transitionTicket(before.doc.frontmatter, to, today(), reason);
       if (!r.changed) return { path, doc: before.doc, from: r.from, changed: false };
       await withLock(deps, lock(`ticket-${before.doc.frontmatter.id}`), async () => {
-        const now = await readRef(path);
-        if (now.text !== before.text)
-          throw new TicketConflictError(before.doc.frontmatter.id, now.doc.frontmatter.status);
+        // Unchanged since it was read: compared as text, parsed again only to name the status that beat us.
+        const now = await readTextIfExists(deps.fs, path);
+        if (now === undefined) throw new NotFoundError('ticket', path);
+        if (now !== before.text)
+          throw new TicketConflictError(before.doc.frontmatter.id, parseTicket(now, path).frontmatter.status);
         await write(path, { ...before.doc, frontmatter: r.ticket });
       });
       await onTransition?.({ ticket: r.ticket.id, from: r.from, to, reason: reason ?? null, path });

@@ -146,6 +146,43 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     );
     expect(iterations).toEqual([{ n: 2 }]);
   });
+  it("records a shell step's changed files and HEAD from the commit made after it (a move by both paths)", async () => {
+    const wf = await workflow(
+      'changes',
+      [
+        { id: 'a', command: 'echo x > a.txt && echo y > b.txt' },
+        { id: 'b', command: 'mv a.txt moved.txt && rm b.txt && echo z > c.txt' },
+        // A step that commits by itself: what it committed counts too, and HEAD after it is its own commit.
+        {
+          id: 'c',
+          command:
+            'echo w > d.txt && git add d.txt && git -c user.name=t -c user.email=t@t commit -qm self && echo v > e.txt',
+        },
+      ],
+      [
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'c' },
+      ],
+    );
+    const r = await run(['--workflow', wf]);
+    expect(r.body, JSON.stringify(r.body)).toMatchObject({ status: 'completed', nodes: { done: 3 } });
+    const rows = (await q(
+      `SELECT node_id, files_changed, json_extract(evidence, '$.headBefore') AS before, json_extract(evidence, '$.headAfter') AS after FROM attempts WHERE run_id = '${r.body.run_id}' ORDER BY node_id`,
+    )) as Array<{ node_id: string; files_changed: string; before: string; after: string }>;
+    const files = Object.fromEntries(rows.map((x) => [x.node_id, JSON.parse(x.files_changed) as string[]]));
+    expect(files).toEqual({
+      a: ['a.txt', 'b.txt'],
+      b: ['a.txt', 'b.txt', 'c.txt', 'moved.txt'],
+      c: ['d.txt', 'e.txt'],
+    });
+    const commit = (id: string) => r.body.node_details[id]?.commit;
+    // HEAD before each step is its parent's commit; after it, the same (nothing committed) or the step's own commit.
+    expect(rows[1]).toMatchObject({ before: commit('a'), after: commit('a') });
+    expect(rows[2]?.before).toBe(commit('b'));
+    expect(rows[2]?.after).toMatch(/^[0-9a-f]{40}$/);
+    expect([commit('b'), commit('c')]).not.toContain(rows[2]?.after);
+  });
+
   it('blocks the dependents of a failed node, names the ancestor, and lets independent branches finish', async () => {
     const wf = await workflow(
       'partial',

@@ -285,6 +285,18 @@ describe('redaction', () => {
       type: 'agent.output',
       payload: { text: `the key is ${secret}`, env: `DB_PASSWORD=${envSecret}` },
     });
+    // Every column a caller gives, not only the payload; one at a time and in a batch (multi-row inserts).
+    const leaky = { nodeId: `node ${secret}`, ticketId: `ticket ${envSecret}`, attemptId: `attempt ${secret}` };
+    log.appendEvent({ runId: `run ${envSecret}`, type: `type ${secret}`, key: `key ${secret}`, ...leaky });
+    log.appendEvents(
+      Array.from({ length: 40 }, (_, i) => ({
+        runId: 'r',
+        type: 't',
+        at: `at ${secret}`,
+        key: `k${i} ${envSecret}`,
+        ...leaky,
+      })),
+    );
     log.recordAttempt({
       attemptId: 'A1',
       runId: 'r',

@@ -74,7 +74,9 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
         .filter((l) => l.startsWith('1|'))
         .map((l) => l.slice(2))
         .join('\n');
-      const { headAfter, changedFiles } = await gitAfter(deps, req.cwd, env, headBefore);
+      const { headAfter, changedFiles } = req.committedByCaller
+        ? { headAfter: null, changedFiles: [] }
+        : await gitAfter(deps, req.cwd, env, headBefore);
       let status: 'success' | 'failure' | 'timeout' | 'cancelled' = exit.exitCode === 0 ? 'success' : 'failure';
       let errorClass: 'timeout' | 'stalled_stream' | 'cancelled' | 'unavailable' | 'process' | null =
         exit.exitCode === 0 ? null : 'process';
