@@ -5,7 +5,7 @@
 // worker made (the attempt), for the local backend from the node's `running` state to its attempt. Each worker runs
 // 2 jobs at once and the coordinator keeps as many nodes in flight as the workers have slots (the local backend 8).
 // Every configuration runs in the same process run, on the same shape, so the local backend is the baseline.
-// MSO_BENCH_NODES (default 100), MSO_TEST_REDIS_URL (default redis://127.0.0.1:6379).
+// MSO_BENCH_NODES (default 1000, the issue's figure; 100 for a quick look), MSO_TEST_REDIS_URL (default redis://127.0.0.1:6379).
 // Run: npm run bench:distributed (builds dist/ first: bin/mso.js runs it).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -18,7 +18,7 @@ import { initBenchRepo } from './bench-repo.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const BIN = join(ROOT, 'bin/mso.js');
-const N = Number(process.env['MSO_BENCH_NODES'] ?? 100);
+const N = Number(process.env['MSO_BENCH_NODES'] ?? 1000);
 const REDIS = process.env['MSO_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 function workflow(n: number): string {
