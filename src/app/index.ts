@@ -40,6 +40,7 @@ export {
   type ProgressNode,
   type ProgressView,
   type RunProgress,
+  underWay,
+  type UnderWay,
 } from './run-progress.js';
 export type { FullOutput, LogEntry, LogsResult } from './run-logs.js';
-export { underWay, type UnderWay } from './under-way.js';

@@ -16,6 +16,13 @@ export type {
   SqliteStatement,
 } from './ports.js';
 export { openSqlite } from './node/sqlite.js';
-export { keepYoungGenerationSmall } from './node/heap.js';
-export { nodeClock, nodeFaults, nodePlatform, nodeProc, nodeProcessInfo, nodeRandom } from './node/node-platform.js';
+export {
+  keepYoungGenerationSmall,
+  nodeClock,
+  nodeFaults,
+  nodePlatform,
+  nodeProc,
+  nodeProcessInfo,
+  nodeRandom,
+} from './node/node-platform.js';
 export { gitCommand, gitDirs, configuredDrivers, GIT_SAFE_CONFIG, type GitCommand } from './node/git-command.js';

@@ -8,7 +8,9 @@ import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js
 // this small is described at the top of src/cli/main.ts. Raise a budget only with a reason in the commit message.
 // 47 modules at the merge of the terminal commands (logs, results, the progress view); a few to spare, no more.
 // status 301 → 306: the second-Ctrl-C handler needs the live agent groups at start (platform/light, live-groups).
-const BUDGET = { version: 50, help: 50, status: 306 } as const;
+// status 306 → 307: audit/audit-log.ts (570 lines) split into four modules by concern (the house limit is ~400 lines);
+// two other new modules were folded into ones status loads anyway, so the split costs one module net.
+const BUDGET = { version: 50, help: 50, status: 307 } as const;
 // The app's light entry (the redactor the CLI prints through) is allowed; the rest of app/ and engine/ are not.
 const HEAVY =
   /node_modules\/(zod|yaml|better-sqlite3|kysely|ai|@ai-sdk|@modelcontextprotocol|hono|bullmq|ioredis)\/|\/dist\/engine\/|\/dist\/app\/(?!light\.js$|redaction\.js$|run-progress\.js$)/;
