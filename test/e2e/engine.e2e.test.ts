@@ -377,6 +377,7 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     );
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    keepStderr(child);
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     await waitFor(child, '20261121-msoorch-cancel-me', 'agent.spawned');
     const live = await sb.json<Summary>(['status', '20261121-msoorch-cancel-me']);
@@ -406,8 +407,9 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     const child = spawn(process.execPath, [MSO_BIN, 'run', '--workflow', wf, '--run-id', id], {
       cwd: sb.cwd,
       env: sb.env,
-      stdio: ['ignore', 'ignore', 'ignore'],
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
+    keepStderr(child);
     const exited = new Promise((r) => child.once('exit', r));
     await waitFor(child, id, 'agent.spawned', 'middle');
     const spawned = await sb.events(id, { type: 'agent.spawned', node: 'middle' });
@@ -420,10 +422,19 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     child.kill('SIGKILL');
     await exited;
     expect(isAlive(orphan)).toBe(true);
+    // The orphan waits for the marker, so it is alive until resume ends it; the marker is written only then, for the
+    // node's second attempt (written before, the orphan could see it and exit on its own first).
+    let settled = false;
+    const resuming = sb.json<Summary>(['resume', id]).finally(() => (settled = true));
+    let killed: Awaited<ReturnType<typeof sb.events>> = [];
+    for (let i = 0; i < 300 && !settled && killed.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      killed = await sb.events(id, { type: 'agent.orphan_killed' }).catch(() => []);
+    }
     await writeFile(marker, 'go');
-    const resumed = await sb.json<Summary>(['resume', id]);
+    const resumed = await resuming;
     expect(resumed.body, JSON.stringify(resumed.body)).toMatchObject({ status: 'completed', nodes: { done: 3 } });
-    const killed = await sb.events(id, { type: 'agent.orphan_killed' });
+    killed = await sb.events(id, { type: 'agent.orphan_killed' });
     expect(killed.filter((e) => e.payload['pid'] === orphan)).toHaveLength(1);
     const commits = await q(
       `SELECT node_id, count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'node.committed' GROUP BY node_id ORDER BY node_id`,
@@ -453,9 +464,17 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** What a spawned coordinator printed on stderr, kept to explain an early exit. */
+const stderrOf = new WeakMap<ChildProcess, string>();
+function keepStderr(child: ChildProcess): void {
+  stderrOf.set(child, '');
+  child.stderr?.on('data', (c: Buffer) => stderrOf.set(child, (stderrOf.get(child) ?? '') + c.toString()));
+}
+
 /**
  * Polls the store until the run has an event of `type` (of `node`), failing at once when the coordinator `child`
- * exited first: such a run will not write it. A poll that fails (the store busy) counts as not yet.
+ * exited first (with what it printed): such a run will not write it. A poll that fails (the store busy) counts as
+ * not yet.
  */
 async function waitFor(child: ChildProcess, runId: string, type: string, node?: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -464,7 +483,9 @@ async function waitFor(child: ChildProcess, runId: string, type: string, node?: 
     ).catch(() => [{ n: 0 }]);
     if (Number(s[0]?.['n']) > 0) return;
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`the coordinator of ${runId} exited (${child.exitCode ?? child.signalCode}) before ${type}`);
+      throw new Error(
+        `the coordinator of ${runId} exited (${child.exitCode ?? child.signalCode}) before ${type}: ${stderrOf.get(child) ?? ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
