@@ -187,8 +187,8 @@ describe.skipIf(unreachable !== null)('distributed backend: worker slots and hum
     };
     it('an escalation met on a worker, approved from another process while a branch runs: the same coordinator goes on', async () => {
       schema = pgSchema('mso_gate');
-      // The coordinator can run the fake agent; the worker's `fake` is not installed there: the node's agent is
-      // unavailable on the worker, which escalates to a person (hitl_block), and the worker hands the ask back.
+      // The coordinator can run the fake agent; on the worker its login has expired (an authentication failure): the
+      // node escalates to a person there (hitl_block), and the worker hands the ask back.
       await setUpDistributed({ agents: { fake: { kind: 'claude-code', command: FAKE_AGENT } } });
       t.sb.env['MSO_AUDIT_URL'] = schema.url;
       const marker = join(t.sb.dir, 'go');
@@ -206,8 +206,18 @@ describe.skipIf(unreachable !== null)('distributed backend: worker slots and hum
           { from: 'root', to: 'slow' },
         ],
       );
+      const loggedOut = join(t.sb.dir, 'logged-out.json');
+      await writeFile(
+        loggedOut,
+        JSON.stringify({
+          name: 'logged-out',
+          steps: [{ text: 'Invalid API key · Please run /login', error: 'authentication_failed' }],
+        }),
+      );
       const w = await startWorker('hands', ['--agents', 'shell,fake', '--concurrency', '2'], REDIS, {
-        policy: { agents: { fake: { kind: 'claude-code', command: join(t.sb.dir, 'no-such-agent') } } },
+        policy: {
+          agents: { fake: { kind: 'claude-code', command: FAKE_AGENT, env: { FAKE_AGENT_SCENARIO: loggedOut } } },
+        },
       });
       const id = '20261127-msowd-dist-gate';
       const c = coordinate(wf, id);

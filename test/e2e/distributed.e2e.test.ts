@@ -50,6 +50,10 @@ describe.skipIf(unreachable !== null)(
         t.prefix,
       ]);
       expect(listed.body.workers.map((w) => w.name)).toEqual(['w1', 'w2', 'w3']);
+      // By default a worker takes the lanes of the agents that can run on its machine: here (no agent CLI on PATH, no
+      // API key) only shell, and it says why it leaves each other one.
+      expect(listed.body.workers.map((w) => w.agents)).toEqual([['shell'], ['shell'], ['shell']]);
+      expect(workers[0]?.log()).toMatch(/not taking jobs for claude-code: /);
       const d = await t.sb.json<{ run_id: string; status: string; nodes: Record<string, number> }>(
         ['run', '--workflow', wf, '--repo', repo, '--max-concurrency', '8', ...distributed()],
         { cwd: repo },
@@ -107,6 +111,16 @@ describe.skipIf(unreachable !== null)(
       ]);
       expect(badAgent.code).toBe(2);
       expect(badAgent.body.error.message).toContain('nope is not an agent of this workspace');
+      // An agent the workspace declares but this machine cannot run (its CLI is not on PATH) is refused by name.
+      const absent = await t.sb.json<{ error: { message: string } }>([
+        'worker',
+        '--redis',
+        REDIS,
+        '--agents',
+        'shell,claude-code',
+      ]);
+      expect(absent.code).toBe(2);
+      expect(absent.body.error.message).toMatch(/^invalid --agents: claude-code cannot run on this machine \(.+\)/);
       const down = await t.sb.json<{ error: { code: string; message: string } }>([
         'workers',
         '--redis',

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { runChain } from '../../agents/index.js';
+import { runChain, type AgentAdapter } from '../../agents/index.js';
 import { InvalidArgumentError } from '../../contracts/index.js';
 import { createGit, runNodeJob, type NodeJob, type NodeJobEnv, type NodeJobResult } from '../../engine/index.js';
 import type { Workspace } from '../../workspace/index.js';
@@ -52,18 +52,33 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
   let fetcher: LaneFetcher | undefined;
   const timers: NodeJS.Timeout[] = [];
   try {
-    const agents = o.agents ?? [...rt.adapters.keys()].filter((a) => a !== 'manual');
-    for (const a of agents)
+    const named = o.agents ?? [...rt.adapters.keys()].filter((a) => a !== 'manual');
+    for (const a of named)
       if (!rt.adapters.has(a))
         throw new InvalidArgumentError(
           '--agents',
           `${a} is not an agent of this workspace (known: ${[...rt.adapters.keys()].join(', ')})`,
         );
-    if (agents.includes('manual'))
+    if (named.includes('manual'))
       throw new InvalidArgumentError(
         '--agents',
         'manual nodes need a person at the coordinator: a worker cannot take them',
       );
+    // A worker takes jobs only for agents that can run here (CLI on PATH, API key set): a job for one it lacks would
+    // fail on it instead of going to a worker that has it. Named with --agents, one that cannot run is refused.
+    const ready = await Promise.all(
+      named.map(async (a) => ({ agent: a, ...(await (rt.adapters.get(a) as AgentAdapter).availability()) })),
+    );
+    const missing = ready.filter((r) => !r.available);
+    if (o.agents && missing.length)
+      throw new InvalidArgumentError(
+        '--agents',
+        missing.map((m) => `${m.agent} cannot run on this machine (${m.reason})`).join('; '),
+      );
+    const agents = ready.filter((r) => r.available).map((r) => r.agent);
+    if (agents.length === 0)
+      throw new InvalidArgumentError('--agents', 'no agent of this workspace can run on this machine');
+    for (const m of missing) o.onLine?.(`not taking jobs for ${m.agent}: ${m.reason}`);
     redis = await connectRedis(o.redis);
     const conn = redis;
     const git = createGit({ proc: deps.proc, env: deps.env });

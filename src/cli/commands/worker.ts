@@ -23,7 +23,10 @@ export function registerWorker(program: Command, ctx: CliContext): void {
     .description('take node jobs of distributed runs from Redis (BullMQ) and run them here; SIGTERM: finish, then stop')
     .option('--redis <url>', 'the Redis of the runs (default $MSO_REDIS_URL or execution.redis_url)')
     .option('--concurrency <n>', 'jobs at once across its agents (default 1)', int('--concurrency', 1))
-    .option('--agents <list>', 'the agents this worker has, comma-separated (default: every agent but manual)')
+    .option(
+      '--agents <list>',
+      'the agents this worker takes jobs for, comma-separated (default: every agent of the workspace that can run here, never manual)',
+    )
     .option('--name <id>', 'the worker name in mso workers (default <host>-<pid>)')
     .option('--queue-prefix <p>', 'key prefix in Redis (default $MSO_QUEUE_PREFIX or execution.queue_prefix)')
     .option(
