@@ -122,9 +122,13 @@ describe('a decision made while the run goes on (local backend, SQLite store: th
 describe.skipIf(unreachable !== null)('distributed backend: worker slots and human gates', { timeout: 120_000 }, () => {
   afterEach(() => tearDownDistributed());
 
-  it('--concurrency 2 is the worker total across its lanes: never more than 2 at once, both lanes served', async () => {
-    // Six independent nodes, three per lane (shell commands; a fake coding agent), each about a second long.
-    const agents = { fake: { kind: 'claude-code', command: FAKE_AGENT } };
+  it('--concurrency 2 is the worker total across its lanes: never more than 2 at once, all lanes served', async () => {
+    // Seven independent nodes: three shell commands, three of a fake coding agent, and a command whose own agent is a
+    // second shell-kind agent (its lane is that agent, not `shell`), each about a second long.
+    const agents = {
+      fake: { kind: 'claude-code', command: FAKE_AGENT },
+      shell2: { kind: 'shell', env: { LANE_TAG: 'from-shell2' } },
+    };
     await setUpDistributed({ agents });
     const scenario = join(t.sb.dir, 'second.json');
     await writeFile(
@@ -134,21 +138,23 @@ describe.skipIf(unreachable !== null)('distributed backend: worker slots and hum
         steps: [{ sleep: 1000 }, { writeRequested: {} }, { result: { subtype: 'success', text: 'ok' } }],
       }),
     );
-    const ids = ['s1', 's2', 's3', 'f1', 'f2', 'f3'];
+    const ids = ['s1', 's2', 's3', 'f1', 'f2', 'f3', 'x1'];
     const wf = await workflow(
       'slots',
       ids.map((id) =>
         id.startsWith('s')
           ? { id, label: id, command: `sleep 1; echo ${id} > ${id}.txt` }
-          : { id, label: id, agent: 'fake', output: 'code' },
+          : id === 'x1'
+            ? { id, label: id, agent: 'shell2', command: 'sleep 1; test "$LANE_TAG" = from-shell2' }
+            : { id, label: id, agent: 'fake', output: 'code' },
       ),
       [],
     );
-    const w = await startWorker('pair', ['--agents', 'shell,fake', '--concurrency', '2'], REDIS, {
+    const w = await startWorker('pair', ['--agents', 'shell,fake,shell2', '--concurrency', '2'], REDIS, {
       policy: { agents },
       env: { FAKE_AGENT_SCENARIO: scenario },
     });
-    expect(w.log()).toContain('worker pair ready: agents shell, fake; 2 at once across them');
+    expect(w.log()).toContain('worker pair ready: agents shell, fake, shell2; 2 at once across them');
     const r = await t.sb.json<{ run_id: string; status: string }>(
       ['run', '--workflow', wf, '--max-concurrency', '8', ...distributed()],
       { cwd: join(t.sb.dir, 'repo') },
@@ -160,13 +166,16 @@ describe.skipIf(unreachable !== null)('distributed backend: worker slots and hum
       r.body.run_id,
     );
     expect(attempts.map((a) => a['node_id']).sort()).toEqual([...ids].sort());
-    expect(new Set(attempts.map((a) => a['agent']))).toEqual(new Set(['shell', 'fake']));
+    expect(new Set(attempts.map((a) => a['agent']))).toEqual(new Set(['shell', 'fake', 'shell2']));
+    expect(attempts.find((a) => a['node_id'] === 'x1')?.['agent']).toBe('shell2');
     const spans = attempts.map(
       (a) => [Date.parse(a['started_at'] as string), Date.parse(a['ended_at'] as string)] as const,
     );
     expect(maxOverlap(spans)).toBeLessThanOrEqual(2);
-    for (const lane of ['shell', 'fake']) expect(w.log()).toMatch(new RegExp(`took \\S+ \\(\\S+ \\S+, ${lane}\\)`));
-    expect(w.log().match(/^took /gm)).toHaveLength(6);
+    for (const lane of ['shell', 'fake', 'shell2'])
+      expect(w.log()).toMatch(new RegExp(`took \\S+ \\(\\S+ \\S+, ${lane}\\)`));
+    expect(w.log()).toMatch(/took \S+ \(\S+ x1, shell2\)/);
+    expect(w.log().match(/^took /gm)).toHaveLength(7);
   });
 
   describe.skipIf(pgUnavailable() !== null)('with the audit store in PostgreSQL', () => {
