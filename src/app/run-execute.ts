@@ -19,7 +19,7 @@ import { ensureTickets, summarize, type RunOpsContext } from './run-support.js';
 import type { ExecutionChoice, RunSummary } from './run-types.js';
 import type { OpenedNodeQueue } from './distributed/node-queue.js';
 import { chooseBackend } from './distributed/backend-choice.js';
-import { cancelReasonOf, watchRunSignals, type RunSignals } from './run-signals.js';
+import { cancelReasonOf, signalPollMs, watchRunSignals, type RunSignals } from './run-signals.js';
 import { auditOptions } from './settings.js';
 
 /** How long an earlier coordinator's agent group gets between SIGTERM and SIGKILL. */
@@ -71,6 +71,7 @@ export async function execute(
   let queue: OpenedNodeQueue | undefined;
   let signals: RunSignals | undefined;
   try {
+    signalPollMs(deps.env); // a bad MSO_SIGNAL_POLL_MS is refused before anything is written
     // The distributed backend's Redis is reached before the lease and the first write: unreachable, nothing changes.
     const chosen = await chooseBackend(c, ws, rt.log, ref.runId, options);
     queue = chosen.queue;

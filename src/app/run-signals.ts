@@ -1,4 +1,5 @@
 import type { AuditLog } from '../audit/index.js';
+import { InvalidArgumentError } from '../contracts/index.js';
 import type { DecisionFeed } from '../engine/index.js';
 import type { Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
@@ -12,6 +13,18 @@ export const runSignalRedisChannel = (prefix: string): string => `${prefix}:mso-
 const POLL_MS = 1_000;
 /** How often it is looked at when LISTEN/NOTIFY or Redis pushes: only a safety net for a lost message. */
 const PUSHED_POLL_MS = 5_000;
+/** A test and tuning knob: every look at the store this far apart (ms), pushed or not. */
+export const SIGNAL_POLL_ENV = 'MSO_SIGNAL_POLL_MS';
+
+/** The look interval {@link SIGNAL_POLL_ENV} sets, if it is set; anything but a positive whole number is refused. */
+export function signalPollMs(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const raw = env[SIGNAL_POLL_ENV];
+  if (raw === undefined || raw === '') return undefined;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 2_147_483_647)
+    throw new InvalidArgumentError(SIGNAL_POLL_ENV, `${raw} is not a whole number of milliseconds (1..2147483647)`);
+  return ms;
+}
 /**
  * How far before the last seen event a look starts again: PostgreSQL assigns `seq` before commit, so a concurrent
  * writer's event can become visible after a later one; events already seen are skipped by their seq.
@@ -23,7 +36,7 @@ export interface RunSignals extends DecisionFeed {
 }
 
 export interface RunSignalOptions {
-  readonly deps: Pick<AppDeps, 'listenPostgres'>;
+  readonly deps: Pick<AppDeps, 'listenPostgres' | 'env'>;
   readonly log: AuditLog;
   readonly runId: string;
   /** The PostgreSQL store's URL, when the audit log is there: notifications wake the look at once. */
@@ -38,8 +51,9 @@ export interface RunSignalOptions {
 /**
  * Watches the audit store for what other processes record about a running run: a person's decision on one of its
  * items (`hitl.decided`: the node waiting on it may run again) and a cancel request (`run.cancel_requested`). The
- * store is the truth and is looked at every second (SQLite) or every five (when a push channel is up): a PostgreSQL
- * NOTIFY on {@link RUN_SIGNAL_PG_CHANNEL} or a message on the run's Redis channel makes the look happen at once.
+ * store is the truth and is looked at every second (SQLite) or every five (when a push channel is up; MSO_SIGNAL_POLL_MS
+ * sets one interval for both): a PostgreSQL NOTIFY on {@link RUN_SIGNAL_PG_CHANNEL} or a message on the run's Redis
+ * channel makes the look happen at once.
  * Only what is recorded after the watch starts counts.
  */
 export async function watchRunSignals(o: RunSignalOptions): Promise<RunSignals> {
@@ -50,6 +64,7 @@ export async function watchRunSignals(o: RunSignalOptions): Promise<RunSignals> 
   const start = Number(maxSeq.m ?? 0);
   let last = start;
   const seen = new Set<number>();
+  const pollMs = signalPollMs(o.deps.env);
   const look = (): void => {
     let rows: Array<{ seq: number; type: string; node_id: string | null; payload: string }>;
     try {
@@ -76,7 +91,7 @@ export async function watchRunSignals(o: RunSignalOptions): Promise<RunSignals> 
   let timer: NodeJS.Timeout | undefined;
   const reschedule = (): void => {
     clearInterval(timer);
-    timer = setInterval(look, pushed > 0 ? PUSHED_POLL_MS : POLL_MS);
+    timer = setInterval(look, pollMs ?? (pushed > 0 ? PUSHED_POLL_MS : POLL_MS));
     timer.unref();
   };
   if (o.auditUrl && o.deps.listenPostgres) {

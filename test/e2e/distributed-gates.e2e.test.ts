@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -89,11 +90,21 @@ describe('a decision made while the run goes on (local backend, SQLite store: th
 
   it('a manual node approved --done from another process runs on in the same coordinator', async () => {
     await setUpDistributed();
+    // The look interval knob is checked before the run exists: a bad one is refused (exit 2), nothing is written.
+    const bad = await t.sb.json<{ error: { message: string } }>(
+      ['run', '--workflow', await workflow('bad', [{ id: 'a', label: 'a', command: 'true' }], [])],
+      { env: { MSO_SIGNAL_POLL_MS: 'soon' }, cwd: join(t.sb.dir, 'repo') },
+    );
+    expect([bad.code, bad.body.error.message]).toEqual([
+      2,
+      'invalid MSO_SIGNAL_POLL_MS: soon is not a whole number of milliseconds (1..2147483647)',
+    ]);
+    expect(readdirSync(join(t.sb.dir, 'workspace', '.mso-context', 'active'))).toEqual([]);
     await approveWhileSlowRuns('20261127-msowd-local-manual', []);
   });
 });
 
-describe.skipIf(unreachable !== null)('distributed backend: worker slots', { timeout: 120_000 }, () => {
+describe.skipIf(unreachable !== null)('distributed backend: worker slots and decisions', { timeout: 120_000 }, () => {
   afterEach(() => tearDownDistributed());
 
   it('--concurrency 2 is the worker total across its lanes: never more than 2 at once, all lanes served', async () => {
@@ -150,5 +161,13 @@ describe.skipIf(unreachable !== null)('distributed backend: worker slots', { tim
       expect(w.log()).toMatch(new RegExp(`took \\S+ \\(\\S+ \\S+, ${lane}\\)`));
     expect(w.log()).toMatch(/took \S+ \(\S+ x1, shell2\)/);
     expect(w.log().match(/^took /gm)).toHaveLength(7);
+  });
+
+  it('with the store looked at only every 10 min, the Redis message alone makes the coordinator take a decision up', async () => {
+    await setUpDistributed();
+    // Within the until's 30 s the coordinator never looks at the store on its own: only the run's Redis channel wakes it.
+    t.sb.env['MSO_SIGNAL_POLL_MS'] = '600000';
+    await startWorker('waker', ['--concurrency', '2']);
+    await approveWhileSlowRuns('20261127-msowd-dist-redis-wake', distributed());
   });
 });
