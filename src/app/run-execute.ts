@@ -19,6 +19,7 @@ import { ensureTickets, summarize, type RunOpsContext } from './run-support.js';
 import type { ExecutionChoice, RunSummary } from './run-types.js';
 import type { OpenedNodeQueue } from './distributed/node-queue.js';
 import { chooseBackend } from './distributed/backend-choice.js';
+import { applyDecisionRequest } from './run-decide.js';
 import { cancelReasonOf, signalPollMs, watchRunSignals, type RunSignals } from './run-signals.js';
 import { auditOptions } from './settings.js';
 
@@ -105,6 +106,7 @@ export async function execute(
     );
     // Decisions and cancel requests recorded by other processes (any machine that reaches the store) reach this run.
     const q = queue;
+    const hitl = createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n));
     signals = await watchRunSignals({
       deps,
       log: rt.log,
@@ -113,6 +115,9 @@ export async function execute(
       redis: q ? (channel, on) => q.subscribe(channel, on) : undefined,
       redisPrefix: q?.prefix,
       onCancel: stop,
+      onDecisionRequest: async (payload) => {
+        if (await applyDecisionRequest(hitl, rt.log, ref.runId, payload)) await ws.sync(ref.runId);
+      },
     });
     const { repo, baseSha } = await provision(c, ws, ref, options.repo, options.init === true);
     await recordProvenance(deps, ws, ref, rt.log, { repo, baseSha });
@@ -182,7 +187,7 @@ export async function execute(
             payload: { from: t.from, to: t.to, reason: t.reason },
           });
         }),
-        hitl: createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)),
+        hitl,
         ticketOf,
         repo,
         ownRoots: [ws.layout.root, ws.layout.observationRoot],
