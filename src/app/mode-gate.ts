@@ -1,5 +1,6 @@
 import { chainFor, modeRefusal, resolveAgentSpecs } from '../agents/index.js';
 import { InvalidArgumentError, type ExecutionPlan, type Policy } from '../contracts/index.js';
+import { laneOf } from '../engine/index.js';
 
 /** One node an agent cannot run in the mode the plan gives it. */
 export interface ModeRefusal {
@@ -18,7 +19,7 @@ export function modeRefusals(policy: Policy, plan: ExecutionPlan, agentOverride?
   const specs = resolveAgentSpecs(policy);
   const out: ModeRefusal[] = [];
   for (const [id, n] of Object.entries(plan.execution_graph)) {
-    const named = n.command ? 'shell' : (n.agent ?? agentOverride);
+    const named = laneOf(n, agentOverride, policy.agents);
     const names = named ? [named] : chainFor(policy, specs, n.persona);
     for (const name of names) {
       const spec = specs.get(name);

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { liveRunHolder, openAuditLog } from '../audit/index.js';
-import { ErrorCode, isMsoError, RunTransitionError } from '../contracts/index.js';
-import { writeFileAtomic, type Workspace } from '../workspace/index.js';
+import { RunTransitionError } from '../contracts/index.js';
+import { writeFileAtomic } from '../workspace/index.js';
 import { leaseDeps, type RunOpsContext } from './run-support.js';
-import { announceRunSignal } from './run-signals.js';
+import { announceRunSignal, runHereOrInStore, throughStore } from './run-signals.js';
 import type { CancelResult } from './run-types.js';
 import { auditOptions } from './settings.js';
 
@@ -19,17 +19,19 @@ export const CANCEL_REQUEST = 'cancel.request';
 export async function cancelRun(c: RunOpsContext, runId: string, reason?: string): Promise<CancelResult> {
   const { deps, open } = c;
   const ws = await open(true);
-  let notHere: unknown;
-  const ref = await ws.runs.get(runId).catch((e: unknown) => {
-    // Not in this workspace: a run coordinated elsewhere is cancelled through the store it shares with us.
-    if (isMsoError(e) && e.code === ErrorCode.RunNotFound && auditOptions(ws, deps).url) return ((notHere = e), null);
-    throw e;
-  });
-  if (!ref) return cancelThroughStore(deps, ws, runId, reason ?? `cancelled by ${ws.layout.observerId}`, notHere);
+  const why = reason ?? `cancelled by ${ws.layout.observerId}`;
+  const where = await runHereOrInStore(deps, ws, runId);
+  // Not in this workspace: a run coordinated elsewhere is cancelled through the store it shares with us.
+  if (!where.ref)
+    return throughStore(deps, ws, runId, where.notHere, async (log, holder) => {
+      log.appendEvent({ runId, type: 'run.cancel_requested', payload: { coordinator: holder.pid, reason: why } });
+      await announceRunSignal(deps, ws, log, runId);
+      return { run_id: runId, requested: true, coordinator: holder.pid };
+    });
+  const ref = where.ref;
   const status = ref.manifest.status;
   if (status === 'completed' || status === 'failed' || status === 'archived')
     throw new RunTransitionError(runId, status, 'cancelled');
-  const why = reason ?? `cancelled by ${ws.layout.observerId}`;
   const log = openAuditLog(deps, auditOptions(ws, deps));
   let coordinator: number | null;
   try {
@@ -49,26 +51,4 @@ export async function cancelRun(c: RunOpsContext, runId: string, reason?: string
       error: { message: `cancelled: ${why}`, phase: 'execution', reason: 'cancelled' },
     });
   return { run_id: runId, requested: true, coordinator };
-}
-
-/** A run whose folder is on another machine: only its live coordinator can cancel it, told through the store. */
-async function cancelThroughStore(
-  deps: RunOpsContext['deps'],
-  ws: Workspace,
-  runId: string,
-  why: string,
-  notHere: unknown,
-): Promise<CancelResult> {
-  const log = openAuditLog(deps, auditOptions(ws, deps));
-  try {
-    const known = log.db.prepare('SELECT 1 AS k FROM events WHERE run_id = ? LIMIT 1').get(runId);
-    const holder = known ? liveRunHolder(log, leaseDeps(deps), runId) : null;
-    // Without a live coordinator there is nothing to tell: the run's folder (and status) is where it was started.
-    if (!holder) throw notHere;
-    log.appendEvent({ runId, type: 'run.cancel_requested', payload: { coordinator: holder.pid, reason: why } });
-    await announceRunSignal(deps, ws, log, runId);
-    return { run_id: runId, requested: true, coordinator: holder.pid };
-  } finally {
-    log.close();
-  }
 }

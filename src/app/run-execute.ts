@@ -19,7 +19,8 @@ import { ensureTickets, summarize, type RunOpsContext } from './run-support.js';
 import type { ExecutionChoice, RunSummary } from './run-types.js';
 import type { OpenedNodeQueue } from './distributed/node-queue.js';
 import { chooseBackend } from './distributed/backend-choice.js';
-import { cancelReasonOf, watchRunSignals, type RunSignals } from './run-signals.js';
+import { applyDecisionRequest } from './run-decide.js';
+import { cancelReasonOf, signalPollMs, watchRunSignals, type RunSignals } from './run-signals.js';
 import { auditOptions } from './settings.js';
 
 /** How long an earlier coordinator's agent group gets between SIGTERM and SIGKILL. */
@@ -71,6 +72,7 @@ export async function execute(
   let queue: OpenedNodeQueue | undefined;
   let signals: RunSignals | undefined;
   try {
+    signalPollMs(deps.env); // a bad MSO_SIGNAL_POLL_MS is refused before anything is written
     // The distributed backend's Redis is reached before the lease and the first write: unreachable, nothing changes.
     const chosen = await chooseBackend(c, ws, rt.log, ref.runId, options);
     queue = chosen.queue;
@@ -104,6 +106,7 @@ export async function execute(
     );
     // Decisions and cancel requests recorded by other processes (any machine that reaches the store) reach this run.
     const q = queue;
+    const hitl = createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n));
     signals = await watchRunSignals({
       deps,
       log: rt.log,
@@ -112,6 +115,9 @@ export async function execute(
       redis: q ? (channel, on) => q.subscribe(channel, on) : undefined,
       redisPrefix: q?.prefix,
       onCancel: stop,
+      onDecisionRequest: async (payload) => {
+        if (await applyDecisionRequest(hitl, rt.log, ref.runId, payload)) await ws.sync(ref.runId);
+      },
     });
     const { repo, baseSha } = await provision(c, ws, ref, options.repo, options.init === true);
     await recordProvenance(deps, ws, ref, rt.log, { repo, baseSha });
@@ -181,7 +187,7 @@ export async function execute(
             payload: { from: t.from, to: t.to, reason: t.reason },
           });
         }),
-        hitl: createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)),
+        hitl,
         ticketOf,
         repo,
         ownRoots: [ws.layout.root, ws.layout.observationRoot],

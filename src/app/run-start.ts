@@ -6,6 +6,7 @@ import { assertModesHonoured } from './mode-gate.js';
 import { execute } from './run-execute.js';
 import { preflightRun } from './run-preflight.js';
 import { readRunArtifact } from './run-artifacts.js';
+import { signalPollMs } from './run-signals.js';
 import { observeAfter, summarize, type RunOpsContext } from './run-support.js';
 import type { RunRequest, RunSummary } from './run-types.js';
 
@@ -13,6 +14,7 @@ import type { RunRequest, RunSummary } from './run-types.js';
 export async function startRun(c: RunOpsContext, input: RunRequest): Promise<RunSummary> {
   const { deps, open, design, observe } = c;
   const checked = await preflightRun(c, input);
+  signalPollMs(deps.env); // a bad MSO_SIGNAL_POLL_MS is refused before the run exists
   if (input.backend === 'distributed' || input.redis !== undefined) {
     // A Redis URL that cannot be one is refused before the run exists (reaching it is checked when it executes).
     const ws = await open(true);

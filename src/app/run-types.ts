@@ -226,4 +226,9 @@ export interface DecideResult {
   readonly changed: boolean;
   /** The pid of the live coordinator that holds the run and takes the decision up itself, or null (then resume). */
   readonly coordinator: number | null;
+  /**
+   * The run's folder is on another machine: the decision went to its coordinator as a request through the shared
+   * store, and `item` is what the store knows of it (no brief or evidence; the coordinator's item file is the record).
+   */
+  readonly through_store?: boolean;
 }

@@ -43,7 +43,7 @@ export async function runDistributedNode(
   const { git } = deps;
   const n = ctx.node(id);
   const sameRepo = resolve(input.repo) === resolve(backend.remote);
-  const lane = laneOf(n, input.agentOverride) ?? deps.agents.chain(n.persona)[0]?.name;
+  const lane = laneOf(n, input.agentOverride, input.policy.agents) ?? deps.agents.chain(n.persona)[0]?.name;
   if (n.type === 'merge' || !lane || lane === 'manual') {
     if (!sameRepo)
       for (const p of n.parent_refs) {

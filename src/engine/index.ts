@@ -29,6 +29,7 @@ export {
 export { recordHumanDecision, recordedDecisions, type RecordedDecision } from './decisions.js';
 export * from './read.js';
 export { liveLogPath } from './run-context.js';
+export { laneOf } from './node-preamble.js';
 export { createGit, treeHash, type Git, type GitResult } from './git.js';
 export { nodeInstructions } from './instructions.js';
 export {

@@ -1,3 +1,4 @@
+import type { Policy } from '../contracts/index.js';
 import type { HumanGates } from './human-gates.js';
 import type { PlanNode, RunContext } from './run-context.js';
 import type { NodeOutcome } from './scheduler.js';
@@ -30,6 +31,16 @@ export async function nodePreamble(ctx: RunContext, human: HumanGates, id: strin
   return null;
 }
 
-/** The agent lane a node runs in: `shell` for a command, else its agent (or the run's `--agent`), else its persona's chain. */
-export const laneOf = (n: PlanNode, agentOverride: string | undefined): string | undefined =>
-  n.command ? 'shell' : (n.agent ?? agentOverride);
+/**
+ * The agent lane a node runs in (the agent it resolves to): for a command, its own agent when that is a shell-kind
+ * agent (`policy.agents`: another shell, its env), else `shell`; otherwise its agent (or the run's `--agent`), else
+ * undefined: its persona's chain.
+ */
+export const laneOf = (
+  n: Pick<PlanNode, 'command' | 'agent'>,
+  agentOverride: string | undefined,
+  agents: Policy['agents'],
+): string | undefined => {
+  if (!n.command) return n.agent ?? agentOverride;
+  return n.agent !== undefined && (agents[n.agent]?.kind ?? n.agent) === 'shell' ? n.agent : 'shell';
+};

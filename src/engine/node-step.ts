@@ -85,7 +85,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
           files: rec(p).files,
         })),
       });
-      const agentName = laneOf(n, input.agentOverride);
+      const agentName = laneOf(n, input.agentOverride, input.policy.agents);
       let chain: AgentAdapter[];
       try {
         chain = agentName ? [deps.agents.adapter(agentName)] : deps.agents.chain(n.persona);

@@ -110,7 +110,7 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
     return {
       id,
       parents: n.parent_refs,
-      lane: laneOf(n, input.agentOverride),
+      lane: laneOf(n, input.agentOverride, input.policy.agents),
       settle: n.type === 'merge',
     };
   });

@@ -12,7 +12,7 @@ import {
   distributed,
   fanOut,
   q,
-  redisReachable,
+  redisOrSkip,
   setUpDistributed,
   startWorker,
   t,
@@ -22,14 +22,13 @@ import {
 } from '../helpers/distributed.js';
 
 // Scale-out (issue 21): `mso worker` processes take node jobs from Redis/BullMQ while one coordinator keeps the DAG
-// and the audit log (helpers in test/helpers/distributed.ts; human gates, cancel and --concurrency in
-// distributed-gates.e2e.test.ts).
+// and the audit log (helpers in test/helpers/distributed.ts; --concurrency and decisions during a run in
+// distributed-gates.e2e.test.ts; decisions and cancel from a workspace sharing only the store in distributed-store).
 // The issue's 30-node shape: root, 28 branches, join (about 17 s here for the distributed and the local run of it).
 const BRANCHES = 28;
 /** A redis-server binary for the restart test (it runs a private one it can kill), if this machine has one. */
 const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
-const unreachable = await redisReachable();
-if (unreachable) console.warn(`distributed e2e tests skipped: Redis at ${REDIS} unreachable (${unreachable})`);
+const unreachable = await redisOrSkip();
 
 describe.skipIf(unreachable !== null)(
   'distributed backend (mso worker + coordinator over Redis)',

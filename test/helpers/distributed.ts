@@ -27,6 +27,20 @@ export async function redisReachable(): Promise<string | null> {
   }
 }
 
+/** {@link redisReachable}, and when Redis does not answer, a warning that the distributed tests of a file are skipped. */
+export async function redisOrSkip(): Promise<string | null> {
+  const unreachable = await redisReachable();
+  if (unreachable) console.warn(`distributed e2e tests skipped: Redis at ${REDIS} unreachable (${unreachable})`);
+  return unreachable;
+}
+
+/** A node `slow` that runs until the `marker` file exists: the run goes on meanwhile, and ends when the test says. */
+export const slowUntil = (marker: string): object => ({
+  id: 'slow',
+  label: 'slow',
+  command: `while [ ! -f ${marker} ]; do sleep 0.2; done; echo slow > slow.txt`,
+});
+
 /** The sandbox, queue prefix and processes of the current test (set by {@link setUpDistributed}). */
 export const t = {
   sb: undefined as unknown as Sandbox,
@@ -167,3 +181,32 @@ export function fanOut(name: string, n: number): Promise<string> {
 
 /** The flags of a distributed run on the test's Redis and prefix. */
 export const distributed = (): string[] => ['--backend', 'distributed', '--redis', REDIS, '--queue-prefix', t.prefix];
+
+/** A coordinator (`mso --json run`) in its own process, its summary when it ends. */
+export const coordinate = (
+  wf: string,
+  id: string,
+  flags: readonly string[] = distributed(),
+): { proc: ChildProcess; done: Promise<{ code: number | null; body: string }> } => {
+  const proc = spawn(process.execPath, [MSO_BIN, '--json', 'run', '--workflow', wf, '--run-id', id, ...flags], {
+    cwd: join(t.sb.dir, 'repo'),
+    env: t.sb.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.children.push(proc);
+  let out = '';
+  let err = '';
+  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  const done = new Promise<{ code: number | null; body: string }>((res) =>
+    proc.on('exit', (code) => res({ code, body: out || err })),
+  );
+  return { proc, done };
+};
+
+/** The work a manual node asked for, done by hand in its worktree of the coordinator's workspace. */
+export async function doByHand(runId: string, node: string): Promise<void> {
+  const wt = join(t.sb.dir, 'workspace', '.mso-context', 'active', runId, 'worktree', node);
+  await mkdir(join(wt, 'outputs'), { recursive: true });
+  await writeFile(join(wt, 'outputs', `${node}.md`), 'done by hand\n');
+}

@@ -291,7 +291,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
           data: r,
           human: `${r.item.id} ${r.item.status}${r.changed ? '' : ' (already decided)'}; ${
             r.coordinator !== null
-              ? `the run's coordinator (pid ${r.coordinator}) takes it up`
+              ? `the run's coordinator (pid ${r.coordinator}${r.through_store ? ', through the shared store' : ''}) takes it up`
               : `next: mso resume ${runId}`
           }`,
         });
