@@ -18,6 +18,7 @@ import {
   workflow,
 } from '../helpers/distributed.js';
 import { FAKE_AGENT } from '../helpers/agents.js';
+import { pgSchema, pgUnavailable } from '../helpers/pg.js';
 
 // Scale-out (issue 21), second file: one worker's --concurrency across its agent lanes, and decisions reaching a
 // running coordinator through the audit store (SQLite here; PostgreSQL, and deciding or cancelling from a workspace
@@ -102,6 +103,21 @@ describe('a decision made while the run goes on (local backend, SQLite store: th
     expect(readdirSync(join(t.sb.dir, 'workspace', '.mso-context', 'active'))).toEqual([]);
     await approveWhileSlowRuns('20261127-msowd-local-manual', []);
   });
+
+  it.skipIf(pgUnavailable() !== null)(
+    'on a PostgreSQL store the NOTIFY alone wakes the coordinator (its own look set to 10 minutes)',
+    async () => {
+      const schema = pgSchema('mso_notify');
+      try {
+        await setUpDistributed();
+        t.sb.env['MSO_AUDIT_URL'] = schema.url;
+        t.sb.env['MSO_SIGNAL_POLL_MS'] = '600000';
+        await approveWhileSlowRuns('20261127-msowd-local-notify', []);
+      } finally {
+        schema.drop();
+      }
+    },
+  );
 });
 
 describe.skipIf(unreachable !== null)('distributed backend: worker slots and decisions', { timeout: 120_000 }, () => {

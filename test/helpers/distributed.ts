@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { openPostgres } from '../../src/platform/node/postgres.js';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { MSO_BIN, makeSandbox, type Sandbox } from './cli.js';
@@ -134,7 +135,11 @@ export async function until(ok: () => boolean, what: string, ms = 60_000): Promi
 
 /** A query on the sandbox's SQLite audit log. */
 export const q = (sql: string, ...args: unknown[]): Array<Record<string, unknown>> => {
-  const db = new Database(join(t.sb.dir, 'workspace', '.mso-context', 'audit.db'), { readonly: true });
+  // The sandbox's store: PostgreSQL when the test set MSO_AUDIT_URL, else the workspace's SQLite file.
+  const url = t.sb.env['MSO_AUDIT_URL'];
+  const db = url
+    ? openPostgres(url, { readonly: true })
+    : new Database(join(t.sb.dir, 'workspace', '.mso-context', 'audit.db'), { readonly: true });
   try {
     return db.prepare(sql).all(...args) as Array<Record<string, unknown>>;
   } finally {
