@@ -7,6 +7,7 @@ import { withAuditReader } from './audit-ops.js';
 import type { AppDeps } from './create-app.js';
 import { provenanceOf, provenanceUsed, readProvenance, type Provenance, type ProvenanceUsed } from './provenance.js';
 import { readDesign, ticketsByNode } from './run-artifacts.js';
+import { describeEvent } from './timeline-text.js';
 
 /** One step of a run, in execution order, with why it happened and the audit rows it comes from. */
 export interface TimelineEntry {
@@ -62,143 +63,6 @@ export interface ExplainOps {
 }
 
 type Row = { seq: number; at: string; type: string; node_id: string | null; ticket_id: string | null; payload: string };
-
-const str = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
-
-/** Renders one event as a timeline line, or null for events that carry no decision (raw state noise). */
-function describe(type: string, p: Record<string, unknown>): { kind: string; text: string } | null {
-  switch (type) {
-    case 'run.provenance':
-      return {
-        kind: 'provenance',
-        text: `mso ${str(p['mso_version'])}, base ${str(p['base_sha']).slice(0, 12)}, plan ${str((p['hashes'] as Record<string, unknown>)?.['plan']).slice(0, 12)}`,
-      };
-    case 'run.provisioned':
-      return {
-        kind: 'provision',
-        text: `worktrees branch from ${str(p['base_sha']).slice(0, 12)} in ${str(p['repo'])}`,
-      };
-    case 'run.replay_of':
-      return {
-        kind: 'replay',
-        text: `replay of ${str(p['of'])}${p['offline'] ? ' (offline)' : ''}${p['from'] ? ` from ${str(p['from'])}` : ''}`,
-      };
-    case 'run.coordinator':
-      return {
-        kind: 'coordinator',
-        text: `coordinator pid ${str(p['pid'])} started${p['budget_usd'] != null ? `, budget $${str(p['budget_usd'])}` : ''}`,
-      };
-    case 'design.topology':
-      return {
-        kind: 'design',
-        text: `topology ${str(p['topology_type'])} (${str(p['nodes'])} nodes): ${str(p['rationale'] ?? '')}`.slice(
-          0,
-          400,
-        ),
-      };
-    case 'design.proposals_applied':
-      return { kind: 'design', text: `accepted proposals applied: ${str(p['applied'])}` };
-    case 'design.mental_model':
-    case 'design.refine':
-    case 'design.plan':
-      return { kind: 'design', text: `${type.slice(7).replace('_', ' ')} written` };
-    case 'node.state':
-      if (p['state'] === 'running') return { kind: 'ready', text: str(p['detail'] ?? 'ready') };
-      if (p['state'] === 'done' || p['state'] === 'failed' || p['state'] === 'waiting' || p['state'] === 'cancelled')
-        return { kind: String(p['state']), text: str(p['detail'] ?? p['state']) };
-      return null;
-    case 'node.attempt':
-      return {
-        kind: 'attempt',
-        text: `attempt ${str(p['attempt_id'])}: chain ${((p['agents'] as string[]) ?? []).join(' → ')}${Number(p['iteration'] ?? 1) > 1 ? `, iteration ${str(p['iteration'])}` : ''}`,
-      };
-    case 'agent.chain': {
-      const trail = (p['trail'] as Array<{ agent: string; outcome: string; reason: string }>) ?? [];
-      return {
-        kind: 'agent',
-        text: `${str(p['chosen'])} answered${trail.length ? ` (${trail.map((t) => `${t.agent}: ${t.outcome}${t.reason ? ` — ${t.reason}` : ''}`).join('; ')})` : ''}${Number(p['retries'] ?? 0) ? `, ${str(p['retries'])} retries` : ''}`,
-      };
-    }
-    case 'node.failure':
-      return {
-        kind: 'failure',
-        text: `${str(p['error_class'])}: ${str(p['message'])} → rule ${str(p['rule'])}, action ${str(p['action'])} (${failureTail(p)})`.slice(
-          0,
-          400,
-        ),
-      };
-    case 'node.retry':
-      return {
-        kind: 'retry',
-        text: `retry ${str(p['retry'])} of ${str(p['of'])} by rule ${str(p['rule'])} (${str(p['action'])})`,
-      };
-    case 'node.checkout':
-      return { kind: 'checkout', text: `reset to ${str(p['target_commit']).slice(0, 12)} by rule ${str(p['rule'])}` };
-    case 'node.committed':
-      return {
-        kind: 'commit',
-        text: `${str(p['commit']).slice(0, 12)} tree ${str(p['tree_hash']).slice(0, 12)} by ${str(p['agent'])}; outputs ${str(p['required_present'])}/${str(p['required_total'])}, gates ${str(p['gates_passed'])}/${str(p['gates_total'])}${p['reused_from'] ? `, reused from ${str(p['reused_from'])}` : ''}`,
-      };
-    case 'gate.result':
-      return {
-        kind: 'gate',
-        text: `gate \`${str(p['command'])}\`: ${str(p['status'])}${p['exit_code'] != null ? ` (exit ${str(p['exit_code'])})` : ''}`,
-      };
-    case 'merge.judged': {
-      const ranking = (p['ranking'] as Array<{ candidate: string; total: number }>) ?? [];
-      const votes = (p['votes'] as Array<{ judge: string; vote: string }>) ?? [];
-      return {
-        kind: 'judge',
-        text: `${str(p['strategy'])}, quorum ${str(p['quorum'])}: ${ranking.map((r) => `${r.candidate}=${r.total}`).join(', ')}; votes ${votes.map((v) => `${v.judge}→${v.vote}`).join(', ')}${p['split'] ? ' (split)' : ''}`,
-      };
-    }
-    case 'merge.completed':
-      return {
-        kind: 'merge',
-        text: `merged ${str(p['merged'])} onto ${str(p['base'])}${(p['skipped'] as unknown[])?.length ? `, skipped ${str(p['skipped'])}` : ''}`,
-      };
-    case 'merge.conflict':
-      return { kind: 'conflict', text: `${str(p['parent'])} conflicts` };
-    case 'loop.iterate':
-      return {
-        kind: 'loop',
-        text: `iteration ${str(p['iteration'])} of ${str(p['of'])} back to ${str(p['to'])}: ${str(p['reason'])}`.slice(
-          0,
-          300,
-        ),
-      };
-    case 'hitl.created':
-      return { kind: 'human', text: `${str(p['item'])} (${str(p['kind'])}) asked: ${str(p['title'])}` };
-    case 'budget.check':
-      return { kind: 'budget', text: `spent $${Number(p['spent_usd'] ?? 0).toFixed(4)} of $${str(p['budget_usd'])}` };
-    case 'ticket.transition':
-      return { kind: 'ticket', text: `${str(p['from'])} → ${str(p['to'])}: ${str(p['reason'] ?? '')}` };
-    case 'run.outcome':
-      return {
-        kind: 'outcome',
-        text: `${str(p['status'])}${p['reason'] ? `: ${str(p['reason'])}` : ''}, cost $${Number(p['cost_usd'] ?? 0).toFixed(4)}`,
-      };
-    case 'replay.verdict':
-      return {
-        kind: 'replay',
-        text: p['identical'] ? `identical to ${str(p['of'])}` : `diverges from ${str(p['of'])}: ${str(p['first'])}`,
-      };
-    case 'dispatch.started':
-      return {
-        kind: 'dispatch',
-        text: `mode ${str(p['mode'])} (${str(p['mode_reason'])})${p['agent'] ? `, agent ${str(p['agent'])}` : ''}`,
-      };
-    case 'dispatch.finished':
-      return {
-        kind: 'dispatch',
-        text: `${str(p['status'])} by ${str(p['agent'])}${p['fallback'] ? `, fallback ${str(p['fallback'])}` : ''}`,
-      };
-    case 'run.cancel_requested':
-      return { kind: 'cancel', text: 'cancel requested' };
-    default:
-      return null;
-  }
-}
 
 /** What these reads need of the audit log: its database handle (read-only). */
 type AuditRead = Pick<AuditLog, 'db'>;
@@ -304,7 +168,7 @@ export function createExplainOps(deps: AppDeps, open: (create?: boolean) => Prom
         // Ticket events name the plan node their ticket executes, when it has one.
         const nodeOfTicket = new Map([...(await ticketsByNode(deps, ref.dir))].map(([node, t]) => [t.id, node]));
         for (const r of rowsOf(log, runId)) {
-          const d = describe(r.type, JSON.parse(r.payload) as Record<string, unknown>);
+          const d = describeEvent(r.type, JSON.parse(r.payload) as Record<string, unknown>);
           const viaTicket = r.node_id === null && r.ticket_id !== null;
           if (d)
             entries.push({
@@ -421,13 +285,4 @@ function environmentDiff(
   return [...new Set([...a.keys(), ...b.keys()])]
     .filter((k) => JSON.stringify(a.get(k) ?? null) !== JSON.stringify(b.get(k) ?? null))
     .map((k) => ({ field: k, a: a.get(k) ?? null, b: b.get(k) ?? null }));
-}
-
-/** What a failure led to, in exact words: the retry it starts (n of max), no retry left, or a person asked. */
-function failureTail(p: Record<string, unknown>): string {
-  const failures = Number(p['attempt']);
-  const max = Number(p['max_retry']);
-  if (p['action'] === 'escalate') return 'escalated to a person';
-  if (Number.isFinite(failures) && Number.isFinite(max) && failures <= max) return `retry ${failures} of ${max}`;
-  return `no retry left: ${Number.isFinite(max) ? max : '?'} allowed`;
 }

@@ -197,6 +197,15 @@ describe.skipIf(unreachable !== null || pgUnavailable() !== null)(
           id,
         ),
       ).toEqual([{ j: `${id}.gated.1` }, { j: `${id}.gated.2` }]);
+      // The timeline tells the request through the store from the decision it led to.
+      const timeline = await t.sb.json(['timeline', id]);
+      const said = (timeline.body['entries'] as Array<{ node: string; kind: string; text: string }>)
+        .filter((e) => e.node === 'refused' && e.kind === 'human')
+        .map((e) => e.text);
+      expect(said.slice(1)).toEqual([
+        expect.stringMatching(/^HITL-\d+: rejected asked by \S+ through the store: not this way$/),
+        expect.stringMatching(/^HITL-\d+ rejected by \S+: not this way$/),
+      ]);
       // No coordinator any more: a decision from elsewhere is refused (the run is not found there), nothing written.
       const late = await decide(['approve', id, itemOf('refused') as string]);
       expect([late.code, late.body]).toMatchObject([2, { error: { code: 'MSO_RUN_NOT_FOUND' } }]);

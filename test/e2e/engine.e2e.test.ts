@@ -239,6 +239,15 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
       "SELECT approved_by, decision_content FROM decisions WHERE title LIKE 'HITL-0001 approved%'",
     );
     expect(decision).toEqual([{ approved_by: 'tester', decision_content: 'ok with one branch' }]);
+    // The timeline says who asked and who decided.
+    const timeline = await sb.json<{ entries: Array<{ node: string | null; kind: string; text: string }> }>([
+      'timeline',
+      r.body.run_id,
+    ]);
+    expect(timeline.body.entries.filter((e) => e.kind === 'human').map((e) => [e.node, e.text])).toEqual([
+      ['join', expect.stringMatching(/^HITL-0001 \(\w+\) asked: /)],
+      ['join', 'HITL-0001 approved by tester: ok with one branch'],
+    ]);
     // The timeline explains it: the failure and its rule, the person asked, the decision with its note, the judge.
     const t = await sb.json<{ entries: Array<{ node: string | null; kind: string; text: string; refs: string[] }> }>([
       'timeline',
