@@ -94,6 +94,40 @@ describe('the git layer of a node', () => {
     expect(seq).toMatchObject({ failed: 1, stdout: `${made.commit}\n` });
   });
 
+  it('runs a first command in another folder apart from the commit, each with its own folder’s drivers off, never stopping it', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'mso-git-test-other-'));
+    const attributes = join(repo, '.git/info/attributes');
+    try {
+      await git.ok(['init', '-q', '-b', 'main'], other);
+      await writeFile(join(other, 'a.txt'), 'a\n');
+      await git.ok(['add', '-A'], other);
+      await git.ok(['commit', '-q', '-m', 'base'], other);
+      await writeFile(join(other, 'a.txt'), 'changed\n');
+      await writeFile(join(other, 'untracked.txt'), 'u\n');
+      // Only the commit's repository defines the driver: the first step's keys alone would leave it on for the add.
+      await git.ok(['config', 'filter.trap.clean', `touch ${join(other, 'TRAPPED')}; cat`], repo);
+      await mkdir(join(repo, '.git/info'), { recursive: true });
+      await writeFile(attributes, 'with-first.txt filter=trap\n');
+      await writeFile(join(repo, 'with-first.txt'), 'f\n');
+      const status = ['status', '--porcelain=v1', '-z', '--untracked-files=all'];
+      const made = await commitAll(git, repo, 'mso: with a first step', 1 << 20, { args: status, cwd: other });
+      expect(made.first).toEqual({ code: 0, stdout: ' M a.txt\0?? untracked.txt\0' });
+      expect(made.files).toEqual(['with-first.txt']);
+      expect(made.commit).toBe(await git.ok(['rev-parse', 'HEAD'], repo));
+      expect(await platform.fs.stat(join(other, 'TRAPPED')).catch(() => null)).toBeNull();
+      // Its failure is its own: the commit is made all the same.
+      await writeFile(join(repo, 'after-failed-first.txt'), 'f\n');
+      const gone = join(other, 'no such folder');
+      const next = await commitAll(git, repo, 'mso: after a failed first step', 1 << 20, { args: status, cwd: gone });
+      expect(next.first?.code).not.toBe(0);
+      expect(next).toMatchObject({ parent: made.commit, files: ['after-failed-first.txt'] });
+    } finally {
+      await git.run(['config', '--remove-section', 'filter.trap'], repo);
+      await rm(attributes, { force: true });
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+
   it('lists the tree of a merge commit (an agent’s unfinished merge) instead of deriving it', async () => {
     const hasher = createTreeHasher(git, platform.fs, new Map());
     const base = await commitAll(git, repo, 'mso: before the side branch', 1 << 20);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, refNameProblem } from '../contracts/index.js';
 import { gitCommand, type Proc } from '../platform/index.js';
 import { nodeBranchName } from './branches.js';
@@ -28,15 +29,29 @@ export interface Git {
    * steps that always run together go through here.
    */
   sequence(
-    steps: ReadonlyArray<readonly string[]>,
+    steps: ReadonlyArray<readonly string[] | GitStep>,
     cwd: string,
     options?: { readonly maxOutput?: number },
   ): Promise<GitSequenceResult>;
 }
 
+/** A step of {@link Git.sequence} that runs in another folder, or whose failure does not stop the sequence. */
+export interface GitStep {
+  readonly args: readonly string[];
+  /** Where it runs (its own config decides its drivers, as for {@link Git.run}); the sequence's folder by default. */
+  readonly cwd?: string;
+  /**
+   * Its output and exit status are returned apart (`listed`) and its failure does not stop the sequence. At most one
+   * such step, and it must come first.
+   */
+  readonly apart?: true;
+}
+
 export interface GitSequenceResult extends GitResult {
   /** The index of the step that failed, or null when every step succeeded. */
   readonly failed: number | null;
+  /** The first step's own exit status and output when it was marked `apart`; `stdout` then holds the rest. */
+  readonly apart?: { readonly code: number; readonly stdout: string };
 }
 
 /** Exit status of the sequence's shell when step `i` (not the last) failed: SEQUENCE_FAILED + i. */
@@ -111,25 +126,50 @@ export function createGit(deps: {
     );
   };
   const sequence = async (
-    steps: ReadonlyArray<readonly string[]>,
+    given: ReadonlyArray<readonly string[] | GitStep>,
     cwd: string,
     options: { readonly maxOutput?: number } = {},
   ): Promise<GitSequenceResult> => {
-    const cmds = steps.map((s) => gitCommand(s, { env, cwd }));
+    const steps = given.map((g): GitStep => ('args' in g ? g : { args: g }));
+    if (steps.some((s, i) => s.apart && i > 0)) throw new Error('only the first step of a git sequence can be apart');
+    const cmds = steps.map((s) => gitCommand(s.args, { env, cwd: s.cwd ?? cwd }));
+    const base = cmds[0]?.env ?? {};
     const last = cmds.length - 1;
+    // Ends the apart step's output: a marker no file name or git output holds by chance, and its exit status.
+    const marker = `\n--mso-step-${randomBytes(12).toString('hex')}--`;
     const script = cmds
       .map((c, i) => {
-        const line = `git ${c.args.map(shQuote).join(' ')}`;
+        const step = steps[i] as GitStep;
+        // A step in its own folder gets that folder's driver keys (past GIT_CONFIG_COUNT, keys are ignored).
+        const own = Object.entries(c.env)
+          .filter(([k, v]) => k.startsWith('GIT_CONFIG_') && base[k] !== v)
+          .map(([k, v]) => `${k}=${shQuote(v)} `);
+        if (c.env['GIT_CONFIG_COUNT'] === undefined && base['GIT_CONFIG_COUNT'] !== undefined)
+          own.push('GIT_CONFIG_COUNT=0 ');
+        const where = step.cwd === undefined ? '' : `-C ${shQuote(step.cwd)} `;
+        const line = `${own.join('')}git ${where}${c.args.map(shQuote).join(' ')}`;
+        if (step.apart) return `${line}; printf '%s %s\\n' ${shQuote(marker)} "$?"`;
         return i === last ? `exec ${line}` : `${line} || exit ${SEQUENCE_FAILED + i}`;
       })
       .join('\n');
-    const what = steps.at(-1)?.[0] ?? '';
-    const r = await spawnCollect('sh', ['-c', script], cmds[0]?.env ?? {}, cwd, what, undefined, options.maxOutput);
-    if (r.code === 0) return { code: 0, stdout: r.stdout, stderr: r.stderr, failed: null };
+    const what = steps.at(-1)?.args[0] ?? '';
+    const r = await spawnCollect('sh', ['-c', script], base, cwd, what, undefined, options.maxOutput);
+    let apart: GitSequenceResult['apart'];
+    let stdout = r.stdout;
+    if (steps[0]?.apart) {
+      const at = stdout.indexOf(marker + ' ');
+      const end = at < 0 ? -1 : stdout.indexOf('\n', at + marker.length);
+      if (at >= 0 && end >= 0) {
+        apart = { code: Number(stdout.slice(at + marker.length + 1, end)), stdout: stdout.slice(0, at) };
+        stdout = stdout.slice(end + 1);
+      } else apart = { code: r.code || 1, stdout: '' };
+    }
+    const done = { stdout, stderr: r.stderr, ...(apart ? { apart } : {}) };
+    if (r.code === 0) return { code: 0, ...done, failed: null };
     // A shell that could not start (no such folder) ran none of the steps: the first one failed.
-    if (r.notStarted) return { code: r.code, stdout: r.stdout, stderr: r.stderr, failed: 0 };
+    if (r.notStarted) return { code: r.code, ...done, failed: 0 };
     const i = r.code - SEQUENCE_FAILED;
-    return { code: r.code, stdout: r.stdout, stderr: r.stderr, failed: i >= 0 && i < last ? i : last };
+    return { code: r.code, ...done, failed: i >= 0 && i < last ? i : last };
   };
   return {
     run,
@@ -141,6 +181,22 @@ export function createGit(deps: {
       return r.stdout.trim();
     },
   };
+}
+
+/**
+ * Like {@link Git.ok} for `args` in `cwd`, with `first` (whose failure does not matter) run before it in the same
+ * process; `first` gives that command's exit status and output.
+ */
+export async function okAfter(
+  git: Git,
+  first: readonly string[],
+  args: readonly string[],
+  cwd: string,
+): Promise<{ readonly stdout: string; readonly first: { readonly code: number; readonly stdout: string } }> {
+  const r = await git.sequence([{ args: first, apart: true }, args], cwd);
+  if (r.failed !== null)
+    throw new Error(`git ${args.join(' ')} failed in ${cwd}: ${r.stderr.trim() || r.stdout.trim()}`);
+  return { stdout: r.stdout.trim(), first: r.apart ?? { code: 1, stdout: '' } };
 }
 
 /** A node's commit as `commitAll` made it. */
@@ -178,26 +234,33 @@ const logArgs = (patch: boolean): string[] => [
  * changed paths and the binary patch back with one `git log`: the three commands run in one process
  * ({@link Git.sequence}), where `add`, `commit`, `rev-parse` twice, `diff --binary` and `diff --name-only` took six.
  * A patch over `maxPatchChars` (or over git's output limit, then read again without it) is left out and the reason
- * given.
+ * given. `first`, a git command whose failure does not matter (the engine's look at the repository's checkout), runs
+ * in the same process before them; its exit status and output come back as `first`.
  */
 export async function commitAll(
   git: Git,
   worktree: string,
   message: string,
   maxPatchChars: number,
-): Promise<NodeCommit> {
+  first?: { readonly args: readonly string[]; readonly cwd: string },
+): Promise<NodeCommit & { readonly first?: { readonly code: number; readonly stdout: string } }> {
   const steps = [['add', '-A'], ['commit', '--allow-empty', '-q', '-m', message], logArgs(true)] as const;
+  const skip = first ? 1 : 0;
   // A patch past the limit is never held: git is stopped once its output passes it (a 500 MB file is not read in).
-  const r = await git.sequence(steps, worktree, { maxOutput: maxPatchChars + 4 * 1024 * 1024 });
-  if (r.failed === 0 || r.failed === 1) {
-    const step = steps[r.failed];
+  const r = await git.sequence(first ? [{ ...first, apart: true }, ...steps] : steps, worktree, {
+    maxOutput: maxPatchChars + 4 * 1024 * 1024,
+  });
+  const listed = r.apart ? { first: r.apart } : {};
+  const failed = r.failed === null ? null : Math.max(0, r.failed - skip);
+  if (failed === 0 || failed === 1) {
+    const step = steps[failed];
     throw new Error(`git ${step.join(' ')} failed in ${worktree}: ${r.stderr.trim() || r.stdout.trim()}`);
   }
-  if (r.failed === null) {
+  if (failed === null) {
     const c = parseCommitLog(r.stdout);
-    if (c.patch.length <= maxPatchChars) return c;
+    if (c.patch.length <= maxPatchChars) return { ...c, ...listed };
     const why = `the patch is ${c.patch.length} characters; at most ${maxPatchChars} are kept`;
-    return { ...c, patch: '', patchOmitted: why };
+    return { ...c, patch: '', patchOmitted: why, ...listed };
   }
   const without = await git.run(logArgs(false), worktree);
   if (without.code !== 0)
@@ -205,7 +268,7 @@ export async function commitAll(
   const omitted = /printed more than/.test(r.stderr)
     ? `the patch is larger than ${maxPatchChars} characters, the most that is kept`
     : r.stderr.trim().slice(0, 300);
-  return { ...parseCommitLog(without.stdout), patch: '', patchOmitted: omitted };
+  return { ...parseCommitLog(without.stdout), patch: '', patchOmitted: omitted, ...listed };
 }
 
 /**

@@ -6,7 +6,14 @@ import { commitAll, type NodeCommit } from './git.js';
 import type { HumanGates } from './human-gates.js';
 import { laneOf, nodePreamble } from './node-preamble.js';
 import { nodeInstructions } from './instructions.js';
-import { failOutsideWrites, outsideChanges, ownStrayWrites, type AgentWindow } from './outside-writes.js';
+import {
+  CHECKOUT_STATUS,
+  failOutsideWrites,
+  outsideChanges,
+  ownStrayWrites,
+  type AgentWindow,
+  type CheckoutListing,
+} from './outside-writes.js';
 import { prepareMerge } from './merge-step.js';
 import { fullId, gatesPass, loopBody, loopEdges, ruleFor } from './node-rules.js';
 import type { RunContext } from './run-context.js';
@@ -28,6 +35,8 @@ function withCommitEvidence(r: AgentResult, made: NodeCommit, files: readonly st
   const changedFiles = [...new Set([...files, ...moved])].sort();
   return { ...r, changedFiles, evidence: { ...r.evidence, headAfter: made.parent } };
 }
+
+const commitMessage = (id: string, label: string | undefined): string => `mso: ${id} ${label ?? ''}`.trim();
 
 /** The largest worktree patch kept in a node's recorded response (for offline replay). */
 const MAX_PATCH_CHARS = 32 * 1024 * 1024;
@@ -70,6 +79,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
     let errorClass: string | null = null;
     let message = '';
     const attemptId = deps.random.id('att');
+    // The node's commit, made early when the checkout's status can run in its process (see below).
+    let made: NodeCommit | undefined;
     if (!manualDone) {
       const instructions = nodeInstructions({
         nodeId: id,
@@ -105,7 +116,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         startedAt: deps.clock.now().toISOString(),
       });
       event('node.attempt', id, { attempt_id: attemptId, agents: chain.map((a) => a.name), iteration: r.iteration });
-      const outsideBefore = await ctx.outside.before();
+      const outsideBefore = await ctx.outside.before(id);
       const window: AgentWindow = { node: id, from: deps.clock.now().getTime(), to: null };
       ctx.agentWindows.push(window);
       try {
@@ -155,9 +166,21 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         message = e.message;
       }
       window.to = deps.clock.now().getTime();
+      // A step that ended (not cancelled, not handed to a person) is committed now whatever its status, as below, and
+      // the checkout's status for the look after it runs first in the commit's process: one spawn instead of two. Git
+      // runs there with hooks, fsmonitor and drivers off, so a planted hook or config is caught below, never run.
+      let listed: CheckoutListing | undefined;
+      if (result && result.status !== 'cancelled' && !result.requiresManualConfirmation) {
+        deps.faults?.point('node.agent_done');
+        const stamp = ctx.outside.stamp();
+        const first = { args: CHECKOUT_STATUS, cwd: ctx.outside.checkout };
+        const early = await commitAll(git, wt, commitMessage(id, n.label), MAX_PATCH_CHARS, first);
+        made = early;
+        if (early.first) listed = { ...early.first, stamp };
+      }
       // A node writes only in its worktree: a change in the repository, its config or the workspace while it ran fails
       // it — or the node whose agents were running when it happened (see ownStrayWrites).
-      const stray = outsideChanges(outsideBefore, await ctx.outside.after());
+      const stray = outsideChanges(outsideBefore, await ctx.outside.after(listed));
       const own = stray.length > 0 ? await ownStrayWrites(ctx, id, stray) : { paths: [], note: '' };
       if (own.paths.length > 0) return failOutsideWrites(ctx, id, attemptId, result, own.paths, own.note);
       if (result) {
@@ -180,9 +203,11 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         }
       }
     }
-    deps.faults?.point('node.agent_done');
-    // Commit whatever the node produced, then judge it by evidence.
-    const made = await commitAll(git, wt, `mso: ${id} ${n.label ?? ''}`.trim(), MAX_PATCH_CHARS);
+    if (made === undefined) {
+      deps.faults?.point('node.agent_done');
+      // Commit whatever the node produced, then judge it by evidence.
+      made = await commitAll(git, wt, commitMessage(id, n.label), MAX_PATCH_CHARS);
+    }
     const { commit, patch } = made;
     if (result && n.command !== undefined) {
       // The step's own changes: this commit's, or (when the step committed too) everything since the attempt began.

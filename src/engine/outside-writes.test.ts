@@ -1,5 +1,16 @@
-import { describe, expect, it } from 'vitest';
-import { ownStrayWrites, type AgentWindow } from './outside-writes.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { nodePlatform } from '../platform/index.js';
+import { createGit, type Git } from './git.js';
+import {
+  CHECKOUT_STATUS,
+  createOutsideWatch,
+  ownStrayWrites,
+  type AgentWindow,
+  type OutsideWatch,
+} from './outside-writes.js';
 
 /** A file system whose only facts are the change times of some paths (folders included). */
 function ctimes(times: Record<string, number>) {
@@ -64,5 +75,71 @@ describe('ownStrayWrites', () => {
     const { ctx } = context({ '/repo': 7_000 }, windows);
     expect((await ownStrayWrites(ctx, 'quiet', ['/repo/gone.txt'])).paths).toEqual([]);
     expect((await ownStrayWrites(ctx, 'late', ['/repo/gone.txt'])).paths).toEqual(['/repo/gone.txt']);
+  });
+});
+
+describe('createOutsideWatch', () => {
+  let dir: string;
+  let repo: string;
+  let statuses = 0;
+  let watch: OutsideWatch;
+  const real = createGit({ proc: nodePlatform().proc, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
+  // Counts the checkout listings the watch runs itself.
+  const git: Git = {
+    ...real,
+    run: (args, cwd, input, options) => {
+      if (args[0] === 'status') statuses++;
+      return real.run(args, cwd, input, options);
+    },
+  };
+  const listing = async () => ({ code: 0, stdout: (await real.run(CHECKOUT_STATUS, repo)).stdout });
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mso-outside-watch-'));
+    repo = join(dir, 'repo');
+    await mkdir(repo);
+    await real.ok(['init', '-q', '-b', 'main'], repo);
+    statuses = 0;
+    watch = createOutsideWatch(
+      { fs: nodePlatform().fs, git },
+      { repo, runDir: join(dir, 'ws/.mso-context/active/r'), exclude: [] },
+    );
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('takes a node’s first list from its worktree’s creation when offered, and a failed one not', async () => {
+    await writeFile(join(repo, 'dirty.txt'), 'a\n');
+    expect(watch.wantsListing()).toBe(true);
+    watch.offer('a', await listing());
+    const before = await watch.before('a');
+    expect(statuses).toBe(0);
+    expect(before.has(join(repo, 'dirty.txt'))).toBe(true);
+    watch.offer('b', { code: 128, stdout: '' });
+    expect((await watch.before('b')).has(join(repo, 'dirty.txt'))).toBe(true);
+    expect(statuses).toBe(1);
+  });
+
+  it('reuses a list made in a node’s commit for the next node only when no other node ran since it was begun', async () => {
+    await watch.before('a');
+    const stamp = watch.stamp();
+    await writeFile(join(repo, 'stray.txt'), 'x\n');
+    const after = await watch.after({ ...(await listing()), stamp });
+    expect(after.has(join(repo, 'stray.txt'))).toBe(true);
+    expect(watch.wantsListing()).toBe(false);
+    statuses = 0;
+    expect((await watch.before('b')).has(join(repo, 'stray.txt'))).toBe(true);
+    expect(statuses).toBe(0);
+    // b lists while c runs, c ends first: b's list is not from a quiet moment.
+    await watch.before('c');
+    const busy = watch.stamp();
+    expect(busy).toBe(-1);
+    await watch.after();
+    await watch.after({ ...(await listing()), stamp: busy });
+    expect(watch.wantsListing()).toBe(true);
+    // A failed list is made again by the watch.
+    await watch.before('d');
+    statuses = 0;
+    await watch.after({ code: 1, stdout: '', stamp: watch.stamp() });
+    expect(statuses).toBe(1);
   });
 });

@@ -59,14 +59,21 @@ async function walk(
   }
 }
 
+/** The git command that lists the main checkout's changed and untracked files (run in the checkout). */
+export const CHECKOUT_STATUS = ['status', '--porcelain=v1', '-z', '--untracked-files=all'] as const;
+
 /** The main checkout's changed and untracked files (git status), mso's own folders left out. */
 async function checkoutPaths(deps: { readonly git: Git }, scope: OutsideScope): Promise<string[]> {
+  const status = await deps.git.run(CHECKOUT_STATUS, resolve(scope.repo));
+  return status.code === 0 ? parseCheckoutStatus(status.stdout, scope) : [];
+}
+
+/** The paths of {@link CHECKOUT_STATUS}'s output, absolute, mso's own untracked folders left out. */
+function parseCheckoutStatus(stdout: string, scope: OutsideScope): string[] {
   const repo = resolve(scope.repo);
   const out: string[] = [];
   // The workspace may sit inside the repository: its files are the workspace walk's, not the checkout's.
-  const status = await deps.git.run(['status', '--porcelain=v1', '-z', '--untracked-files=all'], repo);
-  if (status.code !== 0) return out;
-  const fields = status.stdout.split('\0');
+  const fields = stdout.split('\0');
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i] as string;
     if (f.length < 4) continue;
@@ -117,12 +124,37 @@ export async function snapshotOutside(
   return out;
 }
 
+/** {@link CHECKOUT_STATUS} run elsewhere (in a node's commit), with the watch's count of started nodes before it. */
+export interface CheckoutListing {
+  readonly code: number;
+  readonly stdout: string;
+  /** {@link OutsideWatch.stamp} read just before the listing was started. */
+  readonly stamp: number;
+}
+
 /** Snapshots before and after the nodes of one run (see {@link createOutsideWatch}). */
 export interface OutsideWatch {
-  /** Taken before a node's agent runs; the node counts as running until its `after`. */
-  before(): Promise<OutsideSnapshot>;
-  /** Taken once the node's agent has ended. */
-  after(): Promise<OutsideSnapshot>;
+  /** The repository's main checkout, where {@link CHECKOUT_STATUS} runs. */
+  readonly checkout: string;
+  /** Taken before node `node`'s agent runs; the node counts as running until its `after`. */
+  before(node: string): Promise<OutsideSnapshot>;
+  /** Whether a `before` now would list the checkout itself (it has no list from a quiet moment to reuse). */
+  wantsListing(): boolean;
+  /**
+   * A listing of the checkout made for `node` by a process spawned anyway (its worktree's creation), used by its next
+   * `before` unless a quiet list is at hand then; a failed one is ignored.
+   */
+  offer(node: string, listed: { readonly code: number; readonly stdout: string }): void;
+  /**
+   * Taken once the node's agent has ended. `listed`: the checkout's status as run (after the agent ended) by the
+   * caller in a process it spawned anyway; a failed one is run again here.
+   */
+  after(listed?: CheckoutListing): Promise<OutsideSnapshot>;
+  /**
+   * Read by a node between its agent's end and its `after`, just before it lists the checkout itself: the count of
+   * nodes started so far (and gate commands run), or -1 when another node's agent runs (that list is never reused).
+   */
+  stamp(): number;
   /** Something else runs a program now (a gate command): the next node lists the checkout for itself. */
   unsettle(): void;
 }
@@ -131,7 +163,9 @@ export interface OutsideWatch {
  * Before/after snapshots for a run's nodes. Listing the checkout's changed files costs a git process; the list taken
  * after a node, when no other node ran at any moment since, still holds when the next node starts (nothing but the
  * coordinator ran, and it writes only in mso's own folders; a gate command ends that, see `unsettle`), so a chain
- * takes one git status per node instead of two.
+ * takes one git status per node instead of two, and that one can run in the node's commit process (`after(listed)`).
+ * Side by side, a node's `before` list comes from its worktree's creation (`offer`): made a moment earlier, so an edit
+ * by someone else in that moment is blamed on the node, as in a chain's gap.
  * Every fingerprint is read fresh. A person's edit in that gap is blamed on the next node, as one made while it runs.
  */
 export function createOutsideWatch(
@@ -142,22 +176,35 @@ export function createOutsideWatch(
   // Bumped whenever a node starts: a list taken in a quiet moment is reused only while nothing has started since.
   let starts = 0;
   let quiet: { readonly paths: readonly string[]; readonly starts: number } | null = null;
+  const offered = new Map<string, string>();
+  const reusable = (): boolean => running === 0 && quiet !== null && quiet.starts === starts;
   return {
-    async before() {
-      const reuse = running === 0 && quiet !== null && quiet.starts === starts ? quiet.paths : undefined;
+    checkout: resolve(scope.repo),
+    async before(node) {
+      const own = offered.get(node);
+      offered.delete(node);
+      const reuse = reusable() ? quiet?.paths : own === undefined ? undefined : parseCheckoutStatus(own, scope);
       running++;
       starts++;
       quiet = null;
       return snapshotOutside(deps, scope, reuse);
     },
-    async after() {
+    wantsListing: () => !reusable(),
+    offer(node, listed) {
+      if (listed.code === 0) offered.set(node, listed.stdout);
+      else offered.delete(node);
+    },
+    async after(listed) {
       running--;
-      const at = starts;
+      const given = listed?.code === 0 ? listed : undefined;
+      // A list made elsewhere counts from the moment it was started: a node that began before it is not quiet.
+      const at = given ? given.stamp : starts;
       const calm = running === 0;
-      const paths = await checkoutPaths(deps, scope);
+      const paths = given ? parseCheckoutStatus(given.stdout, scope) : await checkoutPaths(deps, scope);
       quiet = calm && at === starts ? { paths, starts } : null;
       return snapshotOutside(deps, scope, paths);
     },
+    stamp: () => (running === 1 ? starts : -1),
     unsettle() {
       starts++;
       quiet = null;

@@ -1,8 +1,8 @@
 import type { AgentWindow } from './outside-writes.js';
 import { join } from 'node:path';
 import type { AuditLog } from '../audit/index.js';
-import { nodeBranch } from './git.js';
-import { createOutsideWatch, type OutsideWatch } from './outside-writes.js';
+import { nodeBranch, okAfter } from './git.js';
+import { CHECKOUT_STATUS, createOutsideWatch, type OutsideWatch } from './outside-writes.js';
 import { createTreeHasher, type TreeHasher } from './tree-hash.js';
 import type { RecordedNode } from './run-state.js';
 import { loadRecordedRun, recordedNode } from './run-state.js';
@@ -183,7 +183,11 @@ export function createRunContext(
           await git.ok(['clean', '-fdx'], wt);
         } else {
           await deps.fs.mkdir(join(input.runDir, 'worktree'), { recursive: true });
-          await git.ok(['worktree', 'add', '-f', '-B', branchOf(id), wt, base], input.repo);
+          const add = ['worktree', 'add', '-f', '-B', branchOf(id), wt, base];
+          // The checkout's status for the node's first look, when it needs one, runs in the same process.
+          if (ctx.outside.wantsListing())
+            ctx.outside.offer(id, (await okAfter(git, CHECKOUT_STATUS, add, input.repo)).first);
+          else await git.ok(add, input.repo);
         }
         return wt;
       });
