@@ -62,10 +62,15 @@ function fillMissing(doc: Document, defaults: unknown, path: readonly string[]):
   return changed;
 }
 
+let defaultText: string | undefined;
+/** The text mso writes for a new `policy.yaml` (made once per process). */
+const defaultPolicyText = (): string => (defaultText ??= defaultPolicyDocument().toString());
+
 /** Reads `policy.yaml` (defaults when absent); a malformed file throws naming the file and field. */
 export async function loadPolicy(fs: Fs, file: string): Promise<Policy> {
   const text = await readTextIfExists(fs, file);
-  if (text === undefined) return PolicySchema.parse({});
+  // A file as mso wrote it holds the defaults: no YAML parse (the cold first one costs tens of milliseconds).
+  if (text === undefined || text === defaultPolicyText()) return PolicySchema.parse({});
   return parsePolicyText(text, file).policy;
 }
 
@@ -76,9 +81,11 @@ export async function loadPolicy(fs: Fs, file: string): Promise<Policy> {
 export async function ensurePolicyFile(deps: AtomicDeps, file: string): Promise<{ policy: Policy; written: boolean }> {
   const text = await readTextIfExists(deps.fs, file);
   if (text === undefined) {
-    await writeFileAtomic(deps, file, defaultPolicyDocument().toString(), { verbatim: true });
+    await writeFileAtomic(deps, file, defaultPolicyText(), { verbatim: true });
     return { policy: PolicySchema.parse({}), written: true };
   }
+  // Unchanged since mso wrote it: the defaults, nothing missing.
+  if (text === defaultPolicyText()) return { policy: PolicySchema.parse({}), written: false };
   const { doc, policy } = parsePolicyText(text, file);
   if (!fillMissing(doc, PolicySchema.parse({}), [])) return { policy, written: false };
   // The user's own file: values listed under `redaction` must survive the rewrite.

@@ -49,6 +49,18 @@ describe('policy.yaml', () => {
     });
     expect(await readFile(file, 'utf8')).toBe(bad);
   });
+  it('reads the file it wrote as the defaults, and any change to that text as written', async () => {
+    const first = await open();
+    const text = await readFile(first.layout.policyFile, 'utf8');
+    expect((await open()).policy).toEqual(first.policy);
+    expect(await open({ create: false }).then((w) => w.policy)).toEqual(first.policy);
+    expect(text).toContain('max_active_runs: 10\n');
+    await writeFile(first.layout.policyFile, text.replace('max_active_runs: 10\n', 'max_active_runs: 2\n'));
+    expect((await open()).policy.run_policy.max_active_runs).toBe(2);
+    expect((await open({ create: false })).policy.run_policy.max_active_runs).toBe(2);
+    await writeFile(first.layout.policyFile, text.replace('max_active_runs: 10\n', 'max_active_runs: many\n'));
+    await expect(open()).rejects.toMatchObject({ code: 'MSO_INVALID_ARTIFACT' });
+  });
   it('lives inside the workspace root in use, wherever that is', async () => {
     const ws = await open();
     expect(ws.layout.policyFile.startsWith(join(dir, 'ws'))).toBe(true);
