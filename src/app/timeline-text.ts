@@ -115,14 +115,6 @@ export function describeEvent(type: string, p: Record<string, unknown>): { kind:
           300,
         ),
       };
-    case 'hitl.decided':
-      return {
-        kind: 'human',
-        text: `${str(p['item'])} ${str(p['decision'])} by ${str(p['by'])}${p['note'] ? `: ${str(p['note'])}` : ''}`.slice(
-          0,
-          300,
-        ),
-      };
     case 'budget.check':
       return { kind: 'budget', text: `spent $${Number(p['spent_usd'] ?? 0).toFixed(4)} of $${str(p['budget_usd'])}` };
     case 'ticket.transition':

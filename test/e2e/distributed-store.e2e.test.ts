@@ -200,7 +200,7 @@ describe.skipIf(unreachable !== null || pgUnavailable() !== null)(
       // The timeline tells the request through the store from the decision it led to.
       const timeline = await t.sb.json(['timeline', id]);
       const said = (timeline.body['entries'] as Array<{ node: string; kind: string; text: string }>)
-        .filter((e) => e.node === 'refused' && e.kind === 'human')
+        .filter((e) => e.node === 'refused' && (e.kind === 'human' || e.kind === 'decision'))
         .map((e) => e.text);
       expect(said.slice(1)).toEqual([
         expect.stringMatching(/^HITL-\d+: rejected asked by \S+ through the store: not this way$/),

@@ -244,7 +244,9 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
       'timeline',
       r.body.run_id,
     ]);
-    expect(timeline.body.entries.filter((e) => e.kind === 'human').map((e) => [e.node, e.text])).toEqual([
+    expect(
+      timeline.body.entries.filter((e) => e.kind === 'human' || e.kind === 'decision').map((e) => [e.node, e.text]),
+    ).toEqual([
       ['join', expect.stringMatching(/^HITL-0001 \(\w+\) asked: /)],
       ['join', 'HITL-0001 approved by tester: ok with one branch'],
     ]);
