@@ -128,14 +128,14 @@ describe('mso mcp through the official client', () => {
       { onprogress: (p) => progress.push(String(p.message)) },
     );
     const started = r.structuredContent as Json;
-    expect(started).toMatchObject({ status: 'running' });
-    expect(progress.length).toBeGreaterThan(0);
+    expect(started, JSON.stringify(r)).toMatchObject({ status: 'running' });
+    expect(progress.length, JSON.stringify(r)).toBeGreaterThan(0);
     const runId = String(started['run_id']);
     const final = await waitUntil(
       runId,
       (s) => ['completed', 'failed', 'awaiting_human'].includes(String(s['status'])) && s['running_here'] === false,
     );
-    expect(final).toMatchObject({ status: 'completed', nodes: { done: 4 } });
+    expect(final, JSON.stringify(final)).toMatchObject({ status: 'completed', nodes: { done: 4 } });
     const q = await call('audit_query', {
       sql: `SELECT node_id FROM events WHERE run_id = '${runId}' AND type = 'node.committed' ORDER BY seq`,
     });
