@@ -15,6 +15,9 @@ export const runSignalRedisChannel = (prefix: string): string => `${prefix}:mso-
 const POLL_MS = 1_000;
 /** How often it is looked at when LISTEN/NOTIFY or Redis pushes: only a safety net for a lost message. */
 const PUSHED_POLL_MS = 5_000;
+/** How soon a lost LISTEN connection is tried again, doubling up to the maximum while the store does not answer. */
+const LISTEN_RETRY_MS = 1_000;
+const LISTEN_RETRY_MAX_MS = 30_000;
 /** The event a process without the run's folder records to ask the live coordinator to decide one of its items. */
 export const DECISION_REQUESTED = 'hitl.decision_requested';
 /** A test and tuning knob: every look at the store this far apart (ms), pushed or not. */
@@ -116,24 +119,49 @@ export async function watchRunSignals(o: RunSignalOptions): Promise<RunSignals> 
     timer = setInterval(look, pollMs ?? (pushed > 0 ? PUSHED_POLL_MS : POLL_MS));
     timer.unref();
   };
+  let closed = false;
   if (o.auditUrl && o.deps.listenPostgres) {
-    const channel = await o.deps
-      .listenPostgres(
-        o.auditUrl,
+    const url = o.auditUrl;
+    const listen = o.deps.listenPostgres;
+    let channel: { close(): Promise<void> } | null = null;
+    let retry: NodeJS.Timeout | undefined;
+    /** LISTENs; when the connection is lost, looks at the store on the short interval and LISTENs again (backoff). */
+    const connect = async (backoffMs: number): Promise<void> => {
+      channel = await listen(
+        url,
         RUN_SIGNAL_PG_CHANNEL,
         (runId) => {
           if (runId === o.runId) look();
         },
         () => {
+          channel = null;
           pushed--;
           reschedule();
+          if (!closed) again(LISTEN_RETRY_MS);
         },
-      )
-      .catch(() => null);
-    if (channel) {
+      ).catch(() => null);
+      if (!channel) {
+        if (!closed) again(Math.min(Math.max(backoffMs * 2, LISTEN_RETRY_MS), LISTEN_RETRY_MAX_MS));
+        return;
+      }
+      if (closed) {
+        await channel.close();
+        return;
+      }
       pushed++;
-      closers.push(() => channel.close());
-    }
+      reschedule();
+      // What was recorded while nothing pushed is found at once.
+      if (backoffMs > 0) look();
+    };
+    const again = (ms: number): void => {
+      retry = setTimeout(() => void connect(ms), ms);
+      retry.unref();
+    };
+    await connect(0);
+    closers.push(async () => {
+      clearTimeout(retry);
+      await channel?.close();
+    });
   }
   if (o.redis && o.redisPrefix !== undefined) {
     const ok = await o
@@ -153,6 +181,7 @@ export async function watchRunSignals(o: RunSignalOptions): Promise<RunSignals> 
       return () => listeners.delete(onDecided);
     },
     async close() {
+      closed = true;
       clearInterval(timer);
       listeners.clear();
       await applying;

@@ -18,7 +18,8 @@ import {
   workflow,
 } from '../helpers/distributed.js';
 import { FAKE_AGENT } from '../helpers/agents.js';
-import { pgSchema, pgUnavailable } from '../helpers/pg.js';
+import { PG_URL, pgSchema, pgUnavailable } from '../helpers/pg.js';
+import { openPostgres } from '../../src/platform/node/postgres.js';
 
 // Scale-out (issue 21), second file: one worker's --concurrency across its agent lanes, and decisions reaching a
 // running coordinator through the audit store (SQLite here; PostgreSQL, and deciding or cancelling from a workspace
@@ -43,7 +44,11 @@ function maxOverlap(spans: ReadonlyArray<readonly [number, number]>): number {
  * root → human (a manual node) → after, beside slow (waits for a marker file): `mso approve --done` from another
  * process while slow runs; the same coordinator goes on past the manual node, and completes once slow is let go.
  */
-async function approveWhileSlowRuns(id: string, flags: readonly string[]): Promise<void> {
+async function approveWhileSlowRuns(
+  id: string,
+  flags: readonly string[],
+  beforeApprove?: () => Promise<void>,
+): Promise<void> {
   const marker = join(t.sb.dir, 'go');
   const wf = await workflow(
     'manual',
@@ -69,6 +74,7 @@ async function approveWhileSlowRuns(id: string, flags: readonly string[]): Promi
   };
   await until(() => has('human', 'hitl.created'), 'the manual node to ask a person');
   await doByHand(id, 'human');
+  await beforeApprove?.();
   const ok = await t.sb.json<{ changed: boolean; coordinator: number | null }>(['approve', id, 'HITL-0001', '--done']);
   expect(ok.code, ok.stderr).toBe(0);
   // The decider is told the live coordinator takes it up (MCP decide then does not resume the run itself).
@@ -105,15 +111,36 @@ describe('a decision made while the run goes on (local backend, SQLite store: th
   });
 
   it.skipIf(pgUnavailable() !== null)(
-    'on a PostgreSQL store the NOTIFY alone wakes the coordinator (its own look set to 10 minutes)',
+    'on a PostgreSQL store the NOTIFY alone wakes the coordinator (its own look set to 10 minutes), also after its LISTEN connection was cut',
     async () => {
       const schema = pgSchema('mso_notify');
+      const admin = openPostgres(PG_URL);
+      const listeners = (): number[] =>
+        (
+          admin
+            .prepare(
+              "SELECT pid FROM pg_stat_activity WHERE application_name = 'mso-listen' AND datname = current_database()",
+            )
+            .all() as Array<{ pid: number }>
+        ).map((r) => Number(r.pid));
       try {
         await setUpDistributed();
         t.sb.env['MSO_AUDIT_URL'] = schema.url;
         t.sb.env['MSO_SIGNAL_POLL_MS'] = '600000';
-        await approveWhileSlowRuns('20261127-msowd-local-notify', []);
+        await approveWhileSlowRuns('20261127-msowd-local-notify', [], async () => {
+          // The coordinator's LISTEN connection is cut (a PostgreSQL restart or a proxy would do the same): it listens
+          // again on a new connection, and the approve below still wakes it.
+          const before = listeners();
+          expect(before.length).toBeGreaterThan(0);
+          for (const pid of before) admin.prepare('SELECT pg_terminate_backend(?)').get(pid);
+          await until(
+            () => listeners().some((pid) => !before.includes(pid)),
+            'the coordinator to LISTEN again on a new connection',
+            30_000,
+          );
+        });
       } finally {
+        admin.close();
         schema.drop();
       }
     },
