@@ -27,6 +27,7 @@ import type { RunOps } from './run-ops.js';
 import { readRunArtifact, ticketsByNode } from './run-artifacts.js';
 import { leaseDeps } from './run-support.js';
 import { auditOptions, auditReaderOptions } from './settings.js';
+import { lastCoordinatorRecord } from './coordinator-record.js';
 
 /** A node's diff is cut here: the page shows diffs to read, not to download. */
 const MAX_DIFF_BYTES = 512 * 1024;
@@ -148,10 +149,7 @@ export function createDashboardOps(
     const costs = nodeCosts(log, ref.runId);
     const tickets = await ticketsByNode(deps, ref.dir);
     const pending = await pendingOf(ws, ref);
-    const budget = log.db
-      .prepare("SELECT payload FROM events WHERE run_id = ? AND type = 'run.coordinator' ORDER BY seq DESC LIMIT 1")
-      .get(ref.runId) as { payload: string } | undefined;
-    const budgetUsd = budget ? (JSON.parse(budget.payload) as { budget_usd?: unknown }).budget_usd : null;
+    const budgetUsd = lastCoordinatorRecord(log, ref.runId)['budget_usd'] ?? null;
     const nodes: GraphNode[] = Object.entries(graph).map(([id, n]) => {
       const r = rec.nodes.get(id);
       const mp = n.merge_policy as { strategy?: unknown; quorum?: unknown } | undefined;

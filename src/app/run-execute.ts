@@ -22,6 +22,7 @@ import { chooseBackend } from './distributed/backend-choice.js';
 import { applyDecisionRequest } from './run-decide.js';
 import { cancelReasonOf, signalPollMs, watchRunSignals, type RunSignals } from './run-signals.js';
 import { auditOptions } from './settings.js';
+import { lastCoordinatorRecord } from './coordinator-record.js';
 
 /** How long an earlier coordinator's agent group gets between SIGTERM and SIGKILL. */
 const ORPHAN_GRACE_MS = 3_000;
@@ -284,10 +285,7 @@ export function recordedRunOptions(
   log: ReturnType<typeof openAuditLog>,
   runId: string,
 ): { budgetUsd: number | null; agent: string | undefined; maxConcurrency: number | undefined } {
-  const row = log.db
-    .prepare("SELECT payload FROM events WHERE run_id = ? AND type = 'run.coordinator' ORDER BY seq DESC LIMIT 1")
-    .get(runId) as { payload: string } | undefined;
-  const p = row ? (JSON.parse(row.payload) as Record<string, unknown>) : {};
+  const p = lastCoordinatorRecord(log, runId);
   return {
     budgetUsd: typeof p['budget_usd'] === 'number' ? p['budget_usd'] : null,
     agent: typeof p['agent'] === 'string' ? p['agent'] : undefined,

@@ -1,4 +1,5 @@
 import { liveRunHolder, openAuditLog, type AuditLog, type LeaseHolder } from '../audit/index.js';
+import { lastCoordinatorRecord } from './coordinator-record.js';
 import { ErrorCode, InvalidArgumentError, isMsoError } from '../contracts/index.js';
 import type { DecisionFeed } from '../engine/index.js';
 import type { RunRef, Workspace } from '../workspace/index.js';
@@ -219,20 +220,12 @@ export async function announceRunSignal(
       // the coordinator's own look finds it
     }
   }
-  const row = log.db
-    .prepare("SELECT payload FROM events WHERE run_id = ? AND type = 'run.coordinator' ORDER BY seq DESC LIMIT 1")
-    .get(runId) as { payload: string } | undefined;
-  const before = row ? (JSON.parse(row.payload) as Record<string, unknown>) : {};
+  const before = lastCoordinatorRecord(log, runId);
   if (before['backend'] !== 'distributed') return;
-  const recorded = typeof before['redis'] === 'string' ? before['redis'] : undefined;
-  const prefix = typeof before['queue_prefix'] === 'string' ? before['queue_prefix'] : undefined;
   try {
-    const { resolveQueueSettings } = await import('./distributed/settings.js');
+    const { recordedQueue, resolveQueueSettings } = await import('./distributed/settings.js');
     const { connectRedis } = await import('./distributed/redis.js');
-    const q = resolveQueueSettings(ws.policy, deps.env, {
-      redis: recorded?.includes('***') ? undefined : recorded,
-      prefix,
-    });
+    const q = resolveQueueSettings(ws.policy, deps.env, recordedQueue(before));
     const redis = await connectRedis(q.url);
     try {
       await redis.publish(runSignalRedisChannel(q.prefix), runId);

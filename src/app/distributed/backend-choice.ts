@@ -5,6 +5,7 @@ import type { Workspace } from '../../workspace/index.js';
 import type { RunOpsContext } from '../run-support.js';
 import type { ExecutionChoice } from '../run-types.js';
 import type { OpenedNodeQueue } from './node-queue.js';
+import { lastCoordinatorRecord } from '../coordinator-record.js';
 
 /**
  * The run's execution backend: the option, else what the run's last coordinator used (a resume keeps it), else
@@ -17,19 +18,15 @@ export async function chooseBackend(
   runId: string,
   o: ExecutionChoice,
 ): Promise<{ queue?: OpenedNodeQueue; remote?: string | undefined; record: Record<string, unknown> }> {
-  const row = log.db
-    .prepare("SELECT payload FROM events WHERE run_id = ? AND type = 'run.coordinator' ORDER BY seq DESC LIMIT 1")
-    .get(runId) as { payload: string } | undefined;
-  const before = row ? (JSON.parse(row.payload) as Record<string, unknown>) : {};
+  const before = lastCoordinatorRecord(log, runId);
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   const backend = o.backend ?? (str(before['backend']) as ExecutionChoice['backend']) ?? ws.policy.execution.backend;
   if (backend !== 'distributed') return { record: { backend: 'local' } };
-  const { resolveQueueSettings } = await import('./settings.js');
-  // A resume goes back to the Redis its run's jobs are in (unless it held a password, which is never recorded).
-  const recordedRedis = str(before['redis']);
+  const { recordedQueue, resolveQueueSettings } = await import('./settings.js');
+  const recorded = recordedQueue(before);
   const q = resolveQueueSettings(ws.policy, c.deps.env, {
-    redis: o.redis ?? (recordedRedis?.includes('***') ? undefined : recordedRedis),
-    prefix: o.queuePrefix ?? str(before['queue_prefix']),
+    redis: o.redis ?? recorded.redis,
+    prefix: o.queuePrefix ?? recorded.prefix,
   });
   const given = o.remote ?? str(before['remote']) ?? ws.policy.execution.remote;
   // A path is taken from where mso runs; a URL (scheme://, or scp-like host:path) as it is.

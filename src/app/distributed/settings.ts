@@ -10,6 +10,20 @@ export interface QueueSettings {
 const PREFIX = /^[A-Za-z0-9_.-]+$/;
 
 /**
+ * The Redis and prefix a run's last coordinator recorded (`run.coordinator`), as flags for {@link resolveQueueSettings}:
+ * a resume or a decision goes back to the Redis its run's jobs are in, unless that URL held a password (recorded
+ * masked, so it is not a URL to use).
+ */
+export function recordedQueue(record: Readonly<Record<string, unknown>>): {
+  redis: string | undefined;
+  prefix: string | undefined;
+} {
+  const redis = typeof record['redis'] === 'string' && !record['redis'].includes('***') ? record['redis'] : undefined;
+  const prefix = typeof record['queue_prefix'] === 'string' ? record['queue_prefix'] : undefined;
+  return { redis, prefix };
+}
+
+/**
  * The Redis URL and key prefix: the flag, else `MSO_REDIS_URL` / `MSO_QUEUE_PREFIX`, else policy.yaml's
  * `execution.redis_url` / `execution.queue_prefix`. No URL at all is a usage error naming the three places.
  */
