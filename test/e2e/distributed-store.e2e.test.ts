@@ -1,7 +1,6 @@
+import { connectMso } from '../helpers/mcp.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   REDIS,
@@ -19,7 +18,6 @@ import {
 import { openPostgres } from '../../src/platform/node/postgres.js';
 import type { SqliteDb } from '../../src/platform/index.js';
 import { FAKE_AGENT } from '../helpers/agents.js';
-import { MSO_BIN } from '../helpers/cli.js';
 import { pgSchema, pgUnavailable } from '../helpers/pg.js';
 
 // Scale-out (issue 21), third file: a run coordinated on one machine, decided and cancelled from another that shares
@@ -122,16 +120,7 @@ describe.skipIf(unreachable !== null || pgUnavailable() !== null)(
       expect(pq("SELECT 1 FROM events WHERE run_id = ? AND type = 'hitl.decision_requested'", id)).toEqual([]);
       // An `mso mcp` server of that workspace approves one (MCP decide, the CLI and the dashboard call the same
       // operation): the live coordinator takes it up, so decide resumes nothing.
-      const mcp = new Client({ name: 'gates-test', version: '1.0.0' });
-      await mcp.connect(
-        new StdioClientTransport({
-          command: process.execPath,
-          args: [MSO_BIN, 'mcp'],
-          env: { ...t.sb.env, ...there },
-          cwd: t.sb.dir,
-          stderr: 'pipe',
-        }),
-      );
+      const mcp = await connectMso('gates-test', { env: { ...t.sb.env, ...there }, cwd: t.sb.dir });
       try {
         const d = await mcp.callTool({
           name: 'decide',

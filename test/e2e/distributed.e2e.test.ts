@@ -30,6 +30,21 @@ const BRANCHES = 28;
 const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
 const unreachable = await redisOrSkip();
 
+/** first → slow (3 s) → last: a run with a node in flight long enough to kill something under it. */
+const slowChain = (name: string): Promise<string> =>
+  workflow(
+    name,
+    [
+      { id: 'first', label: 'first', command: 'echo 1 > one.txt' },
+      { id: 'slow', label: 'slow', command: 'sleep 3 && echo 2 > two.txt' },
+      { id: 'last', label: 'last', command: 'cat one.txt two.txt > both.txt' },
+    ],
+    [
+      { from: 'first', to: 'slow' },
+      { from: 'slow', to: 'last' },
+    ],
+  );
+
 describe.skipIf(unreachable !== null)(
   'distributed backend (mso worker + coordinator over Redis)',
   { timeout: 120_000 },
@@ -192,18 +207,7 @@ describe.skipIf(unreachable !== null)(
     });
 
     it('the coordinator killed mid-run: resume adopts the job in flight and runs no finished node again', async () => {
-      const wf = await workflow(
-        'resume',
-        [
-          { id: 'first', label: 'first', command: 'echo 1 > one.txt' },
-          { id: 'slow', label: 'slow', command: 'sleep 3 && echo 2 > two.txt' },
-          { id: 'last', label: 'last', command: 'cat one.txt two.txt > both.txt' },
-        ],
-        [
-          { from: 'first', to: 'slow' },
-          { from: 'slow', to: 'last' },
-        ],
-      );
+      const wf = await slowChain('resume');
       const w = await startWorker('steady');
       const repo = join(t.sb.dir, 'repo');
       const coordinator = spawn(
@@ -310,18 +314,7 @@ describe.skipIf(unreachable !== null)(
         };
         let redis = await startRedis();
         const url = `redis://127.0.0.1:${port}`;
-        const wf = await workflow(
-          'restart',
-          [
-            { id: 'first', label: 'first', command: 'echo 1 > one.txt' },
-            { id: 'slow', label: 'slow', command: 'sleep 3 && echo 2 > two.txt' },
-            { id: 'last', label: 'last', command: 'cat one.txt two.txt > both.txt' },
-          ],
-          [
-            { from: 'first', to: 'slow' },
-            { from: 'slow', to: 'last' },
-          ],
-        );
+        const wf = await slowChain('restart');
         const w = await startWorker('survivor', ['--lock-ms', '5000'], url);
         const run = t.sb.json<{ run_id: string; status: string }>(
           ['run', '--workflow', wf, '--backend', 'distributed', '--redis', url, '--queue-prefix', t.prefix],

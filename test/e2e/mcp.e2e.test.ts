@@ -1,3 +1,4 @@
+import { connectMso } from '../helpers/mcp.js';
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,17 +27,7 @@ beforeEach(async () => {
 });
 /** A client connected to a fresh `mso mcp` server process in the sandbox. */
 async function connectServer(name: string): Promise<Client> {
-  const c = new Client({ name, version: '1.0.0' });
-  await c.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [MSO_BIN, 'mcp'],
-      env: sb.env,
-      cwd: sb.cwd,
-      stderr: 'pipe',
-    }),
-  );
-  return c;
+  return connectMso(name, sb);
 }
 afterEach(async () => {
   await client.close();

@@ -1,12 +1,11 @@
+import { connectMso } from '../helpers/mcp.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { MSO_BIN, makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { makeSandbox, type Sandbox } from '../helpers/cli.js';
 import { fileHashes } from '../helpers/files.js';
 
 let sb: Sandbox;
@@ -110,16 +109,7 @@ describe('where a run branches from', () => {
   it('over MCP: orchestrate or run_resume of a designed run outside a repository is an isError naming init; with init: true the run completes', async () => {
     sb = await makeSandbox('mso-mcp-norepo-', { repo: false });
     await sb.run(['init']);
-    const client = new Client({ name: 'repo-source', version: '1.0.0' });
-    await client.connect(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: [MSO_BIN, 'mcp'],
-        env: sb.env,
-        cwd: sb.cwd,
-        stderr: 'pipe',
-      }),
-    );
+    const client = await connectMso('repo-source', sb);
     try {
       const workflow_inline = stringify({
         name: 'one',

@@ -1,12 +1,11 @@
+import { connectMso } from '../helpers/mcp.js';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_SECRETS, ENV_SECRET, POLICY_SECRET, SECRET_SAMPLES } from '../fixtures/secrets.js';
 import { FAKE_AGENT } from '../helpers/agents.js';
-import { MSO_BIN, makeSandbox, type MsoResult, type Sandbox } from '../helpers/cli.js';
+import { makeSandbox, type MsoResult, type Sandbox } from '../helpers/cli.js';
 
 // Twenty-odd secret formats go in through the goal, the workflow, the environment and an agent's output; then every
 // byte the runs wrote (workspace, observation space, audit DB with its -wal, blobs, exports) and every byte printed
@@ -147,16 +146,10 @@ describe('secrets never leave mso', () => {
   });
 
   it('finds none of them in MCP results, even when a tool echoes them back (audit_query of a literal)', async () => {
-    const client = new Client({ name: 'secrets-test', version: '1.0.0' });
-    await client.connect(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: [MSO_BIN, 'mcp'],
-        env: { ...sb.env, [ENV_SECRET.name]: ENV_SECRET.value },
-        cwd: sb.cwd,
-        stderr: 'pipe',
-      }),
-    );
+    const client = await connectMso('secrets-test', {
+      env: { ...sb.env, [ENV_SECRET.name]: ENV_SECRET.value },
+      cwd: sb.cwd,
+    });
     try {
       const texts: string[] = [];
       for (const [name, args] of [
