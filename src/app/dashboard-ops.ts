@@ -299,9 +299,12 @@ export function createDashboardOps(
       const r = await engine.decide(runId, item, decision, note);
       const ws = await open(false);
       const ref = await ws.runs.get(runId);
-      const live = await withLog(ws, (log) => coordinated(log, runId));
+      // The decision already says whether a live coordinator holds the run (it then takes the decision up itself).
       const resume =
-        r.changed && ref.manifest.status === 'awaiting_human' && !live && (await pendingOf(ws, ref)).length === 0;
+        r.changed &&
+        ref.manifest.status === 'awaiting_human' &&
+        r.coordinator === null &&
+        (await pendingOf(ws, ref)).length === 0;
       return { ...r, resume };
     },
     async proposal(id) {
