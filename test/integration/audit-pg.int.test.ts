@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditStats, openAuditLog, openAuditReader, readEvents, runReadOnlyQuery } from '../../src/audit/index.js';
 import { nodePlatform } from '../../src/platform/index.js';
 import { createPostgresOpener } from '../../src/platform/node/postgres.js';
 import { REPO_ROOT } from '../helpers/cli.js';
-import { pgSchema, pgUnavailable } from '../helpers/pg.js';
+import { PG_URL, pgSchema, pgUnavailable } from '../helpers/pg.js';
 
 // What only the PostgreSQL store has to prove: blobs in the database, its read-only session, typed numbers from
 // aggregates, a clear error when it is down, and one lease winner among processes racing on another machine's store.
@@ -174,6 +175,52 @@ describe.skipIf(pgUnavailable() !== null)('the PostgreSQL audit store', () => {
     durable.close();
   });
 
+  it('opens a new schema while another connection is creating it (the loser of CREATE SCHEMA goes on)', async () => {
+    // Another process's CREATE SCHEMA, not committed yet: ours waits on it, then finds the schema made.
+    const { Client } = createRequire(import.meta.url)('pg') as {
+      Client: new (url: string) => {
+        connect(): Promise<void>;
+        query(sql: string): Promise<{ rows: Array<Record<string, unknown>> }>;
+        end(): Promise<void>;
+      };
+    };
+    const other = new Client(PG_URL);
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`CREATE SCHEMA "${schema.schema}"`);
+      const child = spawn(
+        process.execPath,
+        [join(REPO_ROOT, 'test/fixtures/lease-acquire.mjs'), schema.url, 'run-new'],
+        {
+          stdio: ['pipe', 'pipe', 'pipe'],
+          env: { PATH: process.env['PATH'] ?? '' },
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((res) => child.once('exit', res));
+      // Commit only once its CREATE SCHEMA waits on ours: that is the moment two creators meet.
+      for (let i = 0; i < 300; i++) {
+        const waiting = await other.query(
+          "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%CREATE SCHEMA%'",
+        );
+        if (waiting.rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await other.query('COMMIT');
+      await new Promise<void>((res) => {
+        const done = (): void => (out.includes('\n') ? res() : void setTimeout(done, 20));
+        done();
+      });
+      child.stdin.end();
+      expect(await exited, out).toBe(0);
+      expect(JSON.parse(out.split('\n')[0] as string), out).toMatchObject({ won: true });
+    } finally {
+      await other.end();
+    }
+  });
   it('gives a run lease to exactly one of several processes racing for it', async () => {
     open().close();
     const racers = Array.from({ length: 4 }, () =>

@@ -73,7 +73,12 @@ interface Connection {
 function connect(target: Target, readonly: boolean): Connection {
   const setup: string[] = [];
   if (target.schema) {
-    if (!readonly) setup.push(`CREATE SCHEMA IF NOT EXISTS "${target.schema}"`);
+    // CREATE SCHEMA IF NOT EXISTS is not safe against itself: two connections creating the same new schema at once
+    // fail one of them on pg_namespace's unique index. The loser finds the schema there, which is all it wanted.
+    if (!readonly)
+      setup.push(
+        `DO $$ BEGIN CREATE SCHEMA IF NOT EXISTS "${target.schema}"; EXCEPTION WHEN unique_violation OR duplicate_schema THEN NULL; END $$`,
+      );
     setup.push(`SET search_path TO "${target.schema}"`);
   }
   if (readonly) setup.push('SET default_transaction_read_only = on');
