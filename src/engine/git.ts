@@ -183,22 +183,6 @@ export function createGit(deps: {
   };
 }
 
-/**
- * Like {@link Git.ok} for `args` in `cwd`, with `first` (whose failure does not matter) run before it in the same
- * process; `first` gives that command's exit status and output.
- */
-export async function okAfter(
-  git: Git,
-  first: readonly string[],
-  args: readonly string[],
-  cwd: string,
-): Promise<{ readonly stdout: string; readonly first: { readonly code: number; readonly stdout: string } }> {
-  const r = await git.sequence([{ args: first, apart: true }, args], cwd);
-  if (r.failed !== null)
-    throw new Error(`git ${args.join(' ')} failed in ${cwd}: ${r.stderr.trim() || r.stdout.trim()}`);
-  return { stdout: r.stdout.trim(), first: r.apart ?? { code: 1, stdout: '' } };
-}
-
 /** A node's commit as `commitAll` made it. */
 export interface NodeCommit {
   readonly commit: string;

@@ -1,9 +1,10 @@
 import type { AgentWindow } from './outside-writes.js';
 import { join } from 'node:path';
 import type { AuditLog } from '../audit/index.js';
-import { nodeBranch, okAfter } from './git.js';
+import { nodeBranch } from './git.js';
 import { CHECKOUT_STATUS, createOutsideWatch, type OutsideWatch } from './outside-writes.js';
 import { createTreeHasher, type TreeHasher } from './tree-hash.js';
+import { addWorktree } from './worktree-add.js';
 import type { RecordedNode } from './run-state.js';
 import { loadRecordedRun, recordedNode } from './run-state.js';
 import type { RunnerDeps, RunnerInput } from './runner.js';
@@ -182,12 +183,11 @@ export function createRunContext(
           await git.ok(['reset', '--hard', base], wt);
           await git.ok(['clean', '-fdx'], wt);
         } else {
-          await deps.fs.mkdir(join(input.runDir, 'worktree'), { recursive: true });
-          const add = ['worktree', 'add', '-f', '-B', branchOf(id), wt, base];
+          const where = { repo: input.repo, path: wt, branch: branchOf(id), base };
           // The checkout's status for the node's first look, when it needs one, runs in the same process.
-          if (ctx.outside.wantsListing())
-            ctx.outside.offer(id, (await okAfter(git, CHECKOUT_STATUS, add, input.repo)).first);
-          else await git.ok(add, input.repo);
+          const first = ctx.outside.wantsListing() ? { args: CHECKOUT_STATUS, cwd: input.repo } : undefined;
+          const added = await addWorktree(git, deps.fs, where, first);
+          if (added.first) ctx.outside.offer(id, added.first);
         }
         return wt;
       });

@@ -1,0 +1,133 @@
+import { basename, join } from 'node:path';
+import { gitDirs, type Fs } from '../platform/index.js';
+import type { Git, GitStep } from './git.js';
+
+/** A git command whose failure does not matter, run in the same process before the worktree's checkout. */
+export interface FirstStep {
+  readonly args: readonly string[];
+  readonly cwd: string;
+}
+
+export interface WorktreeAdded {
+  /** `first`'s exit status and output, when one was given. */
+  readonly first?: { readonly code: number; readonly stdout: string };
+}
+
+/**
+ * Adds a worktree at `path` on `branch`, set to `base` and checked out: what `git worktree add -f -B branch path base`
+ * does, with one git process where that command runs four (itself, then `branch --force`, `symbolic-ref` and
+ * `reset --hard` as children; each git process costs 5–10 ms here, and every node makes a worktree).
+ *
+ * It writes the worktree's administrative files as git does and documents them (gitrepository-layout(5):
+ * `worktrees/<id>/gitdir`, `commondir`, `HEAD`, `locked` while it is made, and the worktree's `.git` file), then runs
+ * `git reset --hard base` in it: on its unborn branch that creates the branch at `base`, or moves it there, and fills
+ * the index and the files. A stale registration of the same path (its folder deleted, not pruned) is taken over, as
+ * `-f` does. Repositories whose worktrees need more than these files (sparse checkout, per-worktree config, any
+ * `extensions.*` such as reftable or relative worktrees) and a folder that already has files go through
+ * `git worktree add` itself.
+ */
+export async function addWorktree(
+  git: Git,
+  fs: Pick<Fs, 'mkdir' | 'writeFile' | 'readFile' | 'readdir' | 'realpath' | 'rm'>,
+  o: { readonly repo: string; readonly path: string; readonly branch: string; readonly base: string },
+  first?: FirstStep,
+): Promise<WorktreeAdded> {
+  const common = await plainCommonDir(fs, o.repo);
+  const folderHasFiles = await fs.readdir(o.path).then(
+    (names) => names.length > 0,
+    () => false,
+  );
+  if (common === null || folderHasFiles) return gitWorktreeAdd(git, o, first);
+  await fs.mkdir(o.path, { recursive: true });
+  const wt = await fs.realpath(o.path);
+  const admin = await claimAdminDir(fs, join(common, 'worktrees'), adminName(wt), `${wt}/.git`);
+  const writeAll = async (): Promise<void> => {
+    // `locked` first: a `git worktree prune` meanwhile leaves a half-made entry alone (git does the same).
+    await fs.writeFile(join(admin, 'locked'), 'initializing\n');
+    await fs.writeFile(join(admin, 'gitdir'), `${wt}/.git\n`);
+    await fs.writeFile(join(admin, 'commondir'), '../..\n');
+    await fs.writeFile(join(admin, 'HEAD'), `ref: refs/heads/${o.branch}\n`);
+    await fs.writeFile(join(wt, '.git'), `gitdir: ${admin}\n`);
+  };
+  const reset = ['reset', '-q', '--hard', '--no-recurse-submodules', o.base];
+  let r: Awaited<ReturnType<Git['sequence']>> | undefined;
+  try {
+    await writeAll();
+    const steps: GitStep[] = first ? [{ ...first, apart: true }, { args: reset }] : [{ args: reset }];
+    r = await git.sequence(steps, wt);
+  } finally {
+    if (r?.failed === null) await fs.rm(join(admin, 'locked'), { force: true });
+    else {
+      // Nothing half-made is left behind, as `git worktree add` removes its own on failure.
+      await fs.rm(admin, { recursive: true, force: true });
+      await fs.rm(join(wt, '.git'), { force: true });
+    }
+  }
+  if (r.failed !== null)
+    throw new Error(`git ${reset.join(' ')} failed in ${wt}: ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.apart ? { first: r.apart } : {};
+}
+
+async function gitWorktreeAdd(
+  git: Git,
+  o: { readonly repo: string; readonly path: string; readonly branch: string; readonly base: string },
+  first?: FirstStep,
+): Promise<WorktreeAdded> {
+  const add = ['worktree', 'add', '-f', '-B', o.branch, o.path, o.base];
+  const steps: GitStep[] = first ? [{ ...first, apart: true }, { args: add }] : [{ args: add }];
+  const r = await git.sequence(steps, o.repo);
+  if (r.failed !== null)
+    throw new Error(`git ${add.join(' ')} failed in ${o.repo}: ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.apart ? { first: r.apart } : {};
+}
+
+/**
+ * The repository's common git directory (real path), when its worktrees need only the files {@link addWorktree}
+ * writes; null otherwise.
+ */
+async function plainCommonDir(fs: Pick<Fs, 'readFile' | 'realpath'>, repo: string): Promise<string | null> {
+  const dirs = gitDirs(repo);
+  if (!dirs) return null;
+  const config = await fs.readFile(join(dirs.commonDir, 'config'), 'utf8').catch(() => null);
+  if (config === null || /^\s*\[\s*extensions\b|sparsecheckout|worktreeconfig/im.test(config)) return null;
+  if (
+    await fs.readFile(join(dirs.commonDir, 'info', 'sparse-checkout')).then(
+      () => true,
+      () => false,
+    )
+  )
+    return null;
+  return fs.realpath(dirs.commonDir);
+}
+
+/** git's worktree id for a folder: its name, with what a ref component cannot hold replaced. */
+function adminName(wt: string): string {
+  const name = basename(wt)
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/^-+/, '');
+  return name || 'worktree';
+}
+
+/**
+ * Makes `worktrees/<name>` (or `<name>1`, `<name>2`, ... when taken, as git numbers them) and returns its real path; an
+ * entry that already names `gitdir` (the same folder, registered before) is taken over.
+ */
+async function claimAdminDir(
+  fs: Pick<Fs, 'mkdir' | 'readFile' | 'realpath'>,
+  root: string,
+  name: string,
+  gitdir: string,
+): Promise<string> {
+  await fs.mkdir(root, { recursive: true });
+  for (let i = 0; ; i++) {
+    const dir = join(root, i === 0 ? name : `${name}${i}`);
+    try {
+      await fs.mkdir(dir);
+      return await fs.realpath(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const names = await fs.readFile(join(dir, 'gitdir'), 'utf8').catch(() => '');
+      if (names.trim() === gitdir) return await fs.realpath(dir);
+    }
+  }
+}
