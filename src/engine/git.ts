@@ -59,6 +59,24 @@ const SEQUENCE_FAILED = 90;
 const shQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
 const ENV_KEEP = ['PATH', 'HOME', 'LANG', 'TMPDIR'];
+/** Subcommands that write no file but their output: one can be stopped once its output passes a limit. */
+const READS_ONLY = new Set([
+  'log',
+  'diff',
+  'show',
+  'ls-tree',
+  'ls-files',
+  'cat-file',
+  'rev-parse',
+  'rev-list',
+  'diff-tree',
+]);
+const readsOnly = (args: readonly string[]): boolean => READS_ONLY.has(args[0] ?? '');
+/** A script of `lines`, with a file size limit of `limit` bytes (in 512-byte blocks) set before its last one. */
+function stopLastPast(lines: readonly string[], limit: number): string {
+  const ulimit = `ulimit -f ${Math.ceil((limit + 1) / 512)} 2>/dev/null`;
+  return [...lines.slice(0, -1), ulimit, ...lines.slice(-1)].join('\n');
+}
 /** Past this much output a git call is ended and fails: mso never holds an unbounded git answer in memory. */
 const MAX_GIT_OUTPUT = 256 * 1024 * 1024;
 
@@ -114,16 +132,47 @@ export function createGit(deps: {
       );
       if (input !== undefined) child.stdin?.end(input);
     });
-  const run = (
+  /**
+   * Runs the script of `lines` (git commands) through the platform's script runner when it has one (no fork of this large
+   * process), else with `sh -c`; `direct` runs the same commands when there is no runner and no shell is needed.
+   */
+  const shell = async (
+    lines: readonly string[],
+    childEnv: Record<string, string>,
+    cwd: string,
+    what: string,
+    o: { readonly input?: string | undefined; readonly limit: number; readonly lastReadsOnly: boolean },
+    direct?: readonly string[],
+  ): Promise<GitResult & { readonly notStarted?: true }> => {
+    // Through files there is no pipe to close on a command that prints too much: a last command that writes no file
+    // but its output gets a file size limit instead, and is stopped (SIGXFSZ) once its output passes the limit.
+    const script = lines.join('\n');
+    const limited = o.lastReadsOnly ? stopLastPast(lines, o.limit) : script;
+    const r = await deps.proc.runScript?.({
+      script: limited,
+      env: childEnv,
+      cwd,
+      ...(o.input === undefined ? {} : { input: o.input }),
+      maxOutput: o.limit,
+    });
+    if (r?.overflow) return { code: 1, stdout: '', stderr: `git ${what} printed more than ${o.limit} bytes` };
+    if (r) return r;
+    return direct
+      ? spawnCollect('git', direct, childEnv, cwd, what, o.input, o.limit)
+      : spawnCollect('sh', ['-c', script], childEnv, cwd, what, o.input, o.limit);
+  };
+  const run = async (
     args: readonly string[],
     cwd: string,
     input?: string,
     options: { readonly maxOutput?: number } = {},
   ): Promise<GitResult> => {
     const cmd = gitCommand(args, { env, cwd });
-    return spawnCollect('git', cmd.args, cmd.env, cwd, args[0] ?? '', input, options.maxOutput).then(
-      ({ code, stdout, stderr }) => ({ code, stdout, stderr }),
-    );
+    const script = [`exec git ${cmd.args.map(shQuote).join(' ')}`];
+    const limit = options.maxOutput ?? MAX_GIT_OUTPUT;
+    const o = { input, limit, lastReadsOnly: readsOnly(args) };
+    const { code, stdout, stderr } = await shell(script, cmd.env, cwd, args[0] ?? '', o, cmd.args);
+    return { code, stdout, stderr };
   };
   const sequence = async (
     given: ReadonlyArray<readonly string[] | GitStep>,
@@ -137,23 +186,24 @@ export function createGit(deps: {
     const last = cmds.length - 1;
     // Ends the apart step's output: a marker no file name or git output holds by chance, and its exit status.
     const marker = `\n--mso-step-${randomBytes(12).toString('hex')}--`;
-    const script = cmds
-      .map((c, i) => {
-        const step = steps[i] as GitStep;
-        // A step in its own folder gets that folder's driver keys (past GIT_CONFIG_COUNT, keys are ignored).
-        const own = Object.entries(c.env)
-          .filter(([k, v]) => k.startsWith('GIT_CONFIG_') && base[k] !== v)
-          .map(([k, v]) => `${k}=${shQuote(v)} `);
-        if (c.env['GIT_CONFIG_COUNT'] === undefined && base['GIT_CONFIG_COUNT'] !== undefined)
-          own.push('GIT_CONFIG_COUNT=0 ');
-        const where = step.cwd === undefined ? '' : `-C ${shQuote(step.cwd)} `;
-        const line = `${own.join('')}git ${where}${c.args.map(shQuote).join(' ')}`;
-        if (step.apart) return `${line}; printf '%s %s\\n' ${shQuote(marker)} "$?"`;
-        return i === last ? `exec ${line}` : `${line} || exit ${SEQUENCE_FAILED + i}`;
-      })
-      .join('\n');
+    const script = cmds.map((c, i) => {
+      const step = steps[i] as GitStep;
+      // A step in its own folder gets that folder's driver keys (past GIT_CONFIG_COUNT, keys are ignored).
+      const own = Object.entries(c.env)
+        .filter(([k, v]) => k.startsWith('GIT_CONFIG_') && base[k] !== v)
+        .map(([k, v]) => `${k}=${shQuote(v)} `);
+      if (c.env['GIT_CONFIG_COUNT'] === undefined && base['GIT_CONFIG_COUNT'] !== undefined)
+        own.push('GIT_CONFIG_COUNT=0 ');
+      const where = step.cwd === undefined ? '' : `-C ${shQuote(step.cwd)} `;
+      const line = `${own.join('')}git ${where}${c.args.map(shQuote).join(' ')}`;
+      if (step.apart) return `${line}; printf '%s %s\\n' ${shQuote(marker)} "$?"`;
+      return i === last ? `exec ${line}` : `${line} || exit ${SEQUENCE_FAILED + i}`;
+    });
     const what = steps.at(-1)?.args[0] ?? '';
-    const r = await spawnCollect('sh', ['-c', script], base, cwd, what, undefined, options.maxOutput);
+    const limit = options.maxOutput ?? MAX_GIT_OUTPUT;
+    const lastStep = steps.at(-1);
+    const lastReadsOnly = lastStep !== undefined && lastStep.cwd === undefined && readsOnly(lastStep.args);
+    const r = await shell(script, base, cwd, what, { limit, lastReadsOnly });
     let apart: GitSequenceResult['apart'];
     let stdout = r.stdout;
     if (steps[0]?.apart) {

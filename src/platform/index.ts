@@ -11,6 +11,8 @@ export type {
   ProcessInfo,
   Random,
   Redactor,
+  ScriptRequest,
+  ScriptResult,
   SqliteDb,
   SqlDialect,
   SqliteStatement,

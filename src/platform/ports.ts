@@ -94,6 +94,32 @@ export interface Proc {
   groupAlive(pid: number): boolean;
   /** Resolves an executable name against PATH (or checks a path); undefined when not found. */
   which(command: string, pathEnv: string | undefined): Promise<string | undefined>;
+  /**
+   * Runs a short `sh` script (git commands) without forking this process, when the platform can: null when it cannot
+   * take this one, and the caller spawns it. Absent on platforms that have no such runner.
+   */
+  runScript?(req: ScriptRequest): Promise<ScriptResult | null>;
+}
+
+/** A script for {@link Proc.runScript}: run as by `sh -c`, in `cwd`, with exactly `env`. */
+export interface ScriptRequest {
+  readonly script: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  /** Its standard input; none when absent. */
+  readonly input?: string;
+  /** Past this many bytes of output (stdout and stderr together) the result is an overflow, and is not read. */
+  readonly maxOutput: number;
+}
+
+export interface ScriptResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The output passed `maxOutput`; stdout and stderr are then empty. */
+  readonly overflow?: true;
+  /** Its folder did not exist: nothing ran. */
+  readonly notStarted?: true;
 }
 
 /** A prepared statement of the embedded database (the subset of better-sqlite3 mso uses). */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { accessSync, readFileSync, statSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
@@ -61,8 +61,25 @@ export function nodeProcessInfo(): ProcessInfo {
 }
 
 /** Real child processes. */
+/** True when `path` is a file this process may execute. */
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 export function nodeProc(): Proc {
+  // Loaded on first use: commands that run no git (mso status) do not pay for it.
+  let scripts: Promise<{ run: NonNullable<Proc['runScript']> }> | undefined;
+  const found = new Map<string, string>();
   return {
+    async runScript(req) {
+      scripts ??= import('./script-server.js').then((m) => m.createScriptServer());
+      return (await scripts).run(req);
+    },
     spawn(command, args, options) {
       const child = spawn(command, [...args], options);
       const pid = child.pid;
@@ -99,6 +116,11 @@ export function nodeProc(): Proc {
       }
     },
     async which(command, pathEnv) {
+      // Found once, checked again with one call: every node's agent asks, and a PATH walk is a dozen file lookups.
+      const key = `${command}\0${pathEnv ?? ''}`;
+      const known = found.get(key);
+      if (known !== undefined && isExecutableFile(known)) return known;
+      found.delete(key);
       const candidates =
         command.includes('/') || isAbsolute(command)
           ? [command]
@@ -109,7 +131,10 @@ export function nodeProc(): Proc {
       for (const c of candidates) {
         try {
           await fsp.access(c, constants.X_OK);
-          if ((await fsp.stat(c)).isFile()) return c;
+          if ((await fsp.stat(c)).isFile()) {
+            found.set(key, c);
+            return c;
+          }
         } catch {
           // not here
         }

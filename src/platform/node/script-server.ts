@@ -1,0 +1,137 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { ScriptRequest, ScriptResult } from '../ports.js';
+
+/**
+ * The server: reads request numbers, one per line, and runs each request's script in a subshell in the background
+ * (so requests run side by side), its output to files, then prints `<number> <exit status>`. One line is one write
+ * of a few bytes, so lines from requests ending together never interleave. dash reaps a finished subshell when it
+ * forks the next one.
+ */
+const SERVER = `d=$1
+while IFS= read -r k; do
+  { ( . "$d/$k.sh" ) >"$d/$k.out" 2>"$d/$k.err" </dev/null; echo "$k $?"; } &
+done
+`;
+
+const shQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+type Server = ChildProcessByStdio<Writable, Readable, null>;
+
+/**
+ * Runs short shell scripts (git commands) through one long-lived `/bin/sh`, so the large coordinator process does not
+ * pay a fork per command: a fork's cost grows with the forking process's memory, 9–10 ms from mso against 4–5 ms from
+ * a small shell on these machines, and a node makes two or three such calls. Each request gets exactly its own
+ * environment and folder, its output comes back through files in a private folder that are removed once read, and
+ * its exit status as from `sh -c`. Output past `maxOutput` bytes is an overflow, never read in (the script stops
+ * its own commands early where it can: see `ulimit -f` in engine/git.ts). Returns null when the request cannot go through the server (an environment name the shell
+ * cannot export, or no shell could be started); the caller then spawns the process itself.
+ */
+export function createScriptServer(): {
+  run(req: ScriptRequest): Promise<ScriptResult | null>;
+  /** The server's pid while it runs. */
+  pid(): number | undefined;
+} {
+  let server: Server | undefined;
+  let broken = false;
+  let dir: string | undefined;
+  let seq = 0;
+  const pending = new Map<string, (code: number | null) => void>();
+
+  const handles = (s: Server): Array<{ ref(): void; unref(): void }> =>
+    [s, s.stdin, s.stdout].map((h) => h as unknown as { ref(): void; unref(): void });
+  const hold = (s: Server, on: boolean): void => {
+    for (const h of handles(s))
+      if (on) h.ref();
+      else h.unref();
+  };
+
+  const start = (): Server | undefined => {
+    if (server || broken) return server;
+    try {
+      if (!dir) {
+        const made = mkdtempSync(join(tmpdir(), 'mso-git-'));
+        process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+        dir = made;
+      }
+      const folder = dir;
+      // No environment of its own: each request exports exactly the variables it is given.
+      const s = spawn('/bin/sh', ['-c', SERVER, 'mso-git', folder], { stdio: ['pipe', 'pipe', 'ignore'], env: {} });
+      s.on('error', () => {
+        broken = true;
+      });
+      s.stdin.on('error', () => undefined);
+      s.on('exit', () => {
+        if (server === s) server = undefined;
+        // Requests it held are lost: each ends as a failure naming why.
+        for (const [k, resolve] of pending) {
+          pending.delete(k);
+          resolve(null);
+        }
+      });
+      let partial = '';
+      s.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          const [k = '', code = ''] = line.split(' ');
+          const resolve = pending.get(k);
+          if (!resolve) continue;
+          pending.delete(k);
+          resolve(Number(code));
+        }
+        if (pending.size === 0) hold(s, false);
+      });
+      hold(s, false);
+      server = s;
+      return s;
+    } catch {
+      broken = true;
+      return undefined;
+    }
+  };
+
+  return {
+    pid: () => server?.pid,
+    async run(req) {
+      const names = Object.keys(req.env);
+      if (!names.every((n) => NAME.test(n))) return null;
+      if (!statSync(req.cwd, { throwIfNoEntry: false })?.isDirectory())
+        return { code: 127, stdout: '', stderr: `no such folder: ${req.cwd}`, notStarted: true };
+      const s = start();
+      if (!s || !dir) return null;
+      const k = String(++seq);
+      const file = (ext: string): string => join(dir as string, `${k}.${ext}`);
+      const lines = [
+        ...names.map((n) => `export ${n}=${shQuote(req.env[n] as string)}`),
+        `cd ${shQuote(req.cwd)} || exit 127`,
+      ];
+      if (req.input !== undefined) {
+        writeFileSync(file('in'), req.input, { mode: 0o600 });
+        lines.push(`exec <${shQuote(file('in'))}`);
+      }
+      lines.push(req.script);
+      writeFileSync(file('sh'), `${lines.join('\n')}\n`, { mode: 0o600 });
+      const code = await new Promise<number | null>((resolve) => {
+        pending.set(k, resolve);
+        hold(s, true);
+        s.stdin.write(`${k}\n`);
+      });
+      // Read and removed in place: a git command's output is small (a patch is capped), and a round trip through
+      // the thread pool per file would cost more than the reads.
+      try {
+        if (code === null) return { code: 1, stdout: '', stderr: 'the shell that runs git commands ended' };
+        const size = (ext: string): number => statSync(file(ext), { throwIfNoEntry: false })?.size ?? 0;
+        if (size('out') + size('err') > req.maxOutput) return { code: 1, stdout: '', stderr: '', overflow: true };
+        const text = (ext: string): string => (size(ext) > 0 ? readFileSync(file(ext), 'utf8') : '');
+        return { code, stdout: text('out'), stderr: text('err') };
+      } finally {
+        for (const ext of ['sh', 'in', 'out', 'err']) rmSync(file(ext), { force: true });
+      }
+    },
+  };
+}
