@@ -214,6 +214,8 @@ async function runJob(env: NodeJobEnv, job: NodeJob, signal: AbortSignal): Promi
   const shared: RunContext = {
     ...ctx,
     prepareWorktree: (id, base) => inClone(repo, () => ctx.prepareWorktree(id, base)),
+    // The coordinator dispatches the children, maybe to another worker: none is made ahead here.
+    prepareChildrenAhead: () => undefined,
   };
   const outcome = await runNode(shared, human, job.nodeId);
   const rec = ctx.rec(job.nodeId);

@@ -280,6 +280,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         gatesPassed: gates.passed,
         gatesTotal: gates.total,
       });
+      ctx.prepareChildrenAhead(id);
       ctx.snapshot(id, n.type === 'merge' ? 'merged' : 'committed', { treeHash: th, metadata: { commit } });
       await ctx.moveTicket(id, 'done', `committed ${commit.slice(0, 12)}`);
       deps.faults?.point('node.committed');

@@ -47,6 +47,16 @@ export interface RunContext {
   branchOf(id: string): string;
   /** Checks out `base` in the node's worktree (made on first use); HEAD is then `base`. */
   prepareWorktree(id: string, base: string): Promise<string>;
+  /**
+   * Called once node `done` has its commit on record: starts making the worktrees of its children that are ready now
+   * (every parent done; not merges, not loop restarts) without waiting for their dispatch, so that git work overlaps
+   * the coordinator's bookkeeping between nodes; their `prepareWorktree` then takes it over. A worktree made for a
+   * node that never runs (the run stopped first) is a worktree like any other: cleanup removes it, resume reuses it.
+   * A no-op where nodes are not dispatched from this process (a worker's job).
+   */
+  prepareChildrenAhead(done: string): void;
+  /** Waits for the worktrees begun by {@link prepareChildrenAhead} that no node has taken over. */
+  settleAhead(): Promise<void>;
   /** SHA-256 of file contents the run has hashed, by git mode and object id (see treeHash). */
   readonly contentHashes: Map<string, string>;
   /** When each node's agents ran (epoch ms; `to` null while running), to tell whose a stray write was. */
@@ -92,6 +102,8 @@ export function createRunContext(
     if (buffered.length) log.appendEvents(buffered.splice(0));
   };
   let worktreeLock: Promise<void> = Promise.resolve();
+  /** Worktrees begun ahead of their node's dispatch, by node, with the base they were made at. */
+  const ahead = new Map<string, { readonly base: string; readonly made: Promise<boolean> }>();
   let liveWrites: Promise<unknown> = Promise.resolve();
   let liveDirMade = false;
   const pendingLive = new Map<string, string[]>();
@@ -176,7 +188,35 @@ export function createRunContext(
     agentWindows: [],
     trees: createTreeHasher(git, deps.fs, contentHashes),
     outside: createOutsideWatch(deps, { repo: input.repo, runDir: input.runDir, exclude: input.ownRoots ?? [] }),
+    prepareChildrenAhead(done) {
+      for (const c of ctx.ids) {
+        const n = graph[c];
+        const r = ctx.rec(c);
+        if (!n || n.type === 'merge' || !n.parent_refs.includes(done) || ahead.has(c)) continue;
+        if (r.state !== 'pending' || r.baseOverride !== null || r.commit !== null) continue;
+        if (!n.parent_refs.every((p) => p === done || (ctx.rec(p).state === 'done' && ctx.rec(p).commit !== null)))
+          continue;
+        const base = ctx.rec(n.parent_refs[0] as string).commit;
+        if (base === null) continue;
+        ahead.set(c, {
+          base,
+          made: ctx.prepareWorktree(c, base).then(
+            () => true,
+            () => false,
+          ),
+        });
+      }
+    },
+    async settleAhead() {
+      await Promise.all([...ahead.values()].map((a) => a.made));
+    },
     prepareWorktree(id, base) {
+      const early = ahead.get(id);
+      if (early) {
+        ahead.delete(id);
+        // Made ahead at this base: taken over. Made at another, or failed: made again here (it says why if it fails).
+        return early.made.then((ok) => (ok && early.base === base ? worktreeOf(id) : ctx.prepareWorktree(id, base)));
+      }
       const wt = worktreeOf(id);
       return ctx.serial(async () => {
         if (await deps.fs.stat(join(wt, '.git')).catch(() => undefined)) {

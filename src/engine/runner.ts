@@ -167,6 +167,8 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
       reopen: input.decided ? (reopen) => (input.decided as DecisionFeed).subscribe(reopen) : undefined,
     },
   );
+  // A worktree begun for a node that never ran is finished before the run ends (and its cleanup removes it).
+  await ctx.settleAhead();
   const nodes = Object.fromEntries(
     ids.map((id) => [
       id,
