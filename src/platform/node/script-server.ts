@@ -110,12 +110,16 @@ export function createScriptServer(): {
         ...names.map((n) => `export ${n}=${shQuote(req.env[n] as string)}`),
         `cd ${shQuote(req.cwd)} || exit 127`,
       ];
-      if (req.input !== undefined) {
-        writeFileSync(file('in'), req.input, { mode: 0o600 });
-        lines.push(`exec <${shQuote(file('in'))}`);
-      }
+      if (req.input !== undefined) lines.push(`exec <${shQuote(file('in'))}`);
       lines.push(req.script);
-      writeFileSync(file('sh'), `${lines.join('\n')}\n`, { mode: 0o600 });
+      try {
+        if (req.input !== undefined) writeFileSync(file('in'), req.input, { mode: 0o600 });
+        writeFileSync(file('sh'), `${lines.join('\n')}\n`, { mode: 0o600 });
+      } catch {
+        // No room for the request (a full temp folder): nothing ran, and the caller spawns the command itself.
+        for (const ext of ['sh', 'in']) rmSync(file(ext), { force: true });
+        return null;
+      }
       const code = await new Promise<number | null>((resolve) => {
         pending.set(k, resolve);
         hold(s, true);
@@ -129,6 +133,8 @@ export function createScriptServer(): {
         if (size('out') + size('err') > req.maxOutput) return { code: 1, stdout: '', stderr: '', overflow: true };
         const text = (ext: string): string => (size(ext) > 0 ? readFileSync(file(ext), 'utf8') : '');
         return { code, stdout: text('out'), stderr: text('err') };
+      } catch (e) {
+        return { code: 1, stdout: '', stderr: `could not read the output of a git command: ${(e as Error).message}` };
       } finally {
         for (const ext of ['sh', 'in', 'out', 'err']) rmSync(file(ext), { force: true });
       }
