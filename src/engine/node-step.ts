@@ -103,7 +103,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       } catch (e) {
         return { kind: 'failed', reason: (e as Error).message };
       }
-      log.recordAttempt({
+      // Written with the node.attempt event just below, in its transaction.
+      const started = {
         attemptId,
         runId,
         nodeId: id,
@@ -114,7 +115,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         persona: n.persona ?? null,
         status: 'running',
         startedAt: deps.clock.now().toISOString(),
-      });
+      } as const;
+      ctx.deferRow(() => log.recordAttempt(started));
       event('node.attempt', id, { attempt_id: attemptId, agents: chain.map((a) => a.name), iteration: r.iteration });
       const outsideBefore = await ctx.outside.before(id);
       const window: AgentWindow = { node: id, from: deps.clock.now().getTime(), to: null };

@@ -31,6 +31,11 @@ export interface RunContext {
   event(type: string, nodeId: string | null, payload: Record<string, unknown>): void;
   /** Buffers a node state change; it is committed with the next event or flush. */
   bufferState(e: AuditEvent): void;
+  /**
+   * Queues a row write that no side effect waits on (a snapshot, an attempt row an event follows at once): it is
+   * committed in the next event's or flush's transaction, so it costs no commit of its own.
+   */
+  deferRow(write: () => void): void;
   flushStates(): void;
   /**
    * Appends what an agent says or does while it runs (text, tool calls, errors) to the node's live log
@@ -98,8 +103,17 @@ export function createRunContext(
   const recorded = known ? { nodes: known } : loadRecordedRun(log, runId);
   const buffered: AuditEvent[] = [];
   const progress = input.onProgress;
+  /** Row writes waiting for the next event's transaction (see deferRow). */
+  const rows: Array<() => void> = [];
   const flushStates = (): void => {
-    if (buffered.length) log.appendEvents(buffered.splice(0));
+    if (rows.length === 0) {
+      if (buffered.length) log.appendEvents(buffered.splice(0));
+      return;
+    }
+    log.transaction(() => {
+      for (const write of rows.splice(0)) write();
+      if (buffered.length) log.appendEvents(buffered.splice(0));
+    });
   };
   let worktreeLock: Promise<void> = Promise.resolve();
   /** Worktrees begun ahead of their node's dispatch, by node, with the base they were made at. */
@@ -137,6 +151,9 @@ export function createRunContext(
       buffered.push({ runId, type, nodeId, payload });
       flushStates();
       progress?.({ type, nodeId, payload });
+    },
+    deferRow(write) {
+      rows.push(write);
     },
     bufferState(e) {
       buffered.push(e);
@@ -176,12 +193,11 @@ export function createRunContext(
       );
       return next;
     },
-    spent: () =>
-      (
-        log.db.prepare('SELECT COALESCE(SUM(cost_usd), 0) AS c FROM attempts WHERE run_id = ?').get(runId) as {
-          c: number;
-        }
-      ).c,
+    spent() {
+      flushStates(); // a deferred attempt row counts
+      const row = log.db.prepare('SELECT COALESCE(SUM(cost_usd), 0) AS c FROM attempts WHERE run_id = ?').get(runId);
+      return (row as { c: number }).c;
+    },
     worktreeOf,
     branchOf,
     contentHashes,
@@ -235,20 +251,22 @@ export function createRunContext(
     snapshot(id, status, extra = {}) {
       const n = graph[id];
       if (!n) return;
-      log.recordSnapshot({
-        runId,
-        nodeId: id,
-        nodeType: n.type,
-        parentRefs: n.parent_refs,
-        treeHashRef: extra.treeHash ?? null,
-        status,
-        agentRole:
-          extra.role ?? (n.type === 'merge' ? 'critic_judge' : n.type === 'branch' ? 'branching' : 'execution'),
-        phase: extra.phase ?? (n.type === 'commit' ? 2 : 3),
-        fallbackTarget: extra.fallbackTarget ?? null,
-        ...(n.merge_policy ? { mergePolicy: n.merge_policy as Record<string, unknown> } : {}),
-        metadata: extra.metadata ?? {},
-      });
+      ctx.deferRow(() =>
+        log.recordSnapshot({
+          runId,
+          nodeId: id,
+          nodeType: n.type,
+          parentRefs: n.parent_refs,
+          treeHashRef: extra.treeHash ?? null,
+          status,
+          agentRole:
+            extra.role ?? (n.type === 'merge' ? 'critic_judge' : n.type === 'branch' ? 'branching' : 'execution'),
+          phase: extra.phase ?? (n.type === 'commit' ? 2 : 3),
+          fallbackTarget: extra.fallbackTarget ?? null,
+          ...(n.merge_policy ? { mergePolicy: n.merge_policy as Record<string, unknown> } : {}),
+          metadata: extra.metadata ?? {},
+        }),
+      );
     },
     async moveTicket(id, to, reason) {
       const ref = input.ticketOf.get(id);
