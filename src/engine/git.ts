@@ -133,8 +133,8 @@ export function createGit(deps: {
       if (input !== undefined) child.stdin?.end(input);
     });
   /**
-   * Runs the script of `lines` (git commands) through the platform's script runner when it has one (no fork of this large
-   * process), else with `sh -c`; `direct` runs the same commands when there is no runner and no shell is needed.
+   * Runs the script of `lines` (git commands) through the platform's script runner when it has one (no fork of this
+   * large process), else with `sh -c`; `direct` runs the same commands when there is no runner and no shell is needed.
    */
   const shell = async (
     lines: readonly string[],

@@ -28,8 +28,9 @@ type Server = ChildProcessByStdio<Writable, Readable, null>;
  * a small shell on these machines, and a node makes two or three such calls. Each request gets exactly its own
  * environment and folder, its output comes back through files in a private folder that are removed once read, and
  * its exit status as from `sh -c`. Output past `maxOutput` bytes is an overflow, never read in (the script stops
- * its own commands early where it can: see `ulimit -f` in engine/git.ts). Returns null when the request cannot go through the server (an environment name the shell
- * cannot export, or no shell could be started); the caller then spawns the process itself.
+ * its own commands early where it can: see `ulimit -f` in engine/git.ts). Returns null when the request cannot go
+ * through the server (an environment name the shell cannot export, no room for the request, no shell could be
+ * started); the caller then spawns the process itself.
  */
 export function createScriptServer(): {
   run(req: ScriptRequest): Promise<ScriptResult | null>;
