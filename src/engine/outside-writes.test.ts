@@ -100,10 +100,7 @@ describe('createOutsideWatch', () => {
     await mkdir(repo);
     await real.ok(['init', '-q', '-b', 'main'], repo);
     statuses = 0;
-    watch = createOutsideWatch(
-      { fs: nodePlatform().fs, git },
-      { repo, runDir: join(dir, 'ws/.mso-context/active/r'), exclude: [] },
-    );
+    watch = createOutsideWatch({ git }, { repo, runDir: join(dir, 'ws/.mso-context/active/r'), exclude: [] });
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 

@@ -1,5 +1,5 @@
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { gitDirs, type Fs } from '../platform/index.js';
+import { folderEntries, gitDirs, pathFingerprint, type Fs } from '../platform/index.js';
 import type { AgentResult } from '../agents/index.js';
 import { attemptResultFields } from './attempt-row.js';
 import type { Git } from './git.js';
@@ -29,33 +29,18 @@ const MAX_ENTRIES = 20_000;
 
 const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(dir + sep);
 
-async function fingerprint(fs: Pick<Fs, 'lstat' | 'readlink'>, path: string): Promise<string | null> {
-  const st = await fs.lstat(path).catch(() => null);
-  if (!st) return null;
-  if (st.isSymbolicLink()) return `link:${await fs.readlink(path).catch(() => '')}`;
-  return `${st.isDirectory() ? 'd' : 'f'}:${st.isDirectory() ? 0 : st.size}:${st.isDirectory() ? 0 : st.mtimeMs}:${st.mode}`;
-}
+/** Fingerprints of `paths` (see pathFingerprint), null for a path that does not exist. */
+const fingerprints = (paths: readonly string[]): Array<string | null> => paths.map(pathFingerprint);
 
-/** Fingerprints of `paths`, read side by side (one file system round trip for the lot, not one per path). */
-const fingerprints = (fs: Pick<Fs, 'lstat' | 'readlink'>, paths: readonly string[]): Promise<Array<string | null>> =>
-  Promise.all(paths.map((p) => fingerprint(fs, p)));
-
-async function walk(
-  fs: Pick<Fs, 'readdir' | 'lstat' | 'readlink'>,
-  dir: string,
-  into: Map<string, string>,
-): Promise<void> {
-  const entries = (await fs.readdir(dir, { withFileTypes: true }).catch(() => [])).slice(
-    0,
-    Math.max(0, MAX_ENTRIES - into.size),
-  );
+function walk(dir: string, into: Map<string, string>): void {
+  const entries = folderEntries(dir).slice(0, Math.max(0, MAX_ENTRIES - into.size));
   const paths = entries.map((e) => join(dir, e.name));
-  const fps = await fingerprints(fs, paths);
+  const fps = fingerprints(paths);
   for (const [i, e] of entries.entries()) {
     const fp = fps[i] as string | null;
     if (fp === null || into.size >= MAX_ENTRIES) continue;
     into.set(paths[i] as string, fp);
-    if (e.isDirectory()) await walk(fs, paths[i] as string, into);
+    if (e.isDirectory) walk(paths[i] as string, into);
   }
 }
 
@@ -95,7 +80,7 @@ function parseCheckoutStatus(stdout: string, scope: OutsideScope): string[] {
  * what moved.
  */
 export async function snapshotOutside(
-  deps: { readonly fs: Pick<Fs, 'readdir' | 'lstat' | 'readlink'>; readonly git: Git },
+  deps: { readonly git: Git },
   scope: OutsideScope,
   checkout?: readonly string[],
 ): Promise<OutsideSnapshot> {
@@ -104,22 +89,21 @@ export async function snapshotOutside(
   const contextDir = dirname(dirname(runDir));
   const repo = resolve(scope.repo);
   const changed = checkout ?? (await checkoutPaths(deps, scope));
-  for (const [i, fp] of (await fingerprints(deps.fs, changed)).entries())
-    out.set(changed[i] as string, fp ?? 'deleted');
+  for (const [i, fp] of fingerprints(changed).entries()) out.set(changed[i] as string, fp ?? 'deleted');
   // Files and folders watched whole (a folder with everything under it), in this order.
   const watched: string[] = [];
   const dirs = gitDirs(repo);
   if (dirs) {
     const gitDir = dirs.commonDir;
     watched.push(...GIT_DIR_WATCH.map((name) => join(gitDir, name)));
-    const wts = await deps.fs.readdir(join(gitDir, 'worktrees')).catch(() => [] as string[]);
-    watched.push(...wts.map((w) => join(gitDir, 'worktrees', String(w), 'config.worktree')));
+    const wts = folderEntries(join(gitDir, 'worktrees'));
+    watched.push(...wts.map((w) => join(gitDir, 'worktrees', w.name, 'config.worktree')));
   }
   watched.push(...CONTEXT_WATCH.map((n) => join(contextDir, n)), ...RUN_WATCH.map((n) => join(runDir, n)));
-  for (const [i, fp] of (await fingerprints(deps.fs, watched)).entries()) {
+  for (const [i, fp] of fingerprints(watched).entries()) {
     if (fp === null) continue;
     out.set(watched[i] as string, fp);
-    if (fp.startsWith('d:')) await walk(deps.fs, watched[i] as string, out);
+    if (fp.startsWith('d:')) walk(watched[i] as string, out);
   }
   return out;
 }
@@ -168,10 +152,7 @@ export interface OutsideWatch {
  * by someone else in that moment is blamed on the node, as in a chain's gap.
  * Every fingerprint is read fresh. A person's edit in that gap is blamed on the next node, as one made while it runs.
  */
-export function createOutsideWatch(
-  deps: { readonly fs: Pick<Fs, 'readdir' | 'lstat' | 'readlink'>; readonly git: Git },
-  scope: OutsideScope,
-): OutsideWatch {
+export function createOutsideWatch(deps: { readonly git: Git }, scope: OutsideScope): OutsideWatch {
   let running = 0;
   // Bumped whenever a node starts: a list taken in a quiet moment is reused only while nothing has started since.
   let starts = 0;

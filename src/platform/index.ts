@@ -19,6 +19,7 @@ export type {
 } from './ports.js';
 export { openSqlite } from './node/sqlite.js';
 export {
+  folderEntries,
   keepYoungGenerationSmall,
   nodeClock,
   nodeFaults,
@@ -26,5 +27,6 @@ export {
   nodeProc,
   nodeProcessInfo,
   nodeRandom,
+  pathFingerprint,
 } from './node/node-platform.js';
 export { gitCommand, gitDirs, configuredDrivers, GIT_SAFE_CONFIG, type GitCommand } from './node/git-command.js';
