@@ -118,6 +118,8 @@ export function createRunContext(
   let worktreeLock: Promise<void> = Promise.resolve();
   /** Worktrees begun ahead of their node's dispatch, by node, with the base they were made at. */
   const ahead = new Map<string, { readonly base: string; readonly made: Promise<boolean> }>();
+  /** Each node's children, built on first use (the graph does not change during a run). */
+  let childrenOf: Map<string, string[]> | undefined;
   let liveWrites: Promise<unknown> = Promise.resolve();
   let liveDirMade = false;
   const pendingLive = new Map<string, string[]>();
@@ -205,10 +207,11 @@ export function createRunContext(
     trees: createTreeHasher(git, deps.fs, contentHashes),
     outside: createOutsideWatch(deps, { repo: input.repo, runDir: input.runDir, exclude: input.ownRoots ?? [] }),
     prepareChildrenAhead(done) {
-      for (const c of ctx.ids) {
+      childrenOf ??= childrenIndex(ctx.ids, graph);
+      for (const c of childrenOf.get(done) ?? []) {
         const n = graph[c];
         const r = ctx.rec(c);
-        if (!n || n.type === 'merge' || !n.parent_refs.includes(done) || ahead.has(c)) continue;
+        if (!n || n.type === 'merge' || ahead.has(c)) continue;
         if (r.state !== 'pending' || r.baseOverride !== null || r.commit !== null) continue;
         if (!n.parent_refs.every((p) => p === done || (ctx.rec(p).state === 'done' && ctx.rec(p).commit !== null)))
           continue;
@@ -283,4 +286,11 @@ export function createRunContext(
     },
   };
   return ctx;
+}
+
+/** Each node's children in `graph`, in the order of `ids`. */
+function childrenIndex(ids: readonly string[], graph: Graph): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const c of ids) for (const p of graph[c]?.parent_refs ?? []) out.set(p, [...(out.get(p) ?? []), c]);
+  return out;
 }

@@ -45,6 +45,8 @@ describe('addWorktree', () => {
     expect(await readFile(join(wt, 'a.txt'), 'utf8')).toBe('a\n');
     expect(await git.ok(['status', '--porcelain'], wt)).toBe('');
     expect(await git.ok(['symbolic-ref', 'HEAD'], wt)).toBe('refs/heads/mso/r1/n1');
+    // Made by mso's own files and one reset, not by git worktree add (whose branch reflog says "branch: Created").
+    expect(await git.ok(['reflog', '-1', '--format=%gs', 'mso/r1/n1'], repo)).toMatch(/^reset: moving to /);
     await git.ok(['worktree', 'prune'], repo);
     expect((await listed()).has(wt)).toBe(true);
     // The lock held while it was made is gone: git can remove it.
@@ -104,6 +106,7 @@ describe('addWorktree', () => {
     const wt = join(dir, 'n1');
     await addWorktree(git, platform.fs, { repo, path: wt, branch: 'mso/r/n1', base });
     expect((await listed()).get(wt)).toEqual({ head: base, branch: 'refs/heads/mso/r/n1' });
+    expect(await git.ok(['reflog', '-1', '--format=%gs', 'mso/r/n1'], repo)).toMatch(/^branch: Created from /);
     await git.ok(['config', '--unset', 'extensions.worktreeConfig'], repo);
     const full = join(dir, 'full');
     await mkdir(full);
