@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,7 @@ describe('the script server', () => {
     expect(await run('echo "${MINE-unset}"')).toMatchObject({ stdout: 'unset\n' });
   });
 
-  it('reports output past the limit as an overflow without reading it, and leaves no file behind', async () => {
+  it('reports output past the limit as an overflow without reading it, and leaves no output behind', async () => {
     expect(await run('head -c 5000 /dev/zero', {}, { maxOutput: 4096 })).toEqual({
       code: 1,
       stdout: '',
@@ -53,14 +53,46 @@ describe('the script server', () => {
     try {
       const server2 = createScriptServer();
       await server2.run({ script: 'echo hi', env: { PATH }, cwd: dir, maxOutput: 100 });
+      await server2.settled();
       await server2.run({ script: 'cat', env: { PATH }, cwd: dir, maxOutput: 100, input: 'x' });
+      await server2.settled();
     } finally {
       if (saved === undefined) delete process.env['TMPDIR'];
       else process.env['TMPDIR'] = saved;
     }
     const [folder] = await readdir(own);
     expect(folder).toMatch(/^mso-git-/);
-    expect(await readdir(join(own, folder as string))).toEqual([]);
+    // One request at a time: the second took over the first one's files, and each was emptied once read.
+    const files = await readdir(join(own, folder as string));
+    expect(files.sort()).toEqual(['1.err', '1.in', '1.out', '1.sh']);
+    for (const f of files) expect((await stat(join(own, folder as string, f))).size).toBe(0);
+  });
+
+  it('takes over the files of finished requests: as many sets as requests ran at once, not one per request', async () => {
+    const own = await mkdtemp(join(dir, 'slots-'));
+    const saved = process.env['TMPDIR'];
+    process.env['TMPDIR'] = own;
+    try {
+      const s = createScriptServer();
+      const one = (script: string) => s.run({ script, env: { PATH }, cwd: dir, maxOutput: 1 << 20 });
+      for (let i = 0; i < 5; i++) {
+        expect(await one(`echo ${i}`)).toMatchObject({ code: 0, stdout: `${i}\n` });
+        await s.settled();
+      }
+      const both = await Promise.all([one('sleep 0.1; echo a'), one('sleep 0.1; echo b'), one('echo c')]);
+      expect(both.map((r) => r?.stdout)).toEqual(['a\n', 'b\n', 'c\n']);
+      await s.settled();
+      for (let i = 0; i < 5; i++) {
+        expect(await one(`printf ${i}`)).toMatchObject({ stdout: `${i}` });
+        await s.settled();
+      }
+    } finally {
+      if (saved === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = saved;
+    }
+    const [folder] = await readdir(own);
+    const files = await readdir(join(own, folder as string));
+    expect(files.filter((f) => f.endsWith('.sh')).sort()).toEqual(['1.sh', '2.sh', '3.sh']);
   });
 
   it('refuses what it cannot do: a missing folder ran nothing, an environment name sh cannot export is the caller’s', async () => {

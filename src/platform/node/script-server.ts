@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -27,7 +28,10 @@ type Server = ChildProcessByStdio<Writable, Readable, null>;
  * pay a fork per command: a fork's cost grows with the forking process's memory, 9–10 ms from mso against 4–5 ms from
  * a small shell on these machines, and a node makes two or three such calls. Each request gets exactly its own
  * environment and folder, its output comes back through files in a private folder that are removed once read, and
- * its exit status as from `sh -c`. Output past `maxOutput` bytes is an overflow, never read in (the script stops
+ * its exit status as from `sh -c`. The files of a finished request are emptied, not removed, and the next request
+ * takes them over: making a file costs about a millisecond on these machines' disks (a new inode), rewriting an
+ * existing one a tenth of that, and a node makes two or three requests of three files each. Output past `maxOutput`
+ * bytes is an overflow, never read in (the script stops
  * its own commands early where it can: see `ulimit -f` in engine/git.ts). Returns null when the request cannot go
  * through the server (an environment name the shell cannot export, no room for the request, no shell could be
  * started); the caller then spawns the process itself.
@@ -36,11 +40,16 @@ export function createScriptServer(): {
   run(req: ScriptRequest): Promise<ScriptResult | null>;
   /** The server's pid while it runs. */
   pid(): number | undefined;
+  /** Resolves once the files of every finished request are emptied and free again. */
+  settled(): Promise<void>;
 } {
   let server: Server | undefined;
   let broken = false;
   let dir: string | undefined;
   let seq = 0;
+  /** Slots whose files a finished request left empty, to be taken over by the next one. */
+  const free: string[] = [];
+  let emptying: Promise<unknown> = Promise.resolve();
   const pending = new Map<string, (code: number | null) => void>();
 
   const handles = (s: Server): Array<{ ref(): void; unref(): void }> =>
@@ -98,6 +107,7 @@ export function createScriptServer(): {
 
   return {
     pid: () => server?.pid,
+    settled: async () => void (await emptying),
     async run(req) {
       const names = Object.keys(req.env);
       if (!names.every((n) => NAME.test(n))) return null;
@@ -105,7 +115,8 @@ export function createScriptServer(): {
         return { code: 127, stdout: '', stderr: `no such folder: ${req.cwd}`, notStarted: true };
       const s = start();
       if (!s || !dir) return null;
-      const k = String(++seq);
+      // The files of an earlier request when one is free (see the end of this function), else new ones.
+      const k = free.pop() ?? String(++seq);
       const file = (ext: string): string => join(dir as string, `${k}.${ext}`);
       const lines = [
         ...names.map((n) => `export ${n}=${shQuote(req.env[n] as string)}`),
@@ -121,6 +132,7 @@ export function createScriptServer(): {
         for (const ext of ['sh', 'in']) rmSync(file(ext), { force: true });
         return null;
       }
+      let finished = false;
       const code = await new Promise<number | null>((resolve) => {
         pending.set(k, resolve);
         hold(s, true);
@@ -130,6 +142,7 @@ export function createScriptServer(): {
       // the thread pool per file would cost more than the reads.
       try {
         if (code === null) return { code: 1, stdout: '', stderr: 'the shell that runs git commands ended' };
+        finished = true;
         const size = (ext: string): number => statSync(file(ext), { throwIfNoEntry: false })?.size ?? 0;
         if (size('out') + size('err') > req.maxOutput) return { code: 1, stdout: '', stderr: '', overflow: true };
         const text = (ext: string): string => (size(ext) > 0 ? readFileSync(file(ext), 'utf8') : '');
@@ -137,8 +150,31 @@ export function createScriptServer(): {
       } catch (e) {
         return { code: 1, stdout: '', stderr: `could not read the output of a git command: ${(e as Error).message}` };
       } finally {
-        for (const ext of ['sh', 'in', 'out', 'err']) rmSync(file(ext), { force: true });
+        // Emptied (nothing a command printed stays on disk) and then kept for the next request. Emptying frees the
+        // files' blocks, which costs as much as writing them on a disk mounted with `discard`: it goes through the
+        // thread pool, after the answer. A request the server did not finish may still be writing to its files,
+        // which are removed and never used again.
+        const files = ['sh', 'in', 'out', 'err'].map(file);
+        if (finished) emptying = Promise.all([emptying, emptied(files).then((ok) => ok && free.push(k))]);
+        else for (const f of files) rmSync(f, { force: true });
       }
     },
   };
+}
+
+/** Empties the files that exist of `files`; false when one could not be emptied (it is then removed). */
+async function emptied(files: readonly string[]): Promise<boolean> {
+  const each = await Promise.all(
+    files.map((f) =>
+      truncate(f, 0).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return true;
+          rmSync(f, { force: true });
+          return false;
+        },
+      ),
+    ),
+  );
+  return each.every(Boolean);
 }
