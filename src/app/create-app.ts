@@ -186,7 +186,25 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
   /** A case slug from user text, made after redaction so a run id never carries a secret. */
   const slugOf = (text: string): string => slugFromGoal(redactor.text(text));
 
+  /**
+   * The workspace as last opened, with the identity of the files that decide what opening it does (its policy and its
+   * anchor). One command opens it many times (design, gate, execute, observe, summary): each opening re-reads the
+   * policy and re-checks the anchors under their locks, about 7 ms here. While neither file changed, the opened
+   * workspace is handed back; a long-lived app (MCP, dashboard) sees a policy edit, a relink or a removed workspace at
+   * its next call.
+   */
+  let opened: { readonly ws: Workspace; readonly create: boolean; readonly stamp: string } | undefined;
+  const stampOf = async (layout: Workspace['layout']): Promise<string> => {
+    const one = (path: string): Promise<string> =>
+      deps.fs.stat(path).then(
+        (st) => `${st.ino}:${st.size}:${st.mtimeMs}`,
+        () => '-',
+      );
+    return `${await one(layout.policyFile)} ${await one(layout.anchor)}`;
+  };
+
   async function open(create = true): Promise<Workspace> {
+    if (opened && (opened.create || !create) && (await stampOf(opened.ws.layout)) === opened.stamp) return opened.ws;
     const ws = await openWorkspace(deps, {
       root: settings.workspaceRoot,
       observationRoot: settings.observationRoot,
@@ -201,6 +219,7 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
     // Only a root inside a working tree needs it: loaded then, so start-up stays light.
     if (create && settings.gitExcludes.length > 0)
       await (await import('./git-exclude.js')).keepOutOfGitStatus(deps.fs, settings.gitExcludes);
+    opened = { ws, create, stamp: await stampOf(ws.layout) };
     return ws;
   }
 

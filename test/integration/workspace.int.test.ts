@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodePlatform } from '../../src/platform/index.js';
 import { openWorkspace, readIndex } from '../../src/workspace/index.js';
+import { appIn } from '../helpers/app.js';
 
 const deps = nodePlatform();
 let dir: string;
@@ -65,6 +66,29 @@ describe('policy.yaml', () => {
     const ws = await open();
     expect(ws.layout.policyFile.startsWith(join(dir, 'ws'))).toBe(true);
     expect(await stat(ws.layout.policyFile)).toBeTruthy();
+  });
+});
+
+describe("the app's workspace", () => {
+  it('is opened once per app while its policy and anchor stay the same, and again once either changes', async () => {
+    const app = appIn(dir);
+    const read = await app.open(false);
+    const first = await app.open(true);
+    expect(first).not.toBe(read); // opening to read never stands in for opening to write
+    expect(await stat(first.layout.policyFile)).toBeTruthy();
+    expect(await app.open(true)).toBe(first);
+    expect(await app.open(false)).toBe(first);
+    const text = await readFile(first.layout.policyFile, 'utf8');
+    await writeFile(first.layout.policyFile, text.replace('max_active_runs: 10\n', 'max_active_runs: 2\n'));
+    const edited = await app.open(true);
+    expect(edited).not.toBe(first);
+    expect(edited.policy.run_policy.max_active_runs).toBe(2);
+    await writeFile(first.layout.policyFile, text.replace('max_active_runs: 10\n', 'max_active_runs: many\n'));
+    await expect(app.open(true)).rejects.toMatchObject({ code: 'MSO_INVALID_ARTIFACT' });
+    await rm(join(dir, 'ws'), { recursive: true, force: true });
+    const again = await app.open(true);
+    expect(again.policy.run_policy.max_active_runs).toBe(10);
+    expect(await stat(again.layout.policyFile)).toBeTruthy();
   });
 });
 
