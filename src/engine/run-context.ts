@@ -44,7 +44,7 @@ export interface RunContext {
   liveOutput(id: string, attemptId: string, e: Record<string, unknown>): void;
   /** Tells the progress hook something that is not an audit event (e.g. an agent call's cost). */
   notify(type: string, nodeId: string | null, payload: Record<string, unknown>): void;
-  /** Runs worktree changes of the shared repository one at a time (git's own locks are not enough). */
+  /** Runs `git worktree add` calls on the shared repository one at a time (git's own locks are not enough for it). */
   serial<T>(fn: () => Promise<T>): Promise<T>;
   /** Cost so far of the run's attempts. */
   spent(): number;
@@ -237,7 +237,9 @@ export function createRunContext(
         return early.made.then((ok) => (ok && early.base === base ? worktreeOf(id) : ctx.prepareWorktree(id, base)));
       }
       const wt = worktreeOf(id);
-      return ctx.serial(async () => {
+      // Worktrees of different nodes are made side by side (a wide graph's children all at once); only what goes
+      // through `git worktree add` itself waits for its turn (see addWorktree).
+      return (async () => {
         if (await deps.fs.stat(join(wt, '.git')).catch(() => undefined)) {
           await git.ok(['reset', '--hard', base], wt);
           await git.ok(['clean', '-fdx'], wt);
@@ -245,11 +247,11 @@ export function createRunContext(
           const where = { repo: input.repo, path: wt, branch: branchOf(id), base };
           // The checkout's status for the node's first look, when it needs one, runs in the same process.
           const first = ctx.outside.wantsListing() ? { args: CHECKOUT_STATUS, cwd: input.repo } : undefined;
-          const added = await addWorktree(git, deps.fs, where, first);
+          const added = await addWorktree(git, deps.fs, where, first, ctx.serial);
           if (added.first) ctx.outside.offer(id, added.first);
         }
         return wt;
-      });
+      })();
     },
     snapshot(id, status, extra = {}) {
       const n = graph[id];

@@ -54,6 +54,24 @@ describe('addWorktree', () => {
     expect((await listed()).has(wt)).toBe(false);
   });
 
+  it('makes many worktrees of one repository side by side, each on its own branch, names that clash included', async () => {
+    // `a.b` and `a-b` have the same administrative name: the second takes `a-b1`, as git numbers them.
+    const ids = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'a.b', 'a-b'];
+    const paths = ids.map((id) => join(dir, 'run', 'worktree', id));
+    await Promise.all(
+      ids.map((id, i) =>
+        addWorktree(git, platform.fs, { repo, path: paths[i] as string, branch: `mso/r1/${id}`, base }),
+      ),
+    );
+    const all = await listed();
+    for (const [i, id] of ids.entries()) {
+      expect(all.get(paths[i] as string)).toEqual({ head: base, branch: `refs/heads/mso/r1/${id}` });
+      expect(await git.ok(['status', '--porcelain'], paths[i] as string)).toBe('');
+    }
+    await git.ok(['worktree', 'prune'], repo);
+    expect((await listed()).size).toBe(ids.length + 1);
+  });
+
   it('moves an existing branch to base (-B), gives a second folder of the same name its own entry', async () => {
     await writeFile(join(repo, 'b.txt'), 'b\n');
     await git.ok(['add', '-A'], repo);

@@ -31,13 +31,17 @@ export async function addWorktree(
   fs: Pick<Fs, 'mkdir' | 'writeFile' | 'readFile' | 'readdir' | 'realpath' | 'rm'>,
   o: { readonly repo: string; readonly path: string; readonly branch: string; readonly base: string },
   first?: FirstStep,
+  serialize: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
 ): Promise<WorktreeAdded> {
   const common = await plainCommonDir(fs, o.repo);
   const folderHasFiles = await fs.readdir(o.path).then(
     (names) => names.length > 0,
     () => false,
   );
-  if (common === null || folderHasFiles) return gitWorktreeAdd(git, o, first);
+  // `git worktree add` is not safe to run side by side in one repository: the caller's `serialize` runs one at a time.
+  // mso's own way is: each worktree has its own folder, administrative folder (made with an exclusive mkdir), index,
+  // HEAD and branch, and git locks each ref it writes.
+  if (common === null || folderHasFiles) return serialize(() => gitWorktreeAdd(git, o, first));
   await fs.mkdir(o.path, { recursive: true });
   const wt = await fs.realpath(o.path);
   const admin = await claimAdminDir(fs, join(common, 'worktrees'), adminName(wt), `${wt}/.git`);
