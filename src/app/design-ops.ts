@@ -1,6 +1,5 @@
 import { join, resolve } from 'node:path';
-import { runChain } from '../agents/index.js';
-import { openAuditLog } from '../audit/index.js';
+import { openAuditLog, type AuditLog } from '../audit/index.js';
 import {
   ExecutionPlanSchema,
   InvalidArgumentError,
@@ -20,33 +19,19 @@ import {
   planWithLlm,
   toMermaid,
   toText,
-  type AskModel,
   type Risk,
 } from '../design/index.js';
-import {
-  checkContracts,
-  checkSchemas,
-  checkStructure,
-  statusOf,
-  type Finding,
-  type GovernanceStatus,
-} from '../governance/index.js';
-import {
-  readTextIfExists,
-  slugFromGoal,
-  toCaseSlug,
-  writeFileAtomic,
-  writeJsonAtomic,
-  type RunRef,
-  type Workspace,
-} from '../workspace/index.js';
+import { slugFromGoal, toCaseSlug, writeJsonAtomic, type RunRef, type Workspace } from '../workspace/index.js';
 import { choosePlanner, type PlannerChoice, type PlannerRequest } from './agent-readiness.js';
 import { assertAuditWritable } from './audit-ops.js';
-import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import { designKeyOf } from './observe-ops.js';
 import type { AppDeps } from './create-app.js';
 import { readWorkflowInput } from './workflow-input.js';
-import { ARTIFACT_PATHS, displayPath, loadRunArtifacts, readRunArtifact } from './run-artifacts.js';
+import { askThroughAgents, readGoal } from './design-input.js';
+import { ARTIFACT_PATHS, readRunArtifact } from './run-artifacts.js';
+import { validateRun, type ValidationReport } from './governance-validate.js';
+
+export type { ValidationReport } from './governance-validate.js';
 import { auditOptions } from './settings.js';
 
 export interface TopologyRequest {
@@ -79,17 +64,6 @@ export interface TopologyResult {
   readonly nodes: number;
   readonly edges: number;
   readonly planner: unknown;
-}
-
-export interface ValidationReport {
-  readonly run_id: string;
-  readonly check: 'schemas' | 'contracts' | 'structure' | 'all';
-  readonly status: GovernanceStatus;
-  readonly findings: readonly Finding[];
-  readonly errors: number;
-  readonly warnings: number;
-  readonly report: string;
-  readonly generated_at: string;
 }
 
 export interface DesignOps {
@@ -139,7 +113,21 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     return ws.runs.create({ id: { skillKey: 'msowd', caseSlug }, ...(input.goal ? { goal: input.goal } : {}) });
   }
 
-  function event(ws: Workspace, runId: string, type: string, payload: Record<string, unknown>): void {
+  /**
+   * The design steps of one `all` (mso run): they share one audit log, opened at its first event, and the run is
+   * mirrored to the observation space once at the end instead of after each step. Alone, each step opens and closes
+   * its own and mirrors the run itself.
+   */
+  interface Session {
+    log?: AuditLog | undefined;
+  }
+
+  function event(ws: Workspace, runId: string, type: string, payload: Record<string, unknown>, s?: Session): void {
+    if (s) {
+      s.log ??= openAuditLog(deps, auditOptions(ws, deps));
+      s.log.appendEvent({ runId, type, payload });
+      return;
+    }
     const log = openAuditLog(deps, auditOptions(ws, deps));
     try {
       log.appendEvent({ runId, type, payload });
@@ -147,6 +135,9 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       log.close();
     }
   }
+  const mirror = async (ws: Workspace, runId: string, s?: Session): Promise<void> => {
+    if (!s) await ws.sync(runId);
+  };
 
   async function phase<T>(
     ws: Workspace,
@@ -165,75 +156,31 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     }
   }
 
-  function askThroughAgents(ws: Workspace, runId: string, signal: AbortSignal | undefined): AskModel {
-    return async (prompt) => {
-      const rt = openAgentRuntime(deps, ws);
-      try {
-        const chain = ws.policy.design.planner_chain.map((n) => rt.adapter(n));
-        const r = await runChain(
-          { clock: deps.clock, random: deps.random, breaker: rt.breaker, retry: retryPolicy(ws.policy), audit: rt.log },
-          chain,
-          {
-            runId,
-            persona: 'arch',
-            instructions: prompt,
-            cwd: ws.layout.root,
-            ...(signal ? { signal } : {}),
-          },
-        );
-        return r.result.status === 'success'
-          ? { ok: true, text: r.result.output }
-          : {
-              ok: false,
-              reason: `${r.result.agent}: ${r.result.errorClass ?? r.result.status}: ${r.result.errorMessage ?? ''}`,
-            };
-      } catch (e) {
-        return { ok: false, reason: (e as Error).message };
-      } finally {
-        rt.close();
-      }
-    };
-  }
-
-  async function readGoal(input: TopologyRequest, ws: Workspace | null): Promise<string> {
-    if (input.goal !== undefined && input.goalFile !== undefined)
-      throw new InvalidArgumentError('goal', 'give --goal or --goal-file, not both');
-    let goal = input.goal;
-    if (goal === undefined && input.goalFile === undefined && input.runId !== undefined && ws) {
-      // An existing run keeps its goal: re-designing it needs no --goal.
-      goal = await ws.runs.get(input.runId).then(
-        (r) => r.manifest.goal,
-        () => undefined,
-      );
-    }
-    if (input.goalFile !== undefined) {
-      const path = resolve(cwd, input.goalFile);
-      goal = await readTextIfExists(deps.fs, path);
-      if (goal === undefined) throw new NotFoundError('goal file', path);
-    }
-    if (goal === undefined) throw new InvalidArgumentError('goal', 'give --goal TEXT or --goal-file FILE');
-    if (goal.trim() === '') throw new InvalidArgumentError('goal', 'the goal is empty');
-    return goal;
-  }
-
   async function writeTopology(
     ws: Workspace,
     ref: RunRef,
     raw: WorkflowTopologySpec,
     designKey: string,
+    s?: Session,
   ): Promise<TopologyResult> {
     const path = join(ref.dir, ARTIFACT_PATHS.topology);
     // The design key ties later runs of the same goal or workflow to the proposals accepted for it.
     const topology: WorkflowTopologySpec = { ...raw, metadata: { ...raw.metadata, design_key: designKey } };
     await writeJsonAtomic(deps, path, WorkflowTopologySpecSchema.parse(topology));
     const planner = topology.metadata?.['planner'] ?? null;
-    event(ws, ref.runId, 'design.topology', {
-      topology_type: topology.topology_type,
-      nodes: topology.nodes.length,
-      edges: topology.edges.length,
-      planner,
-      rationale: topology.selection_rationale,
-    });
+    event(
+      ws,
+      ref.runId,
+      'design.topology',
+      {
+        topology_type: topology.topology_type,
+        nodes: topology.nodes.length,
+        edges: topology.edges.length,
+        planner,
+        rationale: topology.selection_rationale,
+      },
+      s,
+    );
     return {
       run_id: ref.runId,
       path,
@@ -250,11 +197,18 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     readRunArtifact(deps, ref.dir, 'bundle', 'mental model bundle (run mso design mental-model first)');
   const loadPlan = (ref: RunRef): Promise<ExecutionPlan> => readRunArtifact(deps, ref.dir, 'plan', 'execution plan');
 
-  const ops: DesignOps = {
-    async topology(input) {
+  /** The design steps `all` runs, each with the session it shares (see {@link Session}). */
+  type Steps = {
+    [K in 'topology' | 'import' | 'mentalModel' | 'refine' | 'plan']: (
+      input: Parameters<DesignOps[K]>[0],
+      s?: Session,
+    ) => ReturnType<DesignOps[K]>;
+  };
+  const ops: DesignOps & Steps = {
+    async topology(input, s?: Session) {
       const fromRun = input.goal === undefined && input.goalFile === undefined && input.runId !== undefined;
       // Check the input before anything is created; only a goal kept by an existing run needs the workspace first.
-      const goal = await readGoal(input, fromRun ? await open(false) : null);
+      const goal = await readGoal(deps, cwd, input, fromRun ? await open(false) : null);
       if (
         input.maxDepth !== undefined &&
         !(Number.isInteger(input.maxDepth) && input.maxDepth >= 1 && input.maxDepth <= 6)
@@ -274,7 +228,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
           planner === 'llm'
             ? await planWithLlm({
                 ...base,
-                ask: askThroughAgents(ws, ref.runId, input.signal),
+                ask: askThroughAgents(deps, ws, ref.runId, input.signal),
                 pattern: input.pattern ?? ws.policy.design.pattern,
                 maxDepth: input.maxDepth ?? ws.policy.design.max_depth,
                 ...(input.autoAssign !== undefined ? { autoAssign: input.autoAssign } : {}),
@@ -293,13 +247,14 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
           ref,
           { ...topology, metadata: { ...topology.metadata, planner: said } },
           designKeyOf(goal),
+          s,
         );
       });
       deps.faults?.point('design.topology');
-      await ws.sync(ref.runId);
+      await mirror(ws, ref.runId, s);
       return result;
     },
-    async import(input) {
+    async import(input, s?: Session) {
       if ((input.workflow === undefined) === (input.workflowText === undefined))
         throw new InvalidArgumentError('workflow', 'give a workflow file or inline workflow text, one of the two');
       const path = input.workflow !== undefined ? resolve(cwd, input.workflow) : '(inline workflow)';
@@ -326,13 +281,13 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         goal: String(probe.metadata?.['goal_preview'] ?? name),
       });
       const result = await phase(ws, ref.runId, '10_topology', () =>
-        writeTopology(ws, ref, { ...probe, run_id: ref.runId }, designKeyOf(text)),
+        writeTopology(ws, ref, { ...probe, run_id: ref.runId }, designKeyOf(text), s),
       );
       deps.faults?.point('design.topology');
-      await ws.sync(ref.runId);
+      await mirror(ws, ref.runId, s);
       return result;
     },
-    async mentalModel(runId) {
+    async mentalModel(runId, s?: Session) {
       const ws = await open(true);
       const ref = await ws.runs.get(runId);
       const topology = await loadTopology(ref);
@@ -342,11 +297,17 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         deps.faults?.point('design.mental_model');
         return b;
       });
-      event(ws, runId, 'design.mental_model', {
-        charts: bundle.local_charts.map((c) => ({ id: c.id, model: c.model_id, rationale: c.rationale })),
-        feedback: bundle.topology_feedback,
-      });
-      await ws.sync(runId);
+      event(
+        ws,
+        runId,
+        'design.mental_model',
+        {
+          charts: bundle.local_charts.map((c) => ({ id: c.id, model: c.model_id, rationale: c.rationale })),
+          feedback: bundle.topology_feedback,
+        },
+        s,
+      );
+      await mirror(ws, runId, s);
       return {
         run_id: runId,
         path: join(ref.dir, ARTIFACT_PATHS.bundle),
@@ -354,7 +315,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         feedback: bundle.topology_feedback,
       };
     },
-    async refine(runId) {
+    async refine(runId, s?: Session) {
       const ws = await open(true);
       const ref = await ws.runs.get(runId);
       const topology = await loadTopology(ref);
@@ -370,8 +331,8 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         join(ref.dir, ARTIFACT_PATHS.bundle),
         MentalModelBundleSchema.parse(buildBundle(next, now())),
       );
-      event(ws, runId, 'design.refine', { applied });
-      await ws.sync(runId);
+      event(ws, runId, 'design.refine', { applied }, s);
+      await mirror(ws, runId, s);
       return {
         run_id: runId,
         applied,
@@ -379,7 +340,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         bundle: join(ref.dir, ARTIFACT_PATHS.bundle),
       };
     },
-    async plan(runId) {
+    async plan(runId, s?: Session) {
       const ws = await open(true);
       const ref = await ws.runs.get(runId);
       const topology = await loadTopology(ref);
@@ -391,26 +352,37 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         return p;
       });
       const types = Object.fromEntries(Object.entries(plan.execution_graph).map(([id, n]) => [id, n.type]));
-      event(ws, runId, 'design.plan', { node_types: types });
-      await ws.sync(runId);
+      event(ws, runId, 'design.plan', { node_types: types }, s);
+      await mirror(ws, runId, s);
       return { run_id: runId, path: join(ref.dir, ARTIFACT_PATHS.plan), nodes: types };
     },
     async all(input) {
-      const topology =
-        input.workflow !== undefined || input.workflowText !== undefined
-          ? await ops.import({
-              workflow: input.workflow,
-              workflowText: input.workflowText,
-              runId: input.runId,
-              risk: input.risk,
-            })
-          : await ops.topology(input);
-      const runId = topology.run_id;
-      const mm = await ops.mentalModel(runId);
-      let applied: string[] = [];
-      if (mm.feedback.length > 0) applied = (await ops.refine(runId)).applied;
-      const plan = await ops.plan(runId);
-      return { run_id: runId, topology, bundle: mm.path, plan: plan.path, feedback_applied: applied };
+      const s: Session = {};
+      let runId: string | undefined;
+      try {
+        const topology =
+          input.workflow !== undefined || input.workflowText !== undefined
+            ? await ops.import(
+                { workflow: input.workflow, workflowText: input.workflowText, runId: input.runId, risk: input.risk },
+                s,
+              )
+            : await ops.topology(input, s);
+        runId = topology.run_id;
+        const mm = await ops.mentalModel(runId, s);
+        let applied: string[] = [];
+        if (mm.feedback.length > 0) applied = (await ops.refine(runId, s)).applied;
+        const plan = await ops.plan(runId, s);
+        s.log?.close();
+        s.log = undefined;
+        await (await open(true)).sync(runId);
+        return { run_id: runId, topology, bundle: mm.path, plan: plan.path, feedback_applied: applied };
+      } catch (e) {
+        // The steps that were done show in the observation space, as they would have one by one.
+        if (runId !== undefined) await (await open(true)).sync(runId).catch(() => undefined);
+        throw e;
+      } finally {
+        s.log?.close();
+      }
     },
     async show(runId, format) {
       const ws = await open(false);
@@ -428,61 +400,15 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     async validate(runId, check) {
       const ws = await open(true);
       const ref = await ws.runs.get(runId);
-      const artifacts = await loadRunArtifacts(deps, ws, ref);
-      const findings = [
-        ...(check === 'schemas' || check === 'all' ? checkSchemas(artifacts) : []),
-        ...(check === 'contracts' || check === 'all' ? checkContracts(artifacts) : []),
-        ...(check === 'structure' || check === 'all' ? checkStructure(artifacts) : []),
-      ].map((f) => ({ ...f, ...(f.file ? { file: displayPath(ws, f.file) } : {}) }));
-      const names = {
-        schemas: 'schema_validation.json',
-        contracts: 'cc_contract_validation.json',
-        structure: 'structure_validation.json',
-        all: 'governance_report.json',
-      } as const;
-      const report = join(ref.dir, ARTIFACT_PATHS.governance, names[check]);
-      const body: ValidationReport = {
-        run_id: runId,
-        check,
-        status: statusOf(findings),
-        findings,
-        errors: findings.filter((f) => f.level === 'error').length,
-        warnings: findings.filter((f) => f.level === 'warning').length,
-        report,
-        generated_at: now(),
-      };
-      await ws.runs
-        .setPhase(runId, '70_governance', body.status === 'fail' ? 'failed' : 'completed')
-        .catch(() => undefined);
-      await writeJsonAtomic(deps, report, body);
-      if (check === 'all') {
-        const md = [
-          `# Governance report: ${runId}`,
-          '',
-          `Status: **${body.status}** (${body.errors} errors, ${body.warnings} warnings), ${body.generated_at}`,
-          '',
-          ...(findings.length
-            ? [
-                '| level | check | rule | where | message |',
-                '|---|---|---|---|---|',
-                ...findings.map(
-                  (f) =>
-                    `| ${f.level} | ${f.check} | ${f.rule} | ${f.file ?? ''}${f.path ? ` \`${f.path}\`` : ''} | ${f.message.replace(/\|/g, '\\|')} |`,
-                ),
-              ]
-            : ['No findings.']),
-          '',
-        ].join('\n');
-        await writeFileAtomic(deps, join(ref.dir, ARTIFACT_PATHS.governance, 'governance_check_report.md'), md);
-      }
+      const report = await validateRun(deps, ws, ref, check);
       event(ws, runId, 'governance.validate', {
         check,
-        status: body.status,
-        errors: body.errors,
-        warnings: body.warnings,
+        status: report.status,
+        errors: report.errors,
+        warnings: report.warnings,
       });
       await ws.sync(runId);
-      return body;
+      return report;
     },
   };
   return ops;
