@@ -84,10 +84,16 @@ export function createTicketStore(
     return (m?.[1] ?? m?.[2]) as string;
   };
 
+  /** Each ticket's text as last read, parsed: the same text read again is not parsed again (a move reads it twice). */
+  const parsed = new Map<string, { text: string; doc: TicketDoc }>();
   async function readRef(path: string): Promise<{ text: string; doc: TicketDoc }> {
     const text = await readTextIfExists(deps.fs, path);
     if (text === undefined) throw new NotFoundError('ticket', path);
-    return { text, doc: parseTicket(text, path) };
+    const seen = parsed.get(path);
+    if (seen?.text === text) return seen;
+    const read = { text, doc: parseTicket(text, path) };
+    parsed.set(path, read);
+    return read;
   }
 
   async function locate(ref: string): Promise<string> {
