@@ -13,5 +13,11 @@ if (major < 22 || (major === 22 && minor < 12)) {
 // start-up time (npm run bench:startup).
 const { enableCompileCache } = await import('node:module');
 enableCompileCache?.();
-const { runCli, nodeIo } = await import('../dist/cli/main.js');
+// The bundled CLI (npm run build: scripts/bundle.mjs) loads a few files where the compiled one loads ~400 modules; a
+// build made by tsc alone has only the latter.
+const { runCli, nodeIo } = await import('../dist/bundle/main.js').catch((e) =>
+  e?.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('/dist/bundle/main.js')
+    ? import('../dist/cli/main.js')
+    : Promise.reject(e),
+);
 process.exitCode = await runCli(process.argv.slice(2), nodeIo());

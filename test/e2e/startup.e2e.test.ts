@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
 
@@ -10,6 +11,7 @@ import { MSO_BIN, REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js
 // status 301 → 306: the second-Ctrl-C handler needs the live agent groups at start (platform/light, live-groups).
 // status 306 → 307: audit/audit-log.ts (570 lines) split into four modules by concern (the house limit is ~400 lines);
 // two other new modules were folded into ones status loads anyway, so the split costs one module net.
+// Since the CLI is bundled (scripts/bundle.mjs), a file of the bundle counts as the source modules it holds.
 const BUDGET = { version: 50, help: 50, status: 307 } as const;
 // The app's light entry (the redactor the CLI prints through) is allowed; the rest of app/ and engine/ are not.
 const HEAVY =
@@ -23,8 +25,28 @@ afterAll(async () => {
   await sb.cleanup();
 });
 
-/** The URLs of the modules `mso args` loaded. */
+/**
+ * The URLs of the modules `mso args` loaded. A file of the bundled CLI (dist/bundle/, scripts/bundle.mjs) counts as
+ * the source modules it holds (its modules.json): the budget is of code loaded, bundled or not.
+ */
 async function modulesLoadedBy(args: readonly string[]): Promise<string[]> {
+  const files = await loadedFiles(args);
+  const bundle = JSON.parse(await readFile(join(REPO_ROOT, 'dist', 'bundle', 'modules.json'), 'utf8')) as Record<
+    string,
+    string[]
+  >;
+  // The bin runs the bundle: a build that fell back to the unbundled CLI would make these counts meaningless.
+  expect(files.some((u) => u.endsWith('/dist/bundle/main.js'))).toBe(true);
+  return files.flatMap((u) => {
+    const name = /\/dist\/bundle\/([^/]+\.js)$/.exec(u)?.[1];
+    const held = name === undefined ? undefined : bundle[name];
+    if (name !== undefined && held === undefined) throw new Error(`${u} is not in dist/bundle/modules.json`);
+    return held ? held.map((m) => pathToFileURL(join(REPO_ROOT, m)).href) : [u];
+  });
+}
+
+/** The URLs of the files `mso args` loaded. */
+async function loadedFiles(args: readonly string[]): Promise<string[]> {
   const list = join(sb.dir, `modules-${args.join('-').replace(/[^a-z0-9-]/gi, '')}.txt`);
   const hook = join(REPO_ROOT, 'test/fixtures/count-modules.mjs');
   await new Promise<void>((done, fail) =>
@@ -66,8 +88,9 @@ describe('mso start-up', () => {
     expect(run.body.status, run.stderr).toBe('completed');
     const loaded = await modulesLoadedBy(['status', run.body.run_id]);
     const engine = loaded.filter((u) => u.includes('/dist/engine/')).map((u) => u.replace(/.*\/dist\//, ''));
-    // branches.js: the branch names, pure functions with no imports (engine/read re-exports them).
-    expect(engine.sort()).toEqual(['engine/branches.js', 'engine/read.js', 'engine/run-state.js']);
+    // branches.js: the branch names, pure functions with no imports (engine/read re-exports them; a re-export only,
+    // the bundle holds no module for it).
+    expect(engine.sort()).toEqual(['engine/branches.js', 'engine/run-state.js']);
     expect(
       loaded.filter((u) =>
         /node_modules\/(kysely|ai|@ai-sdk|@modelcontextprotocol)\/|\/dist\/(agents\/(?!light\.js$|cli-table\.js$)|design\/|mcp\/)/.test(
