@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -44,16 +45,23 @@ export function runMso(
   });
 }
 
+/** The agent CLIs the interop suite installs in `node_modules/.bin`: an e2e run must never reach one. */
+const REAL_AGENT_CLIS = ['claude', 'codex', 'gemini'];
+
 /**
- * The test's PATH without this checkout's `node_modules/.bin`, where the real agent CLIs are installed for the interop
- * suite (an e2e run must not reach a real `claude` through a default fallback chain), plus `bin` holding only the
- * test's Node as `node` (for scripts such as the fake agent).
+ * The test's PATH without this checkout's `node_modules/.bin` and without any other folder holding a real agent CLI
+ * (another checkout's `node_modules/.bin` early in the PATH of the shell that started the tests), so an e2e run never
+ * reaches a real `claude` through a default fallback chain; plus `bin` holding only the test's Node as `node` (for
+ * scripts such as the fake agent).
  */
 export async function hermeticPath(bin: string): Promise<string> {
   await mkdir(bin, { recursive: true });
   await symlink(process.execPath, join(bin, 'node'));
   const devBin = join(REPO_ROOT, 'node_modules', '.bin');
-  const rest = (process.env['PATH'] ?? '/usr/bin:/bin').split(':').filter((p) => p !== '' && resolve(p) !== devBin);
+  const holdsAgent = (dir: string): boolean => REAL_AGENT_CLIS.some((c) => existsSync(join(dir, c)));
+  const rest = (process.env['PATH'] ?? '/usr/bin:/bin')
+    .split(':')
+    .filter((p) => p !== '' && resolve(p) !== devBin && !holdsAgent(resolve(p)));
   return [bin, ...rest].join(':');
 }
 
