@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -124,6 +124,23 @@ describe('gitCommand: a repository config cannot make mso run a program', () => 
     await writeFile(join(repo, 'a.txt'), 'again\n');
     rawGit(repo, 'status', '--porcelain');
     expect(await readFile(marker, 'utf8')).toMatch(/trap\.sh/);
+  });
+});
+
+describe("mso's look at the user's checkout", () => {
+  it('leaves its index alone: no index.lock for the user to trip on, no rewrite of the whole index', async () => {
+    const index = join(repo, '.git', 'index');
+    // A tracked file touched, its content the same: git status refreshes the index and writes it when it may.
+    const later = new Date(Date.now() + 5_000);
+    await utimes(join(repo, 'a.txt'), later, later);
+    const git = createGit({ proc: platform.proc, env });
+    const before = await stat(index);
+    expect((await git.run(['status', '--porcelain=v1', '-z', '--untracked-files=all'], repo)).stdout).toBe('');
+    const after = await stat(index);
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+    // Plain git does rewrite it: the check above could fail.
+    rawGit(repo, 'status', '--porcelain');
+    expect((await stat(index)).ino).not.toBe(before.ino);
   });
 });
 

@@ -60,7 +60,8 @@ export interface GitCommand {
  * Builds git's argv and environment: `GIT_SAFE_CONFIG` as `-c` pairs, every program key of the filter/diff/merge
  * drivers the repository's config defines emptied through `GIT_CONFIG_COUNT` (names may hold any character), no
  * inherited `GIT_*` variable (a `GIT_DIR` or `GIT_EXTERNAL_DIFF` from the caller never reaches git), no pager, editor
- * or terminal prompt. The one place git's command line is built: every git call in mso goes through it.
+ * or terminal prompt, no optional lock. The one place git's command line is built: every git call in mso goes
+ * through it.
  */
 export function gitCommand(
   args: readonly string[],
@@ -69,6 +70,9 @@ export function gitCommand(
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(options.env)) if (v !== undefined && !k.startsWith('GIT_')) env[k] = v;
   Object.assign(env, { GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', GIT_EDITOR: ':', GIT_SEQUENCE_EDITOR: ':' });
+  // No optional lock: a look at the user's checkout (status) never rewrites its index, so it neither makes a user's
+  // own git command fail on index.lock nor writes the whole index (megabytes in a large repository) at every node.
+  env['GIT_OPTIONAL_LOCKS'] = '0';
   for (const k of ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL'])
     if (options.env[k] !== undefined) env[k] = options.env[k] as string;
   const drivers = options.cwd === undefined ? [] : configuredDrivers(options.cwd, options.env['HOME']);
