@@ -200,7 +200,7 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
         (st) => `${st.ino}:${st.size}:${st.mtimeMs}`,
         () => '-',
       );
-    return `${await one(layout.policyFile)} ${await one(layout.anchor)}`;
+    return (await Promise.all([one(layout.policyFile), one(layout.anchor)])).join(' ');
   };
 
   async function open(create = true): Promise<Workspace> {

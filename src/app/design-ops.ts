@@ -30,9 +30,9 @@ import { readWorkflowInput } from './workflow-input.js';
 import { askThroughAgents, readGoal } from './design-input.js';
 import { ARTIFACT_PATHS, readRunArtifact } from './run-artifacts.js';
 import { validateRun, type ValidationReport } from './governance-validate.js';
+import { auditOptions } from './settings.js';
 
 export type { ValidationReport } from './governance-validate.js';
-import { auditOptions } from './settings.js';
 
 export interface TopologyRequest {
   readonly goal?: string | undefined;
