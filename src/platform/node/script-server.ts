@@ -49,7 +49,8 @@ export function createScriptServer(): {
   let seq = 0;
   /** Slots whose files a finished request left empty, to be taken over by the next one. */
   const free: string[] = [];
-  let emptying: Promise<unknown> = Promise.resolve();
+  /** Finished requests whose files are being emptied (each leaves the set when done). */
+  const emptying = new Set<Promise<void>>();
   const pending = new Map<string, (code: number | null) => void>();
 
   const handles = (s: Server): Array<{ ref(): void; unref(): void }> =>
@@ -107,7 +108,7 @@ export function createScriptServer(): {
 
   return {
     pid: () => server?.pid,
-    settled: async () => void (await emptying),
+    settled: async () => void (await Promise.all([...emptying])),
     async run(req) {
       const names = Object.keys(req.env);
       if (!names.every((n) => NAME.test(n))) return null;
@@ -151,12 +152,16 @@ export function createScriptServer(): {
         return { code: 1, stdout: '', stderr: `could not read the output of a git command: ${(e as Error).message}` };
       } finally {
         // Emptied (nothing a command printed stays on disk) and then kept for the next request. Emptying frees the
-        // files' blocks, which costs as much as writing them on a disk mounted with `discard`: it goes through the
-        // thread pool, after the answer. A request the server did not finish may still be writing to its files,
-        // which are removed and never used again.
+        // files' blocks, disk work the answer need not wait for: it goes through the thread pool. A request the
+        // server did not finish may still be writing to its files, which are removed and never used again.
         const files = ['sh', 'in', 'out', 'err'].map(file);
-        if (finished) emptying = Promise.all([emptying, emptied(files).then((ok) => ok && free.push(k))]);
-        else for (const f of files) rmSync(f, { force: true });
+        if (finished) {
+          const done: Promise<void> = emptied(files).then((ok) => {
+            emptying.delete(done);
+            if (ok) free.push(k);
+          });
+          emptying.add(done);
+        } else for (const f of files) rmSync(f, { force: true });
       }
     },
   };
@@ -170,7 +175,11 @@ async function emptied(files: readonly string[]): Promise<boolean> {
         () => true,
         (e: NodeJS.ErrnoException) => {
           if (e.code === 'ENOENT') return true;
-          rmSync(f, { force: true });
+          try {
+            rmSync(f, { force: true });
+          } catch {
+            // Left as it is: the folder goes when the process ends, and the slot is never used again.
+          }
           return false;
         },
       ),
