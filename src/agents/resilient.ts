@@ -76,30 +76,33 @@ export function breakerKeyOf(a: AgentAdapter): string | null {
 async function recordCall(deps: ResilienceDeps, req: AgentRequest, r: AgentResult, callId: string): Promise<void> {
   const log = deps.audit;
   if (!log) return;
-  const requestBlob = await log.putBlob(
-    JSON.stringify({
-      agent: r.agent,
-      instructions: req.instructions,
-      command: req.command ?? null,
-      model: r.model,
-      // What the process was given: its permission mode and the names (never the values) of its variables.
-      ...(r.evidence.mode !== undefined ? { mode: r.evidence.mode } : {}),
-      ...(r.evidence.envNames !== undefined ? { env_names: r.evidence.envNames } : {}),
-    }),
-    'application/json',
-  );
-  const transcriptBlob = r.transcript ? await log.putBlob(r.transcript, 'text/plain') : null;
-  const responseBlob = await log.putBlob(
-    JSON.stringify({
-      status: r.status,
-      output: r.output,
-      summary: r.summary,
-      error_class: r.errorClass,
-      error: r.errorMessage,
-      usage: r.usage,
-    }),
-    'application/json',
-  );
+  // Three independent files, written side by side (each is an atomic write of its own).
+  const [requestBlob, transcriptBlob, responseBlob] = await Promise.all([
+    log.putBlob(
+      JSON.stringify({
+        agent: r.agent,
+        instructions: req.instructions,
+        command: req.command ?? null,
+        model: r.model,
+        // What the process was given: its permission mode and the names (never the values) of its variables.
+        ...(r.evidence.mode !== undefined ? { mode: r.evidence.mode } : {}),
+        ...(r.evidence.envNames !== undefined ? { env_names: r.evidence.envNames } : {}),
+      }),
+      'application/json',
+    ),
+    r.transcript ? log.putBlob(r.transcript, 'text/plain') : null,
+    log.putBlob(
+      JSON.stringify({
+        status: r.status,
+        output: r.output,
+        summary: r.summary,
+        error_class: r.errorClass,
+        error: r.errorMessage,
+        usage: r.usage,
+      }),
+      'application/json',
+    ),
+  ]);
   log.recordAgentCall({
     callId,
     attemptId: req.attemptId ?? null,
