@@ -118,6 +118,11 @@ export function createRunContext(
   let worktreeLock: Promise<void> = Promise.resolve();
   /** Worktrees begun ahead of their node's dispatch, by node, with the base they were made at. */
   const ahead = new Map<string, { readonly base: string; readonly made: Promise<boolean> }>();
+  /**
+   * Worktrees made ahead run as many at once as nodes may: a fan-out's children are checked out in plan order, the
+   * first ones done while the rest wait, instead of all of them sharing the cores at once.
+   */
+  const aheadSlots = limiter(Math.max(1, input.maxConcurrency));
   /** Each node's children, built on first use (the graph does not change during a run). */
   let childrenOf: Map<string, string[]> | undefined;
   let liveWrites: Promise<unknown> = Promise.resolve();
@@ -139,6 +144,26 @@ export function createRunContext(
   const branchOf = (id: string): string => nodeBranch(runId, id);
   const contentHashes = new Map<string, string>();
   const ticketPaths = new Map<string, string>();
+
+  /**
+   * Makes node `id`'s worktree at `base` (or resets the one there). Worktrees of different nodes are made side by side
+   * (a wide graph's children at once); only what goes through `git worktree add` itself waits for its turn (see
+   * addWorktree).
+   */
+  const makeWorktree = async (id: string, base: string): Promise<string> => {
+    const wt = worktreeOf(id);
+    if (await deps.fs.stat(join(wt, '.git')).catch(() => undefined)) {
+      await git.ok(['reset', '--hard', base], wt);
+      await git.ok(['clean', '-fdx'], wt);
+    } else {
+      const where = { repo: input.repo, path: wt, branch: branchOf(id), base };
+      // The checkout's status for the node's first look, when it needs one, runs in the same process.
+      const first = ctx.outside.wantsListing() ? { args: CHECKOUT_STATUS, cwd: input.repo } : undefined;
+      const added = await addWorktree(git, deps.fs, where, first, ctx.serial);
+      if (added.first) ctx.outside.offer(id, added.first);
+    }
+    return wt;
+  };
 
   const ctx: RunContext = {
     deps,
@@ -219,7 +244,7 @@ export function createRunContext(
         if (base === null) continue;
         ahead.set(c, {
           base,
-          made: ctx.prepareWorktree(c, base).then(
+          made: aheadSlots(() => makeWorktree(c, base)).then(
             () => true,
             () => false,
           ),
@@ -231,27 +256,10 @@ export function createRunContext(
     },
     prepareWorktree(id, base) {
       const early = ahead.get(id);
-      if (early) {
-        ahead.delete(id);
-        // Made ahead at this base: taken over. Made at another, or failed: made again here (it says why if it fails).
-        return early.made.then((ok) => (ok && early.base === base ? worktreeOf(id) : ctx.prepareWorktree(id, base)));
-      }
-      const wt = worktreeOf(id);
-      // Worktrees of different nodes are made side by side (a wide graph's children all at once); only what goes
-      // through `git worktree add` itself waits for its turn (see addWorktree).
-      return (async () => {
-        if (await deps.fs.stat(join(wt, '.git')).catch(() => undefined)) {
-          await git.ok(['reset', '--hard', base], wt);
-          await git.ok(['clean', '-fdx'], wt);
-        } else {
-          const where = { repo: input.repo, path: wt, branch: branchOf(id), base };
-          // The checkout's status for the node's first look, when it needs one, runs in the same process.
-          const first = ctx.outside.wantsListing() ? { args: CHECKOUT_STATUS, cwd: input.repo } : undefined;
-          const added = await addWorktree(git, deps.fs, where, first, ctx.serial);
-          if (added.first) ctx.outside.offer(id, added.first);
-        }
-        return wt;
-      })();
+      if (!early) return makeWorktree(id, base);
+      ahead.delete(id);
+      // Made ahead at this base: taken over. Made at another, or failed: made again here (it says why if it fails).
+      return early.made.then((ok) => (ok && early.base === base ? worktreeOf(id) : makeWorktree(id, base)));
     },
     snapshot(id, status, extra = {}) {
       const n = graph[id];
@@ -295,4 +303,20 @@ function childrenIndex(ids: readonly string[], graph: Graph): Map<string, string
   const out = new Map<string, string[]>();
   for (const c of ids) for (const p of graph[c]?.parent_refs ?? []) out.set(p, [...(out.get(p) ?? []), c]);
   return out;
+}
+
+/** Runs the functions given to it at most `n` at a time, in the order given. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (fn) => {
+    if (active >= n) await new Promise<void>((r) => waiting.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
 }

@@ -183,6 +183,34 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     expect([commit('b'), commit('c')]).not.toContain(rows[2]?.after);
   });
 
+  it('runs a fan-out wider than --max-concurrency: each child from its parent’s commit, its worktree made ahead', async () => {
+    const kids = Array.from({ length: 7 }, (_, i) => `k${i}`);
+    const wf = await workflow(
+      'fan',
+      [
+        { id: 'root', command: out('root') },
+        ...kids.map((id) => ({ id, command: `test -f outputs/root.md && ${out(id)}` })),
+      ],
+      kids.map((id) => ({ from: 'root', to: id })),
+    );
+    const r = await run(['--workflow', wf, '--max-concurrency', '2']);
+    expect(r.body, JSON.stringify(r.body)).toMatchObject({ status: 'completed', nodes: { done: 8 } });
+    const rows = (await q(
+      `SELECT node_id, json_extract(evidence, '$.headBefore') AS before FROM attempts WHERE run_id = '${r.body.run_id}' AND node_id != 'root'`,
+    )) as Array<{ node_id: string; before: string }>;
+    expect(rows.map((x) => x.node_id).sort()).toEqual(kids);
+    for (const x of rows) expect(x.before).toBe(r.body.node_details['root']?.commit);
+    // Never more than two children at once, counted from their state events.
+    let running = 0;
+    let most = 0;
+    for (const e of await sb.events(r.body.run_id))
+      if (e.type === 'node.state' && e.node_id !== 'root') {
+        if (e.payload['state'] === 'running') most = Math.max(most, ++running);
+        if (e.payload['state'] === 'done') running--;
+      }
+    expect(most).toBe(2);
+  });
+
   it('blocks the dependents of a failed node, names the ancestor, and lets independent branches finish', async () => {
     const wf = await workflow(
       'partial',
