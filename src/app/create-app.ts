@@ -187,11 +187,11 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
   const slugOf = (text: string): string => slugFromGoal(redactor.text(text));
 
   /**
-   * The workspace as last opened, with the identity of the files that decide what opening it does (its policy and its
-   * anchor). One command opens it many times (design, gate, execute, observe, summary): each opening re-reads the
-   * policy and re-checks the anchors under their locks, about 7 ms here. While neither file changed, the opened
-   * workspace is handed back; a long-lived app (MCP, dashboard) sees a policy edit, a relink or a removed workspace at
-   * its next call.
+   * The workspace as last opened, with the identity of the files that decide what opening it does (its policy, its
+   * anchor and the observation root's). One command opens it many times (design, gate, execute, observe, summary):
+   * each opening re-reads the policy and re-checks the anchors under their locks, about 7 ms here. While none of the
+   * files changed, the opened workspace is handed back; a long-lived app (MCP, dashboard) sees a policy edit, a
+   * relink, a moved observation root or a removed workspace at its next call.
    */
   let opened: { readonly ws: Workspace; readonly create: boolean; readonly stamp: string } | undefined;
   const stampOf = async (layout: Workspace['layout']): Promise<string> => {
@@ -200,7 +200,7 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
         (st) => `${st.ino}:${st.size}:${st.mtimeMs}`,
         () => '-',
       );
-    return (await Promise.all([one(layout.policyFile), one(layout.anchor)])).join(' ');
+    return (await Promise.all([one(layout.policyFile), one(layout.anchor), one(layout.observationAnchor)])).join(' ');
   };
 
   async function open(create = true): Promise<Workspace> {

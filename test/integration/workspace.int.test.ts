@@ -70,7 +70,7 @@ describe('policy.yaml', () => {
 });
 
 describe("the app's workspace", () => {
-  it('is opened once per app while its policy and anchor stay the same, and again once either changes', async () => {
+  it('is opened once per app while its policy and anchors stay the same, and again once one changes', async () => {
     const app = appIn(dir);
     const read = await app.open(false);
     const first = await app.open(true);
@@ -78,10 +78,15 @@ describe("the app's workspace", () => {
     expect(await stat(first.layout.policyFile)).toBeTruthy();
     expect(await app.open(true)).toBe(first);
     expect(await app.open(false)).toBe(first);
+    // The observation root removed: the next opening checks the anchors again and makes it anew.
+    await rm(join(dir, 'obs'), { recursive: true, force: true });
+    const anchored = await app.open(true);
+    expect(anchored).not.toBe(first);
+    expect(await stat(anchored.layout.observationAnchor)).toBeTruthy();
     const text = await readFile(first.layout.policyFile, 'utf8');
     await writeFile(first.layout.policyFile, text.replace('max_active_runs: 10\n', 'max_active_runs: 2\n'));
     const edited = await app.open(true);
-    expect(edited).not.toBe(first);
+    expect(edited).not.toBe(anchored);
     expect(edited.policy.run_policy.max_active_runs).toBe(2);
     await writeFile(first.layout.policyFile, text.replace('max_active_runs: 10\n', 'max_active_runs: many\n'));
     await expect(app.open(true)).rejects.toMatchObject({ code: 'MSO_INVALID_ARTIFACT' });
