@@ -5,6 +5,7 @@ import { nodeBranch } from './git.js';
 import { CHECKOUT_STATUS, createOutsideWatch, type OutsideWatch } from './outside-writes.js';
 import { createTreeHasher, type TreeHasher } from './tree-hash.js';
 import { addWorktree } from './worktree-add.js';
+import { limiter } from './limiter.js';
 import type { RecordedNode } from './run-state.js';
 import { loadRecordedRun, recordedNode } from './run-state.js';
 import type { RunnerDeps, RunnerInput } from './runner.js';
@@ -303,20 +304,4 @@ function childrenIndex(ids: readonly string[], graph: Graph): Map<string, string
   const out = new Map<string, string[]>();
   for (const c of ids) for (const p of graph[c]?.parent_refs ?? []) out.set(p, [...(out.get(p) ?? []), c]);
   return out;
-}
-
-/** Runs the functions given to it at most `n` at a time, in the order given. */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async (fn) => {
-    if (active >= n) await new Promise<void>((r) => waiting.push(r));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
 }
