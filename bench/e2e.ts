@@ -75,14 +75,15 @@ interface Figure {
   readonly cpuMs: number;
 }
 
+/** USER_HZ: /proc/stat counts in these (100 on Linux). */
+const CLOCK_TICKS = 100;
+
 /** The machine's busy time so far, in ms (/proc/stat: user, nice, system, irq, softirq and steal of all cores). */
 function busyMs(): number {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu;
   return ((user + nice + system + irq + softirq + steal) * 1000) / CLOCK_TICKS;
 }
-/** USER_HZ: /proc/stat counts in these (100 on Linux). */
-const CLOCK_TICKS = 100;
 
 /** Runs a command and returns its wall time and the machine's busy time while it ran. */
 function timed(cmd: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Figure {

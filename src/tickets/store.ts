@@ -84,7 +84,10 @@ export function createTicketStore(
     return (m?.[1] ?? m?.[2]) as string;
   };
 
-  /** Each ticket's text as last read, parsed: the same text read again is not parsed again (a move reads it twice). */
+  /**
+   * Each ticket's text as last read, parsed: the same text read again is not parsed again (a move reads it twice).
+   * The document handed out is shared: a caller copies it to change it (as every caller does: `{ ...fm, ... }`).
+   */
   const parsed = new Map<string, { text: string; doc: TicketDoc }>();
   async function readRef(path: string): Promise<{ text: string; doc: TicketDoc }> {
     const text = await readTextIfExists(deps.fs, path);

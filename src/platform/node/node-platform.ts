@@ -90,7 +90,6 @@ export function folderEntries(dir: string): Array<{ readonly name: string; reado
   }
 }
 
-/** Real child processes. */
 /** True when `path` is a file this process may execute. */
 function isExecutableFile(path: string): boolean {
   try {
@@ -101,6 +100,7 @@ function isExecutableFile(path: string): boolean {
   }
 }
 
+/** Real child processes. */
 export function nodeProc(): Proc {
   // Loaded on first use: commands that run no git (mso status) do not pay for it.
   let scripts: Promise<{ run: NonNullable<Proc['runScript']> }> | undefined;
@@ -158,18 +158,9 @@ export function nodeProc(): Proc {
               .split(delimiter)
               .filter(Boolean)
               .map((d) => join(d, command));
-      for (const c of candidates) {
-        try {
-          await fsp.access(c, constants.X_OK);
-          if ((await fsp.stat(c)).isFile()) {
-            found.set(key, c);
-            return c;
-          }
-        } catch {
-          // not here
-        }
-      }
-      return undefined;
+      const hit = candidates.find(isExecutableFile);
+      if (hit !== undefined) found.set(key, hit);
+      return hit;
     },
   };
 }

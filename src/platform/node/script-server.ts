@@ -27,14 +27,13 @@ type Server = ChildProcessByStdio<Writable, Readable, null>;
  * Runs short shell scripts (git commands) through one long-lived `/bin/sh`, so the large coordinator process does not
  * pay a fork per command: a fork's cost grows with the forking process's memory, 9–10 ms from mso against 4–5 ms from
  * a small shell on these machines, and a node makes two or three such calls. Each request gets exactly its own
- * environment and folder, its output comes back through files in a private folder that are removed once read, and
- * its exit status as from `sh -c`. The files of a finished request are emptied, not removed, and the next request
- * takes them over: making a file costs about a millisecond on these machines' disks (a new inode), rewriting an
- * existing one a tenth of that, and a node makes two or three requests of three files each. Output past `maxOutput`
- * bytes is an overflow, never read in (the script stops
- * its own commands early where it can: see `ulimit -f` in engine/git.ts). Returns null when the request cannot go
- * through the server (an environment name the shell cannot export, no room for the request, no shell could be
- * started); the caller then spawns the process itself.
+ * environment and folder; its output comes back through files in a private folder (0700, files 0600), and its exit
+ * status as from `sh -c`. A finished request's files are emptied once read and taken over by the next request, not
+ * made anew: a new file costs a new inode, several times the cost of rewriting an existing one on these machines'
+ * disks. Output past `maxOutput` bytes is an overflow, never read in (the script stops its own commands early where
+ * it can: see `ulimit -f` in engine/git.ts). Returns null when the request cannot go through the server (an
+ * environment name the shell cannot export, no room for the request, no shell could be started); the caller then
+ * spawns the process itself.
  */
 export function createScriptServer(): {
   run(req: ScriptRequest): Promise<ScriptResult | null>;
@@ -139,8 +138,8 @@ export function createScriptServer(): {
         hold(s, true);
         s.stdin.write(`${k}\n`);
       });
-      // Read and removed in place: a git command's output is small (a patch is capped), and a round trip through
-      // the thread pool per file would cost more than the reads.
+      // Read synchronously: a git command's output is small (a patch is capped), and a round trip through the thread
+      // pool per file would cost more than the reads.
       try {
         if (code === null) return { code: 1, stdout: '', stderr: 'the shell that runs git commands ended' };
         finished = true;
