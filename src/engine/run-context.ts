@@ -4,7 +4,7 @@ import type { AuditLog } from '../audit/index.js';
 import { nodeBranch } from './git.js';
 import { CHECKOUT_STATUS, createOutsideWatch, type OutsideWatch } from './outside-writes.js';
 import { createTreeHasher, type TreeHasher } from './tree-hash.js';
-import { addWorktree } from './worktree-add.js';
+import { addWorktree, worktreeInPlace } from './worktree-add.js';
 import { limiter } from './limiter.js';
 import type { RecordedNode } from './run-state.js';
 import { loadRecordedRun, recordedNode } from './run-state.js';
@@ -153,7 +153,7 @@ export function createRunContext(
    */
   const makeWorktree = async (id: string, base: string): Promise<string> => {
     const wt = worktreeOf(id);
-    if (await deps.fs.stat(join(wt, '.git')).catch(() => undefined)) {
+    if (await worktreeInPlace(deps.fs, input.repo, wt)) {
       await git.ok(['reset', '--hard', base], wt);
       await git.ok(['clean', '-fdx'], wt);
     } else {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodePlatform } from '../platform/index.js';
 import { createGit } from './git.js';
-import { addWorktree } from './worktree-add.js';
+import { addWorktree, worktreeInPlace } from './worktree-add.js';
 
 const platform = nodePlatform();
 const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmpdir() };
@@ -133,5 +133,46 @@ describe('addWorktree', () => {
     await expect(addWorktree(git, platform.fs, { repo, path: full, branch: 'mso/r/full', base })).rejects.toThrow(
       /already exists/,
     );
+  });
+});
+
+describe('worktreeInPlace', () => {
+  const add = (id: string) =>
+    addWorktree(git, platform.fs, { repo, path: join(dir, 'run', 'worktree', id), branch: `mso/r/${id}`, base });
+  const admin = async (id: string) => join(await realpath(join(repo, '.git')), 'worktrees', id);
+
+  it('keeps a complete worktree and says there is none where there is none', async () => {
+    await add('n1');
+    expect(await worktreeInPlace(platform.fs, repo, join(dir, 'run', 'worktree', 'n1'))).toBe(true);
+    expect(await readFile(join(dir, 'run', 'worktree', 'n1', 'a.txt'), 'utf8')).toBe('a\n');
+    expect(await worktreeInPlace(platform.fs, repo, join(dir, 'run', 'worktree', 'nope'))).toBe(false);
+  });
+
+  it('removes what a coordinator killed while making one left, so it is made again and git lists it', async () => {
+    const wt = join(dir, 'run', 'worktree', 'n1');
+    // Killed while writing the worktree's .git file: an empty one, the administrative folder still locked.
+    await add('n1');
+    await writeFile(join(wt, '.git'), '');
+    await writeFile(join(await admin('n1'), 'locked'), 'initializing\n');
+    expect(await worktreeInPlace(platform.fs, repo, wt)).toBe(false);
+    await add('n1');
+    expect((await listed()).get(wt)).toEqual({ head: base, branch: 'refs/heads/mso/r/n1' });
+    expect(await readFile(join(await admin('n1'), 'gitdir'), 'utf8')).toBe(`${await realpath(wt)}/.git\n`);
+    // Killed between the files and the checkout: .git is whole, the entry still locked as being made.
+    await writeFile(join(await admin('n1'), 'locked'), 'initializing\n');
+    expect(await worktreeInPlace(platform.fs, repo, wt)).toBe(false);
+    await add('n1');
+    await git.ok(['worktree', 'remove', wt], repo); // not locked: git removes it
+  });
+
+  it('never removes a folder a rewritten .git names outside the repository’s worktrees', async () => {
+    const wt = join(dir, 'run', 'worktree', 'n1');
+    await add('n1');
+    const elsewhere = join(dir, 'precious');
+    await mkdir(elsewhere);
+    await writeFile(join(elsewhere, 'keep.txt'), 'keep\n');
+    await writeFile(join(wt, '.git'), `gitdir: ${elsewhere}\n`);
+    expect(await worktreeInPlace(platform.fs, repo, wt)).toBe(false);
+    expect(await readFile(join(elsewhere, 'keep.txt'), 'utf8')).toBe('keep\n');
   });
 });

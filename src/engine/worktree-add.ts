@@ -1,4 +1,4 @@
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { gitDirs, type Fs } from '../platform/index.js';
 import type { Git, GitStep } from './git.js';
 
@@ -70,6 +70,43 @@ export async function addWorktree(
   if (r.failed !== null)
     throw new Error(`git ${reset.join(' ')} failed in ${wt}: ${r.stderr.trim() || r.stdout.trim()}`);
   return r.apart ? { first: r.apart } : {};
+}
+
+/**
+ * Whether `wt` holds a worktree that can be reset and used. What a coordinator killed while making one leaves behind
+ * (its `.git` file empty or cut, its administrative folder still `locked` as being made, or missing git's files) is
+ * removed here, the folder and the administrative folder it names, so that {@link addWorktree} makes it again: a
+ * reset in it would fail ("invalid gitfile format"), or leave it locked for good. Nothing of a half-made worktree is
+ * worth keeping: the node it was made for had not started.
+ */
+export async function worktreeInPlace(
+  fs: Pick<Fs, 'readFile' | 'rm' | 'realpath'>,
+  repo: string,
+  wt: string,
+): Promise<boolean> {
+  let dotGit: string;
+  try {
+    dotGit = await fs.readFile(join(wt, '.git'), 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    if (code === 'EISDIR') return true; // a repository of its own, not a worktree mso makes: as it is
+    throw e;
+  }
+  const admin = /^gitdir:\s*(.+?)\s*$/m.exec(dotGit)?.[1];
+  const text = (name: string): Promise<string | null> =>
+    admin === undefined ? Promise.resolve(null) : fs.readFile(join(admin, name), 'utf8').catch(() => null);
+  const [locked, head, commondir] = await Promise.all([text('locked'), text('HEAD'), text('commondir')]);
+  const halfMade = admin === undefined || head === null || commondir === null || locked?.trim() === 'initializing';
+  if (!halfMade) return true;
+  // Only an administrative folder of this repository's worktrees is removed: `.git` is a file in the worktree, which
+  // the node's agent could have rewritten to name any folder.
+  const dirs = gitDirs(repo);
+  const worktrees = dirs ? await fs.realpath(join(dirs.commonDir, 'worktrees')).catch(() => null) : null;
+  if (admin !== undefined && worktrees !== null && dirname(resolve(admin)) === worktrees)
+    await fs.rm(admin, { recursive: true, force: true });
+  await fs.rm(wt, { recursive: true, force: true });
+  return false;
 }
 
 async function gitWorktreeAdd(
