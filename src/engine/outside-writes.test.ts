@@ -83,6 +83,7 @@ describe('createOutsideWatch', () => {
   let repo: string;
   let statuses = 0;
   let watch: OutsideWatch;
+  let clock = 0;
   const real = createGit({ proc: nodePlatform().proc, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
   // Counts the checkout listings the watch runs itself.
   const git: Git = {
@@ -100,7 +101,9 @@ describe('createOutsideWatch', () => {
     await mkdir(repo);
     await real.ok(['init', '-q', '-b', 'main'], repo);
     statuses = 0;
-    watch = createOutsideWatch({ git }, { repo, runDir: join(dir, 'ws/.mso-context/active/r'), exclude: [] });
+    clock = 0;
+    const scope = { repo, runDir: join(dir, 'ws/.mso-context/active/r'), exclude: [] };
+    watch = createOutsideWatch({ git }, scope, () => clock);
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -111,9 +114,41 @@ describe('createOutsideWatch', () => {
     const before = await watch.before('a');
     expect(statuses).toBe(0);
     expect(before.has(join(repo, 'dirty.txt'))).toBe(true);
+    await watch.after({ ...(await listing()), stamp: watch.stamp() });
+    watch.unsettle();
     watch.offer('b', { code: 128, stdout: '' });
     expect((await watch.before('b')).has(join(repo, 'dirty.txt'))).toBe(true);
     expect(statuses).toBe(1);
+  });
+
+  it('gives a node starting while another runs the newest list of the run while it is fresh', async () => {
+    let clock = 0;
+    watch = createOutsideWatch(
+      { git },
+      { repo, runDir: join(dir, 'ws/.mso-context/active/r'), exclude: [] },
+      () => clock,
+    );
+    watch.offer('a', await listing());
+    await watch.before('a');
+    expect(watch.wantsListing()).toBe(false);
+    // b's worktree is made while a runs: no list is asked for; c's look after its step is then the newest.
+    await writeFile(join(repo, 'seen-after-c.txt'), 'x\n');
+    await watch.before('c');
+    await watch.after({ ...(await listing()), stamp: watch.stamp() });
+    statuses = 0;
+    expect((await watch.before('b')).has(join(repo, 'seen-after-c.txt'))).toBe(true);
+    expect(statuses).toBe(0);
+    // A second later it is stale: the next node lists the checkout itself.
+    clock += 1001;
+    expect(watch.wantsListing()).toBe(true);
+    await watch.before('d');
+    expect(statuses).toBe(1);
+    // A gate command ran: a fresh list is not taken either.
+    await watch.after({ ...(await listing()), stamp: watch.stamp() });
+    watch.unsettle();
+    expect(watch.wantsListing()).toBe(true);
+    await watch.before('e');
+    expect(statuses).toBe(2);
   });
 
   it('reuses a list made in a node’s commit for the next node only when no other node ran since it was begun', async () => {
@@ -132,6 +167,8 @@ describe('createOutsideWatch', () => {
     expect(busy).toBe(-1);
     await watch.after();
     await watch.after({ ...(await listing()), stamp: busy });
+    expect(watch.wantsListing()).toBe(false); // not quiet, but fresh
+    clock += 1001;
     expect(watch.wantsListing()).toBe(true);
     // A failed list is made again by the watch.
     await watch.before('d');

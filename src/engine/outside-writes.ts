@@ -116,13 +116,16 @@ export interface CheckoutListing {
   readonly stamp: number;
 }
 
+/** How old (ms) the newest list of the checkout may be to stand for a node's first look (see createOutsideWatch). */
+const FRESH_MS = 1000;
+
 /** Snapshots before and after the nodes of one run (see {@link createOutsideWatch}). */
 export interface OutsideWatch {
   /** The repository's main checkout, where {@link CHECKOUT_STATUS} runs. */
   readonly checkout: string;
   /** Taken before node `node`'s agent runs; the node counts as running until its `after`. */
   before(node: string): Promise<OutsideSnapshot>;
-  /** Whether a `before` now would list the checkout itself (it has no list from a quiet moment to reuse). */
+  /** Whether a `before` now would list the checkout itself (it has no quiet list, nor a fresh one, to reuse). */
   wantsListing(): boolean;
   /**
    * A listing of the checkout made for `node` by a process spawned anyway (its worktree's creation), used by its next
@@ -148,32 +151,49 @@ export interface OutsideWatch {
  * after a node, when no other node ran at any moment since, still holds when the next node starts (nothing but the
  * coordinator ran, and it writes only in mso's own folders; a gate command ends that, see `unsettle`), so a chain
  * takes one git status per node instead of two, and that one can run in the node's commit process (`after(listed)`).
- * Side by side, a node's `before` list comes from its worktree's creation (`offer`): made a moment earlier, so an edit
- * by someone else in that moment is blamed on the node, as in a chain's gap.
+ * Side by side no moment is quiet for long: a node then takes the newest list the run has (another node's look after its step,
+ * or a worktree's creation: `offer`) when it is at most {@link FRESH_MS} old, and lists the checkout itself otherwise.
+ * Such a list was made a moment earlier, so an edit by someone else in that moment is blamed on the node, as in a
+ * chain's gap; an edit by a node running then is told apart by its change time (ownStrayWrites). A fan-out's children
+ * of short steps so take one git status each, in their commit, instead of two; a node that waited longer for its turn
+ * (an agent's) gets a list of its own.
  * Every fingerprint is read fresh. A person's edit in that gap is blamed on the next node, as one made while it runs.
  */
-export function createOutsideWatch(deps: { readonly git: Git }, scope: OutsideScope): OutsideWatch {
+export function createOutsideWatch(
+  deps: { readonly git: Git },
+  scope: OutsideScope,
+  now: () => number = () => performance.now(),
+): OutsideWatch {
   let running = 0;
   // Bumped whenever a node starts: a list taken in a quiet moment is reused only while nothing has started since.
   let starts = 0;
   let quiet: { readonly paths: readonly string[]; readonly starts: number } | null = null;
-  const offered = new Map<string, string>();
+  /** The newest list of the checkout from anywhere (a node's look after its step, a worktree's creation), and when. */
+  let newest: { readonly paths: readonly string[]; readonly at: number } | null = null;
+  const offered = new Map<string, readonly string[]>();
   const reusable = (): boolean => running === 0 && quiet !== null && quiet.starts === starts;
+  /** A node starting now takes the newest list when it is this fresh (see above). */
+  const fresh = (): boolean => newest !== null && now() - newest.at <= FRESH_MS;
   return {
     checkout: resolve(scope.repo),
     async before(node) {
       const own = offered.get(node);
       offered.delete(node);
-      const reuse = reusable() ? quiet?.paths : own === undefined ? undefined : parseCheckoutStatus(own, scope);
+      const reuse = reusable() ? quiet?.paths : fresh() ? newest?.paths : own;
       running++;
       starts++;
       quiet = null;
-      return snapshotOutside(deps, scope, reuse);
+      return snapshotOutside(deps, scope, reuse ?? undefined);
     },
-    wantsListing: () => !reusable(),
+    wantsListing: () => !reusable() && !fresh(),
     offer(node, listed) {
-      if (listed.code === 0) offered.set(node, listed.stdout);
-      else offered.delete(node);
+      if (listed.code !== 0) {
+        offered.delete(node);
+        return;
+      }
+      const paths = parseCheckoutStatus(listed.stdout, scope);
+      offered.set(node, paths);
+      newest = { paths, at: now() };
     },
     async after(listed) {
       running--;
@@ -183,12 +203,14 @@ export function createOutsideWatch(deps: { readonly git: Git }, scope: OutsideSc
       const calm = running === 0;
       const paths = given ? parseCheckoutStatus(given.stdout, scope) : await checkoutPaths(deps, scope);
       quiet = calm && at === starts ? { paths, starts } : null;
+      newest = { paths, at: now() };
       return snapshotOutside(deps, scope, paths);
     },
     stamp: () => (running === 1 ? starts : -1),
     unsettle() {
       starts++;
       quiet = null;
+      newest = null;
     },
   };
 }
