@@ -132,10 +132,12 @@ describe('the git layer of a node', () => {
     const hasher = createTreeHasher(git, platform.fs, new Map());
     const base = await commitAll(git, repo, 'mso: before the side branch', 1 << 20);
     await hasher.hash(repo, base.commit);
+    // By name: mso's git keeps no reflog of the refs it makes, and `switch -` reads HEAD's.
+    const first = await git.ok(['symbolic-ref', '--short', 'HEAD'], repo);
     await git.ok(['switch', '-q', '-c', 'side'], repo);
     await writeFile(join(repo, 'side.txt'), 'side\n');
     await commitAll(git, repo, 'side', 1 << 20);
-    await git.ok(['switch', '-q', '-'], repo);
+    await git.ok(['switch', '-q', first], repo);
     await git.ok(['merge', '-q', '--no-ff', '--no-commit', 'side'], repo);
     const made = await commitAll(git, repo, 'mso: concludes the merge', 1 << 20);
     expect(made).toMatchObject({ parent: base.commit, changes: null });
