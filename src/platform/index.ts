@@ -18,6 +18,7 @@ export type {
   SqliteStatement,
 } from './ports.js';
 export { openSqlite } from './node/sqlite.js';
+export { removeAtExit } from './node/exit-cleanup.js';
 export {
   folderEntries,
   keepYoungGenerationSmall,

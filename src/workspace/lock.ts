@@ -1,6 +1,6 @@
-import { dirname } from 'node:path';
-import { LockTimeoutError, storageErrorOf } from '../contracts/index.js';
-import type { Clock, Fs, ProcessInfo, Random } from '../platform/index.js';
+import { dirname, join } from 'node:path';
+import { LockTimeoutError, StorageIoError, storageErrorOf } from '../contracts/index.js';
+import { removeAtExit, type Clock, type Fs, type ProcessInfo, type Random } from '../platform/index.js';
 import { isNotFound, readTextIfExists } from './atomic.js';
 
 export interface LockDeps {
@@ -13,7 +13,10 @@ export interface LockDeps {
 export interface LockOptions {
   /** Give up after this long (default 30 s). */
   readonly timeoutMs?: number;
-  /** A lock older than this is broken even if its holder seems alive (default 120 s; locks are held briefly). */
+  /**
+   * A lock whose holder has not taken or released a lock in its folder for this long is broken even if the holder
+   * seems alive (default 120 s; locks are held briefly).
+   */
   readonly staleMs?: number;
 }
 
@@ -24,12 +27,50 @@ interface LockOwner {
   readonly token: string;
 }
 
-async function tryCreate(deps: LockDeps, path: string, owner: LockOwner): Promise<boolean> {
+/** This process's owner file in one lock folder. */
+interface OwnerFile {
+  readonly path: string;
+  readonly token: string;
+}
+
+/** The name of an owner file starts with this, then the pid and a token. */
+const OWNER_PREFIX = '.owner-';
+/** This process's owner file in each lock folder, by folder (see ownerIn). */
+const owners = new Map<string, Promise<OwnerFile>>();
+
+/**
+ * This process's owner file in `dir` (its pid, host and a token as JSON), made on first use: every lock the process
+ * takes there is a hard link to it, so taking a lock makes no new file. A new file is the costliest thing a lock did:
+ * on ext4 without a journal (these machines' disks) about 0.5 ms of kernel time, against 10 µs for a link, and a node
+ * takes two or three locks. The file is removed when the process exits; the next process to make its own in the
+ * folder removes those that processes killed outright on this host left.
+ */
+function ownerIn(deps: LockDeps, dir: string): Promise<OwnerFile> {
+  const known = owners.get(dir);
+  if (known) return known;
+  const made = makeOwner(deps, dir);
+  owners.set(dir, made);
+  made.catch(() => forgetOwner(dir, made));
+  return made;
+}
+
+function forgetOwner(dir: string, made: Promise<OwnerFile>): void {
+  if (owners.get(dir) === made) owners.delete(dir);
+}
+
+async function makeOwner(deps: LockDeps, dir: string): Promise<OwnerFile> {
+  await deps.fs.mkdir(dir, { recursive: true }).catch((e: unknown) => {
+    throw storageErrorOf(e, dir) ?? e;
+  });
+  await clearDeadOwners(deps, dir).catch(() => undefined); // tidying only
+  const { pid, hostname: host } = deps.processInfo;
+  const token = deps.random.id('lock');
+  const path = join(dir, `${OWNER_PREFIX}${pid}-${token}`);
+  const owner: LockOwner = { pid, host, at: deps.clock.now().getTime(), token };
   let handle;
   try {
     handle = await deps.fs.open(path, 'wx');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw storageErrorOf(e, path) ?? e;
   }
   try {
@@ -38,10 +79,45 @@ async function tryCreate(deps: LockDeps, path: string, owner: LockOwner): Promis
     } finally {
       await handle.close();
     }
+  } catch (e) {
+    // An empty owner linked as a lock would make every other process wait for it to go stale.
+    await deps.fs.rm(path, { force: true }).catch(() => undefined);
+    throw storageErrorOf(e, path) ?? e;
+  }
+  removeAtExit(path);
+  return { path, token };
+}
+
+/** Removes the owner files in `dir` of processes on this host that are gone (a lock one was linked as stays). */
+async function clearDeadOwners(deps: LockDeps, dir: string): Promise<void> {
+  for (const name of await deps.fs.readdir(dir)) {
+    if (!name.startsWith(OWNER_PREFIX)) continue;
+    const pid = Number(name.slice(OWNER_PREFIX.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid === deps.processInfo.pid || deps.processInfo.isAlive(pid)) continue;
+    const file = join(dir, name);
+    const owner = parseOwner(await readTextIfExists(deps.fs, file));
+    if (owner?.host === deps.processInfo.hostname) await deps.fs.rm(file, { force: true });
+  }
+}
+
+function parseOwner(text: string | undefined): Partial<LockOwner> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as Partial<LockOwner>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Links the owner file as the lock: true when taken, false when held, 'gone' when the owner file was removed. */
+async function tryLink(owner: OwnerFile, deps: LockDeps, path: string): Promise<boolean | 'gone'> {
+  try {
+    await deps.fs.link(owner.path, path);
     return true;
   } catch (e) {
-    // An empty lock (disk full) would make every other process wait for it to go stale.
-    await deps.fs.rm(path, { force: true }).catch(() => undefined);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code === 'ENOENT') return 'gone';
     throw storageErrorOf(e, path) ?? e;
   }
 }
@@ -49,20 +125,16 @@ async function tryCreate(deps: LockDeps, path: string, owner: LockOwner): Promis
 async function isStale(deps: LockDeps, path: string, staleMs: number): Promise<boolean> {
   const text = await readTextIfExists(deps.fs, path);
   if (text === undefined) return false;
-  const now = deps.clock.now().getTime();
-  let owner: Partial<LockOwner> | undefined;
-  try {
-    owner = JSON.parse(text) as Partial<LockOwner>;
-  } catch {
-    owner = undefined;
-  }
-  if (!owner || typeof owner.pid !== 'number') {
-    // Created but not yet written by its owner, or left empty by a crash between open and write.
-    const st = await deps.fs.stat(path).catch(() => undefined);
-    return st !== undefined && now - st.mtimeMs > 2_000;
-  }
+  const st = await deps.fs.lstat(path).catch(() => undefined);
+  if (st === undefined) return false;
+  // The lock's change time is when it, or another lock of its owner's in the folder, was last taken or released: a
+  // kernel time, so it is measured against the real clock.
+  const age = Date.now() - st.ctimeMs;
+  const owner = parseOwner(text);
+  // An empty lock: created but not yet written by a process of an earlier version, or left so by a crash.
+  if (!owner || typeof owner.pid !== 'number') return age > 2_000;
   if (owner.host === deps.processInfo.hostname && !deps.processInfo.isAlive(owner.pid)) return true;
-  return typeof owner.at === 'number' && now - owner.at > staleMs;
+  return age > staleMs;
 }
 
 async function breakLock(deps: LockDeps, path: string): Promise<void> {
@@ -77,24 +149,29 @@ async function breakLock(deps: LockDeps, path: string): Promise<void> {
 }
 
 /**
- * Runs `fn` while holding an exclusive lock file (O_EXCL create). Works across processes on one host; a lock left
- * by a dead process is broken. The lock is released even when `fn` throws.
+ * Runs `fn` while holding an exclusive lock file: a hard link to this process's owner file in the lock's folder (see
+ * ownerIn), which fails when the lock exists. Works across processes on one host; a lock left by a dead process is
+ * broken. The lock is released even when `fn` throws.
  */
 export async function withLock<T>(deps: LockDeps, path: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const staleMs = options.staleMs ?? 120_000;
-  await deps.fs.mkdir(dirname(path), { recursive: true }).catch((e: unknown) => {
-    throw storageErrorOf(e, dirname(path)) ?? e;
-  });
-  const owner: LockOwner = {
-    pid: deps.processInfo.pid,
-    host: deps.processInfo.hostname,
-    at: deps.clock.now().getTime(),
-    token: deps.random.id('lock'),
-  };
+  const dir = dirname(path);
   const started = deps.clock.now().getTime();
   let wait = 2;
-  while (!(await tryCreate(deps, path, { ...owner, at: deps.clock.now().getTime() }))) {
+  let owner: OwnerFile;
+  let remade = 0;
+  for (;;) {
+    const made = ownerIn(deps, dir);
+    owner = await made;
+    const taken = await tryLink(owner, deps, path);
+    if (taken === true) break;
+    if (taken === 'gone') {
+      // The owner file (or the whole folder) was removed under us: made again, a few times at most.
+      forgetOwner(dir, made);
+      if (++remade > 3) throw new StorageIoError(path, `the lock's owner file ${owner.path} keeps vanishing`);
+      continue;
+    }
     if (await isStale(deps, path, staleMs)) {
       await breakLock(deps, path);
       continue;
