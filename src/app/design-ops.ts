@@ -75,7 +75,12 @@ export interface DesignOps {
   refine(runId: string): Promise<{ run_id: string; applied: string[]; topology: string; bundle: string }>;
   plan(runId: string): Promise<{ run_id: string; path: string; nodes: Record<string, string> }>;
   all(
-    input: TopologyRequest & { workflow?: string | undefined; workflowText?: string | undefined },
+    input: TopologyRequest & {
+      workflow?: string | undefined;
+      workflowText?: string | undefined;
+      /** False when the caller mirrors the run to the observation space itself right after (`mso run`'s gate does). */
+      mirror?: boolean | undefined;
+    },
   ): Promise<{ run_id: string; topology: TopologyResult; bundle: string; plan: string; feedback_applied: string[] }>;
   show(
     runId: string,
@@ -374,7 +379,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         const plan = await ops.plan(runId, s);
         s.log?.close();
         s.log = undefined;
-        await (await open(true)).sync(runId);
+        if (input.mirror !== false) await (await open(true)).sync(runId);
         return { run_id: runId, topology, bundle: mm.path, plan: plan.path, feedback_applied: applied };
       } catch (e) {
         // The steps that were done show in the observation space, as they would have one by one.

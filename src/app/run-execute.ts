@@ -1,7 +1,13 @@
 import { join, resolve } from 'node:path';
 import { endProcessGroup, runChain } from '../agents/index.js';
 import { acquireRunLease, LEASE_RENEW_MS, openAuditLog, type AuditLog, type RunLease } from '../audit/index.js';
-import { InvalidArgumentError, OrphanSurvivedError, type RunStatus } from '../contracts/index.js';
+import {
+  InvalidArgumentError,
+  OrphanSurvivedError,
+  type PhaseDir,
+  type PhaseStatus,
+  type RunStatus,
+} from '../contracts/index.js';
 import {
   executePlan,
   loadRecordedRun,
@@ -22,6 +28,7 @@ import { chooseBackend } from './distributed/backend-choice.js';
 import { applyDecisionRequest } from './run-decide.js';
 import { cancelReasonOf, signalPollMs, watchRunSignals, type RunSignals } from './run-signals.js';
 import { auditOptions } from './settings.js';
+import { TOP_AND_HEAD, topAndHead } from './run-preflight.js';
 import { lastCoordinatorRecord } from './coordinator-record.js';
 
 /** How long an earlier coordinator's agent group gets between SIGTERM and SIGKILL. */
@@ -203,21 +210,17 @@ export async function execute(
       },
     );
     const status: RunStatus = result.status;
-    await ws.runs.setPhase(
-      ref.runId,
-      '40_collaboration',
-      status === 'completed' ? 'completed' : status === 'failed' ? 'failed' : 'active',
-    );
-    if (status === 'completed') {
-      await ws.runs.setPhase(ref.runId, '50_audit', 'completed');
-      if (plan.lifecycle_policy?.archive_on_merge !== false)
-        await cleanup(c, repo, ref, Object.keys(plan.execution_graph), rt.log);
-    }
+    if (status === 'completed' && plan.lifecycle_policy?.archive_on_merge !== false)
+      await cleanup(c, repo, ref, Object.keys(plan.execution_graph), rt.log);
     const reason = status === 'cancelled' && controller.signal.aborted ? `cancelled: ${cancelReason}` : result.reason;
-    await ws.runs.setStatus(
-      ref.runId,
-      status,
-      status === 'failed'
+    // The phases and the status in one write of the manifest.
+    const phases: Array<readonly [PhaseDir, PhaseStatus]> = [
+      ['40_collaboration', status === 'completed' ? 'completed' : status === 'failed' ? 'failed' : 'active'],
+      ...(status === 'completed' ? [['50_audit', 'completed'] as const] : []),
+    ];
+    await ws.runs.setStatus(ref.runId, status, {
+      phases,
+      ...(status === 'failed'
         ? {
             error: {
               message: result.reason ?? 'failed',
@@ -227,8 +230,8 @@ export async function execute(
           }
         : status === 'cancelled'
           ? { error: { message: reason ?? 'cancelled', phase: 'execution', reason: 'cancelled' } }
-          : {},
-    );
+          : {}),
+    });
     if (status === 'cancelled')
       rt.log.appendEvent({ runId: ref.runId, type: 'run.cancelled', payload: { reason, resumable: true } });
     await ws.sync(ref.runId);
@@ -305,33 +308,33 @@ async function provision(
   try {
     const recorded = loadRecordedRun(log, ref.runId);
     if (recorded.repo && recorded.baseSha) return { repo: recorded.repo, baseSha: recorded.baseSha };
-    let repo: string;
-    if (repoArg !== undefined) {
-      const top = await git.run(['rev-parse', '--show-toplevel'], resolve(cwd, repoArg));
-      if (top.code !== 0)
-        throw new InvalidArgumentError('--repo', `${resolve(cwd, repoArg)} is not inside a git repository`);
-      repo = top.stdout.trim();
-    } else if (init) {
+    let dir: string;
+    if (repoArg !== undefined) dir = resolve(cwd, repoArg);
+    else if (init) {
       // --init: a fresh repository inside the run folder, with an empty first commit as the base.
-      repo = join(ref.dir, 'repo');
-      await deps.fs.mkdir(repo, { recursive: true });
-      await git.ok(['init', '-q', '-b', 'main'], repo);
-      await git.ok(['commit', '--allow-empty', '-q', '-m', `mso: base of ${ref.runId}`], repo);
-    } else {
-      const top = await git.run(['rev-parse', '--show-toplevel'], cwd);
+      dir = join(ref.dir, 'repo');
+      await deps.fs.mkdir(dir, { recursive: true });
+      await git.ok(['init', '-q', '-b', 'main'], dir);
+      await git.ok(['commit', '--allow-empty', '-q', '-m', `mso: base of ${ref.runId}`], dir);
+    } else dir = cwd;
+    // The repository, its commit and whether it has uncommitted changes, in one process.
+    const found = await git.sequence(
+      [{ args: TOP_AND_HEAD, apart: true }, ['status', '--porcelain', '--untracked-files=no']],
+      dir,
+    );
+    const { top, head: baseSha } = topAndHead(found.apart ?? { code: 1, stdout: '' });
+    // A new repository is named by the path it was made at, as before (git names its real path).
+    const repo = top !== null && init && repoArg === undefined ? dir : top;
+    if (repo === null)
       // The callers checked this before writing anything (assertRepoSource); a repository gone since is refused too.
-      if (top.code !== 0)
-        throw new InvalidArgumentError(
-          'repository',
-          `${cwd} is not inside a git repository: pass --init to start from a new, empty repository, or --repo PATH`,
-        );
-      repo = top.stdout.trim();
-    }
-    const head = await git.run(['rev-parse', '--verify', 'HEAD'], repo);
-    if (head.code !== 0) throw new InvalidArgumentError('--repo', `${repo} has no commit to start from`);
-    const baseSha = head.stdout.trim();
-    const dirty = await git.run(['status', '--porcelain', '--untracked-files=no'], repo);
-    if (dirty.code === 0 && dirty.stdout.trim() !== '')
+      throw repoArg !== undefined
+        ? new InvalidArgumentError('--repo', `${dir} is not inside a git repository`)
+        : new InvalidArgumentError(
+            'repository',
+            `${cwd} is not inside a git repository: pass --init to start from a new, empty repository, or --repo PATH`,
+          );
+    if (baseSha === null) throw new InvalidArgumentError('--repo', `${repo} has no commit to start from`);
+    if (found.failed === null && found.stdout.trim() !== '')
       deps.logger.warn(
         `${repo} has uncommitted changes: nodes start from HEAD ${baseSha.slice(0, 12)} and do not see them (commit them first if they should)`,
       );

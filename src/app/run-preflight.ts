@@ -39,6 +39,21 @@ function assertKnownNames(policy: Policy, workflow: WorkflowFile, label: string)
   });
 }
 
+/** Asks git for a folder's repository and its commit at once: its top folder, then HEAD's commit (see topAndHead). */
+export const TOP_AND_HEAD = ['rev-parse', '--show-toplevel', '--verify', 'HEAD'] as const;
+
+/**
+ * What {@link TOP_AND_HEAD} printed: the repository's top folder (null outside a repository) and HEAD's commit (null
+ * when it has none yet). git prints the top folder even when HEAD does not resolve, then fails.
+ */
+export function topAndHead(r: { readonly code: number; readonly stdout: string }): {
+  readonly top: string | null;
+  readonly head: string | null;
+} {
+  const [top = '', head = ''] = r.stdout.split('\n');
+  return { top: top === '' ? null : top, head: r.code === 0 && /^[0-9a-f]{40,64}$/.test(head) ? head : null };
+}
+
 /**
  * Where a run's work branches from, checked before anything is written: `--repo DIR` must be (inside) a repository
  * with a commit; without it the current directory must be, unless `--init` asks for a new, empty repository (kept in
@@ -53,19 +68,20 @@ export async function assertRepoSource(
   if (input.init) return;
   const flag = input.repo !== undefined ? '--repo' : 'repository';
   const dir = resolve(c.cwd, input.repo ?? '.');
-  const top = (await c.deps.fs.stat(dir).catch(() => undefined))
-    ? await c.git.run(['rev-parse', '--show-toplevel'], dir).catch(() => ({ code: 1, stdout: '' }))
-    : { code: 1, stdout: '' };
-  if (top.code !== 0)
+  const { top, head } = topAndHead(
+    (await c.deps.fs.stat(dir).catch(() => undefined))
+      ? await c.git.run(TOP_AND_HEAD, dir).catch(() => ({ code: 1, stdout: '' }))
+      : { code: 1, stdout: '' },
+  );
+  if (top === null)
     throw new InvalidArgumentError(
       flag,
       input.repo !== undefined
         ? `${dir} is not inside a git repository`
         : `${dir} is not inside a git repository: pass --init (MCP and dashboard: init) to start from a new, empty repository (kept in the run folder), or --repo PATH (MCP: repo) to branch from an existing one`,
     );
-  const head = await c.git.run(['rev-parse', '--verify', 'HEAD'], top.stdout.trim());
-  if (head.code !== 0)
-    throw new InvalidArgumentError(flag, `${top.stdout.trim()} has no commit to start from (commit something first)`);
+  if (head === null)
+    throw new InvalidArgumentError(flag, `${top} has no commit to start from (commit something first)`);
 }
 
 /**

@@ -38,6 +38,8 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
       maxDepth: input.maxDepth,
       autoAssign: input.autoAssign,
       signal: input.signal,
+      // The governance gate just below mirrors the run, design included.
+      mirror: false,
     });
     runId = designed.run_id;
     const ws = await open(true);

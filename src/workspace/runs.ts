@@ -61,7 +61,16 @@ export interface RunStore {
   list(status?: RunStatus): Promise<ManifestIndexRecord[]>;
   /** Read-modify-write of a manifest under the run's lock; writes the index line when the status changed. */
   update(runId: string, change: (m: RunManifest, at: string) => RunManifest): Promise<RunRef>;
-  setStatus(runId: string, status: RunStatus, extra?: { readonly error?: { message: string; phase: string; reason?: string } | null; readonly tags?: readonly string[] }): Promise<RunRef>;
+  /** `extra.phases` are set first, in the same write of the manifest (a run's end changes both). */
+  setStatus(
+    runId: string,
+    status: RunStatus,
+    extra?: {
+      readonly error?: { message: string; phase: string; reason?: string } | null;
+      readonly tags?: readonly string[];
+      readonly phases?: ReadonlyArray<readonly [PhaseDir, PhaseStatus]>;
+    },
+  ): Promise<RunRef>;
   setPhase(runId: string, phase: PhaseDir, status: PhaseStatus): Promise<RunRef>;
   archive(runId: string): Promise<RunRef>;
   /** Archives every finished run older than `auto_archive_after_days`. */
@@ -194,7 +203,8 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
   }
 
   function setStatus(runId: string, status: RunStatus, extra: Parameters<RunStore['setStatus']>[2] = {}): Promise<RunRef> {
-    return update(runId, (m, at) => {
+    return update(runId, (before, at) => {
+      const m = (extra.phases ?? []).reduce((acc, [phase, to]) => withPhase(acc, phase, to, at), before);
       assertRunTransition(runId, m.status, status);
       // The same status again changes nothing, unless it brings tags or the reason (a phase may have failed the run).
       if (m.status === status && extra.tags === undefined && !extra.error) return m;

@@ -74,6 +74,17 @@ describe('where a run branches from', () => {
     expect(resumed.body.status).toBe('completed');
   });
 
+  it('a repository with no commit yet refuses (exit 2, nothing written), naming it; one git call tells both', async () => {
+    sb = await makeSandbox('mso-unborn-', { repo: false });
+    execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: sb.dir });
+    const wf = await oneNode(sb.dir);
+    const before = readdirSync(sb.dir).sort();
+    const r = await sb.run(['run', '--workflow', wf]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`${sb.dir} has no commit to start from (commit something first)`);
+    expect(readdirSync(sb.dir).sort()).toEqual(before);
+  });
+
   it('leaves the user repository clean: the default workspace sits in .git/mso, one asked for inside is excluded', async () => {
     sb = await makeSandbox('mso-clean-');
     const repo = sb.cwd;
