@@ -133,6 +133,8 @@ export function createScriptServer(): {
         return null;
       }
       let finished = false;
+      /** The output files the request printed into (see below). */
+      let printed: Array<'out' | 'err'> = [];
       const code = await new Promise<number | null>((resolve) => {
         pending.set(k, resolve);
         hold(s, true);
@@ -144,23 +146,27 @@ export function createScriptServer(): {
         if (code === null) return { code: 1, stdout: '', stderr: 'the shell that runs git commands ended' };
         finished = true;
         const size = (ext: string): number => statSync(file(ext), { throwIfNoEntry: false })?.size ?? 0;
-        if (size('out') + size('err') > req.maxOutput) return { code: 1, stdout: '', stderr: '', overflow: true };
-        const text = (ext: string): string => (size(ext) > 0 ? readFileSync(file(ext), 'utf8') : '');
+        const sizes = { out: size('out'), err: size('err') };
+        printed = (['out', 'err'] as const).filter((ext) => sizes[ext] > 0);
+        if (sizes.out + sizes.err > req.maxOutput) return { code: 1, stdout: '', stderr: '', overflow: true };
+        const text = (ext: 'out' | 'err'): string => (sizes[ext] > 0 ? readFileSync(file(ext), 'utf8') : '');
         return { code, stdout: text('out'), stderr: text('err') };
       } catch (e) {
+        printed = ['out', 'err'];
         return { code: 1, stdout: '', stderr: `could not read the output of a git command: ${(e as Error).message}` };
       } finally {
         // Emptied (nothing a command printed stays on disk) and then kept for the next request. Emptying frees the
         // files' blocks, disk work the answer need not wait for: it goes through the thread pool. A request the
         // server did not finish may still be writing to its files, which are removed and never used again.
-        const files = ['sh', 'in', 'out', 'err'].map(file);
         if (finished) {
+          // Only what holds something: the script, the input when there was one, and the output files that got any.
+          const files = ['sh', ...(req.input === undefined ? [] : ['in']), ...printed].map(file);
           const done: Promise<void> = emptied(files).then((ok) => {
             emptying.delete(done);
             if (ok) free.push(k);
           });
           emptying.add(done);
-        } else for (const f of files) rmSync(f, { force: true });
+        } else for (const f of ['sh', 'in', 'out', 'err'].map(file)) rmSync(f, { force: true });
       }
     },
   };
