@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,7 +7,9 @@ import { createGit, type Git } from './git.js';
 import {
   CHECKOUT_STATUS,
   createOutsideWatch,
+  outsideChanges,
   ownStrayWrites,
+  snapshotOutside,
   type AgentWindow,
   type OutsideWatch,
 } from './outside-writes.js';
@@ -175,5 +177,33 @@ describe('createOutsideWatch', () => {
     statuses = 0;
     await watch.after({ code: 1, stdout: '', stamp: watch.stamp() });
     expect(statuses).toBe(1);
+  });
+});
+
+describe('snapshotOutside', () => {
+  let dir: string;
+  let repo: string;
+  const git = createGit({ proc: nodePlatform().proc, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mso-outside-snap-'));
+    repo = join(dir, 'repo');
+    await mkdir(join(repo, '.git', 'worktrees', 'n1'), { recursive: true });
+    await git.ok(['init', '-q', '-b', 'main'], repo);
+    await writeFile(join(repo, '.git', 'worktrees', 'n1', 'config.worktree'), '');
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('watches the worktrees’ own config only where the repository may turn per-worktree config on', async () => {
+    const scope = { repo, runDir: join(dir, 'ws/.mso-context/active/r'), exclude: [] };
+    const own = join(repo, '.git', 'worktrees', 'n1', 'config.worktree');
+    const off = await snapshotOutside({ git }, scope, []);
+    expect(off.has(own)).toBe(false);
+    // Turning it on is a change to the watched config itself.
+    await appendFile(join(repo, '.git', 'config'), '[extensions]\n\tworktreeConfig = true\n');
+    const on = await snapshotOutside({ git }, scope, []);
+    expect(outsideChanges(off, on)).toContain(join(repo, '.git', 'config'));
+    expect(on.has(own)).toBe(true);
+    await writeFile(own, '[core]\n\tfsmonitor = /tmp/x\n');
+    expect(outsideChanges(on, await snapshotOutside({ git }, scope, []))).toEqual([own]);
   });
 });

@@ -1,5 +1,5 @@
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { folderEntries, gitDirs, pathFingerprint, type Fs } from '../platform/index.js';
+import { folderEntries, gitDirs, mayReadWorktreeConfig, pathFingerprint, type Fs } from '../platform/index.js';
 import type { AgentResult } from '../agents/index.js';
 import { attemptResultFields } from './attempt-row.js';
 import type { Git } from './git.js';
@@ -96,8 +96,13 @@ export async function snapshotOutside(
   if (dirs) {
     const gitDir = dirs.commonDir;
     watched.push(...GIT_DIR_WATCH.map((name) => join(gitDir, name)));
-    const wts = folderEntries(join(gitDir, 'worktrees'));
-    watched.push(...wts.map((w) => join(gitDir, 'worktrees', w.name, 'config.worktree')));
+    // Each worktree's own config, which git reads only with per-worktree config on: a change to the repository's
+    // config that turns it on is caught by the watch on that file. (Listing them all at every look would cost a fan-out
+    // of n nodes n² checks.)
+    if (mayReadWorktreeConfig(gitDir)) {
+      const wts = folderEntries(join(gitDir, 'worktrees'));
+      watched.push(...wts.map((w) => join(gitDir, 'worktrees', w.name, 'config.worktree')));
+    }
   }
   watched.push(...CONTEXT_WATCH.map((n) => join(contextDir, n)), ...RUN_WATCH.map((n) => join(runDir, n)));
   for (const [i, fp] of fingerprints(watched).entries()) {

@@ -30,4 +30,11 @@ export {
   nodeRandom,
   pathFingerprint,
 } from './node/node-platform.js';
-export { gitCommand, gitDirs, configuredDrivers, GIT_SAFE_CONFIG, type GitCommand } from './node/git-command.js';
+export {
+  gitCommand,
+  gitDirs,
+  configuredDrivers,
+  mayReadWorktreeConfig,
+  GIT_SAFE_CONFIG,
+  type GitCommand,
+} from './node/git-command.js';

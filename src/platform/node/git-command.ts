@@ -124,6 +124,15 @@ export function gitDirs(cwd: string): { gitDir: string; commonDir: string; workT
   }
 }
 
+/**
+ * Whether a repository's config may turn on per-worktree config (`extensions.worktreeConfig`): only then does git read
+ * a worktree's `config.worktree`. Any mention counts (a value git would not take included): a caller watching those
+ * files watches them all then.
+ */
+export function mayReadWorktreeConfig(commonDir: string): boolean {
+  return /worktreeconfig/i.test(readText(join(commonDir, 'config')) ?? '');
+}
+
 function readText(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
