@@ -125,8 +125,18 @@ export function createTicketStore(
     });
   }
 
-  async function write(path: string, doc: TicketDoc): Promise<void> {
-    await writeFileAtomic(deps, path, renderTicket(doc));
+  /**
+   * Writes the ticket (redacted). A new or moved ticket's document (`remember`) is what its text parses to: a
+   * parsed document, with plain values changed by a move (transitionTicket), which the file's YAML keeps as they
+   * are. It is kept as if just read, so the next read of the same text parses nothing (a YAML parse per move saved);
+   * text the redactor changed is parsed when read.
+   */
+  async function write(path: string, doc: TicketDoc, remember = false): Promise<void> {
+    const text = renderTicket(doc);
+    const written = deps.redactor?.text(text) ?? text;
+    await writeFileAtomic(deps, path, written, { verbatim: true });
+    if (remember && written === text) parsed.set(path, { text, doc });
+    else parsed.delete(path);
   }
 
   const store: TicketStore = {
@@ -171,7 +181,7 @@ export function createTicketStore(
         renderTicket({ frontmatter: fm, body: `# ${fm.title}\n${input.body ? `\n${input.body}\n` : ''}` }),
         path,
       );
-      await write(path, doc);
+      await write(path, doc, true);
       return { path, doc };
     },
     async get(ref) {
@@ -197,7 +207,7 @@ export function createTicketStore(
         if (now === undefined) throw new NotFoundError('ticket', path);
         if (now !== before.text)
           throw new TicketConflictError(before.doc.frontmatter.id, parseTicket(now, path).frontmatter.status);
-        await write(path, { ...before.doc, frontmatter: r.ticket });
+        await write(path, { ...before.doc, frontmatter: r.ticket }, true);
       });
       await onTransition?.({ ticket: r.ticket.id, from: r.from, to, reason: reason ?? null, path });
       return { path, doc: { ...before.doc, frontmatter: r.ticket }, from: r.from, changed: true };
