@@ -96,17 +96,29 @@ function timed(cmd: string, args: readonly string[], cwd: string, env: NodeJS.Pr
   return { wallMs, cpuMs };
 }
 
+/**
+ * Every run's files stay until the bench ends. On ext4 without a journal (these machines' disks) a new file costs more
+ * while many files were deleted in the last half minute (the allocator skips recently freed inodes one by one), so a
+ * run made right after another run's files were removed paid for that removal: runs of the same build varied by half.
+ */
+let scratch: string | undefined;
+const runDir = async (name: string): Promise<string> => {
+  scratch ??= await mkdtemp(join(tmpdir(), 'mso-bench-e2e-'));
+  return mkdtemp(join(scratch, `${name}-`));
+};
+
 async function msoRun(shape: Shape, env: NodeJS.ProcessEnv, bin = BIN): Promise<Figure> {
-  const dir = await mkdtemp(join(tmpdir(), `mso-bench-e2e-${shape.name}-`));
-  try {
-    const repo = initBenchRepo(dir, env);
-    await writeFile(join(dir, 'workflow.yaml'), shape.workflow);
-    const runEnv = { ...env, HOME: dir, MSO_WORKSPACE_ROOT: join(dir, 'ws'), MSO_OBSERVATION_ROOT: join(dir, 'obs') };
-    const args = [bin, '--quiet', 'run', '--workflow', 'workflow.yaml', '--repo', repo];
-    return timed(process.execPath, [...args, '--max-concurrency', String(shape.concurrency)], dir, runEnv);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const dir = await runDir(`mso-${shape.name}`);
+  const repo = initBenchRepo(dir, env);
+  await writeFile(join(dir, 'workflow.yaml'), shape.workflow);
+  const runEnv = { ...env, HOME: dir, MSO_WORKSPACE_ROOT: join(dir, 'ws'), MSO_OBSERVATION_ROOT: join(dir, 'obs') };
+  const args = [bin, '--quiet', 'run', '--workflow', 'workflow.yaml', '--repo', repo];
+  return timed(process.execPath, [...args, '--max-concurrency', String(shape.concurrency)], dir, runEnv);
+}
+
+async function floorRun(shape: Shape, env: NodeJS.ProcessEnv): Promise<Figure> {
+  const dir = await runDir(`floor-${shape.name}`);
+  return timed(FLOOR, shape.floorArgs, ROOT, { ...env, FLOOR_DIR: join(dir, 'floor') });
 }
 
 const median = (xs: readonly number[]): number => {
@@ -129,7 +141,7 @@ async function main(): Promise<void> {
   const add = (k: string, f: Figure): void => void runs.set(k, [...(runs.get(k) ?? []), f]);
   for (let round = 0; round < ROUNDS; round++) {
     for (const s of [...SHAPES, ONE]) {
-      add(`floor ${s.name}`, timed(FLOOR, s.floorArgs, ROOT, env));
+      add(`floor ${s.name}`, await floorRun(s, env));
       add(`mso ${s.name}`, await msoRun(s, env));
       if (BASELINE) add(`baseline ${s.name}`, await msoRun(s, env, join(BASELINE, 'bin/mso.js')));
     }
@@ -167,4 +179,8 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+try {
+  await main();
+} finally {
+  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+}

@@ -6,8 +6,15 @@
 # Prints nothing; bench/e2e.ts times it.
 set -euo pipefail
 shape=$1 n=$2 jobs=${3:-1}
-dir=$(mktemp -d "${TMPDIR:-/tmp}/mso-git-floor-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
+# FLOOR_DIR: an empty folder to work in, left for the caller to remove (bench/e2e.ts removes every run's files at its
+# end, not between runs); without it, a temporary folder removed on exit.
+if [ -n "${FLOOR_DIR:-}" ]; then
+  dir=$FLOOR_DIR
+  mkdir -p "$dir"
+else
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/mso-git-floor-XXXXXX")
+  trap 'rm -rf "$dir"' EXIT
+fi
 export GIT_AUTHOR_NAME=floor GIT_AUTHOR_EMAIL=floor@localhost GIT_COMMITTER_NAME=floor GIT_COMMITTER_EMAIL=floor@localhost
 git init -q -b main "$dir/repo"
 git -C "$dir/repo" commit -q --allow-empty -m base
