@@ -39,19 +39,25 @@ export async function ensureTickets(c: RunOpsContext, ws: Workspace, ref: RunRef
       .filter((t) => t.doc.frontmatter.node_id)
       .map((t) => [t.doc.frontmatter.node_id as string, t.doc.frontmatter.id]),
   );
-  for (const [id, n] of Object.entries(plan.execution_graph)) {
-    if (existing.has(id)) continue;
-    const t = await store.create({
+  // The missing ones in one batch (one hold of the ticket counter, files written side by side): a parent made in
+  // the same batch is named by its node, and becomes a dependency once it has its id.
+  const missing = Object.entries(plan.execution_graph).filter(([id]) => !existing.has(id));
+  const order = new Map(missing.map(([id], i) => [id, i]));
+  const made = await store.createMany(
+    missing.map(([id, n], i) => ({
+      key: id,
       title: n.label ?? id,
       nodeId: id,
       runId: ref.runId,
       persona: n.persona,
       tags: [n.type],
       dependencies: n.parent_refs.map((p) => existing.get(p)).filter((x): x is string => Boolean(x)),
+      // Parents listed after their child (none in a plan's order) are left out, as one by one.
+      after: n.parent_refs.filter((p) => !existing.has(p) && (order.get(p) ?? i) < i),
       body: n.command ? `Command: \`${n.command}\`` : undefined,
-    });
-    existing.set(id, t.doc.frontmatter.id);
-  }
+    })),
+  );
+  for (const [i, [id]] of missing.entries()) existing.set(id, made[i]?.doc.frontmatter.id as string);
   return existing;
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -53,5 +53,48 @@ describe('the ticket store', () => {
     const got = (await store.get(path)).doc;
     expect(got).toStrictEqual(await fromDisk(path));
     expect(got.frontmatter.blocked_reason).not.toContain('sk-abcdefghijklmnopqrstuvwx1234567890');
+  });
+});
+
+describe('createMany', () => {
+  it('takes the ids in order, makes earlier tickets of the batch dependencies, and writes what a parse reads', async () => {
+    const [first] = await store.createMany([{ title: 'before' }]);
+    const made = await store.createMany([
+      { key: 'a', title: 'a' },
+      { key: 'b', title: 'b', after: ['a'], dependencies: [first?.doc.frontmatter.id as string] },
+      { key: 'c', title: 'c', after: ['a', 'b'], tags: ['merge'] },
+    ]);
+    expect(made.map((t) => t.doc.frontmatter.id)).toEqual(['TKT-0002', 'TKT-0003', 'TKT-0004']);
+    expect(made.map((t) => t.doc.frontmatter.dependencies)).toEqual([
+      [],
+      ['TKT-0001', 'TKT-0002'],
+      ['TKT-0002', 'TKT-0003'],
+    ]);
+    for (const t of made) expect(t.doc).toStrictEqual(await fromDisk(t.path));
+    expect((await readFile(join(dir, '.ticket-counter'), 'utf8')).trim()).toBe('4');
+    expect((await store.create({ title: 'next' })).doc.frontmatter.id).toBe('TKT-0005');
+  });
+
+  it('writes nothing when one input is wrong, and refuses a batch key it has not seen yet', async () => {
+    await expect(store.createMany([{ title: 'ok' }, { title: ' ' }])).rejects.toMatchObject({ field: 'title' });
+    await expect(
+      store.createMany([
+        { key: 'a', title: 'a', after: ['b'] },
+        { key: 'b', title: 'b' },
+      ]),
+    ).rejects.toMatchObject({
+      field: 'after',
+    });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('gives two batches made at once ids of their own', async () => {
+    const [x, y] = await Promise.all([
+      store.createMany([{ title: 'x1' }, { title: 'x2' }]),
+      store.createMany([{ title: 'y1' }, { title: 'y2' }, { title: 'y3' }]),
+    ]);
+    const ids = [...(x ?? []), ...(y ?? [])].map((t) => t.doc.frontmatter.id).sort();
+    expect(ids).toEqual(['TKT-0001', 'TKT-0002', 'TKT-0003', 'TKT-0004', 'TKT-0005']);
+    expect((await store.list()).length).toBe(5);
   });
 });

@@ -49,6 +49,14 @@ export interface TicketStore {
   /** The task-context folder (holds `tickets/`, `archive/`, `ticket_closure_log.md`). */
   readonly dir: string;
   create(input: CreateTicketInput): Promise<TicketRef>;
+  /**
+   * Creates several tickets at once (a run's, one per node): every input is checked before anything is written, the
+   * ids are taken in order under one hold of the counter, and the files are written side by side. An input's
+   * `after` names earlier inputs of the same batch (by `key`) whose new ids join its dependencies.
+   */
+  createMany(
+    inputs: ReadonlyArray<CreateTicketInput & { readonly key?: string; readonly after?: readonly string[] }>,
+  ): Promise<TicketRef[]>;
   /** Finds a ticket by id (`TKT-0007`) in this task context, or by a path inside it. */
   get(ref: string): Promise<TicketRef>;
   list(status?: TicketStatus): Promise<TicketRef[]>;
@@ -111,7 +119,9 @@ export function createTicketStore(
     return path;
   }
 
-  async function nextId(): Promise<string> {
+  /** `n` new ticket ids, in order. */
+  async function nextIds(n: number): Promise<string[]> {
+    if (n === 0) return [];
     return withLock(deps, lock('counter'), async () => {
       const counterFile = join(dir, '.ticket-counter');
       const counted = Number((await readTextIfExists(deps.fs, counterFile))?.trim() ?? '0') || 0;
@@ -119,10 +129,53 @@ export function createTicketStore(
       const seen = [...(await files(ticketsDir, false)), ...(await files(archiveDir, true))].map((f) =>
         Number(idOf(f).slice(4)),
       );
-      const next = Math.max(counted, 0, ...seen) + 1;
-      await writeFileAtomic(deps, counterFile, `${next}\n`);
-      return `TKT-${String(next).padStart(4, '0')}`;
+      const first = Math.max(counted, 0, ...seen) + 1;
+      await writeFileAtomic(deps, counterFile, `${first + n - 1}\n`);
+      return Array.from({ length: n }, (_, i) => `TKT-${String(first + i).padStart(4, '0')}`);
     });
+  }
+
+  function checkInput(input: CreateTicketInput): void {
+    if (input.title.trim() === '') throw new InvalidArgumentError('title', 'a ticket needs a title');
+    if (
+      input.dueBy !== undefined &&
+      (!/^\d{4}-\d{2}-\d{2}$/.test(input.dueBy) ||
+        Number.isNaN(Date.parse(`${input.dueBy}T00:00:00Z`)) ||
+        new Date(`${input.dueBy}T00:00:00Z`).toISOString().slice(0, 10) !== input.dueBy)
+    ) {
+      throw new InvalidArgumentError('--due-by', `${input.dueBy} is not a date YYYY-MM-DD`);
+    }
+    for (const d of input.dependencies ?? [])
+      if (!TICKET_ID_PATTERN.test(d)) throw new InvalidArgumentError('--deps', `${d} is not a ticket id like TKT-0001`);
+  }
+
+  /** The new ticket `id` of `input`, parsed from its own text. */
+  function newTicket(id: string, input: CreateTicketInput, dependencies: readonly string[]): TicketRef {
+    const created = today();
+    const due = input.dueBy ?? new Date(deps.clock.now().getTime() + 7 * 86_400_000).toISOString().slice(0, 10);
+    const fm: TicketFrontmatter = {
+      id,
+      task_context_id: id,
+      title: input.title.trim(),
+      status: 'todo',
+      priority: input.priority ?? 'medium',
+      owner: input.owner?.trim() || 'agent',
+      due_by: due,
+      dependencies: [...dependencies],
+      tags: [...(input.tags ?? [])],
+      created,
+      updated: created,
+      ...(input.runId ? { run_id: input.runId } : {}),
+      ...(input.nodeId ? { node_id: input.nodeId } : {}),
+      ...(input.persona ? { persona: input.persona } : {}),
+      attempts: 0,
+    };
+    const path = join(ticketsDir, `${id}-${ticketSlug(input.title)}.md`);
+    const doc = parseTicket(
+      renderTicket({ frontmatter: fm, body: `# ${fm.title}\n${input.body ? `\n${input.body}\n` : ''}` }),
+      path,
+    );
+    return { path, doc };
   }
 
   /**
@@ -142,47 +195,28 @@ export function createTicketStore(
   const store: TicketStore = {
     dir,
     async create(input) {
-      if (input.title.trim() === '') throw new InvalidArgumentError('title', 'a ticket needs a title');
-      if (
-        input.dueBy !== undefined &&
-        (!/^\d{4}-\d{2}-\d{2}$/.test(input.dueBy) ||
-          Number.isNaN(Date.parse(`${input.dueBy}T00:00:00Z`)) ||
-          new Date(`${input.dueBy}T00:00:00Z`).toISOString().slice(0, 10) !== input.dueBy)
-      ) {
-        throw new InvalidArgumentError('--due-by', `${input.dueBy} is not a date YYYY-MM-DD`);
+      return (await store.createMany([input]))[0] as TicketRef;
+    },
+    async createMany(inputs) {
+      for (const input of inputs) checkInput(input);
+      const keys = new Set<string>();
+      for (const input of inputs) {
+        for (const k of input.after ?? [])
+          if (!keys.has(k)) throw new InvalidArgumentError('after', `${k} is not an earlier ticket of this batch`);
+        if (input.key !== undefined) keys.add(input.key);
       }
-      for (const d of input.dependencies ?? [])
-        if (!TICKET_ID_PATTERN.test(d))
-          throw new InvalidArgumentError('--deps', `${d} is not a ticket id like TKT-0001`);
       await deps.fs.mkdir(ticketsDir, { recursive: true });
       await deps.fs.mkdir(archiveDir, { recursive: true });
-      const id = await nextId();
-      const created = today();
-      const due = input.dueBy ?? new Date(deps.clock.now().getTime() + 7 * 86_400_000).toISOString().slice(0, 10);
-      const fm: TicketFrontmatter = {
-        id,
-        task_context_id: id,
-        title: input.title.trim(),
-        status: 'todo',
-        priority: input.priority ?? 'medium',
-        owner: input.owner?.trim() || 'agent',
-        due_by: due,
-        dependencies: [...(input.dependencies ?? [])],
-        tags: [...(input.tags ?? [])],
-        created,
-        updated: created,
-        ...(input.runId ? { run_id: input.runId } : {}),
-        ...(input.nodeId ? { node_id: input.nodeId } : {}),
-        ...(input.persona ? { persona: input.persona } : {}),
-        attempts: 0,
-      };
-      const path = join(ticketsDir, `${id}-${ticketSlug(input.title)}.md`);
-      const doc = parseTicket(
-        renderTicket({ frontmatter: fm, body: `# ${fm.title}\n${input.body ? `\n${input.body}\n` : ''}` }),
-        path,
-      );
-      await write(path, doc, true);
-      return { path, doc };
+      const ids = await nextIds(inputs.length);
+      const idOfKey = new Map<string, string>();
+      const made = inputs.map((input, i) => {
+        const id = ids[i] as string;
+        if (input.key !== undefined) idOfKey.set(input.key, id);
+        const after = (input.after ?? []).map((k) => idOfKey.get(k) as string);
+        return newTicket(id, input, [...(input.dependencies ?? []), ...after]);
+      });
+      await Promise.all(made.map((t) => write(t.path, t.doc, true)));
+      return made;
     },
     async get(ref) {
       const path = await locate(ref);
