@@ -13,6 +13,10 @@ if (major < 22 || (major === 22 && minor < 12)) {
 // start-up time (npm run bench:startup).
 const { enableCompileCache } = await import('node:module');
 enableCompileCache?.();
+// zod compiles each object schema into a function (new Function) the first time it parses with it: a command parses
+// most schemas once or twice, so the compiling costs more than it saves (about 20 ms of a one-node run; a 42-node run
+// is the same either way). Its config is shared by every copy of zod through this global, read when a schema is made.
+globalThis.__zod_globalConfig = { ...globalThis.__zod_globalConfig, jitless: true };
 // The bundled CLI (npm run build: scripts/bundle.mjs) loads a few files where the compiled one loads ~400 modules; a
 // build made by tsc alone has only the latter.
 const { runCli, nodeIo } = await import('../dist/bundle/main.js').catch((e) =>

@@ -101,3 +101,15 @@ describe('mso start-up', () => {
     expect(loaded.length, loaded.join('\n')).toBeLessThanOrEqual(BUDGET.status);
   });
 });
+
+describe('zod at start-up', () => {
+  it('takes the jitless setting the bin makes before it loads, and then compiles no parser', async () => {
+    const out = await new Promise<string>((done, fail) =>
+      execFile(process.execPath, [join(REPO_ROOT, 'test/fixtures/zod-config.mjs')], (error, stdout, stderr) =>
+        error ? fail(new Error(stderr)) : done(stdout),
+      ),
+    );
+    expect(JSON.parse(out)).toEqual({ jitless: true, compiled: 0 });
+    expect(await readFile(MSO_BIN, 'utf8')).toContain('globalThis.__zod_globalConfig = {');
+  });
+});
