@@ -15,10 +15,13 @@ const INLINE = ['zod', 'yaml', 'commander'];
 const inline = (id) => INLINE.some((p) => id === p || id.startsWith(`${p}/`));
 
 await rm(out, { recursive: true, force: true }); // chunk names carry a hash: none of an older build is left
+// The default policy.yaml text, made here once rather than at every start (src/workspace/policy.ts).
+const { defaultPolicyText } = await import(join(root, 'dist', 'workspace', 'policy.js'));
 const build = await rolldown({
   input: { main: join(root, 'dist', 'cli', 'main.js') },
   platform: 'node',
   external: (id) => !id.startsWith('.') && !id.startsWith('/') && !inline(id),
+  transform: { define: { __MSO_DEFAULT_POLICY_TEXT__: JSON.stringify(defaultPolicyText()) } },
   logLevel: 'warn',
 });
 const { output } = await build.write({

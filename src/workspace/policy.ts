@@ -62,9 +62,16 @@ function fillMissing(doc: Document, defaults: unknown, path: readonly string[]):
   return changed;
 }
 
+/** The default text, put in the bundled CLI when it is built (scripts/bundle.mjs); absent from tsc's output. */
+declare const __MSO_DEFAULT_POLICY_TEXT__: string | undefined;
 let defaultText: string | undefined;
-/** The text mso writes for a new `policy.yaml` (made once per process). */
-const defaultPolicyText = (): string => (defaultText ??= defaultPolicyDocument().toString());
+/**
+ * The text mso writes for a new `policy.yaml`: the bundled CLI holds it, made when it was built (building it costs
+ * about 9 ms of every command's start), and other builds make it once per process.
+ */
+export const defaultPolicyText = (): string =>
+  (defaultText ??=
+    typeof __MSO_DEFAULT_POLICY_TEXT__ === 'string' ? __MSO_DEFAULT_POLICY_TEXT__ : defaultPolicyDocument().toString());
 
 /** Reads `policy.yaml` (defaults when absent); a malformed file throws naming the file and field. */
 export async function loadPolicy(fs: Fs, file: string): Promise<Policy> {

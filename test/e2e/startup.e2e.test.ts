@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,5 +111,23 @@ describe('zod at start-up', () => {
     );
     expect(JSON.parse(out)).toEqual({ jitless: true, compiled: 0 });
     expect(await readFile(MSO_BIN, 'utf8')).toContain('globalThis.__zod_globalConfig = {');
+  });
+});
+
+describe('the default policy in the bundle', () => {
+  it('is made when the CLI is built, and is the text the library makes', async () => {
+    const chunks = await readdir(join(REPO_ROOT, 'dist', 'bundle'));
+    const code = await Promise.all(
+      chunks.filter((f) => f.endsWith('.js')).map((f) => readFile(join(REPO_ROOT, 'dist', 'bundle', f), 'utf8')),
+    );
+    // Replaced by the text at build time: a start never builds it.
+    expect(code.some((c) => c.includes('__MSO_DEFAULT_POLICY_TEXT__'))).toBe(false);
+    const { defaultPolicyText } = (await import(
+      pathToFileURL(join(REPO_ROOT, 'dist', 'workspace', 'policy.js')).href
+    )) as { defaultPolicyText: () => string };
+    const ws = join(sb.dir, 'pol-ws');
+    const r = await sb.run(['--workspace', ws, '--observation', join(sb.dir, 'pol-obs'), 'init']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(join(ws, '.mso-context', 'config', 'policy.yaml'), 'utf8')).toBe(defaultPolicyText());
   });
 });
