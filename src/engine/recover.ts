@@ -14,9 +14,10 @@ export async function recoverLostCommits(ctx: RunContext): Promise<string[]> {
     const r = ctx.rec(id);
     const ticket = input.ticketOf.get(id);
     if (r.commit !== null || !ticket) continue;
-    if ((await input.tickets.get(ticket)).doc.frontmatter.status !== 'done') continue;
+    // A node with no worktree has nothing to recover: looked at first, it spares a fresh run a read of every ticket.
     const wt = ctx.worktreeOf(id);
     if (!(await deps.fs.stat(join(wt, '.git')).catch(() => undefined))) continue;
+    if ((await input.tickets.get(ticket)).doc.frontmatter.status !== 'done') continue;
     const head = await deps.git.run(['rev-parse', '--verify', 'HEAD'], wt);
     const tip = await deps.git.run(['rev-parse', '--verify', ctx.branchOf(id)], input.repo);
     if (head.code !== 0 || tip.code !== 0 || head.stdout.trim() !== tip.stdout.trim()) continue;

@@ -98,3 +98,17 @@ describe('createMany', () => {
     expect((await store.list()).length).toBe(5);
   });
 });
+
+describe('finding a ticket by id', () => {
+  it('remembers where it is, and finds it gone once another store archived it, naming the id', async () => {
+    const { doc } = await store.create({ title: 'to archive' });
+    const id = doc.frontmatter.id;
+    expect((await store.get(id)).doc.frontmatter.id).toBe(id);
+    await store.move(id, 'in_progress');
+    await store.move(id, 'done');
+    const other = createTicketStore({ ...nodePlatform(), redactor: createRedactor({ env: {} }) }, dir);
+    expect(await other.archive()).toHaveLength(1);
+    await expect(store.get(id)).rejects.toThrow(new RegExp(`${id} in .*tickets`));
+    await expect(store.move(id, 'done')).rejects.toThrow(new RegExp(`${id} in .*tickets`));
+  });
+});

@@ -107,10 +107,18 @@ export function createTicketStore(
     return read;
   }
 
+  /**
+   * Where each ticket id was found (or made): a ticket's file is named once, at its creation, so the name holds while
+   * it is in tickets/ (archived, it is not found there either way: reading the old path fails as a new search would).
+   */
+  const located = new Map<string, string>();
   async function locate(ref: string): Promise<string> {
     if (TICKET_ID_PATTERN.test(ref)) {
+      const known = located.get(ref);
+      if (known !== undefined) return known;
       const hit = (await files(ticketsDir, false)).find((f) => idOf(f) === ref);
       if (!hit) throw new NotFoundError('ticket', `${ref} in ${ticketsDir}`);
+      located.set(ref, hit);
       return hit;
     }
     // The app resolves user paths against its cwd; a bare file name means one in tickets/.
@@ -120,6 +128,19 @@ export function createTicketStore(
   }
 
   /** `n` new ticket ids, in order. */
+  /** The ticket `ref` names, read; a remembered place that no longer holds it is searched for again. */
+  async function find(ref: string): Promise<{ path: string; read: { text: string; doc: TicketDoc } }> {
+    const path = await locate(ref);
+    try {
+      return { path, read: await readRef(path) };
+    } catch (e) {
+      if (!(e instanceof NotFoundError) || located.get(ref) !== path) throw e;
+      located.delete(ref);
+      const again = await locate(ref);
+      return { path: again, read: await readRef(again) };
+    }
+  }
+
   async function nextIds(n: number): Promise<string[]> {
     if (n === 0) return [];
     return withLock(deps, lock('counter'), async () => {
@@ -216,11 +237,12 @@ export function createTicketStore(
         return newTicket(id, input, [...(input.dependencies ?? []), ...after]);
       });
       await Promise.all(made.map((t) => write(t.path, t.doc, true)));
+      for (const t of made) located.set(t.doc.frontmatter.id, t.path);
       return made;
     },
     async get(ref) {
-      const path = await locate(ref);
-      return { path, doc: (await readRef(path)).doc };
+      const { path, read } = await find(ref);
+      return { path, doc: read.doc };
     },
     async list(status) {
       const out: TicketRef[] = [];
@@ -231,8 +253,7 @@ export function createTicketStore(
       return out;
     },
     async move(ref, to, reason) {
-      const path = await locate(ref);
-      const before = await readRef(path);
+      const { path, read: before } = await find(ref);
       const r = transitionTicket(before.doc.frontmatter, to, today(), reason);
       if (!r.changed) return { path, doc: before.doc, from: r.from, changed: false };
       await withLock(deps, lock(`ticket-${before.doc.frontmatter.id}`), async () => {
@@ -297,6 +318,7 @@ export function createTicketStore(
           const target = join(archiveDir, year, basename(t.path));
           await deps.fs.mkdir(dirname(target), { recursive: true });
           await deps.fs.rename(t.path, target);
+          located.delete(fm.id);
           const collab = t.path.replace(/\.md$/, '.agent-collaboration.json');
           if (await deps.fs.stat(collab).catch(() => undefined))
             await deps.fs.rename(collab, join(archiveDir, year, basename(collab)));
