@@ -90,5 +90,21 @@ export function parseJsonText(text: string, file: string): unknown {
 export async function readJsonArtifact<S extends z.ZodType>(fs: Fs, path: string, schema: S, what: string): Promise<z.output<S>> {
   const text = await readTextIfExists(fs, path);
   if (text === undefined) throw new NotFoundError(what, path);
-  return parseArtifact(schema, parseJsonText(text, path), path);
+  const seen = checked.get(path);
+  // The same text checked by the same schema: a copy of what it gave (a caller may change its own).
+  if (seen?.text === text && seen.schema === schema) return structuredClone(seen.value) as z.output<S>;
+  const value = parseArtifact(schema, parseJsonText(text, path), path);
+  checked.delete(path);
+  checked.set(path, { text, schema, value: structuredClone(value) });
+  // The oldest goes past the bound: a long-lived process (the MCP server, the dashboard) reads many runs.
+  if (checked.size > CHECKED_MAX) checked.delete(checked.keys().next().value as string);
+  return value;
 }
+
+/**
+ * The last text of each artifact read, with the schema it was checked against and the result: a run reads its plan,
+ * topology and manifest again and again (the gate, the tickets, the engine, each manifest update), and checking them
+ * was most of a read's cost. The last {@link CHECKED_MAX} files read are kept.
+ */
+const CHECKED_MAX = 32;
+const checked = new Map<string, { readonly text: string; readonly schema: z.ZodType; readonly value: unknown }>();
