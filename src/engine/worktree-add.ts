@@ -33,25 +33,32 @@ export async function addWorktree(
   first?: FirstStep,
   serialize: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
 ): Promise<WorktreeAdded> {
-  const common = await plainCommonDir(fs, o.repo);
-  const folderHasFiles = await fs.readdir(o.path).then(
-    (names) => names.length > 0,
-    () => false,
-  );
+  // Steps that do not depend on each other run side by side: in a chain the next node waits for its worktree, and
+  // each file system call is a round trip through the thread pool.
+  const [common, folderHasFiles] = await Promise.all([
+    plainCommonDir(fs, o.repo),
+    fs.readdir(o.path).then(
+      (names) => names.length > 0,
+      () => false,
+    ),
+  ]);
   // `git worktree add` is not safe to run side by side in one repository: the caller's `serialize` runs one at a time.
   // mso's own way is: each worktree has its own folder, administrative folder (made with an exclusive mkdir), index,
   // HEAD and branch, and git locks each ref it writes.
   if (common === null || folderHasFiles) return serialize(() => gitWorktreeAdd(git, o, first));
-  await fs.mkdir(o.path, { recursive: true });
+  const root = join(common, 'worktrees');
+  await Promise.all([fs.mkdir(o.path, { recursive: true }), fs.mkdir(root, { recursive: true })]);
   const wt = await fs.realpath(o.path);
-  const admin = await claimAdminDir(fs, join(common, 'worktrees'), adminName(wt), `${wt}/.git`);
+  const admin = await claimAdminDir(fs, root, adminName(wt), `${wt}/.git`);
   const writeAll = async (): Promise<void> => {
     // `locked` first: a `git worktree prune` meanwhile leaves a half-made entry alone (git does the same).
     await fs.writeFile(join(admin, 'locked'), 'initializing\n');
-    await fs.writeFile(join(admin, 'gitdir'), `${wt}/.git\n`);
-    await fs.writeFile(join(admin, 'commondir'), '../..\n');
-    await fs.writeFile(join(admin, 'HEAD'), `ref: refs/heads/${o.branch}\n`);
-    await fs.writeFile(join(wt, '.git'), `gitdir: ${admin}\n`);
+    await Promise.all([
+      fs.writeFile(join(admin, 'gitdir'), `${wt}/.git\n`),
+      fs.writeFile(join(admin, 'commondir'), '../..\n'),
+      fs.writeFile(join(admin, 'HEAD'), `ref: refs/heads/${o.branch}\n`),
+      fs.writeFile(join(wt, '.git'), `gitdir: ${admin}\n`),
+    ]);
   };
   const reset = ['reset', '-q', '--hard', '--no-recurse-submodules', o.base];
   let r: Awaited<ReturnType<Git['sequence']>> | undefined;
@@ -129,16 +136,16 @@ async function gitWorktreeAdd(
 async function plainCommonDir(fs: Pick<Fs, 'readFile' | 'realpath'>, repo: string): Promise<string | null> {
   const dirs = gitDirs(repo);
   if (!dirs) return null;
-  const config = await fs.readFile(join(dirs.commonDir, 'config'), 'utf8').catch(() => null);
-  if (config === null || /^\s*\[\s*extensions\b|sparsecheckout|worktreeconfig/im.test(config)) return null;
-  if (
-    await fs.readFile(join(dirs.commonDir, 'info', 'sparse-checkout')).then(
+  const [config, sparse, real] = await Promise.all([
+    fs.readFile(join(dirs.commonDir, 'config'), 'utf8').catch(() => null),
+    fs.readFile(join(dirs.commonDir, 'info', 'sparse-checkout')).then(
       () => true,
       () => false,
-    )
-  )
-    return null;
-  return fs.realpath(dirs.commonDir);
+    ),
+    fs.realpath(dirs.commonDir).catch(() => null),
+  ]);
+  if (config === null || /^\s*\[\s*extensions\b|sparsecheckout|worktreeconfig/im.test(config)) return null;
+  return sparse ? null : real;
 }
 
 /** git's worktree id for a folder: its name, with what a ref component cannot hold replaced. */
@@ -150,8 +157,9 @@ function adminName(wt: string): string {
 }
 
 /**
- * Makes `worktrees/<name>` (or `<name>1`, `<name>2`, ... when taken, as git numbers them) and returns its real path; an
- * entry that already names `gitdir` (the same folder, registered before) is taken over.
+ * Makes `<root>/<name>` (or `<name>1`, `<name>2`, ... when taken, as git numbers them; `root`, git's `worktrees`
+ * folder, exists) and returns its real path; an entry that already names `gitdir` (the same folder, registered
+ * before) is taken over.
  */
 async function claimAdminDir(
   fs: Pick<Fs, 'mkdir' | 'readFile' | 'realpath'>,
@@ -159,7 +167,6 @@ async function claimAdminDir(
   name: string,
   gitdir: string,
 ): Promise<string> {
-  await fs.mkdir(root, { recursive: true });
   for (let i = 0; ; i++) {
     const dir = join(root, i === 0 ? name : `${name}${i}`);
     try {
