@@ -153,14 +153,15 @@ export function createRunContext(
    */
   const makeWorktree = async (id: string, base: string): Promise<string> => {
     const wt = worktreeOf(id);
-    if (await worktreeInPlace(deps.fs, input.repo, wt)) {
+    const fs = deps.smallFs ?? deps.fs;
+    if (await worktreeInPlace(fs, input.repo, wt)) {
       await git.ok(['reset', '--hard', base], wt);
       await git.ok(['clean', '-fdx'], wt);
     } else {
       const where = { repo: input.repo, path: wt, branch: branchOf(id), base };
       // The checkout's status for the node's first look, when it needs one, runs in the same process.
       const first = ctx.outside.wantsListing() ? { args: CHECKOUT_STATUS, cwd: input.repo } : undefined;
-      const added = await addWorktree(git, deps.fs, where, first, ctx.serial);
+      const added = await addWorktree(git, fs, where, first, ctx.serial);
       if (added.first) ctx.outside.offer(id, added.first);
     }
     return wt;

@@ -2,7 +2,7 @@ import type { AgentAdapter, AgentEvent, AgentRequest, ChainResult } from '../age
 import type { AuditLog } from '../audit/index.js';
 import type { ExecutionPlan, MentalModelBundle, Policy, WorkflowTopologySpec } from '../contracts/index.js';
 import type { AskModel } from '../design/index.js';
-import type { Clock, Faults, Fs, Proc, Random } from '../platform/index.js';
+import type { Clock, Faults, Fs, Proc, Random, SmallFs } from '../platform/index.js';
 import type { TicketStore } from '../tickets/index.js';
 import type { AtomicDeps, HitlStore } from '../workspace/index.js';
 import type { Git } from './git.js';
@@ -20,6 +20,8 @@ export interface RunnerDeps extends AtomicDeps {
   readonly random: Random;
   readonly proc: Proc;
   readonly fs: Fs;
+  /** For a worktree's small administrative files (see PlatformDeps.smallFs); `fs` when absent. */
+  readonly smallFs?: SmallFs | undefined;
   readonly git: Git;
   readonly log: AuditLog;
   readonly faults?: Faults | undefined;

@@ -3,6 +3,7 @@ export type {
   Clock,
   Faults,
   Fs,
+  SmallFs,
   OpenSqlite,
   ListenPostgres,
   OpenPostgres,

@@ -39,6 +39,9 @@ export type Fs = Pick<
   | 'readlink'
 >;
 
+/** The calls a worktree's small administrative files need (see {@link PlatformDeps.smallFs}). */
+export type SmallFs = Pick<Fs, 'readdir' | 'mkdir' | 'realpath' | 'writeFile' | 'readFile' | 'rm'>;
+
 /** Facts about this process and others, for locks and stale-lock detection. */
 export interface ProcessInfo {
   readonly pid: number;
@@ -59,6 +62,12 @@ export interface PlatformDeps {
   readonly clock: Clock;
   readonly random: Random;
   readonly fs: Fs;
+  /**
+   * The same calls run on the calling thread, for a few small files and folders made one after another (a worktree's
+   * administrative files), where each call through `fs` is a thread-pool round trip worth more than the call; absent,
+   * `fs` does.
+   */
+  readonly smallFs?: SmallFs;
   readonly processInfo: ProcessInfo;
   readonly openSqlite: OpenSqlite;
   /**

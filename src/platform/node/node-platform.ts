@@ -10,6 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import type { Clock, Faults, OpenPostgres, PlatformDeps, Proc, ProcessInfo, Random } from '../ports.js';
 import { trackGroup, untrackGroup } from './live-groups.js';
 import { openSqlite } from './sqlite.js';
+import { smallFs } from './small-fs.js';
 
 /** The real clock. */
 export function nodeClock(): Clock {
@@ -173,6 +174,7 @@ export function nodePlatform(env: Readonly<Record<string, string | undefined>> =
     clock: nodeClock(),
     random: nodeRandom(),
     fs: fsp,
+    smallFs,
     processInfo: nodeProcessInfo(),
     openSqlite,
     openPostgres(url, options) {
