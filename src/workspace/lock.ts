@@ -109,15 +109,47 @@ function parseOwner(text: string | undefined): Partial<LockOwner> | undefined {
   }
 }
 
-/** Links the owner file as the lock: true when taken, false when held, 'gone' when the owner file was removed. */
-async function tryLink(owner: OwnerFile, deps: LockDeps, path: string): Promise<boolean | 'gone'> {
+/** Errors of a file system that makes no hard links (some network and FUSE mounts, FAT). */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
+/** Lock folders where linking failed so: their locks are files of their own, made with O_EXCL (see tryCreate). */
+const unlinkable = new Set<string>();
+
+/**
+ * Links the owner file as the lock: true when taken, false when held, 'gone' when the owner file was removed, 'no
+ * links' when the file system makes none.
+ */
+async function tryLink(owner: OwnerFile, deps: LockDeps, path: string): Promise<boolean | 'gone' | 'no links'> {
   try {
     await deps.fs.link(owner.path, path);
     return true;
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = (e as NodeJS.ErrnoException).code ?? '';
     if (code === 'EEXIST') return false;
     if (code === 'ENOENT') return 'gone';
+    if (NO_LINKS.has(code)) return 'no links';
+    throw storageErrorOf(e, path) ?? e;
+  }
+}
+
+/** Takes the lock as a file of its own holding the owner (O_EXCL): where the file system makes no hard links. */
+async function tryCreate(deps: LockDeps, path: string, owner: OwnerFile): Promise<boolean> {
+  let handle;
+  try {
+    handle = await deps.fs.open(path, 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw storageErrorOf(e, path) ?? e;
+  }
+  const { pid, hostname: host } = deps.processInfo;
+  try {
+    try {
+      await handle.writeFile(JSON.stringify({ pid, host, at: deps.clock.now().getTime(), token: owner.token }));
+    } finally {
+      await handle.close();
+    }
+    return true;
+  } catch (e) {
+    await deps.fs.rm(path, { force: true }).catch(() => undefined);
     throw storageErrorOf(e, path) ?? e;
   }
 }
@@ -150,8 +182,9 @@ async function breakLock(deps: LockDeps, path: string): Promise<void> {
 
 /**
  * Runs `fn` while holding an exclusive lock file: a hard link to this process's owner file in the lock's folder (see
- * ownerIn), which fails when the lock exists. Works across processes on one host; a lock left by a dead process is
- * broken. The lock is released even when `fn` throws.
+ * ownerIn), which fails when the lock exists; where the file system makes no hard links, a file of its own made with
+ * O_EXCL. Works across processes on one host; a lock left by a dead process is broken. The lock is released even
+ * when `fn` throws.
  */
 export async function withLock<T>(deps: LockDeps, path: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -164,8 +197,12 @@ export async function withLock<T>(deps: LockDeps, path: string, fn: () => Promis
   for (;;) {
     const made = ownerIn(deps, dir);
     owner = await made;
-    const taken = await tryLink(owner, deps, path);
+    const taken = unlinkable.has(dir) ? await tryCreate(deps, path, owner) : await tryLink(owner, deps, path);
     if (taken === true) break;
+    if (taken === 'no links') {
+      unlinkable.add(dir);
+      continue;
+    }
     if (taken === 'gone') {
       // The owner file (or the whole folder) was removed under us: made again, a few times at most.
       forgetOwner(dir, made);

@@ -57,6 +57,30 @@ describe('withLock', () => {
     expect((await readdir(locks)).filter((n) => n.startsWith('.owner-'))).toHaveLength(1);
   });
 
+  it('takes a file of its own with O_EXCL where the file system makes no hard links', async () => {
+    const noLinks = {
+      ...platform,
+      fs: { ...platform.fs, link: () => Promise.reject(Object.assign(new Error('EPERM: link'), { code: 'EPERM' })) },
+    } as typeof platform;
+    const lock = join(dir, 'nolinks', 'x.lock');
+    let held = 0;
+    let most = 0;
+    await Promise.all(
+      [1, 2, 3].map(() =>
+        withLock(noLinks, lock, async () => {
+          most = Math.max(most, ++held);
+          const st = await lstat(lock);
+          expect(st.nlink).toBe(1);
+          expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject({ pid: process.pid });
+          await new Promise((r) => setTimeout(r, 5));
+          held--;
+        }),
+      ),
+    );
+    expect(most).toBe(1);
+    await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('loses no update when several processes take the same lock at once', async () => {
     const fixture = join(REPO_ROOT, 'test/fixtures/lock-counter.mjs');
     const results = await Promise.all([1, 2, 3, 4].map(() => run([fixture, dir, '25'])));
