@@ -154,14 +154,26 @@ async function tryCreate(deps: LockDeps, path: string, owner: OwnerFile): Promis
   }
 }
 
-async function isStale(deps: LockDeps, path: string, staleMs: number): Promise<boolean> {
+/**
+ * How long ago `path` last changed, by the kernel's clock: against the change time of our own owner file, touched
+ * now (no clock of the process, real or a test's, sets either).
+ */
+async function changedAgo(deps: LockDeps, path: string, ours: OwnerFile): Promise<number | null> {
+  const now = deps.clock.now();
+  await deps.fs.utimes(ours.path, now, now).catch(() => undefined);
+  const [it, mine] = await Promise.all([
+    deps.fs.lstat(path).catch(() => undefined),
+    deps.fs.lstat(ours.path).catch(() => undefined),
+  ]);
+  return it === undefined || mine === undefined ? null : mine.ctimeMs - it.ctimeMs;
+}
+
+async function isStale(deps: LockDeps, path: string, staleMs: number, ours: OwnerFile): Promise<boolean> {
   const text = await readTextIfExists(deps.fs, path);
   if (text === undefined) return false;
-  const st = await deps.fs.lstat(path).catch(() => undefined);
-  if (st === undefined) return false;
-  // The lock's change time is when it, or another lock of its owner's in the folder, was last taken or released: a
-  // kernel time, so it is measured against the real clock.
-  const age = Date.now() - st.ctimeMs;
+  // The lock's change time is when it, or another lock of its owner's in the folder, was last taken or released.
+  const age = await changedAgo(deps, path, ours);
+  if (age === null) return false;
   const owner = parseOwner(text);
   // An empty lock: created but not yet written by a process of an earlier version, or left so by a crash.
   if (!owner || typeof owner.pid !== 'number') return age > 2_000;
@@ -209,7 +221,7 @@ export async function withLock<T>(deps: LockDeps, path: string, fn: () => Promis
       if (++remade > 3) throw new StorageIoError(path, `the lock's owner file ${owner.path} keeps vanishing`);
       continue;
     }
-    if (await isStale(deps, path, staleMs)) {
+    if (await isStale(deps, path, staleMs, owner)) {
       await breakLock(deps, path);
       continue;
     }

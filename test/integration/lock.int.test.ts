@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { lstat, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -55,6 +55,18 @@ describe('withLock', () => {
     await rm(locks, { recursive: true });
     expect(await withLock(platform, join(locks, 'x.lock'), async () => 7)).toBe(7);
     expect((await readdir(locks)).filter((n) => n.startsWith('.owner-'))).toHaveLength(1);
+  });
+
+  it('breaks a lock of another host once it has not changed for staleMs, and waits for it before', async () => {
+    const lock = join(dir, 'locks', 'x.lock');
+    await mkdir(join(dir, 'locks'), { recursive: true });
+    await writeFile(lock, JSON.stringify({ pid: 1, host: 'another-host', at: 0, token: 'theirs' }));
+    await expect(withLock(platform, lock, async () => 1, { timeoutMs: 50, staleMs: 60_000 })).rejects.toMatchObject({
+      code: 'MSO_LOCK_TIMEOUT',
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await withLock(platform, lock, async () => 2, { staleMs: 20 })).toBe(2);
+    await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('takes a file of its own with O_EXCL where the file system makes no hard links', async () => {
