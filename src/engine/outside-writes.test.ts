@@ -124,12 +124,6 @@ describe('createOutsideWatch', () => {
   });
 
   it('gives a node starting while another runs the newest list of the run while it is fresh', async () => {
-    let clock = 0;
-    watch = createOutsideWatch(
-      { git },
-      { repo, runDir: join(dir, 'ws/.mso-context/active/r'), exclude: [] },
-      () => clock,
-    );
     watch.offer('a', await listing());
     await watch.before('a');
     expect(watch.wantsListing()).toBe(false);

@@ -167,7 +167,8 @@ export interface OutsideWatch {
 export function createOutsideWatch(
   deps: { readonly git: Git },
   scope: OutsideScope,
-  now: () => number = () => performance.now(),
+  /** Milliseconds, to tell how old a listing is (the run's clock). */
+  now: () => number,
 ): OutsideWatch {
   let running = 0;
   // Bumped whenever a node starts: a list taken in a quiet moment is reused only while nothing has started since.

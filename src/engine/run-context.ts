@@ -232,7 +232,9 @@ export function createRunContext(
     contentHashes,
     agentWindows: [],
     trees: createTreeHasher(git, deps.fs, contentHashes),
-    outside: createOutsideWatch(deps, { repo: input.repo, runDir: input.runDir, exclude: input.ownRoots ?? [] }),
+    outside: createOutsideWatch(deps, { repo: input.repo, runDir: input.runDir, exclude: input.ownRoots ?? [] }, () =>
+      deps.clock.now().getTime(),
+    ),
     prepareChildrenAhead(done) {
       childrenOf ??= childrenIndex(ctx.ids, graph);
       for (const c of childrenOf.get(done) ?? []) {
