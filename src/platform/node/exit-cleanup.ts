@@ -5,10 +5,11 @@ const atExit = new Set<string>();
 let hooked = false;
 
 /**
- * Removes `path` when this process exits (a normal end, or a signal mso handles, which ends it normally); a process
- * killed outright leaves it, for its next user to clear. Returns a function that takes it off the list.
+ * Removes the file `path` when this process exits: a normal end, or a signal mso handles, which ends it normally. A
+ * process killed outright leaves it, for its next user to clear. (The git helper keeps its own hook: its module
+ * loads alone, see script-server.test.)
  */
-export function removeAtExit(path: string): () => void {
+export function removeAtExit(path: string): void {
   if (!hooked) {
     hooked = true;
     process.once('exit', () => {
@@ -16,5 +17,4 @@ export function removeAtExit(path: string): () => void {
     });
   }
   atExit.add(path);
-  return () => void atExit.delete(path);
 }
