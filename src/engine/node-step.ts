@@ -118,7 +118,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       } as const;
       ctx.deferRow(() => log.recordAttempt(started));
       event('node.attempt', id, { attempt_id: attemptId, agents: chain.map((a) => a.name), iteration: r.iteration });
-      const outsideBefore = await ctx.outside.before(id);
+      const outsideBefore = await ctx.outside.before();
       const window: AgentWindow = { node: id, from: deps.clock.now().getTime(), to: null };
       ctx.agentWindows.push(window);
       try {

@@ -112,53 +112,53 @@ describe('createOutsideWatch', () => {
   it('takes a node’s first list from its worktree’s creation when offered, and a failed one not', async () => {
     await writeFile(join(repo, 'dirty.txt'), 'a\n');
     expect(watch.wantsListing()).toBe(true);
-    watch.offer('a', await listing());
-    const before = await watch.before('a');
+    watch.offer(await listing());
+    const before = await watch.before();
     expect(statuses).toBe(0);
     expect(before.has(join(repo, 'dirty.txt'))).toBe(true);
     await watch.after({ ...(await listing()), stamp: watch.stamp() });
     watch.unsettle();
-    watch.offer('b', { code: 128, stdout: '' });
-    expect((await watch.before('b')).has(join(repo, 'dirty.txt'))).toBe(true);
+    watch.offer({ code: 128, stdout: '' });
+    expect((await watch.before()).has(join(repo, 'dirty.txt'))).toBe(true);
     expect(statuses).toBe(1);
   });
 
   it('gives a node starting while another runs the newest list of the run while it is fresh', async () => {
-    watch.offer('a', await listing());
-    await watch.before('a');
+    watch.offer(await listing());
+    await watch.before();
     expect(watch.wantsListing()).toBe(false);
     // b's worktree is made while a runs: no list is asked for; c's look after its step is then the newest.
     await writeFile(join(repo, 'seen-after-c.txt'), 'x\n');
-    await watch.before('c');
+    await watch.before();
     await watch.after({ ...(await listing()), stamp: watch.stamp() });
     statuses = 0;
-    expect((await watch.before('b')).has(join(repo, 'seen-after-c.txt'))).toBe(true);
+    expect((await watch.before()).has(join(repo, 'seen-after-c.txt'))).toBe(true);
     expect(statuses).toBe(0);
     // A second later it is stale: the next node lists the checkout itself.
     clock += 1001;
     expect(watch.wantsListing()).toBe(true);
-    await watch.before('d');
+    await watch.before();
     expect(statuses).toBe(1);
     // A gate command ran: a fresh list is not taken either.
     await watch.after({ ...(await listing()), stamp: watch.stamp() });
     watch.unsettle();
     expect(watch.wantsListing()).toBe(true);
-    await watch.before('e');
+    await watch.before();
     expect(statuses).toBe(2);
   });
 
   it('reuses a list made in a node’s commit for the next node only when no other node ran since it was begun', async () => {
-    await watch.before('a');
+    await watch.before();
     const stamp = watch.stamp();
     await writeFile(join(repo, 'stray.txt'), 'x\n');
     const after = await watch.after({ ...(await listing()), stamp });
     expect(after.has(join(repo, 'stray.txt'))).toBe(true);
     expect(watch.wantsListing()).toBe(false);
     statuses = 0;
-    expect((await watch.before('b')).has(join(repo, 'stray.txt'))).toBe(true);
+    expect((await watch.before()).has(join(repo, 'stray.txt'))).toBe(true);
     expect(statuses).toBe(0);
     // b lists while c runs, c ends first: b's list is not from a quiet moment.
-    await watch.before('c');
+    await watch.before();
     const busy = watch.stamp();
     expect(busy).toBe(-1);
     await watch.after();
@@ -167,7 +167,7 @@ describe('createOutsideWatch', () => {
     clock += 1001;
     expect(watch.wantsListing()).toBe(true);
     // A failed list is made again by the watch.
-    await watch.before('d');
+    await watch.before();
     statuses = 0;
     await watch.after({ code: 1, stdout: '', stamp: watch.stamp() });
     expect(statuses).toBe(1);

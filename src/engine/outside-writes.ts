@@ -128,15 +128,15 @@ const FRESH_MS = 1000;
 export interface OutsideWatch {
   /** The repository's main checkout, where {@link CHECKOUT_STATUS} runs. */
   readonly checkout: string;
-  /** Taken before node `node`'s agent runs; the node counts as running until its `after`. */
-  before(node: string): Promise<OutsideSnapshot>;
+  /** Taken before a node's agent runs; the node counts as running until its `after`. */
+  before(): Promise<OutsideSnapshot>;
   /** Whether a `before` now would list the checkout itself (it has no quiet list, nor a fresh one, to reuse). */
   wantsListing(): boolean;
   /**
-   * A listing of the checkout made for `node` by a process spawned anyway (its worktree's creation), used by its next
-   * `before` unless a quiet list is at hand then; a failed one is ignored.
+   * A listing of the checkout made by a process spawned anyway (a worktree's creation): the run's newest, for the
+   * next `before` while it is fresh (see createOutsideWatch); a failed one is ignored.
    */
-  offer(node: string, listed: { readonly code: number; readonly stdout: string }): void;
+  offer(listed: { readonly code: number; readonly stdout: string }): void;
   /**
    * Taken once the node's agent has ended. `listed`: the checkout's status as run (after the agent ended) by the
    * caller in a process it spawned anyway; a failed one is run again here.
@@ -156,8 +156,9 @@ export interface OutsideWatch {
  * after a node, when no other node ran at any moment since, still holds when the next node starts (nothing but the
  * coordinator ran, and it writes only in mso's own folders; a gate command ends that, see `unsettle`), so a chain
  * takes one git status per node instead of two, and that one can run in the node's commit process (`after(listed)`).
- * Side by side no moment is quiet for long: a node then takes the newest list the run has (another node's look after its step,
- * or a worktree's creation: `offer`) when it is at most {@link FRESH_MS} old, and lists the checkout itself otherwise.
+ * Side by side no moment is quiet for long: a node then takes the newest list the run has (another node's look after
+ * its step, or a worktree's creation: `offer`) when it is at most {@link FRESH_MS} old, and lists the checkout itself
+ * otherwise.
  * Such a list was made a moment earlier, so an edit by someone else in that moment is blamed on the node, as in a
  * chain's gap; an edit by a node running then is told apart by its change time (ownStrayWrites). A fan-out's children
  * of short steps so take one git status each, in their commit, instead of two; a node that waited longer for its turn
@@ -176,30 +177,21 @@ export function createOutsideWatch(
   let quiet: { readonly paths: readonly string[]; readonly starts: number } | null = null;
   /** The newest list of the checkout from anywhere (a node's look after its step, a worktree's creation), and when. */
   let newest: { readonly paths: readonly string[]; readonly at: number } | null = null;
-  const offered = new Map<string, readonly string[]>();
   const reusable = (): boolean => running === 0 && quiet !== null && quiet.starts === starts;
   /** A node starting now takes the newest list when it is this fresh (see above). */
   const fresh = (): boolean => newest !== null && now() - newest.at <= FRESH_MS;
   return {
     checkout: resolve(scope.repo),
-    async before(node) {
-      const own = offered.get(node);
-      offered.delete(node);
-      const reuse = reusable() ? quiet?.paths : fresh() ? newest?.paths : own;
+    async before() {
+      const reuse = reusable() ? quiet?.paths : fresh() ? newest?.paths : undefined;
       running++;
       starts++;
       quiet = null;
-      return snapshotOutside(deps, scope, reuse ?? undefined);
+      return snapshotOutside(deps, scope, reuse);
     },
     wantsListing: () => !reusable() && !fresh(),
-    offer(node, listed) {
-      if (listed.code !== 0) {
-        offered.delete(node);
-        return;
-      }
-      const paths = parseCheckoutStatus(listed.stdout, scope);
-      offered.set(node, paths);
-      newest = { paths, at: now() };
+    offer(listed) {
+      if (listed.code === 0) newest = { paths: parseCheckoutStatus(listed.stdout, scope), at: now() };
     },
     async after(listed) {
       running--;

@@ -162,7 +162,7 @@ export function createRunContext(
       // The checkout's status for the node's first look, when it needs one, runs in the same process.
       const first = ctx.outside.wantsListing() ? { args: CHECKOUT_STATUS, cwd: input.repo } : undefined;
       const added = await addWorktree(git, fs, where, first, ctx.serial);
-      if (added.first) ctx.outside.offer(id, added.first);
+      if (added.first) ctx.outside.offer(added.first);
     }
     return wt;
   };
