@@ -12,6 +12,19 @@ export interface WorkflowInput {
 }
 
 /**
+ * The last workflow text parsed in this process, by its file (or label): `mso run` reads its workflow twice, in the
+ * checks before the run and in the import, and the YAML parse of a workflow of 40 nodes takes tens of ms (npm run
+ * bench:e2e). The same text of the same file is not parsed again; each caller gets its own copy.
+ */
+let lastParsed: { readonly path: string; readonly text: string; readonly raw: unknown } | undefined;
+function parsedWorkflow(path: string, text: string, parse: () => unknown): unknown {
+  if (lastParsed?.path === path && lastParsed.text === text) return structuredClone(lastParsed.raw);
+  const raw = parse();
+  lastParsed = { path, text, raw: structuredClone(raw) };
+  return raw;
+}
+
+/**
  * Reads a workflow (a YAML or JSON file, or inline YAML text) within `design.workflow_max_bytes` and
  * `design.workflow_max_nodes`: a file too large is refused before it is read, a node list too long before its nodes
  * are checked, an alias bomb or a syntax error with the file named. Writes nothing.
@@ -40,7 +53,9 @@ export async function readWorkflowInput(
     const size = Buffer.byteLength(text, 'utf8');
     if (size > limits.workflow_max_bytes) throw tooBig(size);
   }
-  const raw = !('path' in source) || /\.ya?ml$/i.test(path) ? parseYamlText(text, path) : parseJsonText(text, path);
+  const raw = parsedWorkflow(path, text, () =>
+    !('path' in source) || /\.ya?ml$/i.test(path) ? parseYamlText(text, path) : parseJsonText(text, path),
+  );
   const nodes = (raw as { nodes?: unknown } | null)?.nodes;
   if (Array.isArray(nodes) && nodes.length > limits.workflow_max_nodes)
     throw new InvalidArtifactError(path, [

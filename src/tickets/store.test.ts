@@ -23,6 +23,19 @@ describe('the ticket store', () => {
   it('hands out, after a creation or a move, exactly the document its file parses to', async () => {
     const { path, doc } = await store.create({ title: 'a: "quoted" # not a comment — 한글', body: 'line\n\n- item' });
     expect(doc).toStrictEqual(await fromDisk(path));
+    // A new ticket's document is made without parsing its text: it must be what the text parses to all the same.
+    const awkward = [
+      { title: '123', body: '---\nnot: frontmatter\n---' },
+      { title: 'true', body: 'ends without a newline' },
+      { title: '- starts like a list', body: '\n\nleading blank lines\n\n' },
+      { title: '2026-11-28', body: 'tab\there, CR\r\nthere' },
+      { title: 'null ~ [x] {y} &a *b !c |d >e %f @g `h', body: '' },
+      { title: 'two\nlines', persona: 'worker', tags: ['0x10', 'yes'] },
+    ];
+    for (const input of awkward) {
+      const made = await store.create(input);
+      expect(made.doc).toStrictEqual(await fromDisk(made.path));
+    }
     expect((await store.get(path)).doc).toStrictEqual(await fromDisk(path));
     const reasons = ['first: "x" #y\nsecond line', '', '{ not: yaml }', '2026-11-28', 'yes', '0x10'];
     const steps = [

@@ -11,7 +11,7 @@ import {
 import { assertInside, readTextIfExists, withLock, writeFileAtomic, type AtomicDeps } from '../workspace/index.js';
 import type { Clock } from '../platform/index.js';
 import { transitionTicket } from './state-machine.js';
-import { parseTicket, renderTicket, ticketSlug, type TicketDoc } from './ticket-file.js';
+import { parseTicket, renderTicket, ticketDoc, ticketSlug, type TicketDoc } from './ticket-file.js';
 
 export interface TicketStoreDeps extends AtomicDeps {
   readonly clock: Clock;
@@ -72,6 +72,21 @@ export interface TicketStore {
 
 const TICKET_FILE = /^(TKT-\d{4,})-.*\.md$|^(TKT-\d{4,})\.md$/;
 
+/**
+ * Each ticket file's text as last read or written in this process, parsed: the same text read again is not parsed
+ * again, by any store of the process (a run makes its tickets with one store, moves them with the engine's, lists
+ * them with a third; a move reads a ticket twice). A text that changed on disk is parsed anew. The document handed
+ * out is shared: a caller copies it to change it (as every caller does: `{ ...fm, ... }`). The oldest entries go
+ * past {@link PARSED_MAX}, so a long-lived process (the MCP server, the dashboard) keeps a bounded number.
+ */
+const parsed = new Map<string, { readonly text: string; readonly doc: TicketDoc }>();
+const PARSED_MAX = 2048;
+function keepParsed(path: string, read: { readonly text: string; readonly doc: TicketDoc }): void {
+  parsed.delete(path);
+  parsed.set(path, read);
+  if (parsed.size > PARSED_MAX) parsed.delete(parsed.keys().next().value as string);
+}
+
 /** The ticket store of one task-context folder; `onTransition` is told of every real status change. */
 export function createTicketStore(
   deps: TicketStoreDeps,
@@ -92,18 +107,13 @@ export function createTicketStore(
     return (m?.[1] ?? m?.[2]) as string;
   };
 
-  /**
-   * Each ticket's text as last read, parsed: the same text read again is not parsed again (a move reads it twice).
-   * The document handed out is shared: a caller copies it to change it (as every caller does: `{ ...fm, ... }`).
-   */
-  const parsed = new Map<string, { text: string; doc: TicketDoc }>();
   async function readRef(path: string): Promise<{ text: string; doc: TicketDoc }> {
     const text = await readTextIfExists(deps.fs, path);
     if (text === undefined) throw new NotFoundError('ticket', path);
     const seen = parsed.get(path);
     if (seen?.text === text) return seen;
     const read = { text, doc: parseTicket(text, path) };
-    parsed.set(path, read);
+    keepParsed(path, read);
     return read;
   }
 
@@ -170,7 +180,7 @@ export function createTicketStore(
       if (!TICKET_ID_PATTERN.test(d)) throw new InvalidArgumentError('--deps', `${d} is not a ticket id like TKT-0001`);
   }
 
-  /** The new ticket `id` of `input`, parsed from its own text. */
+  /** The new ticket `id` of `input`: the document its text parses to. */
   function newTicket(id: string, input: CreateTicketInput, dependencies: readonly string[]): TicketRef {
     const created = today();
     const due = input.dueBy ?? new Date(deps.clock.now().getTime() + 7 * 86_400_000).toISOString().slice(0, 10);
@@ -192,11 +202,7 @@ export function createTicketStore(
       attempts: 0,
     };
     const path = join(ticketsDir, `${id}-${ticketSlug(input.title)}.md`);
-    const doc = parseTicket(
-      renderTicket({ frontmatter: fm, body: `# ${fm.title}\n${input.body ? `\n${input.body}\n` : ''}` }),
-      path,
-    );
-    return { path, doc };
+    return { path, doc: ticketDoc(fm, `# ${fm.title}\n${input.body ? `\n${input.body}\n` : ''}`, path) };
   }
 
   /**
@@ -209,7 +215,7 @@ export function createTicketStore(
     const text = renderTicket(doc);
     const written = deps.redactor?.text(text) ?? text;
     await writeFileAtomic(deps, path, written, { verbatim: true });
-    if (remember && written === text) parsed.set(path, { text, doc });
+    if (remember && written === text) keepParsed(path, { text, doc });
     else parsed.delete(path);
   }
 
