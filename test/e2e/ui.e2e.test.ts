@@ -112,11 +112,26 @@ describe.skipIf(!haveChromium)('mso ui in a real browser', () => {
     await page.locator('.dag-node[data-node="join"][data-state="done"]').waitFor();
     await page.locator('.run-title .pill', { hasText: 'failed' }).waitFor();
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
+    // The finished run sends no more events: a failed load of a tab shows its error and is tried again by itself.
+    const failOnce = async (what: string): Promise<void> => {
+      let failures = 1;
+      await page.route(`**/api/runs/*/${what}`, (r) =>
+        failures-- > 0
+          ? r.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"message":"busy, try later"}}' })
+          : r.continue(),
+      );
+    };
+    await failOnce('timeline');
+    await failOnce('tickets');
     await page.locator('.tabs button', { hasText: 'Timeline' }).click();
+    await page.locator('.error', { hasText: 'busy, try later' }).waitFor();
     await page.locator('.timeline').getByText('HITL-0001 approved by tester: one branch is enough').waitFor();
+    expect(await page.locator('.error').count()).toBe(0);
     await shot('timeline');
     await page.locator('.tabs button', { hasText: 'Tickets' }).click();
+    await page.locator('.error', { hasText: 'busy, try later' }).waitFor();
     await page.locator('[data-column="done"] .ticket').first().waitFor();
+    expect(await page.locator('.error').count()).toBe(0);
     await shot('tickets');
     await page.locator('.tabs button', { hasText: 'Graph' }).click();
     await page.locator('.dag-node[data-node="join"]').waitFor();

@@ -19,37 +19,40 @@ interface TicketRow {
 }
 
 export function Timeline({ runId, onNode }: { runId: string; onNode(id: string): void }): React.JSX.Element {
-  const { data } = useLiveData(
+  const { data, error } = useLiveData(
     () => get<{ entries: TimelineEntry[] }>(`/api/runs/${enc(runId)}/timeline`),
     [runId],
     runId,
     300,
   );
   return (
-    <ol className="timeline">
-      {(data?.entries ?? []).map((e, i) => (
-        <li key={i} className={`tl-${e.kind}`}>
-          <time>{new Date(e.at).toLocaleTimeString()}</time>
-          <span className="tl-kind">{e.kind}</span>
-          {e.node ? (
-            <button className="link" onClick={() => onNode(e.node as string)}>
-              {e.node}
-            </button>
-          ) : (
-            <span className="muted">run</span>
-          )}
-          <span className="tl-text">{e.text}</span>
-        </li>
-      ))}
-      {data && data.entries.length === 0 && <li className="muted">nothing recorded yet</li>}
-    </ol>
+    <>
+      {error && <div className="error">{error}</div>}
+      <ol className="timeline">
+        {(data?.entries ?? []).map((e, i) => (
+          <li key={i} className={`tl-${e.kind}`}>
+            <time>{new Date(e.at).toLocaleTimeString()}</time>
+            <span className="tl-kind">{e.kind}</span>
+            {e.node ? (
+              <button className="link" onClick={() => onNode(e.node as string)}>
+                {e.node}
+              </button>
+            ) : (
+              <span className="muted">run</span>
+            )}
+            <span className="tl-text">{e.text}</span>
+          </li>
+        ))}
+        {data && data.entries.length === 0 && <li className="muted">nothing recorded yet</li>}
+      </ol>
+    </>
   );
 }
 
 const COLUMNS = ['todo', 'in_progress', 'blocked', 'done', 'cancelled'] as const;
 
 export function Tickets({ runId, onNode }: { runId: string; onNode(id: string): void }): React.JSX.Element {
-  const { data } = useLiveData(
+  const { data, error } = useLiveData(
     () => get<{ tickets: TicketRow[] }>(`/api/runs/${enc(runId)}/tickets`),
     [runId],
     runId,
@@ -57,24 +60,27 @@ export function Tickets({ runId, onNode }: { runId: string; onNode(id: string): 
   );
   const tickets = data?.tickets ?? [];
   return (
-    <div className="board">
-      {COLUMNS.map((c) => (
-        <div key={c} className={`column col-${c}`} data-column={c}>
-          <h3>
-            {c.replace('_', ' ')} <span className="n">{tickets.filter((t) => t.status === c).length}</span>
-          </h3>
-          {tickets
-            .filter((t) => t.status === c)
-            .map((t) => (
-              <div key={t.id} className="ticket" onClick={() => t.node_id && onNode(t.node_id)}>
-                <div className="muted small">{t.id}</div>
-                <div>{t.title}</div>
-                {t.owner && <div className="muted small">{t.owner}</div>}
-              </div>
-            ))}
-        </div>
-      ))}
-    </div>
+    <>
+      {error && <div className="error">{error}</div>}
+      <div className="board">
+        {COLUMNS.map((c) => (
+          <div key={c} className={`column col-${c}`} data-column={c}>
+            <h3>
+              {c.replace('_', ' ')} <span className="n">{tickets.filter((t) => t.status === c).length}</span>
+            </h3>
+            {tickets
+              .filter((t) => t.status === c)
+              .map((t) => (
+                <div key={t.id} className="ticket" onClick={() => t.node_id && onNode(t.node_id)}>
+                  <div className="muted small">{t.id}</div>
+                  <div>{t.title}</div>
+                  {t.owner && <div className="muted small">{t.owner}</div>}
+                </div>
+              ))}
+          </div>
+        ))}
+      </div>
+    </>
   );
 }
 

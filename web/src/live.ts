@@ -1,5 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
 import type { FeedEvent } from '../../src/contracts/dashboard.js';
+import { ApiError } from './api.js';
 
 /**
  * The live stream as views see it: the latest audit events (a window, oldest first; a view takes those past the last
@@ -44,9 +45,20 @@ export function useLiveEvents(on: (events: readonly FeedEvent[], reset: boolean)
   }, [tick]);
 }
 
+/** The first wait before a failed load is tried again; each failure in a row doubles it, up to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 15_000;
+
+/** A failure worth trying again: the server unreachable or failing (5xx, 429), not a refusal of the request. */
+function retryable(e: unknown): boolean {
+  return !(e instanceof ApiError) || e.status >= 500 || e.status === 429;
+}
+
 /**
  * Loads data and loads it again whenever the live stream reports events of `runId` (any run when undefined).
- * Reloads never overlap: events arriving during a load cause one more load after it.
+ * Reloads never overlap: events arriving during a load cause one more load after it. A load that failed for a reason
+ * that may pass (the server unreachable or failing) is tried again after a wait that doubles with each failure: a
+ * finished run sends no more events, so nothing else would load it again. The last data stays while it fails.
  */
 export function useLiveData<T>(
   load: () => Promise<T>,
@@ -61,20 +73,34 @@ export function useLiveData<T>(
   const again = useRef(false);
   const loadRef = useRef(load);
   loadRef.current = load;
+  const mounted = useRef(true);
+  const retry = useRef<{ timer: ReturnType<typeof setTimeout> | null; waitMs: number }>({ timer: null, waitMs: 0 });
   const reload = useCallback(() => {
     if (busy.current) {
       again.current = true;
       return;
     }
     busy.current = true;
+    const r = retry.current;
+    if (r.timer !== null) clearTimeout(r.timer);
+    r.timer = null;
     void loadRef
       .current()
       .then(
         (d) => {
+          r.waitMs = 0;
           setData(d);
           setError(null);
         },
-        (e: unknown) => setError((e as Error).message),
+        (e: unknown) => {
+          setError((e as Error).message);
+          if (!mounted.current || !retryable(e)) return;
+          r.waitMs = Math.min(r.waitMs === 0 ? RETRY_FIRST_MS : r.waitMs * 2, RETRY_MAX_MS);
+          r.timer = setTimeout(() => {
+            r.timer = null;
+            reload();
+          }, r.waitMs);
+        },
       )
       .finally(() => {
         busy.current = false;
@@ -89,7 +115,14 @@ export function useLiveData<T>(
     reload();
   }, deps);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
+  useEffect(
+    () => () => {
+      mounted.current = false;
+      if (timer.current) clearTimeout(timer.current);
+      if (retry.current.timer) clearTimeout(retry.current.timer);
+    },
+    [],
+  );
   useLiveEvents((events, reset) => {
     if (!reset && runId !== undefined && !events.some((e) => e.run_id === runId)) return;
     if (settleMs <= 0) reload();
