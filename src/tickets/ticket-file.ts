@@ -35,8 +35,46 @@ export function renderTicket(doc: TicketDoc): string {
   const ordered: Record<string, unknown> = {};
   for (const k of KEY_ORDER) if (fm[k] !== undefined) ordered[k] = fm[k];
   for (const [k, v] of Object.entries(fm)) if (!(k in ordered) && v !== undefined) ordered[k] = v;
-  const yaml = stringify(ordered, { lineWidth: 0, defaultStringType: 'PLAIN', defaultKeyType: 'PLAIN' });
+  const yaml =
+    frontmatterYaml(ordered) ??
+    stringify(ordered, { lineWidth: 0, defaultStringType: 'PLAIN', defaultKeyType: 'PLAIN' });
   return `---\n${yaml}---\n${bodyText(doc.body)}`;
+}
+
+/** A string YAML can only read as itself, written plain: it starts with a letter and holds nothing YAML reads. */
+const PLAIN =
+  /^[A-Za-z_\u00c0-\u2027\u202a-\ud7ff\ue000-\ufefe](?:[\w .,()/+\u00c0-\u2027\u202a-\ud7ff\ue000-\ufefe-]*[\w.,()/+\u00c0-\u2027\u202a-\ud7ff\ue000-\ufefe-])?$/;
+/** Words YAML reads as something else than a string (YAML 1.2 core schema, and 1.1's booleans for other readers). */
+const RESERVED = /^(?:null|true|false|yes|no|on|off|y|n)$/i;
+/** Dates and run ids, plain in YAML 1.2's core schema (as yaml's stringify writes them). */
+const PLAIN_DIGITS = /^(?:\d{4}-\d{2}-\d{2}|\d{8}-[a-z0-9-]*[a-z][a-z0-9-]*)$/;
+/** What a double-quoted YAML scalar must escape beyond JSON's escapes: DEL, C1 controls, line and paragraph seps, BOM. */
+const UNPRINTABLE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
+const KEY = /^[a-z_][a-z0-9_]*$/;
+
+function yamlString(s: string): string {
+  if ((PLAIN.test(s) && !RESERVED.test(s)) || PLAIN_DIGITS.test(s)) return s;
+  return JSON.stringify(s).replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * The frontmatter's YAML, written here rather than by yaml's stringify, which takes about half a millisecond a ticket
+ * where a node writes its ticket three times: a ticket holds strings, integers and lists of strings under plain keys.
+ * A string is plain when it can only read back as itself (see PLAIN), else in JSON's double-quoted form, which YAML
+ * 1.2 reads the same; a list is a block list, empty `[]`. Anything else returns null, for stringify to write.
+ * ticket-file.test checks the round trip on random strings, and that an ordinary ticket reads as stringify writes it.
+ */
+function frontmatterYaml(fm: Record<string, unknown>): string | null {
+  let out = '';
+  for (const [k, v] of Object.entries(fm)) {
+    if (!KEY.test(k)) return null;
+    if (typeof v === 'string') out += `${k}: ${yamlString(v)}\n`;
+    else if (typeof v === 'number' && Number.isSafeInteger(v)) out += `${k}: ${v}\n`;
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string'))
+      out += v.length === 0 ? `${k}: []\n` : `${k}:\n${v.map((x) => `  - ${yamlString(x)}\n`).join('')}`;
+    else return null;
+  }
+  return out;
 }
 
 const bodyText = (body: string): string => (body.endsWith('\n') ? body : `${body}\n`);

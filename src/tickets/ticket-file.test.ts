@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { TicketFrontmatter } from '../contracts/index.js';
+import { parseTicket, renderTicket } from './ticket-file.js';
+
+const base: TicketFrontmatter = {
+  id: 'TKT-0002',
+  task_context_id: 'TKT-0002',
+  title: 'w1',
+  status: 'done',
+  priority: 'medium',
+  owner: 'agent',
+  due_by: '2026-12-05',
+  dependencies: ['TKT-0001'],
+  tags: ['branch'],
+  created: '2026-11-28',
+  updated: '2026-11-28',
+  run_id: '20261128-msowd-wide',
+  node_id: 'w1',
+  persona: 'arch',
+  attempts: 0,
+};
+
+/** A small random generator (mulberry32), so a failure names a seed that reproduces it. */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Characters YAML gives a meaning to, or that a reader could stumble on, and ordinary ones. */
+const ALPHABET = [
+  ...'aZ_09 -.:#,[]{}&*!|>\'"%@`?~=+/\\()\t\n\r',
+  '\u0000',
+  '\u0007',
+  '\u007f',
+  '\u0085',
+  '\u00a0',
+  '\u2028',
+  '\u2029',
+  '\ufeff',
+  '\uffff',
+  '\ud83d\ude00',
+  '\ud800',
+  '한',
+  'é',
+  '0x1',
+  '1e5',
+  '.inf',
+  'true',
+  'No',
+  'null',
+  '2026-11-28',
+  '---',
+  '...',
+  '- ',
+  ': ',
+  ' #',
+];
+
+describe('renderTicket', () => {
+  it('writes an ordinary ticket as yaml stringify does', () => {
+    const text = renderTicket({ frontmatter: base, body: '# w1\n' });
+    const yaml = stringify(base, { lineWidth: 0, defaultStringType: 'PLAIN', defaultKeyType: 'PLAIN' });
+    expect(text).toBe(`---\n${yaml}---\n# w1\n`);
+  });
+
+  it('writes any string so that it reads back as itself', () => {
+    for (let seed = 1; seed <= 3000; seed++) {
+      const r = rng(seed);
+      const word = (): string =>
+        Array.from({ length: 1 + Math.floor(r() * 6) }, () => ALPHABET[Math.floor(r() * ALPHABET.length)]).join('');
+      const fm = {
+        ...base,
+        title: word(),
+        owner: word(),
+        tags: [word(), word()],
+        blocked_reason: r() < 0.5 ? word() : '',
+        agent: word(),
+      } as TicketFrontmatter;
+      const text = renderTicket({ frontmatter: fm, body: '# body\n' });
+      let back: TicketFrontmatter;
+      try {
+        back = parseTicket(text, `seed ${seed}`).frontmatter;
+      } catch (e) {
+        throw new Error(`seed ${seed}: ${JSON.stringify(fm)} wrote\n${text}\n${(e as Error).message}`, { cause: e });
+      }
+      expect(back, `seed ${seed}:\n${text}`).toStrictEqual(fm);
+    }
+  });
+});
