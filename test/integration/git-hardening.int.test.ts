@@ -87,6 +87,18 @@ describe('gitCommand: a repository config cannot make mso run a program', () => 
     expect(Number(cmd.env['GIT_CONFIG_COUNT'])).toBe(4 + 4 + 2 + 2 + 1);
   });
 
+  it("finds a worktree's own drivers when per-worktree config is on, as git reads them only then", async () => {
+    const wt = join(dir, 'wt');
+    rawGit(repo, 'worktree', 'add', '-q', '--detach', wt);
+    await writeFile(join(repo, '.git', 'worktrees', 'wt', 'config.worktree'), '[filter "own"]\n\tclean = x\n');
+    expect(configuredDrivers(wt, undefined)).toEqual([]);
+    // Turned on in an included file: that counts too.
+    const include = join(dir, 'per-worktree.config');
+    await writeFile(include, '[extensions]\n\tworktreeConfig = true\n');
+    rawGit(repo, 'config', 'include.path', include);
+    expect(configuredDrivers(wt, undefined)).toEqual([{ kind: 'filter', name: 'own' }]);
+  });
+
   it('runs every git step of a node (worktree, status, add, commit, diff, merge, tree hash) with no trap firing', async () => {
     await plantTraps();
     const git = createGit({ proc: platform.proc, env });

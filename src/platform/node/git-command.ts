@@ -144,19 +144,22 @@ function readText(path: string): string | undefined {
 const SECTION = /^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]/;
 
 /**
- * The filter, diff and merge drivers named in the repository's config files (`config`, `config.worktree` and the
- * files they include), read as text so no git process runs before the overrides exist.
+ * The filter, diff and merge drivers named in the repository's config files (`config`, `config.worktree` when any of
+ * them mentions worktreeConfig, and the files they include), read as text so no git process runs before the overrides
+ * exist.
  */
 export function configuredDrivers(cwd: string, home: string | undefined): Driver[] {
   const dirs = gitDirs(cwd);
   if (!dirs) return [];
   const found = new Map<string, Driver>();
   const seen = new Set<string>();
+  let worktreeConfig = false;
   const visit = (file: string, depth: number): void => {
     if (depth > 10 || seen.has(file) || seen.size > 50) return;
     seen.add(file);
     const text = readText(file);
     if (text === undefined) return;
+    if (/worktreeconfig/i.test(text)) worktreeConfig = true;
     let section = '';
     for (const line of text.split('\n')) {
       const m = SECTION.exec(line);
@@ -180,6 +183,8 @@ export function configuredDrivers(cwd: string, home: string | undefined): Driver
     }
   };
   visit(join(dirs.commonDir, 'config'), 0);
-  visit(join(dirs.gitDir, 'config.worktree'), 0);
+  // git reads a worktree's config.worktree only with extensions.worktreeConfig on (see mayReadWorktreeConfig): a
+  // failed read per git command is saved in the usual repository, which has no such file.
+  if (worktreeConfig) visit(join(dirs.gitDir, 'config.worktree'), 0);
   return [...found.values()];
 }
