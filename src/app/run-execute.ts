@@ -86,6 +86,8 @@ export async function execute(
     queue = chosen.queue;
     // One coordinator per run: a live holder refuses us here, before anything is written.
     lease = acquireRunLease(rt.log, { processInfo: deps.processInfo, now: () => deps.clock.now() }, ref.runId);
+    // The run goes live before its first write: refused a max_active_runs slot, it stays as it was.
+    await ws.runs.setStatus(ref.runId, 'active');
     if (lease.stolenFrom)
       rt.log.appendEvent({
         runId: ref.runId,
@@ -150,7 +152,6 @@ export async function execute(
       },
     });
     const ticketOf = await ensureTickets(c, ws, ref);
-    await ws.runs.setStatus(ref.runId, 'active');
     await ws.runs.setPhase(ref.runId, '40_collaboration', 'active');
     const plan = await readRunArtifact(deps, ref.dir, 'plan', 'execution plan');
     const topology = await readRunArtifact(deps, ref.dir, 'topology');

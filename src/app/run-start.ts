@@ -83,8 +83,9 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
 
 /** Marks a run that broke before or while executing as failed, with the error as its reason (best effort). */
 export async function recordFailure(c: RunOpsContext, runId: string, e: unknown, phase: string): Promise<void> {
-  // Another coordinator owns the run: its state is not ours to change.
-  if (isMsoError(e) && e.code === 'MSO_RUN_BUSY') return;
+  // Another coordinator owns the run: its state is not ours to change. A run refused a max_active_runs slot did not
+  // start: it stays as designed, for a later mso resume.
+  if (isMsoError(e) && (e.code === 'MSO_RUN_BUSY' || e.code === 'MSO_MAX_ACTIVE_RUNS')) return;
   try {
     const ws = await c.open(true);
     const ref = await ws.runs.get(runId);

@@ -107,7 +107,13 @@ export async function summarize(
   return {
     run_id: runId,
     status,
-    reason: m.error?.message ?? (status === 'interrupted' ? 'its coordinator stopped; mso resume ' + runId : null),
+    reason:
+      m.error?.message ??
+      (status === 'interrupted'
+        ? `its coordinator stopped; mso resume ${runId}`
+        : status === 'created'
+          ? `designed, not run yet; mso resume ${runId} runs it`
+          : null),
     nodes: count(nodeStates),
     tickets: count(tickets.map((t) => t.doc.frontmatter.status)),
     cost_usd: Math.round((recorded?.cost ?? 0) * 1e6) / 1e6,

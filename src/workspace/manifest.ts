@@ -32,6 +32,9 @@ export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> 
  * (`created`, e.g. by `mso design`) or a dry run (completed) does not hold a slot.
  */
 export const LIVE_RUN_STATUSES: readonly RunStatus[] = ['active', 'awaiting_human'];
+/** Whether this phase change makes a `created` run active: execution (or a dispatch) starting, not designing. */
+export const activates = (phase: PhaseDir, status: PhaseStatus): boolean =>
+  phase === '40_collaboration' && status !== 'failed';
 /** Statuses a run can be archived from. */
 export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
 
@@ -79,7 +82,8 @@ export function withPhase(m: RunManifest, phase: PhaseDir, status: PhaseStatus, 
   const phases = { ...m.phases, [phase]: { status, updated_at: at } };
   let runStatus = m.status;
   if (status === 'failed' && RUN_TRANSITIONS[m.status].includes('failed')) runStatus = 'failed';
-  else if (m.status === 'created') runStatus = 'active';
+  // Designing, the gate or a look at the run leave it `created`: it is active once it executes (LIVE_RUN_STATUSES).
+  else if (m.status === 'created' && activates(phase, status)) runStatus = 'active';
   return {
     ...m,
     phases,

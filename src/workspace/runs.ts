@@ -27,6 +27,7 @@ import {
   readIndex,
   toIndexRecord,
   withPhase,
+  activates,
 } from './manifest.js';
 import { formatRunId, parseRunId, withSuffix } from './run-id.js';
 
@@ -203,7 +204,9 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
   }
 
   function setStatus(runId: string, status: RunStatus, extra: Parameters<RunStore['setStatus']>[2] = {}): Promise<RunRef> {
-    return update(runId, (before, at) => {
+    return LIVE_RUN_STATUSES.includes(status) ? goingLive(runId, change) : update(runId, change);
+
+    function change(before: RunManifest, at: string): RunManifest {
       const m = (extra.phases ?? []).reduce((acc, [phase, to]) => withPhase(acc, phase, to, at), before);
       assertRunTransition(runId, m.status, status);
       // The same status again changes nothing, unless it brings tags or the reason (a phase may have failed the run).
@@ -218,6 +221,22 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
         tags,
         error: runError(status, m.error, extra.error, at),
       };
+    }
+  }
+
+  /**
+   * `update`, for a change that may make the run live (start executing, or resume it): a run that was not live takes a
+   * max_active_runs slot, counted under the registry lock that creation takes, so runs designed side by side cannot
+   * all start past the limit.
+   */
+  function goingLive(runId: string, change: (m: RunManifest, at: string) => RunManifest): Promise<RunRef> {
+    return withLock(deps, layout.lockFile('registry'), async () => {
+      if (!LIVE_RUN_STATUSES.includes((await get(runId)).manifest.status)) {
+        const live = await countLive();
+        const limit = policy.run_policy.max_active_runs;
+        if (live >= limit) throw new MaxActiveRunsError(live, limit);
+      }
+      return update(runId, change);
     });
   }
 
@@ -268,7 +287,8 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
     list: async (status) => (await readIndex(fs, layout.indexFile)).filter((r) => status === undefined || r.status === status),
     update,
     setStatus,
-    setPhase: (runId, phase, status) => update(runId, (m, at) => withPhase(m, phase, status, at)),
+    setPhase: (runId, phase, status) =>
+      (activates(phase, status) ? goingLive : update)(runId, (m, at) => withPhase(m, phase, status, at)),
     archive,
     archiveDue,
   };

@@ -233,4 +233,34 @@ describe('process control', () => {
     const s = await sb.json<Summary>(['status', designed.body.run_id]);
     expect(s.body).toMatchObject({ status: 'cancelled', reason: 'cancelled: wrong goal' });
   });
+
+  it('gives a max_active_runs slot to runs that execute, not to runs only designed, and one slot to one of three resumes at once', async () => {
+    const policy = join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml');
+    const designed: string[] = [];
+    for (const goal of ['Write the onboarding guide', 'Write the release notes', 'Write the changelog']) {
+      const d = await sb.json<{ run_id: string }>(['design', 'all', '--goal', goal]);
+      expect(d.code).toBe(0);
+      designed.push(d.body.run_id);
+      // A designed run is not active (nor interrupted): the next design is not refused at a limit of 1.
+      await writeFile(policy, 'resilience:\n  retry: { max_retries: 0 }\nrun_policy:\n  max_active_runs: 1\n');
+    }
+    for (const id of designed) {
+      const s = await sb.json<Summary>(['status', id]);
+      expect(s.body).toMatchObject({ status: 'created', reason: `designed, not run yet; mso resume ${id} runs it` });
+    }
+    // Three coordinators at once, one slot: one run executes (it waits for a person), the others stay as designed.
+    const resumed = await Promise.all(designed.map((id) => sb.json<{ error?: { code: string } }>(['resume', id])));
+    expect(resumed.map((r) => r.code).sort()).toEqual([1, 1, 3]);
+    for (const r of resumed.filter((x) => x.code === 1)) expect(r.body.error?.code).toBe('MSO_MAX_ACTIVE_RUNS');
+    const shown = await Promise.all(designed.map((id) => sb.json<Summary>(['status', id])));
+    expect(shown.map((s) => s.body.status).sort()).toEqual(['awaiting_human', 'created', 'created']);
+    // A refused run wrote nothing of its execution: no lease left, no provisioning, no tickets.
+    for (const [i, s] of shown.entries()) {
+      if (s.body.status !== 'created') continue;
+      const id = designed[i] as string;
+      expect(await count(`SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type LIKE 'run.%'`)).toBe(0);
+      expect(await count(`SELECT count(*) AS n FROM run_leases WHERE run_id = '${id}'`)).toBe(0);
+      expect(s.body.nodes).toEqual({ pending: 1 });
+    }
+  });
 });

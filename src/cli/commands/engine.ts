@@ -39,7 +39,10 @@ function render(s: RunSummary): string[] {
           `next      mso apply ${s.run_id}${s.result.length > 1 ? ` --node ${s.result[0]?.node}` : ''}   (or: mso apply ${s.run_id} --patch result.patch)`,
         ]
       : []),
-    ...(s.status === 'cancelled' || s.status === 'interrupted' || s.status === 'awaiting_human'
+    ...(s.status === 'created' ||
+    s.status === 'cancelled' ||
+    s.status === 'interrupted' ||
+    s.status === 'awaiting_human'
       ? [`next      mso resume ${s.run_id}`]
       : []),
   ];
