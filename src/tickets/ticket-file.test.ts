@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { TicketFrontmatter } from '../contracts/index.js';
-import { parseTicket, renderTicket } from './ticket-file.js';
+import { parseYamlText } from '../workspace/index.js';
+import { parseTicket, readTicketYaml, renderTicket } from './ticket-file.js';
 
 const base: TicketFrontmatter = {
   id: 'TKT-0002',
@@ -91,5 +92,86 @@ describe('renderTicket', () => {
       }
       expect(back, `seed ${seed}:\n${text}`).toStrictEqual(fm);
     }
+  });
+});
+
+/** The frontmatter text of a rendered ticket. */
+const yamlOf = (fm: TicketFrontmatter): string => {
+  const text = renderTicket({ frontmatter: fm, body: '# body\n' });
+  return text.slice(4, text.indexOf('\n---\n'));
+};
+
+describe('readTicketYaml', () => {
+  it('reads what renderTicket writes as the YAML parser does', () => {
+    for (let seed = 1; seed <= 500; seed++) {
+      const r = rng(seed);
+      const word = (): string =>
+        Array.from({ length: 1 + Math.floor(r() * 6) }, () => ALPHABET[Math.floor(r() * ALPHABET.length)]).join('');
+      const yaml = yamlOf({ ...base, title: word(), tags: r() < 0.3 ? [] : [word()], blocked_reason: word() });
+      expect(readTicketYaml(yaml), `seed ${seed}:\n${yaml}`).toStrictEqual(parseYamlText(yaml, 'x', 'x'));
+    }
+    expect(readTicketYaml(yamlOf(base))).toStrictEqual(base);
+  });
+
+  it('leaves to the parser what YAML reads otherwise than it looks', () => {
+    const texts = [
+      'title: true',
+      'title: False',
+      'title: null',
+      'title: ~',
+      'title: 1e5',
+      'title: 0x10',
+      'title: 007',
+      'title: +5',
+      'title: .5',
+      "title: 'x'",
+      'title: x # note',
+      'title: "a" # note',
+      'title: [a]',
+      'title: {a: 1}',
+      'title: &a x',
+      'title: !!str 5',
+      'title: >\n  folded',
+      'title: "a',
+      'title: a\ntitle: b',
+      'tags:\n - a',
+      'tags:\n  - 1',
+      'tags:',
+      '__proto__: x',
+      'title: 2026-11-28T10:00:00Z',
+      'title:  two spaces',
+      'title: trailing ',
+    ];
+    for (const t of texts) {
+      const quick = readTicketYaml(t);
+      if (quick !== null) expect(quick, t).toStrictEqual(parseYamlText(t, 'x', 'x'));
+    }
+    expect(readTicketYaml('title: -5\nattempts: 0\ntags: []')).toStrictEqual({ title: -5, attempts: 0, tags: [] });
+  });
+
+  it('reads a text changed at random as the YAML parser does, or leaves it to the parser', () => {
+    const edits = [...'aZ09 -_:#"\'[]{},&*!|>%@`?~.\\\t\n', '  - ', '\n  - x', ': ', '"', '\\u0041'];
+    let read = 0;
+    for (let seed = 1; seed <= 3000; seed++) {
+      const r = rng(seed);
+      let yaml = yamlOf({ ...base, title: r() < 0.5 ? 'Fix the "bug": now' : 'plain title', tags: [] });
+      for (let k = 1 + Math.floor(r() * 2); k > 0; k--) {
+        const at = Math.floor(r() * (yaml.length + 1));
+        const cut = r() < 0.5 ? Math.floor(r() * 3) : 0;
+        yaml = yaml.slice(0, at) + (edits[Math.floor(r() * edits.length)] ?? '') + yaml.slice(at + cut);
+      }
+      const quick = readTicketYaml(yaml);
+      if (quick === null) continue;
+      read++;
+      let parsed: unknown;
+      try {
+        parsed = parseYamlText(yaml, 'x', 'x');
+      } catch (e) {
+        throw new Error(`seed ${seed}: read without the parser, refused by it:\n${yaml}`, { cause: e });
+      }
+      expect(quick, `seed ${seed}:\n${yaml}`).toStrictEqual(parsed);
+    }
+    // Enough changed texts are still in the written form for the comparison to mean something.
+    expect(read).toBeGreaterThan(150);
   });
 });
