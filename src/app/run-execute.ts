@@ -375,14 +375,17 @@ async function cleanup(
   log: ReturnType<typeof openAuditLog>,
 ): Promise<void> {
   const { deps, git } = c;
-  const removed: string[] = [];
   // Deleting the folders and pruning once is what `git worktree remove --force` does for each, in one git process.
-  for (const id of nodes) {
-    const wt = join(ref.dir, 'worktree', id);
-    if (!(await deps.fs.stat(wt).catch(() => undefined))) continue;
-    await deps.fs.rm(wt, { recursive: true, force: true });
-    removed.push(id);
-  }
+  // The folders go side by side: one after the other, a fan-out's took longer than the rest of its run's end.
+  const gone = await Promise.all(
+    nodes.map(async (id) => {
+      const wt = join(ref.dir, 'worktree', id);
+      if (!(await deps.fs.stat(wt).catch(() => undefined))) return false;
+      await deps.fs.rm(wt, { recursive: true, force: true });
+      return true;
+    }),
+  );
+  const removed = nodes.filter((_, i) => gone[i]);
   await git.run(['worktree', 'prune'], repo);
   log.appendEvent({
     runId: ref.runId,

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -209,6 +209,14 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
         if (e.payload['state'] === 'done') running--;
       }
     expect(most).toBe(2);
+    // The finished run's worktrees are gone (folders and git's registrations), in plan order; its branches stay.
+    const cleanup = (await sb.events(r.body.run_id)).find((e) => e.type === 'run.cleanup');
+    expect(cleanup?.payload['removed_worktrees']).toEqual(['root', ...kids]);
+    const runDir = join(sb.dir, 'workspace', '.mso-context', 'active', r.body.run_id);
+    for (const id of ['root', ...kids]) expect(existsSync(join(runDir, 'worktree', id))).toBe(false);
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: sb.cwd, encoding: 'utf8' });
+    expect(git('worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+    expect(git('branch', '--list', `mso/${r.body.run_id}/*`).trim().split('\n')).toHaveLength(8);
   });
 
   it('blocks the dependents of a failed node, names the ancestor, and lets independent branches finish', async () => {
