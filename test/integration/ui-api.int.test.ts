@@ -325,8 +325,12 @@ describe.each(auditStores())('the dashboard API on the %s audit store', (store) 
           : undefined;
       });
       expect(runs).toHaveLength(before + 1);
-      // An active run that no live coordinator holds shows as interrupted (resumable).
+      // An active run that no live coordinator holds shows as interrupted (resumable). Its coordinator, this process's
+      // job, lets go of the run just after recording that it waits for a person.
       const second = runs.find((x) => x.run_id.includes('second'))?.run_id as string;
+      await until('the coordinator let go', async () =>
+        RunGraphSchema.parse(await json(req(`/api/runs/${second}`))).coordinator_alive ? undefined : true,
+      );
       await (await app.open(false)).runs.setStatus(second, 'active');
       const g = RunGraphSchema.parse(await json(req(`/api/runs/${second}`)));
       expect(g.run.status).toBe('interrupted');
