@@ -32,9 +32,6 @@ export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> 
  * (`created`, e.g. by `mso design`) or a dry run (completed) does not hold a slot.
  */
 export const LIVE_RUN_STATUSES: readonly RunStatus[] = ['active', 'awaiting_human'];
-/** Whether this phase change makes a `created` run active: execution (or a dispatch) starting, not designing. */
-export const activates = (phase: PhaseDir, status: PhaseStatus): boolean =>
-  phase === '40_collaboration' && status !== 'failed';
 /** Statuses a run can be archived from. */
 export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
 
@@ -77,13 +74,15 @@ export async function loadManifest(fs: Fs, file: string): Promise<RunManifest> {
   return readJsonArtifact(fs, file, RunManifestSchema, 'manifest');
 }
 
-/** Sets a phase status; a run still `created` becomes `active`, a failed phase fails the run. */
+/**
+ * Sets a phase status; a failed phase fails the run. A phase never makes a run live: designing, the gate, a ticket
+ * or a look at the run leave a `created` run as it is, and only its coordinator starting (`setStatus` to `active`,
+ * which takes a max_active_runs slot) does.
+ */
 export function withPhase(m: RunManifest, phase: PhaseDir, status: PhaseStatus, at: string): RunManifest {
   const phases = { ...m.phases, [phase]: { status, updated_at: at } };
   let runStatus = m.status;
   if (status === 'failed' && RUN_TRANSITIONS[m.status].includes('failed')) runStatus = 'failed';
-  // Designing, the gate or a look at the run leave it `created`: it is active once it executes (LIVE_RUN_STATUSES).
-  else if (m.status === 'created' && activates(phase, status)) runStatus = 'active';
   return {
     ...m,
     phases,

@@ -27,7 +27,6 @@ import {
   readIndex,
   toIndexRecord,
   withPhase,
-  activates,
 } from './manifest.js';
 import { formatRunId, parseRunId, withSuffix } from './run-id.js';
 
@@ -225,9 +224,9 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
   }
 
   /**
-   * `update`, for a change that may make the run live (start executing, or resume it): a run that was not live takes a
-   * max_active_runs slot, counted under the registry lock that creation takes, so runs designed side by side cannot
-   * all start past the limit.
+   * `update`, for a status change that makes the run live (its coordinator starts, or resumes it): a run that was not
+   * live takes a max_active_runs slot, counted under the registry lock that creation takes, so runs designed side by
+   * side cannot all start past the limit.
    */
   function goingLive(runId: string, change: (m: RunManifest, at: string) => RunManifest): Promise<RunRef> {
     return withLock(deps, layout.lockFile('registry'), async () => {
@@ -287,8 +286,7 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
     list: async (status) => (await readIndex(fs, layout.indexFile)).filter((r) => status === undefined || r.status === status),
     update,
     setStatus,
-    setPhase: (runId, phase, status) =>
-      (activates(phase, status) ? goingLive : update)(runId, (m, at) => withPhase(m, phase, status, at)),
+    setPhase: (runId, phase, status) => update(runId, (m, at) => withPhase(m, phase, status, at)),
     archive,
     archiveDue,
   };

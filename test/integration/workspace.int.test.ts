@@ -98,6 +98,25 @@ describe("the app's workspace", () => {
 });
 
 describe('runs', () => {
+  it('keeps a run created through its phases, and gives it a max_active_runs slot only when it goes live', async () => {
+    const first = await open();
+    const text = await readFile(first.layout.policyFile, 'utf8');
+    await writeFile(first.layout.policyFile, text.replace('max_active_runs: 10\n', 'max_active_runs: 1\n'));
+    const ws = await open();
+    const a = await ws.runs.create({ id: { skillKey: 'msowd', caseSlug: 'a' } });
+    for (const phase of ['10_topology', '30_execution', '40_collaboration', '70_governance'] as const)
+      await ws.runs.setPhase(a.runId, phase, 'completed');
+    expect((await ws.runs.get(a.runId)).manifest.status).toBe('created');
+    const b = await ws.runs.create({ id: { skillKey: 'msowd', caseSlug: 'b' } });
+    await ws.runs.setStatus(b.runId, 'awaiting_human');
+    await expect(ws.runs.setStatus(a.runId, 'active')).rejects.toMatchObject({ code: 'MSO_MAX_ACTIVE_RUNS' });
+    expect((await ws.runs.get(a.runId)).manifest.status).toBe('created');
+    // A live run changing between live statuses takes no new slot; a finished one frees its slot.
+    await ws.runs.setStatus(b.runId, 'active');
+    await ws.runs.setStatus(b.runId, 'completed');
+    await ws.runs.setStatus(a.runId, 'active');
+    expect((await ws.runs.get(a.runId)).manifest.status).toBe('active');
+  });
   it('creates, finalizes and archives a run, recording each status in the index', async () => {
     const ws = await open();
     const ref = await ws.runs.create({ id: { skillKey: 'msowd', caseSlug: 'onboarding' } });
