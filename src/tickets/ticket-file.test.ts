@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { TicketFrontmatter } from '../contracts/index.js';
@@ -21,17 +22,6 @@ const base: TicketFrontmatter = {
   persona: 'arch',
   attempts: 0,
 };
-
-/** A small random generator (mulberry32), so a failure names a seed that reproduces it. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Characters YAML gives a meaning to, or that a reader could stumble on, and ordinary ones. */
 const ALPHABET = [
@@ -63,6 +53,9 @@ const ALPHABET = [
   ' #',
 ];
 
+/** A short string of those pieces. */
+const word = fc.array(fc.constantFrom(...ALPHABET), { minLength: 1, maxLength: 6 }).map((parts) => parts.join(''));
+
 describe('renderTicket', () => {
   it('writes an ordinary ticket as yaml stringify does', () => {
     const text = renderTicket({ frontmatter: base, body: '# w1\n' });
@@ -71,27 +64,23 @@ describe('renderTicket', () => {
   });
 
   it('writes any string so that it reads back as itself', () => {
-    for (let seed = 1; seed <= 1000; seed++) {
-      const r = rng(seed);
-      const word = (): string =>
-        Array.from({ length: 1 + Math.floor(r() * 6) }, () => ALPHABET[Math.floor(r() * ALPHABET.length)]).join('');
-      const fm = {
-        ...base,
-        title: word(),
-        owner: word(),
-        tags: [word(), word()],
-        blocked_reason: r() < 0.5 ? word() : '',
-        agent: word(),
-      } as TicketFrontmatter;
-      const text = renderTicket({ frontmatter: fm, body: '# body\n' });
-      let back: TicketFrontmatter;
-      try {
-        back = parseTicket(text, `seed ${seed}`).frontmatter;
-      } catch (e) {
-        throw new Error(`seed ${seed}: ${JSON.stringify(fm)} wrote\n${text}\n${(e as Error).message}`, { cause: e });
-      }
-      expect(back, `seed ${seed}:\n${text}`).toStrictEqual(fm);
-    }
+    fc.assert(
+      fc.property(
+        fc.record({
+          title: word,
+          owner: word,
+          tags: fc.tuple(word, word),
+          blocked_reason: fc.oneof(word, fc.constant('')),
+          agent: word,
+        }),
+        (strings) => {
+          const fm = { ...base, ...strings } as TicketFrontmatter;
+          const text = renderTicket({ frontmatter: fm, body: '# body\n' });
+          expect(parseTicket(text, 'random ticket').frontmatter, text).toStrictEqual(fm);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
 
@@ -103,13 +92,13 @@ const yamlOf = (fm: TicketFrontmatter): string => {
 
 describe('readTicketYaml', () => {
   it('reads what renderTicket writes as the YAML parser does', () => {
-    for (let seed = 1; seed <= 500; seed++) {
-      const r = rng(seed);
-      const word = (): string =>
-        Array.from({ length: 1 + Math.floor(r() * 6) }, () => ALPHABET[Math.floor(r() * ALPHABET.length)]).join('');
-      const yaml = yamlOf({ ...base, title: word(), tags: r() < 0.3 ? [] : [word()], blocked_reason: word() });
-      expect(readTicketYaml(yaml), `seed ${seed}:\n${yaml}`).toStrictEqual(parseYamlText(yaml, 'x', 'x'));
-    }
+    fc.assert(
+      fc.property(word, fc.oneof(fc.constant([]), fc.tuple(word)), word, (title, tags, reason) => {
+        const yaml = yamlOf({ ...base, title, tags: [...tags], blocked_reason: reason });
+        expect(readTicketYaml(yaml), yaml).toStrictEqual(parseYamlText(yaml, 'x', 'x'));
+      }),
+      { numRuns: 500 },
+    );
     expect(readTicketYaml(yamlOf(base))).toStrictEqual(base);
   });
 
@@ -151,27 +140,29 @@ describe('readTicketYaml', () => {
 
   it('reads a text changed at random as the YAML parser does, or leaves it to the parser', () => {
     const edits = [...'aZ09 -_:#"\'[]{},&*!|>%@`?~.\\\t\n', '  - ', '\n  - x', ': ', '"', '\\u0041'];
+    /** One edit: at a fraction of the text, cut 0-2 characters and put in one of the edits. */
+    const edit = fc.record({
+      at: fc.double({ min: 0, max: 1, noNaN: true }),
+      cut: fc.nat(2),
+      put: fc.constantFrom(...edits),
+    });
     let read = 0;
-    for (let seed = 1; seed <= 3000; seed++) {
-      const r = rng(seed);
-      let yaml = yamlOf({ ...base, title: r() < 0.5 ? 'Fix the "bug": now' : 'plain title', tags: [] });
-      for (let k = 1 + Math.floor(r() * 2); k > 0; k--) {
-        const at = Math.floor(r() * (yaml.length + 1));
-        const cut = r() < 0.5 ? Math.floor(r() * 3) : 0;
-        yaml = yaml.slice(0, at) + (edits[Math.floor(r() * edits.length)] ?? '') + yaml.slice(at + cut);
-      }
-      const quick = readTicketYaml(yaml);
-      if (quick === null) continue;
-      read++;
-      let parsed: unknown;
-      try {
-        parsed = parseYamlText(yaml, 'x', 'x');
-      } catch (e) {
-        throw new Error(`seed ${seed}: read without the parser, refused by it:\n${yaml}`, { cause: e });
-      }
-      expect(quick, `seed ${seed}:\n${yaml}`).toStrictEqual(parsed);
-    }
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(edit, { minLength: 1, maxLength: 2 }), (quoted, changes) => {
+        let yaml = yamlOf({ ...base, title: quoted ? 'Fix the "bug": now' : 'plain title', tags: [] });
+        for (const { at, cut, put } of changes) {
+          const i = Math.floor(at * yaml.length);
+          yaml = yaml.slice(0, i) + put + yaml.slice(i + cut);
+        }
+        const quick = readTicketYaml(yaml);
+        if (quick === null) return;
+        read++;
+        // Read without the parser: the parser must take it too, and read the same.
+        expect(quick, yaml).toStrictEqual(parseYamlText(yaml, 'x', 'x'));
+      }),
+      { numRuns: 3000 },
+    );
     // Enough changed texts are still in the written form for the comparison to mean something.
-    expect(read).toBeGreaterThan(150);
+    expect(read).toBeGreaterThan(60);
   });
 });

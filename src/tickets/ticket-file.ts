@@ -52,8 +52,11 @@ const PLAIN_DIGITS = /^(?:\d{4}-\d{2}-\d{2}|\d{8}-[a-z0-9-]*[a-z][a-z0-9-]*)$/;
 const UNPRINTABLE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
 const KEY = /^[a-z_][a-z0-9_]*$/;
 
+/** Whether `s` is written plain, and read as a plain string. */
+const isPlain = (s: string): boolean => (PLAIN.test(s) && !RESERVED.test(s)) || PLAIN_DIGITS.test(s);
+
 function yamlString(s: string): string {
-  if ((PLAIN.test(s) && !RESERVED.test(s)) || PLAIN_DIGITS.test(s)) return s;
+  if (isPlain(s)) return s;
   return JSON.stringify(s).replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
@@ -102,7 +105,7 @@ function readScalar(v: string): string | number | undefined {
     }
   }
   if (INT.test(v)) return Number(v);
-  return (PLAIN.test(v) && !RESERVED.test(v)) || PLAIN_DIGITS.test(v) ? v : undefined;
+  return isPlain(v) ? v : undefined;
 }
 
 /**
