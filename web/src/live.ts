@@ -115,14 +115,15 @@ export function useLiveData<T>(
     reload();
   }, deps);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEffect(
-    () => () => {
+  useEffect(() => {
+    // Set here too: React's strict mode mounts, unmounts and mounts a view again.
+    mounted.current = true;
+    return () => {
       mounted.current = false;
       if (timer.current) clearTimeout(timer.current);
       if (retry.current.timer) clearTimeout(retry.current.timer);
-    },
-    [],
-  );
+    };
+  }, []);
   useLiveEvents((events, reset) => {
     if (!reset && runId !== undefined && !events.some((e) => e.run_id === runId)) return;
     if (settleMs <= 0) reload();
