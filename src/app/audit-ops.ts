@@ -145,10 +145,10 @@ export function createAuditOps(
 /**
  * Refuses before a run's first write when the audit log cannot take it (read-only file or folder, lost WAL, a
  * locked database): one small committed write, since SQLite opens an unwritable file without complaint and an
- * unchanged transaction commits without touching it.
+ * unchanged transaction commits without touching it. `held`: a log the caller keeps open (and closes), checked instead.
  */
-export function assertAuditWritable(deps: AppDeps, ws: Workspace): void {
-  const log = openAuditLog(deps, auditOptions(ws, deps));
+export function assertAuditWritable(deps: AppDeps, ws: Workspace, held?: Pick<AuditLog, 'db'>): void {
+  const log = held ?? openAuditLog(deps, auditOptions(ws, deps));
   try {
     log.db
       .prepare(
@@ -156,7 +156,7 @@ export function assertAuditWritable(deps: AppDeps, ws: Workspace): void {
       )
       .run(deps.clock.now().toISOString());
   } finally {
-    log.close();
+    if (!held) (log as AuditLog).close();
   }
 }
 

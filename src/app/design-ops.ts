@@ -98,13 +98,19 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
   async function runFor(
     ws: Workspace,
     input: { runId?: string | undefined; caseSlug?: string | undefined; goal?: string | undefined },
+    s?: Session,
   ): Promise<RunRef> {
+    // The log a design session writes to is the one checked (and, in a new workspace, made) here.
+    const writable = (): void => {
+      if (s) assertAuditWritable(deps, ws, (s.log ??= openAuditLog(deps, auditOptions(ws, deps))));
+      else assertAuditWritable(deps, ws);
+    };
     if (input.runId !== undefined) {
       try {
         return await ws.runs.get(input.runId);
       } catch (e) {
         if ((e as { code?: string }).code !== 'MSO_RUN_NOT_FOUND') throw e;
-        assertAuditWritable(deps, ws);
+        writable();
         return ws.runs.create({ id: { runId: input.runId }, ...(input.goal ? { goal: input.goal } : {}) });
       }
     }
@@ -114,7 +120,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         : input.goal
           ? slugFromGoal(redact(input.goal))
           : 'design';
-    assertAuditWritable(deps, ws);
+    writable();
     return ws.runs.create({ id: { skillKey: 'msowd', caseSlug }, ...(input.goal ? { goal: input.goal } : {}) });
   }
 
@@ -224,7 +230,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       // Refused (llm with no usable model) or chosen (auto) before the run is created.
       const choice =
         typeof input.planner === 'object' ? input.planner : await choosePlanner(deps, ws.policy, input.planner);
-      const ref = await runFor(ws, { runId: input.runId, caseSlug: input.caseSlug, goal });
+      const ref = await runFor(ws, { runId: input.runId, caseSlug: input.caseSlug, goal }, s);
       const planner = choice.used;
       const risk = input.risk ?? 'medium';
       const result = await phase(ws, ref.runId, '10_topology', async () => {
@@ -280,11 +286,11 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         at: now(),
         risk: input.risk,
       });
-      const ref = await runFor(ws, {
-        runId: input.runId,
-        caseSlug,
-        goal: String(probe.metadata?.['goal_preview'] ?? name),
-      });
+      const ref = await runFor(
+        ws,
+        { runId: input.runId, caseSlug, goal: String(probe.metadata?.['goal_preview'] ?? name) },
+        s,
+      );
       const result = await phase(ws, ref.runId, '10_topology', () =>
         writeTopology(ws, ref, { ...probe, run_id: ref.runId }, designKeyOf(text), s),
       );
@@ -405,13 +411,16 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     async validate(runId, check) {
       const ws = await open(true);
       const ref = await ws.runs.get(runId);
-      const report = await validateRun(deps, ws, ref, check);
-      event(ws, runId, 'governance.validate', {
-        check,
-        status: report.status,
-        errors: report.errors,
-        warnings: report.warnings,
-      });
+      // One audit log for the checks' reading and the event after them.
+      const log = openAuditLog(deps, auditOptions(ws, deps));
+      let report: ValidationReport;
+      try {
+        report = await validateRun(deps, ws, ref, check, log);
+        const { status, errors, warnings } = report;
+        log.appendEvent({ runId, type: 'governance.validate', payload: { check, status, errors, warnings } });
+      } finally {
+        log.close();
+      }
       await ws.sync(runId);
       return report;
     },

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { AuditLog } from '../audit/index.js';
 import {
   checkContracts,
   checkSchemas,
@@ -38,8 +39,9 @@ export async function validateRun(
   ws: Workspace,
   ref: RunRef,
   check: ValidationReport['check'],
+  log?: Pick<AuditLog, 'db'>,
 ): Promise<ValidationReport> {
-  const artifacts = await loadRunArtifacts(deps, ws, ref);
+  const artifacts = await loadRunArtifacts(deps, ws, ref, log);
   const findings = [
     ...(check === 'schemas' || check === 'all' ? checkSchemas(artifacts) : []),
     ...(check === 'contracts' || check === 'all' ? checkContracts(artifacts) : []),

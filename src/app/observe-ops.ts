@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { openAuditLog, openAuditReader } from '../audit/index.js';
+import { openAuditLog, openAuditReader, type AuditLog } from '../audit/index.js';
 import {
   ExecutionPlanSchema,
   InvalidArgumentError,
@@ -79,9 +79,10 @@ export const designKeyOf = (text: string): string => createHash('sha256').update
 
 export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Promise<Workspace>): ObserveOps {
   const now = (): Date => deps.clock.now();
-  const storeOf = (ws: Workspace): { store: ProposalStore; close(): void } => {
-    let log: ReturnType<typeof openAuditLog> | null = null;
-    const get = (): ReturnType<typeof openAuditLog> => (log ??= openAuditLog(deps, auditOptions(ws, deps)));
+  /** The proposal store, its audit log opened when first needed (`held`: one the caller keeps open and closes). */
+  const storeOf = (ws: Workspace, held?: AuditLog): { store: ProposalStore; close(): void } => {
+    let log: AuditLog | null = null;
+    const get = (): AuditLog => held ?? (log ??= openAuditLog(deps, auditOptions(ws, deps)));
     return {
       store: createProposalStore(deps, join(ws.layout.context, 'proposals'), ws.layout.lockFile('proposals'), get),
       close: () => log?.close(),
@@ -101,8 +102,23 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
       });
 
   async function observeRun(ws: Workspace, ref: RunRef, mode: string, dryRun: boolean): Promise<ObserveResult> {
-    // Open once for writing so the file exists and is migrated; detectors then read through a query-only handle.
-    openAuditLog(deps, auditOptions(ws, deps)).close();
+    // Opened for writing first, so the file exists and is migrated; detectors then read through a query-only handle.
+    // The proposals and the closing event are written through it.
+    const log = openAuditLog(deps, auditOptions(ws, deps));
+    try {
+      return await observeWith(ws, ref, mode, dryRun, log);
+    } finally {
+      log.close();
+    }
+  }
+
+  async function observeWith(
+    ws: Workspace,
+    ref: RunRef,
+    mode: string,
+    dryRun: boolean,
+    log: AuditLog,
+  ): Promise<ObserveResult> {
     const reader = openAuditReader(deps, ws.layout.auditDb, auditReaderOptions(ws, deps));
     const { plan, bundle, topology } = await readDesign(deps, ref.dir);
     const hitl = await createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)).list();
@@ -128,7 +144,7 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
     const at = now().toISOString();
     const artifactUri = join(ref.dir, ARTIFACT_PATHS.plan);
     if (dryRun) return { run_id: ref.runId, mode, findings, proposals: [], events: [], written: [] };
-    const { store, close } = storeOf(ws);
+    const { store, close } = storeOf(ws, log);
     try {
       const proposals = await store.propose(
         ref.runId,
@@ -177,21 +193,16 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
         '',
       ].join('\n');
       await writeFileAtomic(deps, join(ref.dir, ARTIFACT_PATHS.governance, 'observability_review.md'), review);
-      const log = openAuditLog(deps, auditOptions(ws, deps));
-      try {
-        log.appendEvent({
-          runId: ref.runId,
-          type: 'observe.completed',
-          payload: {
-            mode,
-            counts,
-            proposals: proposals.map((p) => p.id),
-            checkpoints: events.map((e) => e.checkpoint_id),
-          },
-        });
-      } finally {
-        log.close();
-      }
+      log.appendEvent({
+        runId: ref.runId,
+        type: 'observe.completed',
+        payload: {
+          mode,
+          counts,
+          proposals: proposals.map((p) => p.id),
+          checkpoints: events.map((e) => e.checkpoint_id),
+        },
+      });
       await ws.runs.setPhase(ref.runId, '60_observability', 'completed').catch(() => undefined);
       await ws.sync(ref.runId);
       return { run_id: ref.runId, mode, findings, proposals, events, written };

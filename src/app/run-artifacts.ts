@@ -1,5 +1,5 @@
 import { join, relative } from 'node:path';
-import { openAuditLog } from '../audit/index.js';
+import { openAuditLog, type AuditLog } from '../audit/index.js';
 import type { LoadedArtifact, RunArtifacts } from '../governance/index.js';
 import type { z } from 'zod';
 import {
@@ -105,8 +105,16 @@ async function loadJson(deps: AppDeps, file: string): Promise<LoadedArtifact | u
   }
 }
 
-/** Reads every artifact of a run for governance (missing ones stay undefined). */
-export async function loadRunArtifacts(deps: AppDeps, ws: Workspace, ref: RunRef): Promise<RunArtifacts> {
+/**
+ * Reads every artifact of a run for governance (missing ones stay undefined). `log`: an audit log the caller holds
+ * open, read instead of opening one (an audit log that does not exist yet is not made by this read).
+ */
+export async function loadRunArtifacts(
+  deps: AppDeps,
+  ws: Workspace,
+  ref: RunRef,
+  log?: Pick<AuditLog, 'db'>,
+): Promise<RunArtifacts> {
   const dir = ref.dir;
   const ticketsDir = join(dir, ARTIFACT_PATHS.tickets);
   const names = (await deps.fs.readdir(ticketsDir).catch(() => [] as string[])).sort();
@@ -135,16 +143,20 @@ export async function loadRunArtifacts(deps: AppDeps, ws: Workspace, ref: RunRef
     }
   }
   const auditPayloads: LoadedArtifact[] = [];
-  if (await auditExists(ws, deps)) {
-    const log = openAuditLog(deps, auditOptions(ws, deps));
+  const readPayloads = (from: Pick<AuditLog, 'db'>): void => {
+    for (const row of from.db
+      .prepare('SELECT id, payload FROM audit_logs WHERE run_id = ? AND payload IS NOT NULL')
+      .all(ref.runId) as Array<{ id: string; payload: string }>) {
+      auditPayloads.push({ file: `audit.db#audit_logs/${row.id}`, raw: JSON.parse(row.payload) as unknown });
+    }
+  };
+  if (log) readPayloads(log);
+  else if (await auditExists(ws, deps)) {
+    const opened = openAuditLog(deps, auditOptions(ws, deps));
     try {
-      for (const row of log.db
-        .prepare('SELECT id, payload FROM audit_logs WHERE run_id = ? AND payload IS NOT NULL')
-        .all(ref.runId) as Array<{ id: string; payload: string }>) {
-        auditPayloads.push({ file: `audit.db#audit_logs/${row.id}`, raw: JSON.parse(row.payload) as unknown });
-      }
+      readPayloads(opened);
     } finally {
-      log.close();
+      opened.close();
     }
   }
   return {

@@ -129,7 +129,7 @@ export async function execute(
         if (await applyDecisionRequest(hitl, rt.log, ref.runId, payload)) await ws.sync(ref.runId);
       },
     });
-    const { repo, baseSha } = await provision(c, ws, ref, options.repo, options.init === true);
+    const { repo, baseSha } = await provision(c, rt.log, ref, options.repo, options.init === true);
     await recordProvenance(deps, ws, ref, rt.log, { repo, baseSha });
     deps.faults?.point('run.provisioned');
     const recorded = loadRecordedRun(rt.log, ref.runId);
@@ -297,63 +297,59 @@ export function recordedRunOptions(
   };
 }
 
+/** The repository the run branches from and its base commit: recorded by its first coordinator, else found now. */
 async function provision(
   c: RunOpsContext,
-  ws: Workspace,
+  log: AuditLog,
   ref: RunRef,
   repoArg: string | undefined,
   init: boolean,
 ): Promise<{ repo: string; baseSha: string }> {
   const { deps, git, cwd } = c;
-  const log = openAuditLog(deps, auditOptions(ws, deps));
-  try {
-    const recorded = loadRecordedRun(log, ref.runId);
-    if (recorded.repo && recorded.baseSha) return { repo: recorded.repo, baseSha: recorded.baseSha };
-    let dir: string;
-    if (repoArg !== undefined) dir = resolve(cwd, repoArg);
-    else if (init) {
-      // --init: a fresh repository inside the run folder, with an empty first commit as the base.
-      dir = join(ref.dir, 'repo');
-      await deps.fs.mkdir(dir, { recursive: true });
-      await git.ok(['init', '-q', '-b', 'main'], dir);
-      await git.ok(['commit', '--allow-empty', '-q', '-m', `mso: base of ${ref.runId}`], dir);
-    } else dir = cwd;
-    // The repository, its commit and whether it has uncommitted changes, in one process.
-    const found = await git.sequence(
-      [{ args: TOP_AND_HEAD, apart: true }, ['status', '--porcelain', '--untracked-files=no']],
-      dir,
+  const recorded = loadRecordedRun(log, ref.runId);
+  if (recorded.repo && recorded.baseSha) return { repo: recorded.repo, baseSha: recorded.baseSha };
+  let dir: string;
+  if (repoArg !== undefined) dir = resolve(cwd, repoArg);
+  else if (init) {
+    // --init: a fresh repository inside the run folder, with an empty first commit as the base.
+    dir = join(ref.dir, 'repo');
+    await deps.fs.mkdir(dir, { recursive: true });
+    await git.ok(['init', '-q', '-b', 'main'], dir);
+    await git.ok(['commit', '--allow-empty', '-q', '-m', `mso: base of ${ref.runId}`], dir);
+  } else dir = cwd;
+  // The repository, its commit and whether it has uncommitted changes, in one process.
+  const found = await git.sequence(
+    [{ args: TOP_AND_HEAD, apart: true }, ['status', '--porcelain', '--untracked-files=no']],
+    dir,
+  );
+  const { top, head: baseSha } = topAndHead(found.apart ?? { code: 1, stdout: '' });
+  // A new repository is named by the path it was made at, as before (git names its real path).
+  const repo = top !== null && init && repoArg === undefined ? dir : top;
+  if (repo === null)
+    // The callers checked this before writing anything (assertRepoSource); a repository gone since is refused too.
+    throw repoArg !== undefined
+      ? new InvalidArgumentError('--repo', `${dir} is not inside a git repository`)
+      : new InvalidArgumentError(
+          'repository',
+          `${cwd} is not inside a git repository: pass --init to start from a new, empty repository, or --repo PATH`,
+        );
+  if (baseSha === null) throw new InvalidArgumentError('--repo', `${repo} has no commit to start from`);
+  if (found.failed === null && found.stdout.trim() !== '')
+    deps.logger.warn(
+      `${repo} has uncommitted changes: nodes start from HEAD ${baseSha.slice(0, 12)} and do not see them (commit them first if they should)`,
     );
-    const { top, head: baseSha } = topAndHead(found.apart ?? { code: 1, stdout: '' });
-    // A new repository is named by the path it was made at, as before (git names its real path).
-    const repo = top !== null && init && repoArg === undefined ? dir : top;
-    if (repo === null)
-      // The callers checked this before writing anything (assertRepoSource); a repository gone since is refused too.
-      throw repoArg !== undefined
-        ? new InvalidArgumentError('--repo', `${dir} is not inside a git repository`)
-        : new InvalidArgumentError(
-            'repository',
-            `${cwd} is not inside a git repository: pass --init to start from a new, empty repository, or --repo PATH`,
-          );
-    if (baseSha === null) throw new InvalidArgumentError('--repo', `${repo} has no commit to start from`);
-    if (found.failed === null && found.stdout.trim() !== '')
-      deps.logger.warn(
-        `${repo} has uncommitted changes: nodes start from HEAD ${baseSha.slice(0, 12)} and do not see them (commit them first if they should)`,
-      );
-    log.appendEvent({ runId: ref.runId, type: 'run.provisioned', payload: { repo, base_sha: baseSha } });
-    log.recordSnapshot({
-      runId: ref.runId,
-      nodeId: 'provisioning',
-      nodeType: 'commit',
-      status: 'committed',
-      agentRole: 'provisioning',
-      phase: 1,
-      treeHashRef: null,
-      metadata: { repo, base_sha: baseSha },
-    });
-    return { repo, baseSha };
-  } finally {
-    log.close();
-  }
+  log.appendEvent({ runId: ref.runId, type: 'run.provisioned', payload: { repo, base_sha: baseSha } });
+  log.recordSnapshot({
+    runId: ref.runId,
+    nodeId: 'provisioning',
+    nodeType: 'commit',
+    status: 'committed',
+    agentRole: 'provisioning',
+    phase: 1,
+    treeHashRef: null,
+    metadata: { repo, base_sha: baseSha },
+  });
+  return { repo, baseSha };
 }
 
 /** The repository a run branched from, once it was provisioned (null for a run that never executed). */

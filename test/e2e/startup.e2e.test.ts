@@ -131,3 +131,32 @@ describe('the default policy in the bundle', () => {
     expect(await readFile(join(ws, '.mso-context', 'config', 'policy.yaml'), 'utf8')).toBe(defaultPolicyText());
   });
 });
+
+// A run's fixed cost, counted (not timed): each SQLite connection parses the schema and prepares its statements again
+// (about 2–3 ms on these machines). A one-node run opens: the design's log (which checks the log takes writes), the
+// governance gate's, the coordinator's, the summary's reader, and the observation's writer and query-only reader.
+// Raise it only with a reason in the commit message.
+const AUDIT_OPENS = 6;
+
+describe("a run's fixed cost", () => {
+  it(`opens the audit database at most ${AUDIT_OPENS} times in a one-node run`, async () => {
+    await writeFile(
+      join(sb.dir, 'one.yaml'),
+      'name: one\ngoal: one step\nnodes:\n  - { id: a, label: A, command: "echo a > a.txt" }\n',
+    );
+    const list = join(sb.dir, 'sqlite-opens.json');
+    const hook = join(REPO_ROOT, 'test/fixtures/count-sqlite-opens.cjs');
+    const run = await sb.json<{ status: string }>(['run', '--workflow', join(sb.dir, 'one.yaml')], {
+      env: { NODE_OPTIONS: `--require ${hook}`, MSO_SQLITE_OPENS: list },
+    });
+    expect(run.body.status, run.stderr).toBe('completed');
+    const opened = JSON.parse(await readFile(list, 'utf8')) as string[];
+    // The hook saw the run's connections: none would mean it counted nothing.
+    expect(opened.length).toBeGreaterThan(0);
+    expect(
+      opened.every((f) => f.endsWith('audit.db')),
+      opened.join('\n'),
+    ).toBe(true);
+    expect(opened.length, opened.join('\n')).toBeLessThanOrEqual(AUDIT_OPENS);
+  });
+});
