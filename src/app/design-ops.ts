@@ -80,6 +80,11 @@ export interface DesignOps {
       workflowText?: string | undefined;
       /** False when the caller mirrors the run to the observation space itself right after (`mso run`'s gate does). */
       mirror?: boolean | undefined;
+      /**
+       * The caller executes the run right after (`mso run`): a new run is refused at max_active_runs before anything is
+       * written. A run only designed takes no slot, and is not refused.
+       */
+      live?: boolean | undefined;
     },
   ): Promise<{ run_id: string; topology: TopologyResult; bundle: string; plan: string; feedback_applied: string[] }>;
   show(
@@ -111,7 +116,11 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       } catch (e) {
         if ((e as { code?: string }).code !== 'MSO_RUN_NOT_FOUND') throw e;
         writable();
-        return ws.runs.create({ id: { runId: input.runId }, ...(input.goal ? { goal: input.goal } : {}) });
+        return ws.runs.create({
+          id: { runId: input.runId },
+          live: s?.live === true,
+          ...(input.goal ? { goal: input.goal } : {}),
+        });
       }
     }
     const caseSlug =
@@ -121,7 +130,11 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
           ? slugFromGoal(redact(input.goal))
           : 'design';
     writable();
-    return ws.runs.create({ id: { skillKey: 'msowd', caseSlug }, ...(input.goal ? { goal: input.goal } : {}) });
+    return ws.runs.create({
+      id: { skillKey: 'msowd', caseSlug },
+      live: s?.live === true,
+      ...(input.goal ? { goal: input.goal } : {}),
+    });
   }
 
   /**
@@ -131,6 +144,8 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
    */
   interface Session {
     log?: AuditLog | undefined;
+    /** The run executes right after its design (see `all`'s `live`). */
+    live?: boolean | undefined;
   }
 
   function event(ws: Workspace, runId: string, type: string, payload: Record<string, unknown>, s?: Session): void {
@@ -368,7 +383,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       return { run_id: runId, path: join(ref.dir, ARTIFACT_PATHS.plan), nodes: types };
     },
     async all(input) {
-      const s: Session = {};
+      const s: Session = { live: input.live };
       let runId: string | undefined;
       try {
         const topology =

@@ -115,6 +115,7 @@ export async function replayRun(c: RunOpsContext, runId: string, o: ReplayOption
       ...(orig.manifest.goal ? { goal: orig.manifest.goal } : {}),
       tags: [o.fromNodes ? 'rerun' : 'replay'],
       parentRunId: runId,
+      live: true,
     });
     for (const f of [ARTIFACT_PATHS.topology, ARTIFACT_PATHS.bundle, ARTIFACT_PATHS.plan]) {
       const bytes = await deps.fs.readFile(join(orig.dir, f));

@@ -146,7 +146,7 @@ export class RunTransitionError extends MsoError {
   }
 }
 
-/** Creating a run would exceed `run_policy.max_active_runs`. */
+/** Starting a run (or making one that runs at once) would exceed `run_policy.max_active_runs`. */
 export class MaxActiveRunsError extends MsoError {
   readonly code = ErrorCode.MaxActiveRuns;
   readonly category = ErrorCategory.Conflict;

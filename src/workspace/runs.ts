@@ -44,6 +44,12 @@ export interface CreateRunInput {
   readonly goal?: string;
   readonly tags?: readonly string[];
   readonly parentRunId?: string | null;
+  /**
+   * The run executes right after it is made (`mso run`, a replay): refused when max_active_runs runs are live, so a run
+   * that could not start is never made. A run only designed takes no slot and is not refused here; the limit is
+   * checked when it goes live (`mso resume`).
+   */
+  readonly live?: boolean;
 }
 
 /** A run located on disk. */
@@ -146,8 +152,11 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
     if (input.parentRunId) parseRunId(input.parentRunId);
     await fs.mkdir(layout.activeDir, { recursive: true });
     const ref = await withLock(deps, layout.lockFile('registry'), async () => {
-      const live = await countLive();
-      if (live >= policy.run_policy.max_active_runs) throw new MaxActiveRunsError(live, policy.run_policy.max_active_runs);
+      if (input.live) {
+        const live = await countLive();
+        const limit = policy.run_policy.max_active_runs;
+        if (live >= limit) throw new MaxActiveRunsError(live, limit);
+      }
       const known = new Set((await readIndex(fs, layout.indexFile)).map((r) => r.run_id));
       let runId: string;
       if ('runId' in input.id) {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
@@ -262,5 +262,18 @@ describe('process control', () => {
       expect(await count(`SELECT count(*) AS n FROM run_leases WHERE run_id = '${id}'`)).toBe(0);
       expect(s.body.nodes).toEqual({ pending: 1 });
     }
+    // The slot is taken. Designing another run is still allowed (it takes none); running one is refused before
+    // anything is made.
+    const active = join(sb.dir, 'workspace', '.mso-context', 'active');
+    const more = await sb.json<{ run_id: string }>(['design', 'all', '--goal', 'Write the FAQ']);
+    expect(more.code, more.stderr).toBe(0);
+    expect((await sb.json<Summary>(['status', more.body.run_id])).body.status).toBe('created');
+    const before = (await readdir(active)).sort();
+    const wf = join(sb.dir, 'one-step.yaml');
+    await writeFile(wf, 'name: one step\ngoal: one step\nnodes:\n  - { id: a, label: A, command: "echo a > a.txt" }\n');
+    const run = await sb.json<{ error?: { code: string } }>(['run', '--workflow', wf]);
+    expect(run.code, JSON.stringify(run.body)).toBe(1);
+    expect(run.body.error?.code).toBe('MSO_MAX_ACTIVE_RUNS');
+    expect((await readdir(active)).sort()).toEqual(before);
   });
 });

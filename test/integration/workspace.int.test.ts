@@ -161,11 +161,14 @@ describe('runs', () => {
     await ws.runs.setStatus(designed.runId, 'cancelled');
     await ws.runs.setStatus(a.runId, 'active');
     await ws.runs.setStatus(b.runId, 'active');
-    await expect(ws.runs.create({ id: { skillKey: 'msowd', caseSlug: 'c' } })).rejects.toMatchObject({
-      code: 'MSO_MAX_ACTIVE_RUNS',
-    });
+    // A run made to execute at once is refused a slot before it is made; one only designed takes none.
+    const live = { id: { skillKey: 'msowd', caseSlug: 'c' }, live: true } as const;
+    await expect(ws.runs.create(live)).rejects.toMatchObject({ code: 'MSO_MAX_ACTIVE_RUNS' });
+    expect((await ws.runs.list()).some((r) => r.run_id.endsWith('-c'))).toBe(false);
+    const later = await ws.runs.create({ id: { skillKey: 'msowd', caseSlug: 'later' } });
+    expect(later.manifest.status).toBe('created');
     await ws.runs.setStatus(a.runId, 'failed', { error: { message: 'boom', phase: 'test' } });
-    await expect(ws.runs.create({ id: { skillKey: 'msowd', caseSlug: 'c' } })).resolves.toBeTruthy();
+    await expect(ws.runs.create(live)).resolves.toBeTruthy();
   });
   it('archives only finished runs past auto_archive_after_days', async () => {
     await mkdir(join(dir, 'ws', '.mso-context', 'config'), { recursive: true });
