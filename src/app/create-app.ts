@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { ExplainOps } from './explain-ops.js';
 import type { McpInstallRequest, McpInstallResult, McpUninstallRequest, McpUninstallResult } from './mcp-install.js';
 import type { Policy, RunStatus } from '../contracts/index.js';
@@ -205,6 +206,7 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
 
   async function open(create = true): Promise<Workspace> {
     if (opened && (opened.create || !create) && (await stampOf(opened.ws.layout)) === opened.stamp) return opened.ws;
+    if (!opened) await assertRootsAreFolders();
     const ws = await openWorkspace(deps, {
       root: settings.workspaceRoot,
       observationRoot: settings.observationRoot,
@@ -221,6 +223,30 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
       await (await import('./git-exclude.js')).keepOutOfGitStatus(deps.fs, settings.gitExcludes);
     opened = { ws, create, stamp: await stampOf(ws.layout) };
     return ws;
+  }
+
+  /**
+   * A workspace or observation root that is a file, or under one, is refused (exit 2, naming the flag or variable it
+   * came from) before anything is read or made there: opening it would fail deep inside with ENOTDIR.
+   */
+  async function assertRootsAreFolders(): Promise<void> {
+    const roots = [
+      ['workspace', settings.workspaceRoot, settings.rootSources.workspace],
+      ['observation', settings.observationRoot, settings.rootSources.observation],
+    ] as const;
+    for (const [name, root, source] of roots) {
+      // The nearest part of the path that exists must be a folder (the rest is made when the space is).
+      for (let p = root; ; p = dirname(p)) {
+        const st = await deps.fs.stat(p).catch(() => undefined);
+        if (st?.isDirectory()) break;
+        if (st)
+          throw new InvalidArgumentError(
+            source ?? `${name} root`,
+            `${root} cannot be the ${name} folder: ${p} is a file, not a folder`,
+          );
+        if (dirname(p) === p) break;
+      }
+    }
   }
 
   async function view(ws: Workspace, ref: RunRef, sync = true): Promise<RunView> {

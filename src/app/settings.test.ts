@@ -35,6 +35,9 @@ describe('resolveSettings', () => {
       gitDirsOf: (p: string) => (p.startsWith('/src/app/') ? repo : null),
     });
     expect(asked.workspaceRoot).toBe('/src/app/ws');
+    // Named by where it came from, for errors about it.
+    expect(asked.rootSources).toEqual({ workspace: '--workspace', observation: 'MSO_OBSERVATION_ROOT' });
+    expect(inRepo.rootSources).toEqual({ workspace: null, observation: null });
     expect(asked.gitExcludes).toEqual([{ file: '/src/app/.git/info/exclude', pattern: '/ws/' }]);
     const legacy = resolveSettings({}, {}, '/src/app', { ...probe, localWorkspace: true });
     expect(legacy.workspaceRoot).toBe('/src/app/workspace');

@@ -25,6 +25,8 @@ export interface ResolvedSettings {
    * git working tree never shows in `git status`.
    */
   readonly gitExcludes: ReadonlyArray<{ readonly file: string; readonly pattern: string }>;
+  /** Where each root came from, as an error names it: the flag, the environment variable, or null for the default. */
+  readonly rootSources: { readonly workspace: string | null; readonly observation: string | null };
 }
 
 /** What the composition root found on disk around `cwd` (kept out of `resolveSettings`, which stays pure). */
@@ -79,8 +81,14 @@ export function resolveSettings(
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel) || rel === '.git' || rel.startsWith('.git/')) return [];
     return [{ file: join(dirs.commonDir, 'info', 'exclude'), pattern: `/${rel}/` }];
   });
+  const source = (given: string | undefined, flag: string, variable: string): string | null =>
+    nonEmpty(given) !== undefined ? flag : nonEmpty(env[variable]) !== undefined ? variable : null;
   return Object.freeze({
     cwd,
+    rootSources: Object.freeze({
+      workspace: source(input.workspace, '--workspace', 'MSO_WORKSPACE_ROOT'),
+      observation: source(input.observation, '--observation', 'MSO_OBSERVATION_ROOT'),
+    }),
     workspaceRoot: abs(ws),
     observationRoot: abs(obs),
     gitExcludes: Object.freeze(gitExcludes),

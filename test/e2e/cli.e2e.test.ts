@@ -29,6 +29,25 @@ describe('mso CLI basics', () => {
     expect(human.code).toBe(2);
     expect(human.stderr).toContain('mso:');
   });
+  it('refuses a workspace or observation root that is a file (or under one) with exit 2, naming where it came from', async () => {
+    const file = join(sb.dir, 'notes.txt');
+    await writeFile(file, 'not a folder\n');
+    const cases = [
+      { args: ['--workspace', file, 'status'], env: {}, field: '--workspace' },
+      { args: ['--observation', join(file, 'obs'), 'init'], env: {}, field: '--observation' },
+      { args: ['run', '--goal', 'x'], env: { MSO_WORKSPACE_ROOT: join(file, 'ws') }, field: 'MSO_WORKSPACE_ROOT' },
+    ];
+    for (const c of cases) {
+      const r = await sb.json<{ error: { code: string; field: string; message: string } }>(c.args, { env: c.env });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.body.error).toMatchObject({ code: 'MSO_INVALID_ARGUMENT', field: c.field });
+      expect(r.body.error.message).toContain(`${file} is a file, not a folder`);
+      // No stack trace without --debug, and nothing made.
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(await readFile(file, 'utf8')).toBe('not a folder\n');
+    expect(await readdir(sb.dir)).not.toContain('workspace');
+  });
   it('init is idempotent and creates both spaces, anchors and policy', async () => {
     const first = await sb.json<{ workspace_id: string; policy_file: string }>(['init']);
     expect(first.code).toBe(0);
