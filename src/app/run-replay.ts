@@ -10,7 +10,7 @@ import {
   type Divergence,
   type NodeRecord,
 } from '../engine/index.js';
-import { createHitlStore, parseRunId, writeFileAtomic, type RunRef } from '../workspace/index.js';
+import { createHitlStore, parseRunId, taggedCaseSlug, writeFileAtomic, type RunRef } from '../workspace/index.js';
 import { currentHashes, readProvenance } from './provenance.js';
 import { ARTIFACT_PATHS, readRunArtifact, runTicketStore } from './run-artifacts.js';
 import { execute, recordedRunOptions } from './run-execute.js';
@@ -111,7 +111,7 @@ export async function replayRun(c: RunOpsContext, runId: string, o: ReplayOption
       id:
         o.as !== undefined
           ? { runId: o.as }
-          : { skillKey, caseSlug: `${caseSlug.slice(0, 40)}-${o.fromNodes ? 'rerun' : 'replay'}` },
+          : { skillKey, caseSlug: taggedCaseSlug(caseSlug, o.fromNodes ? 'rerun' : 'replay') },
       ...(orig.manifest.goal ? { goal: orig.manifest.goal } : {}),
       tags: [o.fromNodes ? 'rerun' : 'replay'],
       parentRunId: runId,

@@ -3,7 +3,7 @@ export { openWorkspace, writeRunArtifact, type Workspace, type WorkspaceOptions,
 export { workspaceLayout, assertInside, toPhaseDir, OBSERVATION_DIRS, type WorkspaceLayout } from './layout.js';
 export type { RunStore, RunRef, CreateRunInput, RunIdRequest } from './runs.js';
 export { RUN_TRANSITIONS, LIVE_RUN_STATUSES, FINISHED_RUN_STATUSES, readIndex } from './manifest.js';
-export { parseRunId, slugFromGoal, toCaseSlug, sanitizeCaseSlug, normalizeSkillKey, assertSafeName, type ParsedRunId } from './run-id.js';
+export { parseRunId, slugFromGoal, taggedCaseSlug, toCaseSlug, sanitizeCaseSlug, normalizeSkillKey, assertSafeName, type ParsedRunId } from './run-id.js';
 export {
   writeFileAtomic,
   writeJsonAtomic,

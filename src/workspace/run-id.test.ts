@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { formatRunId, parseRunId, sanitizeCaseSlug, slugFromGoal, toCaseSlug, withSuffix } from './run-id.js';
+import {
+  formatRunId,
+  parseRunId,
+  sanitizeCaseSlug,
+  slugFromGoal,
+  taggedCaseSlug,
+  toCaseSlug,
+  withSuffix,
+} from './run-id.js';
 
 describe('parseRunId', () => {
   it('accepts a run id with a real date and a known skill key', () => {
@@ -52,5 +60,17 @@ describe('case slugs', () => {
     expect(formatRunId(at, 'msowd', 'x')).toBe('20261121-msowd-x');
     const long = withSuffix(at, 'msowd', 'a'.repeat(40), 12);
     expect(parseRunId(long).caseSlug).toBe(`${'a'.repeat(37)}-12`);
+  });
+  it('tags a slug (a replay, a rerun) within the limit, whatever the slug it starts from', () => {
+    const at = new Date('2026-11-21T10:00:00Z');
+    const full = slugFromGoal('Compare PostgreSQL, SQLite and DuckDB for the analytics store and recommend one');
+    expect(full).toHaveLength(40);
+    const tagged = taggedCaseSlug(full, 'replay');
+    expect(tagged).toBe('compare-postgresql-sqlite-and-duc-replay');
+    expect(tagged).toHaveLength(40);
+    expect(parseRunId(formatRunId(at, 'msowd', tagged)).caseSlug).toBe(tagged);
+    // Cut before a dash: no double dash.
+    expect(taggedCaseSlug('ab-cd-ef', 'rerun')).toBe('ab-cd-ef-rerun');
+    expect(taggedCaseSlug(`${'a'.repeat(33)}-bcdefg`, 'rerun')).toBe(`${'a'.repeat(33)}-rerun`);
   });
 });

@@ -93,6 +93,11 @@ export function formatRunId(at: Date, skillKey: SkillKey, caseSlug: string): str
   return `${utcDateStamp(at)}-${skillKey}-${caseSlug}`;
 }
 
+/** `<slug>-<tag>` (a replay's `-replay`), the slug cut so the whole stays within 40 characters. */
+export function taggedCaseSlug(caseSlug: string, tag: string): string {
+  return `${caseSlug.slice(0, MAX_SLUG - tag.length - 1).replace(/-$/, '')}-${tag}`;
+}
+
 /** The n-th alternative of a run id that was taken: `<id>-2`, `<id>-3`, ... keeping the slug within 40 chars. */
 export function withSuffix(at: Date, skillKey: SkillKey, caseSlug: string, n: number): string {
   const suffix = `-${n}`;

@@ -163,6 +163,19 @@ describe.each(auditStores())('mso replay, timeline, provenance (%s audit store)'
     expect(gates.map((g) => g.payload['status'])).toEqual(['success', 'success', 'success']);
   });
 
+  it('replays a run whose id is as long as ids get, naming the replay within the limit', async () => {
+    const wf = join(sb.dir, 'long-name.yaml');
+    const name = 'Compare PostgreSQL, SQLite and DuckDB for the analytics store and recommend one';
+    await writeFile(wf, stringify({ name, goal: name, nodes: [{ id: 'a', label: 'A', command: 'echo a > a.txt' }] }));
+    const r = await sb.json<{ run_id: string; status: string }>(['run', '--workflow', wf]);
+    expect(r.body.status).toBe('completed');
+    expect(r.body.run_id.split('-msowd-')[1]).toHaveLength(40);
+    const replay = await sb.json<Replay>(['replay', r.body.run_id, '--offline']);
+    expect(replay.code, JSON.stringify(replay.body)).toBe(0);
+    expect(replay.body.identical).toBe(true);
+    expect(replay.body.run_id).toMatch(/-msowd-compare-postgresql-sqlite-and-duc-replay$/);
+  });
+
   it('replays the people too: a gate a person approved is approved again, attributed, without waiting', async () => {
     // A merge whose quorum is missed asks a person; the record has the approval (after exit 3 and a resume).
     const wf = join(sb.dir, 'quorum.yaml');
