@@ -176,12 +176,23 @@ describe('importWorkflow', () => {
       quorum: 2,
     });
   });
-  it.each([
+  it.each<[unknown, string]>([
     [{ ...wf, nodes: [...wf.nodes, { id: 'x', label: 'X', gates: [''] }] }, 'nodes[3].gates[0]'],
     [{ ...wf, nodes: [...wf.nodes, { id: 'x', label: 'X', colour: 'red' }] }, 'nodes[3].colour'],
     [{ ...wf, edges: [...wf.edges, { from: 'ship', to: 'nowhere' }] }, 'edges[2].to'],
     [{ ...wf, edges: [...wf.edges, { from: 'ship', to: 'build' }] }, 'edges[2]'],
     [{ ...wf, nodes: [{ id: '../x', label: 'X' }] }, 'nodes[0].id'],
+    // A misspelt key inside a node's merge policy or explicit output is refused, as at the node's own level.
+    [{ ...wf, nodes: [{ id: 'm', label: 'M', merge_policy: { stratgy: 'manual' } }] }, 'nodes[0].merge_policy.stratgy'],
+    [
+      { ...wf, nodes: [{ id: 'm', label: 'M', explicit_output: { type: 'memo', file: 'x' } }] },
+      'nodes[0].explicit_output.file',
+    ],
+    // A required output must be a path in the node's worktree.
+    ...['../../etc/passwd', '/etc/passwd', 'a/../../b', '\\server\\x'].map((f): [unknown, string] => [
+      { ...wf, nodes: [{ id: 'm', label: 'M', explicit_output: { type: 'memo', required_files: ['ok.md', f] } }] },
+      'nodes[0].explicit_output.required_files[1]',
+    ]),
   ])('names the failing field path %#', (raw, path) => {
     expect(() => importWorkflow({ raw, file: 'wf.yaml', runId: '20261121-msowd-x', policy, at })).toThrow(
       expect.objectContaining({
@@ -189,6 +200,41 @@ describe('importWorkflow', () => {
         issues: expect.arrayContaining([expect.objectContaining({ path })]),
       }),
     );
+  });
+  it('gates the target of a hitl edge at any risk, and the decision nodes at high risk', () => {
+    const raw = {
+      name: 'gated',
+      nodes: [
+        { id: 'prepare', label: 'Prepare', command: 'true' },
+        { id: 'publish', label: 'Publish', command: 'true' },
+        { id: 'announce', label: 'Announce', command: 'true' },
+      ],
+      edges: [
+        { from: 'prepare', to: 'publish', type: 'hitl' },
+        { from: 'publish', to: 'announce' },
+      ],
+    };
+    const t = importWorkflow({ raw, file: 'wf.yaml', runId: '20261121-msowd-x', policy, at });
+    expect(t.execution_policy?.human_gate_nodes).toEqual(['publish']);
+    expect(t.edges.map((e) => e.type)).toEqual(['hitl', 'data']);
+    expect(buildPlan(t, buildBundle(t, at), policy, at).human_gate_nodes).toEqual(['publish']);
+    // No hitl edge, not high risk: no gate.
+    const plain = { ...raw, edges: raw.edges.map(({ from, to }) => ({ from, to })) };
+    expect(
+      importWorkflow({ raw: plain, file: 'wf.yaml', runId: '20261121-msowd-x', policy, at }).execution_policy
+        ?.human_gate_nodes,
+    ).toEqual([]);
+    // High risk adds the decision nodes, each once, in plan order.
+    const high = importWorkflow({
+      raw: { ...raw, risk: 'high' },
+      file: 'wf.yaml',
+      runId: '20261121-msowd-x',
+      policy,
+      at,
+    });
+    const gates = high.execution_policy?.human_gate_nodes ?? [];
+    expect(gates).toContain('publish');
+    expect(new Set(gates).size).toBe(gates.length);
   });
   it('accepts a cycle closed by a bounded back-edge as a loop', () => {
     const t = importWorkflow({

@@ -16,7 +16,20 @@ import {
 import { adjacency, describeCycle, type GraphEdge } from './graph.js';
 import { buildTopology, type Risk, type TaskSpec } from './topology-builder.js';
 
-/** A hand-written workflow: only node ids/labels and edges are required; unknown node keys are refused. */
+/** A path that would leave a worktree it is relative to: absolute (either slash), or with a `..` part. */
+export const leavesWorktree = (path: string): boolean =>
+  path.startsWith('/') || path.startsWith('\\') || path.split(/[\\/]/).includes('..');
+
+/** A file a node must leave behind (`required_files`): inside its worktree, so relative and without a `..` part. */
+const WorktreePathSchema = z
+  .string()
+  .min(1)
+  .refine((f) => !leavesWorktree(f), "must be a path inside the node's worktree (relative, without ..)");
+
+/**
+ * A hand-written workflow: only node ids/labels and edges are required; unknown keys are refused, in a node and in
+ * its `explicit_output` and `merge_policy` (a misspelt `stratgy` must not fall back to the default quietly).
+ */
 export const WorkflowFileSchema = z.strictObject({
   name: z.string().optional(),
   goal: z.string().optional(),
@@ -30,9 +43,11 @@ export const WorkflowFileSchema = z.strictObject({
         description: z.string().optional(),
         theta_gt_band: ThetaBandSchema.optional(),
         output: OutputTypeSchema.optional(),
-        explicit_output: ExplicitOutputSchema.optional(),
+        explicit_output: ExplicitOutputSchema.extend({ required_files: z.array(WorktreePathSchema).default([]) })
+          .strict()
+          .optional(),
         ...NodeHintsShape,
-        merge_policy: MergePolicySchema.optional(),
+        merge_policy: MergePolicySchema.strict().optional(),
       }),
     )
     .min(1),
@@ -77,10 +92,11 @@ export function importWorkflow(input: {
       issues.push({ path: `edges[${i}]`, message: 'a self-loop needs max_iterations' });
   });
   if (issues.length) throw new InvalidArtifactError(input.file, issues);
-  const edges: Array<GraphEdge & { maxIterations?: number }> = wf.edges.map((e) => ({
+  const edges: Array<GraphEdge & { maxIterations?: number; hitl?: boolean }> = wf.edges.map((e) => ({
     from: e.from,
     to: e.to,
     ...(e.max_iterations ? { back: true, maxIterations: e.max_iterations } : {}),
+    ...(e.type === 'hitl' ? { hitl: true } : {}),
   }));
   const cycle = describeCycle(ids, edges);
   if (cycle) {

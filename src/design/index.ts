@@ -9,7 +9,7 @@ export {
   type PlannerRecord,
   type Subtask,
 } from './llm-planner.js';
-export { importWorkflow, WorkflowFileSchema, type WorkflowFile } from './import-workflow.js';
+export { importWorkflow, leavesWorktree, WorkflowFileSchema, type WorkflowFile } from './import-workflow.js';
 export { buildBundle, applyFeedback, chooseModel } from './mental-models.js';
 export { MENTAL_MODELS, type MentalModel } from './mental-model-library.js';
 export { buildPlan, DEFAULT_FALLBACK_RULES } from './plan.js';

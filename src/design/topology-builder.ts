@@ -99,7 +99,8 @@ export interface BuildInput {
   readonly risk: Risk;
   readonly type: TopologyType;
   readonly tasks: readonly TaskSpec[];
-  readonly edges: ReadonlyArray<GraphEdge & { readonly maxIterations?: number }>;
+  /** `hitl`: a person approves before the edge's target runs (a human gate on it, whatever the risk). */
+  readonly edges: ReadonlyArray<GraphEdge & { readonly maxIterations?: number; readonly hitl?: boolean }>;
   readonly policy: Pick<Policy, 'personas' | 'design'>;
   readonly at: string;
   readonly rationale: string;
@@ -159,7 +160,7 @@ export function buildTopology(input: BuildInput): WorkflowTopologySpec {
   const edges = input.edges.map((e) => ({
     from: e.from,
     to: e.to,
-    type: e.back ? ('control' as const) : ('data' as const),
+    type: e.back ? ('control' as const) : e.hitl ? ('hitl' as const) : ('data' as const),
     ...(e.back ? { max_iterations: e.maxIterations ?? input.policy.design.max_iterations } : {}),
   }));
   const merges = ids.filter((id) => (parents.get(id) ?? []).length >= 2);
@@ -207,7 +208,12 @@ export function buildTopology(input: BuildInput): WorkflowTopologySpec {
       mitigation: ['decide from evidence; escalate once, not per iteration'],
     });
   }
-  const gates = input.risk === 'high' ? decisions : [];
+  // High risk gates the decision nodes; a `hitl` edge gates its target at any risk.
+  const gated = new Set([
+    ...(input.risk === 'high' ? decisions : []),
+    ...input.edges.filter((e) => e.hitl && !e.back).map((e) => e.to),
+  ]);
+  const gates = ids.filter((id) => gated.has(id));
   return {
     run_id: input.runId,
     topology_type: input.type,

@@ -12,7 +12,7 @@ import {
   type MentalModelBundle,
   type WorkflowTopologySpec,
 } from '../contracts/index.js';
-import { adjacency, describeCycle } from '../design/index.js';
+import { adjacency, describeCycle, leavesWorktree } from '../design/index.js';
 import type { z } from 'zod';
 import type { Finding, LoadedArtifact, RunArtifacts } from './findings.js';
 
@@ -245,7 +245,7 @@ export function checkStructure(run: RunArtifacts): Finding[] {
     }
     topology.nodes.forEach((n, i) => {
       (n.explicit_output?.required_files ?? []).forEach((f, j) => {
-        if (f.startsWith('/') || f.split(/[\\/]/).includes('..'))
+        if (leavesWorktree(f))
           add(
             'safe-paths',
             `required file ${f} would leave the worktree`,

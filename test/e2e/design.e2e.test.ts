@@ -2,7 +2,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESIGN_GOALS } from '../fixtures/design-goals.js';
-import { makeSandbox, type Sandbox } from '../helpers/cli.js';
+import { REPO_ROOT, makeSandbox, type Sandbox } from '../helpers/cli.js';
 
 let sb: Sandbox;
 beforeAll(async () => {
@@ -115,6 +115,38 @@ describe('design commands', () => {
     expect(r.code).toBe(2);
     expect(r.body.error.file).toBe(bad);
     expect(r.body.error.issues.map((i) => i.path)).toContain('nodes[0].gates[0]');
+  });
+  it('refuses a required output outside the worktree before anything is written, and gates a hitl edge at any risk', async () => {
+    const active = join(sb.dir, 'workspace', '.mso-context', 'active');
+    const before = (await readdir(active)).sort();
+    const esc = join(sb.dir, 'esc.yaml');
+    await writeFile(
+      esc,
+      'name: esc\nnodes:\n  - id: a\n    label: A\n    command: "true"\n    explicit_output: { type: memo, required_files: ["../../etc/passwd"] }\n',
+    );
+    for (const args of [
+      ['run', '--workflow', esc],
+      ['run', '--workflow', esc, '--dry-run'],
+    ]) {
+      const r = await sb.json<{ error: { file: string; issues: Array<{ path: string }> } }>(args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.body.error.file).toBe(esc);
+      expect(r.body.error.issues.map((i) => i.path)).toEqual(['nodes[0].explicit_output.required_files[0]']);
+    }
+    expect((await readdir(active)).sort()).toEqual(before);
+    // The shipped human-gate example without its risk: the hitl edge alone stops the run before publish.
+    const text = await readFile(join(REPO_ROOT, 'examples', 'human-gate.yaml'), 'utf8');
+    const gated = join(sb.dir, 'gated.yaml');
+    await writeFile(gated, text.replace(/^risk: high\n/m, ''));
+    expect(await readFile(gated, 'utf8')).toContain('type: hitl');
+    const run = await sb.json<{ status: string; nodes: Record<string, number>; pending_human: string[] }>([
+      'run',
+      '--workflow',
+      gated,
+    ]);
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.body).toMatchObject({ status: 'awaiting_human', nodes: { done: 1 } });
+    expect(run.body.pending_human).toEqual(['HITL-0001: approve publish before it runs']);
   });
   it('handles bad goals without a crash: blank → exit 2 and nothing written; emoji and 100 KB → a valid plan', async () => {
     const active = join(sb.dir, 'workspace', '.mso-context', 'active');
