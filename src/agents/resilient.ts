@@ -139,14 +139,16 @@ async function recordCall(deps: ResilienceDeps, req: AgentRequest, r: AgentResul
  * Runs a request through a fallback chain: each agent in order, skipping unavailable ones and open breakers; a
  * breaker-worthy failure is counted; retryable failures are retried with backoff (Retry-After honoured) from one
  * budget shared by the whole chain; rate limits, quota, hangs and auth failures move on to the next agent. When no
- * agent could take the call at all, throws ALL_PROVIDERS_UNAVAILABLE listing each agent's state.
+ * agent could take the call at all, throws ALL_PROVIDERS_UNAVAILABLE listing each agent's state. A shell step
+ * (`req.command`) runs once: the budget is for an agent's transient failures, and running a command again is the
+ * node's own retry (its `max_retry` and the plan's fallback rules), which the engine counts as attempts.
  */
 export async function runChain(
   deps: ResilienceDeps,
   chain: readonly AgentAdapter[],
   req: AgentRequest,
   onEvent?: (e: AgentEvent) => void,
-  budget: RetryBudget = createRetryBudget(deps.retry.maxRetries),
+  budget: RetryBudget = createRetryBudget(req.command !== undefined ? 0 : deps.retry.maxRetries),
 ): Promise<ChainResult> {
   const trail: ChainStep[] = [];
   const states: ChainAgentState[] = [];

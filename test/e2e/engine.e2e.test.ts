@@ -379,6 +379,33 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     const done = await sb.json<Summary>(['resume', r.body.run_id]);
     expect(done.body).toMatchObject({ status: 'completed', nodes: { done: 3 } });
   });
+  it("runs a shell step once per attempt: the agents' transient retries never run it again", async () => {
+    // The default resilience (two retries with backoff) applies to agents; a command is run again only by the node's
+    // own max_retry, and each run is an attempt.
+    await writeFile(
+      join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml'),
+      'run_policy:\n  max_active_runs: 50\n',
+    );
+    const counter = join(sb.dir, 'executions.log');
+    for (const [maxRetry, runs] of [
+      [0, 1],
+      [1, 2],
+    ] as const) {
+      await writeFile(counter, '');
+      const file = await workflow(
+        `slow-${maxRetry}`,
+        [{ id: 'deploy', command: `echo x >> ${counter}; sleep 5`, timeout_s: 1, max_retry: maxRetry }],
+        [],
+      );
+      const r = await run(['--workflow', file]);
+      expect(r.body).toMatchObject({ status: 'failed', reason: expect.stringContaining('timeout') });
+      expect((await readFile(counter, 'utf8')).split('\n').filter(Boolean)).toHaveLength(runs);
+      const attempts = await q(
+        `SELECT count(*) AS n FROM attempts WHERE run_id = '${r.body.run_id}' AND node_id = 'deploy'`,
+      );
+      expect(Number(attempts[0]?.['n'])).toBe(runs);
+    }
+  });
   it('stops new dispatches when the budget is spent: failed with budget_exceeded', async () => {
     const wf = await workflow(
       'budget',
