@@ -63,8 +63,21 @@ export async function choosePlanner(
 export interface AgentNeeds {
   /** `--agent NAME`: every node without a command goes to this agent. */
   readonly agent?: string | undefined;
-  /** The parsed workflow file, when the run imports one; a goal's nodes use the default chain. */
-  readonly workflow?: WorkflowFile | undefined;
+  /**
+   * The nodes, when they are known (the parsed workflow file a run imports, or a designed run's plan); without them
+   * (a goal not planned yet) every node uses the default chain.
+   */
+  readonly workflow?:
+    | Pick<WorkflowFile, 'nodes'>
+    | {
+        readonly nodes: ReadonlyArray<{
+          readonly id: string;
+          readonly command?: string | undefined;
+          readonly agent?: string | undefined;
+          readonly persona?: string | undefined;
+        }>;
+      }
+    | undefined;
   /** `--allow-manual`: nodes no agent can do go to a person, knowingly. */
   readonly allowManual?: boolean | undefined;
   /** Where policy.yaml lives, for the advice. */

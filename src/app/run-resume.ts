@@ -1,6 +1,7 @@
 import { InvalidArgumentError, isMsoError } from '../contracts/index.js';
 import { join } from 'node:path';
 import { readTextIfExists, type RunRef } from '../workspace/index.js';
+import { assertAgentsFor } from './agent-readiness.js';
 import { assertAuditWritable } from './audit-ops.js';
 import { ARTIFACT_PATHS, readRunArtifact } from './run-artifacts.js';
 import { execute, provisionedRepo } from './run-execute.js';
@@ -21,13 +22,18 @@ export async function resumeRun(c: RunOpsContext, runId: string, options: Resume
   // Refused before anything is written when the audit log cannot take it (read-only, lost WAL).
   assertAuditWritable(c.deps, ws);
   // A run that never executed (designed only) branches from here: the same rule as mso run, before any write.
-  if (provisionedRepo(c, ws, runId) === null) await assertRepoSource(c, options);
+  const firstRun = provisionedRepo(c, ws, runId) === null;
+  if (firstRun) await assertRepoSource(c, options);
   else if (options.repo !== undefined || options.init)
     throw new InvalidArgumentError(
       options.init ? '--init' : '--repo',
       `${runId} already branched from its repository; it resumes there (leave the flag out)`,
     );
-  if ((await finishDesign(c, ref)) || !(await gatePassed(c, ref))) {
+  const designed = await finishDesign(c, ref);
+  // Its first execution passes mso run's first-run check too: nodes no usable agent can do are refused (exit 2)
+  // unless --allow-manual hands them to a person.
+  if (firstRun) await assertPlanAgents(c, ref, options);
+  if (designed || !(await gatePassed(c, ref))) {
     const { refused } = await governanceGate(c, ws, ref, options.agent);
     if (refused) return refused;
   }
@@ -39,6 +45,24 @@ export async function resumeRun(c: RunOpsContext, runId: string, options: Resume
     throw e;
   }
   return { ...summary, ...(await observeAfter(c, runId)) };
+}
+
+/** `mso run`'s first-run check (assertAgentsFor) over a designed run's plan: each node with its command, agent, persona. */
+async function assertPlanAgents(c: RunOpsContext, ref: RunRef, options: ResumeOptions): Promise<void> {
+  const ws = await c.open(true);
+  const plan = await readRunArtifact(c.deps, ref.dir, 'plan', 'execution plan');
+  const nodes = Object.entries(plan.execution_graph).map(([id, n]) => ({
+    id,
+    command: n.command,
+    agent: n.agent,
+    persona: n.persona,
+  }));
+  await assertAgentsFor(c.deps, ws.policy, {
+    agent: options.agent,
+    workflow: { nodes },
+    allowManual: options.allowManual,
+    policyFile: ws.layout.policyFile,
+  });
 }
 
 const missing = async (c: RunOpsContext, ref: RunRef, kind: 'topology' | 'bundle' | 'plan'): Promise<boolean> =>

@@ -202,6 +202,8 @@ export interface ResumeOptions extends ExecutionChoice {
   readonly repo?: string | undefined;
   /** For a run that never executed: start from a new, empty repository, as `mso run --init`. */
   readonly init?: boolean | undefined;
+  /** For a run that never executed: let nodes no agent can do go to a person, as `mso run --allow-manual`. */
+  readonly allowManual?: boolean | undefined;
   readonly budgetUsd?: number | undefined;
   readonly maxConcurrency?: number | undefined;
   readonly agent?: string | undefined;

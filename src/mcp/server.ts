@@ -176,6 +176,12 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
           .describe(
             'a designed run: start from a new, empty repository (kept in the run folder) when the server has none',
           ),
+        allow_manual: z
+          .boolean()
+          .default(false)
+          .describe(
+            'a designed run: let nodes no agent can do go to a person (by default such a run is refused, nothing written)',
+          ),
       }),
       outputSchema: z.looseObject({ run_id: z.string(), status: z.string() }),
     },
@@ -187,7 +193,7 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
         let under: Promise<string> | undefined;
         startInBackground(args.run_id, (signal) => {
           const { work, firstRunId } = underWay(null, (onProgress) =>
-            app.engine.resume(args.run_id, { init: args.init, signal, onProgress }),
+            app.engine.resume(args.run_id, { init: args.init, allowManual: args.allow_manual, signal, onProgress }),
           );
           under = firstRunId;
           return work;

@@ -49,6 +49,28 @@ describe('the first-run gate', () => {
     expect(human.stderr).toMatch(/no usable agent for every node \(fallback_chains\.default\)/);
   });
 
+  it('holds a designed run to the same check when mso resume first executes it', async () => {
+    const d = await sb.json<{ run_id: string }>(
+      ['design', 'all', '--goal', 'Write the notes then review them'],
+      bare(),
+    );
+    expect(d.code).toBe(0);
+    const before = await eventCount();
+    const r = await sb.json<{ error: { code: string; message: string } }>(['resume', d.body.run_id], bare());
+    expect(r.code).toBe(2);
+    expect(r.body.error.code).toBe('MSO_NO_USABLE_AGENT');
+    expect(r.body.error.message).toMatch(/--allow-manual/);
+    // Refused before its first write: still only designed, no event, no ticket.
+    expect(await eventCount()).toBe(before);
+    expect((await sb.json<{ status: string }>(['status', d.body.run_id])).body.status).toBe('created');
+    const manual = await sb.json<{ status: string; pending_human: string[] }>(
+      ['resume', d.body.run_id, '--allow-manual'],
+      bare(),
+    );
+    expect(manual.code).toBe(3);
+    expect(manual.body.pending_human[0]).toMatch(/by hand/);
+  });
+
   it('with --allow-manual hands the nodes to a person, who must say each was done', async () => {
     const r = await sb.json<{ run_id: string; status: string; pending_human: string[] }>(
       ['run', '--goal', 'Write the notes', '--allow-manual'],

@@ -249,7 +249,9 @@ describe('process control', () => {
       expect(s.body).toMatchObject({ status: 'created', reason: `designed, not run yet; mso resume ${id} runs it` });
     }
     // Three coordinators at once, one slot: one run executes (it waits for a person), the others stay as designed.
-    const resumed = await Promise.all(designed.map((id) => sb.json<{ error?: { code: string } }>(['resume', id])));
+    const resumed = await Promise.all(
+      designed.map((id) => sb.json<{ error?: { code: string } }>(['resume', id, '--allow-manual'])),
+    );
     expect(resumed.map((r) => r.code).sort()).toEqual([1, 1, 3]);
     for (const r of resumed.filter((x) => x.code === 1)) expect(r.body.error?.code).toBe('MSO_MAX_ACTIVE_RUNS');
     const shown = await Promise.all(designed.map((id) => sb.json<Summary>(['status', id])));

@@ -201,6 +201,10 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     .option('--agent <name>')
     .option('--repo <dir>', 'for a run that never executed (designed only): the git repository to branch from')
     .option('--init', 'for a run that never executed: start from a new, empty repository')
+    .option(
+      '--allow-manual',
+      'for a run that never executed: let nodes no agent can do go to a person (by default it is refused)',
+    )
     .option('--events', 'stream progress as NDJSON events on stdout (the last line is the run summary)');
   executionOptions(resume).action(
     async (
@@ -211,6 +215,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
         agent?: string;
         repo?: string;
         init?: boolean;
+        allowManual?: boolean;
         events?: boolean;
         backend?: 'local' | 'distributed';
         redis?: string;
