@@ -1,6 +1,6 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { openAuditLog } from '../audit/index.js';
-import { ApplyRefusedError } from '../contracts/index.js';
+import { ApplyRefusedError, InvalidArgumentError } from '../contracts/index.js';
 import { loadRecordedRun } from '../engine/index.js';
 import { writeFileAtomic } from '../workspace/index.js';
 import { readRunArtifact } from './run-artifacts.js';
@@ -45,9 +45,18 @@ export async function applyRun(c: RunOpsContext, runId: string, options: ApplyOp
   const base = { run_id: runId, node: pick.node, commit: pick.commit, repo };
   if (options.patch !== undefined) {
     const file = resolve(c.cwd, options.patch);
+    // Written into a folder that exists, never over one: nothing is made around the file.
+    const [folder, there] = await Promise.all([
+      deps.fs.stat(dirname(file)).catch(() => undefined),
+      deps.fs.stat(file).catch(() => undefined),
+    ]);
+    if (!folder?.isDirectory()) throw new InvalidArgumentError('--patch', `${dirname(file)} is not a folder`);
+    if (there?.isDirectory()) throw new InvalidArgumentError('--patch', `${file} is a folder`);
     const diff = await git.ok(['diff', '--binary', baseSha, pick.commit], repo);
-    await writeFileAtomic(deps, file, diff.endsWith('\n') || diff === '' ? diff : `${diff}\n`);
-    return { ...base, mode: 'patch', merged: null, onto: null, patch: file };
+    // An empty patch is no patch (git apply refuses one): nothing is written, and the answer says so.
+    if (diff === '') return { ...base, mode: 'patch', changed: false, merged: null, onto: null, patch: null };
+    await writeFileAtomic(deps, file, diff.endsWith('\n') ? diff : `${diff}\n`);
+    return { ...base, mode: 'patch', changed: true, merged: null, onto: null, patch: file };
   }
   const dirty = (await git.ok(['status', '--porcelain', '--untracked-files=no'], repo)).trim();
   if (dirty)
@@ -61,6 +70,9 @@ export async function applyRun(c: RunOpsContext, runId: string, options: ApplyOp
     await git.ok(['checkout', '-q', options.onto], repo);
   }
   const onto = (await git.run(['symbolic-ref', '--short', 'HEAD'], repo)).stdout.trim() || null;
+  // Applied before (or the result is the base): the branch holds it already, and no merge commit is made.
+  const held = await git.run(['merge-base', '--is-ancestor', pick.commit, 'HEAD'], repo);
+  if (held.code === 0) return { ...base, mode: 'merge', changed: false, merged: null, onto, patch: null };
   const merge = await git.run(
     ['merge', '--no-ff', '--no-edit', '-m', `mso: apply ${runId} (${pick.branch})`, pick.commit],
     repo,
@@ -73,5 +85,5 @@ export async function applyRun(c: RunOpsContext, runId: string, options: ApplyOp
     );
   }
   const merged = await git.ok(['rev-parse', 'HEAD'], repo);
-  return { ...base, mode: 'merge', merged: merged.trim(), onto, patch: null };
+  return { ...base, mode: 'merge', changed: true, merged: merged.trim(), onto, patch: null };
 }

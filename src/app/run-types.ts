@@ -96,9 +96,15 @@ export interface ApplyResult {
   readonly commit: string;
   readonly repo: string;
   readonly mode: 'merge' | 'patch';
-  /** The merge commit (merge), or the patch file (patch). */
+  /**
+   * False when there was nothing to bring in: the result changes nothing since the run's base (no patch file is
+   * written), or the branch holds the result already (no merge is made).
+   */
+  readonly changed: boolean;
+  /** The merge commit (merge, when one was made). */
   readonly merged: string | null;
   readonly onto: string | null;
+  /** The patch file written (patch, when the result changes anything). */
   readonly patch: string | null;
 }
 

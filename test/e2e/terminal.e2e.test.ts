@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn as ptySpawn } from '@lydell/node-pty';
@@ -124,6 +125,29 @@ describe('progress on the terminal', () => {
     expect(merged.body).toMatchObject({ mode: 'merge', onto: 'main' });
     expect(git('rev-parse', 'HEAD').trim()).toBe(merged.body.merged);
     expect(git('ls-files').split('\n')).toEqual(expect.arrayContaining(['a.md', 'b.md', 'notes.txt']));
+    // Applied again: the branch holds it already, nothing is merged.
+    const again = await sb.run(['apply', quietId]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^ALREADY in main of .*: b @ [0-9a-f]{12} \(nothing merged\)$/m);
+    expect(git('rev-parse', 'HEAD').trim()).toBe(merged.body.merged);
+    // A patch into a folder that does not exist is refused, and no folder is made.
+    const nowhere = await sb.json<{ error: { code: string; field: string } }>([
+      'apply',
+      quietId,
+      '--patch',
+      'no/such/x.patch',
+    ]);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.body.error).toMatchObject({ code: 'MSO_INVALID_ARGUMENT', field: '--patch' });
+    expect(existsSync(join(sb.dir, 'no'))).toBe(false);
+    // A result that changes nothing is no patch: none is written, and the answer says so.
+    const idle = join(sb.dir, 'idle.yaml');
+    await writeFile(idle, stringify({ name: 'idle', nodes: [{ id: 'noop', label: 'noop', command: 'true' }] }));
+    const noop = await sb.json<{ run_id: string }>(['run', '--workflow', idle, '--repo', repo]);
+    const empty = await sb.run(['apply', noop.body.run_id, '--patch', 'empty.patch']);
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(empty.stdout).toMatch(/^NOTHING to apply: noop @ [0-9a-f]{12} changes nothing since the run's base/m);
+    expect(existsSync(join(sb.dir, 'empty.patch'))).toBe(false);
 
     // mso runs prune: the finished runs' mso/* branches go; their audit stays readable.
     expect((await sb.run(['runs', 'prune', '--older-than', 'soon'])).code).toBe(2);
@@ -135,7 +159,7 @@ describe('progress on the terminal', () => {
       'completed',
     ]);
     expect(pruned.code).toBe(0);
-    expect(pruned.body.count).toBe(3);
+    expect(pruned.body.count).toBe(4);
     expect(git('for-each-ref', '--format=%(refname:short)', 'refs/heads/mso/')).toBe('');
     expect((await sb.run(['logs', quietId])).stdout).toContain('[b#1 shell]');
     expect((await sb.json<{ count: number }>(['runs', 'prune'])).body.count).toBe(0);

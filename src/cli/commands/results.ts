@@ -16,8 +16,11 @@ export function registerResults(program: Command, ctx: CliContext): void {
       const r = await ctx.app().engine.apply(runId, o);
       ctx.done({
         data: r,
-        human:
-          r.mode === 'patch'
+        human: !r.changed
+          ? r.mode === 'patch'
+            ? `NOTHING to apply: ${r.node} @ ${r.commit.slice(0, 12)} changes nothing since the run's base (no patch written)`
+            : `ALREADY in ${r.onto ?? 'HEAD'} of ${r.repo}: ${r.node} @ ${r.commit.slice(0, 12)} (nothing merged)`
+          : r.mode === 'patch'
             ? `PATCH ${r.patch} (${r.node} @ ${r.commit.slice(0, 12)}); apply it with: git apply ${r.patch}`
             : `MERGED ${r.node} @ ${r.commit.slice(0, 12)} into ${r.onto ?? 'HEAD'} of ${r.repo} (merge commit ${r.merged?.slice(0, 12)})`,
       });
