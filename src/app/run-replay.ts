@@ -20,7 +20,8 @@ import { auditOptions } from './settings.js';
 
 /** `mso rerun`: the failed nodes (or the given ones) and their descendants again, as a new linked run. */
 export async function rerunRun(c: RunOpsContext, runId: string, o: RerunOptions): Promise<ReplayReport> {
-  if (Boolean(o.failed) === Boolean(o.nodes?.length)) throw new UsageError('give --failed or --node ID, not both');
+  if (Boolean(o.failed) === Boolean(o.nodes?.length))
+    throw new UsageError(o.failed ? 'give --failed or --node ID, not both' : 'give --failed or --node ID');
   let nodes = o.nodes ?? [];
   if (o.failed) {
     const ws = await c.open(false);

@@ -1,4 +1,4 @@
-import { InvalidArtifactError, NotFoundError, type Policy } from '../contracts/index.js';
+import { InvalidArgumentError, InvalidArtifactError, NotFoundError, type Policy } from '../contracts/index.js';
 import type { Fs } from '../platform/index.js';
 import { parseJsonText, parseYamlText, slugFromGoal } from '../workspace/index.js';
 
@@ -45,7 +45,10 @@ export async function readWorkflowInput(
   let text: string;
   if ('path' in source) {
     const st = await fs.stat(path).catch(() => undefined);
-    if (!st?.isFile()) throw new NotFoundError('workflow file', path);
+    if (!st) throw new NotFoundError('workflow file', path);
+    // A folder, a device or a pipe is no workflow file (and /dev/urandom would never end).
+    if (!st.isFile())
+      throw new InvalidArgumentError('workflow', `${path} is ${st.isDirectory() ? 'a folder' : 'not a regular file'}`);
     if (st.size > limits.workflow_max_bytes) throw tooBig(st.size);
     text = await fs.readFile(path, 'utf8');
   } else {

@@ -134,6 +134,13 @@ describe('design commands', () => {
       expect(r.body.error.issues.map((i) => i.path)).toEqual(['nodes[0].explicit_output.required_files[0]']);
     }
     expect((await readdir(active)).sort()).toEqual(before);
+    // A folder given as the workflow file is named as one, not as missing.
+    const folder = await sb.json<{ error: { code: string; message: string } }>(['run', '--workflow', sb.dir]);
+    expect(folder.code).toBe(2);
+    expect(folder.body.error).toMatchObject({
+      code: 'MSO_INVALID_ARGUMENT',
+      message: expect.stringContaining('is a folder'),
+    });
     // The shipped human-gate example without its risk: the hitl edge alone stops the run before publish.
     const text = await readFile(join(REPO_ROOT, 'examples', 'human-gate.yaml'), 'utf8');
     const gated = join(sb.dir, 'gated.yaml');

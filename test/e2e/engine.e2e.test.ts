@@ -404,7 +404,14 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
         `SELECT count(*) AS n FROM attempts WHERE run_id = '${r.body.run_id}' AND node_id = 'deploy'`,
       );
       expect(Number(attempts[0]?.['n'])).toBe(runs);
+      // A failed node's run ends on the command that runs it again.
+      expect((await sb.run(['status', r.body.run_id])).stdout).toContain(
+        `next      mso rerun ${r.body.run_id} --failed`,
+      );
     }
+    const usage = await sb.run(['rerun', 'whatever']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/give --failed or --node ID\n/);
   });
   it('stops new dispatches when the budget is spent: failed with budget_exceeded', async () => {
     const wf = await workflow(

@@ -45,6 +45,10 @@ function render(s: RunSummary): string[] {
     s.status === 'awaiting_human'
       ? [`next      mso resume ${s.run_id}`]
       : []),
+    // A run whose nodes failed: run them (and what depends on them) again, reusing the rest; the logs say why.
+    ...(s.status === 'failed' && (s.nodes['failed'] ?? 0) > 0
+      ? [`next      mso rerun ${s.run_id} --failed   (why: mso logs ${s.run_id})`]
+      : []),
   ];
 }
 
