@@ -22,7 +22,7 @@ export async function nodePreamble(ctx: RunContext, human: HumanGates, id: strin
       id,
       'human_gate',
       `approve ${id} before it runs`,
-      `The plan puts a human gate (risk high) on ${id}: ${n.label ?? id}.`,
+      `The plan puts a human gate on ${id} (a hitl edge into it, or risk high): ${n.label ?? id}.`,
       [`plan node ${id}`],
       'high',
     );

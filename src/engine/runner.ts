@@ -135,7 +135,15 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
   const result = await runDag(
     dag,
     {
-      execute: (id) => (deps.backend ? runDistributedNode(ctx, gates, id, deps.backend) : runNode(ctx, gates, id)),
+      execute: async (id) => {
+        const outcome = await (deps.backend
+          ? runDistributedNode(ctx, gates, id, deps.backend)
+          : runNode(ctx, gates, id));
+        // A node that failed before its work began (a person rejected its gate) has its ticket where it was: blocked
+        // with the reason, as a node that failed while it ran.
+        if (outcome.kind === 'failed') await ctx.moveTicket(id, 'blocked', outcome.reason.slice(0, 300));
+        return outcome;
+      },
       admit(id) {
         if (input.signal.aborted) return 'stop';
         if (input.budgetUsd !== null) {

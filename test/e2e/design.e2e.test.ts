@@ -146,14 +146,30 @@ describe('design commands', () => {
     const gated = join(sb.dir, 'gated.yaml');
     await writeFile(gated, text.replace(/^risk: high\n/m, ''));
     expect(await readFile(gated, 'utf8')).toContain('type: hitl');
-    const run = await sb.json<{ status: string; nodes: Record<string, number>; pending_human: string[] }>([
-      'run',
-      '--workflow',
-      gated,
-    ]);
+    const run = await sb.json<{
+      run_id: string;
+      status: string;
+      nodes: Record<string, number>;
+      pending_human: string[];
+    }>(['run', '--workflow', gated]);
     expect(run.code, run.stderr).toBe(3);
     expect(run.body).toMatchObject({ status: 'awaiting_human', nodes: { done: 1 } });
     expect(run.body.pending_human).toEqual(['HITL-0001: approve publish before it runs']);
+    // Rejected: the node fails before it runs, and its ticket says so (it stayed todo).
+    const runId = run.body.run_id;
+    expect((await sb.run(['reject', runId, 'HITL-0001', '--note', 'not yet'])).code).toBe(0);
+    const resumed = await sb.json<{ status: string }>(['resume', runId]);
+    expect(resumed.body.status).toBe('failed');
+    const tickets = await sb.json<{ tickets: Array<{ node_id: string; status: string }> }>([
+      'ticket',
+      'list',
+      '--run-id',
+      runId,
+    ]);
+    expect(Object.fromEntries(tickets.body.tickets.map((t) => [t.node_id, t.status]))).toEqual({
+      prepare: 'done',
+      publish: 'blocked',
+    });
   });
   it('handles bad goals without a crash: blank → exit 2 and nothing written; emoji and 100 KB → a valid plan', async () => {
     const active = join(sb.dir, 'workspace', '.mso-context', 'active');
