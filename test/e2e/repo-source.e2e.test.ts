@@ -1,7 +1,7 @@
 import { connectMso } from '../helpers/mcp.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -100,7 +100,12 @@ describe('where a run branches from', () => {
     const r = await sb.json<{ status: string; run_id: string }>(['run', '--workflow', wf], { env: bare });
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(repo, '.git', 'mso', 'workspace', '.mso-context', 'active', r.body.run_id))).toBe(true);
-    expect(existsSync(join(repo, '.git', 'mso', 'observation', 'tester', r.body.run_id, 'readme.md'))).toBe(true);
+    // The observation space shows the run as it ended (the observation after the run mirrors it).
+    const readme = await readFile(
+      join(repo, '.git', 'mso', 'observation', 'tester', r.body.run_id, 'readme.md'),
+      'utf8',
+    );
+    expect(readme).toContain('- **Status**: completed');
     expect(existsSync(join(repo, 'workspace'))).toBe(false);
     expect(porcelain()).toBe('');
     // From a subfolder the same workspace is found.
