@@ -158,6 +158,11 @@ describe('design commands', () => {
     // Rejected: the node fails before it runs, and its ticket says so (it stayed todo).
     const runId = run.body.run_id;
     expect((await sb.run(['reject', runId, 'HITL-0001', '--note', 'not yet'])).code).toBe(0);
+    // The decision stands: approving it afterwards fails and says so; rejecting again changes nothing.
+    const late = await sb.run(['approve', runId, 'HITL-0001']);
+    expect(late.code).toBe(1);
+    expect(late.stdout).toMatch(/^HITL-0001 was already rejected by .*: not approved \(a decision stands\)$/m);
+    expect((await sb.run(['reject', runId, 'HITL-0001'])).stdout).toContain('(already decided)');
     const resumed = await sb.json<{ status: string }>(['resume', runId]);
     expect(resumed.body.status).toBe('failed');
     const tickets = await sb.json<{ tickets: Array<{ node_id: string; status: string }> }>([

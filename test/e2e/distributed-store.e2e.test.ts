@@ -137,9 +137,10 @@ describe.skipIf(unreachable !== null || pgUnavailable() !== null)(
       await doByHand(id, 'human');
       const done = await decide(['approve', id, itemOf('human') as string, '--done']);
       expect(done.body).toMatchObject({ changed: true, item: { status: 'approved' } });
-      // A second decision on an item asked for already: the first stands, nothing more is recorded.
+      // A second decision on an item asked for already: the first stands, nothing more is recorded, and the command
+      // that asked the other way fails (exit 1).
       const again = await decide(['reject', id, itemOf('gated') as string]);
-      expect([again.code, again.body]).toMatchObject([0, { changed: false, item: { status: 'approved' } }]);
+      expect([again.code, again.body]).toMatchObject([1, { changed: false, item: { status: 'approved' } }]);
       // The running coordinator applies each to its item files and runs the nodes again, while slow still waits.
       const has = (node: string, type: string, state?: string): boolean =>
         pq(

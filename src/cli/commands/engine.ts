@@ -299,6 +299,15 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       .option('--done', 'for an item that asks you to do a node by hand: you did it (required to approve one)')
       .action(async (runId: string, item: string, o: { note?: string; done?: boolean }) => {
         const r = await ctx.app().engine.decide(runId, item, decision, o.note, { done: o.done });
+        // Decided the other way before: the first decision stands, and this one fails (exit 1) saying so.
+        if (!r.changed && r.item.status !== decision) {
+          ctx.done({
+            data: r,
+            human: `${r.item.id} was already ${r.item.status}${r.item.decided_by ? ` by ${r.item.decided_by}` : ''}: not ${decision} (a decision stands)`,
+            exitCode: 1,
+          });
+          return;
+        }
         ctx.done({
           data: r,
           human: `${r.item.id} ${r.item.status}${r.changed ? '' : ' (already decided)'}; ${
