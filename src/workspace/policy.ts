@@ -21,14 +21,14 @@ function parsePolicyText(text: string, file: string): { doc: Document; policy: P
   if (doc.errors.length > 0) {
     throw new InvalidArtifactError(
       file,
-      doc.errors.map((e) => ({ path: '(root)', message: `YAML syntax: ${e.message.split('\n')[0] ?? e.message}` })),
+      doc.errors.map((e) => ({ path: '(root)', message: `YAML syntax: ${yamlErrorMessage(e, text)}` })),
     );
   }
   let raw: unknown;
   try {
     raw = (doc.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT }) as unknown) ?? {};
   } catch (e) {
-    throw new InvalidArtifactError(file, [{ path: '(root)', message: `YAML: ${yamlErrorMessage(e)}` }]);
+    throw new InvalidArtifactError(file, [{ path: '(root)', message: `YAML: ${yamlErrorMessage(e, text)}` }]);
   }
   return { doc, policy: parseArtifact(PolicySchema, raw, file) };
 }
