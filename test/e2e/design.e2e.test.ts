@@ -176,6 +176,21 @@ describe('design commands', () => {
       publish: 'blocked',
     });
   });
+  it('lists runs in aligned columns, a dry run marked as one', async () => {
+    const dry = await sb.json<{ run_id: string }>([
+      'run',
+      '--workflow',
+      join(REPO_ROOT, 'examples', 'fan-out-fan-in.yaml'),
+      '--dry-run',
+    ]);
+    expect(dry.code, dry.stderr).toBe(0);
+    const lines = (await sb.run(['runs', 'list'])).stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(2);
+    // Whatever the ids' lengths (the 40-character slugs of the goals above among them), the status column lines up.
+    const at = lines.map((l) => (/^\S+\s+/.exec(l) as RegExpExecArray)[0].length);
+    expect(new Set(at).size).toBe(1);
+    expect(lines.find((l) => l.startsWith(dry.body.run_id))).toMatch(/\scompleted \(dry run\)\s/);
+  });
   it('handles bad goals without a crash: blank → exit 2 and nothing written; emoji and 100 KB → a valid plan', async () => {
     const active = join(sb.dir, 'workspace', '.mso-context', 'active');
     const before = (await readdir(active)).length;

@@ -42,12 +42,17 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     .addOption(new Option('--status <status>', 'only runs with this status').choices(RUN_STATUSES))
     .action(async (opts: { status?: RunStatus }) => {
       const list = await ctx.app().runs.list(opts.status);
+      // Columns as wide as their longest cell; a dry run (stopped after its gate) says so beside its status.
+      const statusOf = (r: (typeof list)[number]): string =>
+        `${r.status}${r.tags.includes('dry-run') ? ' (dry run)' : ''}`;
+      const idWidth = Math.max(0, ...list.map((r) => r.run_id.length));
+      const statusWidth = Math.max(0, ...list.map((r) => statusOf(r).length));
       ctx.done({
         data: { runs: list, count: list.length },
         human:
           list.length === 0
             ? ['(no runs)']
-            : list.map((r) => `${r.run_id.padEnd(48)} ${r.status.padEnd(14)} ${r.created_at}`),
+            : list.map((r) => `${r.run_id.padEnd(idWidth)}  ${statusOf(r).padEnd(statusWidth)}  ${r.created_at}`),
       });
     });
   runs
