@@ -6,7 +6,6 @@ import {
   type AgentCheck,
   type Policy,
 } from '../contracts/index.js';
-import type { WorkflowFile } from '../design/index.js';
 import { adapterDeps } from './agents-ops.js';
 import type { AppDeps } from './create-app.js';
 
@@ -68,7 +67,6 @@ export interface AgentNeeds {
    * (a goal not planned yet) every node uses the default chain.
    */
   readonly workflow?:
-    | Pick<WorkflowFile, 'nodes'>
     | {
         readonly nodes: ReadonlyArray<{
           readonly id: string;

@@ -148,15 +148,18 @@ export function createAuditOps(
  * unchanged transaction commits without touching it. `held`: a log the caller keeps open (and closes), checked instead.
  */
 export function assertAuditWritable(deps: AppDeps, ws: Workspace, held?: Pick<AuditLog, 'db'>): void {
-  const log = held ?? openAuditLog(deps, auditOptions(ws, deps));
-  try {
-    log.db
+  const write = (log: Pick<AuditLog, 'db'>): void =>
+    void log.db
       .prepare(
         "INSERT INTO _skill_meta (k, v) VALUES ('last_write_check', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
       )
       .run(deps.clock.now().toISOString());
+  if (held) return write(held);
+  const log = openAuditLog(deps, auditOptions(ws, deps));
+  try {
+    write(log);
   } finally {
-    if (!held) (log as AuditLog).close();
+    log.close();
   }
 }
 
