@@ -145,9 +145,9 @@ describe("a run's fixed cost", () => {
       'name: one\ngoal: one step\nnodes:\n  - { id: a, label: A, command: "echo a > a.txt" }\n',
     );
     const list = join(sb.dir, 'sqlite-opens.json');
-    const hook = join(REPO_ROOT, 'test/fixtures/count-sqlite-opens.cjs');
+    const hook = join(REPO_ROOT, 'test/fixtures/count-sqlite-opens.mjs');
     const run = await sb.json<{ status: string }>(['run', '--workflow', join(sb.dir, 'one.yaml')], {
-      env: { NODE_OPTIONS: `--require ${hook}`, MSO_SQLITE_OPENS: list },
+      env: { NODE_OPTIONS: `--import ${hook}`, MSO_SQLITE_OPENS: list },
     });
     expect(run.body.status, run.stderr).toBe('completed');
     const opened = JSON.parse(await readFile(list, 'utf8')) as string[];
