@@ -145,6 +145,15 @@ export function createRunContext(
   const branchOf = (id: string): string => nodeBranch(runId, id);
   const contentHashes = new Map<string, string>();
   const ticketPaths = new Map<string, string>();
+  /** The node's attempts on record in this run (its deferred rows written first), for its ticket. */
+  const attemptsOf = (id: string): { attempts: number } | undefined => {
+    flushStates();
+    const row = log.db
+      .prepare('SELECT count(*) AS n FROM attempts WHERE run_id = ? AND node_id = ?')
+      .get(runId, id) as { n: number | string };
+    const n = Number(row.n);
+    return n > 0 ? { attempts: n } : undefined;
+  };
 
   /**
    * Makes node `id`'s worktree at `base` (or resets the one there). Worktrees of different nodes are made side by side
@@ -296,7 +305,8 @@ export function createRunContext(
       if (cur === to || cur === 'done' || cur === 'cancelled') return;
       if (to === 'done' && cur !== 'in_progress') await input.tickets.move(t, 'in_progress', 'engine');
       if (to === 'blocked' && cur === 'todo') await input.tickets.move(t, 'in_progress', 'engine');
-      await input.tickets.move(t, to, reason);
+      // A finished node's ticket says how many attempts it took, as its status does (in the same write).
+      await input.tickets.move(t, to, reason, to === 'in_progress' ? undefined : attemptsOf(id));
     },
   };
   return ctx;

@@ -61,7 +61,13 @@ export interface TicketStore {
   get(ref: string): Promise<TicketRef>;
   list(status?: TicketStatus): Promise<TicketRef[]>;
   /** Moves a ticket along the state machine; a racing writer makes this fail with MSO_TICKET_CONFLICT. */
-  move(ref: string, to: TicketStatus, reason?: string): Promise<TicketRef & { from: TicketStatus; changed: boolean }>;
+  /** `fields`: set in the same write as the move (the engine counts a node's attempts there). */
+  move(
+    ref: string,
+    to: TicketStatus,
+    reason?: string,
+    fields?: { readonly attempts?: number },
+  ): Promise<TicketRef & { from: TicketStatus; changed: boolean }>;
   /** Changes fields other than the status (attempts, agent, artifact_uri...) under the ticket's lock. */
   update(ref: string, change: (fm: TicketFrontmatter) => TicketFrontmatter): Promise<TicketRef>;
   /** Checks dependencies; unknown ones block the ticket (in_progress → blocked) or mark it (`blocked_reason`). */
@@ -258,10 +264,11 @@ export function createTicketStore(
       }
       return out;
     },
-    async move(ref, to, reason) {
+    async move(ref, to, reason, fields) {
       const { path, read: before } = await find(ref);
-      const r = transitionTicket(before.doc.frontmatter, to, today(), reason);
-      if (!r.changed) return { path, doc: before.doc, from: r.from, changed: false };
+      const moved = transitionTicket(before.doc.frontmatter, to, today(), reason);
+      if (!moved.changed) return { path, doc: before.doc, from: moved.from, changed: false };
+      const r = { ...moved, ticket: { ...moved.ticket, ...fields } };
       await withLock(deps, lock(`ticket-${before.doc.frontmatter.id}`), async () => {
         // Unchanged since it was read: compared as text, parsed again only to name the status that beat us.
         const now = await readTextIfExists(deps.fs, path);

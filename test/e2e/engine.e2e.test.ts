@@ -404,6 +404,16 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
         `SELECT count(*) AS n FROM attempts WHERE run_id = '${r.body.run_id}' AND node_id = 'deploy'`,
       );
       expect(Number(attempts[0]?.['n'])).toBe(runs);
+      // Its ticket counts the same attempts, blocked with the reason.
+      const tickets = await sb.json<{ tickets: Array<{ node_id: string; status: string; attempts: number }> }>([
+        'ticket',
+        'list',
+        '--run-id',
+        r.body.run_id,
+      ]);
+      expect(tickets.body.tickets).toEqual([
+        expect.objectContaining({ node_id: 'deploy', status: 'blocked', attempts: runs }),
+      ]);
       // A failed node's run ends on the command that runs it again.
       expect((await sb.run(['status', r.body.run_id])).stdout).toContain(
         `next      mso rerun ${r.body.run_id} --failed`,
