@@ -68,6 +68,8 @@ export interface CreateRunRequest {
   readonly caseSlug?: string | undefined;
   readonly goal?: string | undefined;
   readonly tags?: readonly string[] | undefined;
+  /** The run executes right after it is made (MCP `run_start`): refused at max_active_runs before it is made. */
+  readonly live?: boolean | undefined;
 }
 
 /** The application API: one method per user-level operation. The CLI and MCP server call only this. */
@@ -359,6 +361,7 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
         (await import('./audit-ops.js')).assertAuditWritable(deps, ws);
         const ref = await ws.runs.create({
           id,
+          live: input.live === true,
           ...(input.goal ? { goal: input.goal } : {}),
           ...(input.tags ? { tags: input.tags } : {}),
         });

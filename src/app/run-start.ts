@@ -40,8 +40,8 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
       signal: input.signal,
       // The governance gate just below mirrors the run, design included.
       mirror: false,
-      // A run that could not start is never made.
-      live: true,
+      // A run that could not start is never made (a dry run takes no slot).
+      live: input.dryRun !== true,
     });
     runId = designed.run_id;
     const ws = await open(true);

@@ -89,8 +89,11 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
         };
         // The same refusals as `mso run`, before the run exists.
         const checked = await app.engine.preflight(request);
+        // Made to run at once: refused at max_active_runs before it is made, as mso run is.
         const run = await app.runs.create(
-          goal !== undefined ? { skillKey: 'msoorch', goal } : { skillKey: 'msoorch', caseSlug: 'workflow' },
+          goal !== undefined
+            ? { skillKey: 'msoorch', goal, live: true }
+            : { skillKey: 'msoorch', caseSlug: 'workflow', live: true },
         );
         const token = ctx.mcpReq._meta?.progressToken;
         const progress = async (n: number, message: string): Promise<void> => {

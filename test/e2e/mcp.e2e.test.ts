@@ -1,6 +1,6 @@
 import { connectMso } from '../helpers/mcp.js';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -205,6 +205,25 @@ describe('mso mcp through the official client', () => {
     expect(await eventsReach(runId, 'agent.spawned', 2)).toBe(2);
     expect((await call('run_status', { run_id: runId })).data['running_here']).toBe(true);
     expect((await call('run_cancel', { run_id: runId })).data).toMatchObject({ status: 'cancelled' });
+  });
+  it('refuses orchestrate at max_active_runs before the run is made, as mso run is', async () => {
+    const policy = join(sb.dir, 'workspace', '.mso-context', 'config', 'policy.yaml');
+    await writeFile(policy, llmPlannerPolicy(llm.url).replace('max_active_runs: 50', 'max_active_runs: 1'));
+    // One run waiting for a person holds the only slot.
+    const gated = join(sb.dir, 'gated.yaml');
+    await writeFile(
+      gated,
+      'name: gated\nnodes:\n  - { id: a, label: A, command: "true" }\n  - { id: b, label: B, command: "true" }\nedges:\n  - { from: a, to: b, type: hitl }\n',
+    );
+    expect((await sb.run(['run', '--workflow', gated])).code).toBe(3);
+    const active = join(sb.dir, 'workspace', '.mso-context', 'active');
+    const before = (await readdir(active)).sort();
+    const r = await call('orchestrate', {
+      workflow_inline: 'name: more\nnodes:\n  - { id: x, label: X, command: "true" }\n',
+    });
+    expect(r.isError).toBe(true);
+    expect(JSON.parse(r.text)).toMatchObject({ code: 'MSO_MAX_ACTIVE_RUNS' });
+    expect((await readdir(active)).sort()).toEqual(before);
   });
   it('answers invalid arguments and refused operations with isError and a clear message or stable code', async () => {
     const bad = await call('run_status', { run_id: 42 });

@@ -277,5 +277,8 @@ describe('process control', () => {
     expect(run.code, JSON.stringify(run.body)).toBe(1);
     expect(run.body.error?.code).toBe('MSO_MAX_ACTIVE_RUNS');
     expect((await readdir(active)).sort()).toEqual(before);
+    // A dry run takes no slot: it is not refused.
+    const dry = await sb.json<{ status: string }>(['run', '--workflow', wf, '--dry-run']);
+    expect(dry.code, JSON.stringify(dry.body)).toBe(0);
   });
 });
