@@ -140,7 +140,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
   /**
    * The design steps of one `all` (mso run): they share one audit log, opened at its first event, and the run is
    * mirrored to the observation space once at the end instead of after each step. Alone, each step opens and closes
-   * its own and mirrors the run itself.
+   * its own and mirrors the run itself. It also carries what the caller said of the run it makes (`live`).
    */
   interface Session {
     log?: AuditLog | undefined;

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, isMsoError } from '../contracts/index.js';
 import { join } from 'node:path';
-import { readTextIfExists, type RunRef } from '../workspace/index.js';
+import { readTextIfExists, type RunRef, type Workspace } from '../workspace/index.js';
 import { assertAgentsFor } from './agent-readiness.js';
 import { assertAuditWritable } from './audit-ops.js';
 import { ARTIFACT_PATHS, readRunArtifact } from './run-artifacts.js';
@@ -29,10 +29,10 @@ export async function resumeRun(c: RunOpsContext, runId: string, options: Resume
       options.init ? '--init' : '--repo',
       `${runId} already branched from its repository; it resumes there (leave the flag out)`,
     );
+  // Its first execution passes mso run's first-run check too, before anything is written: nodes no usable agent can
+  // do are refused (exit 2) unless --allow-manual hands them to a person.
+  if (firstRun) await assertPlanAgents(c, ws, ref, options);
   const designed = await finishDesign(c, ref);
-  // Its first execution passes mso run's first-run check too: nodes no usable agent can do are refused (exit 2)
-  // unless --allow-manual hands them to a person.
-  if (firstRun) await assertPlanAgents(c, ref, options);
   if (designed || !(await gatePassed(c, ref))) {
     const { refused } = await governanceGate(c, ws, ref, options.agent);
     if (refused) return refused;
@@ -47,19 +47,20 @@ export async function resumeRun(c: RunOpsContext, runId: string, options: Resume
   return { ...summary, ...(await observeAfter(c, runId)) };
 }
 
-/** `mso run`'s first-run check (assertAgentsFor) over a designed run's plan: each node with its command, agent, persona. */
-async function assertPlanAgents(c: RunOpsContext, ref: RunRef, options: ResumeOptions): Promise<void> {
-  const ws = await c.open(true);
-  const plan = await readRunArtifact(c.deps, ref.dir, 'plan', 'execution plan');
-  const nodes = Object.entries(plan.execution_graph).map(([id, n]) => ({
-    id,
-    command: n.command,
-    agent: n.agent,
-    persona: n.persona,
-  }));
+/**
+ * `mso run`'s first-run check (assertAgentsFor) over a designed run's nodes, each with its command, agent and persona:
+ * the plan's, or the topology's when it stopped before its plan (they carry the same hints). A run stopped before
+ * either was written is checked as `mso run` checks a goal (the default chain).
+ */
+async function assertPlanAgents(c: RunOpsContext, ws: Workspace, ref: RunRef, options: ResumeOptions): Promise<void> {
+  const nodes = !(await missing(c, ref, 'plan'))
+    ? Object.entries((await readRunArtifact(c.deps, ref.dir, 'plan')).execution_graph).map(([id, n]) => ({ id, ...n }))
+    : !(await missing(c, ref, 'topology'))
+      ? (await readRunArtifact(c.deps, ref.dir, 'topology')).nodes
+      : undefined;
   await assertAgentsFor(c.deps, ws.policy, {
     agent: options.agent,
-    workflow: { nodes },
+    workflow: nodes ? { nodes } : undefined,
     allowManual: options.allowManual,
     policyFile: ws.layout.policyFile,
   });

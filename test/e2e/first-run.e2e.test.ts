@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +70,32 @@ describe('the first-run gate', () => {
     );
     expect(manual.code).toBe(3);
     expect(manual.body.pending_human[0]).toMatch(/by hand/);
+  });
+
+  it('checks a run stopped while it was designed before resume designs the rest', async () => {
+    // Killed right after its topology was written: no plan yet.
+    const killed = await sb.run(['design', 'all', '--goal', 'Write the notes'], {
+      env: { ...bare().env, MSO_FAULT_KILL_AT: 'design.topology' },
+    });
+    expect(killed.code).not.toBe(0);
+    const [id] = await activeRuns();
+    const plan = join(
+      sb.dir,
+      'workspace',
+      '.mso-context',
+      'active',
+      id as string,
+      '30_execution',
+      'execution_plan.json',
+    );
+    expect(existsSync(plan)).toBe(false);
+    const before = await eventCount();
+    const r = await sb.json<{ error: { code: string } }>(['resume', id as string], bare());
+    expect(r.code).toBe(2);
+    expect(r.body.error.code).toBe('MSO_NO_USABLE_AGENT');
+    // Refused before the rest of its design was written.
+    expect(existsSync(plan)).toBe(false);
+    expect(await eventCount()).toBe(before);
   });
 
   it('with --allow-manual hands the nodes to a person, who must say each was done', async () => {
