@@ -189,7 +189,8 @@ describe('importWorkflow', () => {
       'nodes[0].explicit_output.file',
     ],
     // A required output must be a path in the node's worktree.
-    ...['../../etc/passwd', '/etc/passwd', 'a/../../b', '\\server\\x'].map((f): [unknown, string] => [
+    [{ ...wf, edges: [...wf.edges, { from: 'ship', to: 'build', max_iterations: 2, type: 'hitl' }] }, 'edges[2].type'],
+    ...['../../etc/passwd', '/etc/passwd', 'a/../../b', '\\server\\x', 'C:\\x', 'c:/x'].map((f): [unknown, string] => [
       { ...wf, nodes: [{ id: 'm', label: 'M', explicit_output: { type: 'memo', required_files: ['ok.md', f] } }] },
       'nodes[0].explicit_output.required_files[1]',
     ]),
@@ -224,7 +225,7 @@ describe('importWorkflow', () => {
       importWorkflow({ raw: plain, file: 'wf.yaml', runId: '20261121-msowd-x', policy, at }).execution_policy
         ?.human_gate_nodes,
     ).toEqual([]);
-    // High risk adds the decision nodes, each once, in plan order.
+    // High risk adds the decision nodes, in plan order.
     const high = importWorkflow({
       raw: { ...raw, risk: 'high' },
       file: 'wf.yaml',
@@ -232,9 +233,8 @@ describe('importWorkflow', () => {
       policy,
       at,
     });
-    const gates = high.execution_policy?.human_gate_nodes ?? [];
-    expect(gates).toContain('publish');
-    expect(new Set(gates).size).toBe(gates.length);
+    // publish is both a decision node and the hitl edge's target: gated once.
+    expect(high.execution_policy?.human_gate_nodes).toEqual(['publish', 'announce']);
   });
   it('accepts a cycle closed by a bounded back-edge as a loop', () => {
     const t = importWorkflow({

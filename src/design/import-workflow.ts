@@ -16,9 +16,9 @@ import {
 import { adjacency, describeCycle, type GraphEdge } from './graph.js';
 import { buildTopology, type Risk, type TaskSpec } from './topology-builder.js';
 
-/** A path that would leave a worktree it is relative to: absolute (either slash), or with a `..` part. */
+/** A path that would leave a worktree it is relative to: absolute (either slash, or a drive), or with a `..` part. */
 export const leavesWorktree = (path: string): boolean =>
-  path.startsWith('/') || path.startsWith('\\') || path.split(/[\\/]/).includes('..');
+  path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path) || path.split(/[\\/]/).includes('..');
 
 /** A file a node must leave behind (`required_files`): inside its worktree, so relative and without a `..` part. */
 const WorktreePathSchema = z
@@ -86,6 +86,9 @@ export function importWorkflow(input: {
     if (ids.indexOf(n.id) !== i) issues.push({ path: `nodes[${i}].id`, message: `duplicate node id ${n.id}` });
   });
   wf.edges.forEach((e, i) => {
+    // A loop's back-edge is taken again and again; a person's approval belongs on an edge into the loop.
+    if (e.type === 'hitl' && e.max_iterations !== undefined)
+      issues.push({ path: `edges[${i}].type`, message: 'a hitl edge cannot be a loop back-edge (max_iterations)' });
     if (!ids.includes(e.from)) issues.push({ path: `edges[${i}].from`, message: `unknown node ${e.from}` });
     if (!ids.includes(e.to)) issues.push({ path: `edges[${i}].to`, message: `unknown node ${e.to}` });
     if (e.from === e.to && e.max_iterations === undefined)
