@@ -45,6 +45,18 @@ export async function decideItem(
   note?: string,
   options: { readonly done?: boolean | undefined } = {},
 ): Promise<DecideResult> {
+  const r = await decide(c, runId, itemId, decision, note, options);
+  return { ...r, conflict: !r.changed && r.item.status !== decision };
+}
+
+async function decide(
+  c: RunOpsContext,
+  runId: string,
+  itemId: string,
+  decision: Decision,
+  note: string | undefined,
+  options: { readonly done?: boolean | undefined },
+): Promise<Omit<DecideResult, 'conflict'>> {
   const { deps, open } = c;
   const ws = await open(true);
   const where = await runHereOrInStore(deps, ws, runId);
@@ -89,7 +101,7 @@ async function requestDecision(
   runId: string,
   coordinator: number,
   req: DecisionRequest,
-): Promise<DecideResult> {
+): Promise<Omit<DecideResult, 'conflict'>> {
   const rows = (
     log.db
       .prepare(

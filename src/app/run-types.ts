@@ -232,6 +232,8 @@ export interface DecideResult {
   readonly run_id: string;
   readonly item: HitlItem;
   readonly changed: boolean;
+  /** The item had been decided the other way: the first decision stands, and this one changed nothing. */
+  readonly conflict: boolean;
   /** The pid of the live coordinator that holds the run and takes the decision up itself, or null (then resume). */
   readonly coordinator: number | null;
   /**

@@ -232,13 +232,16 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
           { done: args.done },
         );
         // A live coordinator (this server's or another process's) takes the decision up itself: nothing to resume.
+        // A decision the other way on an item decided already changed nothing: nothing to resume either.
         const running = r.coordinator !== null || background.get(args.run_id)?.finished === false;
-        const resume = args.resume && !running;
+        const resume = args.resume && !running && !r.conflict;
         if (resume) startInBackground(args.run_id, (signal) => app.engine.resume(args.run_id, { signal }));
         return {
           run_id: args.run_id,
           item: r.item.id,
           status: r.item.status,
+          changed: r.changed,
+          conflict: r.conflict,
           resumed: resume,
           coordinator: r.coordinator,
         };

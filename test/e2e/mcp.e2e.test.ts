@@ -177,10 +177,13 @@ describe('mso mcp through the official client', () => {
     for (let i = 0; i < 5 && s['status'] === 'awaiting_human'; i++) {
       const item = String((s['pending_human'] as string[])[0]).split(':')[0] as string;
       const d = await call('decide', { run_id: runId, item, decision: 'approve', note: 'looks fine' });
-      expect(d.data).toMatchObject({ status: 'approved', resumed: true });
+      expect(d.data).toMatchObject({ status: 'approved', changed: true, conflict: false, resumed: true });
       s = await waitUntil(runId, (x) => x['running_here'] === false && x['status'] !== 'active');
     }
     expect(s['status']).toBe('completed');
+    // Rejecting an item approved already changes nothing, says so, and resumes nothing.
+    const late = await call('decide', { run_id: runId, item: 'HITL-0001', decision: 'reject' });
+    expect(late.data).toMatchObject({ status: 'approved', changed: false, conflict: true, resumed: false });
   });
   it('cancels a run in the background', async () => {
     const r = await call('orchestrate', { goal: '#scenario:stall Write the notes', config: { planner: 'heuristic' } });

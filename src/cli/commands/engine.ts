@@ -300,7 +300,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       .action(async (runId: string, item: string, o: { note?: string; done?: boolean }) => {
         const r = await ctx.app().engine.decide(runId, item, decision, o.note, { done: o.done });
         // Decided the other way before: the first decision stands, and this one fails (exit 1) saying so.
-        if (!r.changed && r.item.status !== decision) {
+        if (r.conflict) {
           ctx.done({
             data: r,
             human: `${r.item.id} was already ${r.item.status}${r.item.decided_by ? ` by ${r.item.decided_by}` : ''}: not ${decision} (a decision stands)`,
