@@ -233,8 +233,8 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
    */
   async function assertRootsAreFolders(): Promise<void> {
     const roots = [
-      ['workspace', settings.workspaceRoot, settings.rootSources.workspace],
-      ['observation', settings.observationRoot, settings.rootSources.observation],
+      ['workspace', settings.workspaceRoot, settings.rootSources?.workspace],
+      ['observation', settings.observationRoot, settings.rootSources?.observation],
     ] as const;
     for (const [name, root, source] of roots) {
       // The nearest part of the path that exists must be a folder (the rest is made when the space is).

@@ -53,8 +53,12 @@ export async function applyRun(c: RunOpsContext, runId: string, options: ApplyOp
     if (!folder?.isDirectory()) throw new InvalidArgumentError('--patch', `${dirname(file)} is not a folder`);
     if (there?.isDirectory()) throw new InvalidArgumentError('--patch', `${file} is a folder`);
     const diff = await git.ok(['diff', '--binary', baseSha, pick.commit], repo);
-    // An empty patch is no patch (git apply refuses one): nothing is written, and the answer says so.
-    if (diff === '') return { ...base, mode: 'patch', changed: false, merged: null, onto: null, patch: null };
+    // An empty patch is no patch (git apply refuses one): nothing is written, and the answer says so. A file left
+    // there by an earlier apply goes, as writing the patch would have replaced it: it is not this result.
+    if (diff === '') {
+      if (there) await deps.fs.rm(file, { force: true });
+      return { ...base, mode: 'patch', changed: false, merged: null, onto: null, patch: null };
+    }
     await writeFileAtomic(deps, file, diff.endsWith('\n') ? diff : `${diff}\n`);
     return { ...base, mode: 'patch', changed: true, merged: null, onto: null, patch: file };
   }

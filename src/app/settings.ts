@@ -25,8 +25,11 @@ export interface ResolvedSettings {
    * git working tree never shows in `git status`.
    */
   readonly gitExcludes: ReadonlyArray<{ readonly file: string; readonly pattern: string }>;
-  /** Where each root came from, as an error names it: the flag, the environment variable, or null for the default. */
-  readonly rootSources: { readonly workspace: string | null; readonly observation: string | null };
+  /**
+   * Where each root came from, as an error names it: the flag, the environment variable, or null for the default
+   * (absent in settings a library caller wrote by hand).
+   */
+  readonly rootSources?: { readonly workspace: string | null; readonly observation: string | null };
 }
 
 /** What the composition root found on disk around `cwd` (kept out of `resolveSettings`, which stays pure). */
@@ -57,14 +60,27 @@ export function resolveSettings(
   // Inside a git working tree the default spaces live in the repository's git directory, out of the working tree
   // (never in `git status`, never removed by `git clean`), unless a workspace was already made here.
   const inRepo = probe.gitCommonDir !== undefined && !probe.localWorkspace;
-  const ws =
-    nonEmpty(input.workspace) ??
-    nonEmpty(env['MSO_WORKSPACE_ROOT']) ??
-    (inRepo ? join(probe.gitCommonDir as string, 'mso', 'workspace') : 'workspace');
-  const obs =
-    nonEmpty(input.observation) ??
-    nonEmpty(env['MSO_OBSERVATION_ROOT']) ??
-    (inRepo ? join(probe.gitCommonDir as string, 'mso', 'observation') : 'mso-observation-workspace');
+  /** A root: the flag, else the variable, else the default; with where it came from (null: the default). */
+  const root = (given: string | undefined, flag: string, variable: string, fallback: string) => {
+    const fromFlag = nonEmpty(given);
+    if (fromFlag !== undefined) return { path: fromFlag, source: flag };
+    const fromEnv = nonEmpty(env[variable]);
+    return fromEnv !== undefined ? { path: fromEnv, source: variable } : { path: fallback, source: null };
+  };
+  const wsRoot = root(
+    input.workspace,
+    '--workspace',
+    'MSO_WORKSPACE_ROOT',
+    inRepo ? join(probe.gitCommonDir as string, 'mso', 'workspace') : 'workspace',
+  );
+  const obsRoot = root(
+    input.observation,
+    '--observation',
+    'MSO_OBSERVATION_ROOT',
+    inRepo ? join(probe.gitCommonDir as string, 'mso', 'observation') : 'mso-observation-workspace',
+  );
+  const ws = wsRoot.path;
+  const obs = obsRoot.path;
   const observer =
     nonEmpty(input.observer) ??
     nonEmpty(env['MSO_OBSERVER_ID']) ??
@@ -81,14 +97,9 @@ export function resolveSettings(
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel) || rel === '.git' || rel.startsWith('.git/')) return [];
     return [{ file: join(dirs.commonDir, 'info', 'exclude'), pattern: `/${rel}/` }];
   });
-  const source = (given: string | undefined, flag: string, variable: string): string | null =>
-    nonEmpty(given) !== undefined ? flag : nonEmpty(env[variable]) !== undefined ? variable : null;
   return Object.freeze({
     cwd,
-    rootSources: Object.freeze({
-      workspace: source(input.workspace, '--workspace', 'MSO_WORKSPACE_ROOT'),
-      observation: source(input.observation, '--observation', 'MSO_OBSERVATION_ROOT'),
-    }),
+    rootSources: Object.freeze({ workspace: wsRoot.source, observation: obsRoot.source }),
     workspaceRoot: abs(ws),
     observationRoot: abs(obs),
     gitExcludes: Object.freeze(gitExcludes),

@@ -146,11 +146,11 @@ export function createRunContext(
   const contentHashes = new Map<string, string>();
   const ticketPaths = new Map<string, string>();
   /** The node's attempts on record in this run (its deferred rows written first), for its ticket. */
+  let countAttempts: ReturnType<typeof log.db.prepare> | undefined;
   const attemptsOf = (id: string): { attempts: number } | undefined => {
     flushStates();
-    const row = log.db
-      .prepare('SELECT count(*) AS n FROM attempts WHERE run_id = ? AND node_id = ?')
-      .get(runId, id) as { n: number | string };
+    countAttempts ??= log.db.prepare('SELECT count(*) AS n FROM attempts WHERE run_id = ? AND node_id = ?');
+    const row = countAttempts.get(runId, id) as { n: number | string };
     const n = Number(row.n);
     return n > 0 ? { attempts: n } : undefined;
   };

@@ -139,8 +139,9 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
         const outcome = await (deps.backend
           ? runDistributedNode(ctx, gates, id, deps.backend)
           : runNode(ctx, gates, id));
-        // A node that failed before its work began (a person rejected its gate) has its ticket where it was: blocked
-        // with the reason, as a node that failed while it ran.
+        // A node that failed before its work began (a person rejected its gate, a merge that could not start) left
+        // its ticket todo: it is blocked with the reason, as a node that failed while it ran (through in_progress, the
+        // only way the tickets' state machine allows). A no-op for a ticket blocked already.
         if (outcome.kind === 'failed') await ctx.moveTicket(id, 'blocked', outcome.reason.slice(0, 300));
         return outcome;
       },

@@ -144,6 +144,8 @@ describe('progress on the terminal', () => {
     const idle = join(sb.dir, 'idle.yaml');
     await writeFile(idle, stringify({ name: 'idle', nodes: [{ id: 'noop', label: 'noop', command: 'true' }] }));
     const noop = await sb.json<{ run_id: string }>(['run', '--workflow', idle, '--repo', repo]);
+    // A patch an earlier apply left there is not this result's: it goes too.
+    await writeFile(join(sb.dir, 'empty.patch'), 'an older patch\n');
     const empty = await sb.run(['apply', noop.body.run_id, '--patch', 'empty.patch']);
     expect(empty.code, empty.stderr).toBe(0);
     expect(empty.stdout).toMatch(/^NOTHING to apply: noop @ [0-9a-f]{12} changes nothing since the run's base/m);
