@@ -163,6 +163,17 @@ function paragraphUnits(text: string, set: boolean, startLink: Link): Unit[] {
       const after = clausesOf(colon[2] as string);
       const par = EN_PAR.test(colon[1] as string) || KO_PAR.test(colon[1] as string);
       if (after.length >= 2) pieces = par ? after.map((p, k) => (k === 0 ? p : { ...p, kind: 'P' as const })) : after;
+      // "Implement signup in three steps: email checks, password rules, a welcome mail" (세 단계로 …: 이메일 확인,
+      // …): a title that announces steps, then a list of short names, is a list of steps under that title.
+      const named = (colon[2] as string).split(/\s*(?:[,，、]\s*(?:and\s+)?|\band\b|및)\s*/).filter((x) => x !== '');
+      if (STEP_TITLE.test(colon[1] as string) && named.length >= 2 && named.every((x) => x.split(/\s+/).length <= 6)) {
+        // One after the other, in the order named.
+        const list = listUnits(colon[1] as string, named, true).map((u, k) =>
+          k > 0 || units.length > 0 ? { ...u, link: 'seq' as const } : u,
+        );
+        units.push(...list);
+        continue;
+      }
     }
     // "A 그리고 B 그리고 C를 통합": a collective verb takes every bare noun phrase before it as its input.
     const out: Unit[] = [];
