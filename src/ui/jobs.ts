@@ -20,7 +20,11 @@ export interface Jobs {
    * Starts a designed run as `mso resume RUN [--init]` does, in the background; resolves once it makes progress, or
    * rejects with its refusal (no repository around the server and no init) before anything is written.
    */
-  startDesigned(runId: string, init: boolean): Promise<{ started: boolean }>;
+  /** `init`, `allowManual`: as `mso resume --init --allow-manual`. */
+  startDesigned(
+    runId: string,
+    options: { readonly init: boolean; readonly allowManual: boolean },
+  ): Promise<{ started: boolean }>;
   /** Designs a run (as `mso design all`) without starting it: the page shows its DAG for review, then starts it. */
   design(input: RunSource): Promise<{ run_id: string }>;
   /**
@@ -90,10 +94,10 @@ export function createJobs(app: MsoApp, log: (line: string) => void): Jobs {
         app.engine.rerun(runId, { failed: true, signal: controller.signal, onProgress }),
       ).then((id) => ({ run_id: id, rerun_of: runId }));
     },
-    async startDesigned(runId, init) {
+    async startDesigned(runId, { init, allowManual }) {
       if (running.has(runId)) return { started: false };
       await followed(runId, null, (onProgress) =>
-        app.engine.resume(runId, { init, signal: controller.signal, onProgress }),
+        app.engine.resume(runId, { init, allowManual, signal: controller.signal, onProgress }),
       );
       return { started: true };
     },

@@ -141,9 +141,14 @@ export function registerRoutes(
         `${g.run.run_id} is ${g.run.started ? 'already started' : g.run.status}: only a run designed and not started can be started`,
       );
     const b = await body(c.req);
-    if (b['init'] !== undefined && typeof b['init'] !== 'boolean')
-      throw new InvalidArgumentError('init', 'must be true or false');
-    return c.json({ run_id: g.run.run_id, ...(await jobs.startDesigned(g.run.run_id, b['init'] === true)) }, 202);
+    for (const flag of ['init', 'allow_manual'])
+      if (b[flag] !== undefined && typeof b[flag] !== 'boolean')
+        throw new InvalidArgumentError(flag, 'must be true or false');
+    const started = await jobs.startDesigned(g.run.run_id, {
+      init: b['init'] === true,
+      allowManual: b['allow_manual'] === true,
+    });
+    return c.json({ run_id: g.run.run_id, ...started }, 202);
   });
   api.post('/api/runs/:run/rerun', async (c) => {
     await d.graph(c.req.param('run'));

@@ -129,6 +129,47 @@ describe('mso ui API: a designed run is reviewed, then started', () => {
     const { run_id } = await json<{ run_id: string }>(post('/api/designs', { workflow: 'agentic.yaml' }));
     expect((await graph(run_id)).estimate).toEqual({ usd: 0, nodes_without_history: 1 });
   });
+  it('refuses to start a designed run no agent can do, as mso resume does, unless a person may do it', async () => {
+    // A server of its own whose policy names an agent that cannot run here (its program does not exist).
+    const folder = await mkdtemp(join(tmpdir(), 'mso-ui-manual-'));
+    for (const args of [
+      ['init', '-q', '-b', 'main'],
+      ['commit', '-q', '--allow-empty', '-m', 'base'],
+    ])
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: folder });
+    const other = await appIn(folder);
+    await writeFile(
+      join(folder, 'workspace', '.mso-context', 'config', 'policy.yaml'),
+      'agents:\n  ghost: { kind: claude-code, command: /nonexistent/ghost }\n',
+    );
+    const server = await startUi(other, { port: 0, token: TOKEN, version: '0.0.0-test', log: () => undefined });
+    const at = (path: string, body: unknown = {}): Promise<Response> =>
+      fetch(new URL(path, server.url), {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'x-mso-token': TOKEN, 'content-type': 'application/json' },
+      });
+    try {
+      await writeFile(
+        join(folder, 'ghostly.yaml'),
+        stringify({ name: 'ghostly', nodes: [{ id: 'w', label: 'w', agent: 'ghost' }] }),
+      );
+      const { run_id } = await json<{ run_id: string }>(at('/api/designs', { workflow: 'ghostly.yaml' }));
+      const refused = await at(`/api/runs/${run_id}/start`);
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('MSO_NO_USABLE_AGENT');
+      expect((await at(`/api/runs/${run_id}/start`, { allow_manual: 'yes' })).status).toBe(400);
+      expect((await at(`/api/runs/${run_id}/start`, { allow_manual: true })).status).toBe(202);
+      const waiting = await until('the started run to wait for a person', async () => {
+        const st = (await other.engine.status(run_id)) as { status?: string };
+        return st.status === 'awaiting_human' ? st : undefined;
+      });
+      expect(waiting.status).toBe('awaiting_human');
+    } finally {
+      await server.close();
+      await rm(folder, { recursive: true, force: true });
+    }
+  }, 60_000);
   it('refuses to start a designed run outside a repository unless asked to init one, then starts it', async () => {
     // A second server whose folder is no git repository: the designed run has nothing to branch from.
     const bare = await mkdtemp(join(tmpdir(), 'mso-ui-bare-'));

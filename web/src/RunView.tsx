@@ -45,6 +45,8 @@ export function RunView({ runId, node }: { runId: string; node: string | null })
   const [msg, setMsg] = useState<string | null>(null);
   // A designed run branches from the repository around the server; without one, Start needs a new, empty one.
   const [init, setInit] = useState(false);
+  // As mso resume --allow-manual: nodes no agent can do go to a person (by default such a run is refused).
+  const [allowManual, setAllowManual] = useState(false);
   const { graph: g, layout, error } = useRunGraph(runId);
   const select = (id: string | null): void => {
     location.hash = `#/run/${enc(runId)}${id ? `/${enc(id)}` : ''}`;
@@ -52,7 +54,10 @@ export function RunView({ runId, node }: { runId: string; node: string | null })
   };
   const act = (what: 'cancel' | 'resume' | 'start' | 'rerun'): void => {
     setMsg(`${what}…`);
-    post<{ run_id: string }>(`/api/runs/${enc(runId)}/${what}`, what === 'start' ? { init } : {}).then(
+    post<{ run_id: string }>(
+      `/api/runs/${enc(runId)}/${what}`,
+      what === 'start' ? { init, allow_manual: allowManual } : {},
+    ).then(
       (res) => {
         setMsg(DONE[what]);
         // A re-run is a new run: follow it there.
@@ -104,6 +109,10 @@ export function RunView({ runId, node }: { runId: string; node: string | null })
                 <label className="small" title="as mso resume --init: for a server started outside a git repository">
                   <input type="checkbox" checked={init} onChange={(e) => setInit(e.target.checked)} /> new empty
                   repository
+                </label>
+                <label className="small" title="as mso resume --allow-manual: nodes no agent can do go to a person">
+                  <input type="checkbox" checked={allowManual} onChange={(e) => setAllowManual(e.target.checked)} /> a
+                  person does what no agent can
                 </label>
                 <button className="primary" onClick={() => act('start')}>
                   Start
