@@ -52,14 +52,36 @@ async function appIn(folder: string): Promise<MsoApp> {
   return a;
 }
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mso-ui-actions-'));
-  // The server's folder is a git repository (mso runs nowhere else unless asked to init one).
+/** Makes `folder` a git repository with one empty commit. */
+function gitRepoIn(folder: string): void {
   for (const args of [
     ['init', '-q', '-b', 'main'],
     ['commit', '-q', '--allow-empty', '-m', 'base'],
   ])
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: dir });
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: folder });
+}
+
+/** A second server over an app in `folder` (see appIn), with a POST helper; close its `server` when done. */
+async function serverIn(folder: string): Promise<{
+  other: MsoApp;
+  server: UiServer;
+  at(path: string, body?: unknown): Promise<Response>;
+}> {
+  const other = await appIn(folder);
+  const server = await startUi(other, { port: 0, token: TOKEN, version: '0.0.0-test', log: () => undefined });
+  const at = (path: string, body: unknown = {}): Promise<Response> =>
+    fetch(new URL(path, server.url), {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'x-mso-token': TOKEN, 'content-type': 'application/json' },
+    });
+  return { other, server, at };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mso-ui-actions-'));
+  // The server's folder is a git repository (mso runs nowhere else unless asked to init one).
+  gitRepoIn(dir);
   app = await appIn(dir);
   ui = await startUi(app, { port: 0, token: TOKEN, version: '0.0.0-test', log: () => undefined, pollMs: 50 });
 }, 60_000);
@@ -132,24 +154,13 @@ describe('mso ui API: a designed run is reviewed, then started', () => {
   it('refuses to start a designed run no agent can do, as mso resume does, unless a person may do it', async () => {
     // A server of its own whose policy names an agent that cannot run here (its program does not exist).
     const folder = await mkdtemp(join(tmpdir(), 'mso-ui-manual-'));
-    for (const args of [
-      ['init', '-q', '-b', 'main'],
-      ['commit', '-q', '--allow-empty', '-m', 'base'],
-    ])
-      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: folder });
-    const other = await appIn(folder);
-    await writeFile(
-      join(folder, 'workspace', '.mso-context', 'config', 'policy.yaml'),
-      'agents:\n  ghost: { kind: claude-code, command: /nonexistent/ghost }\n',
-    );
-    const server = await startUi(other, { port: 0, token: TOKEN, version: '0.0.0-test', log: () => undefined });
-    const at = (path: string, body: unknown = {}): Promise<Response> =>
-      fetch(new URL(path, server.url), {
-        method: 'POST',
-        body: JSON.stringify(body),
-        headers: { 'x-mso-token': TOKEN, 'content-type': 'application/json' },
-      });
+    gitRepoIn(folder);
+    const { other, server, at } = await serverIn(folder);
     try {
+      await writeFile(
+        join(folder, 'workspace', '.mso-context', 'config', 'policy.yaml'),
+        'agents:\n  ghost: { kind: claude-code, command: /nonexistent/ghost }\n',
+      );
       await writeFile(
         join(folder, 'ghostly.yaml'),
         stringify({ name: 'ghostly', nodes: [{ id: 'w', label: 'w', agent: 'ghost' }] }),
@@ -173,14 +184,7 @@ describe('mso ui API: a designed run is reviewed, then started', () => {
   it('refuses to start a designed run outside a repository unless asked to init one, then starts it', async () => {
     // A second server whose folder is no git repository: the designed run has nothing to branch from.
     const bare = await mkdtemp(join(tmpdir(), 'mso-ui-bare-'));
-    const other = await appIn(bare);
-    const server = await startUi(other, { port: 0, token: TOKEN, version: '0.0.0-test', log: () => undefined });
-    const at = (path: string, body: unknown = {}): Promise<Response> =>
-      fetch(new URL(path, server.url), {
-        method: 'POST',
-        body: JSON.stringify(body),
-        headers: { 'x-mso-token': TOKEN, 'content-type': 'application/json' },
-      });
+    const { other, server, at } = await serverIn(bare);
     try {
       await writeFile(
         join(bare, 'one.yaml'),
