@@ -17,10 +17,10 @@ export interface Jobs {
   /** Starts a new run from a goal or a workflow file (inside the working directory) in the background. */
   start(input: RunSource): Promise<{ started: boolean }>;
   /**
-   * Starts a designed run as `mso resume RUN [--init]` does, in the background; resolves once it makes progress, or
-   * rejects with its refusal (no repository around the server and no init) before anything is written.
+   * Starts a designed run as `mso resume RUN [--init] [--allow-manual]` does, in the background; resolves once it
+   * makes progress, or rejects with its refusal (no repository around the server and no init, nodes no usable agent
+   * can do and no allowManual) before anything is written.
    */
-  /** `init`, `allowManual`: as `mso resume --init --allow-manual`. */
   startDesigned(
     runId: string,
     options: { readonly init: boolean; readonly allowManual: boolean },
