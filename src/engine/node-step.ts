@@ -185,6 +185,16 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       const stray = outsideChanges(outsideBefore, await ctx.outside.after(listed));
       const own = stray.length > 0 ? await ownStrayWrites(ctx, id, stray) : { paths: [], note: '' };
       if (own.paths.length > 0) return failOutsideWrites(ctx, id, attemptId, result, own.paths, own.note);
+      // A step that succeeded where no gate or required file can fail it still: the children's checkouts start now,
+      // beside this node's record (see prepareChildrenAhead). After the look above, which counts the node as running
+      // until then: a checkout begun earlier would list the repository's checkout once more.
+      if (
+        made &&
+        result?.status === 'success' &&
+        !n.gates?.length &&
+        !n.handoff_contract?.required_outputs?.required_files?.length
+      )
+        ctx.prepareChildrenAhead(id, made.commit);
       if (result) {
         log.recordAttempt({ attemptId, runId, ...attemptResultFields(result) });
         ctx.notify('attempt.cost', id, { attempt_id: attemptId, agent: result.agent, cost_usd: result.cost.usd });
@@ -282,7 +292,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         gatesPassed: gates.passed,
         gatesTotal: gates.total,
       });
-      ctx.prepareChildrenAhead(id);
+      ctx.prepareChildrenAhead(id, commit);
       ctx.snapshot(id, n.type === 'merge' ? 'merged' : 'committed', { treeHash: th, metadata: { commit } });
       await ctx.moveTicket(id, 'done', `committed ${commit.slice(0, 12)}`);
       deps.faults?.point('node.committed');

@@ -54,13 +54,14 @@ export interface RunContext {
   /** Checks out `base` in the node's worktree (made on first use); HEAD is then `base`. */
   prepareWorktree(id: string, base: string): Promise<string>;
   /**
-   * Called once node `done` has its commit on record: starts making the worktrees of its children that are ready now
-   * (every parent done; not merges, not loop restarts) without waiting for their dispatch, so that git work overlaps
-   * the coordinator's bookkeeping between nodes; their `prepareWorktree` then takes it over. A worktree made for a
-   * node that never runs (the run stopped first) is a worktree like any other: cleanup removes it, resume reuses it.
-   * A no-op where nodes are not dispatched from this process (a worker's job).
+   * Called once node `done` has committed `commit` and nothing but its record is left (its step succeeded, no gate
+   * or required file is left to check): starts making the worktrees of its children that are ready then (every other
+   * parent done; not merges, not loop restarts) at that commit, without waiting for their dispatch, so that git work
+   * overlaps the coordinator's bookkeeping between nodes; their `prepareWorktree` then takes it over (or makes it again
+   * at another base). A worktree made for a node that never runs (the run stopped first) is a worktree like any other:
+   * cleanup removes it, resume reuses it. A no-op where nodes are not dispatched from this process (a worker's job).
    */
-  prepareChildrenAhead(done: string): void;
+  prepareChildrenAhead(done: string, commit: string): void;
   /** Waits for the worktrees begun by {@link prepareChildrenAhead} that no node has taken over. */
   settleAhead(): Promise<void>;
   /** SHA-256 of file contents the run has hashed, by git mode and object id (see treeHash). */
@@ -244,7 +245,7 @@ export function createRunContext(
     outside: createOutsideWatch(deps, { repo: input.repo, runDir: input.runDir, exclude: input.ownRoots ?? [] }, () =>
       deps.clock.now().getTime(),
     ),
-    prepareChildrenAhead(done) {
+    prepareChildrenAhead(done, commit) {
       childrenOf ??= childrenIndex(ctx.ids, graph);
       for (const c of childrenOf.get(done) ?? []) {
         const n = graph[c];
@@ -253,7 +254,8 @@ export function createRunContext(
         if (r.state !== 'pending' || r.baseOverride !== null || r.commit !== null) continue;
         if (!n.parent_refs.every((p) => p === done || (ctx.rec(p).state === 'done' && ctx.rec(p).commit !== null)))
           continue;
-        const base = ctx.rec(n.parent_refs[0] as string).commit;
+        const first = n.parent_refs[0] as string;
+        const base = first === done ? commit : ctx.rec(first).commit;
         if (base === null) continue;
         ahead.set(c, {
           base,

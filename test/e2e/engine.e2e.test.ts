@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAKE_AGENT } from '../helpers/agents.js';
@@ -217,6 +217,44 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     const git = (...a: string[]) => execFileSync('git', a, { cwd: sb.cwd, encoding: 'utf8' });
     expect(git('worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
     expect(git('branch', '--list', `mso/${r.body.run_id}/*`).trim().split('\n')).toHaveLength(8);
+  });
+
+  it('starts a child from its parent’s last commit when the parent’s first commit failed its gate', async () => {
+    // A node's children's worktrees are begun as soon as its step succeeded, unless a gate may still fail it.
+    const flag = join(sb.dir, 'tried-once');
+    const wf = await workflow(
+      'regate',
+      [
+        {
+          id: 'flaky',
+          command: `if [ -f ${flag} ]; then ${out('ok')}; else touch ${flag}; echo one > first.txt; fi`,
+          gates: ['test -f outputs/ok.md'],
+          max_retry: 1,
+        },
+        { id: 'after', command: `test -f outputs/ok.md && ! test -f first.txt && ${out('after')}` },
+        { id: 'stuck', command: out('stuck'), gates: ['false'], max_retry: 0 },
+        { id: 'never', command: out('never') },
+      ],
+      [
+        { from: 'flaky', to: 'after' },
+        { from: 'stuck', to: 'never' },
+      ],
+    );
+    const r = await run(['--workflow', wf]);
+    expect(r.body.nodes, JSON.stringify(r.body)).toEqual({ done: 2, failed: 1, blocked: 1 });
+    const events = await sb.events(r.body.run_id);
+    const failures = events.filter((e) => e.type === 'node.failure').map((e) => e.node_id);
+    expect(failures.sort()).toEqual(['flaky', 'stuck']);
+    const before = await q(
+      `SELECT json_extract(evidence, '$.headBefore') AS h FROM attempts WHERE run_id = '${r.body.run_id}' AND node_id = 'after'`,
+    );
+    expect(before).toEqual([{ h: r.body.node_details['flaky']?.commit }]);
+    // The child of the node that failed its gate never ran, and got no worktree.
+    const runDir = join(sb.dir, 'workspace', '.mso-context', 'active', r.body.run_id);
+    expect(existsSync(join(runDir, 'worktree', 'never'))).toBe(false);
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: sb.cwd, encoding: 'utf8' });
+    const listed = git('worktree', 'list', '--porcelain').match(/^worktree .*$/gm) ?? [];
+    expect(listed.map((l) => basename(l)).sort()).toEqual(['after', 'flaky', 'stuck', basename(sb.cwd)].sort());
   });
 
   it('blocks the dependents of a failed node, names the ancestor, and lets independent branches finish', async () => {
