@@ -3,7 +3,7 @@ import type { PlatformDeps, SqliteDb } from '../platform/index.js';
 import { createBlobStore, type BlobStore } from './blob-store.js';
 import { auditDbEdge } from './db-edge.js';
 import { createEventWriter } from './event-writer.js';
-import { migrate, type MigrationReport } from './migrate.js';
+import { adoptSeed, migrate, type MigrationReport } from './migrate.js';
 import { createPayloadWriter, type AppendResult } from './payload-writer.js';
 import type { EventInput } from './records.js';
 import { createRedactor, type Redactor } from './redact.js';
@@ -52,6 +52,7 @@ function openStore(deps: PlatformDeps, url: string): SqliteDb {
 export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): AuditLog {
   const redactor = deps.redactor ?? createRedactor({ env: options.env ?? {} });
   const where = options.url ? redactUrl(options.url) : options.file;
+  const seeded = !options.url && (deps.seedSqlite?.(options.file) ?? false);
   const db = auditDbEdge(
     withStorageErrors(where, () => (options.url ? openStore(deps, options.url) : deps.openSqlite(options.file))),
     redactor,
@@ -67,7 +68,8 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
     db.pragma('recursive_triggers = OFF');
-    schema = migrate(db, times.now());
+    const at = times.now();
+    schema = seeded ? adoptSeed(db, at, migrate(db, at)) : migrate(db, at);
   } catch (e) {
     db.close();
     throw e;

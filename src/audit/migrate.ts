@@ -293,6 +293,19 @@ export function migrate(db: SqliteDb, at: string): MigrationReport {
   }
 }
 
+/**
+ * After `migrate` of a file that began as a copy of an empty database made by the build (PlatformDeps.seedSqlite):
+ * its migrations are dated `at`, when the file was made, and reported as applied, as a migration of an empty file
+ * would have them (those `migrate` applied on top included).
+ */
+export function adoptSeed(db: SqliteDb, at: string, migrated: MigrationReport): MigrationReport {
+  db.prepare('UPDATE _mso_migrations SET applied_at = ?').run(at);
+  const done = new Set(
+    (db.prepare('SELECT name FROM _mso_migrations').all() as Array<{ name: string }>).map((r) => r.name),
+  );
+  return { from: null, to: migrated.to, applied: MIGRATIONS.map((m) => m.name).filter((n) => done.has(n)) };
+}
+
 /** True when every migration of this build is recorded in `db` (a reader can use it without migrating first). */
 export function schemaIsCurrent(db: SqliteDb): boolean {
   try {

@@ -71,6 +71,12 @@ export interface PlatformDeps {
   readonly processInfo: ProcessInfo;
   readonly openSqlite: OpenSqlite;
   /**
+   * Puts a copy of this build's empty audit database (every migration applied, made when the build was) at `file`
+   * when nothing is there yet, atomically; true when it did. Migrating a new file costs ~20 ms of DDL, a copy ~1 ms.
+   * Absent, or false (no such copy in this build, a file already there), the caller migrates as usual.
+   */
+  readonly seedSqlite?: (file: string) => boolean;
+  /**
    * Opens a PostgreSQL audit store through the same synchronous port (absent where only SQLite is available). The
    * driver is loaded by {@link PlatformDeps.preparePostgres} first, so processes that never use it never load it.
    */

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -150,7 +151,7 @@ describe("a run's fixed cost", () => {
       env: { NODE_OPTIONS: `--import ${hook}`, MSO_SQLITE_OPENS: list },
     });
     expect(run.body.status, run.stderr).toBe('completed');
-    const opened = JSON.parse(await readFile(list, 'utf8')) as string[];
+    const { opened } = JSON.parse(await readFile(list, 'utf8')) as { opened: string[] };
     // The hook saw the run's connections: none would mean it counted nothing.
     expect(opened.length).toBeGreaterThan(0);
     expect(
@@ -158,5 +159,63 @@ describe("a run's fixed cost", () => {
       opened.join('\n'),
     ).toBe(true);
     expect(opened.length, opened.join('\n')).toBeLessThanOrEqual(AUDIT_OPENS);
+  });
+});
+
+describe("a new workspace's audit database", () => {
+  it('is a copy of the one the build made, not migrated anew, and reports and dates its migrations as made now', async () => {
+    const ws = join(sb.dir, 'seed-ws');
+    const list = join(sb.dir, 'seed-ddl.json');
+    const hook = join(REPO_ROOT, 'test/fixtures/count-sqlite-opens.mjs');
+    const since = new Date().toISOString();
+    const r = await sb.run(['--workspace', ws, '--observation', join(sb.dir, 'seed-obs'), 'audit', 'init'], {
+      env: { NODE_OPTIONS: `--import ${hook}`, MSO_SQLITE_OPENS: list },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('(applied 001_mso_compat_1_5, 002_execution_tables');
+    const { opened, ddl } = JSON.parse(await readFile(list, 'utf8')) as { opened: string[]; ddl: number };
+    expect(opened.length).toBeGreaterThan(0);
+    expect(ddl).toBe(0);
+    // The same schema as a migration of an empty file makes (the library's, which has no copy to start from).
+    const file = join(ws, '.mso-context', 'audit.db');
+    const made = join(sb.dir, 'migrated.db');
+    const { openAuditLog } = (await import(pathToFileURL(join(REPO_ROOT, 'dist', 'audit', 'index.js')).href)) as {
+      openAuditLog: (d: unknown, o: unknown) => { close(): void };
+    };
+    const { nodePlatform } = (await import(pathToFileURL(join(REPO_ROOT, 'dist', 'platform', 'index.js')).href)) as {
+      nodePlatform: () => Record<string, unknown>;
+    };
+    openAuditLog({ ...nodePlatform(), seedSqlite: undefined }, { file: made, blobsDir: join(sb.dir, 'b') }).close();
+    const look = (f: string) => {
+      const db = new Database(f, { readonly: true });
+      try {
+        return {
+          schema: db.prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name').all(),
+          journal: db.pragma('journal_mode', { simple: true }),
+          dates: db.prepare('SELECT applied_at AS at FROM _mso_migrations').all() as Array<{ at: string }>,
+        };
+      } finally {
+        db.close();
+      }
+    };
+    const seeded = look(file);
+    expect(seeded.schema).toEqual(look(made).schema);
+    expect(seeded.journal).toBe('wal');
+    expect(seeded.dates.length).toBeGreaterThan(0);
+    for (const d of seeded.dates) expect(d.at >= since).toBe(true);
+  });
+
+  it('is made once when several processes start in a new workspace at the same moment', async () => {
+    const ws = join(sb.dir, 'race-ws');
+    const runs = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        sb.run(['--workspace', ws, '--observation', join(sb.dir, 'race-obs'), 'audit', 'init']),
+      ),
+    );
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    // One of them made it; the others found it made.
+    expect(runs.filter((r) => r.stdout.includes('(applied ')).length).toBe(1);
+    const left = await readdir(join(ws, '.mso-context'));
+    expect(left.filter((f) => f.includes('.seed-'))).toEqual([]);
   });
 });

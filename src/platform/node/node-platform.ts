@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import type { Clock, Faults, OpenPostgres, PlatformDeps, Proc, ProcessInfo, Random } from '../ports.js';
 import { trackGroup, untrackGroup } from './live-groups.js';
-import { openSqlite } from './sqlite.js';
+import { openSqlite, seedSqlite } from './sqlite.js';
 import { smallFs } from './small-fs.js';
 
 /** The real clock. */
@@ -177,6 +177,7 @@ export function nodePlatform(env: Readonly<Record<string, string | undefined>> =
     smallFs,
     processInfo: nodeProcessInfo(),
     openSqlite,
+    seedSqlite,
     openPostgres(url, options) {
       if (!pg) throw new Error('the PostgreSQL driver is not loaded: call preparePostgres() first');
       return pg(url, options);

@@ -1,7 +1,20 @@
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fdatasyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { endianness } from 'node:os';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AuditWalLostError, withStorageErrors } from '../../contracts/index.js';
 import type { OpenSqlite, SqliteDb } from '../ports.js';
 
@@ -121,6 +134,38 @@ export const openSqlite: OpenSqlite = (file, options = {}) => {
   };
   return db as unknown as SqliteDb;
 };
+
+/**
+ * The empty audit database of this build, beside the bundled code (`scripts/bundle.mjs` makes it by migrating a new
+ * file). A build made by tsc alone has none: its new files are migrated.
+ */
+const SEED = fileURLToPath(new URL('./audit-template.db', import.meta.url));
+
+/**
+ * Puts a copy of `seed` (this build's: {@link SEED}) at `file` when neither it nor a write-ahead log of it exists (see PlatformDeps.seedSqlite).
+ * The copy is made beside it, flushed to disk, then linked into place: linking fails when another process made the
+ * file first, and that file is used instead.
+ */
+export function seedSqlite(file: string, seed = SEED): boolean {
+  if (existsSync(file) || existsSync(`${file}-wal`) || !existsSync(seed)) return false;
+  const copy = `${file}.seed-${process.pid}-${randomBytes(6).toString('hex')}`;
+  try {
+    copyFileSync(seed, copy);
+    const fd = openSync(copy, 'r+');
+    try {
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(copy, file);
+    return true;
+  } catch {
+    // No room, no such folder, or made by another process first: opening the file says what is wrong, if anything.
+    return false;
+  } finally {
+    rmSync(copy, { force: true });
+  }
+}
 
 /**
  * A read-only handle that can read. A WAL database needs its `-shm` index to be read, and SQLite cannot create it in a
