@@ -155,13 +155,15 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
           },
         );
         result = out.result;
-        event('agent.chain', id, {
-          attempt_id: attemptId,
-          trail: out.trail,
-          retries: out.retries,
-          chosen: result.agent,
+        // Both record what has happened and nothing acts on the first before the second: one commit.
+        ctx.bufferState({
+          runId,
+          type: 'agent.chain',
+          nodeId: id,
+          payload: { attempt_id: attemptId, trail: out.trail, retries: out.retries, chosen: result.agent },
         });
         if (result.evidence.pid) event('agent.exited', id, { pid: result.evidence.pid, status: result.status });
+        else ctx.flushStates();
       } catch (e) {
         if (!(isMsoError(e) && e.code === 'MSO_ALL_PROVIDERS_UNAVAILABLE')) throw e;
         errorClass = 'unavailable';
@@ -196,7 +198,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       )
         ctx.prepareChildrenAhead(id, made.commit);
       if (result) {
-        log.recordAttempt({ attemptId, runId, ...attemptResultFields(result) });
+        // A committed shell step's row is written once, below, with what its commit says it changed.
+        if (!(made && n.command !== undefined)) log.recordAttempt({ attemptId, runId, ...attemptResultFields(result) });
         ctx.notify('attempt.cost', id, { attempt_id: attemptId, agent: result.agent, cost_usd: result.cost.usd });
         if (result.status === 'cancelled') return { kind: 'cancelled' };
         if (result.requiresManualConfirmation) {
@@ -270,17 +273,23 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         made.parent === startCommit
           ? [...made.files]
           : (await git.ok(['diff', '--name-only', startCommit, commit], wt)).split('\n').filter(Boolean);
-      event('node.committed', id, {
-        commit,
-        tree_hash: th,
-        summary: result?.summary ?? (manualDone ? 'done by hand' : ''),
-        files,
-        agent: result?.agent ?? 'human',
-        required_present: present.length,
-        required_total: required.length,
-        gates_passed: gates.passed,
-        gates_total: gates.total,
-        attempt_id: attemptId,
+      // Committed with the snapshot below, before the ticket says done (moveTicket flushes first), else just after.
+      ctx.bufferState({
+        runId,
+        type: 'node.committed',
+        nodeId: id,
+        payload: {
+          commit,
+          tree_hash: th,
+          summary: result?.summary ?? (manualDone ? 'done by hand' : ''),
+          files,
+          agent: result?.agent ?? 'human',
+          required_present: present.length,
+          required_total: required.length,
+          gates_passed: gates.passed,
+          gates_total: gates.total,
+          attempt_id: attemptId,
+        },
       });
       Object.assign(r, {
         commit,
@@ -295,6 +304,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       ctx.prepareChildrenAhead(id, commit);
       ctx.snapshot(id, n.type === 'merge' ? 'merged' : 'committed', { treeHash: th, metadata: { commit } });
       await ctx.moveTicket(id, 'done', `committed ${commit.slice(0, 12)}`);
+      ctx.flushStates();
       deps.faults?.point('node.committed');
       return { kind: 'done' };
     }

@@ -30,7 +30,10 @@ export interface RunContext {
   readonly recorded: Map<string, RecordedNode>;
   /** Records an event now, with every state change buffered before it (write-ahead). */
   event(type: string, nodeId: string | null, payload: Record<string, unknown>): void;
-  /** Buffers a node state change; it is committed with the next event or flush. */
+  /**
+   * Buffers an event nothing acts on before the next event or flush (a node's state change, what an agent did): it is
+   * committed in that one's transaction.
+   */
   bufferState(e: AuditEvent): void;
   /**
    * Queues a row write that no side effect waits on (a snapshot, an attempt row an event follows at once): it is

@@ -167,7 +167,9 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
         ctx.bufferState({ runId, type: 'node.state', nodeId: id, payload: { state, detail: why } });
         rec(id).state = state;
         rec(id).detail = why;
-        if (state !== 'running') flushStates();
+        // Committed with the scheduler's group commit (by the end of this turn), or sooner with the next event: a
+        // child's start commits its parents' completion before it acts (write-ahead), and a settled node's own facts
+        // (its commit, its failure) were committed as events already.
       },
       flush: flushStates,
     },
