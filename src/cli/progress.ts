@@ -60,11 +60,23 @@ export function createProgressRenderer(
   };
 
   if (mode === 'lines' || !createLogUpdate) {
+    // A node's `running` line waits for its work to begin (its attempt, its merge): a node stopped at its human gate
+    // was dispatched and never ran, and printing `running` then `waiting` said it did.
+    const held = new Map<string, string>();
+    const print = (line: string): void => io.stderr(`mso: ${line}\n`);
     return {
       listener(e) {
-        if (!model(e).apply(e)) return;
+        const changed = model(e).apply(e);
+        const state = e.type === 'node.state' ? e.payload['state'] : undefined;
+        const heldLine = e.node ? held.get(e.node) : undefined;
+        if (e.node && heldLine !== undefined && state !== 'running') {
+          held.delete(e.node);
+          if (e.type !== 'hitl.created' && state !== 'waiting') print(heldLine);
+        }
+        if (!changed) return;
         const line = nodeLine(e);
-        if (line) io.stderr(`mso: ${line}\n`);
+        if (line && e.node && state === 'running') held.set(e.node, line);
+        else if (line) print(line);
       },
       stop: () => undefined,
     };

@@ -65,6 +65,41 @@ describe('progress on the terminal', () => {
     ]);
   });
 
+  it('off a TTY, a node stopped at its human gate is waiting, never said to be running until it runs', async () => {
+    const file = join(sb.dir, 'gated.yaml');
+    await writeFile(
+      file,
+      stringify({
+        name: 'gated',
+        goal: 'a gated step',
+        nodes: [
+          { id: 'a', label: 'a', command: 'echo a > a.txt' },
+          { id: 'b', label: 'b', command: 'echo b > b.txt' },
+        ],
+        edges: [{ from: 'a', to: 'b', type: 'hitl' }],
+      }),
+    );
+    const first = await sb.run(['run', '--workflow', file, '--repo', repo]);
+    expect(first.code, first.stderr).toBe(3);
+    const runId = (first.stdout.match(/^run\s+(\S+)$/m) as RegExpMatchArray)[1] as string;
+    const lines = (r: { stderr: string }) => r.stderr.split('\n').filter((l) => l.startsWith('mso: '));
+    expect(lines(first)).toEqual([
+      `mso: run ${runId}: 2 node(s), 0 already done`,
+      'mso: a running (shell)  [0/2 done]',
+      expect.stringMatching(/^mso: a done \(shell\) in \d+\.\d s {2}\[1\/2 done\]$/),
+      expect.stringMatching(/^mso: waiting for a person: HITL-0001 approve b before it runs \(mso approve\|reject /),
+      expect.stringMatching(/^mso: b waiting \(shell\)/),
+    ]);
+    expect((await sb.run(['approve', runId, 'HITL-0001'])).code).toBe(0);
+    const resumed = await sb.run(['resume', runId]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(lines(resumed)).toEqual([
+      `mso: run ${runId}: 2 node(s), 1 already done`,
+      'mso: b running (shell)  [1/2 done]',
+      expect.stringMatching(/^mso: b done \(shell\) in \d+\.\d s {2}\[2\/2 done\]$/),
+    ]);
+  });
+
   it('--events streams NDJSON; --json stays one object; --quiet is silent; status table; the end names the result; mso apply', async () => {
     const { file, marker } = await waitingWorkflow(sb.dir);
     await writeFile(marker, 'go');
