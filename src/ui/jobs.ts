@@ -8,6 +8,8 @@ export interface RunSource {
   readonly workflow?: string | undefined;
   /** Start from a new, empty repository (`mso run --init`): needed when the server's folder is no repository. */
   readonly init?: boolean | undefined;
+  /** Nodes no agent can do go to a person (`mso run --allow-manual`); refused by default. Runs only, not designs. */
+  readonly allowManual?: boolean | undefined;
 }
 
 /** Runs the dashboard started in this process (resumes after a decision, new runs), ended when the server closes. */
@@ -78,7 +80,12 @@ export function createJobs(app: MsoApp, log: (line: string) => void): Jobs {
       return true;
     },
     async start(input) {
-      const request = { goal: input.goal, workflow: workflowPath(input.workflow), init: input.init };
+      const request = {
+        goal: input.goal,
+        workflow: workflowPath(input.workflow),
+        init: input.init,
+        allowManual: input.allowManual,
+      };
       // The same refusals as `mso run` (no repository around the server and no init, no agent), answered at once.
       await app.engine.preflight(request);
       track(`new run ${++seq}`, app.engine.run({ ...request, signal: controller.signal }));

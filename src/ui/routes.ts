@@ -8,7 +8,7 @@ import {
   type RunCard,
   type RunStatus,
 } from '../contracts/index.js';
-import type { Jobs } from './jobs.js';
+import type { Jobs, RunSource } from './jobs.js';
 import type { LayoutCache } from './layout.js';
 
 /** Runs laid out ahead of time: the newest this many of a list, from this many nodes. */
@@ -154,21 +154,31 @@ export function registerRoutes(
     await d.graph(c.req.param('run'));
     return c.json(await jobs.rerunFailed(c.req.param('run')), 202);
   });
-  const source = async (req: {
-    json(): Promise<unknown>;
-  }): Promise<{ goal?: string; workflow?: string; init?: boolean }> => {
+  const source = async (req: { json(): Promise<unknown> }): Promise<RunSource> => {
     const b = await body(req);
     const goal = optionalString(b, 'goal');
     const workflow = optionalString(b, 'workflow', 1000);
     if ((goal === undefined) === (workflow === undefined))
       throw new InvalidArgumentError('body', 'give exactly one of goal or workflow');
-    if (b['init'] !== undefined && typeof b['init'] !== 'boolean')
-      throw new InvalidArgumentError('init', 'must be true or false');
-    const init = b['init'] === true ? { init: true } : {};
-    return goal !== undefined ? { goal, ...init } : { workflow: workflow as string, ...init };
+    for (const flag of ['init', 'allow_manual'])
+      if (b[flag] !== undefined && typeof b[flag] !== 'boolean')
+        throw new InvalidArgumentError(flag, 'must be true or false');
+    const flags = {
+      ...(b['init'] === true ? { init: true } : {}),
+      ...(b['allow_manual'] === true ? { allowManual: true } : {}),
+    };
+    return goal !== undefined ? { goal, ...flags } : { workflow: workflow as string, ...flags };
   };
   api.post('/api/runs', async (c) => c.json(await jobs.start(await source(c.req)), 202));
-  api.post('/api/designs', async (c) => c.json(await jobs.design(await source(c.req)), 201));
+  api.post('/api/designs', async (c) => {
+    const src = await source(c.req);
+    if (src.allowManual)
+      throw new InvalidArgumentError(
+        'allow_manual',
+        'is for starting a run (POST /api/runs/:run/start), not designing',
+      );
+    return c.json(await jobs.design(src), 201);
+  });
   api.get('/api/proposals/:id', async (c) => c.json(await d.proposal(c.req.param('id'))));
   for (const verb of ['accept', 'reject'] as const) {
     api.post(`/api/proposals/:id/${verb}`, async (c) => {

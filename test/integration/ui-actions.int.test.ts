@@ -176,6 +176,18 @@ describe('mso ui API: a designed run is reviewed, then started', () => {
         return st.status === 'awaiting_human' ? st : undefined;
       });
       expect(waiting.status).toBe('awaiting_human');
+      // A run made and started at once (POST /api/runs) takes the same opt-in, as mso run --allow-manual does.
+      const direct = await at('/api/runs', { workflow: 'ghostly.yaml' });
+      expect(direct.status).toBe(400);
+      expect(((await direct.json()) as { error: { code: string } }).error.code).toBe('MSO_NO_USABLE_AGENT');
+      expect((await at('/api/runs', { workflow: 'ghostly.yaml', allow_manual: 1 })).status).toBe(400);
+      expect((await at('/api/designs', { workflow: 'ghostly.yaml', allow_manual: true })).status).toBe(400);
+      const before = new Set((await other.runs.list()).map((r) => r.run_id));
+      expect((await at('/api/runs', { workflow: 'ghostly.yaml', allow_manual: true })).status).toBe(202);
+      await until('the direct run to wait for a person', async () => {
+        for (const r of await other.runs.list()) if (!before.has(r.run_id) && r.status === 'awaiting_human') return r;
+        return undefined;
+      });
     } finally {
       await server.close();
       await rm(folder, { recursive: true, force: true });
