@@ -91,6 +91,34 @@ describe('heuristic planner', () => {
     expect(plan('Compare A and B', 'high').execution_policy?.human_gate_nodes.length).toBeGreaterThan(0);
     expect(plan('Compare A and B', 'low').execution_policy?.human_gate_nodes).toEqual([]);
   });
+  it.each([
+    [
+      'Implement signup in three steps: email verification, password rule checks, welcome mail. Each step must include tests.',
+      ['Implement email verification', 'Implement password rule checks', 'Implement welcome mail'],
+      'Each step must include tests',
+    ],
+    [
+      '사용자 가입 절차를 세 단계로 나누어 구현하라: 이메일 확인, 비밀번호 규칙 검사, 환영 메일 발송. 각 단계는 테스트를 포함해야 한다.',
+      ['이메일 확인', '비밀번호 규칙 검사', '환영 메일 발송'],
+      '각 단계는 테스트를 포함해야 한다',
+    ],
+  ])('reads a sentence about every step as what each step must satisfy, not a step: %s', (goal, labels, rule) => {
+    const t = plan(goal);
+    expect(t.nodes.map((n) => n.label)).toEqual(labels);
+    for (const n of t.nodes) expect(n.explicit_output?.acceptance_criteria).toContain(rule);
+    // The plan hands it to each node's agent with its required output.
+    const p = buildPlan(t, buildBundle(t, at), policy, at);
+    for (const id of ['T1', 'T2', 'T3'])
+      expect(p.execution_graph[id]?.handoff_contract?.required_outputs?.acceptance_criteria).toContain(rule);
+  });
+  it('keeps list items that start with their own verb as they are, beside a title verb', () => {
+    expect(
+      plan('Set up CI in steps: email the admins, add linting, test coverage report').nodes.map((n) => n.label),
+    ).toEqual(['Email the admins', 'Add linting', 'Test coverage report']);
+    expect(
+      plan('Build the release pipeline in stages: lint, test, package and publish').nodes.map((n) => n.label),
+    ).toEqual(['Lint', 'Test', 'Package', 'Publish']);
+  });
   it('is deterministic for the same input', () => {
     expect(plan('Build the API, then document it')).toEqual(plan('Build the API, then document it'));
   });

@@ -149,6 +149,7 @@ export function planHeuristic(input: {
     ...(t.label ? { label: t.label } : {}),
     role: t.role,
     ...(t.role === 'item' ? { dq: `DQ${++dq}` } : {}),
+    ...(t.role === 'item' && ex.everyStep.length ? { criteria: ex.everyStep } : {}),
   }));
   return buildTopology({
     runId: input.runId,

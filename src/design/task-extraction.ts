@@ -16,7 +16,18 @@ export interface Extraction {
   readonly korean: boolean;
   /** A loop goal ("iterate until ...", "반복"): the condition to check, if one is stated. */
   readonly loop: { readonly until: string | null } | null;
+  /**
+   * Sentences that ask something of every step ("Each step must include tests", "각 단계는 테스트를 포함해야 한다"):
+   * not steps of their own, but what each step's result must satisfy.
+   */
+  readonly everyStep: string[];
 }
+
+/** "Each step must ...", "All changes should ...", "각 단계는 ...해야 한다", "모든 작업은 ...할 것". */
+const EVERY_STEP_EN =
+  /^(?:each|every|all)(?:\s+of\s+the)?\s+(?:steps?|stages?|tasks?|parts?|changes?|pieces?)\s+(?:must|should|needs?\s+to|has\s+to|have\s+to|shall)\s+\S/i;
+const EVERY_STEP_KO =
+  /^(?:각|모든)\s*(?:단계|작업|태스크|변경|과정)(?:은|는|이|가|마다|에서)?\s+.*(?:해야\s*(?:한다|합니다|함)|할\s*것|하여야\s*한다)$/;
 
 /** Structure is read from the first 4 KB only; a longer goal keeps its full text in the run but not more tasks. */
 export const MAX_PARSE_CHARS = 4096;
@@ -143,10 +154,14 @@ function clausesOf(sentence: string): Piece[] {
   return splitEnglish(sentence);
 }
 
-/** Units of running text (sentences and clauses), in order. */
-function paragraphUnits(text: string, set: boolean, startLink: Link): Unit[] {
+/** Units of running text (sentences and clauses), in order; sentences about every step go to `everyStep`. */
+function paragraphUnits(text: string, set: boolean, startLink: Link, everyStep?: string[]): Unit[] {
   const units: Unit[] = [];
   for (const sentence of sentencesOf(unparen(text))) {
+    if (everyStep && (EVERY_STEP_EN.test(sentence) || EVERY_STEP_KO.test(sentence))) {
+      everyStep.push(sentence);
+      continue;
+    }
     if (units.reduce((n, u) => n + u.tasks.length, 0) > MAX_TASKS) break;
     // "For each of the SDKs (A, B, C), add X": the clause once per item.
     const each = HANGUL.test(sentence) ? null : forEachClause(sentence);
@@ -216,9 +231,16 @@ function listUnits(title: string, items: string[], numbered: boolean): Unit[] {
   const headVerb = HANGUL.test(head) ? '' : verbOf(head);
   const firstVerb = headVerb.split(' ')[0] ?? '';
   const units: Unit[] = [];
+  // Items named as things ("email verification, password rule checks, welcome mail") all take the title's verb, also
+  // one whose first word can be a verb ("email", "test", "package") when it takes no article or object after it.
+  const bare = (item: string): boolean => !HANGUL.test(item) && verbOf(item) === '';
+  const nouns = !HANGUL.test(head) && items.filter(bare).length * 2 >= items.length;
+  const nounLike = (item: string): boolean =>
+    nouns &&
+    !/^\S+\s+(?:the|a|an|all|every|each|our|your|their|its|this|that|these|those|it|them|up|out)\b/i.test(item);
   for (const item of items) {
     if (units.reduce((n, u) => n + u.tasks.length, 0) > MAX_TASKS) break;
-    const bareItem = !HANGUL.test(item) && verbOf(item) === '' && headVerb !== '';
+    const bareItem = !HANGUL.test(item) && (verbOf(item) === '' || nounLike(item)) && headVerb !== '';
     const text = bareItem && !COLLECTIVE_VERBS.has(firstVerb) ? `${head.split(' ')[0]} ${item}` : item;
     const us = paragraphUnits(text, !ordered, 'auto').map((u) => ({ ...u, context: false }));
     if (us[0]) us[0].link = us[0].link === 'seq' && units.length === 0 ? 'auto' : us[0].link;
@@ -252,6 +274,7 @@ export function extractUnits(goal: string): Extraction {
   const indent = raw.map((l) => /^\s*/.exec(l)?.[0].length ?? 0);
   const working = (): boolean => units.some((u) => !u.context);
   const units: Unit[] = [];
+  const everyStep: string[] = [];
   let i = 0;
   while (i < lines.length && units.reduce((n, u) => n + u.tasks.length, 0) <= MAX_TASKS) {
     const line = lines[i] as string;
@@ -288,12 +311,17 @@ export function extractUnits(goal: string): Extraction {
     }
     const inline = inlineList(line);
     if (inline && inline.items.length >= 2) units.push(...listUnits(inline.title, inline.items, inline.numbered));
-    else units.push(...paragraphUnits(BULLET.exec(line)?.[3] ?? line, false, units.length ? 'seq' : 'auto'));
+    else units.push(...paragraphUnits(BULLET.exec(line)?.[3] ?? line, false, units.length ? 'seq' : 'auto', everyStep));
     i++;
   }
   // Sentences that ask for nothing are context when others ask for work.
   const work = units.some((u) => !u.context) ? units.filter((u) => !u.context) : units;
   let count = 0;
   const capped = work.filter((u) => (count += u.tasks.length + (u.frame ? 1 : 0)) <= MAX_TASKS);
-  return { units: capped, korean, loop: loopSignal ? { until } : null };
+  // A goal that is nothing but such a sentence is a task after all.
+  if (capped.length === 0 && everyStep.length > 0) {
+    const units = everyStep.flatMap((s, k) => paragraphUnits(s, false, k ? 'seq' : 'auto'));
+    return { units, korean, loop: loopSignal ? { until } : null, everyStep: [] };
+  }
+  return { units: capped, korean, loop: loopSignal ? { until } : null, everyStep };
 }

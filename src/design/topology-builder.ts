@@ -26,6 +26,8 @@ export interface TaskSpec {
   readonly band?: ThetaBand | undefined;
   readonly complexity?: 'low' | 'medium' | 'high' | undefined;
   readonly hints?: Record<string, unknown> | undefined;
+  /** What the goal asks of every step ("Each step must include tests"): acceptance criteria of this task too. */
+  readonly criteria?: readonly string[] | undefined;
 }
 
 export type Risk = 'low' | 'medium' | 'high';
@@ -150,6 +152,7 @@ export function buildTopology(input: BuildInput): WorkflowTopologySpec {
           ...(type === 'code'
             ? ['the change is committed and the node gates pass']
             : [`every required section (${SECTIONS[type].join(', ')}) is present`]),
+          ...(t.criteria ?? []),
         ],
         required_files: type === 'code' ? [] : [`outputs/${t.id}.md`],
       },
