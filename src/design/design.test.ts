@@ -111,7 +111,33 @@ describe('heuristic planner', () => {
     for (const id of ['T1', 'T2', 'T3'])
       expect(p.execution_graph[id]?.handoff_contract?.required_outputs?.acceptance_criteria).toContain(rule);
   });
+  it.each([
+    ['1. Add login 2. Add logout. Each step must include tests.', 'Each step must include tests'],
+    ['Add the login page, then add the logout button. Each step needs unit tests.', 'Each step needs unit tests'],
+    ['로그인 화면을 추가하고 로그아웃 버튼을 추가하라. 각 단계에 테스트를 포함할 것.', '각 단계에 테스트를 포함할 것'],
+  ])('finds the sentence about every step after a list or in other words: %s', (goal, rule) => {
+    const t = plan(goal);
+    const steps = t.nodes.filter((n) => (n.assigned_dqs ?? []).length > 0);
+    expect(steps).toHaveLength(2);
+    for (const n of steps) expect(n.explicit_output?.acceptance_criteria).toContain(rule);
+    expect(t.nodes.some((n) => n.label.includes(rule.slice(0, 9)))).toBe(false);
+  });
+  it.each([
+    ['결제 모듈을 리팩터링하라. 모든 작업이 끝나면 배포해야 한다.', '모든 작업이 끝나면 배포해야 한다'],
+    ['Refactor the payment module. Once all steps are done, deploy it.', 'Once all steps are done, deploy it'],
+  ])('keeps a sentence that orders work after every step as a step: %s', (goal, sentence) => {
+    const t = plan(goal);
+    expect(t.nodes).toHaveLength(2);
+    for (const n of t.nodes) expect(n.explicit_output?.acceptance_criteria).not.toContain(sentence);
+  });
   it('keeps list items that start with their own verb as they are, beside a title verb', () => {
+    expect(plan('Release in three steps: changelog entry, version bump, publish packages').nodes.at(-1)?.label).toBe(
+      'Publish packages',
+    );
+    expect(plan('Ship it in two steps: database migration, run tests').nodes.map((n) => n.label)).toEqual([
+      'Ship database migration',
+      'Run tests',
+    ]);
     expect(
       plan('Set up CI in steps: email the admins, add linting, test coverage report').nodes.map((n) => n.label),
     ).toEqual(['Email the admins', 'Add linting', 'Test coverage report']);

@@ -23,11 +23,16 @@ export interface Extraction {
   readonly everyStep: string[];
 }
 
+/** An item that starts with a word more often a noun than a verb, then a nominal: "email verification". */
+const NOUN_FIRST =
+  /^(?:e-?mail|mail|tests?|package|document|log|report)\s+\S*(?:tion|sion|ment|ing|ance|ence|ity|age|ure|er|or)s?\b/i;
 /** "Each step must ...", "All changes should ...", "각 단계는 ...해야 한다", "모든 작업은 ...할 것". */
 const EVERY_STEP_EN =
-  /^(?:each|every|all)(?:\s+of\s+the)?\s+(?:steps?|stages?|tasks?|parts?|changes?|pieces?)\s+(?:must|should|needs?\s+to|has\s+to|have\s+to|shall)\s+\S/i;
+  /^(?:each|every|all)(?:\s+of\s+the)?\s+(?:steps?|stages?|tasks?|parts?|changes?|pieces?)\s+(?:must|should|needs?(?:\s+to)?|requires?|has\s+to|have\s+to|shall)\s+\S/i;
 const EVERY_STEP_KO =
-  /^(?:각|모든)\s*(?:단계|작업|태스크|변경|과정)(?:은|는|이|가|마다|에서)?\s+.*(?:해야\s*(?:한다|합니다|함)|할\s*것|하여야\s*한다)$/;
+  /^(?:각|모든)\s*(?:단계|작업|태스크|변경|과정)(?:은|는|이|가|마다|에서|에|에는)?\s+.*(?:해야\s*(?:한다|합니다|함)|할\s*것|하여야\s*한다)$/;
+/** What turns such a sentence into a step after the others: "once all steps are done, deploy", "모든 작업이 끝나면 배포". */
+const EVERY_STEP_NOT = /\b(?:then|before|after|once|when|until)\b|(?:면|후에?|뒤에?|다음에?|때|전에)\s/i;
 
 /** Structure is read from the first 4 KB only; a longer goal keeps its full text in the run but not more tasks. */
 export const MAX_PARSE_CHARS = 4096;
@@ -154,11 +159,14 @@ function clausesOf(sentence: string): Piece[] {
   return splitEnglish(sentence);
 }
 
+const isEveryStep = (sentence: string): boolean =>
+  (EVERY_STEP_EN.test(sentence) || EVERY_STEP_KO.test(sentence)) && !EVERY_STEP_NOT.test(sentence);
+
 /** Units of running text (sentences and clauses), in order; sentences about every step go to `everyStep`. */
 function paragraphUnits(text: string, set: boolean, startLink: Link, everyStep?: string[]): Unit[] {
   const units: Unit[] = [];
   for (const sentence of sentencesOf(unparen(text))) {
-    if (everyStep && (EVERY_STEP_EN.test(sentence) || EVERY_STEP_KO.test(sentence))) {
+    if (everyStep && isEveryStep(sentence)) {
       everyStep.push(sentence);
       continue;
     }
@@ -183,7 +191,7 @@ function paragraphUnits(text: string, set: boolean, startLink: Link, everyStep?:
       const named = (colon[2] as string).split(/\s*(?:[,，、]\s*(?:and\s+)?|\band\b|및)\s*/).filter((x) => x !== '');
       if (STEP_TITLE.test(colon[1] as string) && named.length >= 2 && named.every((x) => x.split(/\s+/).length <= 6)) {
         // One after the other, in the order named.
-        const list = listUnits(colon[1] as string, named, true).map((u, k) =>
+        const list = listUnits(colon[1] as string, named, true, everyStep).map((u, k) =>
           k > 0 || units.length > 0 ? { ...u, link: 'seq' as const } : u,
         );
         units.push(...list);
@@ -224,7 +232,7 @@ function paragraphUnits(text: string, set: boolean, startLink: Link, everyStep?:
 }
 
 /** Units of a list under an optional title; a title with a verb of its own applies it to bare items. */
-function listUnits(title: string, items: string[], numbered: boolean): Unit[] {
+function listUnits(title: string, items: string[], numbered: boolean, everyStep?: string[]): Unit[] {
   const head = title.replace(/[:：]\s*$/, '').trim();
   // A title that announces steps ("pipeline", "in order", "단계별") makes a bullet list a sequence.
   const ordered = numbered || STEP_TITLE.test(head);
@@ -232,17 +240,16 @@ function listUnits(title: string, items: string[], numbered: boolean): Unit[] {
   const firstVerb = headVerb.split(' ')[0] ?? '';
   const units: Unit[] = [];
   // Items named as things ("email verification, password rule checks, welcome mail") all take the title's verb, also
-  // one whose first word can be a verb ("email", "test", "package") when it takes no article or object after it.
+  // one whose first word is more often a noun than a verb ("email", "test", "package") when a nominal follows it
+  // ("email verification"); "publish packages" or "run tests" keep their own verb.
   const bare = (item: string): boolean => !HANGUL.test(item) && verbOf(item) === '';
   const nouns = !HANGUL.test(head) && items.filter(bare).length * 2 >= items.length;
-  const nounLike = (item: string): boolean =>
-    nouns &&
-    !/^\S+\s+(?:the|a|an|all|every|each|our|your|their|its|this|that|these|those|it|them|up|out)\b/i.test(item);
+  const nounLike = (item: string): boolean => nouns && NOUN_FIRST.test(item);
   for (const item of items) {
     if (units.reduce((n, u) => n + u.tasks.length, 0) > MAX_TASKS) break;
     const bareItem = !HANGUL.test(item) && (verbOf(item) === '' || nounLike(item)) && headVerb !== '';
     const text = bareItem && !COLLECTIVE_VERBS.has(firstVerb) ? `${head.split(' ')[0]} ${item}` : item;
-    const us = paragraphUnits(text, !ordered, 'auto').map((u) => ({ ...u, context: false }));
+    const us = paragraphUnits(text, !ordered, 'auto', everyStep).map((u) => ({ ...u, context: false }));
     if (us[0]) us[0].link = us[0].link === 'seq' && units.length === 0 ? 'auto' : us[0].link;
     units.push(...us);
   }
@@ -300,7 +307,7 @@ export function extractUnits(goal: string): Extraction {
     });
     if (items.length >= 2) {
       const prevTitle = !working() && i > 0 ? (lines[i - 1] as string) : '';
-      units.push(...listUnits(prevTitle, items, numbered));
+      units.push(...listUnits(prevTitle, items, numbered, everyStep));
       i = j;
       continue;
     }
@@ -310,7 +317,8 @@ export function extractUnits(goal: string): Extraction {
       continue;
     }
     const inline = inlineList(line);
-    if (inline && inline.items.length >= 2) units.push(...listUnits(inline.title, inline.items, inline.numbered));
+    if (inline && inline.items.length >= 2)
+      units.push(...listUnits(inline.title, inline.items, inline.numbered, everyStep));
     else units.push(...paragraphUnits(BULLET.exec(line)?.[3] ?? line, false, units.length ? 'seq' : 'auto', everyStep));
     i++;
   }
