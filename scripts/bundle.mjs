@@ -41,10 +41,11 @@ await writeFile(join(out, 'modules.json'), `${JSON.stringify(modules, null, 1)}\
 
 // The empty audit database a new workspace starts from (platform/node/sqlite.ts, seedSqlite): migrating a new file is
 // ~20 ms of DDL at a workspace's first command, a copy ~1 ms. Made by the same migrations, in WAL mode as every audit
-// database is; the opener dates the migrations when it copies it.
+// database is, and marked: the first migrate of a copy dates its migrations and removes the mark (audit/migrate.ts).
 const Database = (await import('better-sqlite3')).default;
-const { migrate } = await import(join(root, 'dist', 'audit', 'migrate.js'));
+const { migrate, SEED_MARKER } = await import(join(root, 'dist', 'audit', 'migrate.js'));
 const seed = new Database(join(out, 'audit-template.db'));
 seed.pragma('journal_mode = WAL');
 migrate(seed, new Date(0).toISOString());
+seed.prepare('INSERT INTO _skill_meta (k, v) VALUES (?, ?)').run(SEED_MARKER, '1');
 seed.close();

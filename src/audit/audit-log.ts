@@ -3,7 +3,7 @@ import type { PlatformDeps, SqliteDb } from '../platform/index.js';
 import { createBlobStore, type BlobStore } from './blob-store.js';
 import { auditDbEdge } from './db-edge.js';
 import { createEventWriter } from './event-writer.js';
-import { adoptSeed, migrate, type MigrationReport } from './migrate.js';
+import { migrate, type MigrationReport } from './migrate.js';
 import { createPayloadWriter, type AppendResult } from './payload-writer.js';
 import type { EventInput } from './records.js';
 import { createRedactor, type Redactor } from './redact.js';
@@ -52,7 +52,8 @@ function openStore(deps: PlatformDeps, url: string): SqliteDb {
 export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): AuditLog {
   const redactor = deps.redactor ?? createRedactor({ env: options.env ?? {} });
   const where = options.url ? redactUrl(options.url) : options.file;
-  const seeded = !options.url && (deps.seedSqlite?.(options.file) ?? false);
+  // A new file starts as a copy of the build's empty database when there is one (migrate dates it).
+  if (!options.url) deps.seedSqlite?.(options.file);
   const db = auditDbEdge(
     withStorageErrors(where, () => (options.url ? openStore(deps, options.url) : deps.openSqlite(options.file))),
     redactor,
@@ -68,8 +69,7 @@ export function openAuditLog(deps: PlatformDeps, options: OpenAuditOptions): Aud
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
     db.pragma('recursive_triggers = OFF');
-    const at = times.now();
-    schema = seeded ? adoptSeed(db, at, migrate(db, at)) : migrate(db, at);
+    schema = migrate(db, times.now());
   } catch (e) {
     db.close();
     throw e;

@@ -13,7 +13,7 @@ export {
   type AuditStats,
 } from './queries.js';
 export { exportRunRows, exportRunOtlp, type OtlpTraces } from './export.js';
-export { migrate, schemaIsCurrent, AUDIT_SCHEMA_VERSION, type MigrationReport } from './migrate.js';
+export { migrate, schemaIsCurrent, AUDIT_SCHEMA_VERSION, SEED_MARKER, type MigrationReport } from './migrate.js';
 export { errorFingerprint, normalizeErrorMessage, type FingerprintInput } from './fingerprint.js';
 export { createRedactor, isCredentialEnvName, type Redactor, type RedactorOptions } from './redact.js';
 export { blobPath, readBlob, sha256Hex, streamBlob } from './blobs.js';

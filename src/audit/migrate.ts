@@ -237,6 +237,12 @@ function currentSchema(db: SqliteDb): MigrationReport | null {
   }
 }
 
+/**
+ * The `_skill_meta` key the build's empty database carries (scripts/bundle.mjs): the first `migrate` of a copy of it
+ * dates its migrations and removes the key, in its transaction.
+ */
+export const SEED_MARKER = 'seed_made_at_build';
+
 /** What `migrate` found and did. */
 export interface MigrationReport {
   readonly from: string | null;
@@ -266,7 +272,14 @@ export function migrate(db: SqliteDb, at: string): MigrationReport {
     const done = new Set(
       (db.prepare('SELECT name FROM _mso_migrations').all() as Array<{ name: string }>).map((r) => r.name),
     );
-    const applied: string[] = [];
+    // A copy of the empty database the build made (PlatformDeps.seedSqlite): its migrations are dated now, by the first
+    // opener, and reported applied, as a migration of an empty file has them.
+    const seeded = db.prepare('SELECT v FROM _skill_meta WHERE k = ?').get(SEED_MARKER) !== undefined;
+    if (seeded) {
+      db.prepare('UPDATE _mso_migrations SET applied_at = ?').run(at);
+      db.prepare('DELETE FROM _skill_meta WHERE k = ?').run(SEED_MARKER);
+    }
+    const applied: string[] = seeded ? MIGRATIONS.map((m) => m.name).filter((n) => done.has(n)) : [];
     const record = db.prepare('INSERT INTO _mso_migrations (name, applied_at) VALUES (?, ?)');
     for (const m of MIGRATIONS) {
       if (done.has(m.name)) continue;
@@ -285,25 +298,12 @@ export function migrate(db: SqliteDb, at: string): MigrationReport {
       }
     }
     db.exec('COMMIT');
-    return { from, to: AUDIT_SCHEMA_VERSION, applied };
+    return { from: seeded ? null : from, to: AUDIT_SCHEMA_VERSION, applied };
   } catch (e) {
     // A COMMIT that failed (disk full) has already rolled back: a second ROLLBACK would hide the real error.
     if (db.inTransaction) db.exec('ROLLBACK');
     throw e;
   }
-}
-
-/**
- * After `migrate` of a file that began as a copy of an empty database made by the build (PlatformDeps.seedSqlite):
- * its migrations are dated `at`, when the file was made, and reported as applied, as a migration of an empty file
- * would have them (those `migrate` applied on top included).
- */
-export function adoptSeed(db: SqliteDb, at: string, migrated: MigrationReport): MigrationReport {
-  db.prepare('UPDATE _mso_migrations SET applied_at = ?').run(at);
-  const done = new Set(
-    (db.prepare('SELECT name FROM _mso_migrations').all() as Array<{ name: string }>).map((r) => r.name),
-  );
-  return { from: null, to: migrated.to, applied: MIGRATIONS.map((m) => m.name).filter((n) => done.has(n)) };
 }
 
 /** True when every migration of this build is recorded in `db` (a reader can use it without migrating first). */

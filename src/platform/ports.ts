@@ -71,9 +71,9 @@ export interface PlatformDeps {
   readonly processInfo: ProcessInfo;
   readonly openSqlite: OpenSqlite;
   /**
-   * Puts a copy of this build's empty audit database (every migration applied, made when the build was) at `file`
-   * when nothing is there yet, atomically; true when it did. Migrating a new file costs ~20 ms of DDL, a copy ~1 ms.
-   * Absent, or false (no such copy in this build, a file already there), the caller migrates as usual.
+   * Puts a copy of this build's empty audit database (every migration applied, marked as a copy; the first migrate
+   * dates it) at `file` when nothing is there yet, atomically; true when it did. Migrating a new file costs ~20 ms of
+   * DDL, a copy ~1 ms. Absent, or false (no such copy in this build, a file already there), the caller migrates.
    */
   readonly seedSqlite?: (file: string) => boolean;
   /**

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,6 +200,15 @@ describe("a new workspace's audit database", () => {
     };
     const seeded = look(file);
     expect(seeded.schema).toEqual(look(made).schema);
+    // The count is of real work: where no copy may go (a log is there already), the same command runs the DDL.
+    const ws2 = join(sb.dir, 'seed-ws2');
+    await mkdir(join(ws2, '.mso-context'), { recursive: true });
+    await writeFile(join(ws2, '.mso-context', 'audit.db-wal'), '');
+    const r2 = await sb.run(['--workspace', ws2, '--observation', join(sb.dir, 'seed-obs2'), 'audit', 'init'], {
+      env: { NODE_OPTIONS: `--import ${hook}`, MSO_SQLITE_OPENS: list },
+    });
+    expect(r2.code, r2.stderr).toBe(0);
+    expect((JSON.parse(await readFile(list, 'utf8')) as { ddl: number }).ddl).toBeGreaterThan(50);
     expect(seeded.journal).toBe('wal');
     expect(seeded.dates.length).toBeGreaterThan(0);
     for (const d of seeded.dates) expect(d.at >= since).toBe(true);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, resolveSettings } from '../../src/app/index.js';
-import { openAuditLog, openAuditReader, runReadOnlyQuery } from '../../src/audit/index.js';
+import { migrate, openAuditLog, openAuditReader, runReadOnlyQuery, SEED_MARKER } from '../../src/audit/index.js';
 import { nodePlatform } from '../../src/platform/index.js';
 import { buildLegacyDb } from '../fixtures/mso-legacy-db.js';
 import { REPO_ROOT } from '../helpers/cli.js';
@@ -97,6 +97,29 @@ describe('schema and migrations', () => {
     log.close();
     const again = open();
     expect(again.schema.applied).toEqual([]);
+    again.close();
+  });
+  it('dates and reports the migrations of a copy of the build’s empty database at its first opening, once', async () => {
+    // What scripts/bundle.mjs makes, copied into place as seedSqlite does; its maker may have stopped right after.
+    const made = new Database(join(dir, 'seed.db'));
+    made.pragma('journal_mode = WAL');
+    migrate(made as unknown as Parameters<typeof migrate>[0], new Date(0).toISOString());
+    made.prepare('INSERT INTO _skill_meta (k, v) VALUES (?, ?)').run(SEED_MARKER, '1');
+    made.close();
+    await copyFile(join(dir, 'seed.db'), join(dir, 'audit.db'));
+    const since = new Date().toISOString();
+    const log = open();
+    expect(log.schema).toMatchObject({
+      from: null,
+      applied: expect.arrayContaining(['001_mso_compat_1_5', '006_run_leases']),
+    });
+    expect(log.schema.applied).toHaveLength(6);
+    const dates = log.db.prepare('SELECT applied_at AS at FROM _mso_migrations').all() as Array<{ at: string }>;
+    for (const d of dates) expect(d.at >= since).toBe(true);
+    expect(log.db.prepare('SELECT v FROM _skill_meta WHERE k = ?').get(SEED_MARKER)).toBeUndefined();
+    log.close();
+    const again = open();
+    expect(again.schema).toMatchObject({ from: '2.0.0', applied: [] });
     again.close();
   });
   it('rebuilds an AUTOINCREMENT events table (005) keeping every row and seq, and stays append-only', () => {
