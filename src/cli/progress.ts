@@ -60,23 +60,26 @@ export function createProgressRenderer(
   };
 
   if (mode === 'lines' || !createLogUpdate) {
-    // A node's `running` line waits for its work to begin (its attempt, its merge): a node stopped at its human gate
-    // was dispatched and never ran, and printing `running` then `waiting` said it did.
-    const held = new Map<string, string>();
-    const print = (line: string): void => io.stderr(`mso: ${line}\n`);
+    // A node's `running` line waits for its work to begin (its attempt, its merge), and is written then, with the
+    // counts of that moment: a node stopped before any work (at its human gate, a cancelled ticket) was dispatched
+    // and never ran, and printing `running` then `waiting` said it did.
+    const held = new Map<string, RunProgress>();
+    const print = (line: string | null): void => {
+      if (line) io.stderr(`mso: ${line}\n`);
+    };
     return {
       listener(e) {
         const changed = model(e).apply(e);
         const state = e.type === 'node.state' ? e.payload['state'] : undefined;
-        const heldLine = e.node ? held.get(e.node) : undefined;
-        if (e.node && heldLine !== undefined && state !== 'running') {
+        const started = e.node ? held.get(e.node) : undefined;
+        if (e.node && started && state !== 'running') {
           held.delete(e.node);
-          if (e.type !== 'hitl.created' && state !== 'waiting') print(heldLine);
+          // Another event of its own before it settled: its work began.
+          if (e.type !== 'hitl.created' && state === undefined) print(nodeLine(started));
         }
         if (!changed) return;
-        const line = nodeLine(e);
-        if (line && e.node && state === 'running') held.set(e.node, line);
-        else if (line) print(line);
+        if (e.node && state === 'running') held.set(e.node, e);
+        else print(nodeLine(e));
       },
       stop: () => undefined,
     };

@@ -198,8 +198,10 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       )
         ctx.prepareChildrenAhead(id, made.commit);
       if (result) {
-        // A committed shell step's row is written once, below, with what its commit says it changed.
-        if (!(made && n.command !== undefined)) log.recordAttempt({ attemptId, runId, ...attemptResultFields(result) });
+        // A committed shell step's row is written once, just below, with what its commit says it changed (unless the
+        // step made commits of its own: that takes a git call, and the row is written first).
+        const once = made !== undefined && n.command !== undefined && (made.parent === head || head === undefined);
+        if (!once) log.recordAttempt({ attemptId, runId, ...attemptResultFields(result) });
         ctx.notify('attempt.cost', id, { attempt_id: attemptId, agent: result.agent, cost_usd: result.cost.usd });
         if (result.status === 'cancelled') return { kind: 'cancelled' };
         if (result.requiresManualConfirmation) {

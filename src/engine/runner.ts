@@ -168,8 +168,8 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
         rec(id).state = state;
         rec(id).detail = why;
         // Committed with the scheduler's group commit (by the end of this turn), or sooner with the next event: a
-        // child's start commits its parents' completion before it acts (write-ahead), and a settled node's own facts
-        // (its commit, its failure) were committed as events already.
+        // child's start commits its parents' completion before it acts (write-ahead). A settled state lost to a crash
+        // in between is derived again on resume: a node with its commit on record is done, any other runs again.
       },
       flush: flushStates,
     },

@@ -22,7 +22,9 @@ export interface DagNode {
 export interface SchedulerHooks {
   /**
    * Runs a node. Write-ahead rule: an executor calls `flush()` before its first side effect (a worktree, a spawn, a
-   * commit), so the node's start and its parents' completion are on record before anything acts on them.
+   * commit), so the node's start and its parents' completion are on record before anything acts on them. (A worktree
+   * the runner begins ahead for a child, from its parent's commit, records nothing and changes no state: the child's
+   * own start takes it over only at the base it is started from.)
    */
   execute(id: string): Promise<NodeOutcome>;
   /** Asked before each start: `stop` ends dispatching (cancel, budget); running nodes finish. */

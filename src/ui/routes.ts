@@ -24,6 +24,14 @@ async function body(req: { json(): Promise<unknown> }): Promise<Record<string, u
   return raw as Record<string, unknown>;
 }
 
+/** The boolean options a run's start takes (`mso run --init --allow-manual`): absent is false, anything else 400. */
+function flags(b: Record<string, unknown>): { init: boolean; allow_manual: boolean } {
+  for (const flag of ['init', 'allow_manual'])
+    if (b[flag] !== undefined && typeof b[flag] !== 'boolean')
+      throw new InvalidArgumentError(flag, 'must be true or false');
+  return { init: b['init'] === true, allow_manual: b['allow_manual'] === true };
+}
+
 function optionalString(b: Record<string, unknown>, field: string, max = 4000): string | undefined {
   const v = b[field];
   if (v === undefined || v === null || v === '') return undefined;
@@ -140,14 +148,8 @@ export function registerRoutes(
         'run',
         `${g.run.run_id} is ${g.run.started ? 'already started' : g.run.status}: only a run designed and not started can be started`,
       );
-    const b = await body(c.req);
-    for (const flag of ['init', 'allow_manual'])
-      if (b[flag] !== undefined && typeof b[flag] !== 'boolean')
-        throw new InvalidArgumentError(flag, 'must be true or false');
-    const started = await jobs.startDesigned(g.run.run_id, {
-      init: b['init'] === true,
-      allowManual: b['allow_manual'] === true,
-    });
+    const { init, allow_manual } = flags(await body(c.req));
+    const started = await jobs.startDesigned(g.run.run_id, { init, allowManual: allow_manual });
     return c.json({ run_id: g.run.run_id, ...started }, 202);
   });
   api.post('/api/runs/:run/rerun', async (c) => {
@@ -160,14 +162,9 @@ export function registerRoutes(
     const workflow = optionalString(b, 'workflow', 1000);
     if ((goal === undefined) === (workflow === undefined))
       throw new InvalidArgumentError('body', 'give exactly one of goal or workflow');
-    for (const flag of ['init', 'allow_manual'])
-      if (b[flag] !== undefined && typeof b[flag] !== 'boolean')
-        throw new InvalidArgumentError(flag, 'must be true or false');
-    const flags = {
-      ...(b['init'] === true ? { init: true } : {}),
-      ...(b['allow_manual'] === true ? { allowManual: true } : {}),
-    };
-    return goal !== undefined ? { goal, ...flags } : { workflow: workflow as string, ...flags };
+    const { init, allow_manual } = flags(b);
+    const set = { ...(init ? { init } : {}), ...(allow_manual ? { allowManual: allow_manual } : {}) };
+    return goal !== undefined ? { goal, ...set } : { workflow: workflow as string, ...set };
   };
   api.post('/api/runs', async (c) => c.json(await jobs.start(await source(c.req)), 202));
   api.post('/api/designs', async (c) => {

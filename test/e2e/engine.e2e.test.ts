@@ -24,6 +24,7 @@ type Node = {
   merge_policy?: Record<string, unknown>;
   instructions?: string;
   output?: string;
+  explicit_output?: Record<string, unknown>;
 };
 async function workflow(
   name: string,
@@ -234,27 +235,38 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
         { id: 'after', command: `test -f outputs/ok.md && ! test -f first.txt && ${out('after')}` },
         { id: 'stuck', command: out('stuck'), gates: ['false'], max_retry: 0 },
         { id: 'never', command: out('never') },
+        {
+          id: 'lacking',
+          command: out('lacking'),
+          explicit_output: { type: 'memo', required_files: ['x.md'] },
+          max_retry: 0,
+        },
+        { id: 'unmade', command: out('unmade') },
       ],
       [
         { from: 'flaky', to: 'after' },
         { from: 'stuck', to: 'never' },
+        { from: 'lacking', to: 'unmade' },
       ],
     );
     const r = await run(['--workflow', wf]);
-    expect(r.body.nodes, JSON.stringify(r.body)).toEqual({ done: 2, failed: 1, blocked: 1 });
+    expect(r.body.nodes, JSON.stringify(r.body)).toEqual({ done: 2, failed: 2, blocked: 2 });
     const events = await sb.events(r.body.run_id);
     const failures = events.filter((e) => e.type === 'node.failure').map((e) => e.node_id);
-    expect(failures.sort()).toEqual(['flaky', 'stuck']);
+    expect(failures.sort()).toEqual(['flaky', 'lacking', 'stuck']);
     const before = await q(
       `SELECT json_extract(evidence, '$.headBefore') AS h FROM attempts WHERE run_id = '${r.body.run_id}' AND node_id = 'after'`,
     );
     expect(before).toEqual([{ h: r.body.node_details['flaky']?.commit }]);
-    // The child of the node that failed its gate never ran, and got no worktree.
+    // The children of the nodes that failed their gate or their required file never ran, and got no worktree.
     const runDir = join(sb.dir, 'workspace', '.mso-context', 'active', r.body.run_id);
     expect(existsSync(join(runDir, 'worktree', 'never'))).toBe(false);
+    expect(existsSync(join(runDir, 'worktree', 'unmade'))).toBe(false);
     const git = (...a: string[]) => execFileSync('git', a, { cwd: sb.cwd, encoding: 'utf8' });
     const listed = git('worktree', 'list', '--porcelain').match(/^worktree .*$/gm) ?? [];
-    expect(listed.map((l) => basename(l)).sort()).toEqual(['after', 'flaky', 'stuck', basename(sb.cwd)].sort());
+    expect(listed.map((l) => basename(l)).sort()).toEqual(
+      ['after', 'flaky', 'lacking', 'stuck', basename(sb.cwd)].sort(),
+    );
   });
 
   it('blocks the dependents of a failed node, names the ancestor, and lets independent branches finish', async () => {
