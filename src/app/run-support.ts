@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { liveRunHolder, openAuditReader, type AuditLog, type LeaseDeps } from '../audit/index.js';
-import type { RunStatus } from '../contracts/index.js';
+import type { ExecutionPlan, RunStatus } from '../contracts/index.js';
 import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
 import type { Git } from '../engine/index.js';
 import { loadRecordedRun, nodeBranchName, type RecordedRun } from '../engine/read.js';
+import type { SqliteDb } from '../platform/index.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
@@ -66,11 +67,21 @@ export async function ticketStatusByNode(c: RunOpsContext, runDir: string): Prom
   return new Map([...(await ticketsByNode(deps, runDir))].map(([node, t]) => [node, t.status]));
 }
 
+/** What {@link summarize} read, for a caller that shows more of the same run (`mso status`'s node table). */
+export interface SummaryReads {
+  /** The audit database, open read-only while the callback runs; null when the workspace has none yet. */
+  readonly db: SqliteDb | null;
+  readonly recorded: RecordedRun | null;
+  readonly plan: ExecutionPlan | null;
+  readonly status: ShownRunStatus;
+}
+
 export async function summarize(
   c: RunOpsContext,
   ws: Workspace,
   runId: string,
   extra: Partial<RunSummary> = {},
+  more?: (reads: SummaryReads) => void,
 ): Promise<RunSummary> {
   const { deps } = c;
   const ref = await ws.runs.get(runId);
@@ -79,9 +90,12 @@ export async function summarize(
   let recorded = null;
   let status: ShownRunStatus = ref.manifest.status;
   let span: { first: string | null; last: string | null } = { first: null, last: null };
-  if (exists) {
-    const reader = openAuditReader(deps, ws.layout.auditDb, auditReaderOptions(ws, deps));
-    try {
+  const reader = exists ? openAuditReader(deps, ws.layout.auditDb, auditReaderOptions(ws, deps)) : null;
+  let plan: ExecutionPlan | null;
+  let tickets: Awaited<ReturnType<ReturnType<typeof runTicketStore>['list']>>;
+  let hitl: Awaited<ReturnType<ReturnType<typeof createHitlStore>['list']>>;
+  try {
+    if (reader) {
       recorded = loadRecordedRun({ db: reader.raw }, runId);
       status = shownStatus(c, { db: reader.raw }, runId, ref.manifest.status);
       span = reader.raw
@@ -90,15 +104,16 @@ export async function summarize(
                   (SELECT at FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1) AS last`,
         )
         .get(runId, runId) as { first: string | null; last: string | null };
-    } finally {
-      await reader.close();
     }
+    tickets = await runTicketStore(deps, ref.dir)
+      .list()
+      .catch(() => []);
+    hitl = await createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)).list();
+    plan = await readRunArtifact(deps, ref.dir, 'plan').catch(() => null);
+    more?.({ db: reader?.raw ?? null, recorded, plan, status });
+  } finally {
+    await reader?.close();
   }
-  const tickets = await runTicketStore(deps, ref.dir)
-    .list()
-    .catch(() => []);
-  const hitl = await createHitlStore(deps, ref.dir, (n) => ws.layout.lockFile(n)).list();
-  const plan = await readRunArtifact(deps, ref.dir, 'plan').catch(() => null);
   const nodeStates = plan
     ? Object.keys(plan.execution_graph).map((id) => recorded?.nodes.get(id)?.state ?? 'pending')
     : [];

@@ -159,6 +159,12 @@ describe("a run's fixed cost", () => {
       opened.join('\n'),
     ).toBe(true);
     expect(opened.length, opened.join('\n')).toBeLessThanOrEqual(AUDIT_OPENS);
+    // mso status reads the summary and the node table through one connection.
+    const runId = (run.body as unknown as { run_id: string }).run_id;
+    const st = await sb.run(['status', runId], { env: { NODE_OPTIONS: `--import ${hook}`, MSO_SQLITE_OPENS: list } });
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).toMatch(/^a\s+done\s+shell\s+1\s/m);
+    expect((JSON.parse(await readFile(list, 'utf8')) as { opened: string[] }).opened).toHaveLength(1);
   });
 });
 
