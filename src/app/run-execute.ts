@@ -199,7 +199,8 @@ export async function execute(
         hitl,
         ticketOf,
         repo,
-        ownRoots: [ws.layout.root, ws.layout.observationRoot],
+        // mso's own folders, and a file its output goes to (`mso run > run.log` in the repository) is its own writing.
+        ownRoots: [ws.layout.root, ws.layout.observationRoot, ...(c.deps.processInfo.outputFiles?.() ?? [])],
         baseSha,
         maxConcurrency: maxConcurrency ?? ws.policy.run_policy.max_concurrency,
         budgetUsd: budget,

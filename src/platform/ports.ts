@@ -55,6 +55,11 @@ export interface ProcessInfo {
    * when the process does not exist or the platform cannot say.
    */
   startId(pid: number): string | null;
+  /**
+   * The regular files this process's stdout and stderr write to (`mso run > run.log`), absolute; none when they are a
+   * terminal or a pipe, or the platform cannot say.
+   */
+  outputFiles?(): string[];
 }
 
 /** Every side-effect port in one bag, passed to domain factories. */

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn as ptySpawn } from '@lydell/node-pty';
 import { stringify } from 'yaml';
@@ -98,6 +98,37 @@ describe('progress on the terminal', () => {
       'mso: b running (shell)  [1/2 done]',
       expect.stringMatching(/^mso: b done \(shell\) in \d+\.\d s {2}\[2\/2 done\]$/),
     ]);
+  });
+
+  it('runs with its output redirected to a file in the repository, which is its own writing, not a node’s', async () => {
+    const file = join(sb.dir, 'logged.yaml');
+    await writeFile(
+      file,
+      stringify({
+        name: 'logged',
+        goal: 'log',
+        nodes: [
+          { id: 'slow', label: 'slow', command: 'sleep 1; echo s > s.txt' },
+          { id: 'quick', label: 'quick', command: 'echo q > q.txt' },
+        ],
+      }),
+    );
+    // `mso run ... > run.log 2>&1` from inside the repository: quick's lines reach the log while slow runs.
+    const log = join(repo, 'run.log');
+    const fd = openSync(log, 'w');
+    const code = await new Promise<number | null>((done) => {
+      const child = spawn(process.execPath, [MSO_BIN, 'run', '--workflow', file, '--repo', repo], {
+        cwd: repo,
+        env: sb.env,
+        stdio: ['ignore', fd, fd],
+      });
+      child.on('exit', done);
+    });
+    closeSync(fd);
+    const text = await readFile(log, 'utf8');
+    expect(code, text).toBe(0);
+    expect(text).toContain('status    completed');
+    expect(text).not.toContain('outside its worktree');
   });
 
   it('--events streams NDJSON; --json stays one object; --quiet is silent; status table; the end names the result; mso apply', async () => {

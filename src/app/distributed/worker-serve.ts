@@ -85,7 +85,7 @@ export async function serveWorker(deps: AppDeps, ws: Workspace, o: ServeWorkerOp
     const env: NodeJobEnv = {
       worker: name,
       home: join(ws.layout.context, 'worker', name),
-      ownRoots: [ws.layout.root, ws.layout.observationRoot],
+      ownRoots: [ws.layout.root, ws.layout.observationRoot, ...(deps.processInfo.outputFiles?.() ?? [])],
       redactor: rt.log.redactor,
       policy: ws.policy,
       deps: (log) => ({

@@ -70,6 +70,19 @@ export function nodeProcessInfo(): ProcessInfo {
         return null;
       }
     },
+    outputFiles() {
+      // Linux: /proc/self/fd/N names what the descriptor is open on; a terminal or pipe is no regular file.
+      const out: string[] = [];
+      for (const fd of [1, 2]) {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          if (isAbsolute(target) && statSync(target).isFile() && !out.includes(target)) out.push(target);
+        } catch {
+          // Closed, not Linux, or gone: nothing to name.
+        }
+      }
+      return out;
+    },
   };
 }
 
