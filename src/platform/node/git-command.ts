@@ -112,7 +112,9 @@ export function gitDirs(cwd: string): { gitDir: string; commonDir: string; workT
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     const dotGit = join(dir, '.git');
     const st = statSync(dotGit, { throwIfNoEntry: false });
-    if (st?.isDirectory()) return { gitDir: dotGit, commonDir: dotGit, workTree: dir };
+    // A `.git` folder is a repository when it has what git looks for (a HEAD file, an objects folder); any other
+    // folder of that name (`.git/info` left by a tool) is not, and the search goes on upwards, as git's does.
+    if (st?.isDirectory() && isRepositoryDir(dotGit)) return { gitDir: dotGit, commonDir: dotGit, workTree: dir };
     if (st?.isFile()) {
       const m = /^gitdir:\s*(.+?)\s*$/m.exec(readText(dotGit) ?? '');
       if (!m?.[1]) return null;
@@ -131,6 +133,13 @@ export function gitDirs(cwd: string): { gitDir: string; commonDir: string; workT
  */
 export function mayReadWorktreeConfig(commonDir: string): boolean {
   return /worktreeconfig/i.test(readText(join(commonDir, 'config')) ?? '');
+}
+
+function isRepositoryDir(gitDir: string): boolean {
+  return (
+    statSync(join(gitDir, 'HEAD'), { throwIfNoEntry: false })?.isFile() === true &&
+    statSync(join(gitDir, 'objects'), { throwIfNoEntry: false })?.isDirectory() === true
+  );
 }
 
 function readText(path: string): string | undefined {
