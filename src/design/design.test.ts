@@ -123,6 +123,35 @@ describe('heuristic planner', () => {
     expect(t.nodes.some((n) => n.label.includes(rule.slice(0, 9)))).toBe(false);
   });
   it.each([
+    [
+      'Implement signup in three steps: email verification, password rule checks, welcome mail. Each step must include tests, and once all steps are done, deploy to staging.',
+      'Each step must include tests',
+      'Deploy to staging',
+    ],
+    [
+      '사용자 가입 절차를 세 단계로 나누어 구현하라: 이메일 확인, 비밀번호 규칙 검사, 환영 메일 발송. 각 단계는 테스트를 포함해야 하고, 모든 단계가 끝나면 배포하라.',
+      '각 단계는 테스트를 포함해야 한다',
+      '모든 단계가 끝나면 배포',
+    ],
+  ])('reads a rule and a last step in one sentence apart: %s', (goal, rule, last) => {
+    const t = plan(goal);
+    expect(t.nodes.map((n) => n.label).at(-1)).toBe(last);
+    expect(t.nodes).toHaveLength(4);
+    for (const n of t.nodes) expect(n.explicit_output?.acceptance_criteria).toContain(rule);
+  });
+  it.each([
+    ['Implement signup in three steps:\n- email verification\n- password rule checks\n- welcome mail'],
+    ['Implement signup in three steps:\n1. email verification\n2. password rule checks\n3. welcome mail'],
+  ])('runs a list under a title that announces steps one after the other: %j', (goal) => {
+    const t = plan(goal);
+    expect(t.nodes.map((n) => n.label)).toEqual([
+      'Implement email verification',
+      'Implement password rule checks',
+      'Implement welcome mail',
+    ]);
+    expect(forward(t).map((e) => `${e.from}>${e.to}`)).toEqual(['T1>T2', 'T2>T3']);
+  });
+  it.each([
     ['결제 모듈을 리팩터링하라. 모든 작업이 끝나면 배포해야 한다.', '모든 작업이 끝나면 배포해야 한다'],
     ['Refactor the payment module. Once all steps are done, deploy it.', 'Once all steps are done, deploy it'],
   ])('keeps a sentence that orders work after every step as a step: %s', (goal, sentence) => {

@@ -30,7 +30,7 @@ const NOUN_FIRST =
 const EVERY_STEP_EN =
   /^(?:each|every|all)(?:\s+of\s+the)?\s+(?:steps?|stages?|tasks?|parts?|changes?|pieces?)\s+(?:must|should|needs?(?:\s+to)?|requires?|has\s+to|have\s+to|shall)\s+\S/i;
 const EVERY_STEP_KO =
-  /^(?:각|모든)\s*(?:단계|작업|태스크|변경|과정)(?:은|는|이|가|마다|에서|에|에는)?\s+.*(?:해야\s*(?:한다|합니다|함)|할\s*것|하여야\s*한다)$/;
+  /^(?:각|모든)\s*(?:단계|작업|태스크|변경|과정)(?:은|는|이|가|마다|에서|에|에는)?\s+.*(?:해야(?:\s*(?:한다|합니다|함))?|할\s*것|하여야\s*한다)$/;
 /** What turns such a sentence into a step after the others: "once all steps are done, deploy", "모든 작업이 끝나면 배포". */
 const EVERY_STEP_NOT = /\b(?:then|before|after|once|when|until)\b|(?:면|후에?|뒤에?|다음에?|때|전에)\s/i;
 
@@ -162,13 +162,29 @@ function clausesOf(sentence: string): Piece[] {
 const isEveryStep = (sentence: string): boolean =>
   (EVERY_STEP_EN.test(sentence) || EVERY_STEP_KO.test(sentence)) && !EVERY_STEP_NOT.test(sentence);
 
+/** A sentence that opens with a rule for every step and goes on with work: the two apart, or null. */
+function ruleThenWork(sentence: string): { rule: string; work: string } | null {
+  const en = /^(.+?),?\s+and\s+(.+)$/i.exec(sentence);
+  if (en && isEveryStep(en[1] as string)) return { rule: en[1] as string, work: en[2] as string };
+  const ko = /^(.+?해야)\s*(?:하고|하며),?\s+(.+)$/.exec(sentence);
+  if (ko && isEveryStep(ko[1] as string)) return { rule: `${ko[1] as string} 한다`, work: ko[2] as string };
+  return null;
+}
+
 /** Units of running text (sentences and clauses), in order; sentences about every step go to `everyStep`. */
 function paragraphUnits(text: string, set: boolean, startLink: Link, everyStep?: string[]): Unit[] {
   const units: Unit[] = [];
-  for (const sentence of sentencesOf(unparen(text))) {
+  for (const whole of sentencesOf(unparen(text))) {
+    let sentence = whole;
     if (everyStep && isEveryStep(sentence)) {
       everyStep.push(sentence);
       continue;
+    }
+    // "Each step must include tests, and once all steps are done, deploy": the rule first, then the work.
+    const ruled = everyStep ? ruleThenWork(sentence) : null;
+    if (ruled && everyStep) {
+      everyStep.push(ruled.rule);
+      sentence = ruled.work;
     }
     if (units.reduce((n, u) => n + u.tasks.length, 0) > MAX_TASKS) break;
     // "For each of the SDKs (A, B, C), add X": the clause once per item.
@@ -251,6 +267,8 @@ function listUnits(title: string, items: string[], numbered: boolean, everyStep?
     const text = bareItem && !COLLECTIVE_VERBS.has(firstVerb) ? `${head.split(' ')[0]} ${item}` : item;
     const us = paragraphUnits(text, !ordered, 'auto', everyStep).map((u) => ({ ...u, context: false }));
     if (us[0]) us[0].link = us[0].link === 'seq' && units.length === 0 ? 'auto' : us[0].link;
+    // Under a title that announces steps, each item comes after the one before ("in three steps:" then a list).
+    if (us[0] && units.length > 0 && us[0].link === 'auto' && STEP_TITLE.test(head)) us[0].link = 'seq';
     units.push(...us);
   }
   if (headVerb && COLLECTIVE_VERBS.has(firstVerb)) units.push(...paragraphUnits(head, false, 'join'));
