@@ -33,6 +33,13 @@ const MARK: Record<string, string> = {
   pending: '·',
 };
 
+/** How to decide a waiting item: a node left to a person is approved with --done once the work is done. */
+export function decideHint(runId: string, item: string, byHand: boolean): string {
+  return byHand
+    ? `mso approve ${runId} ${item} --done once you did it, or mso reject ${runId} ${item}`
+    : `mso approve|reject ${runId} ${item}`;
+}
+
 /** Renders a run's progress on the CLI's streams in the given mode. */
 export function createProgressRenderer(
   io: CliIo,
@@ -48,13 +55,18 @@ export function createProgressRenderer(
     const v = model(e).view();
     const n = e.node ? v.nodes.get(e.node) : undefined;
     if (e.type === 'node.state' && n) {
-      const took = n.startedAt !== null && n.endedAt !== null ? ` in ${secs(n.endedAt - n.startedAt)}` : '';
+      // How long it worked: not for a node waiting or blocked, which it spent waiting.
+      const worked = n.state !== 'waiting' && n.state !== 'blocked' && n.startedAt !== null && n.endedAt !== null;
+      const took = worked ? ` in ${secs((n.endedAt as number) - (n.startedAt as number))}` : '';
       const cost = n.costUsd > 0 ? ` ${usd(n.costUsd)}` : '';
       const why = n.state !== 'running' && n.state !== 'done' && n.detail ? `: ${n.detail}` : '';
       return `${n.id} ${n.state}${agentOf(n)}${took}${cost}${why}  [${v.done}/${v.total} done]`;
     }
-    if (e.type === 'hitl.created')
-      return `waiting for a person: ${String(e.payload['item'])} ${String(e.payload['title'] ?? '')} (mso approve|reject ${e.run_id} ${String(e.payload['item'])})`;
+    if (e.type === 'hitl.created') {
+      const item = String(e.payload['item']);
+      const hint = decideHint(e.run_id, item, e.payload['kind'] === 'manual_work');
+      return `waiting for a person: ${item} ${String(e.payload['title'] ?? '')} (${hint})`;
+    }
     if (e.type === 'run.started') return `run ${e.run_id}: ${v.total} node(s), ${v.done} already done`;
     return null;
   };

@@ -112,6 +112,10 @@ describe('the first-run gate', () => {
     expect(approve.stderr).toMatch(/approve with --done/);
     const s = await sb.json<{ pending_human: string[] }>(['status', r.body.run_id]);
     expect(s.body.pending_human[0]).toMatch(new RegExp(`^${item}`));
+    // Shown to a person: approve with --done once the work is done, then resume.
+    const shown = await sb.run(['status', r.body.run_id], bare());
+    expect(shown.stdout).toContain(`(mso approve ${r.body.run_id} ${item} --done once you did it, or mso reject`);
+    expect(shown.stdout).toContain(`next      decide what waits above, then mso resume ${r.body.run_id}`);
   });
 
   it('lets a workflow that asks for manual nodes explicitly run without --allow-manual', async () => {

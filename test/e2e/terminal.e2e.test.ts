@@ -90,6 +90,9 @@ describe('progress on the terminal', () => {
       expect.stringMatching(/^mso: waiting for a person: HITL-0001 approve b before it runs \(mso approve\|reject /),
       expect.stringMatching(/^mso: b waiting \(shell\)/),
     ]);
+    expect(first.stdout).toContain(`next      decide what waits above, then mso resume ${runId}`);
+    // The gated node never worked: no time is shown for it.
+    expect(lines(first).at(-1)).not.toMatch(/ in \d/);
     expect((await sb.run(['approve', runId, 'HITL-0001'])).code).toBe(0);
     const resumed = await sb.run(['resume', runId]);
     expect(resumed.code, resumed.stderr).toBe(0);

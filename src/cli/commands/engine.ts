@@ -3,7 +3,7 @@ import type { RunSummary } from '../../app/index.js';
 import { InvalidArgumentError } from '../../contracts/light.js';
 import type { CliContext } from '../context.js';
 import { runExit } from '../io.js';
-import { withProgress } from '../progress.js';
+import { decideHint, withProgress } from '../progress.js';
 
 const num =
   (flag: string) =>
@@ -28,7 +28,10 @@ function render(s: RunSummary): string[] {
     ...(s.proposals_applied?.length ? [`shaped by ${s.proposals_applied.join(', ')}`] : []),
     ...(s.findings !== undefined ? [`observed  ${s.findings} finding(s) (mso proposals list)`] : []),
     `duration  ${(s.duration_ms / 1000).toFixed(1)} s`,
-    ...s.pending_human.map((h) => `waiting   ${h}  (mso approve|reject ${s.run_id} ${h.split(':')[0]})`),
+    // A node left to a person is titled `do NODE by hand: ...` (engine/node-step.ts).
+    ...s.pending_human.map(
+      (h) => `waiting   ${h}  (${decideHint(s.run_id, h.split(':')[0] ?? h, / by hand\b/.test(h))})`,
+    ),
     ...(s.governance && s.governance.status === 'fail'
       ? s.governance.findings.map((f) => `  ${f.level} ${f.rule} ${f.file ?? ''} ${f.path ?? ''}: ${f.message}`)
       : []),
@@ -39,11 +42,11 @@ function render(s: RunSummary): string[] {
           `next      mso apply ${s.run_id}${s.result.length > 1 ? ` --node ${s.result[0]?.node}` : ''}   (or: mso apply ${s.run_id} --patch result.patch)`,
         ]
       : []),
-    ...(s.status === 'created' ||
-    s.status === 'cancelled' ||
-    s.status === 'interrupted' ||
-    s.status === 'awaiting_human'
+    ...(s.status === 'created' || s.status === 'cancelled' || s.status === 'interrupted'
       ? [`next      mso resume ${s.run_id}`]
+      : []),
+    ...(s.status === 'awaiting_human'
+      ? [`next      ${s.pending_human.length ? 'decide what waits above, then ' : ''}mso resume ${s.run_id}`]
       : []),
     // A run whose nodes failed: run them (and what depends on them) again, reusing the rest; the logs say why.
     ...(s.status === 'failed' && (s.nodes['failed'] ?? 0) > 0
