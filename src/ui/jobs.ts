@@ -17,7 +17,7 @@ export interface Jobs {
   /** Resumes a run in the background unless this server already runs it; true when it started. */
   resume(runId: string): boolean;
   /** Starts a new run from a goal or a workflow file (inside the working directory) in the background. */
-  start(input: RunSource): Promise<{ started: boolean }>;
+  start(input: RunSource): Promise<{ started: boolean; run_id: string }>;
   /**
    * Starts a designed run as `mso resume RUN [--init] [--allow-manual]` does, in the background; resolves once it
    * makes progress, or rejects with its refusal (no repository around the server and no init, nodes no usable agent
@@ -88,8 +88,11 @@ export function createJobs(app: MsoApp, log: (line: string) => void): Jobs {
       };
       // The same refusals as `mso run` (no repository around the server and no init, no agent), answered at once.
       await app.engine.preflight(request);
-      track(`new run ${++seq}`, app.engine.run({ ...request, signal: controller.signal }));
-      return { started: true };
+      // Answered once the run is under way with its id (a caller polls it), or with its refusal.
+      const runId = await followed(`new run ${++seq}`, null, (onProgress) =>
+        app.engine.run({ ...request, signal: controller.signal, onProgress }),
+      );
+      return { started: true, run_id: runId };
     },
     async design(input) {
       const r = await app.design.all({ goal: input.goal, workflow: workflowPath(input.workflow) });

@@ -317,7 +317,11 @@ describe.each(auditStores())('the dashboard API on the %s audit store', (store) 
       );
       expect((await json<{ runs: unknown[] }>(req('/api/runs'))).runs.length).toBe(before);
       expect((await post('/api/runs', { workflow: 'second.yaml', init: 'yes' })).status).toBe(400);
-      expect((await post('/api/runs', { workflow: 'second.yaml', init: true })).status).toBe(202);
+      const started = await post('/api/runs', { workflow: 'second.yaml', init: true });
+      expect(started.status).toBe(202);
+      // Answered with the new run's id, for a caller to follow it.
+      const { run_id: startedId } = (await started.json()) as { run_id: string };
+      expect(startedId).toMatch(/second/);
       const runs = await until('the new run', async () => {
         const r = (await json<{ runs: Array<{ run_id: string; status: string }> }>(req('/api/runs'))).runs;
         return r.length > before && r.some((x) => x.run_id.includes('second') && x.status === 'awaiting_human')
@@ -328,6 +332,7 @@ describe.each(auditStores())('the dashboard API on the %s audit store', (store) 
       // An active run that no live coordinator holds shows as interrupted (resumable). Its coordinator, this process's
       // job, lets go of the run just after recording that it waits for a person.
       const second = runs.find((x) => x.run_id.includes('second'))?.run_id as string;
+      expect(second).toBe(startedId);
       await until('the coordinator let go', async () =>
         RunGraphSchema.parse(await json(req(`/api/runs/${second}`))).coordinator_alive ? undefined : true,
       );
