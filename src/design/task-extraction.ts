@@ -162,8 +162,12 @@ function clausesOf(sentence: string): Piece[] {
 const isEveryStep = (sentence: string): boolean =>
   (EVERY_STEP_EN.test(sentence) || EVERY_STEP_KO.test(sentence)) && !EVERY_STEP_NOT.test(sentence);
 
-/** A sentence that opens with a rule for every step and goes on with work: the two apart, or null. */
-function ruleThenWork(sentence: string): { rule: string; work: string } | null {
+/**
+ * The rule for every step a sentence states, and the work it goes on with (null: none): the whole sentence, or its
+ * opening clause ("Each step must include tests, and once all steps are done, deploy"); null when it states none.
+ */
+function everyStepRule(sentence: string): { rule: string; work: string | null } | null {
+  if (isEveryStep(sentence)) return { rule: sentence, work: null };
   const en = /^(.+?),?\s+and\s+(.+)$/i.exec(sentence);
   if (en && isEveryStep(en[1] as string)) return { rule: en[1] as string, work: en[2] as string };
   const ko = /^(.+?해야)\s*(?:하고|하며),?\s+(.+)$/.exec(sentence);
@@ -175,17 +179,12 @@ function ruleThenWork(sentence: string): { rule: string; work: string } | null {
 function paragraphUnits(text: string, set: boolean, startLink: Link, everyStep?: string[]): Unit[] {
   const units: Unit[] = [];
   for (const whole of sentencesOf(unparen(text))) {
-    let sentence = whole;
-    if (everyStep && isEveryStep(sentence)) {
-      everyStep.push(sentence);
-      continue;
+    const ruled = everyStep ? everyStepRule(whole) : null;
+    if (ruled) {
+      everyStep?.push(ruled.rule);
+      if (ruled.work === null) continue;
     }
-    // "Each step must include tests, and once all steps are done, deploy": the rule first, then the work.
-    const ruled = everyStep ? ruleThenWork(sentence) : null;
-    if (ruled && everyStep) {
-      everyStep.push(ruled.rule);
-      sentence = ruled.work;
-    }
+    const sentence = ruled?.work ?? whole;
     if (units.reduce((n, u) => n + u.tasks.length, 0) > MAX_TASKS) break;
     // "For each of the SDKs (A, B, C), add X": the clause once per item.
     const each = HANGUL.test(sentence) ? null : forEachClause(sentence);
@@ -251,7 +250,8 @@ function paragraphUnits(text: string, set: boolean, startLink: Link, everyStep?:
 function listUnits(title: string, items: string[], numbered: boolean, everyStep?: string[]): Unit[] {
   const head = title.replace(/[:：]\s*$/, '').trim();
   // A title that announces steps ("pipeline", "in order", "단계별") makes a bullet list a sequence.
-  const ordered = numbered || STEP_TITLE.test(head);
+  const announced = STEP_TITLE.test(head);
+  const ordered = numbered || announced;
   const headVerb = HANGUL.test(head) ? '' : verbOf(head);
   const firstVerb = headVerb.split(' ')[0] ?? '';
   const units: Unit[] = [];
@@ -260,15 +260,14 @@ function listUnits(title: string, items: string[], numbered: boolean, everyStep?
   // ("email verification"); "publish packages" or "run tests" keep their own verb.
   const bare = (item: string): boolean => !HANGUL.test(item) && verbOf(item) === '';
   const nouns = !HANGUL.test(head) && items.filter(bare).length * 2 >= items.length;
-  const nounLike = (item: string): boolean => nouns && NOUN_FIRST.test(item);
   for (const item of items) {
     if (units.reduce((n, u) => n + u.tasks.length, 0) > MAX_TASKS) break;
-    const bareItem = !HANGUL.test(item) && (verbOf(item) === '' || nounLike(item)) && headVerb !== '';
+    const bareItem = headVerb !== '' && (bare(item) || (nouns && NOUN_FIRST.test(item)));
     const text = bareItem && !COLLECTIVE_VERBS.has(firstVerb) ? `${head.split(' ')[0]} ${item}` : item;
     const us = paragraphUnits(text, !ordered, 'auto', everyStep).map((u) => ({ ...u, context: false }));
     if (us[0]) us[0].link = us[0].link === 'seq' && units.length === 0 ? 'auto' : us[0].link;
     // Under a title that announces steps, each item comes after the one before ("in three steps:" then a list).
-    if (us[0] && units.length > 0 && us[0].link === 'auto' && STEP_TITLE.test(head)) us[0].link = 'seq';
+    if (us[0] && units.length > 0 && us[0].link === 'auto' && announced) us[0].link = 'seq';
     units.push(...us);
   }
   if (headVerb && COLLECTIVE_VERBS.has(firstVerb)) units.push(...paragraphUnits(head, false, 'join'));
