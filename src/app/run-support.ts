@@ -142,6 +142,7 @@ export async function summarize(
     ),
     observation_readme: join(ws.layout.observationRunDir(runId), README),
     pending_human: hitl.filter((h) => h.status === 'pending').map((h) => `${h.id}: ${h.title}`),
+    pending_by_hand: hitl.filter((h) => h.status === 'pending' && h.kind === 'manual_work').map((h) => h.id),
     result,
     repo: recorded?.repo ?? null,
     ...extra,

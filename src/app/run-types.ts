@@ -60,6 +60,8 @@ export interface RunSummary {
   readonly duration_ms: number;
   readonly observation_readme: string;
   readonly pending_human: readonly string[];
+  /** Those of `pending_human` that ask a person to do a node by hand: approved only with `--done` (their ids). */
+  readonly pending_by_hand?: readonly string[];
   readonly plan?: string;
   readonly governance?: ValidationReport;
   readonly proposals_applied?: readonly string[];

@@ -16,7 +16,10 @@ export interface RunSource {
 export interface Jobs {
   /** Resumes a run in the background unless this server already runs it; true when it started. */
   resume(runId: string): boolean;
-  /** Starts a new run from a goal or a workflow file (inside the working directory) in the background. */
+  /**
+   * Starts a new run from a goal or a workflow file (inside the working directory) in the background; resolves with
+   * its id once it is under way, or rejects with its refusal.
+   */
   start(input: RunSource): Promise<{ started: boolean; run_id: string }>;
   /**
    * Starts a designed run as `mso resume RUN [--init] [--allow-manual]` does, in the background; resolves once it

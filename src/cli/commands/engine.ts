@@ -28,10 +28,10 @@ function render(s: RunSummary): string[] {
     ...(s.proposals_applied?.length ? [`shaped by ${s.proposals_applied.join(', ')}`] : []),
     ...(s.findings !== undefined ? [`observed  ${s.findings} finding(s) (mso proposals list)`] : []),
     `duration  ${(s.duration_ms / 1000).toFixed(1)} s`,
-    // A node left to a person is titled `do NODE by hand: ...` (engine/node-step.ts).
-    ...s.pending_human.map(
-      (h) => `waiting   ${h}  (${decideHint(s.run_id, h.split(':')[0] ?? h, / by hand\b/.test(h))})`,
-    ),
+    ...s.pending_human.map((h) => {
+      const id = h.split(':')[0] ?? h;
+      return `waiting   ${h}  (${decideHint(s.run_id, id, s.pending_by_hand?.includes(id) ?? false)})`;
+    }),
     ...(s.governance && s.governance.status === 'fail'
       ? s.governance.findings.map((f) => `  ${f.level} ${f.rule} ${f.file ?? ''} ${f.path ?? ''}: ${f.message}`)
       : []),
