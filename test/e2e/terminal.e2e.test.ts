@@ -25,6 +25,8 @@ beforeEach(async () => {
 afterEach(async () => {
   await sb.cleanup();
 });
+/** The progress lines a run printed off a terminal. */
+const progressLines = (r: { stderr: string }): string[] => r.stderr.split('\n').filter((l) => l.startsWith('mso: '));
 
 describe('progress on the terminal', () => {
   it('shows a live view on a TTY, cancels on Ctrl-C, and the printed resume command finishes the run', async () => {
@@ -57,8 +59,7 @@ describe('progress on the terminal', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('status    completed');
     // Off a TTY: one plain line per state change on stderr; a finished node is not run again.
-    const lines = resumed.stderr.split('\n').filter((l) => l.startsWith('mso: '));
-    expect(lines).toEqual([
+    expect(progressLines(resumed)).toEqual([
       `mso: run ${runId}: 2 node(s), 1 already done`,
       'mso: b running (shell)  [1/2 done]',
       expect.stringMatching(/^mso: b done \(shell\) in \d+\.\d s {2}\[2\/2 done\]$/),
@@ -82,8 +83,7 @@ describe('progress on the terminal', () => {
     const first = await sb.run(['run', '--workflow', file, '--repo', repo]);
     expect(first.code, first.stderr).toBe(3);
     const runId = (first.stdout.match(/^run\s+(\S+)$/m) as RegExpMatchArray)[1] as string;
-    const lines = (r: { stderr: string }) => r.stderr.split('\n').filter((l) => l.startsWith('mso: '));
-    expect(lines(first)).toEqual([
+    expect(progressLines(first)).toEqual([
       `mso: run ${runId}: 2 node(s), 0 already done`,
       'mso: a running (shell)  [0/2 done]',
       expect.stringMatching(/^mso: a done \(shell\) in \d+\.\d s {2}\[1\/2 done\]$/),
@@ -92,11 +92,11 @@ describe('progress on the terminal', () => {
     ]);
     expect(first.stdout).toContain(`next      decide what waits above, then mso resume ${runId}`);
     // The gated node never worked: no time is shown for it.
-    expect(lines(first).at(-1)).not.toMatch(/ in \d/);
+    expect(progressLines(first).at(-1)).not.toMatch(/ in \d/);
     expect((await sb.run(['approve', runId, 'HITL-0001'])).code).toBe(0);
     const resumed = await sb.run(['resume', runId]);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(lines(resumed)).toEqual([
+    expect(progressLines(resumed)).toEqual([
       `mso: run ${runId}: 2 node(s), 1 already done`,
       'mso: b running (shell)  [1/2 done]',
       expect.stringMatching(/^mso: b done \(shell\) in \d+\.\d s {2}\[2\/2 done\]$/),
