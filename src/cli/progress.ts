@@ -139,7 +139,9 @@ export function createProgressRenderer(
         const n = e.node ? m.view().nodes.get(e.node) : undefined;
         if (e.type === 'hitl.created' || (n && n.state !== 'running' && n.state !== 'pending')) {
           const line = nodeLine(e);
-          if (line) live.persist(`${MARK[n?.state ?? 'waiting'] ?? '·'} ${line}`);
+          // An item for a person is marked as waiting, whatever its node's state at that moment.
+          const mark = e.type === 'hitl.created' ? MARK['waiting'] : MARK[n?.state ?? 'waiting'];
+          if (line) live.persist(`${mark ?? '·'} ${line}`);
         }
       }
       if (!timer) {
