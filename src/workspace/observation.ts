@@ -126,39 +126,36 @@ export async function syncObservation(
   if (!policy.observation_policy.auto_sync) return { target: null, skipped: 'observation_policy.auto_sync is false', copied: 0, unchanged: 0, removed: 0 };
   if (input.suspended) return { target: null, skipped: 'sync suspended (PEER_REPLACED): run `mso workspace relink`', copied: 0, unchanged: 0, removed: 0 };
   const { fs } = deps;
-  for (const d of OBSERVATION_DIRS) await fs.mkdir(join(target, d), { recursive: true });
-  let copied = 0;
-  let unchanged = 0;
-  let removed = 0;
-  for (const phase of policy.observation_policy.sync_phases) {
-    const key = String(phase).padStart(2, '0') as PhaseKey;
-    const src = join(runDir, PHASES[key]);
-    const dest = join(target, mirrorTarget(key));
-    const files = await listFiles(fs, src);
-    const wanted = new Set(files);
-    for (const rel of files) {
-      const from = join(src, rel);
-      const to = join(dest, rel);
-      const [a, b] = await Promise.all([fs.stat(from).catch(() => undefined), fs.stat(to).catch(() => undefined)]);
-      if (!a) continue;
-      // utimes keeps about a millisecond of the source mtime, so "unchanged" allows that much rounding.
-      if (b && b.size === a.size && Math.abs(b.mtimeMs - a.mtimeMs) < 1) {
-        unchanged++;
-        continue;
-      }
-      await writeFileAtomic(deps, to, await fs.readFile(from), { mode: READ_ONLY });
-      await fs.utimes(to, a.atime, a.mtime);
-      copied++;
-    }
-    // 04_review and 05_delivery also receive files written there directly, so only artifact mirrors are pruned.
-    const prunable = key !== '70' && key !== '80';
-    for (const rel of prunable ? await listFiles(fs, dest) : []) {
-      if (!wanted.has(rel)) {
-        await fs.rm(join(dest, rel), { force: true });
-        removed++;
-      }
-    }
-  }
+  await Promise.all(OBSERVATION_DIRS.map((d) => fs.mkdir(join(target, d), { recursive: true })));
+  // Files are copied side by side (each copy is an fsync'd write: one after another they were most of a sync's time).
+  const copies = await Promise.all(
+    policy.observation_policy.sync_phases.map(async (phase) => {
+      const key = String(phase).padStart(2, '0') as PhaseKey;
+      const src = join(runDir, PHASES[key]);
+      const dest = join(target, mirrorTarget(key));
+      const files = await listFiles(fs, src);
+      const wanted = new Set(files);
+      const copied = await inBatches(files, async (rel) => {
+        const from = join(src, rel);
+        const to = join(dest, rel);
+        const [a, b] = await Promise.all([fs.stat(from).catch(() => undefined), fs.stat(to).catch(() => undefined)]);
+        if (!a) return 'gone';
+        // utimes keeps about a millisecond of the source mtime, so "unchanged" allows that much rounding.
+        if (b && b.size === a.size && Math.abs(b.mtimeMs - a.mtimeMs) < 1) return 'unchanged';
+        await writeFileAtomic(deps, to, await fs.readFile(from), { mode: READ_ONLY });
+        await fs.utimes(to, a.atime, a.mtime);
+        return 'copied';
+      });
+      // 04_review and 05_delivery also receive files written there directly, so only artifact mirrors are pruned.
+      const prunable = key !== '70' && key !== '80';
+      const stale = (prunable ? await listFiles(fs, dest) : []).filter((rel) => !wanted.has(rel));
+      await Promise.all(stale.map((rel) => fs.rm(join(dest, rel), { force: true })));
+      return { copied, removed: stale.length };
+    }),
+  );
+  let copied = copies.reduce((n, c) => n + c.copied.filter((x) => x === 'copied').length, 0);
+  let unchanged = copies.reduce((n, c) => n + c.copied.filter((x) => x === 'unchanged').length, 0);
+  const removed = copies.reduce((n, c) => n + c.removed, 0);
   // Human items are always mirrored: observers are the ones who decide them.
   const hitlNames = (await fs.readdir(join(runDir, 'hitl')).catch(() => [] as string[])).filter((n) => /^HITL-\d+\.json$/.test(n));
   const pending: string[] = [];
@@ -173,10 +170,21 @@ export async function syncObservation(
     .filter((n) => /^TKT-\d+.*\.md$/.test(n))
     .map((n) => n.replace(/^(TKT-\d+).*$/, '$1'))
     .sort();
-  if (await writeIfChanged(deps, join(target, '01_summary', 'summary.md'), renderSummary(manifest))) copied++;
-  else unchanged++;
   const extras = { ...input.extras, nextActions: [...pending, ...(input.extras?.nextActions ?? [])] };
-  if (await writeIfChanged(deps, join(target, 'readme.md'), renderReadme(manifest, runDir, tickets, extras))) copied++;
-  else unchanged++;
+  const written = await Promise.all([
+    writeIfChanged(deps, join(target, '01_summary', 'summary.md'), renderSummary(manifest)),
+    writeIfChanged(deps, join(target, 'readme.md'), renderReadme(manifest, runDir, tickets, extras)),
+  ]);
+  for (const w of written)
+    if (w) copied++;
+    else unchanged++;
   return { target, skipped: null, copied, unchanged, removed };
 }
+
+/** `fn` over `items`, at most {@link BATCH} at a time (a phase folder may hold many files), results in order. */
+async function inBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += BATCH) out.push(...(await Promise.all(items.slice(i, i + BATCH).map(fn))));
+  return out;
+}
+const BATCH = 16;
