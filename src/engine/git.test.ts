@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +92,28 @@ describe('the git layer of a node', () => {
     await expect(commitAll(git, join(repo, 'no such folder'), 'x', 1)).rejects.toThrow(/git add -A failed/);
     const seq = await git.sequence([['rev-parse', 'HEAD'], ['no-such-command'], ['rev-parse', 'HEAD']], repo);
     expect(seq).toMatchObject({ failed: 1, stdout: `${made.commit}\n` });
+  });
+
+  it('writes a step’s files in its shell just before it, quoted as given, and fails that step when one cannot be written', async () => {
+    const text = "it's $(touch PWNED) `id`\nline two\n";
+    const seq = await git.sequence(
+      [
+        ['rev-parse', 'HEAD'],
+        { args: ['rev-parse', '--show-toplevel'], writes: [{ path: join(repo, 'w1.txt'), text }] },
+      ],
+      repo,
+    );
+    expect(seq.failed).toBeNull();
+    const written = await readFile(join(repo, 'w1.txt'), 'utf8');
+    await rm(join(repo, 'w1.txt'));
+    expect(written).toBe(text);
+    expect(await platform.fs.stat(join(repo, 'PWNED')).catch(() => null)).toBeNull();
+    const bad = await git.sequence(
+      [{ args: ['rev-parse', 'HEAD'], writes: [{ path: join(repo, 'no such folder', 'x'), text: 'x' }] }, ['status']],
+      repo,
+    );
+    expect(bad.failed).toBe(0);
+    expect(bad.stderr).toMatch(/no such folder/);
   });
 
   it('runs a first command in another folder apart from the commit, each with its own folder’s drivers off, never stopping it', async () => {

@@ -45,6 +45,17 @@ export interface GitStep {
    * such step, and it must come first.
    */
   readonly apart?: true;
+  /**
+   * Small files the same shell writes, in this order, just before the step runs (each replaced whole, not atomically);
+   * a write that fails fails the step, with the shell's message as its output. The coordinator then makes no file
+   * system call for them (see addWorktree).
+   */
+  readonly writes?: ReadonlyArray<{ readonly path: string; readonly text: string }>;
+  /**
+   * The folder whose config names the step's drivers (which are switched off), when it is not where the step runs:
+   * a worktree whose `.git` file the step's own `writes` make reads its repository's config.
+   */
+  readonly driversFrom?: string;
 }
 
 export interface GitSequenceResult extends GitResult {
@@ -181,7 +192,7 @@ export function createGit(deps: {
   ): Promise<GitSequenceResult> => {
     const steps = given.map((g): GitStep => ('args' in g ? g : { args: g }));
     if (steps.some((s, i) => s.apart && i > 0)) throw new Error('only the first step of a git sequence can be apart');
-    const cmds = steps.map((s) => gitCommand(s.args, { env, cwd: s.cwd ?? cwd }));
+    const cmds = steps.map((s) => gitCommand(s.args, { env, cwd: s.driversFrom ?? s.cwd ?? cwd }));
     const base = cmds[0]?.env ?? {};
     const last = cmds.length - 1;
     // Ends the apart step's output: a marker no file name or git output holds by chance, and its exit status.
@@ -195,9 +206,10 @@ export function createGit(deps: {
       if (c.env['GIT_CONFIG_COUNT'] === undefined && base['GIT_CONFIG_COUNT'] !== undefined)
         own.push('GIT_CONFIG_COUNT=0 ');
       const where = step.cwd === undefined ? '' : `-C ${shQuote(step.cwd)} `;
+      const writes = (step.writes ?? []).map((w) => `printf '%s' ${shQuote(w.text)} >${shQuote(w.path)} && `).join('');
       const line = `${own.join('')}git ${where}${c.args.map(shQuote).join(' ')}`;
-      if (step.apart) return `${line}; printf '%s %s\\n' ${shQuote(marker)} "$?"`;
-      return i === last ? `exec ${line}` : `${line} || exit ${SEQUENCE_FAILED + i}`;
+      if (step.apart) return `${writes}${line}; printf '%s %s\\n' ${shQuote(marker)} "$?"`;
+      return i === last ? `${writes}exec ${line}` : `${writes}${line} || exit ${SEQUENCE_FAILED + i}`;
     });
     const what = steps.at(-1)?.args[0] ?? '';
     const limit = options.maxOutput ?? MAX_GIT_OUTPUT;

@@ -28,7 +28,7 @@ export interface WorktreeAdded {
  */
 export async function addWorktree(
   git: Git,
-  fs: Pick<Fs, 'mkdir' | 'writeFile' | 'readFile' | 'readdir' | 'realpath' | 'rm'>,
+  fs: Pick<Fs, 'mkdir' | 'readFile' | 'readdir' | 'realpath' | 'rm'>,
   o: { readonly repo: string; readonly path: string; readonly branch: string; readonly base: string },
   first?: FirstStep,
   serialize: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
@@ -50,22 +50,22 @@ export async function addWorktree(
   await Promise.all([fs.mkdir(o.path, { recursive: true }), fs.mkdir(root, { recursive: true })]);
   const wt = await fs.realpath(o.path);
   const admin = await claimAdminDir(fs, root, adminName(wt), `${wt}/.git`);
-  const writeAll = async (): Promise<void> => {
-    // `locked` first: a `git worktree prune` meanwhile leaves a half-made entry alone (git does the same).
-    await fs.writeFile(join(admin, 'locked'), 'initializing\n');
-    await Promise.all([
-      fs.writeFile(join(admin, 'gitdir'), `${wt}/.git\n`),
-      fs.writeFile(join(admin, 'commondir'), '../..\n'),
-      fs.writeFile(join(admin, 'HEAD'), `ref: refs/heads/${o.branch}\n`),
-      fs.writeFile(join(wt, '.git'), `gitdir: ${admin}\n`),
-    ]);
-  };
+  // Written by the shell that runs the reset, just before it (five new files are the largest part of a worktree's
+  // cost in the coordinator), `locked` first: a `git worktree prune` meanwhile leaves a half-made entry alone (git
+  // does the same).
+  const writes = [
+    { path: join(admin, 'locked'), text: 'initializing\n' },
+    { path: join(admin, 'gitdir'), text: `${wt}/.git\n` },
+    { path: join(admin, 'commondir'), text: '../..\n' },
+    { path: join(admin, 'HEAD'), text: `ref: refs/heads/${o.branch}\n` },
+    { path: join(wt, '.git'), text: `gitdir: ${admin}\n` },
+  ];
   const reset = ['reset', '-q', '--hard', '--no-recurse-submodules', o.base];
   let r: Awaited<ReturnType<Git['sequence']>> | undefined;
   try {
-    await writeAll();
-    const steps: GitStep[] = first ? [{ ...first, apart: true }, { args: reset }] : [{ args: reset }];
-    r = await git.sequence(steps, wt);
+    // Its drivers are the repository's (the worktree reads that config: per-worktree config goes through git above).
+    const step: GitStep = { args: reset, writes, driversFrom: o.repo };
+    r = await git.sequence(first ? [{ ...first, apart: true }, step] : [step], wt);
   } finally {
     if (r?.failed === null) await fs.rm(join(admin, 'locked'), { force: true });
     else {

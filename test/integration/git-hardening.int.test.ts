@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGit, fileSha256, treeHash } from '../../src/engine/git.js';
+import { addWorktree } from '../../src/engine/worktree-add.js';
 import { configuredDrivers, gitCommand, nodePlatform } from '../../src/platform/index.js';
 import { adapter, testAdapterDeps } from '../helpers/agents.js';
 
@@ -128,6 +129,30 @@ describe('gitCommand: a repository config cannot make mso run a program', () => 
     const r = await sh.run({ runId: '20261121-msoac-git', instructions: '', command: 'echo z > a.txt', cwd: wt });
     expect(r.status).toBe('success');
     expect(r.changedFiles).toEqual(['a.txt']);
+    expect(await readFile(marker, 'utf8').catch(() => '')).toBe('');
+  });
+
+  it("makes a node's worktree its own way (files and one reset) with the repository's drivers off", async () => {
+    // The attributes committed first (as plantTraps writes them), so the checkout below passes every file through them.
+    await writeFile(join(repo, '.gitattributes'), '*.txt filter=evil diff=evil merge=evil\n*.inc filter=inc\n');
+    rawGit(repo, 'add', '-A');
+    rawGit(repo, 'commit', '-qm', 'attributes');
+    await plantTraps();
+    const git = createGit({ proc: platform.proc, env });
+    const ran: string[] = [];
+    const watched = {
+      ...git,
+      sequence: ((steps, cwd, o) => {
+        for (const s of steps) ran.push(('args' in s ? s.args : s)[0] ?? '');
+        return git.sequence(steps, cwd, o);
+      }) as typeof git.sequence,
+    };
+    const wt = join(dir, 'own-wt');
+    const base = rawGit(repo, 'rev-parse', 'HEAD').trim();
+    await addWorktree(watched, platform.fs, { repo, path: wt, branch: 'mso/run/own', base });
+    expect(ran).toEqual(['reset']);
+    // Checked out verbatim: the smudge filter the repository names never ran.
+    expect(await readFile(join(wt, 'a.txt'), 'utf8')).toBe('one\n');
     expect(await readFile(marker, 'utf8').catch(() => '')).toBe('');
   });
 
