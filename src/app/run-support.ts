@@ -114,9 +114,16 @@ export async function summarize(
   } finally {
     await reader?.close();
   }
-  const nodeStates = plan
-    ? Object.keys(plan.execution_graph).map((id) => recorded?.nodes.get(id)?.state ?? 'pending')
-    : [];
+  const ids = plan ? Object.keys(plan.execution_graph) : [];
+  const stateOf = (id: string): string => recorded?.nodes.get(id)?.state ?? 'pending';
+  const nodeStates = ids.map(stateOf);
+  const ticketOf = new Map(tickets.flatMap((t) => (t.doc.frontmatter.node_id ? [[t.doc.frontmatter.node_id, t]] : [])));
+  const cancelledTickets = ids
+    .filter((id) => stateOf(id) !== 'done' && ticketOf.get(id)?.doc.frontmatter.status === 'cancelled')
+    .map((id) => ({ node: id, ticket: ticketOf.get(id)?.doc.frontmatter.id as string }));
+  // Blocked and failed nodes are not run by a resume (a blocked one runs when what blocks it does).
+  const cancelledHere = new Set(cancelledTickets.map((c) => c.node));
+  const resumable = ids.some((id) => !['done', 'failed', 'blocked'].includes(stateOf(id)) && !cancelledHere.has(id));
   const m = ref.manifest;
   const result = plan && recorded ? resultRefs(runId, plan.execution_graph, recorded) : [];
   return {
@@ -143,6 +150,8 @@ export async function summarize(
     observation_readme: join(ws.layout.observationRunDir(runId), README),
     pending_human: hitl.filter((h) => h.status === 'pending').map((h) => `${h.id}: ${h.title}`),
     pending_by_hand: hitl.filter((h) => h.status === 'pending' && h.kind === 'manual_work').map((h) => h.id),
+    ...(cancelledTickets.length > 0 ? { cancelled_tickets: cancelledTickets } : {}),
+    ...(plan ? { resumable } : {}),
     result,
     repo: recorded?.repo ?? null,
     ...extra,

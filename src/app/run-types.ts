@@ -62,6 +62,13 @@ export interface RunSummary {
   readonly pending_human: readonly string[];
   /** Those of `pending_human` that ask a person to do a node by hand: approved only with `--done` (their ids). */
   readonly pending_by_hand?: readonly string[];
+  /**
+   * Unfinished nodes whose ticket a person cancelled: `mso resume` never runs them (nor what depends on them), a rerun
+   * of them does (`mso rerun RUN --node ...`).
+   */
+  readonly cancelled_tickets?: ReadonlyArray<{ readonly node: string; readonly ticket: string }>;
+  /** False when `mso resume` has nothing left to run (every unfinished node failed, or waits on a cancelled ticket). */
+  readonly resumable?: boolean;
   readonly plan?: string;
   readonly governance?: ValidationReport;
   readonly proposals_applied?: readonly string[];

@@ -26,6 +26,8 @@ interface Summary {
   status: string;
   reason: string | null;
   nodes: Record<string, number>;
+  cancelled_tickets?: Array<{ node: string; ticket: string }>;
+  resumable?: boolean;
 }
 const out = (id: string): string => `mkdir -p outputs && echo ${id} > outputs/${id}.md`;
 /** Reads the audit log directly (read-only): cheaper than a process per query. */
@@ -198,6 +200,11 @@ describe('process control', () => {
     const s = await sb.json<Summary>(['status', id]);
     expect(s.body.status).toBe('cancelled');
     expect(s.body.reason).toContain(`ticket ${target} was cancelled`);
+    // A resume would only cancel it again: the summary says so and points at a rerun of it instead.
+    expect(s.body).toMatchObject({ cancelled_tickets: [{ node: 'skipped', ticket: target }], resumable: false });
+    const shown = await sb.run(['status', id]);
+    expect(shown.stdout).toContain(`next      mso rerun ${id} --node skipped`);
+    expect(shown.stdout).not.toContain('mso resume');
     const states = await q(
       `SELECT node_id, json_extract(payload, '$.state') AS state FROM events WHERE run_id = '${id}' AND type = 'node.state' AND seq IN (SELECT max(seq) FROM events WHERE run_id = '${id}' AND type = 'node.state' GROUP BY node_id) ORDER BY node_id`,
     );

@@ -42,8 +42,14 @@ function render(s: RunSummary): string[] {
           `next      mso apply ${s.run_id}${s.result.length > 1 ? ` --node ${s.result[0]?.node}` : ''}   (or: mso apply ${s.run_id} --patch result.patch)`,
         ]
       : []),
-    ...(s.status === 'created' || s.status === 'cancelled' || s.status === 'interrupted'
+    ...(s.status === 'created' || (s.status === 'cancelled' && s.resumable !== false) || s.status === 'interrupted'
       ? [`next      mso resume ${s.run_id}`]
+      : []),
+    // Nodes whose tickets a person cancelled: a resume never runs them; a rerun of them (and what follows) does.
+    ...(s.status !== 'completed' && s.cancelled_tickets?.length
+      ? [
+          `next      mso rerun ${s.run_id} --node ${s.cancelled_tickets.map((c) => c.node).join(',')}   (resume skips a node whose ticket is cancelled: ${s.cancelled_tickets.map((c) => `${c.node} ${c.ticket}`).join(', ')})`,
+        ]
       : []),
     ...(s.status === 'awaiting_human'
       ? [`next      ${s.pending_human.length ? 'decide what waits above, then ' : ''}mso resume ${s.run_id}`]
