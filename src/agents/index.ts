@@ -15,6 +15,7 @@ export type {
 export { resolveAgentSpecs, createAdapter, chainFor } from './registry.js';
 export type { AdapterDeps, AgentSpec } from './adapters/common.js';
 export { notStartedResult } from './adapters/common.js';
+export { cliLogin, type CliLogin } from './adapters/cli-login.js';
 export { runChain, breakerKeyOf, type ChainResult, type ChainStep, type ResilienceDeps } from './resilient.js';
 export { costOf, type Price } from './cost.js';
 export { classifyHttp, classifyMessage, parseRetryAfter, CONFIGURATION_CLASSES } from './classify.js';

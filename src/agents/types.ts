@@ -184,6 +184,11 @@ export type AgentEvent =
 export interface Availability {
   readonly available: boolean;
   readonly reason: string;
+  /**
+   * For a coding-agent CLI found on PATH (its own command, not one the policy names): whether it shows a login. An
+   * agent without one is still available (it may log in in a way mso cannot see), but its calls may fail.
+   */
+  readonly login?: { readonly ready: boolean; readonly hint: string };
 }
 
 /** One configured agent. */

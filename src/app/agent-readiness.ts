@@ -35,7 +35,12 @@ export async function checkAgents(deps: AppDeps, policy: Policy, names: readonly
       continue;
     }
     const av = await createAdapter(ad, spec).availability();
-    out.push({ agent: name, usable: av.available, reason: av.reason });
+    out.push({
+      agent: name,
+      usable: av.available,
+      reason: av.reason,
+      ...(av.login && !av.login.ready ? { noLogin: av.login.hint } : {}),
+    });
   }
   return out;
 }
@@ -119,7 +124,13 @@ export async function assertAgentsFor(deps: AppDeps, policy: Policy, needs: Agen
   for (const [where, { chain, nodes }] of chains) {
     if (isManualOnly(chain, specs)) continue;
     const checks = await checkAgents(deps, policy, chain);
-    if (checks.some((c) => c.usable)) continue;
+    const first = checks.find((c) => c.usable);
+    if (first?.noLogin !== undefined)
+      deps.logger.warn(
+        `${first.agent} shows no login (${first.noLogin}): if it cannot log in, its calls fail and fall back along ` +
+          `${where} (see mso doctor)`,
+      );
+    if (first) continue;
     throw new NoUsableAgentError(
       `${nodes.join(', ')} (${where})`,
       checks,

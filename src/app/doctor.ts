@@ -1,7 +1,7 @@
-import { join } from 'node:path';
 import {
   buildChildEnv,
   CLI_TABLES,
+  cliLogin,
   NEUTRAL_MODES,
   superviseProcess,
   type CliKind,
@@ -31,28 +31,6 @@ export interface DoctorReport {
   /** A policy.yaml fragment to paste (empty when nothing is usable). */
   readonly snippet: string;
   readonly advice: readonly string[];
-}
-
-const isSet = (env: AppDeps['env'], name: string): boolean => (env[name] ?? '').trim() !== '';
-
-/** How a CLI would authenticate: the first complete set of variables, else the first login file that exists. */
-async function authOf(deps: AppDeps, t: CliTable): Promise<CliCheck['auth']> {
-  const group = t.authEnv.find((g) => g.every((n) => isSet(deps.env, n)));
-  if (group) return { ready: true, via: `env ${group.join(' + ')}`, hint: '' };
-  const home = deps.env['HOME'] ?? '';
-  for (const f of t.authFiles) {
-    const dir = f.dirEnv && isSet(deps.env, f.dirEnv) ? deps.env[f.dirEnv] : undefined;
-    const file = dir ? join(dir, f.path.split('/').at(-1) ?? f.path) : join(home, f.path);
-    if (home === '' && !dir) continue;
-    if (
-      await deps.fs.stat(file).then(
-        (s) => s.isFile(),
-        () => false,
-      )
-    )
-      return { ready: true, via: `file ${file}`, hint: '' };
-  }
-  return { ready: false, via: null, hint: t.login };
 }
 
 /** `<cli> --version`, bounded; null when it does not answer. */
@@ -94,7 +72,7 @@ export async function detectAgents(deps: AppDeps, cwd: string): Promise<DoctorRe
   const clis = await Promise.all(
     Object.values(CLI_TABLES).map(async (t): Promise<CliCheck> => {
       const path = (await deps.proc.which(t.command, deps.env['PATH'])) ?? null;
-      const [version, auth] = await Promise.all([path ? versionOf(deps, cwd, t, path) : null, authOf(deps, t)]);
+      const [version, auth] = await Promise.all([path ? versionOf(deps, cwd, t, path) : null, cliLogin(deps, t)]);
       const modes = Object.fromEntries(NEUTRAL_MODES.map((m) => [m, (t.modes[m] ?? ['(not available)']).join(' ')]));
       return {
         kind: t.kind,
@@ -112,7 +90,7 @@ export async function detectAgents(deps: AppDeps, cwd: string): Promise<DoctorRe
     !c.path
       ? [`${c.kind}: not installed (${c.install})`]
       : !c.auth.ready
-        ? [`${c.kind}: cannot log in: ${c.auth.hint}`]
+        ? [`${c.kind}: no login found: ${c.auth.hint}`]
         : [],
   );
   if (usable.length === 0)

@@ -365,6 +365,8 @@ export interface AgentCheck {
   readonly agent: string;
   readonly usable: boolean;
   readonly reason: string;
+  /** A usable coding-agent CLI that shows no login: how to log in (its calls may fail and fall back). */
+  readonly noLogin?: string;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -48,6 +48,28 @@ describe('the first-run gate', () => {
     const human = await sb.run(['run', '--goal', 'Write the notes'], bare());
     expect(human.code).toBe(2);
     expect(human.stderr).toMatch(/no usable agent for every node \(fallback_chains\.default\)/);
+  });
+
+  it('lets a run use an agent CLI that shows no login, saying so (mso doctor says the same)', async () => {
+    // A `claude` on PATH (the CLI's own command) with no key and no login file: it may log in some other way, so the
+    // run goes ahead, but says its calls may fail first.
+    await mkdir(emptyBin(), { recursive: true });
+    const claude =
+      '#!/bin/sh\n[ "$1" = --version ] && echo 1.0.0 && exit 0\necho "Invalid API key: please run /login" >&2\nexit 1\n';
+    await writeFile(join(emptyBin(), 'claude'), claude, { mode: 0o755 });
+    const r = await sb.run(['run', '--goal', 'Write the notes'], bare());
+    // It could not log in: the node fell back along the chain to a person.
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/claude-code shows no login \(run `claude` once and \/login, or set ANTHROPIC_API_KEY\)/);
+    expect(r.stderr).toMatch(/fall back along fallback_chains\.default \(see mso doctor\)/);
+    const doctor = await sb.run(['doctor'], bare());
+    expect(doctor.stdout).toMatch(/claude-code.*no login found: run `claude` once and \/login/);
+    // With a key it shows a login: no warning.
+    const keyed = await sb.run(['run', '--goal', 'Write the notes'], {
+      env: { ...bare().env, ANTHROPIC_API_KEY: 'sk-ant-first-run' },
+    });
+    expect(keyed.code, keyed.stderr).toBe(3);
+    expect(keyed.stderr).not.toMatch(/shows no login/);
   });
 
   it('holds a designed run to the same check when mso resume first executes it', async () => {

@@ -1,5 +1,6 @@
 import { classifyMessage, CONFIGURATION_CLASSES } from '../classify.js';
 import { decideMode, type CliTable } from '../cli-table.js';
+import { cliLogin } from './cli-login.js';
 import { costOf } from '../cost.js';
 import { buildChildEnv } from '../process/environment.js';
 import { gitAfter, gitHead } from '../process/git-evidence.js';
@@ -69,7 +70,13 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
     deps.fs ? deps.fs.readFile(path, 'utf8').catch(() => null) : Promise.resolve(null);
   return {
     ...identity,
-    availability: () => commandAvailability(deps, command, 'found'),
+    async availability() {
+      const found = await commandAvailability(deps, command, 'found');
+      // Its login is judged only for the CLI's own command: a program the policy names is the user's to vouch for.
+      if (!found.available || cfg.command !== undefined || !deps.fs) return found;
+      const login = await cliLogin({ env: deps.env, fs: deps.fs }, table);
+      return { ...found, login: { ready: login.ready, hint: login.hint } };
+    },
     async run(req, onEvent) {
       const at = deps.clock.now().toISOString();
       if (req.signal?.aborted)

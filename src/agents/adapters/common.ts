@@ -18,7 +18,7 @@ export interface AdapterDeps {
   /** fetch for HTTP adapters (injected so tests can count sockets). */
   readonly fetch?: typeof globalThis.fetch;
   /** Reads a CLI's own config (the model Codex's config.toml selects); optional for library use. */
-  readonly fs?: Pick<Fs, 'readFile'> | undefined;
+  readonly fs?: Pick<Fs, 'readFile' | 'stat'> | undefined;
   /** Where an agent's output goes whole once it outgrows the transcript (the audit log's blob streams). */
   readonly spill?: OpenOutputSpill | undefined;
 }

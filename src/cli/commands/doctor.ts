@@ -5,7 +5,7 @@ import type { CliContext } from '../context.js';
 function render(r: DoctorReport): string[] {
   const lines = r.clis.map((c) => {
     const where = c.path ? `${c.version ?? 'version unknown'} at ${c.path}` : `not installed (${c.install})`;
-    const auth = !c.path ? '' : c.auth.ready ? `; can log in (${c.auth.via})` : `; cannot log in: ${c.auth.hint}`;
+    const auth = !c.path ? '' : c.auth.ready ? `; can log in (${c.auth.via})` : `; no login found: ${c.auth.hint}`;
     return `${c.kind.padEnd(12)} ${where}${auth}`;
   });
   lines.push('');
