@@ -15,12 +15,27 @@ import type { LayoutCache } from './layout.js';
 const WARM_RUNS = 10;
 const WARM_FROM = 150;
 
-async function body(req: { json(): Promise<unknown> }): Promise<Record<string, unknown>> {
-  const raw = await req.json().catch(() => {
-    throw new InvalidArgumentError('body', 'must be a JSON object');
-  });
+/**
+ * A request's JSON body: an object whose fields are all among `allowed` (an empty body is `{}`). Anything else is a
+ * 400 naming the field, as the CLI refuses an unknown flag: a misspelt option is never silently dropped.
+ */
+async function body(req: { text(): Promise<string> }, allowed: readonly string[]): Promise<Record<string, unknown>> {
+  const text = await req.text().catch(() => '');
+  let raw: unknown = {};
+  if (text.trim() !== '')
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new InvalidArgumentError('body', 'must be a JSON object');
+    }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new InvalidArgumentError('body', 'must be a JSON object');
+  const extra = Object.keys(raw).find((k) => !allowed.includes(k));
+  if (extra !== undefined)
+    throw new InvalidArgumentError(
+      extra,
+      `is not a field of this request (${allowed.length > 0 ? `it takes ${allowed.join(', ')}` : 'it takes none'})`,
+    );
   return raw as Record<string, unknown>;
 }
 
@@ -125,7 +140,7 @@ export function registerRoutes(
     ['reject', 'rejected'],
   ] as const) {
     api.post(`/api/runs/:run/hitl/:item/${verb}`, async (c) => {
-      const note = optionalString(await body(c.req), 'note');
+      const note = optionalString(await body(c.req, ['note']), 'note');
       const r = await d.decide(c.req.param('run'), c.req.param('item'), decision, note);
       // The CLI says "next: mso resume"; the page does it for the person, as that command would.
       const resumed = r.resume ? jobs.resume(r.run_id) : false;
@@ -133,10 +148,13 @@ export function registerRoutes(
     });
   }
   api.post('/api/runs/:run/cancel', async (c) => {
+    // The reason goes on record, as `mso cancel RUN --reason T` puts it.
+    const reason = optionalString(await body(c.req, ['reason']), 'reason');
     await d.graph(c.req.param('run'));
-    return c.json(await app.engine.cancel(c.req.param('run')));
+    return c.json(await app.engine.cancel(c.req.param('run'), reason));
   });
   api.post('/api/runs/:run/resume', async (c) => {
+    await body(c.req, []);
     await d.graph(c.req.param('run'));
     return c.json({ run_id: c.req.param('run'), started: jobs.resume(c.req.param('run')) }, 202);
   });
@@ -148,16 +166,17 @@ export function registerRoutes(
         'run',
         `${g.run.run_id} is ${g.run.started ? 'already started' : g.run.status}: only a run designed and not started can be started`,
       );
-    const { init, allow_manual } = flags(await body(c.req));
+    const { init, allow_manual } = flags(await body(c.req, ['init', 'allow_manual']));
     const started = await jobs.startDesigned(g.run.run_id, { init, allowManual: allow_manual });
     return c.json({ run_id: g.run.run_id, ...started }, 202);
   });
   api.post('/api/runs/:run/rerun', async (c) => {
+    await body(c.req, []);
     await d.graph(c.req.param('run'));
     return c.json(await jobs.rerunFailed(c.req.param('run')), 202);
   });
-  const source = async (req: { json(): Promise<unknown> }): Promise<RunSource> => {
-    const b = await body(req);
+  const source = async (req: { text(): Promise<string> }): Promise<RunSource> => {
+    const b = await body(req, ['goal', 'workflow', 'init', 'allow_manual']);
     const goal = optionalString(b, 'goal');
     const workflow = optionalString(b, 'workflow', 1000);
     if ((goal === undefined) === (workflow === undefined))
@@ -182,7 +201,7 @@ export function registerRoutes(
       const id = c.req.param('id');
       if (!SAFE_ID_PATTERN.test(id))
         throw new InvalidArgumentError('proposal id', `${JSON.stringify(id)} is not valid`);
-      const reason = optionalString(await body(c.req), 'reason');
+      const reason = optionalString(await body(c.req, ['reason']), 'reason');
       return c.json(
         verb === 'accept' ? await app.observe.proposals.accept(id) : await app.observe.proposals.reject(id, reason),
       );

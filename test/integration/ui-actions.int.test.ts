@@ -183,6 +183,14 @@ describe('mso ui API: a designed run is reviewed, then started', () => {
       expect((await at('/api/runs', { workflow: 'ghostly.yaml', allow_manual: 1 })).status).toBe(400);
       expect((await at('/api/designs', { workflow: 'ghostly.yaml', allow_manual: true })).status).toBe(400);
       const before = new Set((await other.runs.list()).map((r) => r.run_id));
+      // A misspelt field is refused by name, as the CLI refuses an unknown flag, and nothing starts.
+      const misspelt = await at('/api/runs', { workflow: 'ghostly.yaml', allow_manaul: true });
+      expect(misspelt.status).toBe(400);
+      expect(((await misspelt.json()) as { error: { message: string } }).error.message).toMatch(
+        /allow_manaul.*is not a field of this request \(it takes goal, workflow, init, allow_manual\)/,
+      );
+      expect((await at(`/api/runs/${run_id}/resume`, { now: true })).status).toBe(400);
+      expect((await other.runs.list()).map((r) => r.run_id).filter((r) => !before.has(r))).toEqual([]);
       expect((await at('/api/runs', { workflow: 'ghostly.yaml', allow_manual: true })).status).toBe(202);
       await until('the direct run to wait for a person', async () => {
         for (const r of await other.runs.list()) if (!before.has(r.run_id) && r.status === 'awaiting_human') return r;

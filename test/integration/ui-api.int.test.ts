@@ -298,7 +298,10 @@ describe.each(auditStores())('the dashboard API on the %s audit store', (store) 
       expect((await json<{ items: InboxItem[] }>(req('/api/inbox'))).items).toEqual([]);
     }, 60_000);
     it('refuses to cancel a finished run (409) and records no request', async () => {
-      const r = await post(`/api/runs/${runId}/cancel`);
+      // Its body is checked first: a reason must be text, and no other field is taken.
+      expect((await post(`/api/runs/${runId}/cancel`, { reason: 5 })).status).toBe(400);
+      expect((await post(`/api/runs/${runId}/cancel`, { why: 'x' })).status).toBe(400);
+      const r = await post(`/api/runs/${runId}/cancel`, { reason: 'not needed' });
       expect(r.status).toBe(409);
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('MSO_RUN_INVALID_TRANSITION');
       const rows = await app.audit.query(
