@@ -152,6 +152,21 @@ describe('heuristic planner', () => {
     expect(forward(t).map((e) => `${e.from}>${e.to}`)).toEqual(['T1>T2', 'T2>T3']);
   });
   it.each([
+    ['회원가입을 세 단계로 구현하라:\n1. 이메일 확인\n2. 비밀번호 규칙\n3. 환영 메일', ['code', 'code', 'code']],
+    [
+      'Implement signup in three steps:\n1. email verification\n2. password rules\n3. welcome mail',
+      ['code', 'code', 'code'],
+    ],
+    // Under a title that builds, "verify the cart" is a part to build; docs and reviews stay what they are.
+    ['Build the checkout:\n- verify the cart\n- take the payment\n- document the API', ['code', 'code', 'memo']],
+    ['회원가입 기능을 만들어라:\n- 이메일 인증\n- 비밀번호 검증\n- 문서 작성', ['code', 'code', 'report']],
+    ['Implement search:\n- add an index\n- review the query plan', ['code', 'checklist']],
+    // A title that does not build leaves each item's own words to decide.
+    ['Prepare the launch:\n- verify the build\n- write the notes', ['checklist', 'report', 'decision']],
+  ])('gives the items of a list the output of what its title does: %j', (goal, types) => {
+    expect(plan(goal).nodes.map((n) => n.explicit_output?.type)).toEqual(types);
+  });
+  it.each([
     ['결제 모듈을 리팩터링하라. 모든 작업이 끝나면 배포해야 한다.', '모든 작업이 끝나면 배포해야 한다'],
     ['Refactor the payment module. Once all steps are done, deploy it.', 'Once all steps are done, deploy it'],
   ])('keeps a sentence that orders work after every step as a step: %s', (goal, sentence) => {

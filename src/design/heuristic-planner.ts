@@ -150,6 +150,7 @@ export function planHeuristic(input: {
     role: t.role,
     ...(t.role === 'item' ? { dq: `DQ${++dq}` } : {}),
     ...(t.role === 'item' && ex.everyStep.length ? { criteria: ex.everyStep } : {}),
+    ...(t.outputType ? { outputType: t.outputType } : {}),
   }));
   return buildTopology({
     runId: input.runId,

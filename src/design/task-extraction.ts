@@ -34,6 +34,9 @@ const EVERY_STEP_KO =
 /** What turns such a sentence into a step after the others: "once all steps are done, deploy", "모든 작업이 끝나면 배포". */
 const EVERY_STEP_NOT = /\b(?:then|before|after|once|when|until)\b|(?:면|후에?|뒤에?|다음에?|때|전에)\s/i;
 
+/** A title verb that makes something: "implement", "build", "add", "구현", "개발", "만들". */
+const BUILD_TITLE = /^(?:implement|build|add|create|develop|ship|make)$|^(?:구현|개발|만들|추가|제작)/i;
+
 /** Structure is read from the first 4 KB only; a longer goal keeps its full text in the run but not more tasks. */
 export const MAX_PARSE_CHARS = 4096;
 /** At most this many tasks: a plan wider than that is not a plan a person can review. */
@@ -254,6 +257,8 @@ function listUnits(title: string, items: string[], numbered: boolean, everyStep?
   const ordered = numbered || announced;
   const headVerb = HANGUL.test(head) ? '' : verbOf(head);
   const firstVerb = headVerb.split(' ')[0] ?? '';
+  // The title's own verb builds something: its items are parts of what it builds.
+  const builds = BUILD_TITLE.test(HANGUL.test(head) ? koVerb(koLabel(head)) : firstVerb);
   const units: Unit[] = [];
   // Items named as things ("email verification, password rule checks, welcome mail") all take the title's verb, also
   // one whose first word is more often a noun than a verb ("email", "test", "package") when a nominal follows it
@@ -264,7 +269,11 @@ function listUnits(title: string, items: string[], numbered: boolean, everyStep?
     if (units.reduce((n, u) => n + u.tasks.length, 0) > MAX_TASKS) break;
     const bareItem = headVerb !== '' && (bare(item) || (nouns && NOUN_FIRST.test(item)));
     const text = bareItem && !COLLECTIVE_VERBS.has(firstVerb) ? `${head.split(' ')[0]} ${item}` : item;
-    const us = paragraphUnits(text, !ordered, 'auto', everyStep).map((u) => ({ ...u, context: false }));
+    const us = paragraphUnits(text, !ordered, 'auto', everyStep).map((u) => ({
+      ...u,
+      context: false,
+      ...(builds ? { builds } : {}),
+    }));
     if (us[0]) us[0].link = us[0].link === 'seq' && units.length === 0 ? 'auto' : us[0].link;
     // Under a title that announces steps, each item comes after the one before ("in three steps:" then a list).
     if (us[0] && units.length > 0 && us[0].link === 'auto' && announced) us[0].link = 'seq';

@@ -5,6 +5,7 @@
  */
 import type { GraphEdge } from './graph.js';
 import type { Link, Unit } from './task-extraction.js';
+import type { OutputType } from '../contracts/index.js';
 import type { TaskRole } from './topology-builder.js';
 
 /** A task before it gets its id. */
@@ -12,7 +13,13 @@ export interface OrderedTask {
   readonly text: string;
   readonly label?: string | undefined;
   readonly role: TaskRole;
+  /** Set when the goal's words decide it beyond the task's own (a part of what a title builds is code). */
+  readonly outputType?: OutputType | undefined;
 }
+
+/** Words that name work other than building, which an item under a building title keeps: a review, docs, a measure. */
+const NOT_BUILDING =
+  /\b(?:review|audit|evaluate|assess|compare|measure|benchmark|analy[sz]e|document|docs?|documentation|readme|notes?|report|announce\w*|plan)\b|검토|평가|비교|측정|분석|문서|보고|발표|계획/i;
 
 /** Tasks and forward edges between them (indices into `tasks`), with the reasons the edges were drawn. */
 export interface Ordering {
@@ -52,8 +59,16 @@ export function orderUnits(units: readonly Unit[]): Ordering {
         hasChild.add(p);
       }
   };
-  const add = (texts: readonly string[], role: TaskRole, label?: string): number[] =>
-    texts.map((text) => tasks.push({ text, role, ...(label ? { label } : {}) }) - 1);
+  const add = (texts: readonly string[], role: TaskRole, label?: string, builds = false): number[] =>
+    texts.map(
+      (text) =>
+        tasks.push({
+          text,
+          role,
+          ...(label ? { label } : {}),
+          ...(builds && !NOT_BUILDING.test(text) ? { outputType: 'code' as const } : {}),
+        }) - 1,
+    );
   for (const u of units) {
     const link = resolve(u, prev, group);
     if (u.frame) {
@@ -72,7 +87,7 @@ export function orderUnits(units: readonly Unit[]): Ordering {
       prev = u;
       continue;
     }
-    const all = add(u.tasks, 'item');
+    const all = add(u.tasks, 'item', undefined, u.builds === true);
     // Targets "in order" chain one after another; the unit then links through its first and last.
     for (let i = 1; u.chain && i < all.length; i++) connect([all[i - 1] as number], [all[i] as number]);
     const ids = u.chain ? all.slice(0, 1) : all;

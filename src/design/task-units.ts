@@ -37,6 +37,11 @@ export interface Unit {
   readonly context?: boolean;
   /** The targets run one after another ("in order", "순서대로"), not side by side. */
   readonly chain?: boolean;
+  /**
+   * A list item under a title that builds ("Implement signup:", "회원가입을 구현하라:"): its result is code unless
+   * its own words name other work (a review, docs, a comparison), as "verify the email" there means building it.
+   */
+  readonly builds?: boolean;
   link: Link;
 }
 
