@@ -167,6 +167,39 @@ describe('heuristic planner', () => {
     expect(plan(goal).nodes.map((n) => n.explicit_output?.type)).toEqual(types);
   });
   it.each([
+    [
+      'Build a CLI that converts CSV to JSON. Use TypeScript. After each step, run the full test suite.',
+      ['Build a CLI that converts CSV to JSON'],
+      ['Use TypeScript.', 'After each step, run the full test suite.'],
+    ],
+    [
+      '타입스크립트를 사용하라. CSV를 JSON으로 바꾸는 CLI를 만들어라. 각 단계가 끝나면 테스트를 실행하라.',
+      ['CSV를 JSON으로 바꾸는 CLI를 만들기'],
+      ['타입스크립트를 사용하라.', '각 단계가 끝나면 테스트를 실행하라.'],
+    ],
+    [
+      'Add a login page and a logout button. Do not change the database schema.',
+      ['Add a login page', 'Add a logout button', 'Merge the parallel results and check them together'],
+      ['Do not change the database schema.'],
+    ],
+    [
+      '로그인 페이지를 추가하라. 데이터베이스 스키마는 바꾸지 마라.',
+      ['로그인 페이지를 추가'],
+      ['데이터베이스 스키마는 바꾸지 마라.'],
+    ],
+    // "Use X in Y" is work: a place to use it in.
+    ['Use the new logger in the billing service.', ['Use the new logger in the billing service'], []],
+  ])('makes a constraint on the whole work a criterion of every step, not a step: %s', (goal, labels, rules) => {
+    const t = plan(goal);
+    expect(t.nodes.map((n) => n.label)).toEqual(labels);
+    for (const n of t.nodes.filter((x) => x.id !== 'T3' || labels.length < 3))
+      for (const r of rules) expect(n.explicit_output?.acceptance_criteria).toContain(r.replace(/\.$/, ''));
+  });
+  it('judges one task read out of a longer goal by its own words, not by the rules around it', () => {
+    const t = plan('CSV를 JSON으로 바꾸는 CLI를 만들어라. 각 단계가 끝나면 테스트를 실행하라.');
+    expect(t.nodes.map((n) => [n.persona, n.explicit_output?.type])).toEqual([['arch', 'code']]);
+  });
+  it.each([
     ['결제 모듈을 리팩터링하라. 모든 작업이 끝나면 배포해야 한다.', '모든 작업이 끝나면 배포해야 한다'],
     ['Refactor the payment module. Once all steps are done, deploy it.', 'Once all steps are done, deploy it'],
   ])('keeps a sentence that orders work after every step as a step: %s', (goal, sentence) => {

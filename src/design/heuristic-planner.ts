@@ -3,7 +3,8 @@ import { adjacency, type GraphEdge } from './graph.js';
 import { extractUnits, MAX_PARSE_CHARS, type Extraction } from './task-extraction.js';
 import { orderUnits, sinksOf, type OrderedTask } from './task-ordering.js';
 import { keywordScore } from './text.js';
-import { buildTopology, type Risk, type TaskSpec } from './topology-builder.js';
+import { assignPersona } from './personas.js';
+import { buildTopology, inferOutputType, type Risk, type TaskSpec } from './topology-builder.js';
 
 /** Words by which a one-question goal asks for alternatives (English and Korean). */
 const FAN_OUT_SIGNALS = [
@@ -98,8 +99,14 @@ export function planHeuristic(input: {
   const whole = input.goal.trim().slice(0, 2000) || input.goal;
   if (tasks.length === 0) tasks.push({ text: whole, role: 'item' });
   // One task read out of a longer goal: the label is the task, the description keeps the goal's context.
-  else if (tasks.length === 1 && tasks[0]?.text !== whole && !ex.loop)
-    tasks[0] = { text: whole, label: tasks[0]?.text, role: 'item' };
+  // Its persona and output are the task's own words', not the context's ("... Each step must run the tests": not a
+  // review).
+  else if (tasks.length === 1 && tasks[0]?.text !== whole && !ex.loop) {
+    const own = tasks[0] as OrderedTask;
+    const persona = assignPersona(own.text, input.policy).persona;
+    const outputType = inferOutputType({ role: 'item', text: own.text, persona, outputType: own.outputType });
+    tasks[0] = { text: whole, label: own.text, role: 'item', persona, outputType };
+  }
   const reasons =
     'reasons' in ordering ? [...ordering.reasons] : ['one question asking for alternatives: frame, angles, decision'];
   const ends = sinksOf(tasks.length, edges);
@@ -151,6 +158,7 @@ export function planHeuristic(input: {
     ...(t.role === 'item' ? { dq: `DQ${++dq}` } : {}),
     ...(t.role === 'item' && ex.everyStep.length ? { criteria: ex.everyStep } : {}),
     ...(t.outputType ? { outputType: t.outputType } : {}),
+    ...(t.persona ? { persona: t.persona } : {}),
   }));
   return buildTopology({
     runId: input.runId,

@@ -162,8 +162,20 @@ function clausesOf(sentence: string): Piece[] {
   return splitEnglish(sentence);
 }
 
+/**
+ * Constraints on the whole work, which no step does alone: a prohibition ("Do not change the schema", "스키마를 바꾸지
+ * 마라"), a short "Use TypeScript" / "타입스크립트를 사용하라" (a tool to use, not a place to use it in), and what
+ * follows each step ("After each step, run the tests", "각 단계가 끝나면 테스트를 실행하라").
+ */
+const CONSTRAINT_EN =
+  /^(?:(?:do not|don't|never|avoid|must not|should not)\s+\S|use\s+(?!the\b|a\b|an\b)[\w.+#/-]+(?:\s+[\w.+#/-]+)?\.?$|(?:after|following)\s+(?:each|every)\s+(?:steps?|stages?|tasks?|changes?|parts?)\b)/i;
+const CONSTRAINT_KO =
+  /(?:지\s*(?:마라|마시오|마세요|말\s*것|말라|않는다|않도록\s*(?:한다|하라|할\s*것))|금지(?:한다|하라|할\s*것)?)\.?$|^\S+(?:을|를)\s*사용(?:하라|할\s*것|한다|해야\s*한다)\.?$|^(?:각|매)\s*(?:단계|작업|변경)(?:가|이|를|을)?\s*(?:끝나면|끝난\s*(?:후|뒤)에?|마친\s*(?:후|뒤)에?|마다|후에?)\s/;
+
 const isEveryStep = (sentence: string): boolean =>
-  (EVERY_STEP_EN.test(sentence) || EVERY_STEP_KO.test(sentence)) && !EVERY_STEP_NOT.test(sentence);
+  CONSTRAINT_EN.test(sentence) ||
+  CONSTRAINT_KO.test(sentence) ||
+  ((EVERY_STEP_EN.test(sentence) || EVERY_STEP_KO.test(sentence)) && !EVERY_STEP_NOT.test(sentence));
 
 /**
  * The rule for every step a sentence states, and the work it goes on with (null: none): the whole sentence, or its

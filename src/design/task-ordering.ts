@@ -15,6 +15,8 @@ export interface OrderedTask {
   readonly role: TaskRole;
   /** Set when the goal's words decide it beyond the task's own (a part of what a title builds is code). */
   readonly outputType?: OutputType | undefined;
+  /** Set when the task's text is more than its own words (one task read out of a longer goal). */
+  readonly persona?: string | undefined;
 }
 
 /** Words that name work other than building, which an item under a building title keeps: a review, docs, a measure. */
