@@ -29,6 +29,8 @@ export interface ProgressNode {
   endedAt: number | null;
   costUsd: number;
   detail: string | null;
+  /** The node's latest failure that is being retried (`node.retry`): why, and which retry of how many. */
+  retry: { readonly why: string; readonly n: number; readonly of: number } | null;
 }
 
 /** A run's progress folded from its events: what a live view shows. */
@@ -51,10 +53,11 @@ export function createProgressView(runId: string): { apply(e: RunProgress): bool
   const waiting = new Map<string, string>();
   let outcome: string | null = null;
   let runCost = 0;
+  const failures = new Map<string, string>();
   const nodeOf = (id: string): ProgressNode => {
     let n = nodes.get(id);
     if (!n) {
-      n = { id, state: 'pending', agent: null, startedAt: null, endedAt: null, costUsd: 0, detail: null };
+      n = { id, state: 'pending', agent: null, startedAt: null, endedAt: null, costUsd: 0, detail: null, retry: null };
       nodes.set(id, n);
     }
     return n;
@@ -87,6 +90,17 @@ export function createProgressView(runId: string): { apply(e: RunProgress): bool
           if (!e.node) return false;
           const agents = p['agents'];
           if (Array.isArray(agents) && agents.length) nodeOf(e.node).agent = agents.join('>');
+          return true;
+        }
+        case 'node.failure': {
+          // Kept until the engine says what it does about it: a retry is shown, a final failure is a state.
+          if (e.node) failures.set(e.node, typeof p['message'] === 'string' ? p['message'] : String(p['error_class']));
+          return false;
+        }
+        case 'node.retry': {
+          if (!e.node) return false;
+          const n = nodeOf(e.node);
+          n.retry = { why: failures.get(e.node) ?? 'failed', n: Number(p['retry']), of: Number(p['of']) };
           return true;
         }
         case 'attempt.cost': {

@@ -28,3 +28,34 @@ describe('the live progress view', () => {
     ]);
   });
 });
+
+describe('progress lines', () => {
+  const retried = [
+    ev('run.started', null, { nodes: [{ id: 'f', agent: 'shell', state: 'pending' }] }),
+    ev('node.state', 'f', { state: 'running' }),
+    ev('node.attempt', 'f', { agents: ['shell'] }),
+    ev('node.failure', 'f', { error_class: 'process', message: 'exit 1: boom\nmore', action: 'retry' }),
+    ev('node.retry', 'f', { rule: 'agent_error', retry: 1, of: 2 }),
+    ev('node.attempt', 'f', { agents: ['shell'] }),
+    ev('node.state', 'f', { state: 'done' }),
+  ];
+  it('say a node failed and is tried again, with why and which retry', () => {
+    const lines: string[] = [];
+    const view = createProgressRenderer({ ...io, isTTY: false, stderr: (s) => lines.push(s) }, 'lines');
+    for (const e of retried) view.listener?.(e);
+    expect(lines.map((l) => l.replace(/ in \d+\.\d s/, ''))).toEqual([
+      'mso: run r1: 1 node(s), 0 already done\n',
+      'mso: f running (shell)  [0/1 done]\n',
+      'mso: f failed (shell): exit 1: boom; retry 1 of 2  [0/1 done]\n',
+      'mso: f done (shell)  [1/1 done]\n',
+    ]);
+  });
+  it('keep the retry in the live view above the running nodes', () => {
+    const persisted: string[] = [];
+    const fake = Object.assign(() => undefined, { persist: (s: string) => persisted.push(s), done: () => undefined });
+    const view = createProgressRenderer(io, 'live', (() => fake) as never);
+    for (const e of retried) view.listener?.(e);
+    view.stop();
+    expect(persisted[0]).toBe('↻ f failed (shell): exit 1: boom; retry 1 of 2  [0/1 done]');
+  });
+});

@@ -62,6 +62,10 @@ export function createProgressRenderer(
       const why = n.state !== 'running' && n.state !== 'done' && n.detail ? `: ${n.detail}` : '';
       return `${n.id} ${n.state}${agentOf(n)}${took}${cost}${why}  [${v.done}/${v.total} done]`;
     }
+    if (e.type === 'node.retry' && n?.retry) {
+      const r = n.retry;
+      return `${n.id} failed${agentOf(n)}: ${r.why.split('\n')[0]?.slice(0, 200)}; retry ${r.n} of ${r.of}  [${v.done}/${v.total} done]`;
+    }
     if (e.type === 'hitl.created') {
       const item = String(e.payload['item']);
       const hint = decideHint(e.run_id, item, e.payload['kind'] === 'manual_work');
@@ -135,12 +139,13 @@ export function createProgressRenderer(
     listener(e) {
       const m = model(e);
       if (!m.apply(e)) return;
-      if (e.type === 'node.state' || e.type === 'hitl.created') {
+      if (e.type === 'node.state' || e.type === 'hitl.created' || e.type === 'node.retry') {
         const n = e.node ? m.view().nodes.get(e.node) : undefined;
-        if (e.type === 'hitl.created' || (n && n.state !== 'running' && n.state !== 'pending')) {
+        if (e.type !== 'node.state' || (n && n.state !== 'running' && n.state !== 'pending')) {
           const line = nodeLine(e);
-          // An item for a person is marked as waiting, whatever its node's state at that moment.
-          const mark = e.type === 'hitl.created' ? MARK['waiting'] : MARK[n?.state ?? 'waiting'];
+          // An item for a person is marked as waiting, whatever its node's state at that moment; a retry as such.
+          const mark =
+            e.type === 'hitl.created' ? MARK['waiting'] : e.type === 'node.retry' ? '↻' : MARK[n?.state ?? 'waiting'];
           if (line) live.persist(`${mark ?? '·'} ${line}`);
         }
       }
