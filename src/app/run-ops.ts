@@ -17,6 +17,7 @@ export type {
   RunRequest,
   RunStatusResult,
   RunSummary,
+  UnfinishedRun,
 } from './run-types.js';
 
 /**

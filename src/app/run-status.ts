@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import { nodeBranchName } from '../engine/read.js';
+import { loadRecordedRun, nodeBranchName } from '../engine/read.js';
 import { readTextIfExists } from '../workspace/index.js';
 import { openAuditReader } from '../audit/index.js';
 import { README, shownStatus, summarize, type RunOpsContext, type SummaryReads } from './run-support.js';
-import type { NodeStatusRow, RunStatusResult } from './run-types.js';
+import { readRunArtifact } from './run-artifacts.js';
+import type { NodeStatusRow, RunStatusResult, UnfinishedRun } from './run-types.js';
 import { auditReaderOptions } from './settings.js';
 
 /** `mso status`: one run's summary, or the runs still open. */
@@ -18,7 +19,22 @@ export async function runStatus(c: RunOpsContext, runId?: string): Promise<RunSt
     const reader = openAuditReader(c.deps, ws.layout.auditDb, auditReaderOptions(ws, c.deps));
     try {
       const log = { db: reader.raw };
-      return { runs: unfinished.map((r) => ({ run_id: r.run_id, status: shownStatus(c, log, r.run_id, r.status) })) };
+      const runs: UnfinishedRun[] = [];
+      for (const r of unfinished) {
+        const ref = await ws.runs.get(r.run_id).catch(() => null);
+        const plan = ref ? await readRunArtifact(c.deps, ref.dir, 'plan').catch(() => null) : null;
+        const recorded = loadRecordedRun(log, r.run_id);
+        const ids = plan ? Object.keys(plan.execution_graph) : [];
+        runs.push({
+          run_id: r.run_id,
+          status: shownStatus(c, log, r.run_id, r.status),
+          nodes_done: ids.filter((id) => recorded.nodes.get(id)?.state === 'done').length,
+          nodes_total: ids.length,
+          updated_at: r.recorded_at,
+          goal: ref?.manifest.goal ?? null,
+        });
+      }
+      return { runs };
     } finally {
       await reader.close();
     }

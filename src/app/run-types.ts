@@ -235,7 +235,19 @@ export interface CancelResult {
 /** A run's status as shown: the manifest's, or `interrupted` for an active run whose coordinator is gone. */
 export type ShownRunStatus = RunStatus | 'interrupted';
 
-export type RunStatusResult = RunSummary | { runs: Array<{ run_id: string; status: ShownRunStatus }> };
+export type RunStatusResult = RunSummary | { runs: UnfinishedRun[] };
+
+/** A run not finished, as `mso status` lists them. */
+export interface UnfinishedRun {
+  readonly run_id: string;
+  readonly status: ShownRunStatus;
+  /** Nodes done and in the plan (0 of 0 before a plan exists). */
+  readonly nodes_done: number;
+  readonly nodes_total: number;
+  /** When its status last changed (the registry's record). */
+  readonly updated_at: string;
+  readonly goal: string | null;
+}
 
 export interface DecideResult {
   readonly run_id: string;

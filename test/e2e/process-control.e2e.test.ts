@@ -205,6 +205,16 @@ describe('process control', () => {
     const shown = await sb.run(['status', id]);
     expect(shown.stdout).toContain(`next      mso rerun ${id} --node skipped`);
     expect(shown.stdout).not.toContain('mso resume');
+    // Listed among the runs not finished, with its progress.
+    const open = await sb.json<{ runs: Array<Record<string, unknown>> }>(['status']);
+    expect(open.body.runs.find((r) => r['run_id'] === id)).toMatchObject({
+      status: 'cancelled',
+      nodes_done: 2,
+      nodes_total: 4,
+    });
+    expect((await sb.run(['status'])).stdout).toMatch(
+      new RegExp(`^RUN +STATUS +DONE +UPDATED +GOAL\\n(.*\\n)*${id} +cancelled +2/4 `),
+    );
     const states = await q(
       `SELECT node_id, json_extract(payload, '$.state') AS state FROM events WHERE run_id = '${id}' AND type = 'node.state' AND seq IN (SELECT max(seq) FROM events WHERE run_id = '${id}' AND type = 'node.state' GROUP BY node_id) ORDER BY node_id`,
     );

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { RunSummary } from '../../app/index.js';
+import type { RunSummary, UnfinishedRun } from '../../app/index.js';
 import { InvalidArgumentError } from '../../contracts/light.js';
 import type { CliContext } from '../context.js';
 import { runExit } from '../io.js';
@@ -59,6 +59,28 @@ function render(s: RunSummary): string[] {
       ? [`next      mso rerun ${s.run_id} --failed   (why: mso logs ${s.run_id})`]
       : []),
   ];
+}
+
+/** `mso status` without a run: the runs not finished, newest change first, and what to type next. */
+function unfinishedTable(runs: readonly UnfinishedRun[]): string[] {
+  if (runs.length === 0) return ['(no unfinished runs; mso status --portfolio lists every run)'];
+  const rows = [...runs]
+    .sort((a, b) => b.updated_at.localeCompare(a.updated_at))
+    .map((r) => [
+      r.run_id,
+      r.status,
+      `${r.nodes_done}/${r.nodes_total}`,
+      r.updated_at.replace('T', ' ').slice(0, 16),
+      (r.goal ?? '').replace(/\s+/g, ' ').slice(0, 50),
+    ]);
+  const head = ['RUN', 'STATUS', 'DONE', 'UPDATED', 'GOAL'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((c) => (c[i] as string).length)));
+  const line = (c: readonly string[]): string =>
+    c
+      .map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...rows.map(line), '', 'mso status RUN shows one run, its nodes and what to do next'];
 }
 
 /** The per-node table of `mso status RUN`. */
@@ -283,10 +305,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       }
       const s = await ctx.app().engine.status(runId);
       if ('runs' in s) {
-        ctx.done({
-          data: s,
-          human: s.runs.length ? s.runs.map((r) => `${r.run_id.padEnd(50)} ${r.status}`) : ['(no unfinished runs)'],
-        });
+        ctx.done({ data: s, human: unfinishedTable(s.runs) });
         return;
       }
       if (o.watch && runId !== undefined && !ctx.json) {
