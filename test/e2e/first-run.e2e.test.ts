@@ -86,6 +86,8 @@ describe('the first-run gate', () => {
     // Refused before its first write: still only designed, no event, no ticket.
     expect(await eventCount()).toBe(before);
     expect((await sb.json<{ status: string }>(['status', d.body.run_id])).body.status).toBe('created');
+    // Designed, not run: no run's duration to show.
+    expect((await sb.run(['status', d.body.run_id])).stdout).toContain('duration  - (not run yet)');
     const manual = await sb.json<{ status: string; pending_human: string[] }>(
       ['resume', d.body.run_id, '--allow-manual'],
       bare(),

@@ -23,7 +23,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       const r = await ctx.app().audit.init();
       ctx.done({
         data: r,
-        human: `OK db=${r.file} schema=${r.schema.to}${r.schema.applied.length ? ` (applied ${r.schema.applied.join(', ')})` : ''}`,
+        human: `OK db=${r.file} schema=${r.schema.to}${r.schema.applied.length ? ` (${r.schema.applied.length} migration${r.schema.applied.length === 1 ? '' : 's'} applied)` : ''}`,
       });
     });
   audit

@@ -27,7 +27,8 @@ function render(s: RunSummary): string[] {
     `cost      $${s.cost_usd}`,
     ...(s.proposals_applied?.length ? [`shaped by ${s.proposals_applied.join(', ')}`] : []),
     ...(s.findings !== undefined ? [`observed  ${s.findings} finding(s) (mso proposals list)`] : []),
-    `duration  ${(s.duration_ms / 1000).toFixed(1)} s`,
+    // A run only designed has not run: the time its design took is not a run's duration.
+    `duration  ${s.status === 'created' ? '- (not run yet)' : `${(s.duration_ms / 1000).toFixed(1)} s`}`,
     ...s.pending_human.map((h) => {
       const id = h.split(':')[0] ?? h;
       return `waiting   ${h}  (${decideHint(s.run_id, id, s.pending_by_hand?.includes(id) ?? false)})`;
