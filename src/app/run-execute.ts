@@ -184,6 +184,7 @@ export async function execute(
       {
         runId: ref.runId,
         runDir: ref.dir,
+        goal: ref.manifest.goal,
         plan,
         topology,
         bundle,

@@ -3,6 +3,8 @@ import type { ExecutionNode, MentalModelBundle, Policy, WorkflowTopologySpec } f
 /** What a node's agent is told: the work, its way of thinking, its inputs, its required outputs and gates. */
 export function nodeInstructions(input: {
   readonly nodeId: string;
+  /** The run's goal: a step of several is told what it is part of ("email verification" of signing up). */
+  readonly goal?: string | undefined;
   readonly node: ExecutionNode;
   readonly topology: WorkflowTopologySpec;
   readonly bundle: MentalModelBundle;
@@ -23,6 +25,7 @@ export function nodeInstructions(input: {
     `# Node ${input.nodeId}: ${t?.label ?? input.node.label ?? input.nodeId}`,
     '',
     t?.description ?? '',
+    ...(goalLine(input.goal, t?.description, input.topology.nodes.length) ?? []),
     ...(input.node.instructions ? ['', input.node.instructions] : []),
     ...(input.iteration && input.iteration > 1
       ? ['', `This is iteration ${input.iteration}: improve on the previous result in this worktree.`]
@@ -67,4 +70,14 @@ export function nodeInstructions(input: {
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
+}
+
+/** The most of a goal a step is told (a long goal's own steps are the other nodes). */
+const GOAL_CHARS = 2_000;
+
+/** "This step is part of: GOAL", for a step of a plan of several whose description does not already hold the goal. */
+function goalLine(goal: string | undefined, description: string | undefined, steps: number): string[] | null {
+  const g = goal?.trim();
+  if (!g || steps < 2 || description?.includes(g)) return null;
+  return ['', `This step is part of the run's goal: ${g.length > GOAL_CHARS ? `${g.slice(0, GOAL_CHARS)}…` : g}`];
 }

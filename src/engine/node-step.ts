@@ -84,6 +84,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
     if (!manualDone) {
       const instructions = nodeInstructions({
         nodeId: id,
+        goal: input.goal,
         node: n,
         topology: input.topology,
         bundle: input.bundle,

@@ -37,6 +37,8 @@ export interface RunnerDeps extends AtomicDeps {
 export interface RunnerInput {
   readonly runId: string;
   readonly runDir: string;
+  /** The run's goal, as given: each step's agent is told what its step is part of. */
+  readonly goal?: string | undefined;
   readonly plan: ExecutionPlan;
   readonly topology: WorkflowTopologySpec;
   readonly bundle: MentalModelBundle;
