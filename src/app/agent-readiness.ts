@@ -124,13 +124,14 @@ export async function assertAgentsFor(deps: AppDeps, policy: Policy, needs: Agen
   for (const [where, { chain, nodes }] of chains) {
     if (isManualOnly(chain, specs)) continue;
     const checks = await checkAgents(deps, policy, chain);
-    const first = checks.find((c) => c.usable);
-    if (first?.noLogin !== undefined)
-      deps.logger.warn(
-        `${first.agent} shows no login (${first.noLogin}): if it cannot log in, its calls fail and fall back along ` +
-          `${where} (see mso doctor)`,
-      );
-    if (first) continue;
+    const usable = checks.filter((c) => c.usable);
+    warnNoLogin(
+      deps,
+      usable,
+      where,
+      chain.some((n) => specs.get(n)?.config.kind === 'manual'),
+    );
+    if (usable.length > 0) continue;
     throw new NoUsableAgentError(
       `${nodes.join(', ')} (${where})`,
       checks,
@@ -144,4 +145,27 @@ export async function assertAgentsFor(deps: AppDeps, policy: Policy, needs: Agen
       ].join('\n'),
     );
   }
+}
+
+/**
+ * Says which agents a chain tries before the first that shows a login (or all of them) while showing none: each of
+ * their calls may fail first (they may log in in a way mso cannot see, so they are not skipped), and where the nodes
+ * then end up.
+ */
+function warnNoLogin(deps: AppDeps, usable: readonly AgentCheck[], where: string, endsWithPerson: boolean): void {
+  const ready = usable.findIndex((c) => c.noLogin === undefined);
+  const unverified = (ready < 0 ? usable : usable.slice(0, ready)).filter((c) => c.noLogin !== undefined);
+  if (unverified.length === 0) return;
+  const names = unverified.map((c) => c.agent);
+  const who = names.length === 1 ? `${names[0]} shows` : `${names.slice(0, -1).join(', ')} and ${names.at(-1)} show`;
+  const then =
+    ready >= 0
+      ? `falls back to ${usable[ready]?.agent}`
+      : endsWithPerson
+        ? `falls back along ${where} to a person`
+        : `fails (${where} has no other agent)`;
+  deps.logger.warn(
+    `${who} no login (${unverified.map((c) => `${c.agent}: ${c.noLogin}`).join('; ')}): if ${names.length === 1 ? 'it cannot' : 'none can'} log in, ` +
+      `each node's call ${then} (see mso doctor)`,
+  );
 }

@@ -1,4 +1,5 @@
 /** How `mso timeline` words each kind of audit event. */
+import { failureText } from '../contracts/light.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -59,7 +60,7 @@ export function describeEvent(type: string, p: Record<string, unknown>): { kind:
     case 'node.failure':
       return {
         kind: 'failure',
-        text: `${str(p['error_class'])}: ${str(p['message'])} → rule ${str(p['rule'])}, action ${str(p['action'])} (${failureTail(p)})`.slice(
+        text: `${failureText(str(p['error_class']), str(p['message']))} → rule ${str(p['rule'])}, action ${str(p['action'])} (${failureTail(p)})`.slice(
           0,
           400,
         ),

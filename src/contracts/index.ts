@@ -2,6 +2,7 @@
 export * from './common.js';
 export * from './error-codes.js';
 export * from './errors.js';
+export * from './failure-text.js';
 export * from './storage-errors.js';
 export * from './issues.js';
 export * from './topology.js';

@@ -6,4 +6,5 @@
 export * from './enums.js';
 export * from './error-codes.js';
 export * from './errors.js';
+export * from './failure-text.js';
 export * from './storage-errors.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { AgentAdapter, AgentResult } from '../agents/index.js';
-import { isMsoError } from '../contracts/index.js';
+import { failureText, isMsoError } from '../contracts/index.js';
 import { attemptResultFields } from './attempt-row.js';
 import { commitAll, type NodeCommit } from './git.js';
 import type { HumanGates } from './human-gates.js';
@@ -383,7 +383,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       return g;
     }
     ctx.snapshot(id, 'failed', { role: 'sentinel', phase: 4, metadata: { error_class: errorClass, message } });
-    await ctx.moveTicket(id, 'blocked', `${errorClass}: ${message}`.slice(0, 300));
-    return { kind: 'failed', reason: `${errorClass}: ${message}`.slice(0, 500) };
+    const why = failureText(errorClass, message);
+    await ctx.moveTicket(id, 'blocked', why.slice(0, 300));
+    return { kind: 'failed', reason: why.slice(0, 500) };
   }
 }

@@ -1,4 +1,4 @@
-import type { HitlItem } from '../contracts/index.js';
+import { failureText, type HitlItem } from '../contracts/index.js';
 import { MENTAL_MODELS } from '../design/index.js';
 import { bottlenecks } from './bottlenecks.js';
 import type { DetectorInput, Finding, ProposalDraft } from './finding.js';
@@ -127,7 +127,7 @@ function repeatedFailures(i: DetectorInput, attempts: readonly AttemptRow[]): Fi
     out.push({
       kind: 'repeated_failure',
       severity: rows.length >= i.policy.observability.repeated_failure_min * 2 ? 'critical' : 'warning',
-      message: `the same failure (${a.error_class}: ${(a.error_message ?? '').slice(0, 120)}) happened ${rows.length} times in ${runs.size} run(s), at ${where}`,
+      message: `the same failure (${failureText(a.error_class ?? 'unknown', (a.error_message ?? '').slice(0, 120))}) happened ${rows.length} times in ${runs.size} run(s), at ${where}`,
       node_id: a.node_id,
       evidence: rows.map((r) => `attempts:${r.attempt_id}`),
       target_skills: ['execution-design', 'agent-collaboration'],

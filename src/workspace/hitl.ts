@@ -78,7 +78,10 @@ export function renderHitl(item: HitlItem): string {
     '## Options',
     ...item.options.map((o) => `- ${o}`),
     '',
-    `Decide with \`mso approve ${item.run_id} ${item.id} --note ...\` or \`mso reject ${item.run_id} ${item.id} --note ...\`.`,
+    // A node left to a person is approved only once that person says the work is done.
+    item.kind === 'manual_work'
+      ? `Once you did the work, \`mso approve ${item.run_id} ${item.id} --done\`; or \`mso reject ${item.run_id} ${item.id} --note ...\`.`
+      : `Decide with \`mso approve ${item.run_id} ${item.id} --note ...\` or \`mso reject ${item.run_id} ${item.id} --note ...\`.`,
     ...(item.status !== 'pending' ? ['', `**${item.status}** by ${item.decided_by ?? '?'} at ${item.decided_at ?? '?'}${item.note ? `: ${item.note}` : ''}`] : []),
     '',
   ].join('\n');

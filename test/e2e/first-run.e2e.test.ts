@@ -60,8 +60,21 @@ describe('the first-run gate', () => {
     const r = await sb.run(['run', '--goal', 'Write the notes'], bare());
     // It could not log in: the node fell back along the chain to a person.
     expect(r.code, r.stderr).toBe(3);
-    expect(r.stderr).toMatch(/claude-code shows no login \(run `claude` once and \/login, or set ANTHROPIC_API_KEY\)/);
-    expect(r.stderr).toMatch(/fall back along fallback_chains\.default \(see mso doctor\)/);
+    expect(r.stderr).toMatch(
+      /claude-code shows no login \(claude-code: run `claude` once and \/login, or set ANTHROPIC_API_KEY\)/,
+    );
+    expect(r.stderr).toMatch(
+      /each node's call falls back along fallback_chains\.default to a person \(see mso doctor\)/,
+    );
+    // Alone (--agent), it fails the node with the reason in plain words: nothing in it reads as a secret.
+    const alone = await sb.json<{ run_id: string; status: string }>(
+      ['run', '--goal', 'Write the notes', '--agent', 'claude-code'],
+      bare(),
+    );
+    expect(alone.body.status).toBe('awaiting_human');
+    const timeline = await sb.run(['timeline', alone.body.run_id], bare());
+    expect(timeline.stdout).toMatch(/configuration problem \(auth\): .*Invalid API key/);
+    expect(timeline.stdout).not.toMatch(/REDACTED/);
     const doctor = await sb.run(['doctor'], bare());
     expect(doctor.stdout).toMatch(/claude-code.*no login found: run `claude` once and \/login/);
     // With a key it shows a login: no warning.

@@ -47,7 +47,7 @@ function render(s: RunSummary): string[] {
       ? [`next      mso resume ${s.run_id}`]
       : []),
     // Nodes whose tickets a person cancelled: a resume never runs them; a rerun of them (and what follows) does.
-    ...(s.status !== 'completed' && s.cancelled_tickets?.length
+    ...((s.status === 'cancelled' || s.status === 'failed') && s.cancelled_tickets?.length
       ? [
           `next      mso rerun ${s.run_id} --node ${s.cancelled_tickets.map((c) => c.node).join(',')}   (resume skips a node whose ticket is cancelled: ${s.cancelled_tickets.map((c) => `${c.node} ${c.ticket}`).join(', ')})`,
         ]
