@@ -163,6 +163,11 @@ describe('heuristic planner', () => {
     ['Implement search:\n- add an index\n- review the query plan', ['code', 'checklist']],
     // A title that does not build leaves each item's own words to decide.
     ['Prepare the launch:\n- verify the build\n- write the notes', ['checklist', 'report', 'decision']],
+    ['Make sure the release is ready:\n- run the test suite\n- check the changelog', ['checklist', 'checklist']],
+    // A domain noun ("reports", "plan") in a part of what is built is still code.
+    ['Implement the admin dashboard:\n- list open reports\n- show the current plan', ['code', 'code', 'decision']],
+    ['새로 추가된 API 엔드포인트를 검토하라', ['checklist']],
+    ['추가 비용을 분석하라', ['table']],
   ])('gives the items of a list the output of what its title does: %j', (goal, types) => {
     expect(plan(goal).nodes.map((n) => n.explicit_output?.type)).toEqual(types);
   });
@@ -187,13 +192,36 @@ describe('heuristic planner', () => {
       ['로그인 페이지를 추가'],
       ['데이터베이스 스키마는 바꾸지 마라.'],
     ],
+    [
+      'Refactor the auth module; do not modify the database migrations.',
+      ['Refactor the auth module'],
+      ['do not modify the database migrations.'],
+    ],
     // "Use X in Y" is work: a place to use it in.
     ['Use the new logger in the billing service.', ['Use the new logger in the billing service'], []],
   ])('makes a constraint on the whole work a criterion of every step, not a step: %s', (goal, labels, rules) => {
     const t = plan(goal);
     expect(t.nodes.map((n) => n.label)).toEqual(labels);
-    for (const n of t.nodes.filter((x) => x.id !== 'T3' || labels.length < 3))
+    const items = t.nodes.filter((x) => (x.assigned_dqs ?? []).length > 0);
+    for (const n of items)
       for (const r of rules) expect(n.explicit_output?.acceptance_criteria).toContain(r.replace(/\.$/, ''));
+    // Only the stated rules: nothing else of the goal became a criterion of every step.
+    const shared = items.map((n) => n.explicit_output?.acceptance_criteria.slice(2) ?? []);
+    for (const c of shared) expect(c).toEqual(rules.map((r) => r.replace(/\.$/, '')));
+  });
+  it.each([
+    // A statement (of a bug) is no order to every step.
+    ['로그인 버그를 고쳐라. 비밀번호를 바꿔도 기존 세션이 만료되지 않는다.', 2],
+    ['Avoid the N+1 query in OrdersController#index. Add a regression test for it.', 2],
+    // List items are work, whatever their first word.
+    [
+      'Harden checkout:\n- add idempotency keys\n- avoid double charges when the client retries\n- never log card numbers',
+      3,
+    ],
+  ])('keeps work that reads like a rule as work: %j', (goal, steps) => {
+    const t = plan(goal);
+    expect(t.nodes.filter((n) => (n.assigned_dqs ?? []).length > 0)).toHaveLength(steps);
+    for (const n of t.nodes) expect(n.explicit_output?.acceptance_criteria.length).toBeLessThanOrEqual(2);
   });
   it('judges one task read out of a longer goal by its own words, not by the rules around it', () => {
     const t = plan('CSV를 JSON으로 바꾸는 CLI를 만들어라. 각 단계가 끝나면 테스트를 실행하라.');

@@ -36,6 +36,8 @@ const EVERY_STEP_NOT = /\b(?:then|before|after|once|when|until)\b|(?:면|후에?
 
 /** A title verb that makes something: "implement", "build", "add", "구현", "개발", "만들". */
 const BUILD_TITLE = /^(?:implement|build|add|create|develop|ship|make)$|^(?:구현|개발|만들|추가|제작)/i;
+/** A title that makes sure of something, or adds to writing ("Add to the README:"): its items are not code. */
+const NOT_BUILD_TITLE = /^make sure\b|\b(?:readme|docs?|documentation|notes|changelog|report|wiki)\b|문서|보고서/i;
 
 /** Structure is read from the first 4 KB only; a longer goal keeps its full text in the run but not more tasks. */
 export const MAX_PARSE_CHARS = 4096;
@@ -163,38 +165,42 @@ function clausesOf(sentence: string): Piece[] {
 }
 
 /**
- * Constraints on the whole work, which no step does alone: a prohibition ("Do not change the schema", "스키마를 바꾸지
- * 마라"), a short "Use TypeScript" / "타입스크립트를 사용하라" (a tool to use, not a place to use it in), and what
- * follows each step ("After each step, run the tests", "각 단계가 끝나면 테스트를 실행하라").
+ * Constraints on the whole work, which no step does alone, stated as sentences of their own (never list items): a
+ * prohibition or reminder ("Do not change the schema", "Don't forget the migration", "스키마를 바꾸지 마라"), a short "Use
+ * TypeScript" / "타입스크립트를 사용하라" (a tool to use, not a place to use it in), and what follows each step ("After
+ * each step, run the tests", "각 단계가 끝나면 테스트를 실행하라").
  */
 const CONSTRAINT_EN =
-  /^(?:(?:do not|don't|never|avoid|must not|should not)\s+\S|use\s+(?!the\b|a\b|an\b)[\w.+#/-]+(?:\s+[\w.+#/-]+)?\.?$|(?:after|following)\s+(?:each|every)\s+(?:steps?|stages?|tasks?|changes?|parts?)\b)/i;
+  /^(?:(?:do not|don't|never|must not|should not)\s+\S|keep\s+.*\b(?:under|below|within|backwards?[- ]compatible|unchanged|as it is|green|passing)\b|use\s+(?!the\b|a\b|an\b)[\w.+#/-]+(?:\s+[\w.+#/-]+)?\.?$|(?:after|following)\s+(?:each|every)\s+(?:steps?|stages?|tasks?|changes?|parts?)\b)/i;
+/** Orders only ("~지 마라", "~지 말 것", "~않도록 하라", "금지"): "세션이 만료되지 않는다" states a fact. */
 const CONSTRAINT_KO =
-  /(?:지\s*(?:마라|마시오|마세요|말\s*것|말라|않는다|않도록\s*(?:한다|하라|할\s*것))|금지(?:한다|하라|할\s*것)?)\.?$|^\S+(?:을|를)\s*사용(?:하라|할\s*것|한다|해야\s*한다)\.?$|^(?:각|매)\s*(?:단계|작업|변경)(?:가|이|를|을)?\s*(?:끝나면|끝난\s*(?:후|뒤)에?|마친\s*(?:후|뒤)에?|마다|후에?)\s/;
+  /(?:지\s*(?:마라|마시오|마세요|말\s*것|말라)|않도록\s*(?:하라|할\s*것)|금지(?:한다|하라|할\s*것)?)\.?$|^\S+(?:을|를)\s*사용(?:하라|할\s*것|해야\s*한다)\.?$|^(?:각|매)\s*(?:단계|작업|변경)(?:가|이|를|을)?\s*(?:끝나면|끝난\s*(?:후|뒤)에?|마친\s*(?:후|뒤)에?|마다|후에?)\s/;
 
-const isEveryStep = (sentence: string): boolean =>
-  CONSTRAINT_EN.test(sentence) ||
-  CONSTRAINT_KO.test(sentence) ||
+const isEveryStep = (sentence: string, inList: boolean): boolean =>
+  (!inList && (CONSTRAINT_EN.test(sentence) || CONSTRAINT_KO.test(sentence))) ||
   ((EVERY_STEP_EN.test(sentence) || EVERY_STEP_KO.test(sentence)) && !EVERY_STEP_NOT.test(sentence));
 
 /**
  * The rule for every step a sentence states, and the work it goes on with (null: none): the whole sentence, or its
  * opening clause ("Each step must include tests, and once all steps are done, deploy"); null when it states none.
  */
-function everyStepRule(sentence: string): { rule: string; work: string | null } | null {
-  if (isEveryStep(sentence)) return { rule: sentence, work: null };
+function everyStepRule(sentence: string, inList: boolean): { rule: string; work: string | null } | null {
+  if (isEveryStep(sentence, inList)) return { rule: sentence, work: null };
   const en = /^(.+?),?\s+and\s+(.+)$/i.exec(sentence);
-  if (en && isEveryStep(en[1] as string)) return { rule: en[1] as string, work: en[2] as string };
+  if (en && isEveryStep(en[1] as string, true)) return { rule: en[1] as string, work: en[2] as string };
   const ko = /^(.+?해야)\s*(?:하고|하며),?\s+(.+)$/.exec(sentence);
-  if (ko && isEveryStep(ko[1] as string)) return { rule: `${ko[1] as string} 한다`, work: ko[2] as string };
+  if (ko && isEveryStep(ko[1] as string, true)) return { rule: `${ko[1] as string} 한다`, work: ko[2] as string };
+  // "Refactor the auth module; do not modify the migrations": the work, then a constraint on it.
+  const semi = /^(.+?)\s*;\s*(.+)$/.exec(sentence);
+  if (semi && isEveryStep(semi[2] as string, inList)) return { rule: semi[2] as string, work: semi[1] as string };
   return null;
 }
 
 /** Units of running text (sentences and clauses), in order; sentences about every step go to `everyStep`. */
-function paragraphUnits(text: string, set: boolean, startLink: Link, everyStep?: string[]): Unit[] {
+function paragraphUnits(text: string, set: boolean, startLink: Link, everyStep?: string[], inList = false): Unit[] {
   const units: Unit[] = [];
   for (const whole of sentencesOf(unparen(text))) {
-    const ruled = everyStep ? everyStepRule(whole) : null;
+    const ruled = everyStep ? everyStepRule(whole, inList) : null;
     if (ruled) {
       everyStep?.push(ruled.rule);
       if (ruled.work === null) continue;
@@ -270,7 +276,7 @@ function listUnits(title: string, items: string[], numbered: boolean, everyStep?
   const headVerb = HANGUL.test(head) ? '' : verbOf(head);
   const firstVerb = headVerb.split(' ')[0] ?? '';
   // The title's own verb builds something: its items are parts of what it builds.
-  const builds = BUILD_TITLE.test(HANGUL.test(head) ? koVerb(koLabel(head)) : firstVerb);
+  const builds = BUILD_TITLE.test(HANGUL.test(head) ? koVerb(koLabel(head)) : firstVerb) && !NOT_BUILD_TITLE.test(head);
   const units: Unit[] = [];
   // Items named as things ("email verification, password rule checks, welcome mail") all take the title's verb, also
   // one whose first word is more often a noun than a verb ("email", "test", "package") when a nominal follows it
@@ -281,7 +287,7 @@ function listUnits(title: string, items: string[], numbered: boolean, everyStep?
     if (units.reduce((n, u) => n + u.tasks.length, 0) > MAX_TASKS) break;
     const bareItem = headVerb !== '' && (bare(item) || (nouns && NOUN_FIRST.test(item)));
     const text = bareItem && !COLLECTIVE_VERBS.has(firstVerb) ? `${head.split(' ')[0]} ${item}` : item;
-    const us = paragraphUnits(text, !ordered, 'auto', everyStep).map((u) => ({
+    const us = paragraphUnits(text, !ordered, 'auto', everyStep, true).map((u) => ({
       ...u,
       context: false,
       ...(builds ? { builds } : {}),
@@ -357,7 +363,12 @@ export function extractUnits(goal: string): Extraction {
     const inline = inlineList(line);
     if (inline && inline.items.length >= 2)
       units.push(...listUnits(inline.title, inline.items, inline.numbered, everyStep));
-    else units.push(...paragraphUnits(BULLET.exec(line)?.[3] ?? line, false, units.length ? 'seq' : 'auto', everyStep));
+    else {
+      const bullet = BULLET.exec(line)?.[3];
+      units.push(
+        ...paragraphUnits(bullet ?? line, false, units.length ? 'seq' : 'auto', everyStep, bullet !== undefined),
+      );
+    }
     i++;
   }
   // Sentences that ask for nothing are context when others ask for work.

@@ -19,9 +19,13 @@ export interface OrderedTask {
   readonly persona?: string | undefined;
 }
 
-/** Words that name work other than building, which an item under a building title keeps: a review, docs, a measure. */
+/**
+ * Work other than building that an item under a building title keeps: led by a verb of reviewing, measuring or
+ * writing about ("review the query plan", "write the release notes"), or naming writing ("the docs"); in Korean, whose
+ * items are noun phrases, the noun ("문서 작성", "성능 비교"). A domain noun alone ("list open reports") is still code.
+ */
 const NOT_BUILDING =
-  /\b(?:review|audit|evaluate|assess|compare|measure|benchmark|analy[sz]e|document|docs?|documentation|readme|notes?|report|announce\w*|plan)\b|검토|평가|비교|측정|분석|문서|보고|발표|계획/i;
+  /^(?:review|audit|evaluate|assess|compare|measure|benchmark|analy[sz]e|document|report on|plan|announce|write (?:the |a |an )?(?:docs?|documentation|readme|notes?|release notes|report|changelog|announcement|summary))\b|^(?:the\s+)?(?:docs?|documentation|readme|release notes|changelog)\b|검토|평가|비교|측정|분석|문서|보고서|발표|계획/i;
 
 /** Tasks and forward edges between them (indices into `tasks`), with the reasons the edges were drawn. */
 export interface Ordering {

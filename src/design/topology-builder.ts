@@ -46,7 +46,7 @@ const SECTIONS: Readonly<Record<OutputType, readonly string[]>> = {
 };
 
 const BUILD_WORDS =
-  /\b(implement|build|code|fix|refactor|migrate|add|create|write (?:the )?(?:code|tests?)|develop|ship)\b|구현|개발|수정|마이그레이션|추가|만들|제작/i;
+  /\b(implement|build|code|fix|refactor|migrate|add|create|write (?:the )?(?:code|tests?)|develop|ship)\b|구현|개발|수정|마이그레이션|추가하|추가해|만들어라|만들기|만들고|만든다|제작하/i;
 const REVIEW_WORDS = /\b(review|verify|validate|test|check|audit|evaluate|assess)\b|검토|검증|평가|테스트/i;
 const ANALYSIS_WORDS = /\b(analy[sz]e|compare|measure|benchmark|assess)\b|분석|비교|측정/i;
 
