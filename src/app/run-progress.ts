@@ -94,13 +94,15 @@ export function createProgressView(runId: string): { apply(e: RunProgress): bool
         }
         case 'node.failure': {
           // Kept until the engine says what it does about it: a retry is shown, a final failure is a state.
-          if (e.node) failures.set(e.node, typeof p['message'] === 'string' ? p['message'] : String(p['error_class']));
+          const why = typeof p['message'] === 'string' ? p['message'] : p['error_class'];
+          if (e.node) failures.set(e.node, typeof why === 'string' ? why : 'failed');
           return false;
         }
         case 'node.retry': {
           if (!e.node) return false;
           const n = nodeOf(e.node);
           n.retry = { why: failures.get(e.node) ?? 'failed', n: Number(p['retry']), of: Number(p['of']) };
+          failures.delete(e.node);
           return true;
         }
         case 'attempt.cost': {

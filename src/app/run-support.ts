@@ -121,9 +121,18 @@ export async function summarize(
   const cancelledTickets = ids
     .filter((id) => stateOf(id) !== 'done' && ticketOf.get(id)?.doc.frontmatter.status === 'cancelled')
     .map((id) => ({ node: id, ticket: ticketOf.get(id)?.doc.frontmatter.id as string }));
-  // Blocked and failed nodes are not run by a resume (a blocked one runs when what blocks it does).
-  const cancelledHere = new Set(cancelledTickets.map((c) => c.node));
-  const resumable = ids.some((id) => !['done', 'failed', 'blocked'].includes(stateOf(id)) && !cancelledHere.has(id));
+  // A resume runs every unfinished node (failed ones again) but those whose ticket is cancelled and what depends on
+  // them: it has something to run when any other node is unfinished.
+  const skipped = new Set(cancelledTickets.map((c) => c.node));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const id of ids)
+      if (!skipped.has(id) && plan?.execution_graph[id]?.parent_refs.some((p) => skipped.has(p))) {
+        skipped.add(id);
+        grew = true;
+      }
+  }
+  const resumable = ids.some((id) => stateOf(id) !== 'done' && !skipped.has(id));
   const m = ref.manifest;
   const result = plan && recorded ? resultRefs(runId, plan.execution_graph, recorded) : [];
   return {

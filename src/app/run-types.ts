@@ -67,7 +67,7 @@ export interface RunSummary {
    * of them does (`mso rerun RUN --node ...`).
    */
   readonly cancelled_tickets?: ReadonlyArray<{ readonly node: string; readonly ticket: string }>;
-  /** False when `mso resume` has nothing left to run (every unfinished node failed, or waits on a cancelled ticket). */
+  /** False when `mso resume` has nothing left to run: every unfinished node has a cancelled ticket or depends on one. */
   readonly resumable?: boolean;
   readonly plan?: string;
   readonly governance?: ValidationReport;

@@ -113,7 +113,8 @@ describe('the git layer of a node', () => {
       repo,
     );
     expect(bad.failed).toBe(0);
-    expect(bad.stderr).toMatch(/no such folder/);
+    // The shell's own reason: the folder does not exist (not merely the path echoed back).
+    expect(bad.stderr).toMatch(/cannot create .*no such folder.*(?:nonexistent|No such file)/);
   });
 
   it('runs a first command in another folder apart from the commit, each with its own folder’s drivers off, never stopping it', async () => {

@@ -28,7 +28,7 @@ export interface WorktreeAdded {
  */
 export async function addWorktree(
   git: Git,
-  fs: Pick<Fs, 'mkdir' | 'readFile' | 'readdir' | 'realpath' | 'rm'>,
+  fs: Pick<Fs, 'mkdir' | 'writeFile' | 'readFile' | 'readdir' | 'realpath' | 'rm'>,
   o: { readonly repo: string; readonly path: string; readonly branch: string; readonly base: string },
   first?: FirstStep,
   serialize: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
@@ -50,11 +50,11 @@ export async function addWorktree(
   await Promise.all([fs.mkdir(o.path, { recursive: true }), fs.mkdir(root, { recursive: true })]);
   const wt = await fs.realpath(o.path);
   const admin = await claimAdminDir(fs, root, adminName(wt), `${wt}/.git`);
-  // Written by the shell that runs the reset, just before it (five new files are the largest part of a worktree's
-  // cost in the coordinator), `locked` first: a `git worktree prune` meanwhile leaves a half-made entry alone (git
-  // does the same).
+  // `locked` at once: a `git worktree prune` meanwhile leaves a half-made entry alone (git does the same). The other
+  // files are written by the shell that runs the reset, just before it (new files are the largest part of a
+  // worktree's cost in the coordinator).
+  await fs.writeFile(join(admin, 'locked'), 'initializing\n');
   const writes = [
-    { path: join(admin, 'locked'), text: 'initializing\n' },
     { path: join(admin, 'gitdir'), text: `${wt}/.git\n` },
     { path: join(admin, 'commondir'), text: '../..\n' },
     { path: join(admin, 'HEAD'), text: `ref: refs/heads/${o.branch}\n` },

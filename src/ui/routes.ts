@@ -20,7 +20,9 @@ const WARM_FROM = 150;
  * 400 naming the field, as the CLI refuses an unknown flag: a misspelt option is never silently dropped.
  */
 async function body(req: { text(): Promise<string> }, allowed: readonly string[]): Promise<Record<string, unknown>> {
-  const text = await req.text().catch(() => '');
+  const text = await req.text().catch(() => {
+    throw new InvalidArgumentError('body', 'could not be read');
+  });
   let raw: unknown = {};
   if (text.trim() !== '')
     try {

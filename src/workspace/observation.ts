@@ -127,35 +127,39 @@ export async function syncObservation(
   if (input.suspended) return { target: null, skipped: 'sync suspended (PEER_REPLACED): run `mso workspace relink`', copied: 0, unchanged: 0, removed: 0 };
   const { fs } = deps;
   await Promise.all(OBSERVATION_DIRS.map((d) => fs.mkdir(join(target, d), { recursive: true })));
-  // Files are copied side by side (each copy is an fsync'd write: one after another they were most of a sync's time).
-  const copies = await Promise.all(
+  // Files are copied side by side, at most BATCH at a time over every phase folder (each copy is an fsync'd write: one
+  // after another they were most of a sync's time); every copy has ended before a failure is reported.
+  const phases = await Promise.all(
     policy.observation_policy.sync_phases.map(async (phase) => {
       const key = String(phase).padStart(2, '0') as PhaseKey;
       const src = join(runDir, PHASES[key]);
-      const dest = join(target, mirrorTarget(key));
-      const files = await listFiles(fs, src);
-      const wanted = new Set(files);
-      const copied = await inBatches(files, async (rel) => {
-        const from = join(src, rel);
-        const to = join(dest, rel);
-        const [a, b] = await Promise.all([fs.stat(from).catch(() => undefined), fs.stat(to).catch(() => undefined)]);
-        if (!a) return 'gone';
-        // utimes keeps about a millisecond of the source mtime, so "unchanged" allows that much rounding.
-        if (b && b.size === a.size && Math.abs(b.mtimeMs - a.mtimeMs) < 1) return 'unchanged';
-        await writeFileAtomic(deps, to, await fs.readFile(from), { mode: READ_ONLY });
-        await fs.utimes(to, a.atime, a.mtime);
-        return 'copied';
-      });
-      // 04_review and 05_delivery also receive files written there directly, so only artifact mirrors are pruned.
-      const prunable = key !== '70' && key !== '80';
-      const stale = (prunable ? await listFiles(fs, dest) : []).filter((rel) => !wanted.has(rel));
-      await Promise.all(stale.map((rel) => fs.rm(join(dest, rel), { force: true })));
-      return { copied, removed: stale.length };
+      return { key, src, dest: join(target, mirrorTarget(key)), files: await listFiles(fs, src) };
     }),
   );
-  let copied = copies.reduce((n, c) => n + c.copied.filter((x) => x === 'copied').length, 0);
-  let unchanged = copies.reduce((n, c) => n + c.copied.filter((x) => x === 'unchanged').length, 0);
-  const removed = copies.reduce((n, c) => n + c.removed, 0);
+  const copyOne = async (src: string, dest: string, rel: string): Promise<'copied' | 'unchanged' | 'gone'> => {
+    const from = join(src, rel);
+    const to = join(dest, rel);
+    const [a, b] = await Promise.all([fs.stat(from).catch(() => undefined), fs.stat(to).catch(() => undefined)]);
+    if (!a) return 'gone';
+    // utimes keeps about a millisecond of the source mtime, so "unchanged" allows that much rounding.
+    if (b && b.size === a.size && Math.abs(b.mtimeMs - a.mtimeMs) < 1) return 'unchanged';
+    await writeFileAtomic(deps, to, await fs.readFile(from), { mode: READ_ONLY });
+    await fs.utimes(to, a.atime, a.mtime);
+    return 'copied';
+  };
+  const outcomes = await settledInBatches(
+    phases.flatMap((p) => p.files.map((rel) => () => copyOne(p.src, p.dest, rel))),
+  );
+  let copied = outcomes.filter((x) => x === 'copied').length;
+  let unchanged = outcomes.filter((x) => x === 'unchanged').length;
+  // 04_review and 05_delivery also receive files written there directly, so only artifact mirrors are pruned.
+  const stale: string[] = [];
+  for (const p of phases.filter((x) => x.key !== '70' && x.key !== '80')) {
+    const wanted = new Set(p.files);
+    for (const rel of await listFiles(fs, p.dest)) if (!wanted.has(rel)) stale.push(join(p.dest, rel));
+  }
+  await settledInBatches(stale.map((f) => () => fs.rm(f, { force: true })));
+  const removed = stale.length;
   // Human items are always mirrored: observers are the ones who decide them.
   const hitlNames = (await fs.readdir(join(runDir, 'hitl')).catch(() => [] as string[])).filter((n) => /^HITL-\d+\.json$/.test(n));
   const pending: string[] = [];
@@ -181,10 +185,20 @@ export async function syncObservation(
   return { target, skipped: null, copied, unchanged, removed };
 }
 
-/** `fn` over `items`, at most {@link BATCH} at a time (a phase folder may hold many files), results in order. */
-async function inBatches<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+/**
+ * Runs `tasks`, at most {@link BATCH} at a time, and returns their results in order; when any failed, the first
+ * failure is thrown once every task has ended (none is left running behind the caller).
+ */
+async function settledInBatches<R>(tasks: ReadonlyArray<() => Promise<R>>): Promise<R[]> {
   const out: R[] = [];
-  for (let i = 0; i < items.length; i += BATCH) out.push(...(await Promise.all(items.slice(i, i + BATCH).map(fn))));
+  let failure: { readonly e: unknown } | null = null;
+  for (let i = 0; i < tasks.length; i += BATCH) {
+    for (const r of await Promise.allSettled(tasks.slice(i, i + BATCH).map((t) => t()))) {
+      if (r.status === 'fulfilled') out.push(r.value);
+      else failure ??= { e: r.reason };
+    }
+    if (failure) throw failure.e;
+  }
   return out;
 }
 const BATCH = 16;

@@ -189,7 +189,9 @@ describe('mso ui API: a designed run is reviewed, then started', () => {
       expect(((await misspelt.json()) as { error: { message: string } }).error.message).toMatch(
         /allow_manaul.*is not a field of this request \(it takes goal, workflow, init, allow_manual\)/,
       );
-      expect((await at(`/api/runs/${run_id}/resume`, { now: true })).status).toBe(400);
+      const extra = await at(`/api/runs/${run_id}/resume`, { now: true });
+      expect(extra.status).toBe(400);
+      expect(((await extra.json()) as { error: { message: string } }).error.message).toMatch(/now.*it takes none/);
       expect((await other.runs.list()).map((r) => r.run_id).filter((r) => !before.has(r))).toEqual([]);
       expect((await at('/api/runs', { workflow: 'ghostly.yaml', allow_manual: true })).status).toBe(202);
       await until('the direct run to wait for a person', async () => {
