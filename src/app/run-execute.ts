@@ -184,7 +184,7 @@ export async function execute(
       {
         runId: ref.runId,
         runDir: ref.dir,
-        goal: ref.manifest.goal,
+        goal: Object.keys(plan.execution_graph).length > 1 ? ref.manifest.goal : undefined,
         plan,
         topology,
         bundle,

@@ -17,10 +17,14 @@ describe("a node's instructions", () => {
     const text = nodeInstructions({ ...base, goal, topology: topology as never });
     expect(text).toContain(`This step is part of the run's goal: ${goal}`);
   });
-  it('say nothing more when the step is the whole goal, or no goal is known', () => {
+  it('say nothing more when the step is the whole goal, or no goal is given', () => {
     const one = { nodes: [node('T1', goal)] };
     expect(nodeInstructions({ ...base, goal, topology: one as never })).not.toContain('part of the run');
     const two = { nodes: [node('T1', 'a'), node('T2', 'b')] };
     expect(nodeInstructions({ ...base, topology: two as never })).not.toContain('part of the run');
+  });
+  it('say it on a worker too, whose topology holds only the node and its parents', () => {
+    const cut = { nodes: [node('T1', 'Implement email verification')] };
+    expect(nodeInstructions({ ...base, goal, topology: cut as never })).toContain("part of the run's goal");
   });
 });

@@ -3,7 +3,7 @@ import type { ExecutionNode, MentalModelBundle, Policy, WorkflowTopologySpec } f
 /** What a node's agent is told: the work, its way of thinking, its inputs, its required outputs and gates. */
 export function nodeInstructions(input: {
   readonly nodeId: string;
-  /** The run's goal: a step of several is told what it is part of ("email verification" of signing up). */
+  /** The goal of a run of several steps: each is told what it is part of ("email verification" of signing up). */
   readonly goal?: string | undefined;
   readonly node: ExecutionNode;
   readonly topology: WorkflowTopologySpec;
@@ -25,7 +25,7 @@ export function nodeInstructions(input: {
     `# Node ${input.nodeId}: ${t?.label ?? input.node.label ?? input.nodeId}`,
     '',
     t?.description ?? '',
-    ...(goalLine(input.goal, t?.description, input.topology.nodes.length) ?? []),
+    ...(goalLine(input.goal, t?.description) ?? []),
     ...(input.node.instructions ? ['', input.node.instructions] : []),
     ...(input.iteration && input.iteration > 1
       ? ['', `This is iteration ${input.iteration}: improve on the previous result in this worktree.`]
@@ -75,9 +75,9 @@ export function nodeInstructions(input: {
 /** The most of a goal a step is told (a long goal's own steps are the other nodes). */
 const GOAL_CHARS = 2_000;
 
-/** "This step is part of: GOAL", for a step of a plan of several whose description does not already hold the goal. */
-function goalLine(goal: string | undefined, description: string | undefined, steps: number): string[] | null {
+/** "This step is part of: GOAL", unless the step's description already holds the goal. */
+function goalLine(goal: string | undefined, description: string | undefined): string[] | null {
   const g = goal?.trim();
-  if (!g || steps < 2 || description?.includes(g)) return null;
+  if (!g || description?.includes(g)) return null;
   return ['', `This step is part of the run's goal: ${g.length > GOAL_CHARS ? `${g.slice(0, GOAL_CHARS)}…` : g}`];
 }

@@ -43,6 +43,8 @@ export interface NodeJob {
   /** The run's personas (what a node's instructions say of its role); everything else is the worker's own policy. */
   readonly personas: Policy['personas'];
   readonly agentOverride: string | null;
+  /** The goal of a run of several steps, told to the node's agent as on the coordinator (absent from older jobs). */
+  readonly goal?: string | null;
   /** The recorded state of the node and of its parents. */
   readonly records: Readonly<Record<string, RecordedNode>>;
   readonly decisions: Readonly<Partial<Record<HitlItem['kind'], KnownDecision>>>;
@@ -109,6 +111,7 @@ export function buildNodeJob(
     // Only the node's persona: the rest of the policy (agents, redaction secrets, prices) is each machine's own.
     personas: Object.fromEntries(Object.entries(input.policy.personas).filter(([k]) => personas.has(k))),
     agentOverride: input.agentOverride ?? null,
+    goal: input.goal ?? null,
     records,
     decisions,
   };
@@ -206,6 +209,7 @@ async function runJob(env: NodeJobEnv, job: NodeJob, signal: AbortSignal): Promi
       maxConcurrency: 1,
       budgetUsd: null,
       agentOverride: job.agentOverride ?? undefined,
+      goal: job.goal ?? undefined,
       signal,
     },
     known,

@@ -37,7 +37,10 @@ export interface RunnerDeps extends AtomicDeps {
 export interface RunnerInput {
   readonly runId: string;
   readonly runDir: string;
-  /** The run's goal, as given: each step's agent is told what its step is part of. */
+  /**
+   * The goal of a run of several steps, as given: each step's agent is told what its step is part of (a run of one
+   * step has none here: its step is the goal).
+   */
   readonly goal?: string | undefined;
   readonly plan: ExecutionPlan;
   readonly topology: WorkflowTopologySpec;
