@@ -6,7 +6,7 @@ import { importWorkflow } from './import-workflow.js';
 import { buildBundle, applyFeedback } from './mental-models.js';
 import { MENTAL_MODELS } from './mental-model-library.js';
 import { buildPlan } from './plan.js';
-import { toMermaid } from './render.js';
+import { toMermaid, toText } from './render.js';
 
 const policy = PolicySchema.parse({});
 const at = '2026-11-21T10:00:00.000Z';
@@ -404,5 +404,15 @@ describe('importWorkflow', () => {
       at,
     });
     expect(t.topology_type).toBe('loop');
+  });
+});
+
+describe('the plan as text', () => {
+  it('heads its columns and says what the goal asks of every step', () => {
+    const text = toText(plan('Build a CLI that converts CSV to JSON. Add a README. Use TypeScript.'));
+    const lines = text.split('\n');
+    expect(lines[2]).toMatch(/^ {2}NODE +KIND +BAND +PERSONA +OUTPUT {2}TASK {2}<- AFTER$/);
+    expect(lines.at(-1)).toBe('every step: Use TypeScript');
+    expect(toText(plan('Build a CLI that converts CSV to JSON. Add a README.'))).not.toContain('every step');
   });
 });

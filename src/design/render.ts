@@ -53,6 +53,7 @@ export function toText(topology: WorkflowTopologySpec, plan?: ExecutionPlan): st
   const lines = [
     `${topology.run_id}  ${topology.topology_type}  ${topology.nodes.length} nodes, ${topology.edges.length} edges`,
     `rationale: ${topology.selection_rationale ?? '-'}`,
+    `  ${'NODE'.padEnd(8)} ${'KIND'.padEnd(7)} ${'BAND'.padEnd(9)} ${'PERSONA'.padEnd(7)} OUTPUT  TASK  <- AFTER`,
   ];
   for (const n of topology.nodes) {
     const p = plan?.execution_graph[n.id];
@@ -61,5 +62,14 @@ export function toText(topology: WorkflowTopologySpec, plan?: ExecutionPlan): st
       `  ${n.id.padEnd(8)} ${(p?.type ?? '').padEnd(7)} ${n.theta_gt_band.padEnd(9)} ${(n.persona ?? '').padEnd(7)} ${n.explicit_output?.type ?? ''}  ${n.label}${parents.length ? `  <- ${parents.join(', ')}` : ''}`,
     );
   }
+  // What the goal asks of every step (its rules: "Use TypeScript", "Do not change the schema"): the criteria all of
+  // its task nodes share beyond their own two.
+  const tasks = topology.nodes.filter((n) => (n.assigned_dqs ?? []).length > 0);
+  const own = (n: (typeof tasks)[number]): string[] => n.explicit_output?.acceptance_criteria.slice(2) ?? [];
+  const shared =
+    tasks.length > 0
+      ? own(tasks[0] as (typeof tasks)[number]).filter((c) => tasks.every((n) => own(n).includes(c)))
+      : [];
+  if (shared.length > 0) lines.push(`every step: ${shared.join('; ')}`);
   return lines.join('\n');
 }

@@ -49,7 +49,8 @@ export function createJobs(app: MsoApp, log: (line: string) => void): Jobs {
   const track = (key: string, work: Promise<unknown>): void => {
     const p = work
       .then(
-        (s) => log(`${key}: ${(s as { status?: string }).status ?? 'done'}`),
+        // The run's own id once it has one (a new run is known by its number until then).
+        (s) => log(`${(s as { run_id?: string }).run_id ?? key}: ${(s as { status?: string }).status ?? 'done'}`),
         (e: unknown) => log(`${key}: ${(e as Error).message}`),
       )
       .finally(() => running.delete(key));
@@ -71,8 +72,13 @@ export function createJobs(app: MsoApp, log: (line: string) => void): Jobs {
     const cwd = app.settings.cwd;
     const workflow = resolve(cwd, given);
     const rel = relative(cwd, workflow);
-    if (rel.startsWith('..') || isAbsolute(rel) || !/\.(ya?ml|json)$/i.test(workflow))
-      throw new InvalidArgumentError('workflow', `${given} must be a .yaml, .yml or .json file inside ${cwd}`);
+    if (rel.startsWith('..') || isAbsolute(rel))
+      throw new InvalidArgumentError(
+        'workflow',
+        `${given} is outside ${cwd}: the dashboard reads workflow files only inside the folder it was started in`,
+      );
+    if (!/\.(ya?ml|json)$/i.test(workflow))
+      throw new InvalidArgumentError('workflow', `${given} must be a .yaml, .yml or .json file`);
     return workflow;
   };
   let seq = 0;

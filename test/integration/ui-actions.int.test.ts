@@ -133,7 +133,13 @@ describe('mso ui API: a designed run is reviewed, then started', () => {
     // Only a designed run starts; a bad workflow path is refused before anything is written.
     const again = await post(`/api/runs/${run_id}/start`);
     expect(again.status).toBe(400);
-    expect((await post('/api/designs', { workflow: '../outside.yaml' })).status).toBe(400);
+    const outside = await post('/api/designs', { workflow: '../outside.yaml' });
+    expect(outside.status).toBe(400);
+    // The reason is where the file is, not its name.
+    expect(((await outside.json()) as { error: { message: string } }).error.message).toMatch(
+      /outside .*: the dashboard reads workflow files only inside the folder it was started in/,
+    );
+    expect((await post('/api/designs', { workflow: 'plan.txt' })).status).toBe(400);
     expect(done.estimate).toBeNull();
   }, 60_000);
   it('estimates nothing for an agent that never ran here, and says so', async () => {
