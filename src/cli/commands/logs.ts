@@ -22,15 +22,33 @@ export function renderLogEntry(e: LogEntry): string {
     : `${head}${PREFIX[e.kind]} ${text}`;
 }
 
-/** The entries of a fresh read not yet shown: per attempt, those past the count already printed. */
-function unseen(entries: readonly LogEntry[], shown: Map<string, number>): LogEntry[] {
+/** What `--follow` showed of one attempt: how many entries, and the live lines among them (not yet stored). */
+interface Shown {
+  count: number;
+  live: string[];
+}
+
+/**
+ * The entries of a fresh read not yet shown: per attempt, those past the count already printed. An attempt whose
+ * live lines were shown and that is now read from its stored transcript (its call ended) repeats those lines, with
+ * its command and agent added: only the stored entries that were not shown live are new.
+ */
+export function unseen(entries: readonly LogEntry[], shown: Map<string, Shown>): LogEntry[] {
   const byAttempt = new Map<string, LogEntry[]>();
   for (const e of entries) byAttempt.set(e.attempt_id, [...(byAttempt.get(e.attempt_id) ?? []), e]);
+  const key = (e: LogEntry): string => `${e.kind}\0${e.text}`;
   const out: LogEntry[] = [];
   for (const [id, list] of byAttempt) {
-    const n = shown.get(id) ?? 0;
-    out.push(...list.slice(n));
-    shown.set(id, list.length);
+    const was = shown.get(id) ?? { count: 0, live: [] };
+    if (was.live.length > 0 && !list.some((e) => e.live)) {
+      const left = [...was.live];
+      for (const e of list.slice(1)) {
+        const i = left.indexOf(key(e));
+        if (i >= 0) left.splice(i, 1);
+        else out.push(e);
+      }
+    } else out.push(...list.slice(was.count));
+    shown.set(id, { count: list.length, live: list.filter((e) => e.live).map(key) });
   }
   return out;
 }
@@ -88,7 +106,7 @@ export function registerLogs(program: Command, ctx: CliContext): void {
         const print = (list: readonly LogEntry[]): void => {
           for (const e of list) ctx.io.stdout(ctx.json ? `${JSON.stringify(e)}\n` : `${renderLogEntry(e)}\n`);
         };
-        const shown = new Map<string, number>();
+        const shown = new Map<string, Shown>();
         let r = first;
         print(unseen(r.entries, shown));
         while (r.status === 'active' && !ctx.io.signal?.aborted) {
