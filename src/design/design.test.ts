@@ -167,6 +167,9 @@ describe('heuristic planner', () => {
     // A domain noun ("reports", "plan") in a part of what is built is still code.
     ['Implement the admin dashboard:\n- list open reports\n- show the current plan', ['code', 'code', 'decision']],
     ['새로 추가된 API 엔드포인트를 검토하라', ['checklist']],
+    ['Write unit tests for the parser', ['code']],
+    ['결제 모듈을 리팩터링하라', ['code']],
+    ['Investigate why the nightly build is slow', ['report']],
     ['추가 비용을 분석하라', ['table']],
   ])('gives the items of a list the output of what its title does: %j', (goal, types) => {
     expect(plan(goal).nodes.map((n) => n.explicit_output?.type)).toEqual(types);
@@ -414,5 +417,15 @@ describe('the plan as text', () => {
     expect(lines[2]).toMatch(/^ {2}NODE +KIND +BAND +PERSONA +OUTPUT {2}TASK {2}<- AFTER$/);
     expect(lines.at(-1)).toBe('every step: Use TypeScript');
     expect(toText(plan('Build a CLI that converts CSV to JSON. Add a README.'))).not.toContain('every step');
+  });
+});
+
+describe('a loop goal in Korean', () => {
+  it('keeps the subject of its condition with the condition, not in the work', () => {
+    const t = plan('테스트가 통과할 때까지 버그를 고쳐라');
+    expect(t.nodes.map((n) => [n.label, n.explicit_output?.type])).toEqual([
+      ['버그를 고쳐라', 'code'],
+      ['테스트가 통과 여부 확인 후 반복 결정', 'checklist'],
+    ]);
   });
 });

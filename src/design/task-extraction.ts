@@ -130,7 +130,8 @@ function stripLoop(text: string): { text: string; until: string | null } {
     until = c.trim();
     return '';
   });
-  t = t.replace(/([^\s,.;]+)\s*(?:할|될|할\s*수\s*있을)\s*때까지\s*/, (_, c: string) => {
+  // "테스트가 통과할 때까지": the subject goes with its condition, not into the work ("테스트가 버그를 고쳐라").
+  t = t.replace(/((?:[^\s,.;]+(?:이|가)\s+)?[^\s,.;]+)\s*(?:할|될|할\s*수\s*있을)\s*때까지\s*/, (_, c: string) => {
     until = c.trim();
     return '';
   });
