@@ -429,3 +429,21 @@ describe('a loop goal in Korean', () => {
     ]);
   });
 });
+
+describe('a title that announces a set of things, then names them after a colon', () => {
+  it.each([
+    [
+      'Do the following three things in parallel: log cleanup, cache setup, monitoring dashboard.',
+      ['Log cleanup', 'Cache setup', 'Monitoring dashboard'],
+    ],
+    [
+      '다음 세 가지를 병렬로 처리하라: 로그 정리, 캐시 설정, 모니터링 대시보드 추가.',
+      ['로그 정리', '캐시 설정', '모니터링 대시보드 추가'],
+    ],
+  ])('makes each named thing a task, side by side: %s', (goal, labels) => {
+    const t = plan(goal);
+    expect(t.nodes.slice(0, 3).map((n) => n.label)).toEqual(labels);
+    expect(t.nodes).toHaveLength(4);
+    expect(parentsOf(t, 'T4')).toEqual(['T1', 'T2', 'T3']);
+  });
+});

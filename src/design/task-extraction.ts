@@ -6,7 +6,7 @@
 import { COLLECTIVE_VERBS, EN_PAR, KO_COLLECTIVE, KO_FIRST, KO_JOIN, KO_PAR, KO_SEQ_START } from './goal-lexicon.js';
 import { forEachClause, splitEnglish, verbOf } from './english.js';
 import { HANGUL, koLabel, koVerb, splitKorean } from './korean.js';
-import { expandCollective, unitOf, type Link, type Piece, type Unit } from './task-units.js';
+import { expandCollective, GENERIC_EN, unitOf, type Link, type Piece, type Unit } from './task-units.js';
 
 export type { Link, Unit, UnitKind } from './task-units.js';
 
@@ -33,6 +33,10 @@ const EVERY_STEP_KO =
   /^(?:각|모든)\s*(?:단계|작업|태스크|변경|과정)(?:은|는|이|가|마다|에서|에|에는)?\s+.*(?:해야(?:\s*(?:한다|합니다|함))?|할\s*것|하여야\s*한다)$/;
 /** What turns such a sentence into a step after the others: "once all steps are done, deploy", "모든 작업이 끝나면 배포". */
 const EVERY_STEP_NOT = /\b(?:then|before|after|once|when|until)\b|(?:면|후에?|뒤에?|다음에?|때|전에)\s/i;
+
+/** A title that announces a set of things it then names: "the following", "three things", "다음", "세 가지". */
+const SET_TITLE =
+  /\b(?:the following|these|(?:two|three|four|five|six|several|\d+)\s+(?:things|items|tasks|parts|areas|changes|pieces))\b|다음|가지|항목/i;
 
 /** A title verb that makes something: "implement", "build", "add", "구현", "개발", "만들". */
 const BUILD_TITLE = /^(?:implement|build|add|create|develop|ship|make)$|^(?:구현|개발|만들|추가|제작)/i;
@@ -226,7 +230,14 @@ function paragraphUnits(text: string, set: boolean, startLink: Link, everyStep?:
       // "Implement signup in three steps: email checks, password rules, a welcome mail" (세 단계로 …: 이메일 확인,
       // …): a title that announces steps, then a list of short names, is a list of steps under that title.
       const named = (colon[2] as string).split(/\s*(?:[,，、]\s*(?:and\s+)?|\band\b|및)\s*/).filter((x) => x !== '');
-      if (STEP_TITLE.test(colon[1] as string) && named.length >= 2 && named.every((x) => x.split(/\s+/).length <= 6)) {
+      // A title that announces a set of things ("Do the following three things in parallel:", "다음 세 가지를
+      // 처리하라:") then names them: a list of those things, side by side.
+      const short = named.length >= 2 && named.every((x) => x.split(/\s+/).length <= 6);
+      if (short && !STEP_TITLE.test(colon[1] as string) && SET_TITLE.test(colon[1] as string)) {
+        units.push(...listUnits(colon[1] as string, named, false, everyStep));
+        continue;
+      }
+      if (STEP_TITLE.test(colon[1] as string) && short) {
         // One after the other, in the order named.
         const list = listUnits(colon[1] as string, named, true, everyStep).map((u, k) =>
           k > 0 || units.length > 0 ? { ...u, link: 'seq' as const } : u,
@@ -287,7 +298,11 @@ function listUnits(title: string, items: string[], numbered: boolean, everyStep?
   for (const item of items) {
     if (units.reduce((n, u) => n + u.tasks.length, 0) > MAX_TASKS) break;
     const bareItem = headVerb !== '' && (bare(item) || (nouns && NOUN_FIRST.test(item)));
-    const text = bareItem && !COLLECTIVE_VERBS.has(firstVerb) ? `${head.split(' ')[0]} ${item}` : item;
+    // A verb that only says "do" ("Do the following:") gives the items nothing: they are the tasks as named.
+    const text =
+      bareItem && !COLLECTIVE_VERBS.has(firstVerb) && !GENERIC_EN.test(firstVerb)
+        ? `${head.split(' ')[0]} ${item}`
+        : item;
     const us = paragraphUnits(text, !ordered, 'auto', everyStep, true).map((u) => ({
       ...u,
       context: false,

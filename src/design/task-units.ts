@@ -51,8 +51,8 @@ const PEOPLE =
 const KO_CHAIN = /순서대로|차례대로|차례로|순차적으로/g;
 const EN_CHAIN = /,?\s*\b(?:in (?:that |this )?order|one after another|one by one|sequentially|in sequence)\b,?/gi;
 /** Verbs that only say "do": with a list, the listed items are the tasks. */
-const GENERIC_KO = /^(?:진행|수행|실행|처리|하기)$/;
-const GENERIC_EN = /^(?:do|perform|carry out|handle|complete|finish|work on|tackle)$/i;
+export const GENERIC_KO = /^(?:진행|수행|실행|처리|하기)$/;
+export const GENERIC_EN = /^(?:do|perform|carry out|handle|complete|finish|work on|tackle)$/i;
 
 export function kindOfLink(kind: SplitKind): Link {
   return kind === 'S' ? 'seq' : kind === 'P' ? 'par' : 'auto';

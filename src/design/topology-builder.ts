@@ -46,7 +46,7 @@ const SECTIONS: Readonly<Record<OutputType, readonly string[]>> = {
 };
 
 const BUILD_WORDS =
-  /\b(implement|build|code|fix|refactor|migrate|add|create|write (?:the |some |more )?(?:(?:unit|integration|e2e|end-to-end|regression) )?(?:code|tests?)|develop|ship)\b|구현|개발|수정|고쳐|고치|리팩터링|리팩토링|마이그레이션|추가하|추가해|만들어라|만들기|만들고|만든다|제작하/i;
+  /\b(implement|build|code|fix|refactor|migrate|add|create|write (?:the |some |more )?(?:(?:unit|integration|e2e|end-to-end|regression) )?(?:code|tests?)|develop|ship)\b|구현|개발|수정|고쳐|고치|리팩터링|리팩토링|마이그레이션|추가하|추가해|추가$|만들어라|만들기|만들고|만든다|제작하/i;
 /** Finding something out: a report, even when what is studied is a build ("Investigate why the build is slow"). */
 const RESEARCH_WORDS = /\b(investigate|diagnose|research|explore|find out)\b|조사|원인\s*파악/i;
 const REVIEW_WORDS = /\b(review|verify|validate|test|check|audit|evaluate|assess)\b|검토|검증|평가|테스트/i;
