@@ -17,6 +17,10 @@ export async function nodePreamble(ctx: RunContext, human: HumanGates, id: strin
   const ticket = input.ticketOf.get(id);
   if (ticket && (await input.tickets.get(ticket)).doc.frontmatter.status === 'cancelled')
     return { kind: 'cancelled', reason: `ticket ${ticket} was cancelled` };
+  // A person rejected the escalation of the node's last failure: it fails, and its agent is not called again (an
+  // approval lets it run once more, and takes it as it is if it fails again: see runNode).
+  const rejected = await rejectedEscalation(ctx, human, id);
+  if (rejected) return rejected;
   if (humanGates.has(id)) {
     const g = await human.gate(
       id,
@@ -29,6 +33,30 @@ export async function nodePreamble(ctx: RunContext, human: HumanGates, id: strin
     if (g !== 'approved') return g;
   }
   return null;
+}
+
+/**
+ * The node's escalation item when a person rejected it and the node has not run since it was asked (a later attempt,
+ * such as a loop's next iteration, is not bound by it), as the failed outcome; null otherwise. A node that never ran
+ * costs one indexed query.
+ */
+async function rejectedEscalation(ctx: RunContext, human: HumanGates, id: string): Promise<NodeOutcome | null> {
+  let last: { at: string | null } | undefined;
+  try {
+    last = ctx.deps.log.db
+      .prepare('SELECT MAX(started_at) AS at FROM attempts WHERE run_id = ? AND node_id = ?')
+      .get(ctx.runId, id) as { at: string | null } | undefined;
+  } catch {
+    // A worker's recording has no database to read: the coordinator checked this before it sent the job.
+    return null;
+  }
+  if (!last?.at) return null;
+  const item = await human.latest(id, 'escalation');
+  if (item?.status !== 'rejected' || last.at > item.created_at) return null;
+  return {
+    kind: 'failed',
+    reason: `${item.id} rejected by ${item.decided_by ?? 'a person'}${item.note ? `: ${item.note}` : ''}`,
+  };
 }
 
 /**

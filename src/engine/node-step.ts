@@ -360,7 +360,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         id,
         'escalation',
         `${id} failed: ${errorClass}`,
-        `${message}. Approve to accept the node as it is, reject to fail it.`,
+        `${message}. Approve to go on: when the run goes on the node is tried once more, and taken as it is if it ` +
+          'fails again. Reject to fail it (it is not tried again).',
         [commit],
         'high',
       );

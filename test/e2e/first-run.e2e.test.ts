@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -54,8 +54,8 @@ describe('the first-run gate', () => {
     // A `claude` on PATH (the CLI's own command) with no key and no login file: it may log in some other way, so the
     // run goes ahead, but says its calls may fail first.
     await mkdir(emptyBin(), { recursive: true });
-    const claude =
-      '#!/bin/sh\n[ "$1" = --version ] && echo 1.0.0 && exit 0\necho "Invalid API key: please run /login" >&2\nexit 1\n';
+    const calls = join(sb.dir, 'claude-calls');
+    const claude = `#!/bin/sh\n[ "$1" = --version ] && echo 1.0.0 && exit 0\necho call >> ${calls}\necho "Invalid API key: please run /login" >&2\nexit 1\n`;
     await writeFile(join(emptyBin(), 'claude'), claude, { mode: 0o755 });
     const r = await sb.run(['run', '--goal', 'Write the notes'], bare());
     // It could not log in: the node fell back along the chain to a person.
@@ -75,6 +75,15 @@ describe('the first-run gate', () => {
     const timeline = await sb.run(['timeline', alone.body.run_id], bare());
     expect(timeline.stdout).toMatch(/configuration problem \(auth\): .*Invalid API key/);
     expect(timeline.stdout).not.toMatch(/REDACTED/);
+    // The failure went to a person; rejected, the node fails when the run goes on, without calling claude again.
+    const asked = await sb.json<{ pending_human: string[] }>(['status', alone.body.run_id], bare());
+    const item = String(asked.body.pending_human[0]).split(':')[0] as string;
+    const before = (await readFile(calls, 'utf8')).split('\n').filter(Boolean).length;
+    expect((await sb.run(['reject', alone.body.run_id, item, '--note', 'no key here'], bare())).code).toBe(0);
+    const resumed = await sb.json<{ status: string; reason: string }>(['resume', alone.body.run_id], bare());
+    expect(resumed.body.status).toBe('failed');
+    expect(resumed.body.reason).toMatch(new RegExp(`${item} rejected by .*: no key here`));
+    expect((await readFile(calls, 'utf8')).split('\n').filter(Boolean).length).toBe(before);
     const doctor = await sb.run(['doctor'], bare());
     expect(doctor.stdout).toMatch(/claude-code.*no login found: run `claude` once and \/login/);
     // With a key it shows a login: no warning.
