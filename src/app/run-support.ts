@@ -133,6 +133,8 @@ export async function summarize(
       }
   }
   const resumable = ids.some((id) => stateOf(id) !== 'done' && !skipped.has(id));
+  // A failed or cancelled run may have been run again (mso rerun names the new run after it, and links it back).
+  const reruns = ['failed', 'cancelled'].includes(status) ? await rerunsOf(ws, runId) : [];
   const m = ref.manifest;
   const result = plan && recorded ? resultRefs(runId, plan.execution_graph, recorded) : [];
   return {
@@ -161,10 +163,22 @@ export async function summarize(
     pending_by_hand: hitl.filter((h) => h.status === 'pending' && h.kind === 'manual_work').map((h) => h.id),
     ...(cancelledTickets.length > 0 ? { cancelled_tickets: cancelledTickets } : {}),
     ...(plan ? { resumable } : {}),
+    ...(reruns.length > 0 ? { reruns } : {}),
     result,
     repo: recorded?.repo ?? null,
     ...extra,
   };
+}
+
+/** The runs made again from `runId` by mso rerun: tagged so in the registry, linked back to it by their manifests. */
+async function rerunsOf(ws: Workspace, runId: string): Promise<Array<{ run_id: string; status: string }>> {
+  const named = (await ws.runs.list()).filter((r) => r.tags.includes('rerun') && r.run_id !== runId);
+  const out: Array<{ run_id: string; status: string }> = [];
+  for (const r of named) {
+    const m = (await ws.runs.get(r.run_id).catch(() => null))?.manifest;
+    if (m?.parent_run_id === runId) out.push({ run_id: r.run_id, status: m.status });
+  }
+  return out;
 }
 
 /** The final nodes (no node lists them as a parent) that committed: where the run's work is. */

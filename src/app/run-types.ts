@@ -69,6 +69,8 @@ export interface RunSummary {
   readonly cancelled_tickets?: ReadonlyArray<{ readonly node: string; readonly ticket: string }>;
   /** False when `mso resume` has nothing left to run: every unfinished node has a cancelled ticket or depends on one. */
   readonly resumable?: boolean;
+  /** Runs made again from a failed or cancelled run (`mso rerun`), oldest first, with their status. */
+  readonly reruns?: ReadonlyArray<{ readonly run_id: string; readonly status: string }>;
   readonly plan?: string;
   readonly governance?: ValidationReport;
   readonly proposals_applied?: readonly string[];

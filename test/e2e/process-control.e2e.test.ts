@@ -229,6 +229,13 @@ describe('process control', () => {
         `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'node.attempt' AND node_id = 'skipped'`,
       ),
     ).toBe(0);
+    // Run again as the summary said: the first run then points at the new one instead.
+    const again = await sb.json<{ rerun: string; status: string }>(['rerun', id, '--node', 'skipped']);
+    expect(again.code, JSON.stringify(again.body)).toBe(0);
+    const after = await sb.run(['status', id]);
+    // The new run is named after the first one's case, on the day it was made.
+    expect(after.stdout).toMatch(/rerun {5}(\d{8}-msoorch-ticket-cancel-rerun\S*) \(completed; mso status \1\)/);
+    expect(after.stdout).not.toContain('next      mso rerun');
   });
 
   it('cancel records its reason; cancelling a finished run is refused with exit 1', async () => {

@@ -46,8 +46,10 @@ function render(s: RunSummary): string[] {
     ...(s.status === 'created' || (s.status === 'cancelled' && s.resumable !== false) || s.status === 'interrupted'
       ? [`next      mso resume ${s.run_id}`]
       : []),
+    // Run again already: the new run is where to look.
+    ...(s.reruns ?? []).map((r) => `rerun     ${r.run_id} (${r.status}; mso status ${r.run_id})`),
     // Nodes whose tickets a person cancelled: a resume never runs them; a rerun of them (and what follows) does.
-    ...((s.status === 'cancelled' || s.status === 'failed') && s.cancelled_tickets?.length
+    ...((s.status === 'cancelled' || s.status === 'failed') && s.cancelled_tickets?.length && !s.reruns?.length
       ? [
           `next      mso rerun ${s.run_id} --node ${s.cancelled_tickets.map((c) => c.node).join(',')}   (resume skips a node whose ticket is cancelled: ${s.cancelled_tickets.map((c) => `${c.node} ${c.ticket}`).join(', ')})`,
         ]
@@ -56,7 +58,7 @@ function render(s: RunSummary): string[] {
       ? [`next      ${s.pending_human.length ? 'decide what waits above, then ' : ''}mso resume ${s.run_id}`]
       : []),
     // A run whose nodes failed: run them (and what depends on them) again, reusing the rest; the logs say why.
-    ...(s.status === 'failed' && (s.nodes['failed'] ?? 0) > 0
+    ...(s.status === 'failed' && (s.nodes['failed'] ?? 0) > 0 && !s.reruns?.length
       ? [`next      mso rerun ${s.run_id} --failed   (why: mso logs ${s.run_id})`]
       : []),
   ];
