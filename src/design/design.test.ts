@@ -170,6 +170,9 @@ describe('heuristic planner', () => {
     ['Write unit tests for the parser', ['code']],
     ['결제 모듈을 리팩터링하라', ['code']],
     ['Investigate why the nightly build is slow', ['report']],
+    // Writing for people is a report; building what writes it is code.
+    ['Add a README', ['report']],
+    ['Implement the docs generator in the build', ['code']],
     ['추가 비용을 분석하라', ['table']],
   ])('gives the items of a list the output of what its title does: %j', (goal, types) => {
     expect(plan(goal).nodes.map((n) => n.explicit_output?.type)).toEqual(types);

@@ -47,6 +47,12 @@ const SECTIONS: Readonly<Record<OutputType, readonly string[]>> = {
 
 const BUILD_WORDS =
   /\b(implement|build|code|fix|refactor|migrate|add|create|write (?:the |some |more )?(?:(?:unit|integration|e2e|end-to-end|regression) )?(?:code|tests?)|develop|ship)\b|구현|개발|수정|고쳐|고치|리팩터링|리팩토링|마이그레이션|추가하|추가해|추가$|만들어라|만들기|만들고|만든다|제작하/i;
+/**
+ * Writing for people to read as the work itself: "Add a README", "Update the docs", "README를 번역하라", "문서 작성"
+ * (not "Implement the docs generator", whose object is code).
+ */
+const DOCS_WORDS =
+  /^(?:add|update|write|publish|improve|extend|revise|translate|draft)\s+(?:the\s+|a\s+|an\s+|new\s+|our\s+)?(?:readme|docs|documentation|changelog|release notes|user guide|tutorial)\b|^(?:\S+\s+)?(?:문서|README|가이드|릴리스\s*노트)\S*\s+\S+$/i;
 /** Finding something out: a report, even when what is studied is a build ("Investigate why the build is slow"). */
 const RESEARCH_WORDS = /\b(investigate|diagnose|research|explore|find out)\b|조사|원인\s*파악/i;
 const REVIEW_WORDS = /\b(review|verify|validate|test|check|audit|evaluate|assess)\b|검토|검증|평가|테스트/i;
@@ -58,6 +64,8 @@ export function inferOutputType(task: Pick<TaskSpec, 'role' | 'text' | 'persona'
   if (task.role === 'root') return 'memo';
   if (task.role === 'synthesis') return 'decision';
   if (task.role === 'evaluate') return 'checklist';
+  // Writing for people ("Add a README", "Update the docs", "문서 작성") is a report, whatever its verb.
+  if (DOCS_WORDS.test(task.text)) return 'report';
   // The verb that comes first names the work: "implement X and test it" is code, "review the implementation" a checklist.
   const at = (re: RegExp): number => task.text.search(re);
   const candidates = (
