@@ -17,8 +17,9 @@ export async function nodePreamble(ctx: RunContext, human: HumanGates, id: strin
   const ticket = input.ticketOf.get(id);
   if (ticket && (await input.tickets.get(ticket)).doc.frontmatter.status === 'cancelled')
     return { kind: 'cancelled', reason: `ticket ${ticket} was cancelled` };
-  // A person rejected the escalation of the node's last failure: it fails, and its agent is not called again (an
-  // approval lets it run once more, and takes it as it is if it fails again: see runNode).
+  // A person rejected what the node's last attempt asked of them (its failure escalated, or its work handed to them):
+  // it fails, and its agents are not called again (an approved escalation runs once more and is taken as it is if it
+  // fails again; approved work by hand is taken as done: see runNode).
   const rejected = await rejectedEscalation(ctx, human, id);
   if (rejected) return rejected;
   if (humanGates.has(id)) {
@@ -36,9 +37,9 @@ export async function nodePreamble(ctx: RunContext, human: HumanGates, id: strin
 }
 
 /**
- * The node's escalation item when a person rejected it and the node has not run since it was asked (a later attempt,
- * such as a loop's next iteration, is not bound by it), as the failed outcome; null otherwise. A node that never ran
- * costs one indexed query.
+ * The node's latest escalation or by-hand item when a person rejected it and the node has not run since it was asked
+ * (a later attempt, such as a loop's next iteration, is not bound by it), as the failed outcome; null otherwise. A node
+ * that never ran costs one indexed query.
  */
 async function rejectedEscalation(ctx: RunContext, human: HumanGates, id: string): Promise<NodeOutcome | null> {
   let last: { at: string | null } | undefined;
@@ -51,7 +52,12 @@ async function rejectedEscalation(ctx: RunContext, human: HumanGates, id: string
     return null;
   }
   if (!last?.at) return null;
-  const item = await human.latest(id, 'escalation');
+  // Its failure sent to a person, or its work handed to one (the chain ended with manual): either, rejected.
+  const asked = [await human.latest(id, 'escalation'), await human.latest(id, 'manual_work')];
+  const item = asked
+    .filter((x) => x !== undefined)
+    .sort((a, b) => a.created_at.localeCompare(b.created_at))
+    .at(-1);
   if (item?.status !== 'rejected' || last.at > item.created_at) return null;
   return {
     kind: 'failed',

@@ -66,6 +66,19 @@ describe('the first-run gate', () => {
     expect(r.stderr).toMatch(
       /each node's call falls back along fallback_chains\.default to a person \(see mso doctor\)/,
     );
+    // The person says no to doing it by hand: the node fails when the run goes on, and claude is not called again.
+    const first = (await sb.json<{ runs: Array<{ run_id: string }> }>(['status'], bare())).body.runs[0]
+      ?.run_id as string;
+    const byHand = await sb.json<{ pending_human: string[] }>(['status', first], bare());
+    const handItem = String(byHand.body.pending_human[0]).split(':')[0] as string;
+    const callsBefore = (await readFile(calls, 'utf8')).split('\n').filter(Boolean).length;
+    expect((await sb.run(['reject', first, handItem], bare())).code).toBe(0);
+    const refused = await sb.json<{ status: string; reason: string }>(['resume', first], bare());
+    expect([refused.body.status, refused.body.reason]).toEqual([
+      'failed',
+      expect.stringContaining(`${handItem} rejected`),
+    ]);
+    expect((await readFile(calls, 'utf8')).split('\n').filter(Boolean).length).toBe(callsBefore);
     // Alone (--agent), it fails the node with the reason in plain words: nothing in it reads as a secret.
     const alone = await sb.json<{ run_id: string; status: string }>(
       ['run', '--goal', 'Write the notes', '--agent', 'claude-code'],
