@@ -170,6 +170,7 @@ describe('heuristic planner', () => {
     ['Write unit tests for the parser', ['code']],
     ['결제 모듈을 리팩터링하라', ['code']],
     ['Investigate why the nightly build is slow', ['report']],
+    ['First write failing tests for the parser, then implement it.', ['code', 'code']],
     // Writing for people is a report; building what writes it is code.
     ['Add a README', ['report']],
     ['Implement the docs generator in the build', ['code']],
@@ -203,6 +204,7 @@ describe('heuristic planner', () => {
       ['Refactor the auth module'],
       ['do not modify the database migrations.'],
     ],
+    ['Implement the parser. Keep the public API stable.', ['Implement the parser'], ['Keep the public API stable.']],
     // "Use X in Y" is work: a place to use it in.
     ['Use the new logger in the billing service.', ['Use the new logger in the billing service'], []],
   ])('makes a constraint on the whole work a criterion of every step, not a step: %s', (goal, labels, rules) => {
@@ -417,7 +419,10 @@ describe('the plan as text', () => {
   it('heads its columns and says what the goal asks of every step', () => {
     const text = toText(plan('Build a CLI that converts CSV to JSON. Add a README. Use TypeScript.'));
     const lines = text.split('\n');
-    expect(lines[2]).toMatch(/^ {2}NODE +KIND +BAND +PERSONA +OUTPUT {2}TASK {2}<- AFTER$/);
+    expect(lines[2]).toMatch(/^ {2}NODE +KIND +BAND +PERSONA +OUTPUT +TASK {2}<- AFTER$/);
+    // Each row's task starts under the header's TASK, whatever its output's length.
+    const at = (lines[2] as string).indexOf('TASK');
+    for (const row of lines.slice(3, -1)) expect(row.slice(at)).toMatch(/^[A-Z]/);
     expect(lines.at(-1)).toBe('every step: Use TypeScript');
     expect(toText(plan('Build a CLI that converts CSV to JSON. Add a README.'))).not.toContain('every step');
   });

@@ -51,15 +51,15 @@ export function toMermaid(topology: WorkflowTopologySpec, plan?: ExecutionPlan):
 /** A plain-text outline of the graph. */
 export function toText(topology: WorkflowTopologySpec, plan?: ExecutionPlan): string {
   const lines = [
-    `${topology.run_id}  ${topology.topology_type}  ${topology.nodes.length} nodes, ${topology.edges.length} edges`,
+    `${topology.run_id}  ${topology.topology_type}  ${count(topology.nodes.length, 'node')}, ${count(topology.edges.length, 'edge')}`,
     `rationale: ${topology.selection_rationale ?? '-'}`,
-    `  ${'NODE'.padEnd(8)} ${'KIND'.padEnd(7)} ${'BAND'.padEnd(9)} ${'PERSONA'.padEnd(7)} OUTPUT  TASK  <- AFTER`,
+    `  ${'NODE'.padEnd(8)} ${'KIND'.padEnd(7)} ${'BAND'.padEnd(9)} ${'PERSONA'.padEnd(7)} ${'OUTPUT'.padEnd(9)}  TASK  <- AFTER`,
   ];
   for (const n of topology.nodes) {
     const p = plan?.execution_graph[n.id];
     const parents = topology.edges.filter((e) => e.to === n.id && e.max_iterations === undefined).map((e) => e.from);
     lines.push(
-      `  ${n.id.padEnd(8)} ${(p?.type ?? '').padEnd(7)} ${n.theta_gt_band.padEnd(9)} ${(n.persona ?? '').padEnd(7)} ${n.explicit_output?.type ?? ''}  ${n.label}${parents.length ? `  <- ${parents.join(', ')}` : ''}`,
+      `  ${n.id.padEnd(8)} ${(p?.type ?? '').padEnd(7)} ${n.theta_gt_band.padEnd(9)} ${(n.persona ?? '').padEnd(7)} ${(n.explicit_output?.type ?? '').padEnd(9)}  ${n.label}${parents.length ? `  <- ${parents.join(', ')}` : ''}`,
     );
   }
   // What the goal asks of every step (its rules: "Use TypeScript", "Do not change the schema"): the criteria all of
@@ -73,3 +73,5 @@ export function toText(topology: WorkflowTopologySpec, plan?: ExecutionPlan): st
   if (shared.length > 0) lines.push(`every step: ${shared.join('; ')}`);
   return lines.join('\n');
 }
+
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;

@@ -176,7 +176,7 @@ function clausesOf(sentence: string): Piece[] {
  * each step, run the tests", "각 단계가 끝나면 테스트를 실행하라").
  */
 const CONSTRAINT_EN =
-  /^(?:(?:do not|don't|never|must not|should not)\s+\S|keep\s+.*\b(?:under|below|within|backwards?[- ]compatible|unchanged|as it is|green|passing)\b|use\s+(?!the\b|a\b|an\b)[\w.+#/-]+(?:\s+[\w.+#/-]+)?\.?$|(?:after|following)\s+(?:each|every)\s+(?:steps?|stages?|tasks?|changes?|parts?)\b)/i;
+  /^(?:(?:do not|don't|never|must not|should not)\s+\S|keep\s+.*\b(?:under|below|within|backwards?[- ]compatible|compatible|stable|intact|unchanged|the same|as it is|green|passing)\b|use\s+(?!the\b|a\b|an\b)[\w.+#/-]+(?:\s+[\w.+#/-]+)?\.?$|(?:after|following)\s+(?:each|every)\s+(?:steps?|stages?|tasks?|changes?|parts?)\b)/i;
 /** Orders only ("~지 마라", "~지 말 것", "~않도록 하라", "금지"): "세션이 만료되지 않는다" states a fact. */
 const CONSTRAINT_KO =
   /(?:지\s*(?:마라|마시오|마세요|말\s*것|말라)|않도록\s*(?:하라|할\s*것)|금지(?:한다|하라|할\s*것)?)\.?$|^\S+(?:을|를)\s*사용(?:하라|할\s*것|해야\s*한다)\.?$|^(?:각|매)\s*(?:단계|작업|변경)(?:가|이|를|을)?\s*(?:끝나면|끝난\s*(?:후|뒤)에?|마친\s*(?:후|뒤)에?|마다|후에?)\s/;

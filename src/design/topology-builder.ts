@@ -46,7 +46,7 @@ const SECTIONS: Readonly<Record<OutputType, readonly string[]>> = {
 };
 
 const BUILD_WORDS =
-  /\b(implement|build|code|fix|refactor|migrate|add|create|write (?:the |some |more )?(?:(?:unit|integration|e2e|end-to-end|regression) )?(?:code|tests?)|develop|ship)\b|구현|개발|수정|고쳐|고치|리팩터링|리팩토링|마이그레이션|추가하|추가해|추가$|만들어라|만들기|만들고|만든다|제작하/i;
+  /\b(implement|build|code|fix|refactor|migrate|add|create|write (?:[\w-]+ ){0,3}?(?:code|tests?)(?= |$|\b)|develop|ship)\b|구현|개발|수정|고쳐|고치|리팩터링|리팩토링|마이그레이션|추가하|추가해|추가$|만들어라|만들기|만들고|만든다|제작하/i;
 /**
  * Writing for people to read as the work itself: "Add a README", "Update the docs", "README를 번역하라", "문서 작성"
  * (not "Implement the docs generator", whose object is code).
