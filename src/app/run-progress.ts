@@ -31,6 +31,8 @@ export interface ProgressNode {
   detail: string | null;
   /** The node's latest failure that is being retried (`node.retry`): why, and which retry of how many. */
   retry: { readonly why: string; readonly n: number; readonly of: number } | null;
+  /** Agents of its chain that failed before the one that took the call (`agent.chain`), and that one. */
+  fellBack?: { readonly failed: readonly string[]; readonly why: string; readonly to: string } | null;
 }
 
 /** A run's progress folded from its events: what a live view shows. */
@@ -97,6 +99,19 @@ export function createProgressView(runId: string): { apply(e: RunProgress): bool
           const why = typeof p['message'] === 'string' ? p['message'] : p['error_class'];
           if (e.node) failures.set(e.node, typeof why === 'string' ? why : 'failed');
           return false;
+        }
+        case 'agent.chain': {
+          // The agents that failed before the chain's chosen one (agents with nothing configured are not news).
+          const trail = Array.isArray(p['trail']) ? (p['trail'] as Array<Record<string, unknown>>) : [];
+          const chosen = typeof p['chosen'] === 'string' ? p['chosen'] : null;
+          const failed = trail.filter((t) => t['outcome'] === 'failure' && t['agent'] !== chosen);
+          if (!e.node || !chosen || failed.length === 0) return false;
+          nodeOf(e.node).fellBack = {
+            failed: failed.map((t) => String(t['agent'])),
+            why: String(failed[0]?.['reason'] ?? 'failed'),
+            to: chosen,
+          };
+          return true;
         }
         case 'node.retry': {
           if (!e.node) return false;

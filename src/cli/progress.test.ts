@@ -59,3 +59,25 @@ describe('progress lines', () => {
     expect(persisted[0]).toBe('↻ f failed (shell): exit 1: boom; retry 1 of 2  [0/1 done]');
   });
 });
+
+describe('a chain that fell back', () => {
+  it('says which agents failed and which one took the call', () => {
+    const lines: string[] = [];
+    const view = createProgressRenderer({ ...io, isTTY: false, stderr: (s) => lines.push(s) }, 'lines');
+    view.listener?.(ev('run.started', null, { nodes: [{ id: 't', agent: 'a>b>manual', state: 'pending' }] }));
+    view.listener?.(ev('node.state', 't', { state: 'running' }));
+    const trail = [
+      { agent: 'a', outcome: 'failure', reason: 'configuration problem (auth): bad key' },
+      { agent: 'x', outcome: 'unavailable', reason: 'no model configured' },
+      { agent: 'b', outcome: 'failure', reason: 'timeout' },
+      { agent: 'manual', outcome: 'failure', reason: 'manual confirmation required' },
+    ];
+    view.listener?.(ev('agent.chain', 't', { trail, chosen: 'manual' }));
+    // A chain whose first agent answered says nothing more.
+    view.listener?.(ev('agent.chain', 't', { trail: [{ agent: 'a', outcome: 'success' }], chosen: 'a' }));
+    expect(lines.slice(1)).toEqual([
+      'mso: t running (a>b>manual)  [0/1 done]\n',
+      'mso: t a and b failed (configuration problem (auth): bad key); went on with manual  [0/1 done]\n',
+    ]);
+  });
+});

@@ -62,6 +62,11 @@ export function createProgressRenderer(
       const why = n.state !== 'running' && n.state !== 'done' && n.detail ? `: ${n.detail}` : '';
       return `${n.id} ${n.state}${agentOf(n)}${took}${cost}${why}  [${v.done}/${v.total} done]`;
     }
+    if (e.type === 'agent.chain' && n?.fellBack) {
+      const f = n.fellBack;
+      const who = f.failed.length === 1 ? f.failed[0] : `${f.failed.slice(0, -1).join(', ')} and ${f.failed.at(-1)}`;
+      return `${n.id} ${who} failed (${f.why.split('\n')[0]?.slice(0, 160)}); went on with ${f.to}  [${v.done}/${v.total} done]`;
+    }
     if (e.type === 'node.retry' && n?.retry) {
       const r = n.retry;
       return `${n.id} failed${agentOf(n)}: ${r.why.split('\n')[0]?.slice(0, 200)}; retry ${r.n} of ${r.of}  [${v.done}/${v.total} done]`;
@@ -139,13 +144,17 @@ export function createProgressRenderer(
     listener(e) {
       const m = model(e);
       if (!m.apply(e)) return;
-      if (e.type === 'node.state' || e.type === 'hitl.created' || e.type === 'node.retry') {
+      if (e.type === 'node.state' || e.type === 'hitl.created' || e.type === 'node.retry' || e.type === 'agent.chain') {
         const n = e.node ? m.view().nodes.get(e.node) : undefined;
         if (e.type !== 'node.state' || (n && n.state !== 'running' && n.state !== 'pending')) {
           const line = nodeLine(e);
           // An item for a person is marked as waiting, whatever its node's state at that moment; a retry as such.
           const mark =
-            e.type === 'hitl.created' ? MARK['waiting'] : e.type === 'node.retry' ? '↻' : MARK[n?.state ?? 'waiting'];
+            e.type === 'hitl.created'
+              ? MARK['waiting']
+              : e.type === 'node.retry' || e.type === 'agent.chain'
+                ? '↻'
+                : MARK[n?.state ?? 'waiting'];
           if (line) live.persist(`${mark ?? '·'} ${line}`);
         }
       }
