@@ -11,10 +11,15 @@ import { auditReaderOptions } from './settings.js';
 export async function runStatus(c: RunOpsContext, runId?: string): Promise<RunStatusResult> {
   const ws = await c.open(false);
   if (runId === undefined) {
-    const unfinished = (await ws.runs.list()).filter((r) =>
-      ['created', 'active', 'awaiting_human', 'cancelled'].includes(r.status),
-    );
+    const all = await ws.runs.list();
+    const unfinished = all.filter((r) => ['created', 'active', 'awaiting_human', 'cancelled'].includes(r.status));
     if (!unfinished.length) return { runs: [] };
+    // Runs made again from one of them (mso rerun tags them and links them back): the newest per run.
+    const rerunOf = new Map<string, { run_id: string; status: string }>();
+    for (const r of all.filter((x) => x.tags.includes('rerun'))) {
+      const parent = (await ws.runs.get(r.run_id).catch(() => null))?.manifest.parent_run_id;
+      if (parent) rerunOf.set(parent, { run_id: r.run_id, status: r.status });
+    }
     // Read-only: a status never writes, and still answers when the audit database cannot be written.
     const reader = openAuditReader(c.deps, ws.layout.auditDb, auditReaderOptions(ws, c.deps));
     try {
@@ -25,6 +30,7 @@ export async function runStatus(c: RunOpsContext, runId?: string): Promise<RunSt
         const plan = ref ? await readRunArtifact(c.deps, ref.dir, 'plan').catch(() => null) : null;
         const recorded = loadRecordedRun(log, r.run_id);
         const ids = plan ? Object.keys(plan.execution_graph) : [];
+        const rerun = rerunOf.get(r.run_id);
         runs.push({
           run_id: r.run_id,
           status: shownStatus(c, log, r.run_id, r.status),
@@ -32,6 +38,7 @@ export async function runStatus(c: RunOpsContext, runId?: string): Promise<RunSt
           nodes_total: ids.length,
           updated_at: r.recorded_at,
           goal: ref?.manifest.goal ?? null,
+          ...(rerun ? { rerun } : {}),
         });
       }
       return { runs };

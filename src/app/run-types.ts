@@ -249,6 +249,8 @@ export interface UnfinishedRun {
   /** When its status last changed (the registry's record). */
   readonly updated_at: string;
   readonly goal: string | null;
+  /** The newest run made again from it (`mso rerun`), with its status. */
+  readonly rerun?: { readonly run_id: string; readonly status: string };
 }
 
 export interface DecideResult {

@@ -236,6 +236,8 @@ describe('process control', () => {
     // The new run is named after the first one's case, on the day it was made.
     expect(after.stdout).toMatch(/rerun {5}(\d{8}-msoorch-ticket-cancel-rerun\S*) \(completed; mso status \1\)/);
     expect(after.stdout).not.toContain('next      mso rerun');
+    // Among the runs not finished, it says it was run again.
+    expect((await sb.run(['status'])).stdout).toMatch(new RegExp(`${id} +cancelled \\(rerun completed\\) +2/4 `));
   });
 
   it('cancel records its reason; cancelling a finished run is refused with exit 1', async () => {

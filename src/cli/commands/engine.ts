@@ -71,7 +71,7 @@ function unfinishedTable(runs: readonly UnfinishedRun[]): string[] {
     .sort((a, b) => b.updated_at.localeCompare(a.updated_at))
     .map((r) => [
       r.run_id,
-      r.status,
+      r.rerun ? `${r.status} (rerun ${r.rerun.status})` : r.status,
       `${r.nodes_done}/${r.nodes_total}`,
       r.updated_at.replace('T', ' ').slice(0, 16),
       (r.goal ?? '').replace(/\s+/g, ' ').slice(0, 50),
