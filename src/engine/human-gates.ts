@@ -4,8 +4,8 @@ import type { RunContext } from './run-context.js';
 import type { NodeOutcome } from './scheduler.js';
 
 export interface HumanGates {
-  /** The node's latest item of this kind, if any. */
-  latest(nodeId: string, kind: HitlItem['kind']): Promise<HitlItem | undefined>;
+  /** The node's latest item of this kind (or of any of these kinds), if any. */
+  latest(nodeId: string, kind: HitlItem['kind'] | readonly HitlItem['kind'][]): Promise<HitlItem | undefined>;
   /** Pending → wait; approved → go on; rejected → fail. Creates the item the first time. */
   gate(
     nodeId: string,
@@ -21,8 +21,13 @@ export interface HumanGates {
 export function createHumanGates(ctx: RunContext): HumanGates {
   const { input, runId } = ctx;
 
-  async function latest(nodeId: string, kind: HitlItem['kind']): Promise<HitlItem | undefined> {
-    return (await input.hitl.list()).filter((h) => h.source.node_id === nodeId && h.kind === kind).at(-1);
+  async function latest(
+    nodeId: string,
+    kind: HitlItem['kind'] | readonly HitlItem['kind'][],
+  ): Promise<HitlItem | undefined> {
+    const kinds: readonly HitlItem['kind'][] = typeof kind === 'string' ? [kind] : kind;
+    // Listed in id order, which is the order they were asked in.
+    return (await input.hitl.list()).filter((h) => h.source.node_id === nodeId && kinds.includes(h.kind)).at(-1);
   }
 
   async function createGateItem(

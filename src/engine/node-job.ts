@@ -220,6 +220,8 @@ async function runJob(env: NodeJobEnv, job: NodeJob, signal: AbortSignal): Promi
     prepareWorktree: (id, base) => inClone(repo, () => ctx.prepareWorktree(id, base)),
     // The coordinator dispatches the children, maybe to another worker: none is made ahead here.
     prepareChildrenAhead: () => undefined,
+    // A worker reads no audit log: what a person decided comes in the job (`decisions`).
+    lastAttemptAt: () => null,
   };
   const outcome = await runNode(shared, human, job.nodeId);
   const rec = ctx.rec(job.nodeId);

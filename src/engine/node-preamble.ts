@@ -42,23 +42,11 @@ export async function nodePreamble(ctx: RunContext, human: HumanGates, id: strin
  * that never ran costs one indexed query.
  */
 async function rejectedEscalation(ctx: RunContext, human: HumanGates, id: string): Promise<NodeOutcome | null> {
-  let last: { at: string | null } | undefined;
-  try {
-    last = ctx.deps.log.db
-      .prepare('SELECT MAX(started_at) AS at FROM attempts WHERE run_id = ? AND node_id = ?')
-      .get(ctx.runId, id) as { at: string | null } | undefined;
-  } catch {
-    // A worker's recording has no database to read: the coordinator checked this before it sent the job.
-    return null;
-  }
-  if (!last?.at) return null;
-  // Its failure sent to a person, or its work handed to one (the chain ended with manual): either, rejected.
-  const asked = [await human.latest(id, 'escalation'), await human.latest(id, 'manual_work')];
-  const item = asked
-    .filter((x) => x !== undefined)
-    .sort((a, b) => a.created_at.localeCompare(b.created_at))
-    .at(-1);
-  if (item?.status !== 'rejected' || last.at > item.created_at) return null;
+  const last = ctx.lastAttemptAt(id);
+  if (last === null) return null;
+  // Its failure sent to a person, or its work handed to one (the chain ended with manual): the later of the two.
+  const item = await human.latest(id, ['escalation', 'manual_work']);
+  if (item?.status !== 'rejected' || last > item.created_at) return null;
   return {
     kind: 'failed',
     reason: `${item.id} rejected by ${item.decided_by ?? 'a person'}${item.note ? `: ${item.note}` : ''}`,

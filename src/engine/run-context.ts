@@ -67,6 +67,11 @@ export interface RunContext {
   prepareChildrenAhead(done: string, commit: string): void;
   /** Waits for the worktrees begun by {@link prepareChildrenAhead} that no node has taken over. */
   settleAhead(): Promise<void>;
+  /**
+   * When the node's latest attempt in this run began, or null when it has none (a worker's job answers null: what a
+   * person decided reaches it in the job).
+   */
+  lastAttemptAt(id: string): string | null;
   /** SHA-256 of file contents the run has hashed, by git mode and object id (see treeHash). */
   readonly contentHashes: Map<string, string>;
   /** When each node's agents ran (epoch ms; `to` null while running), to tell whose a stray write was. */
@@ -158,6 +163,8 @@ export function createRunContext(
     const n = Number(row.n);
     return n > 0 ? { attempts: n } : undefined;
   };
+
+  let lastAttempt: ReturnType<typeof log.db.prepare> | undefined;
 
   /**
    * Makes node `id`'s worktree at `base` (or resets the one there). Worktrees of different nodes are made side by side
@@ -268,6 +275,10 @@ export function createRunContext(
           ),
         });
       }
+    },
+    lastAttemptAt(id) {
+      lastAttempt ??= log.db.prepare('SELECT MAX(started_at) AS at FROM attempts WHERE run_id = ? AND node_id = ?');
+      return (lastAttempt.get(runId, id) as { at: string | null } | undefined)?.at ?? null;
     },
     async settleAhead() {
       await Promise.all([...ahead.values()].map((a) => a.made));
