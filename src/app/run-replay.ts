@@ -7,6 +7,7 @@ import {
   loadRecordedRun,
   recordedDecisions,
   replayAgents,
+  withDescendants,
   type Divergence,
   type NodeRecord,
 } from '../engine/index.js';
@@ -142,12 +143,7 @@ export async function replayRun(c: RunOpsContext, runId: string, o: ReplayOption
     });
     if (starts.length > 0) {
       // Reuse every node that is not `from` or one of its descendants, exactly as recorded.
-      const rerun = new Set(starts);
-      for (let grew = true; grew;) {
-        grew = false;
-        for (const [id, n] of Object.entries(graph))
-          if (!rerun.has(id) && n.parent_refs.some((p) => rerun.has(p))) grew = rerun.add(id).size > 0;
-      }
+      const rerun = withDescendants(graph, starts);
       const committed = new Map(
         rows.filter((r) => r.type === 'node.committed' && r.node_id).map((r) => [r.node_id as string, r.payload]),
       );

@@ -2,7 +2,14 @@ import { join } from 'node:path';
 import { loadRecordedRun, nodeBranchName } from '../engine/read.js';
 import { readTextIfExists } from '../workspace/index.js';
 import { openAuditReader } from '../audit/index.js';
-import { README, shownStatus, summarize, type RunOpsContext, type SummaryReads } from './run-support.js';
+import {
+  README,
+  rerunsByParent,
+  shownStatus,
+  summarize,
+  type RunOpsContext,
+  type SummaryReads,
+} from './run-support.js';
 import { readRunArtifact } from './run-artifacts.js';
 import type { NodeStatusRow, RunStatusResult, UnfinishedRun } from './run-types.js';
 import { auditReaderOptions } from './settings.js';
@@ -14,12 +21,7 @@ export async function runStatus(c: RunOpsContext, runId?: string): Promise<RunSt
     const all = await ws.runs.list();
     const unfinished = all.filter((r) => ['created', 'active', 'awaiting_human', 'cancelled'].includes(r.status));
     if (!unfinished.length) return { runs: [] };
-    // Runs made again from one of them (mso rerun tags them and links them back): the newest per run.
-    const rerunOf = new Map<string, { run_id: string; status: string }>();
-    for (const r of all.filter((x) => x.tags.includes('rerun'))) {
-      const parent = (await ws.runs.get(r.run_id).catch(() => null))?.manifest.parent_run_id;
-      if (parent) rerunOf.set(parent, { run_id: r.run_id, status: r.status });
-    }
+    const reruns = await rerunsByParent(ws, all);
     // Read-only: a status never writes, and still answers when the audit database cannot be written.
     const reader = openAuditReader(c.deps, ws.layout.auditDb, auditReaderOptions(ws, c.deps));
     try {
@@ -30,7 +32,8 @@ export async function runStatus(c: RunOpsContext, runId?: string): Promise<RunSt
         const plan = ref ? await readRunArtifact(c.deps, ref.dir, 'plan').catch(() => null) : null;
         const recorded = loadRecordedRun(log, r.run_id);
         const ids = plan ? Object.keys(plan.execution_graph) : [];
-        const rerun = rerunOf.get(r.run_id);
+        // The newest run made again from it.
+        const rerun = reruns.get(r.run_id)?.at(-1);
         runs.push({
           run_id: r.run_id,
           status: shownStatus(c, log, r.run_id, r.status),

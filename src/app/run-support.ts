@@ -3,13 +3,13 @@ import { liveRunHolder, openAuditReader, type AuditLog, type LeaseDeps } from '.
 import type { ExecutionPlan, RunStatus } from '../contracts/index.js';
 import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
 import type { Git } from '../engine/index.js';
-import { loadRecordedRun, nodeBranchName, type RecordedRun } from '../engine/read.js';
+import { loadRecordedRun, nodeBranchName, withDescendants, type RecordedRun } from '../engine/read.js';
 import type { SqliteDb } from '../platform/index.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
 import { readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
-import type { RunResultRef, RunSummary, ShownRunStatus } from './run-types.js';
+import type { RerunRef, RunResultRef, RunSummary, ShownRunStatus } from './run-types.js';
 import { auditExists, auditReaderOptions } from './settings.js';
 
 /** The statuses `mso runs prune` cleans up after. */
@@ -123,18 +123,13 @@ export async function summarize(
     .map((id) => ({ node: id, ticket: ticketOf.get(id)?.doc.frontmatter.id as string }));
   // A resume runs every unfinished node (failed ones again) but those whose ticket is cancelled and what depends on
   // them: it has something to run when any other node is unfinished.
-  const skipped = new Set(cancelledTickets.map((c) => c.node));
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const id of ids)
-      if (!skipped.has(id) && plan?.execution_graph[id]?.parent_refs.some((p) => skipped.has(p))) {
-        skipped.add(id);
-        grew = true;
-      }
-  }
+  const skipped = withDescendants(
+    plan?.execution_graph ?? {},
+    cancelledTickets.map((c) => c.node),
+  );
   const resumable = ids.some((id) => stateOf(id) !== 'done' && !skipped.has(id));
   // A failed or cancelled run may have been run again (mso rerun names the new run after it, and links it back).
-  const reruns = ['failed', 'cancelled'].includes(status) ? await rerunsOf(ws, runId) : [];
+  const reruns = ['failed', 'cancelled'].includes(status) ? ((await rerunsByParent(ws)).get(runId) ?? []) : [];
   const m = ref.manifest;
   const result = plan && recorded ? resultRefs(runId, plan.execution_graph, recorded) : [];
   return {
@@ -170,13 +165,18 @@ export async function summarize(
   };
 }
 
-/** The runs made again from `runId` by mso rerun: tagged so in the registry, linked back to it by their manifests. */
-async function rerunsOf(ws: Workspace, runId: string): Promise<Array<{ run_id: string; status: string }>> {
-  const named = (await ws.runs.list()).filter((r) => r.tags.includes('rerun') && r.run_id !== runId);
-  const out: Array<{ run_id: string; status: string }> = [];
-  for (const r of named) {
-    const m = (await ws.runs.get(r.run_id).catch(() => null))?.manifest;
-    if (m?.parent_run_id === runId) out.push({ run_id: r.run_id, status: m.status });
+/**
+ * The runs made again by mso rerun, by the run each was made from (oldest first): tagged so in the registry's
+ * `records` (all of them when not given), linked back by their manifests' `parent_run_id`.
+ */
+export async function rerunsByParent(
+  ws: Workspace,
+  records?: ReadonlyArray<{ readonly run_id: string; readonly status: string; readonly tags: readonly string[] }>,
+): Promise<Map<string, RerunRef[]>> {
+  const out = new Map<string, RerunRef[]>();
+  for (const r of (records ?? (await ws.runs.list())).filter((x) => x.tags.includes('rerun'))) {
+    const parent = (await ws.runs.get(r.run_id).catch(() => null))?.manifest.parent_run_id;
+    if (parent) out.set(parent, [...(out.get(parent) ?? []), { run_id: r.run_id, status: r.status }]);
   }
   return out;
 }

@@ -70,7 +70,7 @@ export interface RunSummary {
   /** False when `mso resume` has nothing left to run: every unfinished node has a cancelled ticket or depends on one. */
   readonly resumable?: boolean;
   /** Runs made again from a failed or cancelled run (`mso rerun`), oldest first, with their status. */
-  readonly reruns?: ReadonlyArray<{ readonly run_id: string; readonly status: string }>;
+  readonly reruns?: readonly RerunRef[];
   readonly plan?: string;
   readonly governance?: ValidationReport;
   readonly proposals_applied?: readonly string[];
@@ -250,7 +250,13 @@ export interface UnfinishedRun {
   readonly updated_at: string;
   readonly goal: string | null;
   /** The newest run made again from it (`mso rerun`), with its status. */
-  readonly rerun?: { readonly run_id: string; readonly status: string };
+  readonly rerun?: RerunRef;
+}
+
+/** A run made again from another by mso rerun, with its status. */
+export interface RerunRef {
+  readonly run_id: string;
+  readonly status: string;
 }
 
 export interface DecideResult {

@@ -4,4 +4,4 @@
  * index.ts re-exports everything here.
  */
 export { nodeBranchName, runBranchPrefix } from './branches.js';
-export { loadRecordedRun, type RecordedRun, type RecordedNode } from './run-state.js';
+export { loadRecordedRun, withDescendants, type RecordedRun, type RecordedNode } from './run-state.js';

@@ -152,3 +152,20 @@ export function foldNodeEvent(
       break;
   }
 }
+
+/**
+ * `starts` and every node of `graph` that depends on one of them, directly or through others (by `parent_refs`):
+ * what a resume leaves behind with a node it skips, what a rerun runs again with the nodes it starts from.
+ */
+export function withDescendants(
+  graph: Readonly<Record<string, { readonly parent_refs: readonly string[] }>>,
+  starts: Iterable<string>,
+): Set<string> {
+  const out = new Set(starts);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [id, n] of Object.entries(graph))
+      if (!out.has(id) && n.parent_refs.some((p) => out.has(p))) grew = out.add(id).size > 0;
+  }
+  return out;
+}
