@@ -76,14 +76,22 @@ function unfinishedTable(runs: readonly UnfinishedRun[]): string[] {
       r.updated_at.replace('T', ' ').slice(0, 16),
       (r.goal ?? '').replace(/\s+/g, ' ').slice(0, 50),
     ]);
-  const head = ['RUN', 'STATUS', 'DONE', 'UPDATED', 'GOAL'];
+  return [
+    ...columns(['RUN', 'STATUS', 'DONE', 'UPDATED', 'GOAL'], rows),
+    '',
+    'mso status RUN shows one run, its nodes and what to do next',
+  ];
+}
+
+/** A table: the header and rows, each column as wide as its widest cell, two spaces apart. */
+function columns(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((c) => (c[i] as string).length)));
   const line = (c: readonly string[]): string =>
     c
       .map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i] as number)))
       .join('  ')
       .trimEnd();
-  return [line(head), ...rows.map(line), '', 'mso status RUN shows one run, its nodes and what to do next'];
+  return [line(head), ...rows.map(line)];
 }
 
 /** The per-node table of `mso status RUN`. */
@@ -99,14 +107,7 @@ function nodeTable(s: RunSummary): string[] {
     `$${r.cost_usd.toFixed(4)}`,
     r.branch ?? '-',
   ]);
-  const head = ['NODE', 'STATE', 'AGENT', 'TRIES', 'DURATION', 'COST', 'BRANCH'];
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
-  const line = (c: readonly string[]): string =>
-    c
-      .map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i] as number)))
-      .join('  ')
-      .trimEnd();
-  return [line(head), ...cells.map(line)];
+  return columns(['NODE', 'STATE', 'AGENT', 'TRIES', 'DURATION', 'COST', 'BRANCH'], cells);
 }
 
 /** `mso status RUN --watch`: the summary and node table, redrawn in place (TTY) or reprinted when they change. */
