@@ -32,7 +32,7 @@ export interface ProgressNode {
   /** The node's latest failure that is being retried (`node.retry`): why, and which retry of how many. */
   retry: { readonly why: string; readonly n: number; readonly of: number } | null;
   /** Agents of its chain that failed before the one that took the call (`agent.chain`), and that one. */
-  fellBack?: { readonly failed: readonly string[]; readonly why: string; readonly to: string } | null;
+  fellBack: { readonly failed: readonly string[]; readonly why: string; readonly to: string } | null;
 }
 
 /** A run's progress folded from its events: what a live view shows. */
@@ -59,7 +59,17 @@ export function createProgressView(runId: string): { apply(e: RunProgress): bool
   const nodeOf = (id: string): ProgressNode => {
     let n = nodes.get(id);
     if (!n) {
-      n = { id, state: 'pending', agent: null, startedAt: null, endedAt: null, costUsd: 0, detail: null, retry: null };
+      n = {
+        id,
+        state: 'pending',
+        agent: null,
+        startedAt: null,
+        endedAt: null,
+        costUsd: 0,
+        detail: null,
+        retry: null,
+        fellBack: null,
+      };
       nodes.set(id, n);
     }
     return n;

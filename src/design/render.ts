@@ -64,12 +64,10 @@ export function toText(topology: WorkflowTopologySpec, plan?: ExecutionPlan): st
   }
   // What the goal asks of every step (its rules: "Use TypeScript", "Do not change the schema"): the criteria all of
   // its task nodes share beyond their own two.
-  const tasks = topology.nodes.filter((n) => (n.assigned_dqs ?? []).length > 0);
-  const own = (n: (typeof tasks)[number]): string[] => n.explicit_output?.acceptance_criteria.slice(2) ?? [];
-  const shared =
-    tasks.length > 0
-      ? own(tasks[0] as (typeof tasks)[number]).filter((c) => tasks.every((n) => own(n).includes(c)))
-      : [];
+  const [first, ...rest] = topology.nodes
+    .filter((n) => (n.assigned_dqs ?? []).length > 0)
+    .map((n) => n.explicit_output?.acceptance_criteria.slice(2) ?? []);
+  const shared = (first ?? []).filter((c) => rest.every((cs) => cs.includes(c)));
   if (shared.length > 0) lines.push(`every step: ${shared.join('; ')}`);
   return lines.join('\n');
 }

@@ -75,10 +75,7 @@ export function createCliAdapter(deps: AdapterDeps, spec: AgentSpec, dialect: Cl
       // Its login is judged only for the CLI's own command: a program the policy names is the user's to vouch for.
       if (!found.available || cfg.command !== undefined || !deps.fs) return found;
       // The agent's own environment counts (its policy `env`: CODEX_HOME, a key; its `api_key_env`), as the CLI sees it.
-      const env = { ...deps.env, ...cfg.env };
-      if (cfg.api_key_env && (env[cfg.api_key_env] ?? '').trim() !== '')
-        return { ...found, login: { ready: true, hint: '' } };
-      const login = await cliLogin({ env, fs: deps.fs }, table);
+      const login = await cliLogin({ env: { ...deps.env, ...cfg.env }, fs: deps.fs }, table, cfg.api_key_env);
       return { ...found, login: { ready: login.ready, hint: login.hint } };
     },
     async run(req, onEvent) {

@@ -15,13 +15,16 @@ const isSet = (env: Readonly<Record<string, string | undefined>>, name: string):
   (env[name] ?? '').trim() !== '';
 
 /**
- * How `t`'s CLI would log in: the first complete set of its variables, else the first of its login files that exists.
- * A CLI may also log in in ways this cannot see (a keychain): `ready: false` means "no sign of a login", not "cannot".
+ * How `t`'s CLI would log in: a key in `keyEnv` (an agent's `api_key_env`), else the first complete set of its
+ * variables, else the first of its login files that exists. A CLI may also log in in ways this cannot see (a
+ * keychain): `ready: false` means "no sign of a login", not "cannot".
  */
 export async function cliLogin(
   deps: { readonly env: Readonly<Record<string, string | undefined>>; readonly fs: Pick<Fs, 'stat'> },
   t: Pick<CliTable, 'authEnv' | 'authFiles' | 'login'>,
+  keyEnv?: string,
 ): Promise<CliLogin> {
+  if (keyEnv !== undefined && isSet(deps.env, keyEnv)) return { ready: true, via: `env ${keyEnv}`, hint: '' };
   const group = t.authEnv.find((g) => g.every((n) => isSet(deps.env, n)));
   if (group) return { ready: true, via: `env ${group.join(' + ')}`, hint: '' };
   const home = deps.env['HOME'] ?? '';
