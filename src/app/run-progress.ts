@@ -32,7 +32,10 @@ export interface ProgressNode {
   /** The node's latest failure that is being retried (`node.retry`): why, and which retry of how many. */
   retry: { readonly why: string; readonly n: number; readonly of: number } | null;
   /** Agents of its chain that failed before the one that took the call (`agent.chain`), and that one. */
-  fellBack: { readonly failed: readonly string[]; readonly why: string; readonly to: string } | null;
+  fellBack: {
+    readonly failed: ReadonlyArray<{ readonly agent: string; readonly why: string }>;
+    readonly to: string;
+  } | null;
 }
 
 /** A run's progress folded from its events: what a live view shows. */
@@ -117,8 +120,7 @@ export function createProgressView(runId: string): { apply(e: RunProgress): bool
           const failed = trail.filter((t) => t['outcome'] === 'failure' && t['agent'] !== chosen);
           if (!e.node || !chosen || failed.length === 0) return false;
           nodeOf(e.node).fellBack = {
-            failed: failed.map((t) => String(t['agent'])),
-            why: String(failed[0]?.['reason'] ?? 'failed'),
+            failed: failed.map((t) => ({ agent: String(t['agent']), why: String(t['reason'] ?? 'failed') })),
             to: chosen,
           };
           return true;

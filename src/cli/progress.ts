@@ -64,8 +64,15 @@ export function createProgressRenderer(
     }
     if (e.type === 'agent.chain' && n?.fellBack) {
       const f = n.fellBack;
-      const who = f.failed.length === 1 ? f.failed[0] : `${f.failed.slice(0, -1).join(', ')} and ${f.failed.at(-1)}`;
-      return `${n.id} ${who} failed (${f.why.split('\n')[0]?.slice(0, 160)}); went on with ${f.to}  [${v.done}/${v.total} done]`;
+      const and = (xs: readonly string[]): string =>
+        xs.length === 1 ? (xs[0] as string) : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}`;
+      const short = (why: string, max: number): string => why.split('\n')[0]?.slice(0, max) ?? '';
+      // One reason when every agent failed alike; else each agent with its own (a network error is no bad key).
+      const alike = f.failed.every((x) => x.why === f.failed[0]?.why);
+      const what = alike
+        ? `${and(f.failed.map((x) => x.agent))} failed (${short(f.failed[0]?.why ?? '', 160)})`
+        : `${and(f.failed.map((x) => `${x.agent} (${short(x.why, 80)})`))} failed`;
+      return `${n.id} ${what}; went on with ${f.to}  [${v.done}/${v.total} done]`;
     }
     if (e.type === 'node.retry' && n?.retry) {
       const r = n.retry;
