@@ -144,6 +144,17 @@ describe('the git layer of a node', () => {
       const next = await commitAll(git, repo, 'mso: after a failed first step', 1 << 20, { args: status, cwd: gone });
       expect(next.first?.code).not.toBe(0);
       expect(next).toMatchObject({ parent: made.commit, files: ['after-failed-first.txt'] });
+      // The first step runs beside the others (its output through the script server's side file), or first in the
+      // same shell without a script server: the same answers either way, also when a later step fails.
+      const spawned = createGit({ proc: { ...platform.proc, runScript: async () => null }, env });
+      const first = { args: status, cwd: other, apart: true } as const;
+      for (const g of [git, spawned]) {
+        const ok = await g.sequence([first, ['rev-parse', 'HEAD']], repo);
+        expect(ok).toMatchObject({ code: 0, failed: null, stdout: `${next.commit}\n` });
+        expect(ok.apart).toEqual({ code: 0, stdout: ' M a.txt\0?? untracked.txt\0' });
+        const broken = await g.sequence([first, ['rev-parse', '--verify', '-q', 'no-such-ref'], ['status']], repo);
+        expect(broken).toMatchObject({ failed: 1, apart: { code: 0, stdout: ' M a.txt\0?? untracked.txt\0' } });
+      }
     } finally {
       await git.run(['config', '--remove-section', 'filter.trap'], repo);
       await rm(attributes, { force: true });

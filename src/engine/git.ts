@@ -65,6 +65,8 @@ export interface GitSequenceResult extends GitResult {
   readonly apart?: { readonly code: number; readonly stdout: string };
 }
 
+/** The shell variable naming the file an apart step writes to while the steps after it run (see ScriptRequest.side). */
+const SIDE_FILE = 'mso_side';
 /** Exit status of the sequence's shell when step `i` (not the last) failed: SEQUENCE_FAILED + i. */
 const SEQUENCE_FAILED = 90;
 const shQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -152,9 +154,14 @@ export function createGit(deps: {
     childEnv: Record<string, string>,
     cwd: string,
     what: string,
-    o: { readonly input?: string | undefined; readonly limit: number; readonly lastReadsOnly: boolean },
+    o: {
+      readonly input?: string | undefined;
+      readonly limit: number;
+      readonly lastReadsOnly: boolean;
+      readonly side?: boolean;
+    },
     direct?: readonly string[],
-  ): Promise<GitResult & { readonly notStarted?: true }> => {
+  ): Promise<GitResult & { readonly notStarted?: true; readonly side?: string }> => {
     // Through files there is no pipe to close on a command that prints too much: a last command that writes no file
     // but its output gets a file size limit instead, and is stopped (SIGXFSZ) once its output passes the limit.
     const script = lines.join('\n');
@@ -164,6 +171,7 @@ export function createGit(deps: {
       env: childEnv,
       cwd,
       ...(o.input === undefined ? {} : { input: o.input }),
+      ...(o.side ? { side: SIDE_FILE } : {}),
       maxOutput: o.limit,
     });
     if (r?.overflow) return { code: 1, stdout: '', stderr: `git ${what} printed more than ${o.limit} bytes` };
@@ -197,6 +205,7 @@ export function createGit(deps: {
     const last = cmds.length - 1;
     // Ends the apart step's output: a marker no file name or git output holds by chance, and its exit status.
     const marker = `\n--mso-step-${randomBytes(12).toString('hex')}--`;
+    const apartFirst = steps[0]?.apart === true;
     const script = cmds.map((c, i) => {
       const step = steps[i] as GitStep;
       // A step in its own folder gets that folder's driver keys (past GIT_CONFIG_COUNT, keys are ignored).
@@ -208,16 +217,23 @@ export function createGit(deps: {
       const where = step.cwd === undefined ? '' : `-C ${shQuote(step.cwd)} `;
       const writes = (step.writes ?? []).map((w) => `printf '%s' ${shQuote(w.text)} >${shQuote(w.path)} && `).join('');
       const line = `${own.join('')}git ${where}${c.args.map(shQuote).join(' ')}`;
-      if (step.apart) return `${writes}${line}; printf '%s %s\\n' ${shQuote(marker)} "$?"`;
-      return i === last ? `${writes}exec ${line}` : `${writes}${line} || exit ${SEQUENCE_FAILED + i}`;
+      if (step.apart) {
+        // Side by side with the steps after it when the runner gives it a file of its own (see ScriptRequest.side):
+        // its output, then the marker, land there and come back first in stdout, as when it runs first here.
+        const own = `{ ${line}; printf '%s %s\\n' ${shQuote(marker)} "$?"; }`;
+        return `${writes}if [ -n "\${${SIDE_FILE}:-}" ]; then ${own} >"$${SIDE_FILE}" 2>/dev/null & else ${own} 2>/dev/null; fi`;
+      }
+      // Once an apart step may still run, the shell waits for it before it ends (no `exec` of the last step).
+      if (i === last) return apartFirst ? `${writes}${line}; s=$?; wait; exit $s` : `${writes}exec ${line}`;
+      return `${writes}${line} || ${apartFirst ? `{ wait; exit ${SEQUENCE_FAILED + i}; }` : `exit ${SEQUENCE_FAILED + i}`}`;
     });
     const what = steps.at(-1)?.args[0] ?? '';
     const limit = options.maxOutput ?? MAX_GIT_OUTPUT;
     const lastStep = steps.at(-1);
     const lastReadsOnly = lastStep !== undefined && lastStep.cwd === undefined && readsOnly(lastStep.args);
-    const r = await shell(script, base, cwd, what, { limit, lastReadsOnly });
+    const r = await shell(script, base, cwd, what, { limit, lastReadsOnly, side: apartFirst });
     let apart: GitSequenceResult['apart'];
-    let stdout = r.stdout;
+    let stdout = (r.side ?? '') + r.stdout;
     if (steps[0]?.apart) {
       const at = stdout.indexOf(marker + ' ');
       const end = at < 0 ? -1 : stdout.indexOf('\n', at + marker.length);

@@ -128,7 +128,13 @@ export interface ScriptRequest {
   readonly cwd: string;
   /** Its standard input; none when absent. */
   readonly input?: string;
-  /** Past this many bytes of output (stdout and stderr together) the result is an overflow, and is not read. */
+  /**
+   * The name of a shell variable the script finds set to a file of its own, empty, for output it writes aside (a
+   * command run in the background while the others run); the file's text comes back as `side`. A runner without
+   * such files leaves the variable unset.
+   */
+  readonly side?: string;
+  /** Past this many bytes of output (stdout, stderr and side together) the result is an overflow, and is not read. */
   readonly maxOutput: number;
 }
 
@@ -136,6 +142,8 @@ export interface ScriptResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** What the script wrote to its side file (see ScriptRequest.side), when it was given one. */
+  readonly side?: string;
   /** The output passed `maxOutput`; stdout and stderr are then empty. */
   readonly overflow?: true;
   /** Its folder did not exist: nothing ran. */

@@ -30,6 +30,16 @@ describe('the script server', () => {
     expect(await run('exec sh -c "exit 7"')).toMatchObject({ code: 7 });
   });
 
+  it('gives a script that asks for one a file of its own for output aside, read back once the script ends', async () => {
+    const req = { env: { PATH }, cwd: dir, maxOutput: 1 << 20, side: 'aside' };
+    const script = '(sleep 0.1; echo late) >"$aside" & echo now; wait';
+    expect(await server.run({ ...req, script })).toEqual({ code: 0, stdout: 'now\n', stderr: '', side: 'late\n' });
+    // Not exported to its commands; empty when the script wrote nothing there.
+    const inner = `sh -c 'echo "\${aside-unset}"'`;
+    expect(await server.run({ ...req, script: inner })).toEqual({ code: 0, stdout: 'unset\n', stderr: '', side: '' });
+    expect(await server.run({ ...req, side: 'not a name', script: 'true' })).toBeNull();
+  });
+
   it('gives each request exactly its own environment, side by side', async () => {
     const got = await Promise.all(
       Array.from({ length: 8 }, (_, i) => run(`sleep 0.2; echo "$MINE \${OTHER-unset}"`, { MINE: `v${i}'"$x` })),

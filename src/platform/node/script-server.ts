@@ -110,7 +110,7 @@ export function createScriptServer(): {
     settled: async () => void (await Promise.all([...emptying])),
     async run(req) {
       const names = Object.keys(req.env);
-      if (!names.every((n) => NAME.test(n))) return null;
+      if (!names.every((n) => NAME.test(n)) || (req.side !== undefined && !NAME.test(req.side))) return null;
       if (!statSync(req.cwd, { throwIfNoEntry: false })?.isDirectory())
         return { code: 127, stdout: '', stderr: `no such folder: ${req.cwd}`, notStarted: true };
       const s = start();
@@ -123,6 +123,8 @@ export function createScriptServer(): {
         `cd ${shQuote(req.cwd)} || exit 127`,
       ];
       if (req.input !== undefined) lines.push(`exec <${shQuote(file('in'))}`);
+      // Not exported: the file is the script's own, never its commands'.
+      if (req.side !== undefined) lines.push(`${req.side}=${shQuote(file('side'))}`);
       lines.push(req.script);
       try {
         if (req.input !== undefined) writeFileSync(file('in'), req.input, { mode: 0o600 });
@@ -134,7 +136,7 @@ export function createScriptServer(): {
       }
       let finished = false;
       /** The output files the request printed into (see below). */
-      let printed: Array<'out' | 'err'> = [];
+      let printed: Array<'out' | 'err' | 'side'> = [];
       const code = await new Promise<number | null>((resolve) => {
         pending.set(k, resolve);
         hold(s, true);
@@ -146,13 +148,19 @@ export function createScriptServer(): {
         if (code === null) return { code: 1, stdout: '', stderr: 'the shell that runs git commands ended' };
         finished = true;
         const size = (ext: string): number => statSync(file(ext), { throwIfNoEntry: false })?.size ?? 0;
-        const sizes = { out: size('out'), err: size('err') };
-        printed = (['out', 'err'] as const).filter((ext) => sizes[ext] > 0);
-        if (sizes.out + sizes.err > req.maxOutput) return { code: 1, stdout: '', stderr: '', overflow: true };
-        const text = (ext: 'out' | 'err'): string => (sizes[ext] > 0 ? readFileSync(file(ext), 'utf8') : '');
-        return { code, stdout: text('out'), stderr: text('err') };
+        const sizes = { out: size('out'), err: size('err'), side: req.side === undefined ? 0 : size('side') };
+        printed = (['out', 'err', 'side'] as const).filter((ext) => sizes[ext] > 0);
+        if (sizes.out + sizes.err + sizes.side > req.maxOutput)
+          return { code: 1, stdout: '', stderr: '', overflow: true };
+        const text = (ext: 'out' | 'err' | 'side'): string => (sizes[ext] > 0 ? readFileSync(file(ext), 'utf8') : '');
+        return {
+          code,
+          stdout: text('out'),
+          stderr: text('err'),
+          ...(req.side === undefined ? {} : { side: text('side') }),
+        };
       } catch (e) {
-        printed = ['out', 'err'];
+        printed = ['out', 'err', 'side'];
         return { code: 1, stdout: '', stderr: `could not read the output of a git command: ${(e as Error).message}` };
       } finally {
         // Emptied (nothing a command printed stays on disk) and then kept for the next request. Emptying frees the
@@ -166,7 +174,7 @@ export function createScriptServer(): {
             if (ok) free.push(k);
           });
           emptying.add(done);
-        } else for (const f of ['sh', 'in', 'out', 'err'].map(file)) rmSync(f, { force: true });
+        } else for (const f of ['sh', 'in', 'out', 'err', 'side'].map(file)) rmSync(f, { force: true });
       }
     },
   };
