@@ -112,8 +112,9 @@ export interface AgentRuntime {
   close(): void;
 }
 
-export function openAgentRuntime(deps: AppDeps, ws: Workspace): AgentRuntime {
-  const log = openAuditLog(deps, auditOptions(ws, deps));
+/** `held`: an audit log the caller keeps open and closes (close() then leaves it open). */
+export function openAgentRuntime(deps: AppDeps, ws: Workspace, held?: AuditLog): AgentRuntime {
+  const log = held ?? openAuditLog(deps, auditOptions(ws, deps));
   const specs = resolveAgentSpecs(ws.policy);
   // Output past the transcript's head and tail goes whole to blobs, so `mso logs --full` can show all of it.
   const ad: AdapterDeps = {
@@ -133,7 +134,9 @@ export function openAgentRuntime(deps: AppDeps, ws: Workspace): AgentRuntime {
     breaker,
     adapter,
     chain: (persona) => chainFor(ws.policy, specs, persona).map(adapter),
-    close: () => log.close(),
+    close: () => {
+      if (!held) log.close();
+    },
   };
 }
 

@@ -85,13 +85,24 @@ export interface DesignOps {
        * written. A run only designed takes no slot, and is not refused.
        */
       live?: boolean | undefined;
+      /**
+       * Where the design leaves the audit log it opened, open, for the caller to go on with and close (`mso run`: one
+       * log from the design to the observation after the run). Without it the design closes its own.
+       */
+      audit?: AuditHolder | undefined;
     },
   ): Promise<{ run_id: string; topology: TopologyResult; bundle: string; plan: string; feedback_applied: string[] }>;
   show(
     runId: string,
     format: 'mermaid' | 'json' | 'text',
   ): Promise<{ run_id: string; format: string; content: string }>;
-  validate(runId: string, check: ValidationReport['check']): Promise<ValidationReport>;
+  /** `log`: the caller's open audit log, which it closes (else one is opened and closed here). */
+  validate(runId: string, check: ValidationReport['check'], log?: AuditLog): Promise<ValidationReport>;
+}
+
+/** An audit log one use case opens and hands on to the next, which closes it (see DesignOps.all). */
+export interface AuditHolder {
+  log?: AuditLog | undefined;
 }
 
 /** Design and governance use cases over the runtime workspace. */
@@ -398,7 +409,8 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         let applied: string[] = [];
         if (mm.feedback.length > 0) applied = (await ops.refine(runId, s)).applied;
         const plan = await ops.plan(runId, s);
-        s.log?.close();
+        if (input.audit) input.audit.log = s.log;
+        else s.log?.close();
         s.log = undefined;
         if (input.mirror !== false) await (await open(true)).sync(runId);
         return { run_id: runId, topology, bundle: mm.path, plan: plan.path, feedback_applied: applied };
@@ -423,18 +435,18 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
             : JSON.stringify({ topology, plan: plan ?? null }, null, 2);
       return { run_id: runId, format, content };
     },
-    async validate(runId, check) {
+    async validate(runId, check, held) {
       const ws = await open(true);
       const ref = await ws.runs.get(runId);
       // One audit log for the checks' reading and the event after them.
-      const log = openAuditLog(deps, auditOptions(ws, deps));
+      const log = held ?? openAuditLog(deps, auditOptions(ws, deps));
       let report: ValidationReport;
       try {
         report = await validateRun(deps, ws, ref, check, log);
         const { status, errors, warnings } = report;
         log.appendEvent({ runId, type: 'governance.validate', payload: { check, status, errors, warnings } });
       } finally {
-        log.close();
+        if (!held) log.close();
       }
       await ws.sync(runId);
       return report;

@@ -52,6 +52,8 @@ export interface ObserveOps {
     mode?: 'scheduled' | 'event' | 'on_demand' | 'batch' | undefined;
     since?: string | undefined;
     dryRun?: boolean | undefined;
+    /** An open audit log to write through, which the caller closes (one run only; else one is opened here). */
+    log?: AuditLog | undefined;
   }): Promise<ObserveResult[]>;
   proposals: {
     list(status?: Proposal['status']): Promise<Proposal[]>;
@@ -101,14 +103,20 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
         return `${key}-${String(counters[key]).padStart(3, '0')}`;
       });
 
-  async function observeRun(ws: Workspace, ref: RunRef, mode: string, dryRun: boolean): Promise<ObserveResult> {
+  async function observeRun(
+    ws: Workspace,
+    ref: RunRef,
+    mode: string,
+    dryRun: boolean,
+    held?: AuditLog,
+  ): Promise<ObserveResult> {
     // Opened for writing first, so the file exists and is migrated; detectors then read through a query-only handle.
     // The proposals and the closing event are written through it.
-    const log = openAuditLog(deps, auditOptions(ws, deps));
+    const log = held ?? openAuditLog(deps, auditOptions(ws, deps));
     try {
       return await observeWith(ws, ref, mode, dryRun, log);
     } finally {
-      log.close();
+      if (!held) log.close();
     }
   }
 
@@ -243,7 +251,8 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
         }
       }
       const out: ObserveResult[] = [];
-      for (const ref of refs) out.push(await observeRun(ws, ref, mode, input.dryRun === true));
+      const held = input.runId !== undefined ? input.log : undefined;
+      for (const ref of refs) out.push(await observeRun(ws, ref, mode, input.dryRun === true, held));
       return out;
     },
     proposals: {

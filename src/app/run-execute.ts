@@ -60,10 +60,12 @@ export async function execute(
     decisions?: ReadonlyMap<string, RecordedDecision> | undefined;
     /** Receives the run's progress as it happens. */
     onProgress?: ProgressListener | undefined;
+    /** The caller's open audit log (it closes it); else one is opened and closed here. */
+    log?: AuditLog | undefined;
   },
 ): Promise<RunSummary> {
   const { deps, git } = c;
-  const rt = openAgentRuntime(deps, ws);
+  const rt = openAgentRuntime(deps, ws, options.log);
   const cancelFile = join(ref.dir, CANCEL_REQUEST);
   const controller = new AbortController();
   // Why the run stops if it is cancelled: the request's reason, or the caller's (Ctrl-C, an MCP host gone).

@@ -1,7 +1,8 @@
 import { isMsoError } from '../contracts/index.js';
 import { toText } from '../design/index.js';
 import type { RunRef, Workspace } from '../workspace/index.js';
-import type { ValidationReport } from './design-ops.js';
+import type { AuditLog } from '../audit/index.js';
+import type { AuditHolder, ValidationReport } from './design-ops.js';
 import { assertModesHonoured } from './mode-gate.js';
 import { execute } from './run-execute.js';
 import { preflightRun } from './run-preflight.js';
@@ -25,6 +26,9 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
   }
   // Once the run exists (designed, or created by the caller), a throw is recorded as its failure, never left `created`.
   let runId = input.runId;
+  // One audit log from the design's first event to the observation after the run: each opening (and the closing
+  // that writes the log's WAL back) cost a few milliseconds of every run.
+  const audit: AuditHolder = {};
   try {
     const designed = await design.all({
       goal: input.goal,
@@ -42,6 +46,7 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
       mirror: false,
       // A run that could not start is never made (a dry run takes no slot).
       live: input.dryRun !== true,
+      audit,
     });
     runId = designed.run_id;
     const ws = await open(true);
@@ -51,7 +56,7 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
         ? { applied: [] as string[], skipped: [] }
         : await observe.applyAccepted(designed.run_id);
     const ref = await ws.runs.get(designed.run_id);
-    const { gate, planText, refused } = await governanceGate(c, ws, ref, input.agent);
+    const { gate, planText, refused } = await governanceGate(c, ws, ref, input.agent, audit.log);
     if (refused) return refused;
     if (input.dryRun) {
       await ws.runs.setStatus(ref.runId, 'completed', { tags: ['dry-run'] });
@@ -75,11 +80,14 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
       init: input.init,
       signal: input.signal,
       onProgress: input.onProgress,
+      log: audit.log,
     });
-    return { ...summary, ...(await observeAfter(c, ref.runId)), proposals_applied: shaped.applied };
+    return { ...summary, ...(await observeAfter(c, ref.runId, audit.log)), proposals_applied: shaped.applied };
   } catch (e) {
     if (runId !== undefined) await recordFailure(c, runId, e, 'run');
     throw e;
+  } finally {
+    audit.log?.close();
   }
 }
 
@@ -110,8 +118,9 @@ export async function governanceGate(
   ws: Workspace,
   ref: RunRef,
   agent?: string,
+  log?: AuditLog,
 ): Promise<{ gate: ValidationReport; planText: string; refused: RunSummary | null }> {
-  const gate = await c.design.validate(ref.runId, 'all');
+  const gate = await c.design.validate(ref.runId, 'all', log);
   const topology = await readRunArtifact(c.deps, ref.dir, 'topology');
   const plan = await readRunArtifact(c.deps, ref.dir, 'plan');
   const planText = toText(topology, plan);

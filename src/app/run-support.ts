@@ -197,9 +197,9 @@ export function resultRefs(
 }
 
 /** The run's own observability pass (mode event); it never fails the run. */
-export async function observeAfter(c: RunOpsContext, runId: string): Promise<{ findings?: number }> {
+export async function observeAfter(c: RunOpsContext, runId: string, log?: AuditLog): Promise<{ findings?: number }> {
   try {
-    const [r] = await c.observe.observe({ runId, mode: 'event' });
+    const [r] = await c.observe.observe({ runId, mode: 'event', log });
     return { findings: r?.findings.length ?? 0 };
   } catch (e) {
     c.deps.logger.warn(`observability after ${runId} failed: ${(e as Error).message}`);
