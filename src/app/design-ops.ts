@@ -9,6 +9,8 @@ import {
   type ExecutionPlan,
   type MentalModelBundle,
   type WorkflowTopologySpec,
+  type PhaseDir,
+  type PhaseStatus,
 } from '../contracts/index.js';
 import {
   applyFeedback,
@@ -155,6 +157,8 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
    */
   interface Session {
     log?: AuditLog | undefined;
+    /** The phases done so far, written to the manifest at once when the session ends or a phase fails. */
+    readonly phases: Array<readonly [PhaseDir, PhaseStatus]>;
     /** The run executes right after its design (see `all`'s `live`). */
     live?: boolean | undefined;
   }
@@ -176,12 +180,28 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     if (!s) await ws.sync(runId);
   };
 
+  /**
+   * Runs one design step as its phase: marked active, then completed or failed. In a session only its end is written,
+   * with the session's other phases (see Session.phases): each write of the manifest is a locked, synced rewrite.
+   */
   async function phase<T>(
     ws: Workspace,
     runId: string,
     dir: '10_topology' | '20_mental-model' | '30_execution' | '70_governance',
+    s: Session | undefined,
     fn: () => Promise<T>,
   ): Promise<T> {
+    if (s) {
+      try {
+        const out = await fn();
+        s.phases.push([dir, 'completed']);
+        return out;
+      } catch (e) {
+        await ws.runs.setPhases(runId, [...s.phases, [dir, 'failed']]).catch(() => undefined);
+        s.phases.length = 0;
+        throw e;
+      }
+    }
     await ws.runs.setPhase(runId, dir, 'active');
     try {
       const out = await fn();
@@ -259,7 +279,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       const ref = await runFor(ws, { runId: input.runId, caseSlug: input.caseSlug, goal }, s);
       const planner = choice.used;
       const risk = input.risk ?? 'medium';
-      const result = await phase(ws, ref.runId, '10_topology', async () => {
+      const result = await phase(ws, ref.runId, '10_topology', s, async () => {
         const base = { runId: ref.runId, goal, risk, policy: ws.policy, at: now() };
         const topology =
           planner === 'llm'
@@ -317,7 +337,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         { runId: input.runId, caseSlug, goal: String(probe.metadata?.['goal_preview'] ?? name) },
         s,
       );
-      const result = await phase(ws, ref.runId, '10_topology', () =>
+      const result = await phase(ws, ref.runId, '10_topology', s, () =>
         writeTopology(ws, ref, { ...probe, run_id: ref.runId }, designKeyOf(text), s),
       );
       deps.faults?.point('design.topology');
@@ -328,7 +348,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       const ws = await open(true);
       const ref = await ws.runs.get(runId);
       const topology = await loadTopology(ref);
-      const bundle = await phase(ws, runId, '20_mental-model', async () => {
+      const bundle = await phase(ws, runId, '20_mental-model', s, async () => {
         const b = buildBundle(topology, now());
         await writeJsonAtomic(deps, join(ref.dir, ARTIFACT_PATHS.bundle), MentalModelBundleSchema.parse(b));
         deps.faults?.point('design.mental_model');
@@ -382,7 +402,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       const ref = await ws.runs.get(runId);
       const topology = await loadTopology(ref);
       const bundle = await loadBundle(ref);
-      const plan = await phase(ws, runId, '30_execution', async () => {
+      const plan = await phase(ws, runId, '30_execution', s, async () => {
         const p = buildPlan(topology, bundle, ws.policy, now());
         await writeJsonAtomic(deps, join(ref.dir, ARTIFACT_PATHS.plan), ExecutionPlanSchema.parse(p));
         deps.faults?.point('design.plan');
@@ -394,7 +414,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       return { run_id: runId, path: join(ref.dir, ARTIFACT_PATHS.plan), nodes: types };
     },
     async all(input) {
-      const s: Session = { live: input.live };
+      const s: Session = { live: input.live, phases: [] };
       let runId: string | undefined;
       try {
         const topology =
@@ -409,14 +429,20 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         let applied: string[] = [];
         if (mm.feedback.length > 0) applied = (await ops.refine(runId, s)).applied;
         const plan = await ops.plan(runId, s);
+        await (await open(true)).runs.setPhases(runId, s.phases);
+        s.phases.length = 0;
         if (input.audit) input.audit.log = s.log;
         else s.log?.close();
         s.log = undefined;
         if (input.mirror !== false) await (await open(true)).sync(runId);
         return { run_id: runId, topology, bundle: mm.path, plan: plan.path, feedback_applied: applied };
       } catch (e) {
-        // The steps that were done show in the observation space, as they would have one by one.
-        if (runId !== undefined) await (await open(true)).sync(runId).catch(() => undefined);
+        // The steps that were done show in the manifest and the observation space, as they would have one by one.
+        if (runId !== undefined) {
+          const ws = await open(true);
+          if (s.phases.length > 0) await ws.runs.setPhases(runId, s.phases).catch(() => undefined);
+          await ws.sync(runId).catch(() => undefined);
+        }
         throw e;
       } finally {
         s.log?.close();

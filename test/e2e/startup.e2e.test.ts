@@ -139,19 +139,29 @@ describe('the default policy in the bundle', () => {
 // observation, the summary's reader, and the observation's query-only reader. Raise it only with a reason in the
 // commit message.
 const AUDIT_OPENS = 3;
+// Each write of the run's manifest is a locked, synced rewrite. A one-node run writes it when it is made, once for its
+// design's three phases, for the gate's phase, when it goes active, when its tickets' phase starts, at its end, and
+// for the observation's phase.
+const MANIFEST_WRITES = 7;
 
 describe("a run's fixed cost", () => {
-  it(`opens the audit database at most ${AUDIT_OPENS} times in a one-node run`, async () => {
+  it(`opens the audit database at most ${AUDIT_OPENS} times and writes its manifest at most ${MANIFEST_WRITES} times in a one-node run`, async () => {
     await writeFile(
       join(sb.dir, 'one.yaml'),
       'name: one\ngoal: one step\nnodes:\n  - { id: a, label: A, command: "echo a > a.txt" }\n',
     );
     const list = join(sb.dir, 'sqlite-opens.json');
     const hook = join(REPO_ROOT, 'test/fixtures/count-sqlite-opens.mjs');
+    const renames = join(sb.dir, 'renames.json');
+    const renameHook = join(REPO_ROOT, 'test/fixtures/count-renames.mjs');
     const run = await sb.json<{ status: string }>(['run', '--workflow', join(sb.dir, 'one.yaml')], {
-      env: { NODE_OPTIONS: `--import ${hook}`, MSO_SQLITE_OPENS: list },
+      env: { NODE_OPTIONS: `--import ${hook} --import ${renameHook}`, MSO_SQLITE_OPENS: list, MSO_RENAMES: renames },
     });
     expect(run.body.status, run.stderr).toBe('completed');
+    const replaced = JSON.parse(await readFile(renames, 'utf8')) as Record<string, number>;
+    // The hook saw the run's writes (the plan's, once in the run and once in the observation space).
+    expect(replaced['execution_plan.json']).toBe(2);
+    expect(replaced['manifest.json']).toBeLessThanOrEqual(MANIFEST_WRITES);
     const { opened } = JSON.parse(await readFile(list, 'utf8')) as { opened: string[] };
     // The hook saw the run's connections: none would mean it counted nothing.
     expect(opened.length).toBeGreaterThan(0);

@@ -117,6 +117,39 @@ describe('runs', () => {
     await ws.runs.setStatus(a.runId, 'active');
     expect((await ws.runs.get(a.runId)).manifest.status).toBe('active');
   });
+  it('a design of several steps writes its phases once at its end, and a step that fails with the steps done before it', async () => {
+    const workflowText = 'name: phases\nnodes:\n  - { id: a, label: A, command: "true" }\n';
+    const app = appIn(dir);
+    const done = await app.design.all({ workflowText });
+    const phases = (runId: string) =>
+      readFile(join(dir, 'ws', '.mso-context', 'active', runId, 'manifest.json'), 'utf8').then(
+        (t) => JSON.parse(t) as { phases: Record<string, { status: string }>; status: string },
+      );
+    const ok = await phases(done.run_id);
+    expect([
+      ok.phases['10_topology']?.status,
+      ok.phases['20_mental-model']?.status,
+      ok.phases['30_execution']?.status,
+    ]).toEqual(['completed', 'completed', 'completed']);
+    // A step that throws: the phases before it are recorded completed, its own failed, and the run with it.
+    const failing = appIn(dir, 't', {
+      point: (p) => {
+        if (p === 'design.plan') throw new Error('the plan broke');
+      },
+    });
+    await expect(failing.design.all({ workflowText })).rejects.toThrow('the plan broke');
+    const runs = (await readIndex(deps.fs, join(dir, 'ws', '.mso-context', 'registry', 'manifest-index.jsonl'))).filter(
+      (r) => r.run_id !== done.run_id,
+    );
+    const broken = await phases(runs.at(-1)?.run_id as string);
+    expect([
+      broken.phases['10_topology']?.status,
+      broken.phases['20_mental-model']?.status,
+      broken.phases['30_execution']?.status,
+    ]).toEqual(['completed', 'completed', 'failed']);
+    expect(broken.status).toBe('failed');
+  });
+
   it('creates, finalizes and archives a run, recording each status in the index', async () => {
     const ws = await open();
     const ref = await ws.runs.create({ id: { skillKey: 'msowd', caseSlug: 'onboarding' } });
