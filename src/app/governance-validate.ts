@@ -58,12 +58,16 @@ export async function validateRun(
     report,
     generated_at: deps.clock.now().toISOString(),
   };
-  await ws.runs
-    .setPhase(ref.runId, '70_governance', body.status === 'fail' ? 'failed' : 'completed')
-    .catch(() => undefined);
-  await writeJsonAtomic(deps, report, body);
-  if (check === 'all')
-    await writeFileAtomic(deps, join(ref.dir, ARTIFACT_PATHS.governance, 'governance_check_report.md'), markdown(body));
+  // The phase and the reports are separate files, each written whole: side by side.
+  await Promise.all([
+    ws.runs
+      .setPhase(ref.runId, '70_governance', body.status === 'fail' ? 'failed' : 'completed')
+      .catch(() => undefined),
+    writeJsonAtomic(deps, report, body),
+    check === 'all'
+      ? writeFileAtomic(deps, join(ref.dir, ARTIFACT_PATHS.governance, 'governance_check_report.md'), markdown(body))
+      : undefined,
+  ]);
   return body;
 }
 

@@ -172,13 +172,15 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
       });
       const stamp = at.replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
       const dir = join(ref.dir, '60_observability');
-      const written = [join(dir, `callbacks-${stamp}.json`)];
-      await writeJsonAtomic(deps, written[0] as string, { run_id: ref.runId, mode, generated_at: at, counts, events });
-      for (const [i, e] of events.entries()) {
-        const f = join(dir, `callback-${stamp}-${String(i + 1).padStart(2, '0')}.json`);
-        await writeJsonAtomic(deps, f, e);
-        written.push(f);
-      }
+      const files = events.map((e, i) => ({
+        path: join(dir, `callback-${stamp}-${String(i + 1).padStart(2, '0')}.json`),
+        value: e as unknown,
+      }));
+      files.unshift({
+        path: join(dir, `callbacks-${stamp}.json`),
+        value: { run_id: ref.runId, mode, generated_at: at, counts, events },
+      });
+      const written = files.map((f) => f.path);
       const review = [
         `# Observability review: ${ref.runId}`,
         '',
@@ -200,7 +202,11 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
           : []),
         '',
       ].join('\n');
-      await writeFileAtomic(deps, join(ref.dir, ARTIFACT_PATHS.governance, 'observability_review.md'), review);
+      // Separate files, each written whole on its own: side by side.
+      await Promise.all([
+        ...files.map((f) => writeJsonAtomic(deps, f.path, f.value)),
+        writeFileAtomic(deps, join(ref.dir, ARTIFACT_PATHS.governance, 'observability_review.md'), review),
+      ]);
       log.appendEvent({
         runId: ref.runId,
         type: 'observe.completed',
