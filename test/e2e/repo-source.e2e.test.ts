@@ -204,6 +204,22 @@ describe('where a run branches from', () => {
       expect(fileHashes(join(sb.dir, 'workspace'))).toEqual(before);
       expect(refs()).toBe(refsBefore);
       expect(fileHashes(join(sb.cwd, '.git'))).toEqual(gitBefore);
+      // The repository is asked while the workflow is read: a bad --repo too, the workflow's field is still the one
+      // reported.
+      const both = await sb.json<{ error: { field: string } }>(['run', '--workflow', wf, '--repo', sb.dir]);
+      expect(both.code).toBe(2);
+      expect(both.body.error.field).toBe(`${wf} ${field}`);
     }
+    const wf = await oneNode(sb.dir);
+    const norepo = await sb.json<{ error: { field: string; message: string } }>([
+      'run',
+      '--workflow',
+      wf,
+      '--repo',
+      sb.dir,
+    ]);
+    expect(norepo.body.error.field).toBe('--repo');
+    expect(norepo.body.error.message).toContain(`${sb.dir} is not inside a git repository`);
+    expect(fileHashes(join(sb.dir, 'workspace'))).toEqual(before);
   });
 });
