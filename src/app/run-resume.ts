@@ -39,7 +39,8 @@ export async function resumeRun(c: RunOpsContext, runId: string, options: Resume
   }
   let summary: RunSummary;
   try {
-    summary = await execute(c, ws, ref, options);
+    // Mirrored to the observation space by the observation just below.
+    summary = await execute(c, ws, ref, { ...options, mirror: false });
   } catch (e) {
     await recordFailure(c, runId, e, 'resume');
     throw e;
