@@ -4,6 +4,7 @@ export type {
   Faults,
   Fs,
   SmallFs,
+  AtomicFs,
   OpenSqlite,
   ListenPostgres,
   OpenPostgres,

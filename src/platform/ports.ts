@@ -42,6 +42,21 @@ export type Fs = Pick<
 /** The calls a worktree's small administrative files need (see {@link PlatformDeps.smallFs}). */
 export type SmallFs = Pick<Fs, 'readdir' | 'mkdir' | 'realpath' | 'writeFile' | 'readFile' | 'rm'>;
 
+/**
+ * The file calls of an atomic write of a small file (see writeFileAtomic), on the calling thread but for the fsync:
+ * through `fs` an atomic write is five thread-pool round trips (open, write, fsync, close, rename), each worth more
+ * than its call when the file is small.
+ */
+export interface AtomicFs {
+  /**
+   * Creates `path`, which must not exist (EEXIST; ENOENT when its folder is missing), writes `data`, flushes it to the
+   * disk (fsync, in the thread pool) and closes it. A failure after the file was made leaves it for the caller to remove.
+   */
+  writeNew(path: string, data: string | Uint8Array, mode: number): Promise<void>;
+  /** Replaces `to` with `from` (rename(2)). */
+  rename(from: string, to: string): Promise<void>;
+}
+
 /** Facts about this process and others, for locks and stale-lock detection. */
 export interface ProcessInfo {
   readonly pid: number;
@@ -73,6 +88,8 @@ export interface PlatformDeps {
    * `fs` does.
    */
   readonly smallFs?: SmallFs;
+  /** An atomic write's file calls mostly on the calling thread (see {@link AtomicFs}); absent, `fs` does them all. */
+  readonly atomicFs?: AtomicFs;
   readonly processInfo: ProcessInfo;
   readonly openSqlite: OpenSqlite;
   /**

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openAuditLog } from '../../src/audit/index.js';
-import { nodePlatform, type Fs } from '../../src/platform/index.js';
+import { nodePlatform, type AtomicFs, type Fs } from '../../src/platform/index.js';
 import { withLock, writeFileAtomic } from '../../src/workspace/index.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 
@@ -39,6 +39,21 @@ function fullDiskFs(): Fs {
     }) as Fs['open'],
   };
 }
+
+/** The real atomic-write calls, except that writing a new file fails as on a full disk, once the file is made. */
+function fullDiskAtomicFs(): AtomicFs {
+  const atomic = platform.atomicFs as AtomicFs;
+  return {
+    ...atomic,
+    writeNew: async (path, _data, mode) => {
+      await atomic.writeNew(path, '', mode);
+      throw enospc();
+    },
+  };
+}
+
+/** A full disk for every way a file is written: through open handles and through the atomic-write calls. */
+const fullDisk = () => ({ ...platform, fs: fullDiskFs(), atomicFs: fullDiskAtomicFs() });
 
 /** Runs the audit writer fixture until it committed `n` events, then SIGKILLs it. */
 async function killWriterAfter(file: string, n: number): Promise<number[]> {
@@ -163,13 +178,25 @@ describe('storage faults', () => {
   });
 
   it('a full disk during an atomic write is MSO_STORAGE_FULL naming the file, and leaves no temp file', async () => {
-    const deps = { ...platform, fs: fullDiskFs() };
     const target = join(dir, 'run', 'manifest.json');
-    await expect(writeFileAtomic(deps, target, '{"a":1}\n')).rejects.toMatchObject({
-      code: 'MSO_STORAGE_FULL',
-      path: target,
-    });
-    expect(await readdir(join(dir, 'run'))).toEqual([]);
+    // Through the atomic-write calls (the platform's), and through `fs` alone (a platform without them).
+    for (const deps of [fullDisk(), { ...platform, fs: fullDiskFs(), atomicFs: undefined }]) {
+      await expect(writeFileAtomic(deps, target, '{"a":1}\n')).rejects.toMatchObject({
+        code: 'MSO_STORAGE_FULL',
+        path: target,
+      });
+      expect(await readdir(join(dir, 'run'))).toEqual([]);
+    }
+    // Both write the same file, with its mode, into a folder made when missing.
+    for (const deps of [platform, { ...platform, atomicFs: undefined }]) {
+      const made = join(dir, `made-${deps.atomicFs ? 'quick' : 'fs'}`, 'a.json');
+      await writeFileAtomic(deps, made, '{"a":2}\n', { mode: 0o444 });
+      expect(await readFile(made, 'utf8')).toBe('{"a":2}\n');
+      expect((await stat(made)).mode & 0o777).toBe(0o444);
+      await writeFileAtomic(deps, made, '{"a":3}\n', { mode: 0o444 });
+      expect(await readFile(made, 'utf8')).toBe('{"a":3}\n');
+      expect(await readdir(dirname(made))).toEqual(['a.json']);
+    }
   });
 
   it('a full disk while taking a lock leaves no empty lock behind for others to wait on', async () => {
@@ -183,7 +210,7 @@ describe('storage faults', () => {
   it('a full disk while storing a blob leaves neither the blob nor a temp file', async () => {
     const file = join(dir, 'audit.db');
     const blobsDir = join(dir, 'blobs');
-    const log = openAuditLog({ ...platform, fs: fullDiskFs() }, { file, blobsDir });
+    const log = openAuditLog(fullDisk(), { file, blobsDir });
     try {
       await expect(log.putBlob('some transcript')).rejects.toMatchObject({ code: 'MSO_STORAGE_FULL' });
     } finally {

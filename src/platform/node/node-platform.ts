@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import type { Clock, Faults, OpenPostgres, PlatformDeps, Proc, ProcessInfo, Random } from '../ports.js';
 import { trackGroup, untrackGroup } from './live-groups.js';
 import { openSqlite, seedSqlite } from './sqlite.js';
-import { smallFs } from './small-fs.js';
+import { atomicFs, smallFs } from './small-fs.js';
 
 /** The real clock. */
 export function nodeClock(): Clock {
@@ -200,6 +200,7 @@ export function nodePlatform(env: Readonly<Record<string, string | undefined>> =
     random: nodeRandom(),
     fs: fsp,
     smallFs,
+    atomicFs,
     processInfo: nodeProcessInfo(),
     openSqlite,
     seedSqlite,

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import type { SmallFs } from '../ports.js';
+import type { AtomicFs, SmallFs } from '../ports.js';
 
 /** `fn(...args)` run now, as a settled promise. */
 const now =
@@ -26,4 +26,39 @@ export const smallFs: SmallFs = {
   writeFile: now(fs.writeFileSync) as unknown as SmallFs['writeFile'],
   readFile: now(fs.readFileSync) as unknown as SmallFs['readFile'],
   rm: now(fs.rmSync) as unknown as SmallFs['rm'],
+};
+
+/**
+ * `AtomicFs` with every call but the fsync on the calling thread: creating, writing and closing a small file and
+ * renaming it are tens of microseconds each, and a round trip through the thread pool is worth more (several per node
+ * of a run: its tickets, its transcripts). The fsync, which waits for the disk, stays in the thread pool.
+ */
+export const atomicFs: AtomicFs = {
+  writeNew(path, data, mode) {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, 'wx', mode);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    try {
+      fs.writeFileSync(fd, data);
+    } catch (e) {
+      fs.closeSync(fd);
+      return Promise.reject(e as Error);
+    }
+    return new Promise((resolve, reject) =>
+      fs.fsync(fd, (synced) => {
+        let failed: Error | null = synced;
+        try {
+          fs.closeSync(fd);
+        } catch (e) {
+          failed ??= e as Error;
+        }
+        if (failed) reject(failed);
+        else resolve();
+      }),
+    );
+  },
+  rename: now(fs.renameSync),
 };
