@@ -8,7 +8,14 @@ import {
   type TicketPriority,
   type TicketStatus,
 } from '../contracts/index.js';
-import { assertInside, readTextIfExists, withLock, writeFileAtomic, type AtomicDeps } from '../workspace/index.js';
+import {
+  assertInside,
+  readTextIfExists,
+  smallReader,
+  withLock,
+  writeFileAtomic,
+  type AtomicDeps,
+} from '../workspace/index.js';
 import type { Clock } from '../platform/index.js';
 import { transitionTicket } from './state-machine.js';
 import { parseTicket, renderTicket, ticketDoc, ticketSlug, type TicketDoc } from './ticket-file.js';
@@ -114,7 +121,7 @@ export function createTicketStore(
   };
 
   async function readRef(path: string): Promise<{ text: string; doc: TicketDoc }> {
-    const text = await readTextIfExists(deps.fs, path);
+    const text = await readTextIfExists(smallReader(deps), path);
     if (text === undefined) throw new NotFoundError('ticket', path);
     const seen = parsed.get(path);
     if (seen?.text === text) return seen;
@@ -161,7 +168,7 @@ export function createTicketStore(
     if (n === 0) return [];
     return withLock(deps, lock('counter'), async () => {
       const counterFile = join(dir, '.ticket-counter');
-      const counted = Number((await readTextIfExists(deps.fs, counterFile))?.trim() ?? '0') || 0;
+      const counted = Number((await readTextIfExists(smallReader(deps), counterFile))?.trim() ?? '0') || 0;
       // The counter survives archiving; existing files are a floor in case the counter was lost.
       const seen = [...(await files(ticketsDir, false)), ...(await files(archiveDir, true))].map((f) =>
         Number(idOf(f).slice(4)),
@@ -271,7 +278,7 @@ export function createTicketStore(
       const r = { ...moved, ticket: { ...moved.ticket, ...fields } };
       await withLock(deps, lock(`ticket-${before.doc.frontmatter.id}`), async () => {
         // Unchanged since it was read: compared as text, parsed again only to name the status that beat us.
-        const now = await readTextIfExists(deps.fs, path);
+        const now = await readTextIfExists(smallReader(deps), path);
         if (now === undefined) throw new NotFoundError('ticket', path);
         if (now !== before.text)
           throw new TicketConflictError(before.doc.frontmatter.id, parseTicket(now, path).frontmatter.status);

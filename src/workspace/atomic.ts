@@ -1,12 +1,14 @@
 import { dirname } from 'node:path';
 import type { z } from 'zod';
 import { InvalidArtifactError, NotFoundError, parseArtifact, storageErrorOf } from '../contracts/index.js';
-import type { AtomicFs, Fs, ProcessInfo, Random, Redactor } from '../platform/index.js';
+import type { AtomicFs, Fs, ProcessInfo, Random, Redactor, SmallFs } from '../platform/index.js';
 
 export interface AtomicDeps {
   readonly fs: Fs;
   /** The same write with fewer thread-pool round trips (see AtomicFs); absent, `fs` makes it. */
   readonly atomicFs?: AtomicFs | undefined;
+  /** Small files read on the calling thread (see smallReader); absent, `fs` reads them. */
+  readonly smallFs?: SmallFs | undefined;
   readonly random: Random;
   readonly processInfo: ProcessInfo;
   /** Secrets are removed from every text written (see `WriteOptions.verbatim`). */
@@ -87,8 +89,16 @@ export function isNotFound(e: unknown): boolean {
   return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
+/**
+ * What reads the workspace's small files (a manifest, a ticket, a lock's owner, a design artifact): the platform's
+ * calls on the calling thread when it has them (a read through `fs` is four thread-pool round trips: open, stat,
+ * read, close), else `fs`.
+ */
+export const smallReader = (deps: { readonly fs: Fs; readonly smallFs?: SmallFs | undefined }): Pick<Fs, 'readFile'> =>
+  deps.smallFs ?? deps.fs;
+
 /** Reads a file, or returns undefined when it does not exist. */
-export async function readTextIfExists(fs: Fs, path: string): Promise<string | undefined> {
+export async function readTextIfExists(fs: Pick<Fs, 'readFile'>, path: string): Promise<string | undefined> {
   try {
     return await fs.readFile(path, 'utf8');
   } catch (e) {
@@ -107,7 +117,12 @@ export function parseJsonText(text: string, file: string): unknown {
 }
 
 /** Reads and validates a JSON artifact; a missing file is `NotFoundError`, a bad one `InvalidArtifactError`. */
-export async function readJsonArtifact<S extends z.ZodType>(fs: Fs, path: string, schema: S, what: string): Promise<z.output<S>> {
+export async function readJsonArtifact<S extends z.ZodType>(
+  fs: Pick<Fs, 'readFile'>,
+  path: string,
+  schema: S,
+  what: string,
+): Promise<z.output<S>> {
   const text = await readTextIfExists(fs, path);
   if (text === undefined) throw new NotFoundError(what, path);
   const seen = checked.get(path);

@@ -12,6 +12,7 @@ export {
   parseJsonText,
   type AtomicDeps,
   type WriteOptions,
+  smallReader,
 } from './atomic.js';
 export { withLock, type LockOptions } from './lock.js';
 export { parseFrontmatter, type FrontmatterDoc } from './frontmatter.js';

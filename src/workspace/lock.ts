@@ -1,10 +1,12 @@
 import { dirname, join } from 'node:path';
 import { LockTimeoutError, StorageIoError, storageErrorOf } from '../contracts/index.js';
-import { removeAtExit, type Clock, type Fs, type ProcessInfo, type Random } from '../platform/index.js';
-import { isNotFound, readTextIfExists } from './atomic.js';
+import { removeAtExit, type Clock, type Fs, type ProcessInfo, type Random, type SmallFs } from '../platform/index.js';
+import { isNotFound, readTextIfExists, smallReader } from './atomic.js';
 
 export interface LockDeps {
   readonly fs: Fs;
+  /** The owners' small files read on the calling thread (see smallReader). */
+  readonly smallFs?: SmallFs | undefined;
   readonly clock: Clock;
   readonly random: Random;
   readonly processInfo: ProcessInfo;
@@ -95,7 +97,7 @@ async function clearDeadOwners(deps: LockDeps, dir: string): Promise<void> {
     const pid = Number(name.slice(OWNER_PREFIX.length).split('-')[0]);
     if (!Number.isInteger(pid) || pid === deps.processInfo.pid || deps.processInfo.isAlive(pid)) continue;
     const file = join(dir, name);
-    const owner = parseOwner(await readTextIfExists(deps.fs, file));
+    const owner = parseOwner(await readTextIfExists(smallReader(deps), file));
     if (owner?.host === deps.processInfo.hostname) await deps.fs.rm(file, { force: true });
   }
 }
@@ -169,7 +171,7 @@ async function changedAgo(deps: LockDeps, path: string, ours: OwnerFile): Promis
 }
 
 async function isStale(deps: LockDeps, path: string, staleMs: number, ours: OwnerFile): Promise<boolean> {
-  const text = await readTextIfExists(deps.fs, path);
+  const text = await readTextIfExists(smallReader(deps), path);
   if (text === undefined) return false;
   // The lock's change time is when it, or another lock of its owner's in the folder, was last taken or released.
   const age = await changedAgo(deps, path, ours);
@@ -233,7 +235,7 @@ export async function withLock<T>(deps: LockDeps, path: string, fn: () => Promis
   try {
     return await fn();
   } finally {
-    const text = await readTextIfExists(deps.fs, path);
+    const text = await readTextIfExists(smallReader(deps), path);
     if (text?.includes(owner.token)) await deps.fs.rm(path, { force: true });
   }
 }

@@ -70,7 +70,7 @@ export function newManifest(input: {
 }
 
 /** Reads and validates a manifest. */
-export async function loadManifest(fs: Fs, file: string): Promise<RunManifest> {
+export async function loadManifest(fs: Pick<Fs, 'readFile'>, file: string): Promise<RunManifest> {
   return readJsonArtifact(fs, file, RunManifestSchema, 'manifest');
 }
 

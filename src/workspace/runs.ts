@@ -14,7 +14,7 @@ import {
   type SkillKey,
 } from '../contracts/index.js';
 import type { Clock } from '../platform/index.js';
-import { isNotFound, writeJsonAtomic, type AtomicDeps } from './atomic.js';
+import { isNotFound, smallReader, writeJsonAtomic, type AtomicDeps } from './atomic.js';
 import type { WorkspaceLayout } from './layout.js';
 import { withLock } from './lock.js';
 import {
@@ -121,7 +121,7 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
 
   async function get(runId: string): Promise<RunRef> {
     const dir = await locate(runId);
-    return { runId, dir, manifest: await loadManifest(fs, join(dir, 'manifest.json')) };
+    return { runId, dir, manifest: await loadManifest(smallReader(deps), join(dir, 'manifest.json')) };
   }
 
   async function countLive(): Promise<number> {
@@ -130,7 +130,7 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
     for (const id of ids) {
       const file = join(layout.activeDir, id, 'manifest.json');
       try {
-        if (LIVE_RUN_STATUSES.includes((await loadManifest(fs, file)).status)) live++;
+        if (LIVE_RUN_STATUSES.includes((await loadManifest(smallReader(deps), file)).status)) live++;
       } catch (e) {
         // A folder whose manifest is still being written by its creator holds the registry lock, so it is not here;
         // anything else without a manifest is not a run.

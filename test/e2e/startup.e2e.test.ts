@@ -143,6 +143,10 @@ const AUDIT_OPENS = 3;
 // design's three phases, for the gate's phase, when it goes active, when its tickets' phase starts, at its end, and
 // for the observation's phase.
 const MANIFEST_WRITES = 7;
+// A small file read through the thread pool is four round trips (open, stat, read, close): the run's manifest, its
+// tickets, its locks' owners and its design artifacts are read on the calling thread (smallReader); what is left is
+// read once or twice (the policy, the workflow, the anchors, the observation's own files).
+const THREAD_POOL_READS = 24;
 
 describe("a run's fixed cost", () => {
   it(`opens the audit database at most ${AUDIT_OPENS} times and writes its manifest at most ${MANIFEST_WRITES} times in a one-node run`, async () => {
@@ -165,6 +169,13 @@ describe("a run's fixed cost", () => {
     // The observation space's copy of the run is written when the gate has passed and once at the run's end (by the
     // observation after it), not also by the coordinator's end just before.
     expect(replaced['readme.md']).toBe(2);
+    const reads = Object.entries(replaced).filter(([k]) => k.startsWith('read:'));
+    expect(reads.length, 'the hook counts reads').toBeGreaterThan(0);
+    expect(
+      reads.map(([, n]) => n).reduce((a, b) => a + b, 0),
+      JSON.stringify(reads),
+    ).toBeLessThanOrEqual(THREAD_POOL_READS);
+    expect(reads.filter(([k]) => /TKT-|\.lock$/.test(k))).toEqual([]);
     const { opened } = JSON.parse(await readFile(list, 'utf8')) as { opened: string[] };
     // The hook saw the run's connections: none would mean it counted nothing.
     expect(opened.length).toBeGreaterThan(0);
