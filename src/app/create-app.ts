@@ -198,8 +198,9 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
    */
   let opened: { readonly ws: Workspace; readonly create: boolean; readonly stamp: string } | undefined;
   const stampOf = async (layout: Workspace['layout']): Promise<string> => {
+    // On the calling thread when the platform can (three stats at every opening: a round trip each otherwise).
     const one = (path: string): Promise<string> =>
-      deps.fs.stat(path).then(
+      (deps.smallFs ?? deps.fs).stat(path).then(
         (st) => `${st.ino}:${st.size}:${st.mtimeMs}`,
         () => '-',
       );

@@ -40,7 +40,7 @@ export type Fs = Pick<
 >;
 
 /** The calls a worktree's small administrative files need (see {@link PlatformDeps.smallFs}). */
-export type SmallFs = Pick<Fs, 'readdir' | 'mkdir' | 'realpath' | 'writeFile' | 'readFile' | 'rm'>;
+export type SmallFs = Pick<Fs, 'readdir' | 'mkdir' | 'realpath' | 'writeFile' | 'readFile' | 'rm' | 'stat'>;
 
 /**
  * The file calls of an atomic write of a small file (see writeFileAtomic), on the calling thread but for the fsync:

@@ -110,7 +110,8 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
   async function locate(runId: string): Promise<string> {
     parseRunId(runId);
     const active = layout.runDir(runId);
-    if (await fs.stat(join(active, 'manifest.json')).catch(() => undefined)) return active;
+    // Every read of a run looks here first: one stat, on the calling thread when the platform can.
+    if (await (deps.smallFs ?? fs).stat(join(active, 'manifest.json')).catch(() => undefined)) return active;
     const months = await fs.readdir(layout.archiveDir).catch(() => [] as string[]);
     for (const month of months.sort().reverse()) {
       const dir = join(layout.archiveDir, month, runId);
@@ -177,8 +178,9 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
         }
       }
       const dir = layout.runDir(runId);
-      for (const phase of PHASE_DIRS) await fs.mkdir(join(dir, phase), { recursive: true });
-      await fs.mkdir(join(dir, 'worktree'), { recursive: true });
+      // Ten empty folders: on the calling thread when the platform can (a round trip each otherwise).
+      const small = deps.smallFs ?? fs;
+      for (const sub of [...PHASE_DIRS, 'worktree']) await small.mkdir(join(dir, sub), { recursive: true });
       const at = now();
       const manifest = newManifest({
         runId,

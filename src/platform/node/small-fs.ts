@@ -26,6 +26,7 @@ export const smallFs: SmallFs = {
   writeFile: now(fs.writeFileSync) as unknown as SmallFs['writeFile'],
   readFile: now(fs.readFileSync) as unknown as SmallFs['readFile'],
   rm: now(fs.rmSync) as unknown as SmallFs['rm'],
+  stat: now(fs.statSync) as unknown as SmallFs['stat'],
 };
 
 /**
