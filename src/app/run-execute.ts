@@ -62,11 +62,6 @@ export async function execute(
     onProgress?: ProgressListener | undefined;
     /** The caller's open audit log (it closes it); else one is opened and closed here. */
     log?: AuditLog | undefined;
-    /**
-     * False when the caller mirrors the run to the observation space itself right after (the observation after a run
-     * does, see observeAfter): its end is then not mirrored here too.
-     */
-    mirror?: boolean | undefined;
   },
 ): Promise<RunSummary> {
   const { deps, git } = c;
@@ -244,7 +239,7 @@ export async function execute(
     });
     if (status === 'cancelled')
       rt.log.appendEvent({ runId: ref.runId, type: 'run.cancelled', payload: { reason, resumable: true } });
-    if (options.mirror !== false) await ws.sync(ref.runId);
+    await ws.sync(ref.runId);
     return summarize(c, ws, ref.runId, { reason, node_details: result.nodes });
   } finally {
     for (const t of timers) clearInterval(t);

@@ -39,8 +39,7 @@ export async function resumeRun(c: RunOpsContext, runId: string, options: Resume
   }
   let summary: RunSummary;
   try {
-    // Mirrored to the observation space by the observation just below.
-    summary = await execute(c, ws, ref, { ...options, mirror: false });
+    summary = await execute(c, ws, ref, options);
   } catch (e) {
     await recordFailure(c, runId, e, 'resume');
     throw e;

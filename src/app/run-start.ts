@@ -81,7 +81,6 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
       signal: input.signal,
       onProgress: input.onProgress,
       log: audit.log,
-      mirror: false,
     });
     return { ...summary, ...(await observeAfter(c, ref.runId, audit.log)), proposals_applied: shaped.applied };
   } catch (e) {

@@ -203,11 +203,6 @@ export async function observeAfter(c: RunOpsContext, runId: string, log?: AuditL
     return { findings: r?.findings.length ?? 0 };
   } catch (e) {
     c.deps.logger.warn(`observability after ${runId} failed: ${(e as Error).message}`);
-    // The observation mirrors the run at its end (execute leaves it to it): without it, the run is mirrored here.
-    await c
-      .open(true)
-      .then((ws) => ws.sync(runId))
-      .catch(() => undefined);
     return {};
   }
 }
