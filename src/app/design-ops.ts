@@ -9,8 +9,6 @@ import {
   type ExecutionPlan,
   type MentalModelBundle,
   type WorkflowTopologySpec,
-  type PhaseDir,
-  type PhaseStatus,
 } from '../contracts/index.js';
 import {
   applyFeedback,
@@ -157,8 +155,6 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
    */
   interface Session {
     log?: AuditLog | undefined;
-    /** The phases done so far, written to the manifest at once when the session ends or a phase fails. */
-    readonly phases: Array<readonly [PhaseDir, PhaseStatus]>;
     /** The run executes right after its design (see `all`'s `live`). */
     live?: boolean | undefined;
   }
@@ -181,8 +177,10 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
   };
 
   /**
-   * Runs one design step as its phase: marked active, then completed or failed. In a session only its end is written,
-   * with the session's other phases (see Session.phases): each write of the manifest is a locked, synced rewrite.
+   * Runs one design step as its phase: marked active, then completed or failed. In a session (mso run's design, whose
+   * steps follow each other within milliseconds) only its end is written: each write of the manifest is a locked,
+   * synced rewrite, and an 'active' mark would live a few milliseconds. A step's end is written as it happens, so a
+   * design killed half-way leaves its finished phases recorded (its resume designs the rest).
    */
   async function phase<T>(
     ws: Workspace,
@@ -191,18 +189,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     s: Session | undefined,
     fn: () => Promise<T>,
   ): Promise<T> {
-    if (s) {
-      try {
-        const out = await fn();
-        s.phases.push([dir, 'completed']);
-        return out;
-      } catch (e) {
-        await ws.runs.setPhases(runId, [...s.phases, [dir, 'failed']]).catch(() => undefined);
-        s.phases.length = 0;
-        throw e;
-      }
-    }
-    await ws.runs.setPhase(runId, dir, 'active');
+    if (!s) await ws.runs.setPhase(runId, dir, 'active');
     try {
       const out = await fn();
       await ws.runs.setPhase(runId, dir, 'completed');
@@ -414,7 +401,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       return { run_id: runId, path: join(ref.dir, ARTIFACT_PATHS.plan), nodes: types };
     },
     async all(input) {
-      const s: Session = { live: input.live, phases: [] };
+      const s: Session = { live: input.live };
       let runId: string | undefined;
       try {
         const topology =
@@ -429,20 +416,14 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         let applied: string[] = [];
         if (mm.feedback.length > 0) applied = (await ops.refine(runId, s)).applied;
         const plan = await ops.plan(runId, s);
-        await (await open(true)).runs.setPhases(runId, s.phases);
-        s.phases.length = 0;
         if (input.audit) input.audit.log = s.log;
         else s.log?.close();
         s.log = undefined;
         if (input.mirror !== false) await (await open(true)).sync(runId);
         return { run_id: runId, topology, bundle: mm.path, plan: plan.path, feedback_applied: applied };
       } catch (e) {
-        // The steps that were done show in the manifest and the observation space, as they would have one by one.
-        if (runId !== undefined) {
-          const ws = await open(true);
-          if (s.phases.length > 0) await ws.runs.setPhases(runId, s.phases).catch(() => undefined);
-          await ws.sync(runId).catch(() => undefined);
-        }
+        // The steps that were done show in the observation space, as they would have one by one.
+        if (runId !== undefined) await (await open(true)).sync(runId).catch(() => undefined);
         throw e;
       } finally {
         s.log?.close();

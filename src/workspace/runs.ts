@@ -78,8 +78,6 @@ export interface RunStore {
     },
   ): Promise<RunRef>;
   setPhase(runId: string, phase: PhaseDir, status: PhaseStatus): Promise<RunRef>;
-  /** Several phases in one write of the manifest, in order (a design session's; none: no write). */
-  setPhases(runId: string, phases: ReadonlyArray<readonly [PhaseDir, PhaseStatus]>): Promise<RunRef>;
   archive(runId: string): Promise<RunRef>;
   /** Archives every finished run older than `auto_archive_after_days`. */
   archiveDue(): Promise<RunRef[]>;
@@ -300,8 +298,6 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
     update,
     setStatus,
     setPhase: (runId, phase, status) => update(runId, (m, at) => withPhase(m, phase, status, at)),
-    setPhases: (runId, phases) =>
-      update(runId, (m, at) => phases.reduce((acc, [phase, status]) => withPhase(acc, phase, status, at), m)),
     archive,
     archiveDue,
   };

@@ -139,10 +139,10 @@ describe('the default policy in the bundle', () => {
 // observation, the summary's reader, and the observation's query-only reader. Raise it only with a reason in the
 // commit message.
 const AUDIT_OPENS = 3;
-// Each write of the run's manifest is a locked, synced rewrite. A one-node run writes it when it is made, once for its
-// design's three phases, for the gate's phase, when it goes active, when its tickets' phase starts, at its end, and
-// for the observation's phase.
-const MANIFEST_WRITES = 7;
+// Each write of the run's manifest is a locked, synced rewrite. A one-node run writes it when it is made, at the end of
+// each of its design's three phases (not also at their start), for the gate's phase, when it goes active, when its
+// tickets' phase starts, at its end, and for the observation's phase.
+const MANIFEST_WRITES = 9;
 // A small file read through the thread pool is four round trips (open, stat, read, close): the run's manifest, its
 // tickets, its locks' owners and its design artifacts are read on the calling thread (smallReader); what is left is
 // read once or twice (the policy, the workflow, the anchors, the observation's own files).

@@ -117,7 +117,7 @@ describe('runs', () => {
     await ws.runs.setStatus(a.runId, 'active');
     expect((await ws.runs.get(a.runId)).manifest.status).toBe('active');
   });
-  it('a design of several steps writes its phases once at its end, and a step that fails with the steps done before it', async () => {
+  it('a design of several steps records each phase at its end, one that fails as failed, and the ones done before an error', async () => {
     const workflowText = 'name: phases\nnodes:\n  - { id: a, label: A, command: "true" }\n';
     const app = appIn(dir);
     const done = await app.design.all({ workflowText });
@@ -148,6 +148,20 @@ describe('runs', () => {
       broken.phases['30_execution']?.status,
     ]).toEqual(['completed', 'completed', 'failed']);
     expect(broken.status).toBe('failed');
+    // An error between two steps (here just after the topology's): the phase done is recorded.
+    const between = appIn(dir, 't', {
+      point: (p) => {
+        if (p === 'design.topology') throw new Error('stopped between steps');
+      },
+    });
+    await expect(between.design.all({ workflowText })).rejects.toThrow('stopped between steps');
+    const last = (await readIndex(deps.fs, join(dir, 'ws', '.mso-context', 'registry', 'manifest-index.jsonl'))).at(-1);
+    const stopped = await phases(last?.run_id as string);
+    expect([
+      stopped.phases['10_topology']?.status,
+      stopped.phases['20_mental-model']?.status,
+      stopped.phases['30_execution']?.status,
+    ]).toEqual(['completed', 'pending', 'pending']);
   });
 
   it('creates, finalizes and archives a run, recording each status in the index', async () => {
