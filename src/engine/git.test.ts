@@ -147,13 +147,33 @@ describe('the git layer of a node', () => {
       // The first step runs beside the others (its output through the script server's side file), or first in the
       // same shell without a script server: the same answers either way, also when a later step fails.
       const spawned = createGit({ proc: { ...platform.proc, runScript: async () => null }, env });
+      // The script server's answers, seen: the first step's output comes back in its side file.
+      const seen: Array<{ side: string | undefined; text: string | undefined }> = [];
+      const watched = createGit({
+        proc: {
+          ...platform.proc,
+          runScript: async (req) => {
+            const r = await platform.proc.runScript?.(req);
+            seen.push({ side: req.side, text: r?.side });
+            return r ?? null;
+          },
+        },
+        env,
+      });
       const first = { args: status, cwd: other, apart: true } as const;
-      for (const g of [git, spawned]) {
+      for (const g of [watched, spawned]) {
         const ok = await g.sequence([first, ['rev-parse', 'HEAD']], repo);
         expect(ok).toMatchObject({ code: 0, failed: null, stdout: `${next.commit}\n` });
         expect(ok.apart).toEqual({ code: 0, stdout: ' M a.txt\0?? untracked.txt\0' });
         const broken = await g.sequence([first, ['rev-parse', '--verify', '-q', 'no-such-ref'], ['status']], repo);
         expect(broken).toMatchObject({ failed: 1, apart: { code: 0, stdout: ' M a.txt\0?? untracked.txt\0' } });
+        // Alone, it is waited for all the same.
+        expect((await g.sequence([first], repo)).apart).toEqual({ code: 0, stdout: ' M a.txt\0?? untracked.txt\0' });
+      }
+      expect(seen).toHaveLength(3);
+      for (const s of seen) {
+        expect(s.side).toBe('mso_side');
+        expect(s.text).toMatch(/^ M a\.txt\0\?\? untracked\.txt\0\n--mso-step-[0-9a-f]{24}-- 0\n$/);
       }
     } finally {
       await git.run(['config', '--remove-section', 'filter.trap'], repo);

@@ -219,27 +219,31 @@ export function createGit(deps: {
       const line = `${own.join('')}git ${where}${c.args.map(shQuote).join(' ')}`;
       if (step.apart) {
         // Side by side with the steps after it when the runner gives it a file of its own (see ScriptRequest.side):
-        // its output, then the marker, land there and come back first in stdout, as when it runs first here.
-        const own = `{ ${line}; printf '%s %s\\n' ${shQuote(marker)} "$?"; }`;
-        return `${writes}if [ -n "\${${SIDE_FILE}:-}" ]; then ${own} >"$${SIDE_FILE}" 2>/dev/null & else ${own} 2>/dev/null; fi`;
+        // its output, then the marker, land there; without one it runs first, its output first in stdout.
+        const marked = `{ ${line}; printf '%s %s\\n' ${shQuote(marker)} "$?"; }`;
+        return `${writes}if [ -n "\${${SIDE_FILE}:-}" ]; then ${marked} >"$${SIDE_FILE}" 2>/dev/null & else ${marked} 2>/dev/null; fi`;
       }
       // Once an apart step may still run, the shell waits for it before it ends (no `exec` of the last step).
       if (i === last) return apartFirst ? `${writes}${line}; s=$?; wait; exit $s` : `${writes}exec ${line}`;
       return `${writes}${line} || ${apartFirst ? `{ wait; exit ${SEQUENCE_FAILED + i}; }` : `exit ${SEQUENCE_FAILED + i}`}`;
     });
+    // An apart step alone: the shell still waits for it.
+    if (apartFirst && last === 0) script.push('wait');
     const what = steps.at(-1)?.args[0] ?? '';
     const limit = options.maxOutput ?? MAX_GIT_OUTPUT;
     const lastStep = steps.at(-1);
     const lastReadsOnly = lastStep !== undefined && lastStep.cwd === undefined && readsOnly(lastStep.args);
     const r = await shell(script, base, cwd, what, { limit, lastReadsOnly, side: apartFirst });
     let apart: GitSequenceResult['apart'];
-    let stdout = (r.side ?? '') + r.stdout;
-    if (steps[0]?.apart) {
-      const at = stdout.indexOf(marker + ' ');
-      const end = at < 0 ? -1 : stdout.indexOf('\n', at + marker.length);
+    let stdout = r.stdout;
+    if (apartFirst) {
+      // Its output and marker: the side file's when it had one, else the head of stdout.
+      const text = r.side ?? stdout;
+      const at = text.indexOf(marker + ' ');
+      const end = at < 0 ? -1 : text.indexOf('\n', at + marker.length);
       if (at >= 0 && end >= 0) {
-        apart = { code: Number(stdout.slice(at + marker.length + 1, end)), stdout: stdout.slice(0, at) };
-        stdout = stdout.slice(end + 1);
+        apart = { code: Number(text.slice(at + marker.length + 1, end)), stdout: text.slice(0, at) };
+        if (r.side === undefined) stdout = text.slice(end + 1);
       } else apart = { code: r.code || 1, stdout: '' };
     }
     const done = { stdout, stderr: r.stderr, ...(apart ? { apart } : {}) };
@@ -297,7 +301,7 @@ const logArgs = (patch: boolean): string[] => [
  * ({@link Git.sequence}), where `add`, `commit`, `rev-parse` twice, `diff --binary` and `diff --name-only` took six.
  * A patch over `maxPatchChars` (or over git's output limit, then read again without it) is left out and the reason
  * given. `first`, a git command whose failure does not matter (the engine's look at the repository's checkout), runs
- * in the same process before them; its exit status and output come back as `first`.
+ * in the same process, beside them (an apart step); its exit status and output come back as `first`.
  */
 export async function commitAll(
   git: Git,

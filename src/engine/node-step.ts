@@ -172,8 +172,9 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
       }
       window.to = deps.clock.now().getTime();
       // A step that ended (not cancelled, not handed to a person) is committed now whatever its status, as below, and
-      // the checkout's status for the look after it runs first in the commit's process: one spawn instead of two. Git
-      // runs there with hooks, fsmonitor and drivers off, so a planted hook or config is caught below, never run.
+      // the checkout's status for the look after it runs in the commit's process, beside the commit: one spawn instead
+      // of two. Git runs there with hooks, fsmonitor and drivers off, so a planted hook or config is caught below, never
+      // run.
       let listed: CheckoutListing | undefined;
       if (result && result.status !== 'cancelled' && !result.requiresManualConfirmation) {
         deps.faults?.point('node.agent_done');
