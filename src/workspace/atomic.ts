@@ -39,7 +39,8 @@ export async function writeFileAtomic(
   const bytes = r === undefined ? data : typeof data === 'string' ? r.text(data) : r.bytes(data);
   const tmp = `${path}.tmp-${deps.processInfo.pid}-${deps.random.id('w')}`;
   const mode = options.mode ?? 0o644;
-  const quick = deps.atomicFs;
+  // A large file (a transcript, a patch) is written through the thread pool: the calling thread never waits on it.
+  const quick = bytes.length <= QUICK_MAX_BYTES ? deps.atomicFs : undefined;
   if (quick) {
     try {
       // The folder is made only when it is missing, as below.
@@ -77,6 +78,9 @@ export async function writeFileAtomic(
     throw storageErrorOf(e, path) ?? e;
   }
 }
+
+/** The largest file written through AtomicFs (see writeFileAtomic). */
+const QUICK_MAX_BYTES = 64 * 1024;
 
 /** Writes pretty JSON atomically, with a final newline; secrets are removed and the result stays valid JSON. */
 export async function writeJsonAtomic(deps: AtomicDeps, path: string, value: unknown, options: WriteOptions = {}): Promise<void> {

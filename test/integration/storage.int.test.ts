@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { basename, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openAuditLog } from '../../src/audit/index.js';
 import { nodePlatform, type AtomicFs, type Fs } from '../../src/platform/index.js';
@@ -197,6 +198,45 @@ describe('storage faults', () => {
       expect(await readFile(made, 'utf8')).toBe('{"a":3}\n');
       expect(await readdir(dirname(made))).toEqual(['a.json']);
     }
+    // A large file (a transcript, a patch) goes through the thread pool: the calling thread never writes it.
+    const quick: string[] = [];
+    const atomic = platform.atomicFs as AtomicFs;
+    const spied = {
+      ...platform,
+      atomicFs: {
+        ...atomic,
+        writeNew: (p: string, d: string | Uint8Array, m: number) => (quick.push(p), atomic.writeNew(p, d, m)),
+      },
+    };
+    await writeFileAtomic(spied, join(dir, 'small.txt'), 'x'.repeat(1000));
+    await writeFileAtomic(spied, join(dir, 'large.txt'), 'x'.repeat(200_000));
+    expect(quick.map((p) => basename(p).replace(/\.tmp-.*/, ''))).toEqual(['small.txt']);
+    expect((await stat(join(dir, 'large.txt'))).size).toBe(200_000);
+  });
+
+  it('a write the kernel refuses half-way (a file size limit) fails as a full disk on both ways, and leaves nothing', () => {
+    // The real calls fail here, not a fake: a child whose file size limit is one block (SIGXFSZ ignored, so write(2)
+    // returns EFBIG), writing 4 KB through the platform's atomic-write calls and through fs alone.
+    const target = join(dir, 'limited', 'a.json');
+    const script = [
+      `import { writeFileAtomic } from ${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'dist/workspace/index.js')).href)};`,
+      `import { nodePlatform } from ${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'dist/platform/index.js')).href)};`,
+      'const out = [];',
+      'for (const deps of [nodePlatform(), { ...nodePlatform(), atomicFs: undefined }]) {',
+      `  await writeFileAtomic(deps, ${JSON.stringify(target)}, 'x'.repeat(4096)).then(() => out.push('written'), (e) => out.push(e.code));`,
+      '}',
+      'console.log(JSON.stringify(out));',
+    ].join('\n');
+    const r = spawnSync(
+      'sh',
+      ['-c', `trap '' XFSZ; ulimit -f 1; exec "$0" --input-type=module -e "$1"`, process.execPath, script],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(['MSO_STORAGE_FULL', 'MSO_STORAGE_FULL']);
+    expect(existsSync(join(dir, 'limited')) ? readdirSync(join(dir, 'limited')) : []).toEqual([]);
   });
 
   it('a full disk while taking a lock leaves no empty lock behind for others to wait on', async () => {

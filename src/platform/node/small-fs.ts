@@ -45,7 +45,12 @@ export const atomicFs: AtomicFs = {
     try {
       fs.writeFileSync(fd, data);
     } catch (e) {
-      fs.closeSync(fd);
+      // The write's error is the one to report (a full disk), not the close's.
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // The descriptor is gone either way.
+      }
       return Promise.reject(e as Error);
     }
     return new Promise((resolve, reject) =>
