@@ -8,7 +8,7 @@ import {
   type Finding,
   type GovernanceStatus,
 } from '../governance/index.js';
-import { writeFileAtomic, writeJsonAtomic, type RunRef, type Workspace } from '../workspace/index.js';
+import { allWritten, writeFileAtomic, writeJsonAtomic, type RunRef, type Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
 import { ARTIFACT_PATHS, displayPath, loadRunArtifacts } from './run-artifacts.js';
 
@@ -59,14 +59,14 @@ export async function validateRun(
     generated_at: deps.clock.now().toISOString(),
   };
   // The phase and the reports are separate files, each written whole: side by side.
-  await Promise.all([
+  await allWritten([
     ws.runs
       .setPhase(ref.runId, '70_governance', body.status === 'fail' ? 'failed' : 'completed')
       .catch(() => undefined),
     writeJsonAtomic(deps, report, body),
-    check === 'all'
-      ? writeFileAtomic(deps, join(ref.dir, ARTIFACT_PATHS.governance, 'governance_check_report.md'), markdown(body))
-      : undefined,
+    ...(check === 'all'
+      ? [writeFileAtomic(deps, join(ref.dir, ARTIFACT_PATHS.governance, 'governance_check_report.md'), markdown(body))]
+      : []),
   ]);
   return body;
 }

@@ -22,6 +22,7 @@ import {
   type ProposalStore,
 } from '../observe/index.js';
 import {
+  allWritten,
   createHitlStore,
   readTextIfExists,
   withLock,
@@ -203,7 +204,7 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
         '',
       ].join('\n');
       // Separate files, each written whole on its own: side by side.
-      await Promise.all([
+      await allWritten([
         ...files.map((f) => writeJsonAtomic(deps, f.path, f.value)),
         writeFileAtomic(deps, join(ref.dir, ARTIFACT_PATHS.governance, 'observability_review.md'), review),
       ]);

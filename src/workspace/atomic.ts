@@ -79,6 +79,15 @@ export async function writeFileAtomic(
   }
 }
 
+/**
+ * Awaits writes made side by side: when any failed, the first failure is thrown once every one has ended, so none is
+ * left running behind the caller's error handling.
+ */
+export async function allWritten(writes: ReadonlyArray<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** The largest file written through AtomicFs (see writeFileAtomic). */
 const QUICK_MAX_BYTES = 64 * 1024;
 

@@ -13,6 +13,7 @@ export {
   type AtomicDeps,
   type WriteOptions,
   smallReader,
+  allWritten,
 } from './atomic.js';
 export { withLock, type LockOptions } from './lock.js';
 export { parseFrontmatter, type FrontmatterDoc } from './frontmatter.js';

@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openAuditLog } from '../../src/audit/index.js';
 import { nodePlatform, type AtomicFs, type Fs } from '../../src/platform/index.js';
-import { withLock, writeFileAtomic } from '../../src/workspace/index.js';
+import { allWritten, withLock, writeFileAtomic } from '../../src/workspace/index.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 
 // Storage faults on real files and databases: a lost write-ahead log, and disk-full errors injected through the
@@ -237,6 +237,17 @@ describe('storage faults', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual(['MSO_STORAGE_FULL', 'MSO_STORAGE_FULL']);
     expect(existsSync(join(dir, 'limited')) ? readdirSync(join(dir, 'limited')) : []).toEqual([]);
+  });
+
+  it('writes made side by side report their first failure only once every one has ended', async () => {
+    let slowEnded = false;
+    const slow = new Promise((r) => setTimeout(r, 50)).then(() => {
+      slowEnded = true;
+    });
+    const failing = (m: string) => Promise.reject(new Error(m));
+    await expect(allWritten([failing('first'), slow, failing('second')])).rejects.toThrow('first');
+    expect(slowEnded).toBe(true);
+    await expect(allWritten([slow, Promise.resolve(1)])).resolves.toBeUndefined();
   });
 
   it('a full disk while taking a lock leaves no empty lock behind for others to wait on', async () => {
