@@ -156,17 +156,17 @@ describe("a run's fixed cost", () => {
     );
     const list = join(sb.dir, 'sqlite-opens.json');
     const hook = join(REPO_ROOT, 'test/fixtures/count-sqlite-opens.mjs');
-    const renames = join(sb.dir, 'renames.json');
-    const renameHook = join(REPO_ROOT, 'test/fixtures/count-renames.mjs');
+    const fsCounts = join(sb.dir, 'fs-counts.json');
+    const fsHook = join(REPO_ROOT, 'test/fixtures/count-fs.mjs');
     const run = await sb.json<{ status: string }>(['run', '--workflow', join(sb.dir, 'one.yaml')], {
-      env: { NODE_OPTIONS: `--import ${hook} --import ${renameHook}`, MSO_SQLITE_OPENS: list, MSO_RENAMES: renames },
+      env: { NODE_OPTIONS: `--import ${hook} --import ${fsHook}`, MSO_SQLITE_OPENS: list, MSO_FS_COUNTS: fsCounts },
     });
     expect(run.body.status, run.stderr).toBe('completed');
-    const replaced = JSON.parse(await readFile(renames, 'utf8')) as Record<string, number>;
+    const counted = JSON.parse(await readFile(fsCounts, 'utf8')) as Record<string, number>;
     // The hook saw the run's writes (the plan's, once in the run and once in the observation space).
-    expect(replaced['execution_plan.json']).toBe(2);
-    expect(replaced['manifest.json']).toBeLessThanOrEqual(MANIFEST_WRITES);
-    const reads = Object.entries(replaced).filter(([k]) => k.startsWith('read:'));
+    expect(counted['execution_plan.json']).toBe(2);
+    expect(counted['manifest.json']).toBeLessThanOrEqual(MANIFEST_WRITES);
+    const reads = Object.entries(counted).filter(([k]) => k.startsWith('read:'));
     expect(reads.length, 'the hook counts reads').toBeGreaterThan(0);
     expect(
       reads.map(([, n]) => n).reduce((a, b) => a + b, 0),
