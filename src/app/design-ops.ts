@@ -86,8 +86,9 @@ export interface DesignOps {
        */
       live?: boolean | undefined;
       /**
-       * Where the design leaves the audit log it opened, open, for the caller to go on with and close (`mso run`: one
-       * log from the design to the observation after the run). Without it the design closes its own.
+       * The command's audit log (`mso run`: one log from the design to the observation after the run): the design
+       * writes through the holder's, or opens one and leaves it there, open, also when it fails; the caller closes it.
+       * Without a holder the design closes its own.
        */
       audit?: AuditHolder | undefined;
     },
@@ -100,7 +101,10 @@ export interface DesignOps {
   validate(runId: string, check: ValidationReport['check'], log?: AuditLog): Promise<ValidationReport>;
 }
 
-/** An audit log one use case opens and hands on to the next, which closes it (see DesignOps.all). */
+/**
+ * An audit log shared by the use cases of one command: the first that needs it opens it and leaves it here, the next
+ * ones write through it, and the holder's maker closes it (see DesignOps.all).
+ */
 export interface AuditHolder {
   log?: AuditLog | undefined;
 }
@@ -401,7 +405,8 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       return { run_id: runId, path: join(ref.dir, ARTIFACT_PATHS.plan), nodes: types };
     },
     async all(input) {
-      const s: Session = { live: input.live };
+      // The holder's log when it has one; the one opened here goes to the holder, whatever happens.
+      const s: Session = { live: input.live, log: input.audit?.log };
       let runId: string | undefined;
       try {
         const topology =
@@ -416,9 +421,6 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         let applied: string[] = [];
         if (mm.feedback.length > 0) applied = (await ops.refine(runId, s)).applied;
         const plan = await ops.plan(runId, s);
-        if (input.audit) input.audit.log = s.log;
-        else s.log?.close();
-        s.log = undefined;
         if (input.mirror !== false) await (await open(true)).sync(runId);
         return { run_id: runId, topology, bundle: mm.path, plan: plan.path, feedback_applied: applied };
       } catch (e) {
@@ -426,7 +428,8 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         if (runId !== undefined) await (await open(true)).sync(runId).catch(() => undefined);
         throw e;
       } finally {
-        s.log?.close();
+        if (input.audit) input.audit.log = s.log;
+        else s.log?.close();
       }
     },
     async show(runId, format) {
