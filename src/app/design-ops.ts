@@ -86,11 +86,11 @@ export interface DesignOps {
        */
       live?: boolean | undefined;
       /**
-       * The command's audit log (`mso run`: one log from the design to the observation after the run): the design
-       * writes through the holder's, or opens one and leaves it there, open, also when it fails; the caller closes it.
-       * Without a holder the design closes its own.
+       * What the command shares (`mso run`: one audit log from the design to the observation after the run): the design
+       * writes through the share's log, or opens one and leaves it there, open, also when it fails (the caller closes
+       * it), and leaves there the run it made, once made. Without a share the design closes its own log.
        */
-      audit?: AuditHolder | undefined;
+      share?: CommandShare | undefined;
     },
   ): Promise<{ run_id: string; topology: TopologyResult; bundle: string; plan: string; feedback_applied: string[] }>;
   show(
@@ -102,11 +102,13 @@ export interface DesignOps {
 }
 
 /**
- * An audit log shared by the use cases of one command: the first that needs it opens it and leaves it here, the next
- * ones write through it, and the holder's maker closes it (see DesignOps.all).
+ * What the use cases of one command share (see DesignOps.all): its audit log, which the first that needs it opens and
+ * leaves here for the next ones, and the share's maker closes; and the run the design made, once made (also when the
+ * design then fails: the caller records the failure).
  */
-export interface AuditHolder {
+export interface CommandShare {
   log?: AuditLog | undefined;
+  runId?: string | undefined;
 }
 
 /** Design and governance use cases over the runtime workspace. */
@@ -125,17 +127,24 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       if (s) assertAuditWritable(deps, ws, (s.log ??= openAuditLog(deps, auditOptions(ws, deps))));
       else assertAuditWritable(deps, ws);
     };
+    // The session knows its run from here on (an error before the step returns still names it).
+    const known = (ref: RunRef): RunRef => {
+      if (s) s.runId = ref.runId;
+      return ref;
+    };
     if (input.runId !== undefined) {
       try {
-        return await ws.runs.get(input.runId);
+        return known(await ws.runs.get(input.runId));
       } catch (e) {
         if ((e as { code?: string }).code !== 'MSO_RUN_NOT_FOUND') throw e;
         writable();
-        return ws.runs.create({
-          id: { runId: input.runId },
-          live: s?.live === true,
-          ...(input.goal ? { goal: input.goal } : {}),
-        });
+        return known(
+          await ws.runs.create({
+            id: { runId: input.runId },
+            live: s?.live === true,
+            ...(input.goal ? { goal: input.goal } : {}),
+          }),
+        );
       }
     }
     const caseSlug =
@@ -145,11 +154,13 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
           ? slugFromGoal(redact(input.goal))
           : 'design';
     writable();
-    return ws.runs.create({
-      id: { skillKey: 'msowd', caseSlug },
-      live: s?.live === true,
-      ...(input.goal ? { goal: input.goal } : {}),
-    });
+    return known(
+      await ws.runs.create({
+        id: { skillKey: 'msowd', caseSlug },
+        live: s?.live === true,
+        ...(input.goal ? { goal: input.goal } : {}),
+      }),
+    );
   }
 
   /**
@@ -161,6 +172,8 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     log?: AuditLog | undefined;
     /** The run executes right after its design (see `all`'s `live`). */
     live?: boolean | undefined;
+    /** The run, once made (or found). */
+    runId?: string | undefined;
   }
 
   function event(ws: Workspace, runId: string, type: string, payload: Record<string, unknown>, s?: Session): void {
@@ -405,8 +418,8 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       return { run_id: runId, path: join(ref.dir, ARTIFACT_PATHS.plan), nodes: types };
     },
     async all(input) {
-      // The holder's log when it has one; the one opened here goes to the holder, whatever happens.
-      const s: Session = { live: input.live, log: input.audit?.log };
+      // The share's log when it has one; the one opened here goes to the share, whatever happens.
+      const s: Session = { live: input.live, log: input.share?.log };
       let runId: string | undefined;
       try {
         const topology =
@@ -425,10 +438,11 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         return { run_id: runId, topology, bundle: mm.path, plan: plan.path, feedback_applied: applied };
       } catch (e) {
         // The steps that were done show in the observation space, as they would have one by one.
-        if (runId !== undefined) await (await open(true)).sync(runId).catch(() => undefined);
+        const made = runId ?? s.runId;
+        if (made !== undefined) await (await open(true)).sync(made).catch(() => undefined);
         throw e;
       } finally {
-        if (input.audit) input.audit.log = s.log;
+        if (input.share) Object.assign(input.share, { log: s.log, runId: runId ?? s.runId });
         else s.log?.close();
       }
     },

@@ -2,7 +2,7 @@ import { isMsoError } from '../contracts/index.js';
 import { toText } from '../design/index.js';
 import type { RunRef, Workspace } from '../workspace/index.js';
 import type { AuditLog } from '../audit/index.js';
-import type { AuditHolder, ValidationReport } from './design-ops.js';
+import type { CommandShare, ValidationReport } from './design-ops.js';
 import { assertModesHonoured } from './mode-gate.js';
 import { execute } from './run-execute.js';
 import { preflightRun } from './run-preflight.js';
@@ -27,8 +27,8 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
   // Once the run exists (designed, or created by the caller), a throw is recorded as its failure, never left `created`.
   let runId = input.runId;
   // One audit log from the design's first event to the observation after the run: each opening (and the closing
-  // that writes the log's WAL back) cost a few milliseconds of every run.
-  const audit: AuditHolder = {};
+  // that writes the log's WAL back) cost a few milliseconds of every run. The design leaves its run there too.
+  const audit: CommandShare = {};
   try {
     const designed = await design.all({
       goal: input.goal,
@@ -46,7 +46,7 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
       mirror: false,
       // A run that could not start is never made (a dry run takes no slot).
       live: input.dryRun !== true,
-      audit,
+      share: audit,
     });
     runId = designed.run_id;
     const ws = await open(true);
@@ -84,6 +84,8 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
     });
     return { ...summary, ...(await observeAfter(c, ref.runId, audit.log)), proposals_applied: shaped.applied };
   } catch (e) {
+    // A design that failed after making its run names it in the share.
+    runId ??= audit.runId;
     if (runId !== undefined) await recordFailure(c, runId, e, 'run');
     throw e;
   } finally {

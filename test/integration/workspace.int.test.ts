@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -162,6 +163,14 @@ describe('runs', () => {
       stopped.phases['20_mental-model']?.status,
       stopped.phases['30_execution']?.status,
     ]).toEqual(['completed', 'pending', 'pending']);
+    // Through mso run the same error fails the run it made (not left `created`), and the run is mirrored.
+    await expect(between.engine.run({ workflowText, dryRun: true })).rejects.toThrow('stopped between steps');
+    const failed = (await readIndex(deps.fs, join(dir, 'ws', '.mso-context', 'registry', 'manifest-index.jsonl'))).at(
+      -1,
+    );
+    expect(failed?.run_id).not.toBe(last?.run_id);
+    expect((await phases(failed?.run_id as string)).status).toBe('failed');
+    expect(existsSync(join(dir, 'obs', 't', failed?.run_id as string, 'readme.md'))).toBe(true);
   });
 
   it('creates, finalizes and archives a run, recording each status in the index', async () => {
