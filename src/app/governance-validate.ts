@@ -58,15 +58,16 @@ export async function validateRun(
     report,
     generated_at: deps.clock.now().toISOString(),
   };
-  // The phase and the reports are separate files, each written whole: side by side.
+  // The phase and the reports are separate files, each written whole: side by side (the text made before any starts).
+  const readable = check === 'all' ? markdown(body) : undefined;
   await allWritten([
     ws.runs
       .setPhase(ref.runId, '70_governance', body.status === 'fail' ? 'failed' : 'completed')
       .catch(() => undefined),
     writeJsonAtomic(deps, report, body),
-    ...(check === 'all'
-      ? [writeFileAtomic(deps, join(ref.dir, ARTIFACT_PATHS.governance, 'governance_check_report.md'), markdown(body))]
-      : []),
+    ...(readable === undefined
+      ? []
+      : [writeFileAtomic(deps, join(ref.dir, ARTIFACT_PATHS.governance, 'governance_check_report.md'), readable)]),
   ]);
   return body;
 }

@@ -232,7 +232,10 @@ export function createGit(deps: {
     const what = steps.at(-1)?.args[0] ?? '';
     const limit = options.maxOutput ?? MAX_GIT_OUTPUT;
     const lastStep = steps.at(-1);
-    const lastReadsOnly = lastStep !== undefined && lastStep.cwd === undefined && readsOnly(lastStep.args);
+    // An apart step alone ends with `wait`, after which a file size limit would stop nothing (the server's own check
+    // on the output's size still holds).
+    const lastReadsOnly =
+      lastStep !== undefined && !(apartFirst && last === 0) && lastStep.cwd === undefined && readsOnly(lastStep.args);
     const r = await shell(script, base, cwd, what, { limit, lastReadsOnly, side: apartFirst });
     let apart: GitSequenceResult['apart'];
     let stdout = r.stdout;

@@ -40,7 +40,8 @@ export async function writeFileAtomic(
   const tmp = `${path}.tmp-${deps.processInfo.pid}-${deps.random.id('w')}`;
   const mode = options.mode ?? 0o644;
   // A large file (a transcript, a patch) is written through the thread pool: the calling thread never waits on it.
-  const quick = bytes.length <= QUICK_MAX_BYTES ? deps.atomicFs : undefined;
+  const size = typeof bytes === 'string' ? Buffer.byteLength(bytes, 'utf8') : bytes.length;
+  const quick = size <= QUICK_MAX_BYTES ? deps.atomicFs : undefined;
   if (quick) {
     try {
       // The folder is made only when it is missing, as below.
