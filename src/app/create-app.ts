@@ -8,6 +8,7 @@ import {
   normalizeSkillKey,
   openWorkspace,
   slugFromGoal,
+  smallFsOf,
   toCaseSlug,
   type AnchorCheck,
   type RunRef,
@@ -200,10 +201,12 @@ export function createApp(input: AppDeps, settings: ResolvedSettings): MsoApp {
   const stampOf = async (layout: Workspace['layout']): Promise<string> => {
     // On the calling thread when the platform can (three stats at every opening: a round trip each otherwise).
     const one = (path: string): Promise<string> =>
-      (deps.smallFs ?? deps.fs).stat(path).then(
-        (st) => `${st.ino}:${st.size}:${st.mtimeMs}`,
-        () => '-',
-      );
+      smallFsOf(deps)
+        .stat(path)
+        .then(
+          (st) => `${st.ino}:${st.size}:${st.mtimeMs}`,
+          () => '-',
+        );
     return (await Promise.all([one(layout.policyFile), one(layout.anchor), one(layout.observationAnchor)])).join(' ');
   };
 

@@ -14,7 +14,7 @@ import {
   parseFrontmatter,
   readJsonArtifact,
   readTextIfExists,
-  smallReader,
+  smallFsOf,
   type RunRef,
   type Workspace,
 } from '../workspace/index.js';
@@ -56,7 +56,7 @@ export function readRunArtifact<K extends keyof DesignArtifacts>(
   kind: K,
   what: string = kind,
 ): Promise<DesignArtifacts[K]> {
-  return readJsonArtifact(smallReader(deps), join(dir, ARTIFACT_PATHS[kind]), DESIGN_SCHEMAS[kind], what);
+  return readJsonArtifact(smallFsOf(deps), join(dir, ARTIFACT_PATHS[kind]), DESIGN_SCHEMAS[kind], what);
 }
 
 /** A run's design artifacts, each schema-checked, or null when missing or invalid (for read-only views). */
@@ -97,7 +97,7 @@ export async function ticketsByNode(
 }
 
 async function loadJson(deps: AppDeps, file: string): Promise<LoadedArtifact | undefined> {
-  const text = await readTextIfExists(smallReader(deps), file);
+  const text = await readTextIfExists(smallFsOf(deps), file);
   if (text === undefined) return undefined;
   try {
     return { file, raw: JSON.parse(text) as unknown };

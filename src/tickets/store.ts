@@ -11,7 +11,7 @@ import {
 import {
   assertInside,
   readTextIfExists,
-  smallReader,
+  smallFsOf,
   withLock,
   writeFileAtomic,
   type AtomicDeps,
@@ -121,7 +121,7 @@ export function createTicketStore(
   };
 
   async function readRef(path: string): Promise<{ text: string; doc: TicketDoc }> {
-    const text = await readTextIfExists(smallReader(deps), path);
+    const text = await readTextIfExists(smallFsOf(deps), path);
     if (text === undefined) throw new NotFoundError('ticket', path);
     const seen = parsed.get(path);
     if (seen?.text === text) return seen;
@@ -168,7 +168,7 @@ export function createTicketStore(
     if (n === 0) return [];
     return withLock(deps, lock('counter'), async () => {
       const counterFile = join(dir, '.ticket-counter');
-      const counted = Number((await readTextIfExists(smallReader(deps), counterFile))?.trim() ?? '0') || 0;
+      const counted = Number((await readTextIfExists(smallFsOf(deps), counterFile))?.trim() ?? '0') || 0;
       // The counter survives archiving; existing files are a floor in case the counter was lost.
       const seen = [...(await files(ticketsDir, false)), ...(await files(archiveDir, true))].map((f) =>
         Number(idOf(f).slice(4)),
@@ -278,7 +278,7 @@ export function createTicketStore(
       const r = { ...moved, ticket: { ...moved.ticket, ...fields } };
       await withLock(deps, lock(`ticket-${before.doc.frontmatter.id}`), async () => {
         // Unchanged since it was read: compared as text, parsed again only to name the status that beat us.
-        const now = await readTextIfExists(smallReader(deps), path);
+        const now = await readTextIfExists(smallFsOf(deps), path);
         if (now === undefined) throw new NotFoundError('ticket', path);
         if (now !== before.text)
           throw new TicketConflictError(before.doc.frontmatter.id, parseTicket(now, path).frontmatter.status);

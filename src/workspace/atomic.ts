@@ -7,7 +7,7 @@ export interface AtomicDeps {
   readonly fs: Fs;
   /** The same write with fewer thread-pool round trips (see AtomicFs); absent, `fs` makes it. */
   readonly atomicFs?: AtomicFs | undefined;
-  /** Small files read on the calling thread (see smallReader); absent, `fs` reads them. */
+  /** Small files read on the calling thread (see smallFsOf); absent, `fs` reads them. */
   readonly smallFs?: SmallFs | undefined;
   readonly random: Random;
   readonly processInfo: ProcessInfo;
@@ -104,11 +104,11 @@ export function isNotFound(e: unknown): boolean {
 }
 
 /**
- * What reads the workspace's small files (a manifest, a ticket, a lock's owner, a design artifact): the platform's
- * calls on the calling thread when it has them (a read through `fs` is four thread-pool round trips: open, stat,
- * read, close), else `fs`.
+ * The calls for the workspace's small files and folders (a manifest, a ticket, a lock's owner, a design artifact, a
+ * run's stats and folders): the platform's on the calling thread when it has them (a read through `fs` is four
+ * thread-pool round trips: open, stat, read, close), else `fs`.
  */
-export const smallReader = (deps: { readonly fs: Fs; readonly smallFs?: SmallFs | undefined }): Pick<Fs, 'readFile'> =>
+export const smallFsOf = (deps: { readonly fs: Fs; readonly smallFs?: SmallFs | undefined }): SmallFs =>
   deps.smallFs ?? deps.fs;
 
 /** Reads a file, or returns undefined when it does not exist. */

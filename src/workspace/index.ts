@@ -12,7 +12,7 @@ export {
   parseJsonText,
   type AtomicDeps,
   type WriteOptions,
-  smallReader,
+  smallFsOf,
   allWritten,
 } from './atomic.js';
 export { withLock, type LockOptions } from './lock.js';

@@ -1,11 +1,11 @@
 import { dirname, join } from 'node:path';
 import { LockTimeoutError, StorageIoError, storageErrorOf } from '../contracts/index.js';
 import { removeAtExit, type Clock, type Fs, type ProcessInfo, type Random, type SmallFs } from '../platform/index.js';
-import { isNotFound, readTextIfExists, smallReader } from './atomic.js';
+import { isNotFound, readTextIfExists, smallFsOf } from './atomic.js';
 
 export interface LockDeps {
   readonly fs: Fs;
-  /** The owners' small files read on the calling thread (see smallReader). */
+  /** The owners' small files read on the calling thread (see smallFsOf). */
   readonly smallFs?: SmallFs | undefined;
   readonly clock: Clock;
   readonly random: Random;
@@ -97,7 +97,7 @@ async function clearDeadOwners(deps: LockDeps, dir: string): Promise<void> {
     const pid = Number(name.slice(OWNER_PREFIX.length).split('-')[0]);
     if (!Number.isInteger(pid) || pid === deps.processInfo.pid || deps.processInfo.isAlive(pid)) continue;
     const file = join(dir, name);
-    const owner = parseOwner(await readTextIfExists(smallReader(deps), file));
+    const owner = parseOwner(await readTextIfExists(smallFsOf(deps), file));
     if (owner?.host === deps.processInfo.hostname) await deps.fs.rm(file, { force: true });
   }
 }
@@ -171,7 +171,7 @@ async function changedAgo(deps: LockDeps, path: string, ours: OwnerFile): Promis
 }
 
 async function isStale(deps: LockDeps, path: string, staleMs: number, ours: OwnerFile): Promise<boolean> {
-  const text = await readTextIfExists(smallReader(deps), path);
+  const text = await readTextIfExists(smallFsOf(deps), path);
   if (text === undefined) return false;
   // The lock's change time is when it, or another lock of its owner's in the folder, was last taken or released.
   const age = await changedAgo(deps, path, ours);
@@ -235,7 +235,7 @@ export async function withLock<T>(deps: LockDeps, path: string, fn: () => Promis
   try {
     return await fn();
   } finally {
-    const text = await readTextIfExists(smallReader(deps), path);
+    const text = await readTextIfExists(smallFsOf(deps), path);
     if (text?.includes(owner.token)) await deps.fs.rm(path, { force: true });
   }
 }

@@ -2,7 +2,7 @@ import { join, relative } from 'node:path';
 import { HitlItemSchema, PHASE_DIRS, PHASES, type PhaseKey, type Policy, type RunManifest } from '../contracts/index.js';
 import { renderHitl } from './hitl.js';
 import type { Fs } from '../platform/index.js';
-import { readTextIfExists, smallReader, writeFileAtomic, type AtomicDeps } from './atomic.js';
+import { readTextIfExists, smallFsOf, writeFileAtomic, type AtomicDeps } from './atomic.js';
 import { OBSERVATION_DIRS } from './layout.js';
 
 /** What one observation sync did. */
@@ -101,7 +101,7 @@ function renderSummary(m: RunManifest): string {
 async function writeIfChanged(deps: AtomicDeps, file: string, raw: string): Promise<boolean> {
   // Compared as it would be stored, so a readme holding a secret is not rewritten on every sync.
   const content = deps.redactor ? deps.redactor.text(raw) : raw;
-  if ((await readTextIfExists(smallReader(deps), file)) === content) return false;
+  if ((await readTextIfExists(smallFsOf(deps), file)) === content) return false;
   await writeFileAtomic(deps, file, content, { mode: READ_ONLY, verbatim: true });
   return true;
 }

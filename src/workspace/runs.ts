@@ -14,7 +14,7 @@ import {
   type SkillKey,
 } from '../contracts/index.js';
 import type { Clock } from '../platform/index.js';
-import { isNotFound, smallReader, writeJsonAtomic, type AtomicDeps } from './atomic.js';
+import { isNotFound, smallFsOf, writeJsonAtomic, type AtomicDeps } from './atomic.js';
 import type { WorkspaceLayout } from './layout.js';
 import { withLock } from './lock.js';
 import {
@@ -109,7 +109,7 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
     parseRunId(runId);
     const active = layout.runDir(runId);
     // Every read of a run looks here first: one stat, on the calling thread when the platform can.
-    if (await (deps.smallFs ?? fs).stat(join(active, 'manifest.json')).catch(() => undefined)) return active;
+    if (await smallFsOf(deps).stat(join(active, 'manifest.json')).catch(() => undefined)) return active;
     const months = await fs.readdir(layout.archiveDir).catch(() => [] as string[]);
     for (const month of months.sort().reverse()) {
       const dir = join(layout.archiveDir, month, runId);
@@ -120,7 +120,7 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
 
   async function get(runId: string): Promise<RunRef> {
     const dir = await locate(runId);
-    return { runId, dir, manifest: await loadManifest(smallReader(deps), join(dir, 'manifest.json')) };
+    return { runId, dir, manifest: await loadManifest(smallFsOf(deps), join(dir, 'manifest.json')) };
   }
 
   async function countLive(): Promise<number> {
@@ -129,7 +129,7 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
     for (const id of ids) {
       const file = join(layout.activeDir, id, 'manifest.json');
       try {
-        if (LIVE_RUN_STATUSES.includes((await loadManifest(smallReader(deps), file)).status)) live++;
+        if (LIVE_RUN_STATUSES.includes((await loadManifest(smallFsOf(deps), file)).status)) live++;
       } catch (e) {
         // A folder whose manifest is still being written by its creator holds the registry lock, so it is not here;
         // anything else without a manifest is not a run.
@@ -177,7 +177,7 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
       }
       const dir = layout.runDir(runId);
       // Ten empty folders: on the calling thread when the platform can (a round trip each otherwise).
-      const small = deps.smallFs ?? fs;
+      const small = smallFsOf(deps);
       for (const sub of [...PHASE_DIRS, 'worktree']) await small.mkdir(join(dir, sub), { recursive: true });
       const at = now();
       const manifest = newManifest({

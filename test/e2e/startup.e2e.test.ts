@@ -144,7 +144,7 @@ const AUDIT_OPENS = 3;
 // tickets' phase starts, at its end, and for the observation's phase.
 const MANIFEST_WRITES = 9;
 // A small file read through the thread pool is four round trips (open, stat, read, close): the run's manifest, its
-// tickets, its locks' owners and its design artifacts are read on the calling thread (smallReader); what is left is
+// tickets, its locks' owners and its design artifacts are read on the calling thread (smallFsOf); what is left is
 // read once or twice (the policy, the workflow, the anchors, the observation's own files).
 const THREAD_POOL_READS = 24;
 
