@@ -10,7 +10,7 @@ import {
   type AgentResult,
   type ChainStep,
 } from '../agents/index.js';
-import { openAuditLog, type AuditLog } from '../audit/index.js';
+import type { AuditLog } from '../audit/index.js';
 import { InvalidArgumentError, NotFoundError, type Policy } from '../contracts/index.js';
 import {
   createBreakerFactory,
@@ -22,7 +22,7 @@ import {
 import type { Workspace } from '../workspace/index.js';
 import type { AppDeps } from './create-app.js';
 import { detectAgents, type DoctorReport } from './doctor.js';
-import { auditOptions } from './settings.js';
+import { heldOrOpened } from './audit-ops.js';
 
 /** One row of `mso agents list`. */
 export interface AgentInfo {
@@ -114,7 +114,7 @@ export interface AgentRuntime {
 
 /** `held`: an audit log the caller keeps open and closes (close() then leaves it open). */
 export function openAgentRuntime(deps: AppDeps, ws: Workspace, held?: AuditLog): AgentRuntime {
-  const log = held ?? openAuditLog(deps, auditOptions(ws, deps));
+  const { log, release } = heldOrOpened(deps, ws, held);
   const specs = resolveAgentSpecs(ws.policy);
   // Output past the transcript's head and tail goes whole to blobs, so `mso logs --full` can show all of it.
   const ad: AdapterDeps = {
@@ -134,9 +134,7 @@ export function openAgentRuntime(deps: AppDeps, ws: Workspace, held?: AuditLog):
     breaker,
     adapter,
     chain: (persona) => chainFor(ws.policy, specs, persona).map(adapter),
-    close: () => {
-      if (!held) log.close();
-    },
+    close: release,
   };
 }
 

@@ -163,6 +163,16 @@ export function assertAuditWritable(deps: AppDeps, ws: Workspace, held?: Pick<Au
   }
 }
 
+/**
+ * The caller's open audit log (`held`, which the caller closes), or the workspace's opened here: `release()` closes
+ * only the latter. For use cases that write through a command's shared log when given one (see CommandShare).
+ */
+export function heldOrOpened(deps: AppDeps, ws: Workspace, held?: AuditLog): { log: AuditLog; release(): void } {
+  if (held) return { log: held, release: () => undefined };
+  const log = openAuditLog(deps, auditOptions(ws, deps));
+  return { log, release: () => log.close() };
+}
+
 /** Mirrors a run's lifecycle into the audit log (`runs` row plus a `run.status` event). */
 export async function recordRunStatus(
   deps: AppDeps,

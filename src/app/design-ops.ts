@@ -23,7 +23,7 @@ import {
 } from '../design/index.js';
 import { slugFromGoal, toCaseSlug, writeJsonAtomic, type RunRef, type Workspace } from '../workspace/index.js';
 import { choosePlanner, type PlannerChoice, type PlannerRequest } from './agent-readiness.js';
-import { assertAuditWritable } from './audit-ops.js';
+import { assertAuditWritable, heldOrOpened } from './audit-ops.js';
 import { designKeyOf } from './observe-ops.js';
 import type { AppDeps } from './create-app.js';
 import { readWorkflowInput } from './workflow-input.js';
@@ -463,14 +463,14 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       const ws = await open(true);
       const ref = await ws.runs.get(runId);
       // One audit log for the checks' reading and the event after them.
-      const log = held ?? openAuditLog(deps, auditOptions(ws, deps));
+      const { log, release } = heldOrOpened(deps, ws, held);
       let report: ValidationReport;
       try {
         report = await validateRun(deps, ws, ref, check, log);
         const { status, errors, warnings } = report;
         log.appendEvent({ runId, type: 'governance.validate', payload: { check, status, errors, warnings } });
       } finally {
-        if (!held) log.close();
+        release();
       }
       await ws.sync(runId);
       return report;

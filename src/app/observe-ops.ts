@@ -31,7 +31,7 @@ import {
   type RunRef,
   type Workspace,
 } from '../workspace/index.js';
-import { withAuditReader } from './audit-ops.js';
+import { heldOrOpened, withAuditReader } from './audit-ops.js';
 import type { AppDeps } from './create-app.js';
 import { ARTIFACT_PATHS, readDesign, readRunArtifact } from './run-artifacts.js';
 import { isDesignProposal, patchYamlDocument, proposalArtifactPath } from './patch-targets.js';
@@ -113,11 +113,11 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
   ): Promise<ObserveResult> {
     // Opened for writing first, so the file exists and is migrated; detectors then read through a query-only handle.
     // The proposals and the closing event are written through it.
-    const log = held ?? openAuditLog(deps, auditOptions(ws, deps));
+    const { log, release } = heldOrOpened(deps, ws, held);
     try {
       return await observeWith(ws, ref, mode, dryRun, log);
     } finally {
-      if (!held) log.close();
+      release();
     }
   }
 
