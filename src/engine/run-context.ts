@@ -277,6 +277,7 @@ export function createRunContext(
       }
     },
     lastAttemptAt(id) {
+      flushStates(); // a deferred attempt row counts, as for attemptsOf and spent
       lastAttempt ??= log.db.prepare('SELECT MAX(started_at) AS at FROM attempts WHERE run_id = ? AND node_id = ?');
       return (lastAttempt.get(runId, id) as { at: string | null } | undefined)?.at ?? null;
     },
