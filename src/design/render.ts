@@ -1,4 +1,5 @@
 import type { ExecutionPlan, WorkflowTopologySpec } from '../contracts/index.js';
+import { OWN_CRITERIA } from './topology-builder.js';
 
 /**
  * Text as Mermaid reads it inside a quoted label: its own entity codes for the characters that end or break a label
@@ -63,10 +64,10 @@ export function toText(topology: WorkflowTopologySpec, plan?: ExecutionPlan): st
     );
   }
   // What the goal asks of every step (its rules: "Use TypeScript", "Do not change the schema"): the criteria all of
-  // its task nodes share beyond their own two.
+  // its task nodes share beyond their own (OWN_CRITERIA).
   const [first, ...rest] = topology.nodes
     .filter((n) => (n.assigned_dqs ?? []).length > 0)
-    .map((n) => n.explicit_output?.acceptance_criteria.slice(2) ?? []);
+    .map((n) => n.explicit_output?.acceptance_criteria.slice(OWN_CRITERIA) ?? []);
   const shared = (first ?? []).filter((c) => rest.every((cs) => cs.includes(c)));
   if (shared.length > 0) lines.push(`every step: ${shared.join('; ')}`);
   return lines.join('\n');

@@ -181,8 +181,9 @@ const CONSTRAINT_EN =
 const CONSTRAINT_KO =
   /(?:지\s*(?:마라|마시오|마세요|말\s*것|말라)|않도록\s*(?:하라|할\s*것)|금지(?:한다|하라|할\s*것)?)\.?$|^\S+(?:을|를)\s*사용(?:하라|할\s*것|해야\s*한다)\.?$|^(?:각|매)\s*(?:단계|작업|변경)(?:가|이|를|을)?\s*(?:끝나면|끝난\s*(?:후|뒤)에?|마친\s*(?:후|뒤)에?|마다|후에?)\s/;
 
-const isEveryStep = (sentence: string, inList: boolean): boolean =>
-  (!inList && (CONSTRAINT_EN.test(sentence) || CONSTRAINT_KO.test(sentence))) ||
+/** `orders`: an order ("Do not ...", "Use X") counts as a rule too (not for a list item, nor an opening clause). */
+const isEveryStep = (sentence: string, orders: boolean): boolean =>
+  (orders && (CONSTRAINT_EN.test(sentence) || CONSTRAINT_KO.test(sentence))) ||
   ((EVERY_STEP_EN.test(sentence) || EVERY_STEP_KO.test(sentence)) && !EVERY_STEP_NOT.test(sentence));
 
 /**
@@ -190,14 +191,14 @@ const isEveryStep = (sentence: string, inList: boolean): boolean =>
  * opening clause ("Each step must include tests, and once all steps are done, deploy"); null when it states none.
  */
 function everyStepRule(sentence: string, inList: boolean): { rule: string; work: string | null } | null {
-  if (isEveryStep(sentence, inList)) return { rule: sentence, work: null };
+  if (isEveryStep(sentence, !inList)) return { rule: sentence, work: null };
   const en = /^(.+?),?\s+and\s+(.+)$/i.exec(sentence);
-  if (en && isEveryStep(en[1] as string, true)) return { rule: en[1] as string, work: en[2] as string };
+  if (en && isEveryStep(en[1] as string, false)) return { rule: en[1] as string, work: en[2] as string };
   const ko = /^(.+?해야)\s*(?:하고|하며),?\s+(.+)$/.exec(sentence);
-  if (ko && isEveryStep(ko[1] as string, true)) return { rule: `${ko[1] as string} 한다`, work: ko[2] as string };
+  if (ko && isEveryStep(ko[1] as string, false)) return { rule: `${ko[1] as string} 한다`, work: ko[2] as string };
   // "Refactor the auth module; do not modify the migrations": the work, then a constraint on it.
   const semi = /^(.+?)\s*;\s*(.+)$/.exec(sentence);
-  if (semi && isEveryStep(semi[2] as string, inList)) return { rule: semi[2] as string, work: semi[1] as string };
+  if (semi && isEveryStep(semi[2] as string, !inList)) return { rule: semi[2] as string, work: semi[1] as string };
   return null;
 }
 

@@ -121,6 +121,9 @@ export interface BuildInput {
   readonly planner: Record<string, unknown>;
 }
 
+/** How many acceptance criteria a task node has of its own (what it answers, how it is checked), before the goal's rules. */
+export const OWN_CRITERIA = 2;
+
 /**
  * Builds a complete topology spec from tasks and edges: DQs and weights (`rsv_total` = Σ DQ weight, each item
  * node's `rsv_target` its DQ's weight), θ bands by position, explicit outputs with required sections, acceptance
@@ -156,6 +159,7 @@ export function buildTopology(input: BuildInput): WorkflowTopologySpec {
       explicit_output: {
         type,
         required_sections: [...SECTIONS[type]],
+        // OWN_CRITERIA of its own first, then the goal's rules for every step.
         acceptance_criteria: [
           ...(dqs.length
             ? [`answers ${dqs[0]}: ${toLabel(t.text)}`]
