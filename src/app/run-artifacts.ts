@@ -18,7 +18,7 @@ import {
   type RunRef,
   type Workspace,
 } from '../workspace/index.js';
-import { createTicketStore, type TicketStore } from '../tickets/index.js';
+import { createTicketStore, type TicketDoc, type TicketStore } from '../tickets/index.js';
 import type { AppDeps } from './create-app.js';
 import { auditExists, auditOptions } from './settings.js';
 
@@ -86,6 +86,11 @@ export async function ticketsByNode(
   const list = await runTicketStore(deps, runDir)
     .list()
     .catch(() => []);
+  return byNode(list);
+}
+
+/** Tickets that execute a plan node, by node id: their id and status. */
+export function byNode(list: ReadonlyArray<{ readonly doc: TicketDoc }>): Map<string, { id: string; status: string }> {
   return new Map(
     list
       .filter((t) => t.doc.frontmatter.node_id)

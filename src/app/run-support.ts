@@ -8,7 +8,7 @@ import type { SqliteDb } from '../platform/index.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
-import { readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
+import { byNode, readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
 import type { RerunRef, RunResultRef, RunSummary, ShownRunStatus } from './run-types.js';
 import { auditExists, auditReaderOptions } from './settings.js';
 
@@ -117,10 +117,10 @@ export async function summarize(
   const ids = plan ? Object.keys(plan.execution_graph) : [];
   const stateOf = (id: string): string => recorded?.nodes.get(id)?.state ?? 'pending';
   const nodeStates = ids.map(stateOf);
-  const ticketOf = new Map(tickets.flatMap((t) => (t.doc.frontmatter.node_id ? [[t.doc.frontmatter.node_id, t]] : [])));
+  const ticketOf = byNode(tickets);
   const cancelledTickets = ids
-    .filter((id) => stateOf(id) !== 'done' && ticketOf.get(id)?.doc.frontmatter.status === 'cancelled')
-    .map((id) => ({ node: id, ticket: ticketOf.get(id)?.doc.frontmatter.id as string }));
+    .filter((id) => stateOf(id) !== 'done' && ticketOf.get(id)?.status === 'cancelled')
+    .map((id) => ({ node: id, ticket: ticketOf.get(id)?.id as string }));
   // A resume runs every unfinished node (failed ones again) but those whose ticket is cancelled and what depends on
   // them: it has something to run when any other node is unfinished.
   const skipped = withDescendants(
