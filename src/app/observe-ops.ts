@@ -173,14 +173,16 @@ export function createObserveOps(deps: AppDeps, open: (create?: boolean) => Prom
       });
       const stamp = at.replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
       const dir = join(ref.dir, '60_observability');
-      const files = events.map((e, i) => ({
-        path: join(dir, `callback-${stamp}-${String(i + 1).padStart(2, '0')}.json`),
-        value: e as unknown,
-      }));
-      files.unshift({
-        path: join(dir, `callbacks-${stamp}.json`),
-        value: { run_id: ref.runId, mode, generated_at: at, counts, events },
-      });
+      const files: Array<{ path: string; value: unknown }> = [
+        {
+          path: join(dir, `callbacks-${stamp}.json`),
+          value: { run_id: ref.runId, mode, generated_at: at, counts, events },
+        },
+        ...events.map((e, i) => ({
+          path: join(dir, `callback-${stamp}-${String(i + 1).padStart(2, '0')}.json`),
+          value: e,
+        })),
+      ];
       const written = files.map((f) => f.path);
       const review = [
         `# Observability review: ${ref.runId}`,

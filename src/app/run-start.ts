@@ -28,7 +28,7 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
   let runId = input.runId;
   // One audit log from the design's first event to the observation after the run: each opening (and the closing
   // that writes the log's WAL back) cost a few milliseconds of every run. The design leaves its run there too.
-  const audit: CommandShare = {};
+  const share: CommandShare = {};
   try {
     const designed = await design.all({
       goal: input.goal,
@@ -46,7 +46,7 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
       mirror: false,
       // A run that could not start is never made (a dry run takes no slot).
       live: input.dryRun !== true,
-      share: audit,
+      share,
     });
     runId = designed.run_id;
     const ws = await open(true);
@@ -56,7 +56,7 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
         ? { applied: [] as string[], skipped: [] }
         : await observe.applyAccepted(designed.run_id);
     const ref = await ws.runs.get(designed.run_id);
-    const { gate, planText, refused } = await governanceGate(c, ws, ref, input.agent, audit.log);
+    const { gate, planText, refused } = await governanceGate(c, ws, ref, input.agent, share.log);
     if (refused) return refused;
     if (input.dryRun) {
       await ws.runs.setStatus(ref.runId, 'completed', { tags: ['dry-run'] });
@@ -80,16 +80,16 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
       init: input.init,
       signal: input.signal,
       onProgress: input.onProgress,
-      log: audit.log,
+      log: share.log,
     });
-    return { ...summary, ...(await observeAfter(c, ref.runId, audit.log)), proposals_applied: shaped.applied };
+    return { ...summary, ...(await observeAfter(c, ref.runId, share.log)), proposals_applied: shaped.applied };
   } catch (e) {
     // A design that failed after making its run names it in the share.
-    runId ??= audit.runId;
+    runId ??= share.runId;
     if (runId !== undefined) await recordFailure(c, runId, e, 'run');
     throw e;
   } finally {
-    audit.log?.close();
+    share.log?.close();
   }
 }
 

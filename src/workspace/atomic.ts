@@ -42,14 +42,16 @@ export async function writeFileAtomic(
   // A large file (a transcript, a patch) is written through the thread pool: the calling thread never waits on it.
   const size = typeof bytes === 'string' ? Buffer.byteLength(bytes, 'utf8') : bytes.length;
   const quick = size <= QUICK_MAX_BYTES ? deps.atomicFs : undefined;
+  // The folder is made only when it is missing: most writes go to one that exists (one round trip less).
+  const inFolder = <T>(make: () => Promise<T>): Promise<T> =>
+    make().catch(async (e: unknown) => {
+      if (!isNotFound(e)) throw e;
+      await deps.fs.mkdir(dirname(path), { recursive: true });
+      return make();
+    });
   if (quick) {
     try {
-      // The folder is made only when it is missing, as below.
-      await quick.writeNew(tmp, bytes, mode).catch(async (e: unknown) => {
-        if (!isNotFound(e)) throw e;
-        await deps.fs.mkdir(dirname(path), { recursive: true });
-        return quick.writeNew(tmp, bytes, mode);
-      });
+      await inFolder(() => quick.writeNew(tmp, bytes, mode));
       await quick.rename(tmp, path);
     } catch (e) {
       // Whether or not the temp file was made: its name is this write's own.
@@ -60,12 +62,7 @@ export async function writeFileAtomic(
   }
   let created = false;
   try {
-    // The folder is made only when it is missing: most writes go to one that exists (one round trip less).
-    const handle = await deps.fs.open(tmp, 'wx', mode).catch(async (e: unknown) => {
-      if (!isNotFound(e)) throw e;
-      await deps.fs.mkdir(dirname(path), { recursive: true });
-      return deps.fs.open(tmp, 'wx', mode);
-    });
+    const handle = await inFolder(() => deps.fs.open(tmp, 'wx', mode));
     created = true;
     try {
       await handle.writeFile(bytes);
