@@ -48,6 +48,8 @@ export interface NodeJob {
   /** The recorded state of the node and of its parents. */
   readonly records: Readonly<Record<string, RecordedNode>>;
   readonly decisions: Readonly<Partial<Record<HitlItem['kind'], KnownDecision>>>;
+  /** The node's attempts on record before this job (absent from older jobs: none), so the worker numbers on. */
+  readonly priorAttempts?: number;
 }
 
 /** A person the node asked for on the worker: the coordinator opens the item (the worker cannot wait). */
@@ -114,6 +116,7 @@ export function buildNodeJob(
     goal: input.goal ?? null,
     records,
     decisions,
+    priorAttempts: ctx.attemptsBefore(id),
   };
 }
 
@@ -222,6 +225,7 @@ async function runJob(env: NodeJobEnv, job: NodeJob, signal: AbortSignal): Promi
     prepareChildrenAhead: () => undefined,
     // A worker reads no audit log: what a person decided comes in the job (`decisions`).
     lastAttemptAt: () => null,
+    attemptsBefore: () => job.priorAttempts ?? 0,
   };
   const outcome = await runNode(shared, human, job.nodeId);
   const rec = ctx.rec(job.nodeId);

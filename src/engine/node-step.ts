@@ -73,6 +73,8 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
   deps.faults?.point('node.started');
   ctx.snapshot(id, 'active');
   const tries = new Map<string, number>();
+  // Attempts numbered on from those the node had before (a resumed run, a loop's next iteration), as `mso logs` shows.
+  const earlier = ctx.attemptsBefore(id);
   for (;;) {
     if (input.signal.aborted) return { kind: 'cancelled' };
     let result: AgentResult | null = null;
@@ -110,7 +112,7 @@ export async function runNode(ctx: RunContext, human: HumanGates, id: string): P
         runId,
         nodeId: id,
         ticketId: input.ticketOf.get(id) ?? null,
-        attemptNo: [...tries.values()].reduce((s, v) => s + v, 0) + 1,
+        attemptNo: earlier + [...tries.values()].reduce((s, v) => s + v, 0) + 1,
         isRetry: tries.size > 0,
         stage: 'engine',
         persona: n.persona ?? null,

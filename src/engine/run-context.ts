@@ -72,6 +72,11 @@ export interface RunContext {
    * person decided reaches it in the job).
    */
   lastAttemptAt(id: string): string | null;
+  /**
+   * How many attempts node `id` has on record in this run: a node run again (after a resume, in a loop's next
+   * iteration) numbers its attempts on from there. A worker's job is told the count.
+   */
+  attemptsBefore(id: string): number;
   /** SHA-256 of file contents the run has hashed, by git mode and object id (see treeHash). */
   readonly contentHashes: Map<string, string>;
   /** When each node's agents ran (epoch ms; `to` null while running), to tell whose a stray write was. */
@@ -154,13 +159,16 @@ export function createRunContext(
   const branchOf = (id: string): string => nodeBranch(runId, id);
   const contentHashes = new Map<string, string>();
   const ticketPaths = new Map<string, string>();
-  /** The node's attempts on record in this run (its deferred rows written first), for its ticket. */
+  /** The node's attempts on record in this run. */
   let countAttempts: ReturnType<typeof log.db.prepare> | undefined;
+  const attemptCount = (id: string): number => {
+    countAttempts ??= log.db.prepare('SELECT count(*) AS n FROM attempts WHERE run_id = ? AND node_id = ?');
+    return Number((countAttempts.get(runId, id) as { n: number | string }).n);
+  };
+  /** The same for its ticket, its deferred rows written first. */
   const attemptsOf = (id: string): { attempts: number } | undefined => {
     flushStates();
-    countAttempts ??= log.db.prepare('SELECT count(*) AS n FROM attempts WHERE run_id = ? AND node_id = ?');
-    const row = countAttempts.get(runId, id) as { n: number | string };
-    const n = Number(row.n);
+    const n = attemptCount(id);
     return n > 0 ? { attempts: n } : undefined;
   };
 
@@ -281,6 +289,8 @@ export function createRunContext(
       lastAttempt ??= log.db.prepare('SELECT MAX(started_at) AS at FROM attempts WHERE run_id = ? AND node_id = ?');
       return (lastAttempt.get(runId, id) as { at: string | null } | undefined)?.at ?? null;
     },
+    // No flush: an attempt's row is deferred only to go out with its node.attempt event, right after it.
+    attemptsBefore: attemptCount,
     async settleAhead() {
       await Promise.all([...ahead.values()].map((a) => a.made));
     },

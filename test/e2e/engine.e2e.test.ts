@@ -529,6 +529,14 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     await writeFile(marker, 'go');
     const resumed = await sb.json<Summary>(['resume', '20261121-msoorch-cancel-me']);
     expect(resumed.body).toMatchObject({ status: 'completed', nodes: { done: 2 } });
+    // The node run again after the resume numbers its attempt on from the cancelled one (mso logs shows them so).
+    const attempts = await q(
+      `SELECT attempt_no, status FROM attempts WHERE run_id = '20261121-msoorch-cancel-me' AND node_id = 'slow' ORDER BY started_at`,
+    );
+    expect(attempts.map((a) => [Number(a['attempt_no']), a['status']])).toEqual([
+      [1, 'cancelled'],
+      [2, 'success'],
+    ]);
   });
   it('refuses a second coordinator, survives kill -9 of the first: resume ends the orphaned agent and never runs a finished node twice', async () => {
     const marker = join(sb.dir, 'release');
