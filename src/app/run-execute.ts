@@ -21,7 +21,7 @@ import { recordProvenance } from './provenance.js';
 import { CANCEL_REQUEST } from './run-cancel.js';
 import { readRunArtifact, runTicketStore } from './run-artifacts.js';
 import { progressHook, runStartedEvent, type ProgressListener } from './run-progress.js';
-import { ensureTickets, summarize, type RunOpsContext } from './run-support.js';
+import { ensureTickets, resumeScope, summarize, type RunOpsContext } from './run-support.js';
 import type { ExecutionChoice, RunSummary } from './run-types.js';
 import type { OpenedNodeQueue } from './distributed/node-queue.js';
 import { chooseBackend } from './distributed/backend-choice.js';
@@ -237,8 +237,14 @@ export async function execute(
           ? { error: { message: reason ?? 'cancelled', phase: 'execution', reason: 'cancelled' } }
           : {}),
     });
-    if (status === 'cancelled')
-      rt.log.appendEvent({ runId: ref.runId, type: 'run.cancelled', payload: { reason, resumable: true } });
+    if (status === 'cancelled') {
+      // Not resumable when every unfinished node's ticket was cancelled: a resume would skip them all.
+      const tickets = await runTicketStore(deps, ref.dir)
+        .list()
+        .catch(() => []);
+      const { resumable } = resumeScope(plan.execution_graph, (id) => result.nodes[id]?.state ?? 'pending', tickets);
+      rt.log.appendEvent({ runId: ref.runId, type: 'run.cancelled', payload: { reason, resumable } });
+    }
     await ws.sync(ref.runId);
     return summarize(c, ws, ref.runId, { reason, node_details: result.nodes });
   } finally {

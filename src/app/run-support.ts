@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { liveRunHolder, openAuditReader, type AuditLog, type LeaseDeps } from '../audit/index.js';
 import type { ExecutionPlan, RunStatus } from '../contracts/index.js';
 import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
+import type { TicketDoc } from '../tickets/index.js';
 import type { Git } from '../engine/index.js';
 import { loadRecordedRun, nodeBranchName, withDescendants, type RecordedRun } from '../engine/read.js';
 import type { SqliteDb } from '../platform/index.js';
@@ -67,6 +68,27 @@ export async function ticketStatusByNode(c: RunOpsContext, runDir: string): Prom
   return new Map([...(await ticketsByNode(deps, runDir))].map(([node, t]) => [node, t.status]));
 }
 
+/**
+ * What a resume of a run would do: it runs every unfinished node (failed ones again) but those whose ticket is
+ * cancelled and what depends on them, so it has something to run when any other node is unfinished.
+ */
+export function resumeScope(
+  graph: ExecutionPlan['execution_graph'],
+  stateOf: (id: string) => string,
+  tickets: ReadonlyArray<{ readonly doc: TicketDoc }>,
+): { cancelledTickets: Array<{ node: string; ticket: string }>; resumable: boolean } {
+  const ids = Object.keys(graph);
+  const ticketOf = byNode(tickets);
+  const cancelledTickets = ids
+    .filter((id) => stateOf(id) !== 'done' && ticketOf.get(id)?.status === 'cancelled')
+    .map((id) => ({ node: id, ticket: ticketOf.get(id)?.id as string }));
+  const skipped = withDescendants(
+    graph,
+    cancelledTickets.map((c) => c.node),
+  );
+  return { cancelledTickets, resumable: ids.some((id) => stateOf(id) !== 'done' && !skipped.has(id)) };
+}
+
 /** What {@link summarize} read, for a caller that shows more of the same run (`mso status`'s node table). */
 export interface SummaryReads {
   /** The audit database, open read-only while the callback runs; null when the workspace has none yet. */
@@ -117,17 +139,7 @@ export async function summarize(
   const ids = plan ? Object.keys(plan.execution_graph) : [];
   const stateOf = (id: string): string => recorded?.nodes.get(id)?.state ?? 'pending';
   const nodeStates = ids.map(stateOf);
-  const ticketOf = byNode(tickets);
-  const cancelledTickets = ids
-    .filter((id) => stateOf(id) !== 'done' && ticketOf.get(id)?.status === 'cancelled')
-    .map((id) => ({ node: id, ticket: ticketOf.get(id)?.id as string }));
-  // A resume runs every unfinished node (failed ones again) but those whose ticket is cancelled and what depends on
-  // them: it has something to run when any other node is unfinished.
-  const skipped = withDescendants(
-    plan?.execution_graph ?? {},
-    cancelledTickets.map((c) => c.node),
-  );
-  const resumable = ids.some((id) => stateOf(id) !== 'done' && !skipped.has(id));
+  const { cancelledTickets, resumable } = resumeScope(plan?.execution_graph ?? {}, stateOf, tickets);
   // A failed or cancelled run may have been run again (mso rerun names the new run after it, and links it back).
   const reruns = ['failed', 'cancelled'].includes(status) ? ((await rerunsByParent(ws)).get(runId) ?? []) : [];
   const m = ref.manifest;

@@ -526,6 +526,8 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     expect((await sb.run(['cancel', '20261121-msoorch-cancel-me'])).code).toBe(0);
     expect(await exited).toBe(130);
     expect(JSON.parse(stdout).status).toBe('cancelled');
+    const [cancelled] = await sb.events('20261121-msoorch-cancel-me', { type: 'run.cancelled' });
+    expect(cancelled?.payload).toMatchObject({ resumable: true });
     await writeFile(marker, 'go');
     const resumed = await sb.json<Summary>(['resume', '20261121-msoorch-cancel-me']);
     expect(resumed.body).toMatchObject({ status: 'completed', nodes: { done: 2 } });

@@ -202,6 +202,9 @@ describe('process control', () => {
     expect(s.body.reason).toContain(`ticket ${target} was cancelled`);
     // A resume would only cancel it again: the summary says so and points at a rerun of it instead.
     expect(s.body).toMatchObject({ cancelled_tickets: [{ node: 'skipped', ticket: target }], resumable: false });
+    // The audit log's record of the cancel says the same.
+    const cancelled = `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'run.cancelled'`;
+    expect(await count(`${cancelled} AND json_extract(payload, '$.resumable') = 0`)).toBe(1);
     const shown = await sb.run(['status', id]);
     expect(shown.stdout).toContain(`next      mso rerun ${id} --node skipped`);
     expect(shown.stdout).not.toContain('mso resume');
