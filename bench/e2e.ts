@@ -99,7 +99,7 @@ function timed(cmd: string, args: readonly string[], cwd: string, env: NodeJS.Pr
 
 /**
  * Every run's files stay until the bench ends. On ext4 without a journal (these machines' disks) a new file costs more
- * while many files were deleted in the last half minute (the allocator skips recently freed inodes one by one), so a
+ * while many files were deleted in the last minute or more (the allocator skips recently freed inodes one by one), so a
  * run made right after another run's files were removed paid for that removal: runs of the same build varied by half.
  */
 let scratch: string | undefined;
