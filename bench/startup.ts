@@ -1,8 +1,9 @@
-// Start-up benchmark (not a test): wall time of `mso --version`, `mso --help` and `mso status RUN` as a user's shell
-// runs them (a fresh `node bin/mso.js` process each time), against `node -e 0` measured in the same rounds. The
-// commands are interleaved round by round so a burst of load on a shared machine falls on all of them alike; the
-// figures are medians. Each mso figure is also taken with NODE_DISABLE_COMPILE_CACHE=1 to show what V8's compile
-// cache (enabled by bin/mso.js) buys. MSO_BENCH_BASELINE=<another built checkout> adds its figures (e.g. main).
+// Start-up benchmark (not a test): wall time of `mso --version`, `mso --help`, `mso status RUN` and `mso status` with
+// 30 runs open, as a user's shell runs them (a fresh `node bin/mso.js` process each time), against `node -e 0`
+// measured in the same rounds. The commands are interleaved round by round so a burst of load on a shared machine
+// falls on all of them alike; the figures are medians. Each mso figure is also taken with NODE_DISABLE_COMPILE_CACHE=1
+// to show what V8's compile cache (enabled by bin/mso.js) buys. MSO_BENCH_BASELINE=<another built checkout> adds its
+// figures (e.g. main).
 // Run: npm run bench:startup (builds dist/ first: bin/mso.js runs it).
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +16,8 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 15);
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const BIN = join(ROOT, 'bin/mso.js');
 const BASELINE = process.env['MSO_BENCH_BASELINE'];
+/** Runs designed and left open in the workspace, for `mso status` with no run to list. */
+const OPEN_RUNS = 30;
 
 const WORKFLOW = `name: startup-bench
 goal: A small run for mso status to read.
@@ -63,6 +66,15 @@ async function main(): Promise<void> {
     );
     if (run.status !== 0) throw new Error(`mso run failed: ${run.stdout.toString()}${run.stderr.toString()}`);
     const runId = (JSON.parse(run.stdout.toString()) as { run_id: string }).run_id;
+    // Runs designed and not run yet: what `mso status` with no run lists (a workspace in use has some open).
+    for (let i = 0; i < OPEN_RUNS; i++) {
+      const designed = spawnSync(
+        process.execPath,
+        [BIN, '--quiet', 'design', 'all', '--workflow', join(dir, 'workflow.yaml')],
+        { cwd: dir, env },
+      );
+      if (designed.status !== 0) throw new Error(`mso design failed: ${designed.stderr.toString()}`);
+    }
 
     const off = { NODE_DISABLE_COMPILE_CACHE: '1' };
     const cases: Case[] = [
@@ -70,6 +82,7 @@ async function main(): Promise<void> {
       { name: 'mso --version', args: [BIN, '--version'] },
       { name: 'mso --help', args: [BIN, '--help'] },
       { name: 'mso status RUN', args: [BIN, 'status', runId] },
+      { name: `mso status (${OPEN_RUNS} runs open)`, args: [BIN, 'status'] },
       { name: 'mso --version (no compile cache)', args: [BIN, '--version'], env: off },
       { name: 'mso status RUN (no compile cache)', args: [BIN, 'status', runId], env: off },
       ...(BASELINE
@@ -77,6 +90,7 @@ async function main(): Promise<void> {
             { name: 'baseline --version', args: [join(BASELINE, 'bin/mso.js'), '--version'] },
             { name: 'baseline --help', args: [join(BASELINE, 'bin/mso.js'), '--help'] },
             { name: 'baseline status RUN', args: [join(BASELINE, 'bin/mso.js'), 'status', runId] },
+            { name: `baseline status (${OPEN_RUNS} runs open)`, args: [join(BASELINE, 'bin/mso.js'), 'status'] },
           ]
         : []),
     ];

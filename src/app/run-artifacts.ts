@@ -59,6 +59,22 @@ export function readRunArtifact<K extends keyof DesignArtifacts>(
   return readJsonArtifact(smallFsOf(deps), join(dir, ARTIFACT_PATHS[kind]), DESIGN_SCHEMAS[kind], what);
 }
 
+/**
+ * The node ids of a run's plan, read without its schema check, or null when it is missing, unreadable or not a plan's
+ * JSON (never an error: one bad run must not hide the others): for a list of runs, which only counts nodes (checking
+ * each whole plan was most of `mso status`'s time with many open).
+ */
+export async function planNodeIds(deps: AppDeps, dir: string): Promise<string[] | null> {
+  const text = await readTextIfExists(smallFsOf(deps), join(dir, ARTIFACT_PATHS.plan)).catch(() => undefined);
+  if (text === undefined) return null;
+  try {
+    const graph = (JSON.parse(text) as { execution_graph?: unknown } | null)?.execution_graph;
+    return graph !== null && typeof graph === 'object' && !Array.isArray(graph) ? Object.keys(graph) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A run's design artifacts, each schema-checked, or null when missing or invalid (for read-only views). */
 export async function readDesign(
   deps: AppDeps,

@@ -10,7 +10,7 @@ import {
   type RunOpsContext,
   type SummaryReads,
 } from './run-support.js';
-import { readRunArtifact } from './run-artifacts.js';
+import { planNodeIds } from './run-artifacts.js';
 import type { NodeStatusRow, RunStatusResult, UnfinishedRun } from './run-types.js';
 import { auditReaderOptions } from './settings.js';
 
@@ -29,9 +29,8 @@ export async function runStatus(c: RunOpsContext, runId?: string): Promise<RunSt
       const runs: UnfinishedRun[] = [];
       for (const r of unfinished) {
         const ref = await ws.runs.get(r.run_id).catch(() => null);
-        const plan = ref ? await readRunArtifact(c.deps, ref.dir, 'plan').catch(() => null) : null;
+        const ids = (ref ? await planNodeIds(c.deps, ref.dir) : null) ?? [];
         const recorded = loadRecordedRun(log, r.run_id);
-        const ids = plan ? Object.keys(plan.execution_graph) : [];
         // The newest run made again from it.
         const rerun = reruns.get(r.run_id)?.at(-1);
         runs.push({
