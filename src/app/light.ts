@@ -4,6 +4,7 @@
  * this entry at start-up; index.ts re-exports it.
  */
 export { createAppRedactor } from './redaction.js';
-export { createProgressView } from './run-progress.js';
+/** The live view's fold, and how to decide a waiting item as the live view and a run's summary say it. */
+export { createProgressView, decideCommand } from './run-progress.js';
 /** The agent process groups this process started, for an entry point's second Ctrl-C (kill them all at once). */
 export { liveGroupCount, signalLiveGroups } from '../platform/light.js';

@@ -10,6 +10,7 @@ import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
 import { byNode, readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
+import { nextSteps } from './run-next.js';
 import type { RerunRef, RunResultRef, RunSummary, ShownRunStatus } from './run-types.js';
 import { auditExists, auditReaderOptions } from './settings.js';
 
@@ -102,7 +103,7 @@ export async function summarize(
   c: RunOpsContext,
   ws: Workspace,
   runId: string,
-  extra: Partial<RunSummary> = {},
+  extra: Partial<Omit<RunSummary, 'next'>> = {},
   more?: (reads: SummaryReads) => void,
 ): Promise<RunSummary> {
   const { deps } = c;
@@ -144,7 +145,7 @@ export async function summarize(
   const reruns = ['failed', 'cancelled'].includes(status) ? ((await rerunsByParent(ws)).get(runId) ?? []) : [];
   const m = ref.manifest;
   const result = plan && recorded ? resultRefs(runId, plan.execution_graph, recorded) : [];
-  return {
+  const summary: Omit<RunSummary, 'next'> = {
     run_id: runId,
     status,
     reason:
@@ -175,6 +176,7 @@ export async function summarize(
     repo: recorded?.repo ?? null,
     ...extra,
   };
+  return { ...summary, next: nextSteps(summary) };
 }
 
 /**

@@ -5,6 +5,7 @@ import type { PlannerChoice } from './agent-readiness.js';
 import type { ValidationReport } from './design-ops.js';
 import type { ProgressListener } from './run-progress.js';
 import type { FullOutput, LogsResult } from './run-logs.js';
+import type { NextStep } from './run-next.js';
 import type { PrunedRun, PruneOptions } from './run-prune.js';
 
 /** Where a run's nodes execute (`mso run|resume --backend/--redis/--remote/--queue-prefix`; policy `execution`). */
@@ -84,6 +85,8 @@ export interface RunSummary {
   readonly repo?: string | null;
   /** Per node (`mso status RUN`): state, agent, attempts, duration, cost and the branch holding its commit. */
   readonly node_table?: readonly NodeStatusRow[];
+  /** What to type next (see nextSteps): apply, resume or rerun, with why. */
+  readonly next: readonly NextStep[];
 }
 
 export interface RunResultRef {

@@ -1,7 +1,7 @@
 import type { createLogUpdate as CreateLogUpdate } from 'log-update';
 import type { ProgressListener, ProgressNode, RunProgress, RunSummary } from '../app/index.js';
 // The view's fold has no imports of its own: taking it from the light entry keeps the CLI's start light (main.ts).
-import { createProgressView } from '../app/light.js';
+import { createProgressView, decideCommand } from '../app/light.js';
 import type { CliContext } from './context.js';
 import type { CliIo } from './io.js';
 
@@ -32,13 +32,6 @@ const MARK: Record<string, string> = {
   cancelled: '⊘',
   pending: '·',
 };
-
-/** How to decide a waiting item: a node left to a person is approved with --done once the work is done. */
-export function decideHint(runId: string, item: string, byHand: boolean): string {
-  return byHand
-    ? `mso approve ${runId} ${item} --done once you did it, or mso reject ${runId} ${item}`
-    : `mso approve|reject ${runId} ${item}`;
-}
 
 /** Renders a run's progress on the CLI's streams in the given mode. */
 export function createProgressRenderer(
@@ -80,7 +73,7 @@ export function createProgressRenderer(
     }
     if (e.type === 'hitl.created') {
       const item = String(e.payload['item']);
-      const hint = decideHint(e.run_id, item, e.payload['kind'] === 'manual_work');
+      const hint = decideCommand(e.run_id, item, e.payload['kind'] === 'manual_work');
       return `waiting for a person: ${item} ${String(e.payload['title'] ?? '')} (${hint})`;
     }
     if (e.type === 'run.started') return `run ${e.run_id}: ${v.total} node(s), ${v.done} already done`;

@@ -174,7 +174,7 @@ describe('the first-run gate', () => {
     // Shown to a person: approve with --done once the work is done, then resume.
     const shown = await sb.run(['status', r.body.run_id], bare());
     expect(shown.stdout).toContain(`(mso approve ${r.body.run_id} ${item} --done once you did it, or mso reject`);
-    expect(shown.stdout).toContain(`next      decide what waits above, then mso resume ${r.body.run_id}`);
+    expect(shown.stdout).toMatch(new RegExp(`next      mso resume ${r.body.run_id}   \\(once HITL-\\d+ is decided\\)`));
   });
 
   it('lets a workflow that asks for manual nodes explicitly run without --allow-manual', async () => {

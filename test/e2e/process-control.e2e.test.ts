@@ -28,6 +28,7 @@ interface Summary {
   nodes: Record<string, number>;
   cancelled_tickets?: Array<{ node: string; ticket: string }>;
   resumable?: boolean;
+  next?: Array<{ command: string; note?: string }>;
 }
 const out = (id: string): string => `mkdir -p outputs && echo ${id} > outputs/${id}.md`;
 /** Reads the audit log directly (read-only): cheaper than a process per query. */
@@ -205,6 +206,8 @@ describe('process control', () => {
     // The audit log's record of the cancel says the same.
     const cancelled = `SELECT count(*) AS n FROM events WHERE run_id = '${id}' AND type = 'run.cancelled'`;
     expect(await count(`${cancelled} AND json_extract(payload, '$.resumable') = 0`)).toBe(1);
+    // The same next step for a program (--json) as for a person.
+    expect(s.body.next?.map((n) => n.command)).toEqual([`mso rerun ${id} --node skipped`]);
     const shown = await sb.run(['status', id]);
     expect(shown.stdout).toContain(`next      mso rerun ${id} --node skipped`);
     expect(shown.stdout).not.toContain('mso resume');

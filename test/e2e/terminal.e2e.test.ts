@@ -90,7 +90,7 @@ describe('progress on the terminal', () => {
       expect.stringMatching(/^mso: waiting for a person: HITL-0001 approve b before it runs \(mso approve\|reject /),
       expect.stringMatching(/^mso: b waiting \(shell\)/),
     ]);
-    expect(first.stdout).toContain(`next      decide what waits above, then mso resume ${runId}`);
+    expect(first.stdout).toMatch(new RegExp(`next      mso resume ${runId}   \\(once HITL-\\d+ is decided\\)`));
     // The gated node never worked: no time is shown for it.
     expect(progressLines(first).at(-1)).not.toMatch(/ in \d/);
     expect((await sb.run(['approve', runId, 'HITL-0001'])).code).toBe(0);

@@ -3,7 +3,8 @@ import type { RunSummary, UnfinishedRun } from '../../app/index.js';
 import { InvalidArgumentError } from '../../contracts/light.js';
 import type { CliContext } from '../context.js';
 import { runExit } from '../io.js';
-import { decideHint, withProgress } from '../progress.js';
+import { withProgress } from '../progress.js';
+import { nextLines, waitingLines } from '../summary-lines.js';
 
 const num =
   (flag: string) =>
@@ -29,38 +30,15 @@ function render(s: RunSummary): string[] {
     ...(s.findings !== undefined ? [`observed  ${s.findings} finding(s) (mso proposals list)`] : []),
     // A run only designed has not run: the time its design took is not a run's duration.
     `duration  ${s.status === 'created' ? '- (not run yet)' : `${(s.duration_ms / 1000).toFixed(1)} s`}`,
-    ...s.pending_human.map((h) => {
-      const id = h.split(':')[0] ?? h;
-      return `waiting   ${h}  (${decideHint(s.run_id, id, s.pending_by_hand?.includes(id) ?? false)})`;
-    }),
+    ...waitingLines(s),
     ...(s.governance && s.governance.status === 'fail'
       ? s.governance.findings.map((f) => `  ${f.level} ${f.rule} ${f.file ?? ''} ${f.path ?? ''}: ${f.message}`)
       : []),
     ...(s.result ?? []).map((r) => `result    ${r.branch} @ ${r.commit.slice(0, 12)}${s.repo ? ` in ${s.repo}` : ''}`),
     `readme    ${s.observation_readme}`,
-    ...(s.status === 'completed' && s.result?.length
-      ? [
-          `next      mso apply ${s.run_id}${s.result.length > 1 ? ` --node ${s.result[0]?.node}` : ''}   (or: mso apply ${s.run_id} --patch result.patch)`,
-        ]
-      : []),
-    ...(s.status === 'created' || (s.status === 'cancelled' && s.resumable !== false) || s.status === 'interrupted'
-      ? [`next      mso resume ${s.run_id}`]
-      : []),
     // Run again already: the new run is where to look.
     ...(s.reruns ?? []).map((r) => `rerun     ${r.run_id} (${r.status}; mso status ${r.run_id})`),
-    // Nodes whose tickets a person cancelled: a resume never runs them; a rerun of them (and what follows) does.
-    ...((s.status === 'cancelled' || s.status === 'failed') && s.cancelled_tickets?.length && !s.reruns?.length
-      ? [
-          `next      mso rerun ${s.run_id} --node ${s.cancelled_tickets.map((c) => c.node).join(',')}   (resume skips a node whose ticket is cancelled: ${s.cancelled_tickets.map((c) => `${c.node} ${c.ticket}`).join(', ')})`,
-        ]
-      : []),
-    ...(s.status === 'awaiting_human'
-      ? [`next      ${s.pending_human.length ? 'decide what waits above, then ' : ''}mso resume ${s.run_id}`]
-      : []),
-    // A run whose nodes failed: run them (and what depends on them) again, reusing the rest; the logs say why.
-    ...(s.status === 'failed' && (s.nodes['failed'] ?? 0) > 0 && !s.reruns?.length
-      ? [`next      mso rerun ${s.run_id} --failed   (why: mso logs ${s.run_id})`]
-      : []),
+    ...nextLines(s),
   ];
 }
 

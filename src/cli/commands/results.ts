@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { splitList, type CliContext } from '../context.js';
 import { runExit } from '../io.js';
 import { withProgress } from '../progress.js';
+import { nextLines, waitingLines } from '../summary-lines.js';
 
 /** `mso apply` and `mso rerun`: use a run's result, or run its failed part again. */
 export function registerResults(program: Command, ctx: CliContext): void {
@@ -51,7 +52,8 @@ export function registerResults(program: Command, ctx: CliContext): void {
           `rerun     ${r.run_id} (of ${runId}: ${r.from ?? '-'} and descendants; reused ${r.reused.join(', ') || 'none'})`,
           `status    ${s.status}${s.reason ? ` (${s.reason})` : ''}`,
           ...(s.result ?? []).map((x) => `result    ${x.branch} @ ${x.commit.slice(0, 12)}`),
-          ...(s.status === 'completed' && s.result?.length ? [`next      mso apply ${r.run_id}`] : []),
+          ...waitingLines(s),
+          ...nextLines(s),
         ],
         exitCode: runExit(s.status),
         streamed,

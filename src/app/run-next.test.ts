@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { nextSteps } from './run-next.js';
+
+const base = { run_id: 'R', nodes: {}, pending_human: [] as string[], result: [] };
+const commands = (s: Parameters<typeof nextSteps>[0]): string[] => nextSteps(s).map((n) => n.command);
+
+describe('nextSteps', () => {
+  it('applies a finished run, naming the node when it has several results', () => {
+    const one = [{ node: 'a', branch: 'mso/R/a', commit: 'c' }];
+    expect(nextSteps({ ...base, status: 'completed', result: one })).toEqual([
+      { command: 'mso apply R', note: 'or: mso apply R --patch result.patch' },
+    ]);
+    const two = [...one, { node: 'b', branch: 'mso/R/b', commit: 'd' }];
+    expect(commands({ ...base, status: 'completed', result: two })).toEqual(['mso apply R --node a']);
+    expect(commands({ ...base, status: 'completed' })).toEqual([]);
+  });
+  it('resumes a run that can go on, once what waits for a person is decided', () => {
+    for (const status of ['created', 'interrupted', 'cancelled'] as const)
+      expect(commands({ ...base, status })).toEqual(['mso resume R']);
+    // Said in full wherever it is read (mso rerun and --json show no waiting lines above it).
+    const waiting = ['HITL-0001: approve a', 'HITL-0002: do b by hand'];
+    expect(nextSteps({ ...base, status: 'awaiting_human', pending_human: waiting })).toEqual([
+      { command: 'mso resume R', note: 'once HITL-0001, HITL-0002 are decided' },
+    ]);
+    expect(nextSteps({ ...base, status: 'awaiting_human', pending_human: waiting.slice(0, 1) })).toEqual([
+      { command: 'mso resume R', note: 'once HITL-0001 is decided' },
+    ]);
+    expect(nextSteps({ ...base, status: 'awaiting_human' })).toEqual([{ command: 'mso resume R' }]);
+  });
+  it('reruns what a resume would skip or what failed, unless the run was made again already', () => {
+    const cancelled = { ...base, status: 'cancelled' as const, resumable: false };
+    const tickets = [{ node: 'x', ticket: 'TKT-0002' }];
+    expect(nextSteps({ ...cancelled, cancelled_tickets: tickets })).toEqual([
+      { command: 'mso rerun R --node x', note: 'resume skips a node whose ticket is cancelled: x TKT-0002' },
+    ]);
+    const failed = { ...base, status: 'failed' as const, nodes: { failed: 1 } };
+    expect(nextSteps(failed)).toEqual([{ command: 'mso rerun R --failed', note: 'why: mso logs R' }]);
+    const again = [{ run_id: 'R2', status: 'completed' as const }];
+    expect(commands({ ...failed, reruns: again })).toEqual([]);
+    expect(commands({ ...cancelled, cancelled_tickets: tickets, reruns: again })).toEqual([]);
+  });
+});
