@@ -45,6 +45,9 @@ export function createRunOps(
     rerun: async (runId, options) => (await import('./run-replay.js')).rerunRun(c, runId, options),
     status: async (runId) => (await import('./run-status.js')).runStatus(c, runId),
     logs: async (runId, node) => (await import('./run-logs.js')).runLogs(c, runId, node),
+    followLogs: async function* (runId, node, signal) {
+      yield* (await import('./run-follow.js')).followLogs(c, runId, node, signal);
+    },
     fullOutput: async (runId, node, o) => (await import('./run-logs.js')).runFullOutput(c, runId, node, o),
     apply: async (runId, options) => (await import('./run-apply.js')).applyRun(c, runId, options),
     prune: async (options) => (await import('./run-prune.js')).pruneRuns(c, options),

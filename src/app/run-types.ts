@@ -4,7 +4,7 @@ import type { Divergence, RunnerResult } from '../engine/index.js';
 import type { PlannerChoice } from './agent-readiness.js';
 import type { ValidationReport } from './design-ops.js';
 import type { ProgressListener } from './run-progress.js';
-import type { FullOutput, LogsResult } from './run-logs.js';
+import type { FullOutput, LogEntry, LogsResult } from './run-logs.js';
 import type { NextStep } from './run-next.js';
 import type { PrunedRun, PruneOptions } from './run-prune.js';
 
@@ -153,6 +153,8 @@ export interface RunOps {
   status(runId?: string): Promise<RunStatusResult>;
   /** What the run's agents said and did (text, tool calls, commands, output, errors), per attempt; live while running. */
   logs(runId: string, node?: string): Promise<LogsResult>;
+  /** `mso logs --follow`: the entries as they come, each once, until the run is no longer active or `signal` aborts. */
+  followLogs(runId: string, node?: string, signal?: AbortSignal): AsyncIterable<LogEntry>;
   /** `mso logs RUN NODE --full`: the whole output an attempt kept in a blob once it outgrew the transcript. */
   fullOutput(
     runId: string,

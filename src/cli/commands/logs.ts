@@ -22,37 +22,6 @@ export function renderLogEntry(e: LogEntry): string {
     : `${head}${PREFIX[e.kind]} ${text}`;
 }
 
-/** What `--follow` showed of one attempt: how many entries, and the live lines among them (not yet stored). */
-interface Shown {
-  count: number;
-  live: string[];
-}
-
-/**
- * The entries of a fresh read not yet shown: per attempt, those past the count already printed. An attempt whose
- * live lines were shown and that is now read from its stored transcript (its call ended) repeats those lines, with
- * its command and agent added: only the stored entries that were not shown live are new.
- */
-export function unseen(entries: readonly LogEntry[], shown: Map<string, Shown>): LogEntry[] {
-  const byAttempt = new Map<string, LogEntry[]>();
-  for (const e of entries) byAttempt.set(e.attempt_id, [...(byAttempt.get(e.attempt_id) ?? []), e]);
-  const key = (e: LogEntry): string => `${e.kind}\0${e.text}`;
-  const out: LogEntry[] = [];
-  for (const [id, list] of byAttempt) {
-    const was = shown.get(id) ?? { count: 0, live: [] };
-    if (was.live.length > 0 && !list.some((e) => e.live)) {
-      const left = [...was.live];
-      for (const e of list.slice(1)) {
-        const i = left.indexOf(key(e));
-        if (i >= 0) left.splice(i, 1);
-        else out.push(e);
-      }
-    } else out.push(...list.slice(was.count));
-    shown.set(id, { count: list.length, live: list.filter((e) => e.live).map(key) });
-  }
-  return out;
-}
-
 /** `mso logs RUN [NODE] [--follow]`. */
 export function registerLogs(program: Command, ctx: CliContext): void {
   program
@@ -94,29 +63,14 @@ export function registerLogs(program: Command, ctx: CliContext): void {
           ctx.done({ data: null, human: [], streamed: true });
           return;
         }
-        const first = await app.engine.logs(runId, node);
         if (!o.follow) {
-          ctx.done({
-            data: first,
-            human: first.entries.length ? first.entries.map(renderLogEntry) : ['(no agent calls yet)'],
-          });
+          const r = await app.engine.logs(runId, node);
+          ctx.done({ data: r, human: r.entries.length ? r.entries.map(renderLogEntry) : ['(no agent calls yet)'] });
           return;
         }
-        // --follow: print as it comes (NDJSON entries with --json), poll until the run is no longer running.
-        const print = (list: readonly LogEntry[]): void => {
-          for (const e of list) ctx.io.stdout(ctx.json ? `${JSON.stringify(e)}\n` : `${renderLogEntry(e)}\n`);
-        };
-        const shown = new Map<string, Shown>();
-        let r = first;
-        print(unseen(r.entries, shown));
-        while (r.status === 'active' && !ctx.io.signal?.aborted) {
-          await new Promise<void>((done) => {
-            const t = setTimeout(done, 500);
-            ctx.io.signal?.addEventListener('abort', () => (clearTimeout(t), done()), { once: true });
-          });
-          r = await app.engine.logs(runId, node);
-          print(unseen(r.entries, shown));
-        }
+        // --follow: each entry as it comes (NDJSON with --json), until the run is no longer running.
+        for await (const e of app.engine.followLogs(runId, node, ctx.io.signal))
+          ctx.io.stdout(ctx.json ? `${JSON.stringify(e)}\n` : `${renderLogEntry(e)}\n`);
         ctx.done({ data: null, human: [], streamed: true });
       },
     );

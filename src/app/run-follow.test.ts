@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LogEntry } from '../../app/index.js';
-import { unseen } from './logs.js';
+import type { LogEntry } from './run-logs.js';
+import { unseen } from './run-follow.js';
 
 const entry = (kind: LogEntry['kind'], text: string, live: boolean, agent: string | null = null): LogEntry => ({
   node: 'p',
