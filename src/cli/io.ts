@@ -21,6 +21,12 @@ export interface CliIo {
 /** Exit code of a command stopped by SIGINT. */
 export const EXIT_INTERRUPTED = 130;
 
+/** Waits `ms`, or less when `signal` aborts (a watch loop's pause: its listener goes with it, none piles up). */
+export async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  const { setTimeout: delay } = await import('node:timers/promises');
+  await delay(ms, undefined, signal ? { signal } : undefined).catch(() => undefined);
+}
+
 /** Exit code of a run-like outcome: 0 completed, 3 waiting for a person, 130 cancelled, 1 otherwise. */
 export function runExit(status: string): number {
   if (status === 'completed') return 0;

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../../contracts/light.js';
 import type { CliContext } from '../context.js';
-import { EXIT_INTERRUPTED } from '../io.js';
+import { EXIT_INTERRUPTED, pause } from '../io.js';
 
 function parseLimit(v: string): number {
   const n = Number(v);
@@ -101,17 +101,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       for (const e of first) ctx.io.stdout(`${render(e)}\n`);
       const signal = ctx.io.signal;
       while (!signal?.aborted) {
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, opts.interval);
-          signal?.addEventListener(
-            'abort',
-            () => {
-              clearTimeout(t);
-              r();
-            },
-            { once: true },
-          );
-        });
+        await pause(opts.interval, signal);
         const next = await app.audit.tail({ runId: opts.runId, afterSeq: last, limit: 1000 });
         for (const e of next) ctx.io.stdout(`${render(e)}\n`);
         last = next.at(-1)?.seq ?? last;

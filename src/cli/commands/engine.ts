@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { RunSummary, UnfinishedRun } from '../../app/index.js';
 import { InvalidArgumentError } from '../../contracts/light.js';
 import type { CliContext } from '../context.js';
-import { runExit } from '../io.js';
+import { pause, runExit } from '../io.js';
 import { withProgress } from '../progress.js';
 import { nextLines, waitingLines } from '../summary-lines.js';
 
@@ -112,10 +112,7 @@ async function watchStatus(ctx: CliContext, runId: string, first: RunSummary): P
     else if (stable !== last) ctx.io.stdout(`${frame}\n\n`);
     last = stable;
     if (s.status !== 'active' || ctx.io.signal?.aborted) break;
-    await new Promise<void>((done) => {
-      const t = setTimeout(done, 1000);
-      ctx.io.signal?.addEventListener('abort', () => (clearTimeout(t), done()), { once: true });
-    });
+    await pause(1000, ctx.io.signal);
     const next = await ctx.app().engine.status(runId);
     if ('runs' in next) break;
     s = next;
