@@ -158,12 +158,12 @@ export async function summarize(
     nodes: count(nodeStates),
     tickets: count(tickets.map((t) => t.doc.frontmatter.status)),
     cost_usd: Math.round((recorded?.cost ?? 0) * 1e6) / 1e6,
-    // From its creation to its last recorded event; a run being coordinated right now has lasted until now.
+    // From its creation to its end (completed or failed), else to its last recorded event; a run being coordinated
+    // right now has lasted until now. Not to the last event of a finished run: the observation after it records one
+    // later, and `mso run`'s summary, printed before it, would disagree with `mso status` and the dashboard.
     duration_ms: Math.max(
       0,
-      (status === 'active'
-        ? deps.clock.now().getTime()
-        : Math.max(Date.parse(span.last ?? m.updated_at), Date.parse(m.completed_at ?? m.created_at))) -
+      (status === 'active' ? deps.clock.now().getTime() : Date.parse(m.completed_at ?? span.last ?? m.updated_at)) -
         Date.parse(span.first && span.first < m.created_at ? span.first : m.created_at),
     ),
     observation_readme: join(ws.layout.observationRunDir(runId), README),

@@ -42,6 +42,7 @@ interface Summary {
   tickets: Record<string, number>;
   pending_human: string[];
   reason: string | null;
+  duration_ms: number;
   node_details: Record<string, { state: string; commit: string | null; tree_hash: string | null }>;
 }
 const run = (args: string[]) => sb.json<Summary>(['run', ...args]);
@@ -82,6 +83,10 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     expect(order[3]).toBe('merge');
     const judged = await q(`SELECT title FROM decisions WHERE title LIKE 'merge merge:%'`);
     expect(judged).toHaveLength(1);
+    // The run's duration is the same wherever it is read: its summary, printed before the observation after it
+    // recorded its own event, and mso status afterwards.
+    const later = await sb.json<Summary>(['status', r.body.run_id]);
+    expect(later.body.duration_ms).toBe(r.body.duration_ms);
   });
   it('runs diamond, deep chain and loop plans in dependency order', async () => {
     const diamond = await workflow(
