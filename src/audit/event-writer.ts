@@ -108,14 +108,10 @@ export function createEventWriter(db: AuditDb, redactor: Redactor, clock: Clock,
   const existing = (row: Row): number => {
     const [key, , runId, type, nodeId, ticketId, attemptId, payload] = row;
     const prev = eventByKey.get(key) as PrevRow;
-    const same =
-      prev.run_id === runId &&
-      prev.type === type &&
-      prev.node_id === nodeId &&
-      prev.ticket_id === ticketId &&
-      prev.attempt_id === attemptId &&
-      prev.payload === payload;
-    if (!same) throw new AuditKeyConflictError('events', key);
+    const given = { run_id: runId, type, node_id: nodeId, ticket_id: ticketId, attempt_id: attemptId, payload };
+    // Named in the error: which of them differs tells a reused key from a value the store gives back changed.
+    const differ = (Object.keys(given) as Array<keyof typeof given>).filter((k) => prev[k] !== given[k]);
+    if (differ.length > 0) throw new AuditKeyConflictError('events', key, differ);
     return prev.seq;
   };
 

@@ -227,11 +227,15 @@ export class AuditKeyConflictError extends MsoError {
   constructor(
     readonly table: string,
     readonly key: string,
+    /** The columns whose stored value differs (when the writer tells them). */
+    readonly fields: readonly string[] = [],
   ) {
-    super(`${table} key ${key} was already recorded with different content`);
+    super(
+      `${table} key ${key} was already recorded with different content${fields.length ? ` (${fields.join(', ')})` : ''}`,
+    );
   }
   override get details(): Record<string, unknown> {
-    return { table: this.table, key: this.key };
+    return { table: this.table, key: this.key, ...(this.fields.length ? { fields: this.fields } : {}) };
   }
 }
 

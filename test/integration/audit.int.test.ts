@@ -198,7 +198,7 @@ describe.each(auditStores())('writes (%s)', (store) => {
     expect(log.appendEvent({ runId: 'r', type: 'node.started', nodeId: 'T1', key: 'k1', payload: { n: 1 } })).toBe(a);
     expect(() =>
       log.appendEvent({ runId: 'r', type: 'node.started', nodeId: 'T1', key: 'k1', payload: { n: 2 } }),
-    ).toThrow(expect.objectContaining({ code: 'MSO_AUDIT_KEY_CONFLICT' }));
+    ).toThrow(expect.objectContaining({ code: 'MSO_AUDIT_KEY_CONFLICT', fields: ['payload'] }));
     const b = log.appendEvent({ runId: 'r', type: 'node.started', payload: {} });
     expect(b).toBeGreaterThan(a);
     expect(() => log.db.exec('UPDATE events SET type = 1')).toThrow(/append-only/);
