@@ -6,6 +6,7 @@ import { CHECKOUT_STATUS, createOutsideWatch, type OutsideWatch } from './outsid
 import { createTreeHasher, type TreeHasher } from './tree-hash.js';
 import { addWorktree, worktreeInPlace } from './worktree-add.js';
 import { limiter } from './limiter.js';
+import { smallFsOf } from '../workspace/index.js';
 import type { RecordedNode } from './run-state.js';
 import { loadRecordedRun, recordedNode } from './run-state.js';
 import type { RunnerDeps, RunnerInput } from './runner.js';
@@ -159,20 +160,24 @@ export function createRunContext(
   const branchOf = (id: string): string => nodeBranch(runId, id);
   const contentHashes = new Map<string, string>();
   const ticketPaths = new Map<string, string>();
-  /** The node's attempts on record in this run. */
-  let countAttempts: ReturnType<typeof log.db.prepare> | undefined;
-  const attemptCount = (id: string): number => {
-    countAttempts ??= log.db.prepare('SELECT count(*) AS n FROM attempts WHERE run_id = ? AND node_id = ?');
-    return Number((countAttempts.get(runId, id) as { n: number | string }).n);
+  /** Queries on the run's attempts, each statement made once. */
+  const attemptQueries = new Map<string, ReturnType<typeof log.db.prepare>>();
+  /**
+   * One row of a query on the run's attempts. `flushed` (the default): the deferred rows are written first, so that an
+   * attempt row waiting for its event's transaction counts, and what was buffered before the read is committed first.
+   */
+  const attemptsRow = <T>(sql: string, args: readonly unknown[], flushed = true): T | undefined => {
+    if (flushed) flushStates();
+    let stmt = attemptQueries.get(sql);
+    if (!stmt) attemptQueries.set(sql, (stmt = log.db.prepare(sql)));
+    return stmt.get(...args) as T | undefined;
   };
-  /** The same for its ticket, its deferred rows written first. */
+  const COUNT = 'SELECT count(*) AS n FROM attempts WHERE run_id = ? AND node_id = ?';
+  /** The node's attempts on record, for its ticket. */
   const attemptsOf = (id: string): { attempts: number } | undefined => {
-    flushStates();
-    const n = attemptCount(id);
+    const n = Number(attemptsRow<{ n: number | string }>(COUNT, [runId, id])?.n ?? 0);
     return n > 0 ? { attempts: n } : undefined;
   };
-
-  let lastAttempt: ReturnType<typeof log.db.prepare> | undefined;
 
   /**
    * Makes node `id`'s worktree at `base` (or resets the one there). Worktrees of different nodes are made side by side
@@ -181,7 +186,7 @@ export function createRunContext(
    */
   const makeWorktree = async (id: string, base: string): Promise<string> => {
     const wt = worktreeOf(id);
-    const fs = deps.smallFs ?? deps.fs;
+    const fs = smallFsOf(deps);
     if (await worktreeInPlace(fs, input.repo, wt)) {
       await git.ok(['reset', '--hard', base], wt);
       await git.ok(['clean', '-fdx'], wt);
@@ -250,11 +255,9 @@ export function createRunContext(
       );
       return next;
     },
-    spent() {
-      flushStates(); // a deferred attempt row counts
-      const row = log.db.prepare('SELECT COALESCE(SUM(cost_usd), 0) AS c FROM attempts WHERE run_id = ?').get(runId);
-      return (row as { c: number }).c;
-    },
+    spent: () =>
+      attemptsRow<{ c: number }>('SELECT COALESCE(SUM(cost_usd), 0) AS c FROM attempts WHERE run_id = ?', [runId])?.c ??
+      0,
     worktreeOf,
     branchOf,
     contentHashes,
@@ -284,13 +287,13 @@ export function createRunContext(
         });
       }
     },
-    lastAttemptAt(id) {
-      flushStates(); // a deferred attempt row counts, as for attemptsOf and spent
-      lastAttempt ??= log.db.prepare('SELECT MAX(started_at) AS at FROM attempts WHERE run_id = ? AND node_id = ?');
-      return (lastAttempt.get(runId, id) as { at: string | null } | undefined)?.at ?? null;
-    },
+    lastAttemptAt: (id) =>
+      attemptsRow<{ at: string | null }>(
+        'SELECT MAX(started_at) AS at FROM attempts WHERE run_id = ? AND node_id = ?',
+        [runId, id],
+      )?.at ?? null,
     // No flush: an attempt's row is deferred only to go out with its node.attempt event, right after it.
-    attemptsBefore: attemptCount,
+    attemptsBefore: (id) => Number(attemptsRow<{ n: number | string }>(COUNT, [runId, id], false)?.n ?? 0),
     async settleAhead() {
       await Promise.all([...ahead.values()].map((a) => a.made));
     },

@@ -39,7 +39,10 @@ export type Fs = Pick<
   | 'readlink'
 >;
 
-/** The calls a worktree's small administrative files need (see {@link PlatformDeps.smallFs}). */
+/**
+ * Calls on files that stay small: a worktree's administrative files, a run's manifest, tickets and design artifacts
+ * (see {@link PlatformDeps.smallFs}).
+ */
 export type SmallFs = Pick<Fs, 'readdir' | 'mkdir' | 'realpath' | 'writeFile' | 'readFile' | 'rm' | 'stat'>;
 
 /**
@@ -83,9 +86,9 @@ export interface PlatformDeps {
   readonly random: Random;
   readonly fs: Fs;
   /**
-   * The same calls run on the calling thread, for a few small files and folders made one after another (a worktree's
-   * administrative files), where each call through `fs` is a thread-pool round trip worth more than the call; absent,
-   * `fs` does.
+   * The same calls run on the calling thread, for files and folders that stay small (a worktree's administrative
+   * files, a run's manifest, tickets and design artifacts), where each call through `fs` is a thread-pool round trip
+   * worth more than the call; absent, `fs` does.
    */
   readonly smallFs?: SmallFs;
   /** An atomic write's file calls mostly on the calling thread (see {@link AtomicFs}); absent, `fs` does them all. */

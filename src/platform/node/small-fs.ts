@@ -17,7 +17,9 @@ const now =
  * such calls in a row on small files and folders; through the thread pool each is a round trip of 0.3–1 ms under
  * load on these machines around a call of tens of microseconds, and the next node of a chain waits for its worktree
  * (measured: a 30-node chain 7% faster, a 42-node fan-out 4%). The trade: the event loop waits for the disk during
- * those calls, up to a millisecond for a new file on a disk that is slow to make one. Never for large files or fsync.
+ * those calls, up to a millisecond for a new file on a disk that is slow to make one. Its callers keep it to files
+ * that stay small (a worktree's administrative files, a run's manifest, tickets, lock owners and design artifacts:
+ * see smallFsOf); never for transcripts, patches or blobs, and never for an fsync.
  */
 export const smallFs: SmallFs = {
   readdir: now(fs.readdirSync) as unknown as SmallFs['readdir'],
