@@ -39,16 +39,6 @@ function assertKnownNames(policy: Policy, workflow: WorkflowFile, label: string)
   });
 }
 
-/** A promise's outcome, to be taken later: never an unhandled rejection if no one takes it. */
-function settled(p: Promise<void>): Promise<() => void> {
-  return p.then(
-    () => () => undefined,
-    (e: unknown) => () => {
-      throw e;
-    },
-  );
-}
-
 /** Asks git for a folder's repository and its commit at once: its top folder, then HEAD's commit (see topAndHead). */
 export const TOP_AND_HEAD = ['rev-parse', '--show-toplevel', '--verify', 'HEAD'] as const;
 
@@ -114,7 +104,9 @@ export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise
   let workflow: WorkflowFile | undefined;
   // The repository is asked (git, read only) while the workspace and the workflow are read; its answer is awaited in
   // the order of the checks, so an input refused before it is still the one reported.
-  const repoChecked = input.dryRun ? undefined : settled(assertRepoSource(c, input));
+  const repoChecked = input.dryRun ? undefined : assertRepoSource(c, input);
+  // Taken below: an input refused first must not leave its rejection unhandled meanwhile.
+  repoChecked?.catch(() => undefined);
   const ws = await open(false);
   // Read within the policy's size, node and alias limits: an oversized or unparsable workflow is refused here.
   if (input.workflow !== undefined)
@@ -127,7 +119,7 @@ export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise
         .raw,
     );
   if (workflow) assertKnownNames(ws.policy, workflow, input.workflow ?? '(inline workflow)');
-  if (repoChecked) (await repoChecked)();
+  await repoChecked;
   const imported = input.workflow !== undefined || input.workflowText !== undefined;
   if (input.agent !== undefined) {
     const known = [...resolveAgentSpecs(ws.policy).keys()];
