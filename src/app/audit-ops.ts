@@ -147,19 +147,16 @@ export function createAuditOps(
  * locked database): one small committed write, since SQLite opens an unwritable file without complaint and an
  * unchanged transaction commits without touching it. `held`: a log the caller keeps open (and closes), checked instead.
  */
-export function assertAuditWritable(deps: AppDeps, ws: Workspace, held?: Pick<AuditLog, 'db'>): void {
-  const write = (log: Pick<AuditLog, 'db'>): void =>
-    void log.db
+export function assertAuditWritable(deps: AppDeps, ws: Workspace, held?: AuditLog): void {
+  const { log, release } = heldOrOpened(deps, ws, held);
+  try {
+    log.db
       .prepare(
         "INSERT INTO _skill_meta (k, v) VALUES ('last_write_check', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
       )
       .run(deps.clock.now().toISOString());
-  if (held) return write(held);
-  const log = openAuditLog(deps, auditOptions(ws, deps));
-  try {
-    write(log);
   } finally {
-    log.close();
+    release();
   }
 }
 

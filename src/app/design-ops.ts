@@ -123,10 +123,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     s?: Session,
   ): Promise<RunRef> {
     // The log a design session writes to is the one checked (and, in a new workspace, made) here.
-    const writable = (): void => {
-      if (s) assertAuditWritable(deps, ws, (s.log ??= openAuditLog(deps, auditOptions(ws, deps))));
-      else assertAuditWritable(deps, ws);
-    };
+    const writable = (): void => assertAuditWritable(deps, ws, sessionLog(ws, s));
     // The session knows its run from here on (an error before the step returns still names it).
     const known = (ref: RunRef): RunRef => {
       if (s) s.runId = ref.runId;
@@ -176,17 +173,15 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     runId?: string | undefined;
   }
 
+  /** A session's log, opened on first use and kept for its next steps; none outside a session. */
+  const sessionLog = (ws: Workspace, s?: Session): AuditLog | undefined =>
+    s ? (s.log ??= openAuditLog(deps, auditOptions(ws, deps))) : undefined;
   function event(ws: Workspace, runId: string, type: string, payload: Record<string, unknown>, s?: Session): void {
-    if (s) {
-      s.log ??= openAuditLog(deps, auditOptions(ws, deps));
-      s.log.appendEvent({ runId, type, payload });
-      return;
-    }
-    const log = openAuditLog(deps, auditOptions(ws, deps));
+    const { log, release } = heldOrOpened(deps, ws, sessionLog(ws, s));
     try {
       log.appendEvent({ runId, type, payload });
     } finally {
-      log.close();
+      release();
     }
   }
   const mirror = async (ws: Workspace, runId: string, s?: Session): Promise<void> => {
