@@ -126,7 +126,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
     const writable = (): void => assertAuditWritable(deps, ws, sessionLog(ws, s));
     // The session knows its run from here on (an error before the step returns still names it).
     const known = (ref: RunRef): RunRef => {
-      if (s) s.runId = ref.runId;
+      if (s) s.share.runId = ref.runId;
       return ref;
     };
     if (input.runId !== undefined) {
@@ -166,16 +166,15 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
    * its own and mirrors the run itself. It also carries what the caller said of the run it makes (`live`).
    */
   interface Session {
-    log?: AuditLog | undefined;
+    /** Its audit log and its run, once made (or found): the caller's share (see `all`), or one of its own. */
+    readonly share: CommandShare;
     /** The run executes right after its design (see `all`'s `live`). */
-    live?: boolean | undefined;
-    /** The run, once made (or found). */
-    runId?: string | undefined;
+    readonly live?: boolean | undefined;
   }
 
   /** A session's log, opened on first use and kept for its next steps; none outside a session. */
   const sessionLog = (ws: Workspace, s?: Session): AuditLog | undefined =>
-    s ? (s.log ??= openAuditLog(deps, auditOptions(ws, deps))) : undefined;
+    s ? (s.share.log ??= openAuditLog(deps, auditOptions(ws, deps))) : undefined;
   function event(ws: Workspace, runId: string, type: string, payload: Record<string, unknown>, s?: Session): void {
     const { log, release } = heldOrOpened(deps, ws, sessionLog(ws, s));
     try {
@@ -413,9 +412,8 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       return { run_id: runId, path: join(ref.dir, ARTIFACT_PATHS.plan), nodes: types };
     },
     async all(input) {
-      // The share's log when it has one; the one opened here goes to the share, whatever happens.
-      const s: Session = { live: input.live, log: input.share?.log };
-      let runId: string | undefined;
+      // The design writes into the caller's share (its log, once opened, stays there, whatever happens), or its own.
+      const s: Session = { share: input.share ?? {}, live: input.live };
       try {
         const topology =
           input.workflow !== undefined || input.workflowText !== undefined
@@ -424,7 +422,7 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
                 s,
               )
             : await ops.topology(input, s);
-        runId = topology.run_id;
+        const runId = topology.run_id;
         const mm = await ops.mentalModel(runId, s);
         let applied: string[] = [];
         if (mm.feedback.length > 0) applied = (await ops.refine(runId, s)).applied;
@@ -433,12 +431,11 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
         return { run_id: runId, topology, bundle: mm.path, plan: plan.path, feedback_applied: applied };
       } catch (e) {
         // The steps that were done show in the observation space, as they would have one by one.
-        const made = runId ?? s.runId;
+        const made = s.share.runId;
         if (made !== undefined) await (await open(true)).sync(made).catch(() => undefined);
         throw e;
       } finally {
-        if (input.share) Object.assign(input.share, { log: s.log, runId: runId ?? s.runId });
-        else s.log?.close();
+        if (!input.share) s.share.log?.close();
       }
     },
     async show(runId, format) {
