@@ -12,13 +12,13 @@ interface Given {
  * lines were given and that is now read from its stored transcript (its call ended) repeats those lines, with its
  * command and agent added: only the stored entries that were not given live are new.
  */
-export function unseen(entries: readonly LogEntry[], shown: Map<string, Given>): LogEntry[] {
+export function unseen(entries: readonly LogEntry[], given: Map<string, Given>): LogEntry[] {
   const byAttempt = new Map<string, LogEntry[]>();
   for (const e of entries) byAttempt.set(e.attempt_id, [...(byAttempt.get(e.attempt_id) ?? []), e]);
   const key = (e: LogEntry): string => `${e.kind}\0${e.text}`;
   const out: LogEntry[] = [];
   for (const [id, list] of byAttempt) {
-    const was = shown.get(id) ?? { count: 0, live: [] };
+    const was = given.get(id) ?? { count: 0, live: [] };
     if (was.live.length > 0 && !list.some((e) => e.live)) {
       const left = [...was.live];
       for (const e of list.slice(1)) {
@@ -27,7 +27,7 @@ export function unseen(entries: readonly LogEntry[], shown: Map<string, Given>):
         else out.push(e);
       }
     } else out.push(...list.slice(was.count));
-    shown.set(id, { count: list.length, live: list.filter((e) => e.live).map(key) });
+    given.set(id, { count: list.length, live: list.filter((e) => e.live).map(key) });
   }
   return out;
 }
@@ -46,10 +46,10 @@ export async function* followLogs(
   node?: string,
   signal?: AbortSignal,
 ): AsyncGenerator<LogEntry> {
-  const shown = new Map<string, Given>();
+  const given = new Map<string, Given>();
   for (;;) {
     const r = await runLogs(c, runId, node);
-    yield* unseen(r.entries, shown);
+    yield* unseen(r.entries, given);
     if (r.status !== 'active' || signal?.aborted) return;
     // An abort ends the wait early; the loop then stops after one last read.
     await c.deps.clock.sleep(FOLLOW_POLL_MS, signal).catch(() => undefined);
