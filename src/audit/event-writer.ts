@@ -1,4 +1,4 @@
-import { AuditKeyConflictError, InvalidArtifactError, toFieldIssues } from '../contracts/index.js';
+import { AuditKeyConflictError, InternalError, InvalidArtifactError, toFieldIssues } from '../contracts/index.js';
 import type { Clock, Random, Redactor, SqliteStatement } from '../platform/index.js';
 import type { AuditDb } from './db-edge.js';
 import { EventInputSchema, type EventInput } from './records.js';
@@ -107,7 +107,13 @@ export function createEventWriter(db: AuditDb, redactor: Redactor, clock: Clock,
   /** The stored row's seq for a row whose insert was skipped (its key exists): the same content, or a conflict. */
   const existing = (row: Row): number => {
     const [key, , runId, type, nodeId, ticketId, attemptId, payload] = row;
-    const prev = eventByKey.get(key) as PrevRow;
+    const prev = eventByKey.get(key) as PrevRow | undefined;
+    // An insert that reported no row, then a lookup that finds none or a row of another shape: the store answered
+    // out of step (seen twice on PostgreSQL under load, as a conflict on every column), not a reused key.
+    if (prev === undefined || !('run_id' in prev))
+      throw new InternalError(
+        `the audit store's answer to the lookup of events key ${key} is not that event (columns: ${Object.keys(prev ?? {}).join(', ') || 'none'}): its answers are out of step with its statements`,
+      );
     const given = { run_id: runId, type, node_id: nodeId, ticket_id: ticketId, attempt_id: attemptId, payload };
     // Named in the error: which of them differs tells a reused key from a value the store gives back changed.
     const differ = (Object.keys(given) as Array<keyof typeof given>).filter((k) => prev[k] !== given[k]);
