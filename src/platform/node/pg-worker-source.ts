@@ -40,24 +40,26 @@ function answer(msg) {
   Atomics.notify(flag, 0);
 }
 port.on('message', async (req) => {
+  // Every answer names the request it answers (the caller drops any other).
+  const reply = (msg) => answer({ ...msg, id: req.id });
   try {
     if (req.op === 'close') {
       if (client) await client.end().catch(() => {});
       client = null;
-      answer({ ok: true });
+      reply({ ok: true });
       return;
     }
     if (client && broken && req.inTx) throw new Error('the connection to PostgreSQL was lost inside a transaction');
     const c = await connect();
     if (req.op === 'exec') {
       await c.query(req.sql);
-      answer({ ok: true });
+      reply({ ok: true });
       return;
     }
     const r = await c.query({ text: req.sql, values: req.params });
-    answer({ ok: true, rows: r.rows, rowCount: r.rowCount == null ? 0 : r.rowCount, fields: (r.fields || []).map((f) => f.name) });
+    reply({ ok: true, rows: r.rows, rowCount: r.rowCount == null ? 0 : r.rowCount, fields: (r.fields || []).map((f) => f.name) });
   } catch (e) {
-    answer({ ok: false, error: errorOf(e) });
+    reply({ ok: false, error: errorOf(e) });
   }
 });
 `;

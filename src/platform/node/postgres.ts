@@ -14,6 +14,8 @@ import { PG_WORKER_SOURCE } from './pg-worker-source.js';
 const CALL_TIMEOUT_MS = 300_000;
 
 interface Reply {
+  /** The request this answers. */
+  readonly id?: number;
   readonly ok: boolean;
   readonly rows?: Record<string, unknown>[];
   readonly rowCount?: number;
@@ -96,16 +98,37 @@ function connect(target: Target, readonly: boolean): Connection {
   worker.unref();
   port1.unref();
   let ended = false;
+  let sent = 0;
+  /** The answer to request `id` when it has come (null), and whether any answer was queued (earlier ones dropped). */
+  const answerTo = (id: number): { reply: Reply | null; any: boolean } => {
+    let any = false;
+    for (let got = receiveMessageOnPort(port1); got; got = receiveMessageOnPort(port1)) {
+      any = true;
+      const reply = got.message as Reply;
+      if (reply.id === id) return { reply, any };
+    }
+    return { reply: null, any };
+  };
   const call = (req: Record<string, unknown>, inTx: boolean): Reply => {
     if (ended) throw new Error(`the audit store ${target.shown} is closed`);
+    // Each answer names its request, so a statement is never handed another's answer (a key conflict on every column,
+    // seen twice on PostgreSQL under load, reads as an insert and a lookup each given an earlier statement's).
+    const id = ++sent;
     Atomics.store(flag, 0, 0);
-    port1.postMessage({ ...req, inTx });
-    if (Atomics.wait(flag, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') {
-      throw new AuditStoreUnavailableError(target.shown, `no answer within ${CALL_TIMEOUT_MS / 1000} s`);
+    port1.postMessage({ ...req, inTx, id });
+    let reply: Reply | null = null;
+    while (reply === null) {
+      if (Atomics.wait(flag, 0, 0, CALL_TIMEOUT_MS) === 'timed-out')
+        throw new AuditStoreUnavailableError(target.shown, `no answer within ${CALL_TIMEOUT_MS / 1000} s`);
+      const woke = answerTo(id);
+      if (!woke.any) throw new AuditStoreUnavailableError(target.shown, 'the connection worker stopped');
+      reply = woke.reply;
+      if (reply !== null) break;
+      // Woken by an earlier request's answer: wait again, unless this one came meanwhile (the worker posts an answer
+      // before it raises the flag).
+      Atomics.store(flag, 0, 0);
+      reply = answerTo(id).reply;
     }
-    const got = receiveMessageOnPort(port1);
-    if (!got) throw new AuditStoreUnavailableError(target.shown, 'the connection worker stopped');
-    const reply = got.message as Reply;
     if (!reply.ok) throw errorOf(target.shown, reply.error ?? { message: 'unknown error' });
     return reply;
   };
