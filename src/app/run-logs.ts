@@ -1,5 +1,5 @@
 import { readTranscript, toolText, type TranscriptEntry } from '../agents/index.js';
-import { openAuditReader, readBlob, readStoredBlob, streamBlob } from '../audit/index.js';
+import { createBlobReader, openAuditReader, readRowBlob, streamBlob } from '../audit/index.js';
 import { InvalidArgumentError, NotFoundError } from '../contracts/index.js';
 import { liveLogPath } from '../engine/index.js';
 import { readTextIfExists } from '../workspace/index.js';
@@ -72,8 +72,7 @@ export async function runLogs(c: RunOpsContext, runId: string, node?: string): P
   const pg = reader.raw.dialect === 'postgres';
   const log = {
     db: reader.raw,
-    getBlob: async (hash: string) =>
-      pg ? readStoredBlob(reader.raw, hash) : readBlob(c.deps, ws.layout.blobsDir, hash),
+    ...createBlobReader(c.deps, { db: reader.raw, blobsDir: ws.layout.blobsDir, where: reader.raw.name }),
   };
   try {
     const attempts = log.db
@@ -197,7 +196,7 @@ export async function runFullOutput(
       `no attempt of ${node} kept its ${stream} apart: it fit the transcript, which mso logs ${runId} ${node} shows whole`,
     );
   const blob = hit.full.blob;
-  const b = pg ? await storedStream(c, ws, blob) : await streamBlob(c.deps, ws.layout.blobsDir, blob);
+  const b = (await rowStream(c, ws, blob)) ?? (await streamBlob(c.deps, ws.layout.blobsDir, blob));
   return {
     run_id: runId,
     node,
@@ -238,17 +237,25 @@ function liveEntries(text: string, attemptId: string): TranscriptEntry[] {
   return out;
 }
 
-/** A blob of the PostgreSQL store in the shape of `streamBlob` (its bytes come whole from the database). */
-async function storedStream(
+/**
+ * A blob kept in its row (every blob of the PostgreSQL store, a small one of SQLite's) in the shape of `streamBlob`;
+ * undefined when it is a file.
+ */
+async function rowStream(
   c: RunOpsContext,
   ws: Awaited<ReturnType<RunOpsContext['open']>>,
   hash: string,
-): Promise<{ path: string; size: number; chunks(): AsyncGenerator<Buffer> }> {
+): Promise<{ path: string; size: number; chunks(): AsyncGenerator<Buffer> } | undefined> {
   const reader = openAuditReader(c.deps, ws.layout.auditDb, auditReaderOptions(ws, c.deps));
   try {
-    const bytes = readStoredBlob(reader.raw, hash);
+    const where = reader.raw.name;
+    const bytes = readRowBlob(reader.raw, where, hash);
+    if (!bytes) {
+      if (reader.raw.dialect === 'postgres') throw new NotFoundError('blob', hash);
+      return undefined;
+    }
     return {
-      path: `${reader.raw.name}#blobs/${hash}`,
+      path: `${where}#blobs/${hash}`,
       size: bytes.length,
       async *chunks() {
         yield bytes;

@@ -93,8 +93,9 @@ const COUNTED = ['events', 'attempts', 'runs', 'audit_logs', 'decisions', 'node_
 
 /**
  * Copies every row of an SQLite audit log into an empty target store (PostgreSQL) in one transaction, with the blob
- * bytes read by `blobBytes`, then reads both sides back and compares row counts and a sha256 of each table's rows.
- * A target that already holds records is refused before anything is written (`MSO_AUDIT_COPY`).
+ * bytes from their rows or, for a blob kept as a file, read by `blobBytes`, then reads both sides back and compares
+ * row counts and a sha256 of each table's rows. A target that already holds records is refused before anything is
+ * written (`MSO_AUDIT_COPY`).
  */
 export async function copyAuditLog(
   source: SqliteDb,
@@ -105,9 +106,12 @@ export async function copyAuditLog(
   const busy = COUNTED.filter((t) => (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n > 0);
   if (busy.length > 0) throw new AuditCopyError(target.file, `the target already holds ${busy.join(', ')} rows`);
 
-  const plan = TABLES.map(([table, key]) => ({ table, key, columns: columnsOf(source, table) })).filter(
-    (t) => t.columns.length > 0,
-  );
+  // A blob's bytes are copied apart (its row's or its file's, below), checked against its hash.
+  const plan = TABLES.map(([table, key]) => ({
+    table,
+    key,
+    columns: columnsOf(source, table).filter((c) => table !== 'blobs' || c !== 'data'),
+  })).filter((t) => t.columns.length > 0);
   const sourceRows = new Map(plan.map((t) => [t.table, source.prepare(`SELECT * FROM ${t.table}`).all() as Row[]]));
   const blobs = sourceRows.get('blobs') ?? [];
   const data = new Map<string, Buffer | null>();
@@ -115,7 +119,8 @@ export async function copyAuditLog(
   const corrupt: string[] = [];
   for (const b of blobs) {
     const hash = b['hash'] as string;
-    const bytes = await blobBytes(hash);
+    const inRow = b['data'];
+    const bytes = inRow ? Buffer.from(inRow as Uint8Array) : await blobBytes(hash);
     if (bytes === null) missing.push(hash);
     else if (sha256Hex(bytes) !== hash) corrupt.push(hash);
     // An altered blob is copied as it is: replay reports it on either store, as it would have here.

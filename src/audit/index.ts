@@ -1,7 +1,7 @@
 /** The audit log: one SQLite database for every run, node, attempt, agent call, decision and snapshot. */
 export { openAuditLog, type AuditLog, type OpenAuditOptions } from './audit-log.js';
 export type { AppendResult } from './payload-writer.js';
-export { readStoredBlob } from './blob-store.js';
+export { createBlobReader, readRowBlob, ROW_BLOB_MAX, type BlobReader } from './blob-store.js';
 export {
   openAuditReader,
   runReadOnlyQuery,

@@ -219,6 +219,15 @@ END;`);
       );
     },
   },
+  {
+    // A small blob's bytes in its row on SQLite too (blob-store.ts, ROW_BLOB_MAX): a file each was most of the files
+    // a run made. PostgreSQL has had the column since 002.
+    name: '007_blob_bytes_in_rows',
+    up(db) {
+      if (isPg(db)) return;
+      addMissingColumns(db, 'blobs', [['data', 'BLOB']]);
+    },
+  },
 ];
 
 /** The report of a store already at this schema with every migration applied, else null (also when it is empty). */

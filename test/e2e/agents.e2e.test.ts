@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAKE_AGENT } from '../helpers/agents.js';
@@ -63,14 +63,15 @@ describe('mso agents', () => {
       'SELECT agent, transcript_blob FROM agent_calls',
     ]);
     expect(calls.body.rows).toHaveLength(1);
-    const blobs = await readdir(join(sb.dir, 'workspace', '.mso-context', 'blobs'), {
-      recursive: true,
-      withFileTypes: true,
-    });
-    const texts = await Promise.all(
-      blobs.filter((b) => b.isFile()).map((b) => readFile(join(b.parentPath, b.name), 'utf8')),
-    );
+    // The call's blobs (request, transcript, response) are small: kept in their rows.
+    const blobs = await sb.json<{ rows: Array<{ text: string }> }>([
+      'audit',
+      'query',
+      'SELECT CAST(data AS TEXT) AS text FROM blobs WHERE data IS NOT NULL',
+    ]);
+    const texts = blobs.body.rows.map((b) => b.text);
     expect(texts.length).toBeGreaterThanOrEqual(2);
+    expect(texts.join('\n')).toContain('[REDACTED');
     for (const t of texts) expect(t).not.toContain(secret);
   });
   it('exits 3 when the manual agent needs a person, 2 for an unknown agent', async () => {

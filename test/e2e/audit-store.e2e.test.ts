@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REDIS, redisReachable } from '../helpers/distributed.js';
 import { stringify } from 'yaml';
@@ -134,10 +134,17 @@ describe.skipIf(auditStores().length < 2)('mso audit migrate --to postgres://', 
   }
 
   it('copies an SQLite log with its blobs, verified per table, and the CLI then reads the same run from PostgreSQL', async () => {
-    const wf = await workflow(sb, 'diamond', DIAMOND.nodes, DIAMOND.edges);
+    // Node `a` writes 100 KB: its recorded patch is a blob kept as a file; the other blobs are kept in their rows.
+    const big = 'mkdir -p outputs && head -c 100000 /dev/zero | tr "\\0" x > outputs/a.md';
+    const nodes = DIAMOND.nodes.map((n) => (n.id === 'a' ? { ...n, command: big } : n));
+    const wf = await workflow(sb, 'diamond', nodes, DIAMOND.edges);
     const r = await sb.json<Summary>(['run', '--workflow', wf]);
     expect(r.body.status).toBe('completed');
     const id = r.body.run_id;
+    const blobFiles = (
+      await readdir(join(sb.dir, 'workspace', '.mso-context', 'blobs'), { recursive: true, withFileTypes: true })
+    ).filter((e) => e.isFile());
+    expect(blobFiles.length).toBeGreaterThanOrEqual(1);
     const before = await sb.json<{ entries: unknown[] }>(['timeline', id]);
     const statsBefore = await sb.json<Record<string, unknown>>(['audit', 'stats', '--run-id', id]);
 

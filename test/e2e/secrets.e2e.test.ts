@@ -1,6 +1,7 @@
 import { connectMso } from '../helpers/mcp.js';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_SECRETS, ENV_SECRET, POLICY_SECRET, SECRET_SAMPLES } from '../fixtures/secrets.js';
@@ -121,7 +122,17 @@ describe('secrets never leave mso', () => {
       // The user's own policy file lists the value to redact.
       .filter((f) => !f.endsWith(join('config', 'policy.yaml')));
     expect(files.some((f) => f.endsWith('audit.db'))).toBe(true);
-    expect(files.some((f) => f.includes(join('blobs', 'sha256')))).toBe(true);
+    // The blobs (requests, responses, transcripts) are in the database's rows: the file is scanned below, and each
+    // row whole here too (a row longer than a page is cut across pages in the file).
+    const db = new Database(join(sb.dir, 'workspace', '.mso-context', 'audit.db'), { readonly: true });
+    const rows = db.prepare('SELECT hash, data FROM blobs WHERE data IS NOT NULL').all() as Array<{
+      hash: string;
+      data: Buffer;
+    }>;
+    db.close();
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows)
+      for (const s of ALL_SECRETS) expect(r.data.toString('latin1').includes(s), `blob ${r.hash}`).toBe(false);
     const leaks: string[] = [];
     let redactions = 0;
     for (const f of files) {

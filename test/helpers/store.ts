@@ -1,5 +1,6 @@
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { blobPath } from '../../src/audit/index.js';
 import { openPostgres } from '../../src/platform/node/postgres.js';
 import { makeSandbox, type Sandbox } from './cli.js';
@@ -22,7 +23,7 @@ export interface StoreSandbox extends Sandbox {
   rows(sql: string): Promise<Array<Record<string, unknown>>>;
   /** The events of a run in `seq` order (optionally of one type and node), payloads parsed here rather than in SQL. */
   events(runId: string, filter?: { type?: string; node?: string }): Promise<AuditEvent[]>;
-  /** The stored bytes of a blob: the file under `blobs/` (SQLite) or the `blobs.data` column (PostgreSQL). */
+  /** The stored bytes of a blob: its `blobs.data` column, or (a large blob of SQLite's) its file under `blobs/`. */
   readBlob(hash: string): Promise<Buffer>;
   /** Overwrites the stored bytes of a blob, as an edit behind mso's back would. */
   writeBlob(hash: string, bytes: Buffer): Promise<void>;
@@ -45,6 +46,18 @@ export async function makeStoreSandbox(store: AuditStore, prefix = 'mso-e2e-'): 
     const db = openPostgres((schema as { url: string }).url);
     try {
       return fn(db);
+    } finally {
+      db.close();
+    }
+  };
+  /** A blob's bytes in its SQLite row (replaced by `bytes` when given); undefined when the blob is a file. */
+  const sqliteRow = (hash: string, bytes?: Buffer): Buffer | undefined => {
+    const db = new Database(join(sb.env['MSO_WORKSPACE_ROOT'] as string, '.mso-context', 'audit.db'));
+    try {
+      const row = db.prepare('SELECT data FROM blobs WHERE hash = ?').get(hash) as { data: Buffer | null } | undefined;
+      if (!row?.data) return undefined;
+      if (bytes) db.prepare('UPDATE blobs SET data = ? WHERE hash = ?').run(bytes, hash);
+      return row.data;
     } finally {
       db.close();
     }
@@ -73,7 +86,7 @@ export async function makeStoreSandbox(store: AuditStore, prefix = 'mso-e2e-'): 
       }));
     },
     async readBlob(hash) {
-      if (!schema) return readFile(blobFile(hash));
+      if (!schema) return sqliteRow(hash) ?? readFile(blobFile(hash));
       return withDb((db) => {
         const row = db.prepare('SELECT data FROM blobs WHERE hash = ?').get(hash) as { data: Buffer } | undefined;
         if (!row) throw new Error(`no blob ${hash} in schema ${schema.schema}`);
@@ -82,6 +95,7 @@ export async function makeStoreSandbox(store: AuditStore, prefix = 'mso-e2e-'): 
     },
     async writeBlob(hash, bytes) {
       if (!schema) {
+        if (sqliteRow(hash, bytes)) return;
         const file = blobFile(hash);
         const { mode } = await stat(file);
         await chmod(file, 0o644);

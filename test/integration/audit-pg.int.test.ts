@@ -39,6 +39,7 @@ describe.skipIf(pgUnavailable() !== null)('the PostgreSQL audit store', () => {
       '004_drop_events_type_index',
       '005_events_plain_rowid',
       '006_run_leases',
+      '007_blob_bytes_in_rows',
     ]);
     first.close();
     const again = open();

@@ -7,7 +7,16 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, resolveSettings } from '../../src/app/index.js';
-import { migrate, openAuditLog, openAuditReader, runReadOnlyQuery, SEED_MARKER } from '../../src/audit/index.js';
+import {
+  blobPath,
+  createBlobReader,
+  migrate,
+  openAuditLog,
+  openAuditReader,
+  ROW_BLOB_MAX,
+  runReadOnlyQuery,
+  SEED_MARKER,
+} from '../../src/audit/index.js';
 import { nodePlatform } from '../../src/platform/index.js';
 import { buildLegacyDb } from '../fixtures/mso-legacy-db.js';
 import { REPO_ROOT } from '../helpers/cli.js';
@@ -93,6 +102,7 @@ describe('schema and migrations', () => {
       '004_drop_events_type_index',
       '005_events_plain_rowid',
       '006_run_leases',
+      '007_blob_bytes_in_rows',
     ]);
     log.close();
     const again = open();
@@ -113,7 +123,7 @@ describe('schema and migrations', () => {
       from: null,
       applied: expect.arrayContaining(['001_mso_compat_1_5', '006_run_leases']),
     });
-    expect(log.schema.applied).toHaveLength(6);
+    expect(log.schema.applied).toHaveLength(7);
     const dates = log.db.prepare('SELECT applied_at AS at FROM _mso_migrations').all() as Array<{ at: string }>;
     for (const d of dates) expect(d.at >= since).toBe(true);
     expect(log.db.prepare('SELECT v FROM _skill_meta WHERE k = ?').get(SEED_MARKER)).toBeUndefined();
@@ -338,13 +348,73 @@ describe('redaction', () => {
       const bytes = await readFile(f).catch(() => Buffer.alloc(0));
       expect(bytes.includes(secret), f).toBe(false);
       expect(bytes.includes(envSecret), f).toBe(false);
+      expect(bytes.includes('b3BlbnNzaC1rZXk'), f).toBe(false);
     }
-    const blobFiles = await readdir(join(dir, 'blobs'), { recursive: true, withFileTypes: true });
+    // The blob is kept in its row: its bytes as stored, read back whole.
+    const db = new Database(join(dir, 'audit.db'), { readonly: true });
+    const stored = db.prepare('SELECT data FROM blobs WHERE hash = ?').get(hash) as { data: Buffer };
+    db.close();
+    expect(stored.data.toString()).toContain('[REDACTED');
+    for (const s of [secret, envSecret, 'b3BlbnNzaC1rZXk']) expect(stored.data.includes(s)).toBe(false);
+    // A blob this small is kept in its row (checked with the database file above); any blob file is checked too.
+    const blobFiles = await readdir(join(dir, 'blobs'), { recursive: true, withFileTypes: true }).catch(() => []);
     for (const e of blobFiles.filter((x) => x.isFile())) {
       const bytes = await readFile(join(e.parentPath, e.name));
       expect(bytes.includes(secret)).toBe(false);
       expect(bytes.includes('b3BlbnNzaC1rZXk')).toBe(false);
     }
+  });
+});
+
+describe('blobs (SQLite)', () => {
+  const files = async (): Promise<string[]> =>
+    (await readdir(join(dir, 'blobs'), { recursive: true, withFileTypes: true }).catch(() => []))
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name));
+
+  it('keeps a small blob in its row and a large one in a file, each verified on read, and says which was altered', async () => {
+    const log = open();
+    const text = '{"request":"a node’s instructions"}';
+    const small = await log.putBlob(text, 'application/json');
+    const large = await log.putBlob('x'.repeat(ROW_BLOB_MAX + 1), 'text/plain');
+    expect(await log.putBlob(text)).toBe(small);
+    expect((await log.getBlob(small)).toString()).toBe(text);
+    expect((await log.getBlob(large)).length).toBe(ROW_BLOB_MAX + 1);
+    // The small one made no file: the only file is the large one's, and its row holds no bytes.
+    expect(await files()).toEqual([blobPath(join(dir, 'blobs'), large)]);
+    const rows = log.db.prepare('SELECT hash, size, data IS NOT NULL AS inrow FROM blobs ORDER BY size').all();
+    expect(rows).toEqual([
+      { hash: small, size: Buffer.byteLength(text), inrow: 1 },
+      { hash: large, size: ROW_BLOB_MAX + 1, inrow: 0 },
+    ]);
+    log.db.prepare("UPDATE blobs SET data = CAST('altered' AS BLOB) WHERE hash = ?").run(small);
+    expect(await log.inspectBlob(small)).toMatchObject({
+      intact: false,
+      path: `${join(dir, 'audit.db')}#blobs/${small}`,
+    });
+    await expect(log.getBlob(small)).rejects.toMatchObject({ code: 'MSO_BLOB_CORRUPT' });
+    await expect(log.getBlob('0'.repeat(64))).rejects.toMatchObject({ code: 'MSO_NOT_FOUND' });
+    log.close();
+  });
+
+  it('reads the blob files of a database an older mso wrote, and keeps new small blobs in rows once migrated', async () => {
+    // An older mso: its blobs table has no bytes column and every blob is a file.
+    const log = open();
+    const hash = await log.putBlob('x'.repeat(ROW_BLOB_MAX + 10));
+    log.close();
+    const old = new Database(join(dir, 'audit.db'));
+    old.exec("ALTER TABLE blobs DROP COLUMN data; DELETE FROM _mso_migrations WHERE name = '007_blob_bytes_in_rows'");
+    old.close();
+    const reader = openAuditReader(deps, join(dir, 'audit.db'));
+    const blobs = createBlobReader(deps, { db: reader.raw, blobsDir: join(dir, 'blobs'), where: 'audit.db' });
+    expect((await blobs.getBlob(hash)).length).toBe(ROW_BLOB_MAX + 10);
+    await reader.close();
+    const again = open();
+    expect(again.schema.applied).toEqual(['007_blob_bytes_in_rows']);
+    const small = await again.putBlob('small');
+    expect((await files()).length).toBe(1);
+    expect((await again.getBlob(small)).toString()).toBe('small');
+    again.close();
   });
 });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { basename, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openAuditLog } from '../../src/audit/index.js';
+import { openAuditLog, ROW_BLOB_MAX } from '../../src/audit/index.js';
 import { nodePlatform, type AtomicFs, type Fs } from '../../src/platform/index.js';
 import { allWritten, withLock, writeFileAtomic } from '../../src/workspace/index.js';
 import { REPO_ROOT } from '../helpers/cli.js';
@@ -258,12 +258,13 @@ describe('storage faults', () => {
     expect(await withLock(platform, lock, async () => 2)).toBe(2);
   });
 
-  it('a full disk while storing a blob leaves neither the blob nor a temp file', async () => {
+  it('a full disk while storing a blob file leaves neither the blob nor a temp file', async () => {
     const file = join(dir, 'audit.db');
     const blobsDir = join(dir, 'blobs');
     const log = openAuditLog(fullDisk(), { file, blobsDir });
     try {
-      await expect(log.putBlob('some transcript')).rejects.toMatchObject({ code: 'MSO_STORAGE_FULL' });
+      // Larger than a row keeps: a file of its own.
+      await expect(log.putBlob('t'.repeat(ROW_BLOB_MAX + 1))).rejects.toMatchObject({ code: 'MSO_STORAGE_FULL' });
     } finally {
       log.close();
     }
