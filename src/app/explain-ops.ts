@@ -169,14 +169,15 @@ export function createExplainOps(deps: AppDeps, open: (create?: boolean) => Prom
         const nodeOfTicket = new Map([...(await ticketsByNode(deps, ref.dir))].map(([node, t]) => [t.id, node]));
         for (const r of rowsOf(log, runId)) {
           const d = describeEvent(r.type, JSON.parse(r.payload) as Record<string, unknown>);
-          const viaTicket = r.node_id === null && r.ticket_id !== null;
+          // A ticket's own event (the engine's carry their node too) and one known by its ticket only say which.
+          const named =
+            r.ticket_id !== null && (d?.kind === 'ticket' || (r.node_id === null && nodeOfTicket.has(r.ticket_id)));
           if (d)
             entries.push({
               at: r.at,
               node: r.node_id ?? (r.ticket_id ? (nodeOfTicket.get(r.ticket_id) ?? r.ticket_id) : null),
               kind: d.kind,
-              text:
-                viaTicket && nodeOfTicket.has(r.ticket_id as string) ? `${r.ticket_id as string} ${d.text}` : d.text,
+              text: named ? `${r.ticket_id as string} ${d.text}` : d.text,
               refs: [`events#${r.seq}`],
             });
         }

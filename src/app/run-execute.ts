@@ -191,14 +191,8 @@ export async function execute(
         topology,
         bundle,
         policy: ws.policy,
-        tickets: runTicketStore(deps, ref.dir, (t) => {
-          rt.log.appendEvent({
-            runId: ref.runId,
-            type: 'ticket.transition',
-            ticketId: t.ticket,
-            payload: { from: t.from, to: t.to, reason: t.reason },
-          });
-        }),
+        // The engine records each move of its tickets (`ticket.transition`) with its node's events.
+        tickets: runTicketStore(deps, ref.dir),
         hitl,
         ticketOf,
         repo,

@@ -6,6 +6,7 @@ import { CHECKOUT_STATUS, createOutsideWatch, type OutsideWatch } from './outsid
 import { createTreeHasher, type TreeHasher } from './tree-hash.js';
 import { addWorktree, worktreeInPlace } from './worktree-add.js';
 import { limiter } from './limiter.js';
+import { createTicketMoves } from './ticket-moves.js';
 import { smallFsOf } from '../workspace/index.js';
 import type { RecordedNode } from './run-state.js';
 import { loadRecordedRun, recordedNode } from './run-state.js';
@@ -97,7 +98,12 @@ export interface RunContext {
       metadata?: Record<string, unknown>;
     },
   ): void;
+  /** Moves node `id`'s ticket (see createTicketMoves: a quick node's start and end are one write). */
   moveTicket(id: string, to: 'in_progress' | 'done' | 'blocked', reason: string): Promise<void>;
+  /** Writes the ticket starts still held back; the run's end waits for it. */
+  settleTickets(): Promise<void>;
+  /** Drops the ticket starts still held back, unwritten (the run stopped on an error). */
+  dropTickets(): void;
 }
 
 /** A node's live log: NDJSON `{ at, attempt_id, type, text|name|input|message }` lines, one per agent event. */
@@ -159,7 +165,6 @@ export function createRunContext(
   const worktreeOf = (id: string): string => join(input.runDir, 'worktree', id);
   const branchOf = (id: string): string => nodeBranch(runId, id);
   const contentHashes = new Map<string, string>();
-  const ticketPaths = new Map<string, string>();
   /** Queries on the run's attempts, each statement made once. */
   const attemptQueries = new Map<string, ReturnType<typeof log.db.prepare>>();
   /**
@@ -178,6 +183,15 @@ export function createRunContext(
     const n = Number(attemptsRow<{ n: number | string }>(COUNT, [runId, id])?.n ?? 0);
     return n > 0 ? { attempts: n } : undefined;
   };
+  const tickets = createTicketMoves({
+    tickets: input.tickets,
+    ticketOf: input.ticketOf,
+    clock: deps.clock,
+    runId,
+    attemptsOf,
+    record: (e) => ctx.bufferState(e),
+    commit: () => flushStates(),
+  });
 
   /**
    * Makes node `id`'s worktree at `base` (or resets the one there). Worktrees of different nodes are made side by side
@@ -324,20 +338,9 @@ export function createRunContext(
         }),
       );
     },
-    async moveTicket(id, to, reason) {
-      const ref = input.ticketOf.get(id);
-      if (!ref) return;
-      // Found by id once; its file is then named directly (no listing of the tickets folder per move).
-      const got = await input.tickets.get(ticketPaths.get(ref) ?? ref);
-      ticketPaths.set(ref, got.path);
-      const t = got.path;
-      const cur = got.doc.frontmatter.status;
-      if (cur === to || cur === 'done' || cur === 'cancelled') return;
-      if (to === 'done' && cur !== 'in_progress') await input.tickets.move(t, 'in_progress', 'engine');
-      if (to === 'blocked' && cur === 'todo') await input.tickets.move(t, 'in_progress', 'engine');
-      // A finished node's ticket says how many attempts it took, as its status does (in the same write).
-      await input.tickets.move(t, to, reason, to === 'in_progress' ? undefined : attemptsOf(id));
-    },
+    moveTicket: (id, to, reason) => tickets.move(id, to, reason),
+    settleTickets: () => tickets.settle(),
+    dropTickets: () => tickets.drop(),
   };
   return ctx;
 }

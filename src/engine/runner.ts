@@ -184,9 +184,15 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
       initial,
       reopen: input.decided ? (reopen) => (input.decided as DecisionFeed).subscribe(reopen) : undefined,
     },
-  );
-  // A worktree begun for a node that never ran is finished before the run ends (and its cleanup removes it).
+  ).catch((e: unknown) => {
+    // Stopped on an error, as a crash would: no ticket start held back is written after it (its timer with it).
+    ctx.dropTickets();
+    throw e;
+  });
+  // A worktree begun for a node that never ran is finished before the run ends (and its cleanup removes it); a ticket
+  // start still held back is written.
   await ctx.settleAhead();
+  await ctx.settleTickets();
   const nodes = Object.fromEntries(
     ids.map((id) => [
       id,

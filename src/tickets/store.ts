@@ -67,14 +67,19 @@ export interface TicketStore {
   /** Finds a ticket by id (`TKT-0007`) in this task context, or by a path inside it. */
   get(ref: string): Promise<TicketRef>;
   list(status?: TicketStatus): Promise<TicketRef[]>;
-  /** Moves a ticket along the state machine; a racing writer makes this fail with MSO_TICKET_CONFLICT. */
-  /** `fields`: set in the same write as the move (the engine counts a node's attempts there). */
+  /**
+   * Moves a ticket along the state machine; a racing writer makes this fail with MSO_TICKET_CONFLICT. `fields`: set in
+   * the same write as the move (the engine counts a node's attempts there). `via`: statuses it passes through first,
+   * in the same write (each step checked; `onTransition` is told of each), e.g. a ticket that goes todo → in_progress
+   * → done at once.
+   */
   move(
     ref: string,
     to: TicketStatus,
     reason?: string,
     fields?: { readonly attempts?: number },
-  ): Promise<TicketRef & { from: TicketStatus; changed: boolean }>;
+    via?: ReadonlyArray<{ readonly to: TicketStatus; readonly reason?: string }>,
+  ): Promise<TicketRef & { from: TicketStatus; changed: boolean; transitions: readonly TransitionRecord[] }>;
   /** Changes fields other than the status (attempts, agent, artifact_uri...) under the ticket's lock. */
   update(ref: string, change: (fm: TicketFrontmatter) => TicketFrontmatter): Promise<TicketRef>;
   /** Checks dependencies; unknown ones block the ticket (in_progress → blocked) or mark it (`blocked_reason`). */
@@ -271,21 +276,29 @@ export function createTicketStore(
       }
       return out;
     },
-    async move(ref, to, reason, fields) {
+    async move(ref, to, reason, fields, via = []) {
       const { path, read: before } = await find(ref);
-      const moved = transitionTicket(before.doc.frontmatter, to, today(), reason);
-      if (!moved.changed) return { path, doc: before.doc, from: moved.from, changed: false };
-      const r = { ...moved, ticket: { ...moved.ticket, ...fields } };
+      const from = before.doc.frontmatter.status;
+      let ticket = before.doc.frontmatter;
+      const transitions: TransitionRecord[] = [];
+      for (const step of [...via, { to, reason }]) {
+        const moved = transitionTicket(ticket, step.to, today(), step.reason);
+        if (!moved.changed) continue;
+        ticket = moved.ticket;
+        transitions.push({ ticket: ticket.id, from: moved.from, to: step.to, reason: step.reason ?? null, path });
+      }
+      if (transitions.length === 0) return { path, doc: before.doc, from, changed: false, transitions };
+      ticket = { ...ticket, ...fields };
       await withLock(deps, lock(`ticket-${before.doc.frontmatter.id}`), async () => {
         // Unchanged since it was read: compared as text, parsed again only to name the status that beat us.
         const now = await readTextIfExists(smallFsOf(deps), path);
         if (now === undefined) throw new NotFoundError('ticket', path);
         if (now !== before.text)
           throw new TicketConflictError(before.doc.frontmatter.id, parseTicket(now, path).frontmatter.status);
-        await write(path, { ...before.doc, frontmatter: r.ticket }, true);
+        await write(path, { ...before.doc, frontmatter: ticket }, true);
       });
-      await onTransition?.({ ticket: r.ticket.id, from: r.from, to, reason: reason ?? null, path });
-      return { path, doc: { ...before.doc, frontmatter: r.ticket }, from: r.from, changed: true };
+      for (const t of transitions) await onTransition?.(t);
+      return { path, doc: { ...before.doc, frontmatter: ticket }, from, changed: true, transitions };
     },
     async update(ref, change) {
       const path = await locate(ref);

@@ -92,6 +92,8 @@ describe('mso status RUN --watch', () => {
     const runEnded = new Promise<number | null>((done) => run.on('close', done));
     const runId = (await until(() => events, /"run_id":"([^"]+)"/, 'the run id'))[1] as string;
     await until(() => events, /"node":"b","payload":\{"state":"running"/, 'b running');
+    // Its ticket says so a second after it started (see TICKET_START_HOLD_MS): from then on only the clock changes.
+    await until(() => events, /"ticket\.transition","node":"b","payload":\{[^}]*"to":"in_progress"/, 'b in progress');
     // Off a TTY: a frame per change, not per second.
     const plain = spawn(process.execPath, [MSO_BIN, 'status', runId, '--watch'], { cwd: sb.cwd, env: sb.env });
     let out = '';
