@@ -53,9 +53,10 @@ export type SmallFs = Pick<Fs, 'readdir' | 'mkdir' | 'realpath' | 'writeFile' | 
 export interface AtomicFs {
   /**
    * Creates `path`, which must not exist (EEXIST; ENOENT when its folder is missing), writes `data`, flushes it to the
-   * disk (fsync, in the thread pool) and closes it. A failure after the file was made leaves it for the caller to remove.
+   * disk (fsync, in the thread pool; not when `sync` is false) and closes it. A failure after the file was made leaves
+   * it for the caller to remove.
    */
-  writeNew(path: string, data: string | Uint8Array, mode: number): Promise<void>;
+  writeNew(path: string, data: string | Uint8Array, mode: number, sync?: boolean): Promise<void>;
   /** Replaces `to` with `from` (rename(2)). */
   rename(from: string, to: string): Promise<void>;
 }

@@ -22,12 +22,18 @@ export interface WriteOptions {
    * user's own configuration, whose listed secret values must survive a rewrite (policy.yaml).
    */
   readonly verbatim?: boolean;
+  /**
+   * false: not flushed to the disk before the rename (still atomic for readers; after a power loss the file may be
+   * empty or old). For files made again from the record at will: the observation workspace's mirror.
+   */
+  readonly durable?: boolean;
 }
 
 /**
- * Writes a file so readers see the old content or the new, never a mix: temp file in the same folder, fsync,
- * rename. `mode` 0o444 makes the result read-only (rename still replaces it, since that needs only the folder).
- * Text passes through the redactor first. On any failure (disk full, read-only folder) the temp file is removed.
+ * Writes a file so readers see the old content or the new, never a mix: temp file in the same folder, fsync (unless
+ * `durable` is false), rename. `mode` 0o444 makes the result read-only (rename still replaces it, since that needs
+ * only the folder). Text passes through the redactor first. On any failure (disk full, read-only folder) the temp file
+ * is removed.
  */
 export async function writeFileAtomic(
   deps: AtomicDeps,
@@ -51,7 +57,7 @@ export async function writeFileAtomic(
     });
   if (quick) {
     try {
-      await inFolder(() => quick.writeNew(tmp, bytes, mode));
+      await inFolder(() => quick.writeNew(tmp, bytes, mode, options.durable !== false));
       await quick.rename(tmp, path);
     } catch (e) {
       // Whether or not the temp file was made: its name is this write's own.
@@ -66,7 +72,7 @@ export async function writeFileAtomic(
     created = true;
     try {
       await handle.writeFile(bytes);
-      await handle.sync();
+      if (options.durable !== false) await handle.sync();
     } finally {
       await handle.close();
     }

@@ -21,6 +21,12 @@ export interface ReadmeExtras {
 }
 
 const READ_ONLY = 0o444;
+/**
+ * How the mirror's files are written: read-only, atomically, but not flushed to the disk one by one. The mirror is made
+ * again from the workspace and the audit log at will (`mso workspace sync`); a power loss may leave a file of it empty
+ * or old until then. (Its writes were a third of a run's fsyncs.)
+ */
+const MIRRORED = { mode: READ_ONLY, verbatim: true, durable: false } as const;
 
 /** Where a phase folder is mirrored inside the observation run folder. */
 function mirrorTarget(phaseKey: PhaseKey): string {
@@ -102,7 +108,7 @@ async function writeIfChanged(deps: AtomicDeps, file: string, raw: string): Prom
   // Compared as it would be stored, so a readme holding a secret is not rewritten on every sync.
   const content = deps.redactor ? deps.redactor.text(raw) : raw;
   if ((await readTextIfExists(smallFsOf(deps), file)) === content) return false;
-  await writeFileAtomic(deps, file, content, { mode: READ_ONLY, verbatim: true });
+  await writeFileAtomic(deps, file, content, MIRRORED);
   return true;
 }
 
@@ -127,8 +133,8 @@ export async function syncObservation(
   if (input.suspended) return { target: null, skipped: 'sync suspended (PEER_REPLACED): run `mso workspace relink`', copied: 0, unchanged: 0, removed: 0 };
   const { fs } = deps;
   await Promise.all(OBSERVATION_DIRS.map((d) => fs.mkdir(join(target, d), { recursive: true })));
-  // Files are copied side by side, at most BATCH at a time over every phase folder (each copy is an fsync'd write: one
-  // after another they were most of a sync's time); every copy has ended before a failure is reported.
+  // Files are copied side by side, at most BATCH at a time over every phase folder (one after another they were most of
+  // a sync's time); every copy has ended before a failure is reported.
   const phases = await Promise.all(
     policy.observation_policy.sync_phases.map(async (phase) => {
       const key = String(phase).padStart(2, '0') as PhaseKey;
@@ -143,7 +149,7 @@ export async function syncObservation(
     if (!a) return 'gone';
     // utimes keeps about a millisecond of the source mtime, so "unchanged" allows that much rounding.
     if (b && b.size === a.size && Math.abs(b.mtimeMs - a.mtimeMs) < 1) return 'unchanged';
-    await writeFileAtomic(deps, to, await fs.readFile(from), { mode: READ_ONLY });
+    await writeFileAtomic(deps, to, await fs.readFile(from), { ...MIRRORED, verbatim: false });
     await fs.utimes(to, a.atime, a.mtime);
     return 'copied';
   };

@@ -212,6 +212,12 @@ describe('storage faults', () => {
     await writeFileAtomic(spied, join(dir, 'large.txt'), 'x'.repeat(200_000));
     expect(quick.map((p) => basename(p).replace(/\.tmp-.*/, ''))).toEqual(['small.txt']);
     expect((await stat(join(dir, 'large.txt'))).size).toBe(200_000);
+    // Not flushed (a mirror's file): the same whole file, on both ways.
+    await writeFileAtomic(platform, join(dir, 'small.txt'), 'y'.repeat(1000), { durable: false });
+    await writeFileAtomic(platform, join(dir, 'large.txt'), 'y'.repeat(200_000), { durable: false });
+    expect(await readFile(join(dir, 'small.txt'), 'utf8')).toBe('y'.repeat(1000));
+    expect(await readFile(join(dir, 'large.txt'), 'utf8')).toBe('y'.repeat(200_000));
+    expect((await readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
   it('a write the kernel refuses half-way (a file size limit) fails as a full disk on both ways, and leaves nothing', () => {

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { nodePlatform } from '../../src/platform/index.js';
+import { nodePlatform, type AtomicFs } from '../../src/platform/index.js';
 import { openWorkspace, readIndex } from '../../src/workspace/index.js';
 import { appIn } from '../helpers/app.js';
 
@@ -349,6 +349,43 @@ describe('observation sync', () => {
     const readme = await readFile(join(target, 'readme.md'), 'utf8');
     expect(readme).toContain(`# ${ref.runId}`);
     expect(readme).toContain('**Progress**: 0/10 phases');
+  });
+  it('writes the mirror atomically without flushing each file, and the workspace’s own files flushed', async () => {
+    // Every atomic write of small files goes through the platform's writeNew: it says which were flushed, and where.
+    const flushed = new Map<string, boolean>();
+    const atomic = deps.atomicFs as AtomicFs;
+    const spied = {
+      ...deps,
+      atomicFs: {
+        ...atomic,
+        writeNew: (p: string, d: string | Uint8Array, m: number, sync?: boolean) => {
+          flushed.set(p.replace(/\.tmp-.*/, ''), sync !== false);
+          return atomic.writeNew(p, d, m, sync);
+        },
+      },
+    };
+    const ws = await openWorkspace(spied, {
+      root: join(dir, 'ws'),
+      observationRoot: join(dir, 'obs'),
+      observerId: 'alice',
+    });
+    const ref = await ws.runs.create({ id: { skillKey: 'msowd', caseSlug: 'x' } });
+    await writeFile(join(ref.dir, '10_topology', 'workflow_topology_spec.json'), '{"a":1}');
+    await ws.sync(ref.runId);
+    const target = ws.layout.observationRunDir(ref.runId);
+    const mirror = [...flushed].filter(([p]) => p.startsWith(target));
+    expect(mirror.map(([p]) => p.slice(target.length + 1)).sort()).toEqual(
+      expect.arrayContaining([
+        '01_summary/summary.md',
+        '03_artifacts/10_topology/workflow_topology_spec.json',
+        'readme.md',
+      ]),
+    );
+    expect(mirror.every(([, sync]) => !sync)).toBe(true);
+    expect(flushed.get(join(ref.dir, 'manifest.json'))).toBe(true);
+    expect(await readFile(join(target, '03_artifacts', '10_topology', 'workflow_topology_spec.json'), 'utf8')).toBe(
+      '{"a":1}',
+    );
   });
   it('does nothing when auto_sync is off', async () => {
     await mkdir(join(dir, 'ws', '.mso-context', 'config'), { recursive: true });

@@ -40,5 +40,9 @@ describe('smallFs', () => {
     await atomicFs.rename(join(dir, 'bytes.tmp'), f);
     expect([...(await readFile(f))]).toEqual([1, 2, 3]);
     expect(existsSync(join(dir, 'bytes.tmp'))).toBe(false);
+    // Unflushed (sync false): made and closed all the same, refused all the same where it exists.
+    await atomicFs.writeNew(join(dir, 'unsynced.tmp'), 'z', 0o644, false);
+    expect(await readFile(join(dir, 'unsynced.tmp'), 'utf8')).toBe('z');
+    await expect(atomicFs.writeNew(f, 'z', 0o644, false)).rejects.toMatchObject({ code: 'EEXIST' });
   });
 });

@@ -37,7 +37,7 @@ export const smallFs: SmallFs = {
  * of a run: its tickets, its transcripts). The fsync, which waits for the disk, stays in the thread pool.
  */
 export const atomicFs: AtomicFs = {
-  writeNew(path, data, mode) {
+  writeNew(path, data, mode, sync = true) {
     let fd: number;
     try {
       fd = fs.openSync(path, 'wx', mode);
@@ -54,6 +54,14 @@ export const atomicFs: AtomicFs = {
         // The descriptor is gone either way.
       }
       return Promise.reject(e as Error);
+    }
+    if (!sync) {
+      try {
+        fs.closeSync(fd);
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+      return Promise.resolve();
     }
     return new Promise((resolve, reject) =>
       fs.fsync(fd, (synced) => {
