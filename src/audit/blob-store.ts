@@ -1,5 +1,5 @@
 import { BlobCorruptError, NotFoundError } from '../contracts/index.js';
-import type { PlatformDeps, SqliteDb } from '../platform/index.js';
+import type { PlatformDeps, SqliteDb, SqliteStatement } from '../platform/index.js';
 import { blobPath, inspectBlob, sha256Hex, writeBlob } from './blobs.js';
 import type { BlobStream, StreamedBlob } from './blob-stream.js';
 import type { Redactor } from './redact.js';
@@ -112,16 +112,21 @@ export function createBlobStore(
   { db, redactor, blobsDir, where, now }: BlobStoreOptions,
 ): BlobStore {
   const pg = db.dialect === 'postgres';
-  /** The blob's row; on PostgreSQL with its bytes (`data`), which the SQLite store keeps as a file instead. */
+  // Prepared once each: a run records three blobs a node.
+  let withBytes: SqliteStatement | undefined;
+  let withoutBytes: SqliteStatement | undefined;
+  /** The blob's row, with its bytes (`data`) when they are kept there rather than in a file. */
   const recordRow = (hash: string, size: number, mediaType: string | undefined, data: Buffer | null): void => {
     if (data) {
-      db.prepare(
+      withBytes ??= db.prepare(
         'INSERT INTO blobs (hash, size, media_type, created_at, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',
-      ).run(hash, size, mediaType ?? null, now(), data);
+      );
+      withBytes.run(hash, size, mediaType ?? null, now(), data);
     } else {
-      db.prepare(
+      withoutBytes ??= db.prepare(
         'INSERT INTO blobs (hash, size, media_type, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',
-      ).run(hash, size, mediaType ?? null, now());
+      );
+      withoutBytes.run(hash, size, mediaType ?? null, now());
     }
   };
   return {
