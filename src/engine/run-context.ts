@@ -276,7 +276,7 @@ export function createRunContext(
     branchOf,
     contentHashes,
     agentWindows: [],
-    trees: createTreeHasher(git, deps.fs, contentHashes),
+    trees: createTreeHasher(git, deps.fs, contentHashes, smallFsOf(deps)),
     outside: createOutsideWatch(deps, { repo: input.repo, runDir: input.runDir, exclude: input.ownRoots ?? [] }, () =>
       deps.clock.now().getTime(),
     ),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGit, fileSha256, treeHash } from '../../src/engine/git.js';
 import { addWorktree } from '../../src/engine/worktree-add.js';
-import { configuredDrivers, gitCommand, nodePlatform } from '../../src/platform/index.js';
+import { configuredDrivers, gitCommand, nodePlatform, type SmallFs } from '../../src/platform/index.js';
 import { adapter, testAdapterDeps } from '../helpers/agents.js';
 
 const platform = nodePlatform();
@@ -196,6 +196,23 @@ describe('tree hash', () => {
     expect(await fileSha256(platform.fs, join(repo, 'small.txt'))).toBe(
       '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03',
     );
+    // Read on the calling thread (small files whole, large ones still in chunks): the same values.
+    const reads: string[] = [];
+    const calling = platform.smallFs as SmallFs;
+    const small = { stat: calling.stat, readFile: (p: string) => (reads.push(p), calling.readFile(p)) } as SmallFs;
+    expect(await fileSha256(platform.fs, join(repo, 'small.txt'), small)).toBe(
+      '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03',
+    );
+    expect(reads).toEqual([join(repo, 'small.txt')]);
+    const rss2 = process.memoryUsage.rss();
+    expect(await fileSha256(platform.fs, big, small)).toBe(h);
+    expect(process.memoryUsage.rss() - rss2).toBeLessThan(100 * 1024 * 1024);
+    expect(reads).toHaveLength(1);
+    const edge = join(dir, 'edge.bin');
+    for (const size of [0, 1024 * 1024, 1024 * 1024 + 1]) {
+      await writeFile(edge, Buffer.alloc(size, 7));
+      expect(await fileSha256(platform.fs, edge, small)).toBe(await fileSha256(platform.fs, edge));
+    }
   });
 
   it('keeps the value of the whole-file algorithm for ordinary files and symlinks', async () => {
