@@ -182,7 +182,8 @@ export function progressHook(
   if (!listener) return undefined;
   return (e) => {
     try {
-      listener({ run_id: runId, at: now().toISOString(), type: e.type, node: e.nodeId, payload: redact(e.payload) });
+      const at = e.at ?? now().toISOString();
+      listener({ run_id: runId, at, type: e.type, node: e.nodeId, payload: redact(e.payload) });
     } catch {
       // A broken view never stops the run.
     }

@@ -233,7 +233,7 @@ export function createRunContext(
     },
     bufferState(e) {
       buffered.push(e);
-      progress?.({ type: e.type, nodeId: e.nodeId ?? null, payload: e.payload ?? {} });
+      progress?.({ type: e.type, nodeId: e.nodeId ?? null, payload: e.payload ?? {}, ...(e.at ? { at: e.at } : {}) });
     },
     flushStates,
     liveOutput(id, attemptId, raw) {

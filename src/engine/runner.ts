@@ -88,6 +88,8 @@ export interface ProgressEvent {
   readonly type: string;
   readonly nodeId: string | null;
   readonly payload: Record<string, unknown>;
+  /** When it happened, where that was before it was told (a ticket's held start); else now. */
+  readonly at?: string;
 }
 
 export type RunOutcome = 'completed' | 'failed' | 'awaiting_human' | 'cancelled';

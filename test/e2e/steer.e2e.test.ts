@@ -94,6 +94,18 @@ describe('mso status RUN --watch', () => {
     await until(() => events, /"node":"b","payload":\{"state":"running"/, 'b running');
     // Its ticket says so a second after it started (see TICKET_START_HOLD_MS): from then on only the clock changes.
     await until(() => events, /"ticket\.transition","node":"b","payload":\{[^}]*"to":"in_progress"/, 'b in progress');
+    // Told a second late, dated when b started: before its agent was spawned, which was told first.
+    const told = events
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.endsWith('}'))
+      .map((l) => JSON.parse(l) as { type: string; node: string | null; at: string; payload: { to?: string } });
+    const spawnedAt = told.findIndex((e) => e.type === 'agent.spawned' && e.node === 'b');
+    const startedAt = told.findIndex(
+      (e) => e.type === 'ticket.transition' && e.node === 'b' && e.payload.to === 'in_progress',
+    );
+    expect(spawnedAt).toBeGreaterThanOrEqual(0);
+    expect(startedAt).toBeGreaterThan(spawnedAt);
+    expect((told[startedAt]?.at ?? '') <= (told[spawnedAt]?.at ?? '')).toBe(true);
     // Off a TTY: a frame per change, not per second.
     const plain = spawn(process.execPath, [MSO_BIN, 'status', runId, '--watch'], { cwd: sb.cwd, env: sb.env });
     let out = '';
