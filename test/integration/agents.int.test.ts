@@ -201,6 +201,9 @@ describe('shell and manual adapters', () => {
     );
     expect(r).toMatchObject({ status: 'failure', errorClass: 'process', exitCode: 3 });
     expect(r.errorMessage).toContain('boom');
+    // Nothing on stderr: the exit code alone, no dangling colon.
+    const quiet = await adapter(testAdapterDeps(), 'shell', { kind: 'shell' }).run(req('', { command: 'exit 4' }));
+    expect(quiet.errorMessage).toBe('exit 4');
   });
   it('manual: asks for a person', async () => {
     const r = await adapter(testAdapterDeps(), 'manual', { kind: 'manual' }).run(req('review the migration plan'));

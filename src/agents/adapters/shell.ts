@@ -80,10 +80,10 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
       let status: 'success' | 'failure' | 'timeout' | 'cancelled' = exit.exitCode === 0 ? 'success' : 'failure';
       let errorClass: 'timeout' | 'stalled_stream' | 'cancelled' | 'unavailable' | 'process' | null =
         exit.exitCode === 0 ? null : 'process';
+      // The command's last line on stderr says why, when it printed one ("exit 3", not "exit 3:", when it did not).
+      const lastError = exit.stderrTail.split('\n').filter(Boolean).at(-1)?.trim();
       let errorMessage: string | null =
-        exit.exitCode === 0
-          ? null
-          : `exit ${exit.exitCode ?? exit.signal}: ${exit.stderrTail.split('\n').filter(Boolean).at(-1) ?? ''}`.trim();
+        exit.exitCode === 0 ? null : `exit ${exit.exitCode ?? exit.signal}${lastError ? `: ${lastError}` : ''}`;
       if (exit.spawnError) [status, errorClass, errorMessage] = ['failure', 'unavailable', exit.spawnError];
       else if (exit.stoppedBy === 'cancelled')
         [status, errorClass, errorMessage] = ['cancelled', 'cancelled', 'cancelled'];
