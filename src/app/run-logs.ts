@@ -176,7 +176,11 @@ export async function runFullOutput(
   await ws.runs.get(runId);
   const reader = openAuditReader(c.deps, ws.layout.auditDb, auditReaderOptions(ws, c.deps));
   const pg = reader.raw.dialect === 'postgres';
+  const where = reader.raw.name;
   let rows: Array<{ attempt_no: number; evidence: string | null }>;
+  /** The chosen blob's bytes when its row keeps them (PostgreSQL; a blob an SQLite store kept in its row). */
+  let inRow: Buffer | undefined;
+  let hit: { no: number; full: FullOutputRef | undefined } | undefined;
   try {
     rows = reader.raw
       .prepare(
@@ -184,19 +188,30 @@ export async function runFullOutput(
          ORDER BY started_at DESC, ${pg ? 'attempt_no DESC' : 'rowid DESC'}`,
       )
       .all(...[runId, node, ...(o.attempt !== undefined ? [o.attempt] : [])]) as typeof rows;
+    hit = rows.map((r) => ({ no: r.attempt_no, full: fullOutputOf(r.evidence)[stream] })).find((r) => r.full);
+    if (hit?.full) inRow = readRowBlob(reader.raw, where, hit.full.blob);
   } finally {
     await reader.close();
   }
   if (rows.length === 0)
     throw new NotFoundError('attempt', `${runId}/${node}${o.attempt !== undefined ? `#${o.attempt}` : ''}`);
-  const hit = rows.map((r) => ({ no: r.attempt_no, full: fullOutputOf(r.evidence)[stream] })).find((r) => r.full);
   if (!hit?.full)
     throw new InvalidArgumentError(
       '--full',
       `no attempt of ${node} kept its ${stream} apart: it fit the transcript, which mso logs ${runId} ${node} shows whole`,
     );
   const blob = hit.full.blob;
-  const b = (await rowStream(c, ws, blob)) ?? (await streamBlob(c.deps, ws.layout.blobsDir, blob));
+  const bytes = inRow;
+  if (!bytes && pg) throw new NotFoundError('blob', blob);
+  const b = bytes
+    ? {
+        path: `${where}#blobs/${blob}`,
+        size: bytes.length,
+        async *chunks() {
+          yield bytes;
+        },
+      }
+    : await streamBlob(c.deps, ws.layout.blobsDir, blob);
   return {
     run_id: runId,
     node,
@@ -235,33 +250,4 @@ function liveEntries(text: string, attemptId: string): TranscriptEntry[] {
       out.push({ kind: e['stream'] === 'stderr' ? 'stderr' : 'output', text: String(e['text'] ?? '') });
   }
   return out;
-}
-
-/**
- * A blob kept in its row (every blob of the PostgreSQL store, a small one of SQLite's) in the shape of `streamBlob`;
- * undefined when it is a file.
- */
-async function rowStream(
-  c: RunOpsContext,
-  ws: Awaited<ReturnType<RunOpsContext['open']>>,
-  hash: string,
-): Promise<{ path: string; size: number; chunks(): AsyncGenerator<Buffer> } | undefined> {
-  const reader = openAuditReader(c.deps, ws.layout.auditDb, auditReaderOptions(ws, c.deps));
-  try {
-    const where = reader.raw.name;
-    const bytes = readRowBlob(reader.raw, where, hash);
-    if (!bytes) {
-      if (reader.raw.dialect === 'postgres') throw new NotFoundError('blob', hash);
-      return undefined;
-    }
-    return {
-      path: `${where}#blobs/${hash}`,
-      size: bytes.length,
-      async *chunks() {
-        yield bytes;
-      },
-    };
-  } finally {
-    await reader.close();
-  }
 }

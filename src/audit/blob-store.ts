@@ -1,6 +1,6 @@
-import { BlobCorruptError, NotFoundError } from '../contracts/index.js';
+import { NotFoundError } from '../contracts/index.js';
 import type { PlatformDeps, SqliteDb, SqliteStatement } from '../platform/index.js';
-import { blobPath, inspectBlob, sha256Hex, writeBlob } from './blobs.js';
+import { blobPath, corruptBlob, inspectBlob, sha256Hex, writeBlob } from './blobs.js';
 import type { BlobStream, StreamedBlob } from './blob-stream.js';
 import type { Redactor } from './redact.js';
 
@@ -17,7 +17,7 @@ export interface BlobStore extends BlobReader {
 }
 
 /** Reads blobs wherever their store keeps them: in their row, or (SQLite) in their file. */
-export interface BlobReader {
+interface BlobReader {
   /** The bytes, verified against the hash (`MSO_BLOB_CORRUPT` when altered, `MSO_NOT_FOUND` when absent). */
   getBlob(hash: string): Promise<Buffer>;
   /** The stored bytes of a blob and whether they still match its hash (for replay, which reports alterations). */
@@ -77,9 +77,6 @@ export function readRowBlob(db: SqliteDb, where: string, hash: string): Buffer |
   if (b && !b.intact) throw corruptBlob(hash, b.path);
   return b?.bytes;
 }
-
-const corruptBlob = (hash: string, path: string): BlobCorruptError =>
-  new BlobCorruptError(hash, null, 'its bytes no longer match its sha256 (edited or truncated)', path);
 
 /**
  * Reads the blobs of an open store (a read-only handle does): from their rows, else (SQLite) from their files under

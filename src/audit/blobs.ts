@@ -39,13 +39,9 @@ export async function inspectBlob(
   return { bytes, intact: sha256Hex(bytes) === hash, path };
 }
 
-/** Reads a blob and checks its whole hash; an altered or cut blob is `MSO_BLOB_CORRUPT`. */
-export async function readBlob(deps: AtomicDeps, blobsDir: string, hash: string): Promise<Buffer> {
-  const { bytes, intact, path } = await inspectBlob(deps, blobsDir, hash);
-  if (!intact)
-    throw new BlobCorruptError(hash, null, 'its bytes no longer match its sha256 (edited or truncated)', path);
-  return bytes;
-}
+/** The error for a blob whose stored bytes no longer match its hash; `path` says where it is stored. */
+export const corruptBlob = (hash: string, path: string): BlobCorruptError =>
+  new BlobCorruptError(hash, null, 'its bytes no longer match its sha256 (edited or truncated)', path);
 
 /** Reads a file in 1 MB pieces (constant memory, whatever its size). */
 async function* pieces(deps: Pick<AtomicDeps, 'fs'>, path: string): AsyncGenerator<Buffer> {
@@ -77,7 +73,6 @@ export async function streamBlob(
   });
   const h = createHash('sha256');
   for await (const p of pieces(deps, path)) h.update(p);
-  if (h.digest('hex') !== hash)
-    throw new BlobCorruptError(hash, null, 'its bytes no longer match its sha256 (edited or truncated)', path);
+  if (h.digest('hex') !== hash) throw corruptBlob(hash, path);
   return { path, size: st.size, chunks: () => pieces(deps, path) };
 }

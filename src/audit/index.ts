@@ -1,7 +1,7 @@
 /** The audit log: one SQLite database for every run, node, attempt, agent call, decision and snapshot. */
 export { openAuditLog, type AuditLog, type OpenAuditOptions } from './audit-log.js';
 export type { AppendResult } from './payload-writer.js';
-export { createBlobReader, readRowBlob, ROW_BLOB_MAX, type BlobReader } from './blob-store.js';
+export { createBlobReader, readRowBlob, ROW_BLOB_MAX } from './blob-store.js';
 export {
   openAuditReader,
   runReadOnlyQuery,
@@ -16,7 +16,7 @@ export { exportRunRows, exportRunOtlp, type OtlpTraces } from './export.js';
 export { migrate, schemaIsCurrent, AUDIT_SCHEMA_VERSION, SEED_MARKER, type MigrationReport } from './migrate.js';
 export { errorFingerprint, normalizeErrorMessage, type FingerprintInput } from './fingerprint.js';
 export { createRedactor, isCredentialEnvName, type Redactor, type RedactorOptions } from './redact.js';
-export { blobPath, readBlob, sha256Hex, streamBlob } from './blobs.js';
+export { blobPath, sha256Hex, streamBlob } from './blobs.js';
 export type { BlobStream, StreamedBlob } from './blob-stream.js';
 export type {
   EventInput,
