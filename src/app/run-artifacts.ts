@@ -86,12 +86,8 @@ export async function readDesign(
 }
 
 /** The ticket store of a run's task context. */
-export function runTicketStore(
-  deps: AppDeps,
-  runDir: string,
-  onTransition?: Parameters<typeof createTicketStore>[2],
-): TicketStore {
-  return createTicketStore(deps, join(runDir, ARTIFACT_PATHS.taskContext), onTransition);
+export function runTicketStore(deps: AppDeps, runDir: string): TicketStore {
+  return createTicketStore(deps, join(runDir, ARTIFACT_PATHS.taskContext));
 }
 
 /** The run's tickets that execute a plan node, by node id (none when the run has no task context yet). */

@@ -120,6 +120,8 @@ export function describeEvent(type: string, p: Record<string, unknown>): { kind:
       return { kind: 'budget', text: `spent $${Number(p['spent_usd'] ?? 0).toFixed(4)} of $${str(p['budget_usd'])}` };
     case 'ticket.transition':
       return { kind: 'ticket', text: `${str(p['from'])} → ${str(p['to'])}: ${str(p['reason'] ?? '')}` };
+    case 'ticket.move_failed':
+      return { kind: 'ticket', text: `could not be moved to ${str(p['to'])}: ${str(p['error'])}` };
     case 'run.outcome':
       return {
         kind: 'outcome',

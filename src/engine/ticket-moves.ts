@@ -11,7 +11,7 @@ type AuditEvent = Parameters<AuditLog['appendEvent']>[0];
  * start this late at most. A second, not less: eight quick steps side by side on two cores each take a few hundred
  * milliseconds from start to end.
  */
-export const TICKET_START_HOLD_MS = 1_000;
+const TICKET_START_HOLD_MS = 1_000;
 
 export interface TicketMoves {
   /** Moves node `id`'s ticket (through in_progress where the state machine asks for it); a no-op for a closed one. */
