@@ -145,10 +145,12 @@ export function createTreeHasher(git: Git, fs: Fs, contentHashes: Map<string, st
 }
 
 const HASH_CHUNK = 1024 * 1024;
+/** The largest file read whole on the calling thread: as for the platform's other small files (see SmallFs). */
+const SMALL_FILE = 64 * 1024;
 
 /**
  * SHA-256 of a file read in 1 MB chunks, so a file of any size is hashed in constant memory. With `small` (the
- * platform's calls on the calling thread), a file of up to a chunk is read whole there: most of a node's files are a
+ * platform's calls on the calling thread), a file of up to 64 KiB is read whole there: most of a node's files are a
  * few bytes, and the chunked read is four thread-pool round trips (open, read, read, close) and a 1 MB buffer each.
  */
 export async function fileSha256(
@@ -157,7 +159,7 @@ export async function fileSha256(
   small?: Pick<SmallFs, 'stat' | 'readFile'>,
 ): Promise<string> {
   const hash = createHash('sha256');
-  if (small && (await small.stat(path)).size <= HASH_CHUNK)
+  if (small && (await small.stat(path)).size <= SMALL_FILE)
     return hash.update(await small.readFile(path)).digest('hex');
   const fh = await fs.open(path, 'r');
   try {

@@ -209,7 +209,7 @@ describe('tree hash', () => {
     expect(process.memoryUsage.rss() - rss2).toBeLessThan(100 * 1024 * 1024);
     expect(reads).toHaveLength(1);
     const edge = join(dir, 'edge.bin');
-    for (const size of [0, 1024 * 1024, 1024 * 1024 + 1]) {
+    for (const size of [0, 64 * 1024, 64 * 1024 + 1, 1024 * 1024, 1024 * 1024 + 1]) {
       await writeFile(edge, Buffer.alloc(size, 7));
       expect(await fileSha256(platform.fs, edge, small)).toBe(await fileSha256(platform.fs, edge));
     }
