@@ -5,6 +5,7 @@
  */
 export { createAppRedactor } from './redaction.js';
 /** The live view's fold, and how to decide a waiting item as the live view and a run's summary say it. */
-export { createProgressView, decideCommand } from './run-progress.js';
+export { createProgressView } from './run-progress.js';
+export { decideCommand } from '../contracts/light.js';
 /** The agent process groups this process started, for an entry point's second Ctrl-C (kill them all at once). */
 export { liveGroupCount, signalLiveGroups } from '../platform/light.js';

@@ -244,10 +244,3 @@ export function underWay<R extends { readonly run_id: string }>(
   work.then((r) => tell(r.run_id), fail);
   return { work, firstRunId };
 }
-
-/** How to decide a waiting item: a node left to a person is approved with --done once the work is done. */
-export function decideCommand(runId: string, item: string, byHand: boolean): string {
-  return byHand
-    ? `mso approve ${runId} ${item} --done once you did it, or mso reject ${runId} ${item}`
-    : `mso approve|reject ${runId} ${item}`;
-}

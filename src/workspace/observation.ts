@@ -1,5 +1,6 @@
 import { join, relative } from 'node:path';
 import { HitlItemSchema, PHASE_DIRS, PHASES, type PhaseKey, type Policy, type RunManifest } from '../contracts/index.js';
+import { decideCommand } from '../contracts/light.js';
 import { renderHitl } from './hitl.js';
 import type { Fs } from '../platform/index.js';
 import { readTextIfExists, smallFsOf, writeFileAtomic, type AtomicDeps } from './atomic.js';
@@ -172,7 +173,8 @@ export async function syncObservation(
   for (const n of hitlNames.sort()) {
     const parsed = HitlItemSchema.safeParse(JSON.parse((await readTextIfExists(fs, join(runDir, 'hitl', n))) ?? '{}'));
     if (!parsed.success) continue;
-    if (parsed.data.status === 'pending') pending.push(`decide ${parsed.data.id}: ${parsed.data.title} (mso approve|reject ${parsed.data.run_id} ${parsed.data.id})`);
+    const item = parsed.data;
+    if (item.status === 'pending') pending.push(`decide ${item.id}: ${item.title} (${decideCommand(item.run_id, item.id, item.kind === 'manual_work')})`);
     if (await writeIfChanged(deps, join(target, '02_decisions', `${parsed.data.id}.md`), renderHitl(parsed.data))) copied++;
     else unchanged++;
   }
