@@ -24,7 +24,7 @@ import type { ObserveOps } from './observe-ops.js';
 import { estimatePlanCost } from './cost-estimate.js';
 import { previewProposal } from './proposal-preview.js';
 import type { RunOps } from './run-ops.js';
-import { readRunArtifact, ticketsByNode } from './run-artifacts.js';
+import { planNodeIds, readRunArtifact, ticketsByNode } from './run-artifacts.js';
 import { leaseDeps } from './run-support.js';
 import { auditOptions, auditReaderOptions } from './settings.js';
 import { lastCoordinatorRecord } from './coordinator-record.js';
@@ -117,8 +117,8 @@ export function createDashboardOps(
 
   async function card(ws: Workspace, ref: RunRef, log: AuditLog, recorded?: RecordedRun): Promise<RunCard> {
     const rec = recorded ?? loadRecordedRun(log, ref.runId);
-    const plan = await readRunArtifact(deps, ref.dir, 'plan').catch(() => null);
-    const ids = plan ? Object.keys(plan.execution_graph) : [];
+    // A card only counts the plan's nodes: its ids are read without checking the whole plan against its schema.
+    const ids = (await planNodeIds(deps, ref.dir)) ?? [];
     const state = (id: string): string => rec.nodes.get(id)?.state ?? 'pending';
     const m = ref.manifest;
     return {
