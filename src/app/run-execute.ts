@@ -366,7 +366,11 @@ export function provisionedRepo(c: RunOpsContext, ws: Workspace, runId: string):
   }
 }
 
-/** Removes the run's worktrees (lifecycle archive_on_merge); branches mso/<run>/* keep the commits. */
+/**
+ * Removes the run's worktrees (lifecycle archive_on_merge); branches mso/<run>/* keep the commits. A folder that cannot
+ * be removed (files an agent left read-only, which an unprivileged user cannot delete) is kept and named in a warning
+ * and in the `run.cleanup` event: the run's nodes are done and their commits are on the branches, so it stays completed.
+ */
 async function cleanup(
   c: RunOpsContext,
   repo: string,
@@ -377,19 +381,35 @@ async function cleanup(
   const { deps, git } = c;
   // Deleting the folders and pruning once is what `git worktree remove --force` does for each, in one git process.
   // The folders go side by side: one after the other, a fan-out's took longer than the rest of its run's end.
-  const gone = await Promise.all(
-    nodes.map(async (id) => {
-      const wt = join(ref.dir, 'worktree', id);
-      if (!(await deps.fs.stat(wt).catch(() => undefined))) return false;
-      await deps.fs.rm(wt, { recursive: true, force: true });
-      return true;
+  const outcomes = await Promise.all(
+    nodes.map(async (node): Promise<{ node: string; path: string; gone: boolean; reason?: string }> => {
+      const path = join(ref.dir, 'worktree', node);
+      if (!(await deps.fs.stat(path).catch(() => undefined))) return { node, path, gone: false };
+      try {
+        await deps.fs.rm(path, { recursive: true, force: true });
+        return { node, path, gone: true };
+      } catch (e) {
+        return { node, path, gone: false, reason: (e as Error).message };
+      }
     }),
   );
-  const removed = nodes.filter((_, i) => gone[i]);
+  const removed = outcomes.filter((o) => o.gone).map((o) => o.node);
+  const kept = outcomes.flatMap((o) =>
+    o.reason === undefined ? [] : [{ node: o.node, path: o.path, reason: o.reason }],
+  );
   await git.run(['worktree', 'prune'], repo);
+  for (const k of kept)
+    deps.logger.warn(
+      `could not remove the worktree of node ${k.node} (${k.reason}); the run's result is on its branch. ` +
+        `Remove ${k.path} by hand (chmod -R u+w first if it holds read-only files), then run git worktree prune`,
+    );
   log.appendEvent({
     runId: ref.runId,
     type: 'run.cleanup',
-    payload: { removed_worktrees: removed, kept_branches: `${runBranchPrefix(ref.runId)}*` },
+    payload: {
+      removed_worktrees: removed,
+      kept_branches: `${runBranchPrefix(ref.runId)}*`,
+      ...(kept.length > 0 ? { kept_worktrees: kept } : {}),
+    },
   });
 }
