@@ -315,21 +315,23 @@ export function createDesignOps(deps: AppDeps, cwd: string, open: (create?: bool
       const path = input.workflow !== undefined ? resolve(cwd, input.workflow) : '(inline workflow)';
       if (input.workflow !== undefined && !(await deps.fs.stat(path).catch(() => undefined)))
         throw new NotFoundError('workflow file', path);
-      const ws = await open(true);
+      // Read and checked before the workspace is made (when this is its first run) and before the run is: a bad file
+      // leaves nothing behind. The policy is the workspace's, or the default one when there is none yet.
+      const read = await open(false);
       const { raw, text, name, caseSlug } = await readWorkflowInput(
         deps.fs,
         input.workflowText !== undefined ? { text: input.workflowText, label: path } : { path },
-        ws.policy.design,
+        read.policy.design,
       );
-      // Parse before creating the run, so a bad file leaves nothing behind.
       const probe = importWorkflow({
         raw,
         file: path,
         runId: '20000101-msowd-probe',
-        policy: ws.policy,
+        policy: read.policy,
         at: now(),
         risk: input.risk,
       });
+      const ws = await open(true);
       const ref = await runFor(
         ws,
         { runId: input.runId, caseSlug, goal: String(probe.metadata?.['goal_preview'] ?? name) },

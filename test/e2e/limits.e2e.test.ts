@@ -55,6 +55,32 @@ describe('input limits: exit 2 with the field named, nothing written', () => {
     expect(await runsOnDisk()).toEqual([]);
   });
 
+  it.each([
+    [
+      'a duplicate node id',
+      'nodes:\n  - {id: a, label: a, command: "true"}\n  - {id: a, label: b, command: "true"}\n',
+      'nodes[1].id: duplicate node id a',
+    ],
+    [
+      'an edge to no node',
+      'nodes:\n  - {id: a, label: a, command: "true"}\nedges:\n  - {from: a, to: b}\n',
+      'edges[0].to: unknown node b',
+    ],
+    [
+      'a cycle',
+      'nodes:\n  - {id: a, label: a, command: "true"}\n  - {id: b, label: b, command: "true"}\nedges:\n  - {from: a, to: b}\n  - {from: b, to: a}\n',
+      'edges[1]: cycle',
+    ],
+    ['an unknown key', 'nodes:\n  - {id: a, label: a, command: "true", colour: red}\n', 'nodes[0]'],
+  ])('refuses %s before the first run makes its workspace', async (_what, text, said) => {
+    const r = await sb.json<{ error: { message: string } }>(['run', '--workflow', await file('bad.yaml', text)]);
+    expect(r.code).toBe(2);
+    expect(r.body.error.message).toContain(said);
+    // Neither space was made: nothing of mso is left where the user ran it.
+    expect(await readdir(sb.dir)).not.toContain('workspace');
+    expect(await readdir(sb.dir)).not.toContain('observation');
+  });
+
   it('refuses YAML alias bombs in a workflow and in policy.yaml', async () => {
     const wf = await sb.json<{ error: { message: string } }>([
       'run',
