@@ -3,6 +3,7 @@ import { createBlobReader, openAuditReader, readRowBlob, streamBlob } from '../a
 import { InvalidArgumentError, NotFoundError } from '../contracts/index.js';
 import { liveLogPath } from '../engine/index.js';
 import { readTextIfExists } from '../workspace/index.js';
+import { planNodeIds } from './run-artifacts.js';
 import { shownStatus, type RunOpsContext } from './run-support.js';
 import type { ShownRunStatus } from './run-types.js';
 import { auditReaderOptions } from './settings.js';
@@ -83,9 +84,12 @@ export async function runLogs(c: RunOpsContext, runId: string, node?: string): P
       )
       .all(...(node !== undefined ? [runId, node] : [runId])) as AttemptRow[];
     if (node !== undefined && attempts.length === 0) {
-      const known = log.db
-        .prepare("SELECT 1 FROM events WHERE run_id = ? AND node_id = ? AND type = 'node.state' LIMIT 1")
-        .get(runId, node);
+      // A node of the plan that has not run yet has an empty log, as one that ran no agent: only a name the run never
+      // had is not found.
+      const known =
+        log.db
+          .prepare("SELECT 1 FROM events WHERE run_id = ? AND node_id = ? AND type = 'node.state' LIMIT 1")
+          .get(runId, node) !== undefined || ((await planNodeIds(c.deps, ref.dir)) ?? []).includes(node);
       if (!known) throw new NotFoundError('node', `${runId}/${node}`);
     }
     const calls = log.db

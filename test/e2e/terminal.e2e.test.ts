@@ -295,6 +295,23 @@ describe('mso logs', () => {
 });
 
 describe('inputs that fail cleanly', () => {
+  it('gives an empty log for a node of the plan that has not run, and refuses a name the run never had', async () => {
+    const wf = join(sb.dir, 'wf.yaml');
+    await writeFile(
+      wf,
+      stringify({ name: 'later', nodes: [{ id: 'a', label: 'a', command: 'echo a > a.md' }], edges: [] }),
+    );
+    // A dry run designs and gates the run and stops: its node never started.
+    const dry = await sb.json<{ run_id: string }>(['run', '--workflow', wf, '--dry-run']);
+    expect(dry.code).toBe(0);
+    const pending = await sb.run(['logs', dry.body.run_id, 'a']);
+    expect(pending.code, pending.stderr).toBe(0);
+    expect(pending.stdout).toContain('(no agent calls yet)');
+    const unknown = await sb.run(['logs', dry.body.run_id, 'nosuch']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(`node not found: ${dry.body.run_id}/nosuch`);
+  });
+
   it('refuses a bad --repo, an unknown --agent and the --run-id of a finished run before writing anything', async () => {
     const wf = join(sb.dir, 'wf.yaml');
     await writeFile(
