@@ -50,6 +50,23 @@ describe('progress lines', () => {
       'mso: f done (shell)  [1/1 done]\n',
     ]);
   });
+  it('say nothing of running for a node stopped at its gate, whose ticket was blocked', () => {
+    // A resume after a person rejected the node's gate: it was dispatched, its ticket blocked, and it failed unrun.
+    const lines: string[] = [];
+    const view = createProgressRenderer({ ...io, isTTY: false, stderr: (s) => lines.push(s) }, 'lines');
+    for (const e of [
+      ev('run.started', null, { nodes: [{ id: 'p', agent: 'shell', state: 'pending' }] }),
+      ev('node.state', 'p', { state: 'running' }),
+      ev('ticket.transition', 'p', { ticket: 'TKT-0002', from: 'todo', to: 'in_progress' }),
+      ev('ticket.transition', 'p', { ticket: 'TKT-0002', from: 'in_progress', to: 'blocked' }),
+      ev('node.state', 'p', { state: 'failed', detail: 'HITL-0001 rejected by ann: not today' }),
+    ])
+      view.listener?.(e);
+    expect(lines.map((l) => l.replace(/ in \d+\.\d s/, ''))).toEqual([
+      'mso: run r1: 1 node(s), 0 already done\n',
+      'mso: p failed (shell): HITL-0001 rejected by ann: not today  [0/1 done]\n',
+    ]);
+  });
   it('keep the retry in the live view above the running nodes', () => {
     const persisted: string[] = [];
     const fake = Object.assign(() => undefined, { persist: (s: string) => persisted.push(s), done: () => undefined });

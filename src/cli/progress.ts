@@ -33,6 +33,9 @@ const MARK: Record<string, string> = {
   pending: '·',
 };
 
+/** A node's events that say nothing of its work having begun (see the `lines` mode's held `running`). */
+const NOT_WORK = new Set(['hitl.created', 'ticket.transition', 'ticket.move_failed']);
+
 /** Renders a run's progress on the CLI's streams in the given mode. */
 export function createProgressRenderer(
   io: CliIo,
@@ -83,7 +86,8 @@ export function createProgressRenderer(
   if (mode === 'lines' || !createLogUpdate) {
     // A node's `running` line waits for its work to begin (its attempt, its merge), and is written then, with the
     // counts of that moment: a node stopped before any work (at its human gate, a cancelled ticket) was dispatched
-    // and never ran, and printing `running` then `waiting` said it did.
+    // and never ran, and printing `running` then `waiting` said it did. Its item for a person and its ticket's moves
+    // (a gate's rejection blocks the ticket) are not work.
     const held = new Map<string, RunProgress>();
     const print = (line: string | null): void => {
       if (line) io.stderr(`mso: ${line}\n`);
@@ -96,7 +100,7 @@ export function createProgressRenderer(
         if (e.node && started && state !== 'running') {
           held.delete(e.node);
           // Another event of its own before it settled: its work began.
-          if (e.type !== 'hitl.created' && state === undefined) print(nodeLine(started));
+          if (!NOT_WORK.has(e.type) && state === undefined) print(nodeLine(started));
         }
         if (!changed) return;
         if (e.node && state === 'running') held.set(e.node, e);
