@@ -33,15 +33,18 @@ export async function applyRun(c: RunOpsContext, runId: string, options: ApplyOp
       : results.length === 1
         ? results[0]
         : undefined;
-  if (!pick)
-    throw new ApplyRefusedError(
-      runId,
-      results.length === 0
-        ? `no final node committed yet (status ${ref.manifest.status})`
-        : options.node !== undefined
-          ? `${options.node} is not a final node with a commit (final: ${results.map((r) => r.node).join(', ')})`
-          : `it has ${results.length} final nodes; choose one with --node (${results.map((r) => r.node).join(', ')})`,
+  if (!pick) {
+    if (results.length === 0)
+      throw new ApplyRefusedError(runId, `no final node committed yet (status ${ref.manifest.status})`);
+    // Which result to take is the caller's choice: a missing or wrong --node is bad input (exit 2), not a conflict.
+    const finals = results.map((r) => r.node).join(', ');
+    throw new InvalidArgumentError(
+      '--node',
+      options.node !== undefined
+        ? `${options.node} is not a final node of ${runId} with a commit (final: ${finals})`
+        : `${runId} has ${results.length} final nodes; choose one with --node (${finals})`,
     );
+  }
   const base = { run_id: runId, node: pick.node, commit: pick.commit, repo };
   if (options.patch !== undefined) {
     const file = resolve(c.cwd, options.patch);
@@ -70,7 +73,7 @@ export async function applyRun(c: RunOpsContext, runId: string, options: ApplyOp
     );
   if (options.onto !== undefined) {
     const exists = await git.run(['rev-parse', '--verify', '--quiet', `refs/heads/${options.onto}`], repo);
-    if (exists.code !== 0) throw new ApplyRefusedError(runId, `no branch ${options.onto} in ${repo}`);
+    if (exists.code !== 0) throw new InvalidArgumentError('--onto', `no branch ${options.onto} in ${repo}`);
     await git.ok(['checkout', '-q', options.onto], repo);
   }
   const onto = (await git.run(['symbolic-ref', '--short', 'HEAD'], repo)).stdout.trim() || null;

@@ -209,6 +209,22 @@ describe('progress on the terminal', () => {
     expect(nowhere.code).toBe(2);
     expect(nowhere.body.error).toMatchObject({ code: 'MSO_INVALID_ARGUMENT', field: '--patch' });
     expect(existsSync(join(sb.dir, 'no'))).toBe(false);
+    // A result or branch the run does not have is bad input too (exit 2, the flag named), and nothing moves.
+    for (const [flag, value] of [
+      ['--node', 'nosuch'],
+      ['--onto', 'nosuch'],
+    ] as const) {
+      const wrong = await sb.json<{ error: { code: string; field: string; message: string } }>([
+        'apply',
+        quietId,
+        flag,
+        value,
+      ]);
+      expect(wrong.code).toBe(2);
+      expect(wrong.body.error).toMatchObject({ code: 'MSO_INVALID_ARGUMENT', field: flag });
+      expect(wrong.body.error.message).toContain('nosuch');
+    }
+    expect(git('rev-parse', 'HEAD').trim()).toBe(merged.body.merged);
     // A result that changes nothing is no patch: none is written, and the answer says so.
     const idle = join(sb.dir, 'idle.yaml');
     await writeFile(idle, stringify({ name: 'idle', nodes: [{ id: 'noop', label: 'noop', command: 'true' }] }));
