@@ -31,11 +31,13 @@ export async function cancelRun(c: RunOpsContext, runId: string, reason?: string
   const ref = where.ref;
   const status = ref.manifest.status;
   if (status === 'completed' || status === 'failed' || status === 'archived')
-    throw new RunTransitionError(runId, status, 'cancelled');
+    throw new RunTransitionError(runId, status, 'cancelled', `run ${runId} is ${status}: there is nothing to cancel`);
   const log = openAuditLog(deps, auditOptions(ws, deps));
   let coordinator: number | null;
   try {
     coordinator = liveRunHolder(log, leaseDeps(deps), runId)?.pid ?? null;
+    // Cancelled already, and no coordinator left to tell: nothing is asked and nothing written.
+    if (status === 'cancelled' && coordinator === null) return { run_id: runId, requested: false, coordinator };
     await writeFileAtomic(
       deps,
       join(ref.dir, CANCEL_REQUEST),
@@ -46,7 +48,7 @@ export async function cancelRun(c: RunOpsContext, runId: string, reason?: string
   } finally {
     log.close();
   }
-  if (coordinator === null && status !== 'cancelled')
+  if (coordinator === null)
     await ws.runs.setStatus(runId, 'cancelled', {
       error: { message: `cancelled: ${why}`, phase: 'execution', reason: 'cancelled' },
     });

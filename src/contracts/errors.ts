@@ -138,8 +138,10 @@ export class RunTransitionError extends MsoError {
     readonly runId: string,
     readonly from: string,
     readonly to: string,
+    /** Why, in the words of the command that asked (the default names the two statuses). */
+    why?: string,
   ) {
-    super(`run ${runId} cannot move from ${from} to ${to}`);
+    super(why ?? `run ${runId} cannot move from ${from} to ${to}`);
   }
   override get details(): Record<string, unknown> {
     return { run_id: this.runId, from: this.from, to: this.to };

@@ -250,9 +250,10 @@ describe('process control', () => {
     const wf = await workflow('done', [{ id: 'only', command: out('only') }]);
     const done = await sb.json<Summary>(['run', '--workflow', wf]);
     expect(done.body.status).toBe('completed');
-    const refused = await sb.json<{ error: { code: string } }>(['cancel', done.body.run_id]);
+    const refused = await sb.json<{ error: { code: string; message: string } }>(['cancel', done.body.run_id]);
     expect(refused.code).toBe(1);
     expect(refused.body.error.code).toBe('MSO_RUN_INVALID_TRANSITION');
+    expect(refused.body.error.message).toBe(`run ${done.body.run_id} is completed: there is nothing to cancel`);
     const designed = await sb.json<{ run_id: string }>(['design', 'all', '--goal', 'Write the onboarding guide']);
     const cancelled = await sb.json<{ coordinator: number | null }>([
       'cancel',
@@ -264,6 +265,17 @@ describe('process control', () => {
     expect(cancelled.body.coordinator).toBeNull();
     const s = await sb.json<Summary>(['status', designed.body.run_id]);
     expect(s.body).toMatchObject({ status: 'cancelled', reason: 'cancelled: wrong goal' });
+    // Cancelled already: nothing is asked or written again, and the reason stays the first one.
+    const events = () =>
+      count(
+        `SELECT count(*) AS n FROM events WHERE run_id = '${designed.body.run_id}' AND type = 'run.cancel_requested'`,
+      );
+    const before = await events();
+    const twice = await sb.run(['cancel', designed.body.run_id, '--reason', 'again']);
+    expect(twice.code, twice.stderr).toBe(0);
+    expect(twice.stdout).toContain(`${designed.body.run_id} is cancelled already: nothing to do`);
+    expect(await events()).toBe(before);
+    expect((await sb.json<Summary>(['status', designed.body.run_id])).body.reason).toBe('cancelled: wrong goal');
   });
 
   it('gives a max_active_runs slot to runs that execute, not to runs only designed, and one slot to one of three resumes at once', async () => {

@@ -253,7 +253,9 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       const r = await ctx.app().engine.cancel(runId, o.reason);
       ctx.done({
         data: r,
-        human: `CANCEL requested for ${r.run_id}${r.coordinator ? ` (coordinator ${r.coordinator})` : ' (no live coordinator: marked cancelled)'}`,
+        human: r.requested
+          ? `CANCEL requested for ${r.run_id}${r.coordinator ? ` (coordinator ${r.coordinator})` : ' (no live coordinator: marked cancelled)'}`
+          : `${r.run_id} is cancelled already: nothing to do`,
       });
     });
   program
