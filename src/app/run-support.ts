@@ -113,6 +113,7 @@ export async function summarize(
   let recorded = null;
   let status: ShownRunStatus = ref.manifest.status;
   let span: { first: string | null; last: string | null } = { first: null, last: null };
+  let outcome: string | null = null;
   const reader = exists ? openAuditReader(deps, ws.layout.auditDb, auditReaderOptions(ws, deps)) : null;
   let plan: ExecutionPlan | null;
   let tickets: Awaited<ReturnType<ReturnType<typeof runTicketStore>['list']>>;
@@ -127,6 +128,14 @@ export async function summarize(
                   (SELECT at FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1) AS last`,
         )
         .get(runId, runId) as { first: string | null; last: string | null };
+      // A completed run that went on without a failed node says so (its engine's outcome), as its run's summary did.
+      if (status === 'completed') {
+        const row = reader.raw
+          .prepare("SELECT payload FROM events WHERE run_id = ? AND type = 'run.outcome' ORDER BY seq DESC LIMIT 1")
+          .get(runId) as { payload: string } | undefined;
+        const said = row ? (JSON.parse(row.payload) as { status?: unknown; reason?: unknown }) : {};
+        if (said.status === 'completed' && typeof said.reason === 'string') outcome = said.reason;
+      }
     }
     tickets = await runTicketStore(deps, ref.dir)
       .list()
@@ -154,7 +163,7 @@ export async function summarize(
         ? `its coordinator stopped; mso resume ${runId}`
         : status === 'created'
           ? `designed, not run yet; mso resume ${runId} runs it`
-          : null),
+          : outcome),
     nodes: count(nodeStates),
     tickets: count(tickets.map((t) => t.doc.frontmatter.status)),
     cost_usd: Math.round((recorded?.cost ?? 0) * 1e6) / 1e6,

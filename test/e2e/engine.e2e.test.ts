@@ -44,6 +44,7 @@ interface Summary {
   reason: string | null;
   duration_ms: number;
   node_details: Record<string, { state: string; commit: string | null; tree_hash: string | null }>;
+  next: Array<{ command: string; note?: string }>;
 }
 const run = (args: string[]) => sb.json<Summary>(['run', ...args]);
 const q = (sql: string) => sb.rows(sql);
@@ -325,7 +326,13 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     expect((await sb.run(['approve', r.body.run_id, 'HITL-0001', '--note', 'ok with one branch'])).code).toBe(0);
     const resumed = await sb.json<Summary>(['resume', r.body.run_id]);
     expect(resumed.body.node_details['join']?.state).toBe('done');
-    expect(resumed.code).toBe(1);
+    // The person said to go on with one branch: the final node is done, so the run is completed, saying what it
+    // went on without.
+    expect(resumed.code).toBe(0);
+    expect(resumed.body).toMatchObject({
+      status: 'completed',
+      reason: expect.stringMatching(/^join went on without broken, which failed: /),
+    });
     const decision = await q(
       "SELECT approved_by, decision_content FROM decisions WHERE title LIKE 'HITL-0001 approved%'",
     );
@@ -356,6 +363,53 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     expect(of('judge', 'join')[0]?.text).toMatch(/score_weighted, quorum 2: ok=/);
     const kinds = t.body.entries.map((e) => `${e.kind}:${e.node ?? ''}`);
     expect(kinds.indexOf('decision:join')).toBeLessThan(kinds.indexOf('judge:join'));
+  });
+  it('completes a run whose merge met its quorum without a failed branch, naming it; apply takes the merge', async () => {
+    const wf = await workflow(
+      'quorum-met',
+      [
+        { id: 'root', command: out('root') },
+        { id: 'x', command: out('x') },
+        { id: 'y', command: out('y') },
+        { id: 'z', command: 'exit 1', max_retry: 0 },
+        { id: 'join', command: out('join'), merge_policy: { strategy: 'score_weighted', quorum: 2 } },
+      ],
+      [
+        { from: 'root', to: 'x' },
+        { from: 'root', to: 'y' },
+        { from: 'root', to: 'z' },
+        { from: 'x', to: 'join' },
+        { from: 'y', to: 'join' },
+        { from: 'z', to: 'join' },
+      ],
+    );
+    const r = await run(['--workflow', wf]);
+    expect(r.code, JSON.stringify(r.body)).toBe(0);
+    expect(r.body).toMatchObject({ status: 'completed', nodes: { done: 4, failed: 1 } });
+    expect(r.body.reason).toBe('join went on without z, which failed: process: exit 1');
+    expect(r.body.next[0]?.command).toMatch(/^mso apply /);
+    // mso status says the same later, from the record.
+    const later = await sb.json<Summary>(['status', r.body.run_id]);
+    expect(later.body).toMatchObject({ status: 'completed', reason: r.body.reason });
+    // A failed final node (here: the merge's own step) is the run's failure, as before.
+    const broken = await workflow(
+      'quorum-join-fails',
+      [
+        { id: 'root', command: out('root') },
+        { id: 'x', command: out('x') },
+        { id: 'y', command: 'exit 1', max_retry: 0 },
+        { id: 'join', command: 'exit 1', max_retry: 0, merge_policy: { strategy: 'score_weighted', quorum: 1 } },
+      ],
+      [
+        { from: 'root', to: 'x' },
+        { from: 'root', to: 'y' },
+        { from: 'x', to: 'join' },
+        { from: 'y', to: 'join' },
+      ],
+    );
+    const f = await run(['--workflow', broken]);
+    expect(f.code).toBe(1);
+    expect(f.body.status).toBe('failed');
   });
   it('turns a merge conflict into a human gate', async () => {
     const wf = await workflow(

@@ -208,11 +208,11 @@ describe.each(auditStores())('mso replay, timeline, provenance (%s audit store)'
     const runId = first.body.run_id;
     expect((await sb.run(['approve', runId, 'HITL-0001', '--note', 'one branch is enough'])).code).toBe(0);
     const resumed = await sb.json<{ status: string }>(['resume', runId]);
-    expect(resumed.body.status).toBe('failed'); // broken failed; join was approved and merged
+    expect(resumed.body.status).toBe('completed'); // broken failed; join was approved and went on without it
 
     const replay = await sb.json<Replay & { summary: { pending_human: string[] } }>(['replay', runId, '--offline']);
     expect(replay.code, JSON.stringify(replay.body)).toBe(0);
-    expect(replay.body).toMatchObject({ identical: true, summary: { status: 'failed', pending_human: [] } });
+    expect(replay.body).toMatchObject({ identical: true, summary: { status: 'completed', pending_human: [] } });
     const decided = (await sb.events(replay.body.run_id, { type: 'hitl.decided' })).map((e) => ({
       by: e.payload['by'],
       note: e.payload['note'],
