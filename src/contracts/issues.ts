@@ -1,5 +1,20 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { InvalidArtifactError, type FieldIssue } from './errors.js';
+
+/**
+ * A field left out is reported as `required`, not as zod's "Invalid input: expected string, received undefined" or
+ * "Invalid option: ..." (which reads as if a wrong value had been given); every other message stays zod's. Set once
+ * for the zod this code uses: every schema of mso's reports through it.
+ */
+z.config({
+  customError: (issue) => {
+    if (issue.input !== undefined) return undefined;
+    if (issue.code === 'invalid_type') return `required (${issue.expected})`;
+    if (issue.code === 'invalid_value')
+      return `required (one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')})`;
+    return undefined;
+  },
+});
 
 /** Renders a zod path as `nodes[2].gates[0]` (or `(root)` for the whole value). */
 export function formatPath(path: readonly PropertyKey[]): string {
