@@ -157,7 +157,9 @@ describe('design commands', () => {
     expect(run.body.pending_human).toEqual(['HITL-0001: approve publish before it runs']);
     // Rejected: the node fails before it runs, and its ticket says so (it stayed todo).
     const runId = run.body.run_id;
-    expect((await sb.run(['reject', runId, 'HITL-0001', '--note', 'not yet'])).code).toBe(0);
+    // --reason is taken as --note (the word cancel uses); both at once is refused.
+    expect((await sb.run(['reject', runId, 'HITL-0001', '--note', 'a', '--reason', 'b'])).code).toBe(2);
+    expect((await sb.run(['reject', runId, 'HITL-0001', '--reason', 'not yet'])).code).toBe(0);
     // The decision stands: approving it afterwards fails and says so; rejecting again changes nothing.
     const late = await sb.run(['approve', runId, 'HITL-0001']);
     expect(late.code).toBe(1);

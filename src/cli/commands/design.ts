@@ -55,7 +55,7 @@ export function registerDesign(program: Command, ctx: CliContext): void {
     .description('import a hand-written workflow (YAML or JSON: nodes with id and label, edges with from and to)')
     .requiredOption('--workflow <file>', 'the workflow file')
     .option('--run-id <id>', 'use (or create) this run')
-    .addOption(new Option('--risk <risk>').choices(['low', 'medium', 'high']))
+    .addOption(new Option('--risk <risk>', 'risk level (high adds human gates)').choices(['low', 'medium', 'high']))
     .action(async (o: { workflow: string; runId?: string; risk?: 'low' | 'medium' | 'high' }) => {
       const r = await ctx.app().design.import(o);
       ctx.done({ data: r, human: `WROTE ${r.path}` });

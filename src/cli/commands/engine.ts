@@ -140,18 +140,29 @@ export function registerEngine(program: Command, ctx: CliContext): void {
   const run = program
     .command('run')
     .description('design (or import) → governance gate → tickets → execution in git worktrees → finalize')
-    .option('--goal <text>')
-    .option('--goal-file <file>')
+    .option('--goal <text>', 'what to get done, in your words: mso designs the workflow')
+    .option('--goal-file <file>', 'the goal read from a file (Markdown or text)')
     .option('--workflow <file>', 'a workflow file (YAML or JSON) instead of a goal')
-    .option('--run-id <id>')
-    .addOption(new Option('--risk <risk>').choices(['low', 'medium', 'high']))
+    .option(
+      '--run-id <id>',
+      'the run id to use (YYYYMMDD-<skill>-<case>); default: made from the goal or workflow name',
+    )
+    .addOption(
+      new Option('--risk <risk>', 'risk level (high puts a human gate on decision nodes)').choices([
+        'low',
+        'medium',
+        'high',
+      ]),
+    )
     .addOption(
       new Option(
         '--planner <planner>',
         'llm needs a usable model; auto = llm if one is available, else heuristic',
       ).choices(['heuristic', 'llm', 'auto']),
     )
-    .addOption(new Option('--pattern <pattern>').choices(['parallel', 'hierarchical']))
+    .addOption(
+      new Option('--pattern <pattern>', 'parallel (one level) or hierarchical').choices(['parallel', 'hierarchical']),
+    )
     .option('--max-depth <n>', 'hierarchical decomposition depth', num('--max-depth'))
     .option('--agent <name>', 'run every node without a command through this agent')
     .option(
@@ -212,7 +223,7 @@ export function registerEngine(program: Command, ctx: CliContext): void {
     .argument('<run-id>')
     .option('--budget-usd <x>', 'raise the budget', num('--budget-usd'))
     .option('--max-concurrency <n>', 'nodes running at once', num('--max-concurrency'))
-    .option('--agent <name>')
+    .option('--agent <name>', 'run every node without a command through this agent from now on')
     .option('--repo <dir>', 'for a run that never executed (designed only): the git repository to branch from')
     .option('--init', 'for a run that never executed: start from a new, empty repository')
     .option(
@@ -304,10 +315,14 @@ export function registerEngine(program: Command, ctx: CliContext): void {
       .description(`${name} a human item (HITL-NNNN) of a run; then mso resume (unless its coordinator still runs)`)
       .argument('<run-id>')
       .argument('<item>')
-      .option('--note <text>')
+      .option('--note <text>', 'why: recorded with the decision and shown in the timeline')
+      // The word cancel and the other rejections use, taken too (not listed: one name in the help).
+      .addOption(new Option('--reason <text>').hideHelp())
       .option('--done', 'for an item that asks you to do a node by hand: you did it (required to approve one)')
-      .action(async (runId: string, item: string, o: { note?: string; done?: boolean }) => {
-        const r = await ctx.app().engine.decide(runId, item, decision, o.note, { done: o.done });
+      .action(async (runId: string, item: string, o: { note?: string; reason?: string; done?: boolean }) => {
+        if (o.note !== undefined && o.reason !== undefined)
+          throw new InvalidArgumentError('--reason', 'give --note or --reason, not both (they are the same)');
+        const r = await ctx.app().engine.decide(runId, item, decision, o.note ?? o.reason, { done: o.done });
         // Decided the other way before: the first decision stands, and this one fails (exit 1) saying so.
         if (r.conflict) {
           ctx.done({

@@ -8,7 +8,7 @@ export function registerObserve(program: Command, ctx: CliContext): void {
     .description(
       'detect repeated failures, retry spikes, bottlenecks, cost anomalies, deferral loops, hotspots and unstable providers; write callback events and proposals',
     )
-    .option('--run-id <id>')
+    .option('--run-id <id>', 'the run to look at')
     .option('--all', 'every unarchived run')
     .addOption(new Option('--mode <mode>').choices(['scheduled', 'event', 'on_demand', 'batch']).default('on_demand'))
     .option('--since <date>', 'only runs created since this date (with --all)')
@@ -71,7 +71,7 @@ export function registerObserve(program: Command, ctx: CliContext): void {
   proposals
     .command('reject')
     .argument('<id>')
-    .option('--reason <text>')
+    .option('--reason <text>', 'why the proposal is rejected (recorded with it)')
     .action(async (id: string, o: { reason?: string }) => {
       const p = await ctx.app().observe.proposals.reject(id, o.reason);
       ctx.done({ data: p, human: `${p.id} rejected` });

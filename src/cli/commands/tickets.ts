@@ -28,8 +28,8 @@ export function registerTickets(program: Command, ctx: CliContext): void {
     .addOption(new Option('--priority <p>').choices(TICKET_PRIORITIES))
     .option('--owner <owner>', 'default agent')
     .option('--due-by <date>', 'YYYY-MM-DD (default in 7 days)')
-    .option('--tags <a,b>')
-    .option('--deps <TKT-0001,...>')
+    .option('--tags <a,b>', 'comma-separated tags')
+    .option('--deps <TKT-0001,...>', 'tickets this one waits for, comma-separated')
     .option('--node <node-id>', 'the plan node this ticket executes')
     .action(
       async (
@@ -81,7 +81,7 @@ export function registerTickets(program: Command, ctx: CliContext): void {
       .argument('<ticket>')
       .argument('<status>'),
   )
-    .option('--reason <text>')
+    .option('--reason <text>', 'why: kept on a blocked ticket as its blocked_reason')
     .action(async (t: string, status: string, o: CtxFlags & { reason?: string }) => {
       if (!isTicketStatus(status))
         throw new InvalidArgumentError('status', `${status} is not one of ${TICKET_STATUSES.join(', ')}`);
@@ -151,7 +151,7 @@ export function registerTickets(program: Command, ctx: CliContext): void {
     .description('design → ticket → dispatch → audit → validate, end to end')
     .requiredOption('--goal <text>')
     .requiredOption('--task-title <text>')
-    .addOption(new Option('--risk <risk>').choices(['low', 'medium', 'high']))
+    .addOption(new Option('--risk <risk>', 'risk level (high adds human gates)').choices(['low', 'medium', 'high']))
     .action(async (o: { goal: string; taskTitle: string; risk?: 'low' | 'medium' | 'high' }) => {
       const r = await ctx.app().pipeline.sample({ goal: o.goal, taskTitle: o.taskTitle, risk: o.risk });
       ctx.done({
