@@ -60,6 +60,19 @@ export interface ExplainOps {
   timeline(runId: string): Promise<{ run_id: string; entries: TimelineEntry[] }>;
   /** Plan, outcome, duration, cost and output differences between two runs, and the proposals that separate them. */
   diff(a: string, b: string): Promise<RunDiff>;
+  /**
+   * Why a run went as it did: its provenance and its timeline; with `compareTo`, also how it differs from that run
+   * (`mso explain`, MCP `run_explain`).
+   */
+  explain(runId: string, compareTo?: string): Promise<RunExplanation>;
+}
+
+export interface RunExplanation {
+  readonly run_id: string;
+  readonly provenance: Provenance & ProvenanceUsed;
+  readonly timeline: readonly TimelineEntry[];
+  /** The differences from `compareTo` to this run, when one was given. */
+  readonly diff?: RunDiff;
 }
 
 type Row = { seq: number; at: string; type: string; node_id: string | null; ticket_id: string | null; payload: string };
@@ -155,7 +168,7 @@ export function createExplainOps(deps: AppDeps, open: (create?: boolean) => Prom
     };
   };
 
-  return {
+  const ops: Omit<ExplainOps, 'explain'> = {
     provenance: (runId) =>
       withLog(async (ws, log) => {
         await ws.runs.get(runId);
@@ -245,6 +258,15 @@ export function createExplainOps(deps: AppDeps, open: (create?: boolean) => Prom
           },
         };
       }),
+  };
+  return {
+    ...ops,
+    explain: async (runId, compareTo) => ({
+      run_id: runId,
+      provenance: await ops.provenance(runId),
+      timeline: (await ops.timeline(runId)).entries,
+      ...(compareTo !== undefined ? { diff: await ops.diff(compareTo, runId) } : {}),
+    }),
   };
 }
 

@@ -30,7 +30,7 @@ export type {
   McpUninstallResult,
 } from './mcp-install.js';
 export type { RunOps, RunRequest, RunSummary, ReplayOptions, ReplayReport, UnfinishedRun } from './run-ops.js';
-export type { ExplainOps, RunDiff, TimelineEntry } from './explain-ops.js';
+export type { ExplainOps, RunDiff, RunExplanation, TimelineEntry } from './explain-ops.js';
 export type { Provenance } from './provenance.js';
 export type { ObserveOps, ObserveResult } from './observe-ops.js';
 export type { DashboardOps, EventFeed } from './dashboard-ops.js';

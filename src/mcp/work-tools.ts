@@ -97,13 +97,7 @@ export function registerWorkTools(
       outputSchema: Loose,
       annotations: { readOnlyHint: true },
     },
-    async (args) =>
-      guard(async () => ({
-        run_id: args.run_id,
-        provenance: await app.explain.provenance(args.run_id),
-        timeline: (await app.explain.timeline(args.run_id)).entries,
-        ...(args.compare_to ? { diff: await app.explain.diff(args.compare_to, args.run_id) } : {}),
-      })),
+    async (args) => guard(async () => ({ ...(await app.explain.explain(args.run_id, args.compare_to)) })),
   );
 
   server.registerTool(

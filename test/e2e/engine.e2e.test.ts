@@ -388,9 +388,20 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     expect(r.body).toMatchObject({ status: 'completed', nodes: { done: 4, failed: 1 } });
     expect(r.body.reason).toBe('join went on without z, which failed: process: exit 1');
     expect(r.body.next[0]?.command).toMatch(/^mso apply /);
-    // mso status says the same later, from the record.
+    // mso status says the same later, from the record; mso explain tells it in the timeline.
     const later = await sb.json<Summary>(['status', r.body.run_id]);
     expect(later.body).toMatchObject({ status: 'completed', reason: r.body.reason });
+    const why = await sb.json<{
+      run_id: string;
+      provenance: { base_sha: string };
+      timeline: Array<{ kind: string; text: string }>;
+    }>(['explain', r.body.run_id]);
+    expect(why.code, why.stderr).toBe(0);
+    expect(why.body.provenance.base_sha).toMatch(/^[0-9a-f]{40}$/);
+    expect(why.body.timeline.find((e) => e.kind === 'outcome')?.text).toContain(`completed: ${r.body.reason}`);
+    const told = await sb.run(['explain', r.body.run_id]);
+    expect(told.stdout).toMatch(new RegExp(`^RUN ${r.body.run_id}: mso `));
+    expect(told.stdout).toContain('went on without z');
     // A failed final node (here: the merge's own step) is the run's failure, as before.
     const broken = await workflow(
       'quorum-join-fails',

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ReplayReport, RunDiff } from '../../app/index.js';
+import type { ReplayReport, RunDiff, TimelineEntry } from '../../app/index.js';
 import type { CliContext } from '../context.js';
 import { runExit } from '../io.js';
 
@@ -19,6 +19,9 @@ function renderReplay(r: ReplayReport): string[] {
   }
   return lines;
 }
+
+const timelineLine = (e: TimelineEntry): string =>
+  `${e.at.slice(11, 23)} ${(e.node ?? '-').padEnd(14)} ${e.kind.padEnd(10)} ${e.text}  [${e.refs.join(' ')}]`;
 
 function renderDiff(d: RunDiff): string[] {
   const lines = [`DIFF ${d.a} → ${d.b}`];
@@ -55,13 +58,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .argument('<run-id>')
     .action(async (runId: string) => {
       const t = await ctx.app().explain.timeline(runId);
-      ctx.done({
-        data: t,
-        human: t.entries.map(
-          (e) =>
-            `${e.at.slice(11, 23)} ${(e.node ?? '-').padEnd(14)} ${e.kind.padEnd(10)} ${e.text}  [${e.refs.join(' ')}]`,
-        ),
-      });
+      ctx.done({ data: t, human: t.entries.map(timelineLine) });
     });
   program
     .command('replay')
@@ -81,6 +78,29 @@ export function registerReplay(program: Command, ctx: CliContext): void {
         data: r,
         human: renderReplay(r),
         exitCode: r.identical !== null ? (r.identical ? 0 : 1) : runExit(r.summary.status),
+      });
+    });
+  program
+    .command('explain')
+    .description(
+      'why a run went as it did: what reproduces it (provenance) and its timeline; --compare-to RUN adds how it differs from that run',
+    )
+    .argument('<run-id>')
+    .option('--compare-to <run-id>', 'another run: plan, outcome, environment and proposal differences from it')
+    .action(async (runId: string, o: { compareTo?: string }) => {
+      const e = await ctx.app().explain.explain(runId, o.compareTo);
+      const p = e.provenance;
+      ctx.done({
+        data: e,
+        human: [
+          `RUN ${e.run_id}: mso ${p.mso_version}, node ${p.runtime.node}, from ${p.base_sha.slice(0, 12)} of ${p.repo}`,
+          ...Object.entries(p.agents).map(
+            ([name, a]) => `agent ${name}: ${[a.kind, a.command, a.model].filter(Boolean).join(' ')}`,
+          ),
+          '',
+          ...e.timeline.map(timelineLine),
+          ...(e.diff ? ['', ...renderDiff(e.diff)] : []),
+        ],
       });
     });
   program
