@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { HitlItemSchema, NotFoundError, parseArtifact, type HitlItem } from '../contracts/index.js';
+import { HitlItemSchema, InvalidArgumentError, NotFoundError, parseArtifact, type HitlItem } from '../contracts/index.js';
 import type { Clock } from '../platform/index.js';
 import { parseJsonText, readTextIfExists, writeJsonAtomic, type AtomicDeps } from './atomic.js';
 import { withLock } from './lock.js';
@@ -21,7 +21,12 @@ export interface HitlStore {
 /** The HITL store of a run folder. */
 export function createHitlStore(deps: HitlDeps, runDir: string, lockFile: (name: string) => string): HitlStore {
   const dir = join(runDir, 'hitl');
-  const fileOf = (id: string): string => join(dir, `${id}.json`);
+  // An id is a name in the run's hitl folder, never a path: `../x` would read and decide a file outside it.
+  const fileOf = (id: string): string => {
+    if (!/^HITL-\d{4,}$/.test(id))
+      throw new InvalidArgumentError('item', `${JSON.stringify(id)} is not a human item id: they look like HITL-0001`);
+    return join(dir, `${id}.json`);
+  };
   const read = async (id: string): Promise<HitlItem> => {
     const text = await readTextIfExists(deps.fs, fileOf(id));
     if (text === undefined) throw new NotFoundError('human item', id);

@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESIGN_GOALS } from '../fixtures/design-goals.js';
@@ -165,6 +165,14 @@ describe('design commands', () => {
     expect(late.code).toBe(1);
     expect(late.stdout).toMatch(/^HITL-0001 was already rejected by .*: not approved \(a decision stands\)$/m);
     expect((await sb.run(['reject', runId, 'HITL-0001'])).stdout).toContain('(already decided)');
+    // An item id is a name, never a path: an item file copied outside the run's hitl folder is not reached.
+    const runDir = join(sb.dir, 'workspace', '.mso-context', 'active', runId);
+    await copyFile(join(runDir, 'hitl', 'HITL-0001.json'), join(runDir, 'x.json'));
+    const itemBefore = await readFile(join(runDir, 'x.json'), 'utf8');
+    const escaped = await sb.json<{ error: { code: string; field: string } }>(['approve', runId, '../x']);
+    expect(escaped.code).toBe(2);
+    expect(escaped.body.error).toMatchObject({ code: 'MSO_INVALID_ARGUMENT', field: 'item' });
+    expect(await readFile(join(runDir, 'x.json'), 'utf8')).toBe(itemBefore);
     const resumed = await sb.json<{ status: string }>(['resume', runId]);
     expect(resumed.body.status).toBe('failed');
     const tickets = await sb.json<{ tickets: Array<{ node_id: string; status: string }> }>([
