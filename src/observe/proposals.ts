@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { NotFoundError, RunTransitionError } from '../contracts/index.js';
+import { InvalidArgumentError, NotFoundError, RunTransitionError } from '../contracts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../platform/index.js';
 import { parseJsonText, readTextIfExists, withLock, writeJsonAtomic, type AtomicDeps } from '../workspace/index.js';
@@ -53,7 +53,15 @@ export function createProposalStore(
   lockFile: string,
   log: () => AuditLog,
 ): ProposalStore {
-  const fileOf = (id: string): string => join(dir, `${id}.json`);
+  // An id is a name in the proposals folder, never a path (`../x` would read and decide a file outside it).
+  const fileOf = (id: string): string => {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(id))
+      throw new InvalidArgumentError(
+        'proposal',
+        `${JSON.stringify(id)} is not a proposal id: they look like IP-20261128-001`,
+      );
+    return join(dir, `${id}.json`);
+  };
   const read = async (id: string): Promise<Proposal> => {
     const text = await readTextIfExists(deps.fs, fileOf(id));
     if (text === undefined) throw new NotFoundError('proposal', id);

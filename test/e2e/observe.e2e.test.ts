@@ -62,6 +62,14 @@ describe.each(auditStores())(
         expect(callbacks.body.rows[0]?.n).toBe(1);
         const readme = await readFile(join(sb.dir, 'observation', 'tester', runs[2] as string, 'readme.md'), 'utf8');
         expect(readme).toContain(`review proposal ${p.id}`);
+        // A proposal id is a name, never a path.
+        const escaped = await sb.json<{ error: { code: string; field: string } }>([
+          'proposals',
+          'accept',
+          `../${p.id}`,
+        ]);
+        expect(escaped.code).toBe(2);
+        expect(escaped.body.error).toMatchObject({ code: 'MSO_INVALID_ARGUMENT', field: 'proposal' });
         expect((await sb.json(['proposals', 'accept', p.id])).code).toBe(0);
         const fourth = await sb.json<{ run_id: string; status: string; proposals_applied: string[] }>([
           'run',
