@@ -518,7 +518,10 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
         [],
       );
       const r = await run(['--workflow', file]);
-      expect(r.body).toMatchObject({ status: 'failed', reason: expect.stringContaining('timeout') });
+      expect(r.body).toMatchObject({
+        status: 'failed',
+        reason: expect.stringContaining("timed out after 1 s (a node's timeout_s allows more)"),
+      });
       expect((await readFile(counter, 'utf8')).split('\n').filter(Boolean)).toHaveLength(runs);
       const attempts = await q(
         `SELECT count(*) AS n FROM attempts WHERE run_id = '${r.body.run_id}' AND node_id = 'deploy'`,

@@ -17,6 +17,10 @@ export const LIVE_OUTPUT_LINES = 1_000;
 /** The most characters of one line in the live log. */
 const LIVE_LINE_CHARS = 4_000;
 
+/** A deadline as a person reads it: `1 s`, `1.5 s`, `90 s`. */
+const seconds = (ms: number | undefined): string =>
+  ms === undefined ? 'its deadline' : `${Math.round(ms / 100) / 10} s`;
+
 /** Runs a node's `command` with `sh -c` in the worktree: success is exit 0. */
 export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAdapter {
   const cfg = spec.config;
@@ -93,8 +97,18 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
           'stalled_stream',
           'no output for longer than the inactivity deadline',
         ];
-      else if (exit.stoppedBy === 'first_output' || exit.stoppedBy === 'total')
-        [status, errorClass, errorMessage] = ['timeout', 'timeout', `stopped by the ${exit.stoppedBy} deadline`];
+      else if (exit.stoppedBy === 'total')
+        [status, errorClass, errorMessage] = [
+          'timeout',
+          'timeout',
+          `timed out after ${seconds(d.totalMs)} (a node's timeout_s allows more)`,
+        ];
+      else if (exit.stoppedBy === 'first_output')
+        [status, errorClass, errorMessage] = [
+          'timeout',
+          'timeout',
+          `no output within ${seconds(req.deadlines?.firstOutputMs)} (its first-output deadline)`,
+        ];
       return {
         agent: spec.name,
         kind: identity.kind,
