@@ -200,6 +200,9 @@ describe('design commands', () => {
     const at = lines.map((l) => (/^\S+\s+/.exec(l) as RegExpExecArray)[0].length);
     expect(new Set(at).size).toBe(1);
     expect(lines.find((l) => l.startsWith(dry.body.run_id))).toMatch(/\scompleted \(dry run\)\s/);
+    // A header names the columns; every run's time is to the second, in UTC.
+    expect(lines[0]).toMatch(/^RUN\s+STATUS\s+CREATED \(UTC\)$/);
+    for (const l of lines.slice(1)) expect(l).toMatch(/\s\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
   });
   it('handles bad goals without a crash: blank → exit 2 and nothing written; emoji and 100 KB → a valid plan', async () => {
     const active = join(sb.dir, 'workspace', '.mso-context', 'active');

@@ -45,14 +45,20 @@ export function registerRuns(program: Command, ctx: CliContext): void {
       // Columns as wide as their longest cell; a dry run (stopped after its gate) says so beside its status.
       const statusOf = (r: (typeof list)[number]): string =>
         `${r.status}${r.tags.includes('dry-run') ? ' (dry run)' : ''}`;
-      const idWidth = Math.max(0, ...list.map((r) => r.run_id.length));
-      const statusWidth = Math.max(0, ...list.map((r) => statusOf(r).length));
+      const idWidth = Math.max(3, ...list.map((r) => r.run_id.length));
+      const statusWidth = Math.max(6, ...list.map((r) => statusOf(r).length));
+      // Made at, to the second in UTC: the manifest keeps milliseconds, or none for a run made from its id alone.
+      const row = (id: string, status: string, at: string): string =>
+        `${id.padEnd(idWidth)}  ${status.padEnd(statusWidth)}  ${at}`;
       ctx.done({
         data: { runs: list, count: list.length },
         human:
           list.length === 0
             ? ['(no runs)']
-            : list.map((r) => `${r.run_id.padEnd(idWidth)}  ${statusOf(r).padEnd(statusWidth)}  ${r.created_at}`),
+            : [
+                row('RUN', 'STATUS', 'CREATED (UTC)'),
+                ...list.map((r) => row(r.run_id, statusOf(r), `${r.created_at.slice(0, 19).replace('T', ' ')}`)),
+              ],
       });
     });
   runs
