@@ -13,6 +13,13 @@ describe('nextSteps', () => {
     const two = [...one, { node: 'b', branch: 'mso/R/b', commit: 'd' }];
     expect(commands({ ...base, status: 'completed', result: two })).toEqual(['mso apply R --node a']);
     expect(commands({ ...base, status: 'completed' })).toEqual([]);
+    // A run on a repository of its own (--init): a merge would stay in the run's folder; the patch is the way out.
+    expect(nextSteps({ ...base, status: 'completed', result: one }, { ownRepo: true })).toEqual([
+      {
+        command: 'mso apply R --patch result.patch',
+        note: "its repository is the run's own (--init): the patch carries the work to yours",
+      },
+    ]);
   });
   it('resumes a run that can go on, once what waits for a person is decided', () => {
     for (const status of ['created', 'interrupted', 'cancelled'] as const)

@@ -16,15 +16,23 @@ export function nextSteps(
     RunSummary,
     'run_id' | 'status' | 'nodes' | 'pending_human' | 'cancelled_tickets' | 'resumable' | 'reruns' | 'result'
   >,
+  /** The run branched from a repository of its own (`--init`, kept in its folder): a merge would land there. */
+  options: { readonly ownRepo?: boolean } = {},
 ): NextStep[] {
   const run = s.run_id;
   const rerunAlready = (s.reruns?.length ?? 0) > 0;
   const steps: NextStep[] = [];
-  if (s.status === 'completed' && s.result?.length)
-    steps.push({
-      command: `mso apply ${run}${s.result.length > 1 ? ` --node ${s.result[0]?.node}` : ''}`,
-      note: `or: mso apply ${run} --patch result.patch`,
-    });
+  if (s.status === 'completed' && s.result?.length) {
+    const node = s.result.length > 1 ? ` --node ${s.result[0]?.node}` : '';
+    steps.push(
+      options.ownRepo
+        ? {
+            command: `mso apply ${run}${node} --patch result.patch`,
+            note: `its repository is the run's own (--init): the patch carries the work to yours`,
+          }
+        : { command: `mso apply ${run}${node}`, note: `or: mso apply ${run} --patch result.patch` },
+    );
+  }
   if (s.status === 'created' || (s.status === 'cancelled' && s.resumable !== false) || s.status === 'interrupted')
     steps.push({ command: `mso resume ${run}` });
   // Nodes whose tickets a person cancelled: a resume never runs them; a rerun of them (and what follows) does.

@@ -185,7 +185,8 @@ export async function summarize(
     repo: recorded?.repo ?? null,
     ...extra,
   };
-  return { ...summary, next: nextSteps(summary) };
+  // A run started with --init branched from a repository made in its folder (run-execute's provision).
+  return { ...summary, next: nextSteps(summary, { ownRepo: summary.repo === join(ref.dir, 'repo') }) };
 }
 
 /**

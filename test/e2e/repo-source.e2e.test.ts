@@ -45,9 +45,16 @@ describe('where a run branches from', () => {
     expect(both.body.error).toMatchObject({ code: 'MSO_INVALID_ARGUMENT', field: '--init' });
     expect(readdirSync(sb.dir).sort()).toEqual(before);
     // --init: a new, empty repository in the run folder (the folder itself stays no repository).
-    const init = await sb.json<{ status: string; repo: string; run_id: string }>(['run', '--workflow', wf, '--init']);
+    const init = await sb.json<{ status: string; repo: string; run_id: string; next: Array<{ command: string }> }>([
+      'run',
+      '--workflow',
+      wf,
+      '--init',
+    ]);
     expect(init.code, init.stderr).toBe(0);
     expect(init.body.repo).toBe(join(sb.dir, 'workspace', '.mso-context', 'active', init.body.run_id, 'repo'));
+    // Its result is in that repository: the next step is the patch that carries it out, not a merge into it.
+    expect(init.body.next[0]?.command).toBe(`mso apply ${init.body.run_id} --patch result.patch`);
     expect(existsSync(join(sb.dir, '.git'))).toBe(false);
     // Once a workspace exists, a refusal leaves it byte for byte as it was (audit DB included).
     const ws = fileHashes(join(sb.dir, 'workspace'));
