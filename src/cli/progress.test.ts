@@ -93,12 +93,20 @@ describe('a chain that fell back', () => {
     // Agents that failed alike share one reason.
     const alike = { agent: 'b', outcome: 'failure', reason: 'configuration problem (auth): bad key' };
     view.listener?.(ev('agent.chain', 't', { trail: [trail[0], alike, trail[3]], chosen: 'manual' }));
+    // A long reason is cut at a word, and says so.
+    const long = {
+      agent: 'g',
+      outcome: 'failure',
+      reason: 'configuration problem (auth): Please set an Auth method in your /home/someone/.gemini/settings.json',
+    };
+    view.listener?.(ev('agent.chain', 't', { trail: [trail[2], long, trail[3]], chosen: 'manual' }));
     // A chain whose first agent answered says nothing more.
     view.listener?.(ev('agent.chain', 't', { trail: [{ agent: 'a', outcome: 'success' }], chosen: 'a' }));
     expect(lines.slice(1)).toEqual([
       'mso: t running (a>b>manual)  [0/1 done]\n',
       'mso: t a (configuration problem (auth): bad key) and b (timeout) failed; went on with manual  [0/1 done]\n',
       'mso: t a and b failed (configuration problem (auth): bad key); went on with manual  [0/1 done]\n',
+      'mso: t b (timeout) and g (configuration problem (auth): Please set an Auth method in your…) failed; went on with manual  [0/1 done]\n',
     ]);
   });
 });

@@ -62,7 +62,14 @@ export function createProgressRenderer(
       const f = n.fellBack;
       const and = (xs: readonly string[]): string =>
         xs.length === 1 ? (xs[0] as string) : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}`;
-      const short = (why: string, max: number): string => why.split('\n')[0]?.slice(0, max) ?? '';
+      // A reason's first line, cut at a word past `max` characters, with an ellipsis saying it was cut.
+      const short = (why: string, max: number): string => {
+        const line = why.split('\n')[0] ?? '';
+        if (line.length <= max) return line;
+        const cut = line.slice(0, max);
+        const space = cut.lastIndexOf(' ');
+        return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
+      };
       // One reason when every agent failed alike; else each agent with its own (a network error is no bad key).
       const alike = f.failed.every((x) => x.why === f.failed[0]?.why);
       const what = alike
