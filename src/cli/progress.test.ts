@@ -67,6 +67,19 @@ describe('progress lines', () => {
       'mso: p failed (shell): HITL-0001 rejected by ann: not today  [0/1 done]\n',
     ]);
   });
+  it('give no time to a node a loop sent back to pending', () => {
+    const lines: string[] = [];
+    const view = createProgressRenderer({ ...io, isTTY: false, stderr: (s) => lines.push(s) }, 'lines');
+    for (const e of [
+      ev('run.started', null, { nodes: [{ id: 'w', agent: 'shell', state: 'pending' }] }),
+      ev('node.state', 'w', { state: 'running' }),
+      ev('node.attempt', 'w', { agents: ['shell'] }),
+      ev('node.state', 'w', { state: 'done' }),
+      ev('node.state', 'w', { state: 'pending', detail: 'loop iteration 2 of 3: exit 1' }),
+    ])
+      view.listener?.(e);
+    expect(lines.at(-1)).toBe('mso: w pending (shell): loop iteration 2 of 3: exit 1  [0/1 done]\n');
+  });
   it('keep the retry in the live view above the running nodes', () => {
     const persisted: string[] = [];
     const fake = Object.assign(() => undefined, { persist: (s: string) => persisted.push(s), done: () => undefined });

@@ -52,7 +52,8 @@ export function createProgressRenderer(
     const n = e.node ? v.nodes.get(e.node) : undefined;
     if (e.type === 'node.state' && n) {
       // How long it worked: not for a node waiting or blocked, which it spent waiting.
-      const worked = n.state !== 'waiting' && n.state !== 'blocked' && n.startedAt !== null && n.endedAt !== null;
+      // A node sent back to pending (a loop's next iteration) has not worked for that state: no time is given.
+      const worked = !['waiting', 'blocked', 'pending'].includes(n.state) && n.startedAt !== null && n.endedAt !== null;
       const took = worked ? ` in ${secs((n.endedAt as number) - (n.startedAt as number))}` : '';
       const cost = n.costUsd > 0 ? ` ${usd(n.costUsd)}` : '';
       const why = n.state !== 'running' && n.state !== 'done' && n.detail ? `: ${n.detail}` : '';
