@@ -13,6 +13,11 @@ describe('nextSteps', () => {
     const two = [...one, { node: 'b', branch: 'mso/R/b', commit: 'd' }];
     expect(commands({ ...base, status: 'completed', result: two })).toEqual(['mso apply R --node a']);
     expect(commands({ ...base, status: 'completed' })).toEqual([]);
+    // Completed without a failed branch (its merge went past it): that branch can be run again, after the apply.
+    expect(commands({ ...base, status: 'completed', result: one, nodes: { done: 3, failed: 1 } })).toEqual([
+      'mso apply R',
+      'mso rerun R --failed',
+    ]);
     // A run on a repository of its own (--init): a merge would stay in the run's folder; the patch is the way out.
     expect(nextSteps({ ...base, status: 'completed', result: one }, { ownRepo: true })).toEqual([
       {

@@ -48,8 +48,9 @@ export function nextSteps(
       ...(waiting.length ? { note: `once ${waiting.join(', ')} ${waiting.length > 1 ? 'are' : 'is'} decided` } : {}),
     });
   }
-  // A run whose nodes failed: run them (and what depends on them) again, reusing the rest; the logs say why.
-  if (s.status === 'failed' && (s.nodes['failed'] ?? 0) > 0 && !rerunAlready)
+  // A run whose nodes failed: run them (and what depends on them) again, reusing the rest; the logs say why. A run
+  // completed without a failed branch (its merge went past it) can have that branch run again too.
+  if ((s.status === 'failed' || s.status === 'completed') && (s.nodes['failed'] ?? 0) > 0 && !rerunAlready)
     steps.push({ command: `mso rerun ${run} --failed`, note: `why: mso logs ${run}` });
   return steps;
 }

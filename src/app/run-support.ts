@@ -9,6 +9,7 @@ import type { SqliteDb } from '../platform/index.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
+import { completedOutcomeReason } from './coordinator-record.js';
 import { byNode, readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
 import { nextSteps } from './run-next.js';
 import type { RerunRef, RunResultRef, RunSummary, ShownRunStatus } from './run-types.js';
@@ -129,13 +130,7 @@ export async function summarize(
         )
         .get(runId, runId) as { first: string | null; last: string | null };
       // A completed run that went on without a failed node says so (its engine's outcome), as its run's summary did.
-      if (status === 'completed') {
-        const row = reader.raw
-          .prepare("SELECT payload FROM events WHERE run_id = ? AND type = 'run.outcome' ORDER BY seq DESC LIMIT 1")
-          .get(runId) as { payload: string } | undefined;
-        const said = row ? (JSON.parse(row.payload) as { status?: unknown; reason?: unknown }) : {};
-        if (said.status === 'completed' && typeof said.reason === 'string') outcome = said.reason;
-      }
+      if (status === 'completed') outcome = completedOutcomeReason({ db: reader.raw }, runId);
     }
     tickets = await runTicketStore(deps, ref.dir)
       .list()
@@ -150,8 +145,12 @@ export async function summarize(
   const stateOf = (id: string): string => recorded?.nodes.get(id)?.state ?? 'pending';
   const nodeStates = ids.map(stateOf);
   const { cancelledTickets, resumable } = resumeScope(plan?.execution_graph ?? {}, stateOf, tickets);
-  // A failed or cancelled run may have been run again (mso rerun names the new run after it, and links it back).
-  const reruns = ['failed', 'cancelled'].includes(status) ? ((await rerunsByParent(ws)).get(runId) ?? []) : [];
+  // A failed or cancelled run, or one completed without a failed branch, may have been run again (mso rerun names
+  // the new run after it, and links it back).
+  const reruns =
+    ['failed', 'cancelled'].includes(status) || (status === 'completed' && nodeStates.includes('failed'))
+      ? ((await rerunsByParent(ws)).get(runId) ?? [])
+      : [];
   const m = ref.manifest;
   const result = plan && recorded ? resultRefs(runId, plan.execution_graph, recorded) : [];
   const summary: Omit<RunSummary, 'next'> = {

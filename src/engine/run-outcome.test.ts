@@ -1,47 +1,54 @@
 import { describe, expect, it } from 'vitest';
-import { absorbedFailures } from './run-outcome.js';
+import { wentOnWithout } from './run-outcome.js';
 import type { NodeState } from './scheduler.js';
 
-// root -> x, y, z -> join (a merge); z failed.
+// root -> x, y, z -> join (a merge), and root -> a -> a2 -> join.
 const graph = {
   root: { parent_refs: [] },
   x: { parent_refs: ['root'] },
   y: { parent_refs: ['root'] },
   z: { parent_refs: ['root'] },
-  join: { parent_refs: ['x', 'y', 'z'] },
+  a: { parent_refs: ['root'] },
+  a2: { parent_refs: ['a'] },
+  join: { parent_refs: ['x', 'y', 'z', 'a2'] },
 };
 const states =
   (s: Record<string, NodeState>) =>
   (id: string): NodeState | undefined =>
     s[id];
+const all = (over: Record<string, NodeState>): Record<string, NodeState> => ({
+  root: 'done',
+  x: 'done',
+  y: 'done',
+  z: 'done',
+  a: 'done',
+  a2: 'done',
+  join: 'done',
+  ...over,
+});
 
-describe('absorbedFailures', () => {
-  it('names a failed node whose merge went on without it, when every final node is done', () => {
-    const s = { root: 'done', x: 'done', y: 'done', z: 'failed', join: 'done' } as const;
-    expect(absorbedFailures(graph, states(s))).toEqual([{ node: 'z', children: ['join'] }]);
+describe('wentOnWithout', () => {
+  it('names what the done final nodes went on without: a failed branch, and one blocked after a failure', () => {
+    expect(wentOnWithout(graph, states(all({ z: 'failed' })))).toEqual({
+      finals: ['join'],
+      failed: ['z'],
+      blocked: [],
+    });
+    // A failure one node before the merge: the node after it is blocked, the merge went on.
+    expect(wentOnWithout(graph, states(all({ a: 'failed', a2: 'blocked' })))).toEqual({
+      finals: ['join'],
+      failed: ['a'],
+      blocked: ['a2'],
+    });
   });
-  it('has none when a final node failed, a node was blocked, or one is not settled', () => {
-    expect(absorbedFailures(graph, states({ root: 'done', x: 'done', y: 'done', z: 'done', join: 'failed' }))).toEqual(
-      [],
-    );
-    expect(
-      absorbedFailures(graph, states({ root: 'done', x: 'done', y: 'done', z: 'failed', join: 'blocked' })),
-    ).toEqual([]);
-    expect(
-      absorbedFailures(graph, states({ root: 'done', x: 'done', y: 'done', z: 'failed', join: 'waiting' })),
-    ).toEqual([]);
-    // A failed node with another child that could not run (blocked) is not gone past.
+  it('is null when a final node did not finish, a node is not settled, or nothing failed', () => {
+    expect(wentOnWithout(graph, states(all({ join: 'failed' })))).toBeNull();
+    expect(wentOnWithout(graph, states(all({ z: 'failed', join: 'blocked' })))).toBeNull();
+    for (const s of ['waiting', 'cancelled', 'pending', 'running'] as const)
+      expect(wentOnWithout(graph, states(all({ z: 'failed', y: s }))), s).toBeNull();
+    expect(wentOnWithout(graph, states(all({})))).toBeNull();
+    // A second final node blocked by the failure: the run did not get there.
     const two = { ...graph, after: { parent_refs: ['z'] } };
-    expect(
-      absorbedFailures(
-        two,
-        states({ root: 'done', x: 'done', y: 'done', z: 'failed', join: 'done', after: 'blocked' }),
-      ),
-    ).toEqual([]);
-  });
-  it('has none when nothing failed', () => {
-    expect(absorbedFailures(graph, states({ root: 'done', x: 'done', y: 'done', z: 'done', join: 'done' }))).toEqual(
-      [],
-    );
+    expect(wentOnWithout(two, states({ ...all({ z: 'failed' }), after: 'blocked' }))).toBeNull();
   });
 });

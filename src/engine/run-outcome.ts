@@ -1,22 +1,31 @@
 import type { NodeState } from './scheduler.js';
 
+/** What a run whose final nodes are all done went on without: its failed nodes and those blocked after them. */
+export interface WentOnWithout {
+  /** The final nodes (no node lists them as a parent), all done. */
+  readonly finals: readonly string[];
+  readonly failed: readonly string[];
+  readonly blocked: readonly string[];
+}
+
 /**
- * The failed nodes a run went on without: each failed node's children (a merge takes a failed parent only when its
- * quorum was met, or a person approved going on) all ran to done, every other node is done, and no node is left
- * unsettled. Such a run is completed, as a DAG engine judges a run by its final nodes (Airflow's default for a DAG
- * run, Argo's `continueOn`): its results are on its final nodes' branches. An empty list when there are none, or
- * when any failure reached a final node (it failed, or a node after it was blocked) or any node is not settled.
+ * A run is judged by its final nodes, as a DAG engine judges a run (Airflow's default for a DAG run, Argo's
+ * `continueOn`): when every node settled (done, failed, or blocked after a failure), at least one failed, and every
+ * final node is done, the failures were merged past (a merge takes what its quorum allows, or what a person said to
+ * go on with) and the run's results are on its final nodes' branches. Null when nothing failed, when a final node did
+ * not finish (it failed, or was blocked), or when a node is not settled (waiting, cancelled, pending).
  */
-export function absorbedFailures(
+export function wentOnWithout(
   graph: Readonly<Record<string, { readonly parent_refs: readonly string[] }>>,
   stateOf: (id: string) => NodeState | undefined,
-): Array<{ readonly node: string; readonly children: readonly string[] }> {
+): WentOnWithout | null {
   const ids = Object.keys(graph);
-  if (!ids.every((id) => stateOf(id) === 'done' || stateOf(id) === 'failed')) return [];
-  const failed = ids.filter((id) => stateOf(id) === 'failed');
-  const childrenOf = (id: string): string[] => ids.filter((c) => graph[c]?.parent_refs.includes(id));
-  const absorbed = failed.map((node) => ({ node, children: childrenOf(node) }));
-  // A final node that failed is the run's own failure; so is one whose children did not all finish.
-  if (absorbed.some((a) => a.children.length === 0 || !a.children.every((c) => stateOf(c) === 'done'))) return [];
-  return absorbed;
+  const states = new Map(ids.map((id) => [id, stateOf(id)]));
+  if (![...states.values()].every((s) => s === 'done' || s === 'failed' || s === 'blocked')) return null;
+  const failed = ids.filter((id) => states.get(id) === 'failed');
+  if (failed.length === 0) return null;
+  const parents = new Set(ids.flatMap((id) => graph[id]?.parent_refs ?? []));
+  const finals = ids.filter((id) => !parents.has(id));
+  if (finals.length === 0 || !finals.every((id) => states.get(id) === 'done')) return null;
+  return { finals, failed, blocked: ids.filter((id) => states.get(id) === 'blocked') };
 }

@@ -9,7 +9,7 @@ import type { Git } from './git.js';
 import type { RecordedDecision } from './decisions.js';
 import { createHumanGates } from './human-gates.js';
 import { runDistributedNode, type DistributedBackend } from './distributed-step.js';
-import { absorbedFailures } from './run-outcome.js';
+import { wentOnWithout } from './run-outcome.js';
 import { laneOf } from './node-preamble.js';
 import { runNode } from './node-step.js';
 import { recoverLostCommits } from './recover.js';
@@ -211,7 +211,7 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
   const pendingHitl = (await input.hitl.list()).filter((h) => h.status === 'pending').map((h) => h.id);
   let status: RunOutcome;
   let reason: string | null = null;
-  const absorbed = absorbedFailures(graph, (id) => result.states.get(id));
+  const without = wentOnWithout(graph, (id) => result.states.get(id));
   if (input.signal.aborted) [status, reason] = ['cancelled', 'cancelled'];
   else if (states.includes('cancelled'))
     [status, reason] = [
@@ -225,16 +225,14 @@ export async function executePlan(deps: RunnerDeps, input: RunnerInput): Promise
     [status, reason] = ['failed', `budget_exceeded: spent $${ctx.spent().toFixed(4)} of $${input.budgetUsd}`];
   else if (states.includes('waiting')) [status, reason] = ['awaiting_human', `waiting for ${pendingHitl.join(', ')}`];
   else if (states.every((s) => s === 'done')) status = 'completed';
-  else if (absorbed.length > 0)
+  else if (without)
     // Its final nodes are done: the failures were merged past (quorum met, or a person said to go on).
     [status, reason] = [
       'completed',
-      absorbed
-        .map(
-          (a) =>
-            `${a.children.join(', ')} went on without ${a.node}, which failed: ${result.details.get(a.node) ?? 'failed'}`,
-        )
-        .join('; '),
+      `${without.finals.join(', ')} done without ${[
+        ...without.failed.map((id) => `${id} (failed: ${result.details.get(id) ?? 'failed'})`),
+        ...without.blocked.map((id) => `${id} (blocked)`),
+      ].join(', ')}`,
     ];
   else
     [status, reason] = [

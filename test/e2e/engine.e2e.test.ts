@@ -331,7 +331,7 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     expect(resumed.code).toBe(0);
     expect(resumed.body).toMatchObject({
       status: 'completed',
-      reason: expect.stringMatching(/^join went on without broken, which failed: /),
+      reason: expect.stringMatching(/^join done without broken \(failed: /),
     });
     const decision = await q(
       "SELECT approved_by, decision_content FROM decisions WHERE title LIKE 'HITL-0001 approved%'",
@@ -386,7 +386,7 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     const r = await run(['--workflow', wf]);
     expect(r.code, JSON.stringify(r.body)).toBe(0);
     expect(r.body).toMatchObject({ status: 'completed', nodes: { done: 4, failed: 1 } });
-    expect(r.body.reason).toBe('join went on without z, which failed: process: exit 1');
+    expect(r.body.reason).toBe('join done without z (failed: process: exit 1)');
     expect(r.body.next[0]?.command).toMatch(/^mso apply /);
     // mso status says the same later, from the record; mso explain tells it in the timeline.
     const later = await sb.json<Summary>(['status', r.body.run_id]);
@@ -401,7 +401,34 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     expect(why.body.timeline.find((e) => e.kind === 'outcome')?.text).toContain(`completed: ${r.body.reason}`);
     const told = await sb.run(['explain', r.body.run_id]);
     expect(told.stdout).toMatch(new RegExp(`^RUN ${r.body.run_id}: mso `));
-    expect(told.stdout).toContain('went on without z');
+    expect(told.stdout).toContain('join done without z');
+    // A failure one node before the merge: the node after it is blocked, and the merge went on without both.
+    const deeper = await workflow(
+      'quorum-deeper',
+      [
+        { id: 'root', command: out('root') },
+        { id: 'x', command: out('x') },
+        { id: 'y', command: out('y') },
+        { id: 'a', command: 'exit 1', max_retry: 0 },
+        { id: 'a2', command: out('a2') },
+        { id: 'join', command: out('join'), merge_policy: { strategy: 'score_weighted', quorum: 2 } },
+      ],
+      [
+        { from: 'root', to: 'x' },
+        { from: 'root', to: 'y' },
+        { from: 'root', to: 'a' },
+        { from: 'a', to: 'a2' },
+        { from: 'x', to: 'join' },
+        { from: 'y', to: 'join' },
+        { from: 'a2', to: 'join' },
+      ],
+    );
+    const d = await run(['--workflow', deeper]);
+    expect(d.code, JSON.stringify(d.body)).toBe(0);
+    expect(d.body).toMatchObject({
+      status: 'completed',
+      reason: 'join done without a (failed: process: exit 1), a2 (blocked)',
+    });
     // A failed final node (here: the merge's own step) is the run's failure, as before.
     const broken = await workflow(
       'quorum-join-fails',

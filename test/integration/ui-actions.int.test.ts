@@ -290,6 +290,38 @@ describe('mso ui API: re-run failed nodes', () => {
   }, 60_000);
 });
 
+describe('mso ui API: a run completed without a failed branch', () => {
+  it('gives the reason the run gave: what its merge went on without', async () => {
+    await writeFile(
+      join(dir, 'past.yaml'),
+      stringify({
+        name: 'past',
+        nodes: [
+          { id: 'x', label: 'x', command: 'echo x > x.md' },
+          { id: 'y', label: 'y', command: 'echo y > y.md' },
+          { id: 'z', label: 'z', command: 'exit 1', max_retry: 0 },
+          {
+            id: 'join',
+            label: 'join',
+            command: 'echo j > j.md',
+            merge_policy: { strategy: 'score_weighted', quorum: 2 },
+          },
+        ],
+        edges: [
+          { from: 'x', to: 'join' },
+          { from: 'y', to: 'join' },
+          { from: 'z', to: 'join' },
+        ],
+      }),
+    );
+    const r = await app.engine.run({ workflow: join(dir, 'past.yaml') });
+    expect(r.status).toBe('completed');
+    const g = await graph(r.run_id);
+    expect(g.run.status).toBe('completed');
+    expect(g.reason).toBe('join done without z (failed: process: exit 1)');
+  }, 60_000);
+});
+
 describe('mso ui API: transcript and live deltas', () => {
   it("gives a node's log as mso logs does, and nothing for a node that has not run", async () => {
     await writeFile(
