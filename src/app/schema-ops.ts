@@ -96,7 +96,9 @@ export function createSchemaOps(deps: PlatformDeps, cwd: string) {
         const r = SCHEMA_CATALOG[kind].schema.safeParse(value);
         if (!r.success)
           all.push(
-            ...toFieldIssues(r.error).map((x) => (multi ? { path: `line ${i + 1}.${x.path}`, message: x.message } : x)),
+            ...toFieldIssues(r.error, value).map((x) =>
+              multi ? { path: `line ${i + 1}.${x.path}`, message: x.message } : x,
+            ),
           );
       });
       return { kind, file: path, valid: all.length === 0, issues: all };

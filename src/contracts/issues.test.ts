@@ -8,7 +8,7 @@ const Node = z.strictObject({
   kind: z.enum(['shell', 'agent']),
   note: z.string().optional(),
 });
-const issues = (v: unknown) => toFieldIssues((Node.safeParse(v) as { error: z.ZodError }).error);
+const issues = (v: unknown) => toFieldIssues((Node.safeParse(v) as { error: z.ZodError }).error, v);
 
 describe('toFieldIssues', () => {
   it('says a field left out is required, with what it takes', () => {

@@ -78,7 +78,7 @@ export function importWorkflow(input: {
   readonly risk?: Risk | undefined;
 }): WorkflowTopologySpec {
   const parsed = WorkflowFileSchema.safeParse(input.raw);
-  if (!parsed.success) throw new InvalidArtifactError(input.file, toFieldIssues(parsed.error));
+  if (!parsed.success) throw new InvalidArtifactError(input.file, toFieldIssues(parsed.error, input.raw));
   const wf = parsed.data;
   const issues: FieldIssue[] = [];
   const ids = wf.nodes.map((n) => n.id);

@@ -64,7 +64,7 @@ export function validateDecomposition(raw: unknown): { ok: true; subtasks: Subta
   if (!parsed.success)
     return {
       ok: false,
-      error: toFieldIssues(parsed.error)
+      error: toFieldIssues(parsed.error, raw)
         .map((i) => `${i.path}: ${i.message}`)
         .join('; '),
     };

@@ -24,7 +24,7 @@ function schemaFindings(kind: string, schema: z.ZodType, a: LoadedArtifact | und
     ];
   const r = schema.safeParse(a.raw);
   if (r.success) return [];
-  return toFieldIssues(r.error).map((i) => ({
+  return toFieldIssues(r.error, a.raw).map((i) => ({
     check: 'schemas' as const,
     rule: `schema:${kind}`,
     level: 'error' as const,

@@ -141,7 +141,7 @@ export async function readIndex(fs: Fs, file: string): Promise<ManifestIndexReco
     if (!parsed.success) {
       throw new InvalidArtifactError(
         file,
-        toFieldIssues(parsed.error).map((issue) => ({ path: `line ${i + 1}.${issue.path}`, message: issue.message })),
+        toFieldIssues(parsed.error, raw).map((issue) => ({ path: `line ${i + 1}.${issue.path}`, message: issue.message })),
       );
     }
     latest.set(parsed.data.run_id, parsed.data);
