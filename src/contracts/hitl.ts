@@ -4,8 +4,11 @@ import { TimestampSchema } from './common.js';
 export const HitlStatusSchema = z.enum(['pending', 'approved', 'rejected']);
 
 /** A human-in-the-loop item: a brief for a person, with the options and, once decided, the decision. */
+/** A human item's id: HITL-0001, numbered per run. Also its file's name: never a path. */
+export const HITL_ID_PATTERN = /^HITL-\d{4,}$/;
+
 export const HitlItemSchema = z.looseObject({
-  id: z.string().regex(/^HITL-\d{4,}$/, 'must look like HITL-0001'),
+  id: z.string().regex(HITL_ID_PATTERN, 'must look like HITL-0001'),
   run_id: z.string().min(1),
   kind: z.enum([
     'manual_work',

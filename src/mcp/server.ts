@@ -1,7 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { underWay, type MsoApp } from '../app/index.js';
-import { InvalidArgumentError, ServerStoppingError } from '../contracts/index.js';
+import { HITL_ID_PATTERN, InvalidArgumentError, ServerStoppingError } from '../contracts/index.js';
 import type { BackgroundRuns } from './background.js';
 import { registerRunResources } from './resources.js';
 import { Loose, guard } from './tool-result.js';
@@ -214,7 +214,7 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
         'Approve or reject a HITL-NNNN item of a run, with a note; by default the run then resumes in the background (a run a live coordinator still runs takes the decision up itself: resumed false). An item asking a person to do a node by hand is approved only with done: true, which says that person did the work.',
       inputSchema: z.object({
         run_id: z.string().min(1),
-        item: z.string().regex(/^HITL-\d{4,}$/),
+        item: z.string().regex(HITL_ID_PATTERN),
         decision: z.enum(['approve', 'reject']),
         note: z.string().optional(),
         done: z.boolean().optional().describe('manual work items: the person did the work'),

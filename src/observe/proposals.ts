@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { InvalidArgumentError, NotFoundError, RunTransitionError } from '../contracts/index.js';
+import { CHECKPOINT_ID_PATTERN, InvalidArgumentError, NotFoundError, RunTransitionError } from '../contracts/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../platform/index.js';
 import { parseJsonText, readTextIfExists, withLock, writeJsonAtomic, type AtomicDeps } from '../workspace/index.js';
@@ -55,7 +55,7 @@ export function createProposalStore(
 ): ProposalStore {
   // An id is a name in the proposals folder, never a path (`../x` would read and decide a file outside it).
   const fileOf = (id: string): string => {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(id))
+    if (!CHECKPOINT_ID_PATTERN.test(id))
       throw new InvalidArgumentError(
         'proposal',
         `${JSON.stringify(id)} is not a proposal id: they look like IP-20261128-001`,
@@ -120,8 +120,13 @@ export function createProposalStore(
       });
     },
     async list(status) {
-      const names = (await deps.fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort();
-      const all = await Promise.all(names.map((n) => read(n.replace(/\.json$/, ''))));
+      // Only files named as proposals are read: another file left in the folder (`x copy.json`) is not one.
+      const ids = (await deps.fs.readdir(dir).catch(() => [] as string[]))
+        .filter((n) => n.endsWith('.json'))
+        .map((n) => n.slice(0, -'.json'.length))
+        .filter((id) => CHECKPOINT_ID_PATTERN.test(id))
+        .sort();
+      const all = await Promise.all(ids.map(read));
       return status ? all.filter((p) => p.status === status) : all;
     },
     get: read,

@@ -1,5 +1,12 @@
 import { join } from 'node:path';
-import { HitlItemSchema, InvalidArgumentError, NotFoundError, parseArtifact, type HitlItem } from '../contracts/index.js';
+import {
+  HITL_ID_PATTERN,
+  HitlItemSchema,
+  InvalidArgumentError,
+  NotFoundError,
+  parseArtifact,
+  type HitlItem,
+} from '../contracts/index.js';
 import type { Clock } from '../platform/index.js';
 import { parseJsonText, readTextIfExists, writeJsonAtomic, type AtomicDeps } from './atomic.js';
 import { withLock } from './lock.js';
@@ -23,7 +30,7 @@ export function createHitlStore(deps: HitlDeps, runDir: string, lockFile: (name:
   const dir = join(runDir, 'hitl');
   // An id is a name in the run's hitl folder, never a path: `../x` would read and decide a file outside it.
   const fileOf = (id: string): string => {
-    if (!/^HITL-\d{4,}$/.test(id))
+    if (!HITL_ID_PATTERN.test(id))
       throw new InvalidArgumentError('item', `${JSON.stringify(id)} is not a human item id: they look like HITL-0001`);
     return join(dir, `${id}.json`);
   };

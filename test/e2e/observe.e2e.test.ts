@@ -70,6 +70,12 @@ describe.each(auditStores())(
         ]);
         expect(escaped.code).toBe(2);
         expect(escaped.body.error).toMatchObject({ code: 'MSO_INVALID_ARGUMENT', field: 'proposal' });
+        // Another file left in the proposals folder is not one, and does not stop the list (nor the next run).
+        const folder = join(sb.dir, 'workspace', '.mso-context', 'proposals');
+        await writeFile(join(folder, `${p.id} copy.json`), '{}');
+        const listed = await sb.json<{ proposals: Proposal[] }>(['proposals', 'list']);
+        expect(listed.code).toBe(0);
+        expect(listed.body.proposals.map((x) => x.id)).toContain(p.id);
         expect((await sb.json(['proposals', 'accept', p.id])).code).toBe(0);
         const fourth = await sb.json<{ run_id: string; status: string; proposals_applied: string[] }>([
           'run',
