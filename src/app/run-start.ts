@@ -17,8 +17,9 @@ export async function startRun(c: RunOpsContext, input: RunRequest): Promise<Run
   const checked = await preflightRun(c, input);
   signalPollMs(deps.env); // a bad MSO_SIGNAL_POLL_MS is refused before the run exists
   if (input.backend === 'distributed' || input.redis !== undefined) {
-    // A Redis URL that cannot be one is refused before the run exists (reaching it is checked when it executes).
-    const ws = await open(true);
+    // A Redis URL that cannot be one is refused before the run exists (reaching it is checked when it executes);
+    // the workspace is only read here, so a refused workflow still leaves nothing behind.
+    const ws = await open(false);
     (await import('./distributed/settings.js')).resolveQueueSettings(ws.policy, deps.env, {
       redis: input.redis,
       prefix: input.queuePrefix,

@@ -73,12 +73,20 @@ describe('input limits: exit 2 with the field named, nothing written', () => {
     ],
     ['an unknown key', 'nodes:\n  - {id: a, label: a, command: "true", colour: red}\n', 'nodes[0]'],
   ])('refuses %s before the first run makes its workspace', async (_what, text, said) => {
-    const r = await sb.json<{ error: { message: string } }>(['run', '--workflow', await file('bad.yaml', text)]);
-    expect(r.code).toBe(2);
-    expect(r.body.error.message).toContain(said);
-    // Neither space was made: nothing of mso is left where the user ran it.
-    expect(await readdir(sb.dir)).not.toContain('workspace');
-    expect(await readdir(sb.dir)).not.toContain('observation');
+    // Also for a run on the distributed backend, whose Redis settings are read first.
+    for (const extra of [[], ['--redis', 'redis://127.0.0.1:1']]) {
+      const r = await sb.json<{ error: { message: string } }>([
+        'run',
+        '--workflow',
+        await file('bad.yaml', text),
+        ...extra,
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.body.error.message).toContain(said);
+      // Neither space was made: nothing of mso is left where the user ran it.
+      expect(await readdir(sb.dir)).not.toContain('workspace');
+      expect(await readdir(sb.dir)).not.toContain('observation');
+    }
   });
 
   it('refuses YAML alias bombs in a workflow and in policy.yaml', async () => {
