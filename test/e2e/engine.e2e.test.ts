@@ -547,7 +547,7 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
       const r = await run(['--workflow', file]);
       expect(r.body).toMatchObject({
         status: 'failed',
-        reason: expect.stringContaining("timed out after 1 s (a node's timeout_s allows more)"),
+        reason: expect.stringContaining("timed out after 1 s (its total deadline; a node's is its timeout_s)"),
       });
       expect((await readFile(counter, 'utf8')).split('\n').filter(Boolean)).toHaveLength(runs);
       const attempts = await q(

@@ -99,6 +99,19 @@ describe('CLI adapters against the fake agent CLI', () => {
     await new Promise((res) => setTimeout(res, 100));
     expect(pids.filter(alive)).toEqual([]);
   });
+  it('says how long a shell step had when its deadline ended it', async () => {
+    const sh = adapter(testAdapterDeps(), 'sh', { kind: 'shell' });
+    const total = await sh.run(req('', { command: 'sleep 5', deadlines: { totalMs: 300 } }));
+    expect(total).toMatchObject({
+      status: 'timeout',
+      errorMessage: "timed out after 0.3 s (its total deadline; a node's is its timeout_s)",
+    });
+    const quiet = await sh.run(req('', { command: 'sleep 5', deadlines: { firstOutputMs: 300 } }));
+    expect(quiet).toMatchObject({
+      status: 'timeout',
+      errorMessage: 'no output within 0.3 s (its first-output deadline: resilience.deadlines.first_output_ms)',
+    });
+  });
   it('escalates to SIGKILL when the agent ignores SIGTERM', async () => {
     const pidfile = join(repo.dir, 'pids');
     const a = adapter(testAdapterDeps(), 'c', {

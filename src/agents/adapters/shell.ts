@@ -101,13 +101,13 @@ export function createShellAdapter(deps: AdapterDeps, spec: AgentSpec): AgentAda
         [status, errorClass, errorMessage] = [
           'timeout',
           'timeout',
-          `timed out after ${seconds(d.totalMs)} (a node's timeout_s allows more)`,
+          `timed out after ${seconds(d.totalMs)} (its total deadline; a node's is its timeout_s)`,
         ];
       else if (exit.stoppedBy === 'first_output')
         [status, errorClass, errorMessage] = [
           'timeout',
           'timeout',
-          `no output within ${seconds(req.deadlines?.firstOutputMs)} (its first-output deadline)`,
+          `no output within ${seconds(req.deadlines?.firstOutputMs)} (its first-output deadline: resilience.deadlines.first_output_ms)`,
         ];
       return {
         agent: spec.name,
