@@ -65,17 +65,18 @@ export async function applyRun(c: RunOpsContext, runId: string, options: ApplyOp
     await writeFileAtomic(deps, file, diff.endsWith('\n') ? diff : `${diff}\n`);
     return { ...base, mode: 'patch', changed: true, merged: null, onto: null, patch: file };
   }
+  // A branch that does not exist is bad input, named before the checkout's state is looked at.
+  if (options.onto !== undefined) {
+    const exists = await git.run(['rev-parse', '--verify', '--quiet', `refs/heads/${options.onto}`], repo);
+    if (exists.code !== 0) throw new InvalidArgumentError('--onto', `no branch ${options.onto} in ${repo}`);
+  }
   const dirty = (await git.ok(['status', '--porcelain', '--untracked-files=no'], repo)).trim();
   if (dirty)
     throw new ApplyRefusedError(
       runId,
       `the working tree of ${repo} has uncommitted changes; commit or stash them first (or use --patch FILE)`,
     );
-  if (options.onto !== undefined) {
-    const exists = await git.run(['rev-parse', '--verify', '--quiet', `refs/heads/${options.onto}`], repo);
-    if (exists.code !== 0) throw new InvalidArgumentError('--onto', `no branch ${options.onto} in ${repo}`);
-    await git.ok(['checkout', '-q', options.onto], repo);
-  }
+  if (options.onto !== undefined) await git.ok(['checkout', '-q', options.onto], repo);
   const onto = (await git.run(['symbolic-ref', '--short', 'HEAD'], repo)).stdout.trim() || null;
   // Applied before (or the result is the base): the branch holds it already, and no merge commit is made.
   const held = await git.run(['merge-base', '--is-ancestor', pick.commit, 'HEAD'], repo);

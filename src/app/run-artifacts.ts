@@ -85,6 +85,9 @@ export async function readDesign(
   return { topology: await read('topology'), bundle: await read('bundle'), plan: await read('plan') };
 }
 
+/** Where a run started with --init keeps the new, empty repository it branches from (its own, in its folder). */
+export const ownRepoDir = (runDir: string): string => join(runDir, 'repo');
+
 /** The ticket store of a run's task context. */
 export function runTicketStore(deps: AppDeps, runDir: string): TicketStore {
   return createTicketStore(deps, join(runDir, ARTIFACT_PATHS.taskContext));

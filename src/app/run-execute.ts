@@ -19,7 +19,7 @@ import { createHitlStore, type RunRef, type Workspace } from '../workspace/index
 import { openAgentRuntime, retryPolicy } from './agents-ops.js';
 import { recordProvenance } from './provenance.js';
 import { CANCEL_REQUEST } from './run-cancel.js';
-import { readRunArtifact, runTicketStore } from './run-artifacts.js';
+import { ownRepoDir, readRunArtifact, runTicketStore } from './run-artifacts.js';
 import { progressHook, runStartedEvent, type ProgressListener } from './run-progress.js';
 import { ensureTickets, resumeScope, summarize, type RunOpsContext } from './run-support.js';
 import type { ExecutionChoice, RunSummary } from './run-types.js';
@@ -316,7 +316,7 @@ async function provision(
   if (repoArg !== undefined) dir = resolve(cwd, repoArg);
   else if (init) {
     // --init: a fresh repository inside the run folder, with an empty first commit as the base.
-    dir = join(ref.dir, 'repo');
+    dir = ownRepoDir(ref.dir);
     await deps.fs.mkdir(dir, { recursive: true });
     await git.ok(['init', '-q', '-b', 'main'], dir);
     await git.ok(['commit', '--allow-empty', '-q', '-m', `mso: base of ${ref.runId}`], dir);

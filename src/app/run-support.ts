@@ -10,7 +10,7 @@ import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
 import { completedOutcomeReason } from './coordinator-record.js';
-import { byNode, readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
+import { byNode, ownRepoDir, readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
 import { nextSteps } from './run-next.js';
 import type { RerunRef, RunResultRef, RunSummary, ShownRunStatus } from './run-types.js';
 import { auditExists, auditReaderOptions } from './settings.js';
@@ -185,7 +185,7 @@ export async function summarize(
     ...extra,
   };
   // A run started with --init branched from a repository made in its folder (run-execute's provision).
-  return { ...summary, next: nextSteps(summary, { ownRepo: summary.repo === join(ref.dir, 'repo') }) };
+  return { ...summary, next: nextSteps(summary, { ownRepo: summary.repo === ownRepoDir(ref.dir) }) };
 }
 
 /**

@@ -225,6 +225,10 @@ describe('progress on the terminal', () => {
       expect(wrong.body.error.message).toContain('nosuch');
     }
     expect(git('rev-parse', 'HEAD').trim()).toBe(merged.body.merged);
+    // The branch is named wrong even when the checkout is dirty too: the input is told first.
+    await writeFile(join(repo, 'notes.txt'), 'dirty\n');
+    expect((await sb.json(['apply', quietId, '--onto', 'nosuch'])).code).toBe(2);
+    git('checkout', '-q', '--', 'notes.txt');
     // A result that changes nothing is no patch: none is written, and the answer says so.
     const idle = join(sb.dir, 'idle.yaml');
     await writeFile(idle, stringify({ name: 'idle', nodes: [{ id: 'noop', label: 'noop', command: 'true' }] }));
