@@ -73,7 +73,14 @@ export async function pruneRuns(c: RunOpsContext, options: PruneOptions = {}): P
         for (const b of branches.stdout.split('\n').filter(Boolean))
           if ((await git.run(['branch', '-D', b], repo)).code === 0) deleted.push(b);
       }
-      if (wtDir) await deps.fs.rm(wtDir, { recursive: true, force: true });
+      // A folder left that cannot be removed (read-only files, for an unprivileged user) is named and kept: the
+      // other runs are still pruned.
+      if (wtDir)
+        await deps.fs.rm(wtDir, { recursive: true, force: true }).catch((e: unknown) => {
+          deps.logger.warn(
+            `could not remove ${wtDir} (${(e as Error).message}); remove it by hand (chmod -R u+w first if it holds read-only files)`,
+          );
+        });
       if (removed === 0 && deleted.length === 0) continue;
       log.appendEvent({
         runId: r.run_id,

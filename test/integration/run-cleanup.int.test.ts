@@ -84,4 +84,18 @@ describe('a completed run’s worktrees', () => {
     const branches = execFileSync('git', ['branch', '--list', `mso/${r.run_id}/*`], { cwd: dir, encoding: 'utf8' });
     expect(branches.trim().split('\n')).toHaveLength(2);
   }, 60_000);
+
+  it('are pruned later, and a folder that still cannot be removed is named while the prune goes on', async () => {
+    const app = appWith((path) => path.includes('/worktree'));
+    await app.workspace.init();
+    const r = await app.engine.run({ workflow: join(dir, 'two.yaml') });
+    expect(r.status).toBe('completed');
+    warnings = [];
+    const pruned = await app.engine.prune({});
+    // git removed the kept worktrees and deleted the branches; only the run's worktree folder itself is left.
+    expect(pruned).toEqual([expect.objectContaining({ run_id: r.run_id, worktrees_removed: 2 })]);
+    expect(pruned[0]?.branches_deleted).toHaveLength(2);
+    const folder = join(dir, 'ws', '.mso-context', 'active', r.run_id, 'worktree');
+    expect(warnings.join('\n')).toContain(`could not remove ${folder} (EACCES`);
+  }, 60_000);
 });
