@@ -27,7 +27,7 @@ import type { RunOps } from './run-ops.js';
 import { planNodeIds, readRunArtifact, ticketsByNode } from './run-artifacts.js';
 import { leaseDeps } from './run-support.js';
 import { auditOptions, auditReaderOptions } from './settings.js';
-import { completedOutcomeReason, lastCoordinatorRecord } from './coordinator-record.js';
+import { lastCoordinatorRecord } from './coordinator-record.js';
 
 /** A node's diff is cut here: the page shows diffs to read, not to download. */
 const MAX_DIFF_BYTES = 512 * 1024;
@@ -183,9 +183,7 @@ export function createDashboardOps(
     return {
       seq,
       run,
-      reason:
-        ref.manifest.error?.message ??
-        (ref.manifest.status === 'completed' ? completedOutcomeReason(log, ref.runId) : null),
+      reason: ref.manifest.error?.message ?? ref.manifest.note ?? null,
       budget_usd: typeof budgetUsd === 'number' ? budgetUsd : null,
       coordinator_alive: coordinated(log, ref.runId),
       nodes,

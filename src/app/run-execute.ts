@@ -219,6 +219,8 @@ export async function execute(
     ];
     await ws.runs.setStatus(ref.runId, status, {
       phases,
+      // What a completed run went on without (failed branches its merges went past) stays beside its status.
+      ...(status === 'completed' && result.reason ? { note: result.reason } : {}),
       ...(status === 'failed'
         ? {
             error: {

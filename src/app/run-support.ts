@@ -9,7 +9,6 @@ import type { SqliteDb } from '../platform/index.js';
 import type { AppDeps } from './create-app.js';
 import type { DesignOps } from './design-ops.js';
 import type { ObserveOps } from './observe-ops.js';
-import { completedOutcomeReason } from './coordinator-record.js';
 import { byNode, ownRepoDir, readRunArtifact, runTicketStore, ticketsByNode } from './run-artifacts.js';
 import { nextSteps } from './run-next.js';
 import type { RerunRef, RunResultRef, RunSummary, ShownRunStatus } from './run-types.js';
@@ -114,7 +113,6 @@ export async function summarize(
   let recorded = null;
   let status: ShownRunStatus = ref.manifest.status;
   let span: { first: string | null; last: string | null } = { first: null, last: null };
-  let outcome: string | null = null;
   const reader = exists ? openAuditReader(deps, ws.layout.auditDb, auditReaderOptions(ws, deps)) : null;
   let plan: ExecutionPlan | null;
   let tickets: Awaited<ReturnType<ReturnType<typeof runTicketStore>['list']>>;
@@ -129,8 +127,6 @@ export async function summarize(
                   (SELECT at FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1) AS last`,
         )
         .get(runId, runId) as { first: string | null; last: string | null };
-      // A completed run that went on without a failed node says so (its engine's outcome), as its run's summary did.
-      if (status === 'completed') outcome = completedOutcomeReason({ db: reader.raw }, runId);
     }
     tickets = await runTicketStore(deps, ref.dir)
       .list()
@@ -162,7 +158,7 @@ export async function summarize(
         ? `its coordinator stopped; mso resume ${runId}`
         : status === 'created'
           ? `designed, not run yet; mso resume ${runId} runs it`
-          : outcome),
+          : (m.note ?? null)),
     nodes: count(nodeStates),
     tickets: count(tickets.map((t) => t.doc.frontmatter.status)),
     cost_usd: Math.round((recorded?.cost ?? 0) * 1e6) / 1e6,

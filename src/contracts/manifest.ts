@@ -37,6 +37,8 @@ export const RunManifestSchema = z.looseObject({
   parent_run_id: RunIdSchema.nullable().default(null),
   tags: z.array(z.string()).default([]),
   error: RunErrorSchema.nullable().default(null),
+  /** What a completed run went on without: the failed branches its merges went past (its final nodes are done). */
+  note: z.string().optional(),
   archive_path: z.string().nullable().default(null),
   goal: z.string().optional(),
 });

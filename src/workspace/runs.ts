@@ -73,6 +73,8 @@ export interface RunStore {
     status: RunStatus,
     extra?: {
       readonly error?: { message: string; phase: string; reason?: string } | null;
+      /** A completed run's word beside its status (the manifest's `note`); a run going again carries none. */
+      readonly note?: string;
       readonly tags?: readonly string[];
       readonly phases?: ReadonlyArray<readonly [PhaseDir, PhaseStatus]>;
     },
@@ -223,13 +225,17 @@ export function createRunStore(deps: RunsDeps, layout: WorkspaceLayout, policy: 
       if (m.status === status && extra.tags === undefined && !extra.error) return m;
       const finished = status === 'completed' || status === 'failed';
       const tags = [...new Set([...m.tags, ...(extra.tags ?? [])])];
+      // A run going again carries no word of how it last ended.
+      const { note: lastNote, ...rest } = m;
+      const note = extra.note ?? (status === 'active' ? undefined : lastNote);
       return {
-        ...m,
+        ...rest,
         status,
         updated_at: at,
         completed_at: finished ? at : status === 'active' ? null : m.completed_at,
         tags,
         error: runError(status, m.error, extra.error, at),
+        ...(note !== undefined ? { note } : {}),
       };
     }
   }

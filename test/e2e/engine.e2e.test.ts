@@ -391,6 +391,9 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     // mso status says the same later, from the record; mso explain tells it in the timeline.
     const later = await sb.json<Summary>(['status', r.body.run_id]);
     expect(later.body).toMatchObject({ status: 'completed', reason: r.body.reason });
+    // Kept beside its status in the manifest: the observation readme says it too.
+    const readme = await readFile(join(sb.dir, 'observation', 'tester', r.body.run_id, 'readme.md'), 'utf8');
+    expect(readme).toContain(`Note: ${r.body.reason}`);
     const why = await sb.json<{
       run_id: string;
       provenance: { base_sha: string };
