@@ -107,7 +107,10 @@ export interface UiServer {
 export async function startUi(app: MsoApp, options: UiOptions): Promise<UiServer> {
   const host = options.host ?? '127.0.0.1';
   if (!isLoopbackHost(host) && !options.token)
-    throw new UsageError(`--host ${host} is not loopback: give --token or MSO_UI_TOKEN so the dashboard is not open`);
+    // No word after `--token` but punctuation: the redactor takes `--token WORD` for a token on a command line.
+    throw new UsageError(
+      `--host ${host} is not loopback: give an access token (--token, or MSO_UI_TOKEN) so the dashboard is not open`,
+    );
   if (options.token !== undefined && options.token.length < 16)
     throw new UsageError('the access token must be at least 16 characters');
   const port = options.port ?? 4317;

@@ -17,7 +17,11 @@ export function registerUi(program: Command, ctx: CliContext, version: string): 
     .command('ui')
     .description('live web dashboard: runs, DAG, node diffs, human inbox, timeline, tickets, proposals (Ctrl-C stops)')
     .option('--port <n>', 'port to listen on (0: any free port)', '4317')
-    .option('--host <host>', 'address to bind (a non-loopback host needs --token or MSO_UI_TOKEN)', '127.0.0.1')
+    .option(
+      '--host <host>',
+      'address to bind (a non-loopback host needs an access token: --token, or MSO_UI_TOKEN)',
+      '127.0.0.1',
+    )
     .option('--token <token>', 'access token (default $MSO_UI_TOKEN, else a fresh random one)')
     .option('--open', 'open the dashboard in the default browser')
     .action(async (o: { port: string; host: string; token?: string; open?: boolean }) => {
