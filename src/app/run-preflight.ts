@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { resolveAgentSpecs } from '../agents/index.js';
 import { InvalidArgumentError, type Policy } from '../contracts/index.js';
-import { WorkflowFileSchema, type WorkflowFile } from '../design/index.js';
+import { importWorkflow, WorkflowFileSchema, type WorkflowFile } from '../design/index.js';
 import { assertAgentsFor, choosePlanner, type PlannerChoice } from './agent-readiness.js';
 import type { RunOpsContext } from './run-support.js';
 import { readWorkflowInput } from './workflow-input.js';
@@ -10,12 +10,8 @@ import type { RunRequest } from './run-types.js';
 /** What the checks before a run found: the planner that will run. */
 export interface Preflight {
   readonly planner: PlannerChoice;
-}
-
-/** The workflow's nodes, if they match the schema; a workflow that does not is reported by the import, with paths. */
-function workflowNodes(raw: unknown): WorkflowFile | undefined {
-  const parsed = WorkflowFileSchema.safeParse(raw);
-  return parsed.success ? parsed.data : undefined;
+  /** For a workflow: the case slug and goal its run is named by (as the design names it). */
+  readonly named?: { readonly caseSlug: string; readonly goal: string };
 }
 
 /**
@@ -109,15 +105,28 @@ export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise
   repoChecked?.catch(() => undefined);
   const ws = await open(false);
   // Read within the policy's size, node and alias limits: an oversized or unparsable workflow is refused here.
-  if (input.workflow !== undefined)
-    workflow = workflowNodes(
-      (await readWorkflowInput(deps.fs, { path: resolve(cwd, input.workflow) }, ws.policy.design)).raw,
-    );
-  else if (input.workflowText !== undefined)
-    workflow = workflowNodes(
-      (await readWorkflowInput(deps.fs, { text: input.workflowText, label: '(inline workflow)' }, ws.policy.design))
-        .raw,
-    );
+  const label = input.workflow !== undefined ? resolve(cwd, input.workflow) : '(inline workflow)';
+  const read =
+    input.workflow !== undefined
+      ? await readWorkflowInput(deps.fs, { path: label }, ws.policy.design)
+      : input.workflowText !== undefined
+        ? await readWorkflowInput(deps.fs, { text: input.workflowText, label }, ws.policy.design)
+        : undefined;
+  let named: Preflight['named'];
+  if (read) {
+    // Checked as the design's import checks it (schema, ids, edges, cycles), naming the fields: a run made before its
+    // design starts (over MCP) must not be made for a file that the design would refuse.
+    const probe = importWorkflow({
+      raw: read.raw,
+      file: label,
+      runId: '20000101-msowd-probe',
+      policy: ws.policy,
+      at: deps.clock.now().toISOString(),
+      risk: input.risk,
+    });
+    workflow = WorkflowFileSchema.parse(read.raw);
+    named = { caseSlug: read.caseSlug, goal: String(probe.metadata?.['goal_preview'] ?? read.name) };
+  }
   if (workflow) assertKnownNames(ws.policy, workflow, input.workflow ?? '(inline workflow)');
   await repoChecked;
   const imported = input.workflow !== undefined || input.workflowText !== undefined;
@@ -138,13 +147,12 @@ export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise
   const planner: PlannerChoice = imported
     ? { requested: input.planner ?? ws.policy.design.planner, used: 'heuristic', reason: 'a workflow is imported' }
     : await choosePlanner(deps, ws.policy, input.planner);
-  // A workflow that does not parse is refused by the import, naming its fields: there is nothing to gate yet.
-  if (!input.dryRun && (!imported || workflow !== undefined))
+  if (!input.dryRun)
     await assertAgentsFor(deps, ws.policy, {
       agent: input.agent,
       workflow,
       allowManual: input.allowManual,
       policyFile: ws.layout.policyFile,
     });
-  return { planner };
+  return { planner, ...(named ? { named } : {}) };
 }

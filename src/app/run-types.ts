@@ -140,7 +140,11 @@ export interface RunOps {
    * The checks `run` makes before writing anything (input, planner, first-run agent gate), alone: an interface that
    * must create the run first (MCP returns its id at once) calls this before. Returns the planner that will run.
    */
-  preflight(input: RunRequest): Promise<{ readonly planner: PlannerChoice }>;
+  preflight(input: RunRequest): Promise<{
+    readonly planner: PlannerChoice;
+    /** For a workflow: the case slug and goal its run is named by. */
+    readonly named?: { readonly caseSlug: string; readonly goal: string };
+  }>;
   resume(runId: string, options?: ResumeOptions): Promise<RunSummary>;
   /** Cancels a run that has not finished; `reason` is recorded (default: cancelled by the observer). */
   cancel(runId: string, reason?: string): Promise<CancelResult>;

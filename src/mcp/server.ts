@@ -93,7 +93,12 @@ export function createMcpServer(app: MsoApp, version: string, background: Backgr
         const run = await app.runs.create(
           goal !== undefined
             ? { skillKey: 'msoorch', goal, live: true }
-            : { skillKey: 'msoorch', caseSlug: 'workflow', live: true },
+            : {
+                skillKey: 'msoorch',
+                caseSlug: checked.named?.caseSlug ?? 'workflow',
+                goal: checked.named?.goal,
+                live: true,
+              },
         );
         const token = ctx.mcpReq._meta?.progressToken;
         const progress = async (n: number, message: string): Promise<void> => {

@@ -228,6 +228,39 @@ describe('mso mcp through the official client', () => {
     expect(JSON.parse(r.text)).toMatchObject({ code: 'MSO_MAX_ACTIVE_RUNS' });
     expect((await readdir(active)).sort()).toEqual(before);
   });
+  it('refuses a workflow the design would refuse before the run is made, and names a run after its workflow', async () => {
+    const active = join(sb.dir, 'workspace', '.mso-context', 'active');
+    const before = (await readdir(active).catch(() => [] as string[])).sort();
+    for (const [text, said] of [
+      [
+        'name: dup\nnodes:\n  - { id: a, label: A, command: "true" }\n  - { id: a, label: B, command: "true" }\n',
+        'nodes[1].id: duplicate node id a',
+      ],
+      ['name: nolabel\nnodes:\n  - { id: a, command: "true" }\n', 'nodes[0].label: required (string)'],
+    ] as const) {
+      const r = await call('orchestrate', { workflow_inline: text });
+      expect(r.isError, r.text).toBe(true);
+      expect(JSON.parse(r.text)).toMatchObject({
+        code: 'MSO_INVALID_ARTIFACT',
+        message: expect.stringContaining(said),
+      });
+    }
+    expect((await readdir(active).catch(() => [] as string[])).sort()).toEqual(before);
+    // A good one is named after the workflow's name, with its goal, as mso run names it.
+    const ok = await call('orchestrate', {
+      workflow_inline:
+        'name: release notes\ngoal: Write the release notes\nnodes:\n  - { id: a, label: A, command: "true" }\n',
+    });
+    expect(String(ok.data['run_id'])).toMatch(/^\d{8}-msoorch-release-notes$/);
+    const s = await waitUntil(
+      String(ok.data['run_id']),
+      (x) => x['running_here'] === false && x['status'] !== 'active',
+    );
+    expect(s['status']).toBe('completed');
+    expect(
+      (await sb.run(['status'])).stdout + (await sb.run(['runs', 'show', String(ok.data['run_id'])])).stdout,
+    ).toContain('Write the release notes');
+  });
   it('answers invalid arguments and refused operations with isError and a clear message or stable code', async () => {
     const bad = await call('run_status', { run_id: 42 });
     expect(bad.isError).toBe(true);
