@@ -174,7 +174,8 @@ export async function summarize(
     pending_human: hitl.filter((h) => h.status === 'pending').map((h) => `${h.id}: ${h.title}`),
     pending_by_hand: hitl.filter((h) => h.status === 'pending' && h.kind === 'manual_work').map((h) => h.id),
     ...(cancelledTickets.length > 0 ? { cancelled_tickets: cancelledTickets } : {}),
-    ...(plan ? { resumable } : {}),
+    // A completed (or archived) run is not resumed, whatever it went on without.
+    ...(plan ? { resumable: resumable && status !== 'completed' && status !== 'archived' } : {}),
     ...(reruns.length > 0 ? { reruns } : {}),
     result,
     repo: recorded?.repo ?? null,

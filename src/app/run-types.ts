@@ -68,7 +68,10 @@ export interface RunSummary {
    * of them does (`mso rerun RUN --node ...`).
    */
   readonly cancelled_tickets?: ReadonlyArray<{ readonly node: string; readonly ticket: string }>;
-  /** False when `mso resume` has nothing left to run: every unfinished node has a cancelled ticket or depends on one. */
+  /**
+   * False when `mso resume` has nothing left to run: the run completed, or every unfinished node has a cancelled
+   * ticket or depends on one.
+   */
   readonly resumable?: boolean;
   /** Runs made again from a failed or cancelled run (`mso rerun`), oldest first, with their status. */
   readonly reruns?: readonly RerunRef[];

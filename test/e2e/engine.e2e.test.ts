@@ -385,7 +385,7 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     );
     const r = await run(['--workflow', wf]);
     expect(r.code, JSON.stringify(r.body)).toBe(0);
-    expect(r.body).toMatchObject({ status: 'completed', nodes: { done: 4, failed: 1 } });
+    expect(r.body).toMatchObject({ status: 'completed', nodes: { done: 4, failed: 1 }, resumable: false });
     expect(r.body.reason).toBe('join done without z (failed: process: exit 1)');
     expect(r.body.next[0]?.command).toMatch(/^mso apply /);
     // mso status says the same later, from the record; mso explain tells it in the timeline.
