@@ -153,6 +153,8 @@ describe.skipIf(!haveChromium)('mso ui live, in a real browser', () => {
     await page.locator('.run-title .pill', { hasText: 'completed' }).waitFor();
     await page.locator('.dag-node[data-node="work"][data-state="done"]').waitFor();
     expect(await page.locator('[data-review]').count()).toBe(0);
+    // What the Start button said ('started') went when the run's status moved: no stale word beside 'completed'.
+    expect(await page.locator('.run-head .actions').textContent()).not.toContain('started');
   }, 60_000);
 
   it('runs the failed nodes of a run again from the page and follows the new run', async () => {

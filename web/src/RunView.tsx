@@ -1,4 +1,4 @@
-import { lazy, Suspense, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { enc, post } from './api.js';
 import { DagView } from './DagView.js';
 import { duration, usd } from './format.js';
@@ -48,6 +48,9 @@ export function RunView({ runId, node }: { runId: string; node: string | null })
   // As mso resume --allow-manual: nodes no agent can do go to a person (by default such a run is refused).
   const [allowManual, setAllowManual] = useState(false);
   const { graph: g, layout, error } = useRunGraph(runId);
+  // What an action said ("resuming", "cancel requested") holds until the run's status moves: then the status says it.
+  const status = g?.run.status;
+  useEffect(() => setMsg(null), [status]);
   const select = (id: string | null): void => {
     location.hash = `#/run/${enc(runId)}${id ? `/${enc(id)}` : ''}`;
     if (id) setTab('graph');
