@@ -26,6 +26,22 @@ export function describeEvent(type: string, p: Record<string, unknown>): { kind:
         kind: 'coordinator',
         text: `coordinator pid ${str(p['pid'])} started${p['budget_usd'] != null ? `, budget $${str(p['budget_usd'])}` : ''}`,
       };
+    // A resume after its coordinator died: what it took over and cleaned up before running anything again.
+    case 'run.lease_taken_over':
+      return {
+        kind: 'coordinator',
+        text: `took the run over from coordinator pid ${str(p['from_pid'])}${p['from_host'] ? ` on ${str(p['from_host'])}` : ''}, which stopped without ending it`,
+      };
+    case 'agent.orphan_killed':
+      return {
+        kind: 'recovery',
+        text: `ended process group ${str(p['pid'])} (${str(p['signal'])}) an earlier coordinator left running`,
+      };
+    case 'attempts.interrupted':
+      return {
+        kind: 'recovery',
+        text: `closed ${str(p['count'])} attempt(s) the stopped coordinator left running; their nodes run again`,
+      };
     case 'design.topology':
       return {
         kind: 'design',

@@ -706,6 +706,14 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
       { node_id: 'last', n: 1 },
       { node_id: 'middle', n: 2 },
     ]);
+    // The timeline explains why middle ran twice: the resume took the run over, ended the orphan, closed its attempt.
+    const t = await sb.json<{ entries: Array<{ kind: string; text: string }> }>(['timeline', id]);
+    const said = t.body.entries.map((e) => `${e.kind}: ${e.text}`);
+    expect(said).toContainEqual(expect.stringMatching(/^coordinator: took the run over from coordinator pid \d+/));
+    expect(said).toContainEqual(
+      expect.stringMatching(new RegExp(`^recovery: ended process group ${orphan} \\(SIG(TERM|KILL)\\) an earlier`)),
+    );
+    expect(said).toContainEqual(expect.stringMatching(/^recovery: closed 1 attempt\(s\) the stopped coordinator/));
   });
 });
 
