@@ -29,7 +29,15 @@ export type {
   McpUninstallRequest,
   McpUninstallResult,
 } from './mcp-install.js';
-export type { RunOps, RunRequest, RunSummary, ReplayOptions, ReplayReport, UnfinishedRun } from './run-ops.js';
+export type {
+  RunOps,
+  RunRequest,
+  RunSummary,
+  ReplayOptions,
+  ReplayReport,
+  UnfinishedRun,
+  WaitingItem,
+} from './run-ops.js';
 export type { ExplainOps, RunDiff, RunExplanation, TimelineEntry } from './explain-ops.js';
 export type { Provenance } from './provenance.js';
 export type { ObserveOps, ObserveResult } from './observe-ops.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { nextSteps } from './run-next.js';
+import type { WaitingItem } from './run-types.js';
 
-const base = { run_id: 'R', nodes: {}, pending_human: [] as string[], result: [] };
+const base = { run_id: 'R', nodes: {}, waiting: [] as WaitingItem[], result: [] };
 const commands = (s: Parameters<typeof nextSteps>[0]): string[] => nextSteps(s).map((n) => n.command);
 
 describe('nextSteps', () => {
@@ -30,11 +31,18 @@ describe('nextSteps', () => {
     for (const status of ['created', 'interrupted', 'cancelled'] as const)
       expect(commands({ ...base, status })).toEqual(['mso resume R']);
     // Said in full wherever it is read (mso rerun and --json show no waiting lines above it).
-    const waiting = ['HITL-0001: approve a', 'HITL-0002: do b by hand'];
-    expect(nextSteps({ ...base, status: 'awaiting_human', pending_human: waiting })).toEqual([
+    const item = (id: string, title: string): WaitingItem => ({
+      item: id,
+      title,
+      kind: 'human_gate',
+      node: null,
+      decide: `mso approve|reject R ${id}`,
+    });
+    const waiting = [item('HITL-0001', 'approve a'), item('HITL-0002', 'do b by hand')];
+    expect(nextSteps({ ...base, status: 'awaiting_human', waiting })).toEqual([
       { command: 'mso resume R', note: 'once HITL-0001, HITL-0002 are decided' },
     ]);
-    expect(nextSteps({ ...base, status: 'awaiting_human', pending_human: waiting.slice(0, 1) })).toEqual([
+    expect(nextSteps({ ...base, status: 'awaiting_human', waiting: waiting.slice(0, 1) })).toEqual([
       { command: 'mso resume R', note: 'once HITL-0001 is decided' },
     ]);
     expect(nextSteps({ ...base, status: 'awaiting_human' })).toEqual([{ command: 'mso resume R' }]);

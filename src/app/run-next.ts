@@ -14,7 +14,7 @@ export interface NextStep {
 export function nextSteps(
   s: Pick<
     RunSummary,
-    'run_id' | 'status' | 'nodes' | 'pending_human' | 'cancelled_tickets' | 'resumable' | 'reruns' | 'result'
+    'run_id' | 'status' | 'nodes' | 'waiting' | 'cancelled_tickets' | 'resumable' | 'reruns' | 'result'
   >,
   /** The run branched from a repository of its own (`--init`, kept in its folder): a merge would land there. */
   options: { readonly ownRepo?: boolean } = {},
@@ -42,7 +42,7 @@ export function nextSteps(
       note: `resume skips a node whose ticket is cancelled: ${s.cancelled_tickets.map((c) => `${c.node} ${c.ticket}`).join(', ')}`,
     });
   if (s.status === 'awaiting_human') {
-    const waiting = s.pending_human.map((h) => h.split(':')[0] ?? h);
+    const waiting = s.waiting.map((w) => w.item);
     steps.push({
       command: `mso resume ${run}`,
       ...(waiting.length ? { note: `once ${waiting.join(', ')} ${waiting.length > 1 ? 'are' : 'is'} decided` } : {}),

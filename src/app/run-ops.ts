@@ -18,6 +18,7 @@ export type {
   RunStatusResult,
   RunSummary,
   UnfinishedRun,
+  WaitingItem,
 } from './run-types.js';
 
 /**

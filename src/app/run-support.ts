@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { liveRunHolder, openAuditReader, type AuditLog, type LeaseDeps } from '../audit/index.js';
 import type { ExecutionPlan, RunStatus } from '../contracts/index.js';
+import { decideCommand } from '../contracts/light.js';
 import { createHitlStore, type RunRef, type Workspace } from '../workspace/index.js';
 import type { TicketDoc } from '../tickets/index.js';
 import type { Git } from '../engine/index.js';
@@ -148,6 +149,7 @@ export async function summarize(
       ? ((await rerunsByParent(ws)).get(runId) ?? [])
       : [];
   const m = ref.manifest;
+  const pending = hitl.filter((h) => h.status === 'pending');
   const result = plan && recorded ? resultRefs(runId, plan.execution_graph, recorded) : [];
   const summary: Omit<RunSummary, 'next'> = {
     run_id: runId,
@@ -171,8 +173,15 @@ export async function summarize(
         Date.parse(span.first && span.first < m.created_at ? span.first : m.created_at),
     ),
     observation_readme: join(ws.layout.observationRunDir(runId), README),
-    pending_human: hitl.filter((h) => h.status === 'pending').map((h) => `${h.id}: ${h.title}`),
-    pending_by_hand: hitl.filter((h) => h.status === 'pending' && h.kind === 'manual_work').map((h) => h.id),
+    pending_human: pending.map((h) => `${h.id}: ${h.title}`),
+    waiting: pending.map((h) => ({
+      item: h.id,
+      title: h.title,
+      kind: h.kind,
+      node: h.source.node_id ?? null,
+      decide: decideCommand(runId, h.id, h.kind === 'manual_work'),
+    })),
+    pending_by_hand: pending.filter((h) => h.kind === 'manual_work').map((h) => h.id),
     ...(cancelledTickets.length > 0 ? { cancelled_tickets: cancelledTickets } : {}),
     // A completed (or archived) run is not resumed, whatever it went on without.
     ...(plan ? { resumable: resumable && status !== 'completed' && status !== 'archived' } : {}),

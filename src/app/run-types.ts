@@ -60,9 +60,12 @@ export interface RunSummary {
   readonly cost_usd: number;
   readonly duration_ms: number;
   readonly observation_readme: string;
+  /** The items waiting for a person, as `HITL-0001: title` (see `waiting` for them one field at a time). */
   readonly pending_human: readonly string[];
   /** Those of `pending_human` that ask a person to do a node by hand: approved only with `--done` (their ids). */
   readonly pending_by_hand?: readonly string[];
+  /** The items waiting for a person, each with how to decide it (an MCP host decides with `decide`). */
+  readonly waiting: readonly WaitingItem[];
   /**
    * Unfinished nodes whose ticket a person cancelled: `mso resume` never runs them (nor what depends on them), a rerun
    * of them does (`mso rerun RUN --node ...`).
@@ -90,6 +93,17 @@ export interface RunSummary {
   readonly node_table?: readonly NodeStatusRow[];
   /** What to type next (see nextSteps): apply, resume or rerun, with why. */
   readonly next: readonly NextStep[];
+}
+
+/** An item of a run waiting for a person. */
+export interface WaitingItem {
+  readonly item: string;
+  readonly title: string;
+  /** human_gate, escalation, manual_work (a node left to a person: approved with `--done`), quorum_missed, ... */
+  readonly kind: string;
+  readonly node: string | null;
+  /** The command that decides it (`mso approve|reject RUN ITEM`, or `--done` for work by hand). */
+  readonly decide: string;
 }
 
 export interface RunResultRef {

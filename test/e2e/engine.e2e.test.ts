@@ -318,6 +318,14 @@ describe.each(auditStores())('mso run (%s audit store)', (store) => {
     expect(r.code).toBe(3);
     expect(r.body.status).toBe('awaiting_human');
     expect(r.body.pending_human[0]).toMatch(/^HITL-0001: merge join: 1 of 2 parents succeeded/);
+    expect((r.body as unknown as { waiting: unknown[] }).waiting).toEqual([
+      expect.objectContaining({
+        item: 'HITL-0001',
+        kind: 'quorum_missed',
+        node: 'join',
+        decide: `mso approve|reject ${r.body.run_id} HITL-0001`,
+      }),
+    ]);
     const brief = await readFile(
       join(sb.dir, 'observation', 'tester', r.body.run_id, '02_decisions', 'HITL-0001.md'),
       'utf8',

@@ -175,7 +175,10 @@ describe('mso mcp through the official client', () => {
     const runId = String(r.data['run_id']);
     let s = await waitUntil(runId, (x) => x['status'] === 'awaiting_human' && x['running_here'] === false);
     for (let i = 0; i < 5 && s['status'] === 'awaiting_human'; i++) {
-      const item = String((s['pending_human'] as string[])[0]).split(':')[0] as string;
+      // Each waiting item one field at a time: a host needs not parse 'HITL-0001: title'.
+      const waiting = s['waiting'] as Array<{ item: string; kind: string; decide: string }>;
+      expect(waiting[0]).toMatchObject({ item: expect.stringMatching(/^HITL-\d{4}$/), decide: expect.any(String) });
+      const item = waiting[0]?.item as string;
       const d = await call('decide', { run_id: runId, item, decision: 'approve', note: 'looks fine' });
       expect(d.data).toMatchObject({ status: 'approved', changed: true, conflict: false, resumed: true });
       s = await waitUntil(runId, (x) => x['running_here'] === false && x['status'] !== 'active');
