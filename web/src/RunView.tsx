@@ -42,31 +42,39 @@ function Review({ graph }: { graph: RunGraph }): React.JSX.Element {
 
 export function RunView({ runId, node }: { runId: string; node: string | null }): React.JSX.Element {
   const [tab, setTab] = useState<Tab>('graph');
-  const [msg, setMsg] = useState<string | null>(null);
+  // What the last action said: a refusal stays until the next action; any other word only while the run's status is
+  // still the one it was clicked in (then the status says the rest), and for 15 s at most (a resume refused in the
+  // background moves nothing).
+  const [msg, setMsg] = useState<{ text: string; status?: string | undefined; error?: true } | null>(null);
   // A designed run branches from the repository around the server; without one, Start needs a new, empty one.
   const [init, setInit] = useState(false);
   // As mso resume --allow-manual: nodes no agent can do go to a person (by default such a run is refused).
   const [allowManual, setAllowManual] = useState(false);
   const { graph: g, layout, error } = useRunGraph(runId);
-  // What an action said ("resuming", "cancel requested") holds until the run's status moves: then the status says it.
   const status = g?.run.status;
-  useEffect(() => setMsg(null), [status]);
+  useEffect(() => {
+    if (!msg || msg.error) return;
+    const t = setTimeout(() => setMsg(null), 15_000);
+    return () => clearTimeout(t);
+  }, [msg]);
+  const shown = msg && (msg.error || msg.status === status) ? msg.text : null;
   const select = (id: string | null): void => {
     location.hash = `#/run/${enc(runId)}${id ? `/${enc(id)}` : ''}`;
     if (id) setTab('graph');
   };
   const act = (what: 'cancel' | 'resume' | 'start' | 'rerun'): void => {
-    setMsg(`${what}…`);
+    const clickedIn = status;
+    setMsg({ text: `${what}…`, status: clickedIn });
     post<{ run_id: string }>(
       `/api/runs/${enc(runId)}/${what}`,
       what === 'start' ? { init, allow_manual: allowManual } : {},
     ).then(
       (res) => {
-        setMsg(DONE[what]);
+        setMsg({ text: DONE[what], status: clickedIn });
         // A re-run is a new run: follow it there.
         if (what === 'rerun') location.hash = `#/run/${enc(res.run_id)}`;
       },
-      (e: Error) => setMsg(e.message),
+      (e: Error) => setMsg({ text: e.message, error: true }),
     );
   };
   if (error && !g) return <div className="page error">{error}</div>;
@@ -133,7 +141,7 @@ export function RunView({ runId, node }: { runId: string; node: string | null })
                 Re-run failed
               </button>
             )}
-            {msg && <span className="muted small">{msg}</span>}
+            {shown && <span className="muted small">{shown}</span>}
           </div>
         </div>
       </div>
