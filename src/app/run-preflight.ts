@@ -83,7 +83,9 @@ export async function assertRepoSource(
 /**
  * Every check a run passes before anything is written (no run folder, no audit row): its input, the planner it asks
  * for (`llm` with no usable model is refused; `auto` picks), and the first-run gate (nodes no agent can do are
- * refused unless they ask for a person or `allowManual` is given). Throws an exit-2 error naming what to change.
+ * refused unless they ask for a person or `allowManual` is given). Throws an exit-2 error naming what to change: the
+ * first found, in this order: the flags, the workflow file (read, then checked as the design imports it), its personas
+ * and agents, the repository, `--agent`, `--run-id`, the planner, the agents gate.
  */
 export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise<Preflight> {
   const { deps, cwd, open } = c;
@@ -127,7 +129,7 @@ export async function preflightRun(c: RunOpsContext, input: RunRequest): Promise
     workflow = WorkflowFileSchema.parse(read.raw);
     named = { caseSlug: read.caseSlug, goal: String(probe.metadata?.['goal_preview'] ?? read.name) };
   }
-  if (workflow) assertKnownNames(ws.policy, workflow, input.workflow ?? '(inline workflow)');
+  if (workflow) assertKnownNames(ws.policy, workflow, label);
   await repoChecked;
   const imported = input.workflow !== undefined || input.workflowText !== undefined;
   if (input.agent !== undefined) {

@@ -64,7 +64,10 @@ export interface RunSummary {
   readonly pending_human: readonly string[];
   /** Those of `pending_human` that ask a person to do a node by hand: approved only with `--done` (their ids). */
   readonly pending_by_hand?: readonly string[];
-  /** The items waiting for a person, each with how to decide it (an MCP host decides with `decide`). */
+  /**
+   * The items waiting for a person, each with the CLI command that decides it (an MCP host passes its `item` to the
+   * decide tool, with `done: true` for a `manual_work` one).
+   */
   readonly waiting: readonly WaitingItem[];
   /**
    * Unfinished nodes whose ticket a person cancelled: `mso resume` never runs them (nor what depends on them), a rerun
@@ -155,7 +158,8 @@ export interface RunOps {
   run(input: RunRequest): Promise<RunSummary>;
   /**
    * The checks `run` makes before writing anything (input, planner, first-run agent gate), alone: an interface that
-   * must create the run first (MCP returns its id at once) calls this before. Returns the planner that will run.
+   * must create the run first (MCP returns its id at once) calls this before. Returns the planner that will run and,
+   * for a workflow, the name and goal its run is made with.
    */
   preflight(input: RunRequest): Promise<{
     readonly planner: PlannerChoice;
