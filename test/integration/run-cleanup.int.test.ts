@@ -1,15 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, resolveSettings, type MsoApp } from '../../src/app/index.js';
 import { nodePlatform } from '../../src/platform/index.js';
+import { tempRepo } from '../helpers/agents.js';
 
 // A completed run removes its worktrees. A folder that cannot be removed (files an agent left read-only, which an
 // unprivileged user cannot delete) must not undo the run: its nodes are done and their commits are on the branches.
+let repo: Awaited<ReturnType<typeof tempRepo>>;
 let dir: string;
 let warnings: string[];
 
@@ -37,13 +38,9 @@ function appWith(rmFails: (path: string) => boolean): MsoApp {
 }
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mso-cleanup-'));
+  repo = await tempRepo();
+  dir = repo.dir;
   warnings = [];
-  for (const args of [
-    ['init', '-q', '-b', 'main'],
-    ['commit', '-q', '--allow-empty', '-m', 'base'],
-  ])
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: dir });
   await writeFile(
     join(dir, 'two.yaml'),
     stringify({
@@ -57,7 +54,7 @@ beforeEach(async () => {
   );
 });
 afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await repo.cleanup();
 });
 
 describe('a completed run’s worktrees', () => {
