@@ -68,7 +68,11 @@ export async function applyRun(c: RunOpsContext, runId: string, options: ApplyOp
   // A branch that does not exist is bad input, named before the checkout's state is looked at.
   if (options.onto !== undefined) {
     const exists = await git.run(['rev-parse', '--verify', '--quiet', `refs/heads/${options.onto}`], repo);
-    if (exists.code !== 0) throw new InvalidArgumentError('--onto', `no branch ${options.onto} in ${repo}`);
+    if (exists.code !== 0)
+      throw new InvalidArgumentError(
+        '--onto',
+        `no branch ${options.onto} in ${repo} (git branch there lists its branches)`,
+      );
   }
   const dirty = (await git.ok(['status', '--porcelain', '--untracked-files=no'], repo)).trim();
   if (dirty)

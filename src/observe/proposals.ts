@@ -58,7 +58,7 @@ export function createProposalStore(
     if (!CHECKPOINT_ID_PATTERN.test(id))
       throw new InvalidArgumentError(
         'proposal',
-        `${JSON.stringify(id)} is not a proposal id: they look like IP-20261128-001`,
+        `${JSON.stringify(id)} is not a proposal id: they look like IP-20261128-001 (mso proposals list shows them)`,
       );
     return join(dir, `${id}.json`);
   };

@@ -31,7 +31,7 @@ export function createHitlStore(deps: HitlDeps, runDir: string, lockFile: (name:
   // An id is a name in the run's hitl folder, never a path: `../x` would read and decide a file outside it.
   const fileOf = (id: string): string => {
     if (!HITL_ID_PATTERN.test(id))
-      throw new InvalidArgumentError('item', `${JSON.stringify(id)} is not a human item id: they look like HITL-0001`);
+      throw new InvalidArgumentError('item', `${JSON.stringify(id)} is not a human item id: they look like HITL-0001 (mso status RUN lists a run's waiting ones)`);
     return join(dir, `${id}.json`);
   };
   const read = async (id: string): Promise<HitlItem> => {
