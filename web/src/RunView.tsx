@@ -93,7 +93,7 @@ export function RunView({ runId, node }: { runId: string; node: string | null })
             <StatusPill status={designed ? 'designed' : r.status} /> <span className="mono">{r.run_id}</span>
           </h1>
           {r.goal && <div className="goal">{r.goal}</div>}
-          {g.reason && <div className="reason">{g.reason}</div>}
+          {g.reason && <div className={r.status === 'completed' ? 'reason note' : 'reason'}>{g.reason}</div>}
         </div>
         <div className="run-stats">
           <div>
